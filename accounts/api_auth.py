@@ -1,0 +1,63 @@
+"""DRF authentication by API key and a permission class that enforces scopes.
+
+Views declare ``scope_area = "messages"`` (safe methods need ``messages:read``, others
+``messages:write``) or ``required_scopes = {"GET": {...}, "POST": {...}}`` for finer
+control. A logged-in browser session (the browsable API) acts with the user's full rights.
+"""
+
+from __future__ import annotations
+
+from rest_framework import authentication, exceptions, permissions
+
+from accounts.api_keys import ApiKeyError, apikey_authenticate
+from accounts.models import ApiKey
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    keywords = ("bearer", "api-key")
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        keyword, _, raw = header.partition(" ")
+        if keyword.lower() not in self.keywords:
+            return None
+        if not raw.strip():
+            raise exceptions.AuthenticationFailed("No API key after the Authorization keyword.")
+        try:
+            api_key = apikey_authenticate(raw)
+        except ApiKeyError as exc:
+            raise exceptions.AuthenticationFailed(str(exc)) from None
+        return api_key.user, api_key
+
+    def authenticate_header(self, request) -> str:
+        return 'Bearer realm="api"'
+
+
+def required_scopes_for(view, method: str) -> set[str]:
+    explicit = getattr(view, "required_scopes", None)
+    if explicit is not None:
+        return set(explicit.get(method, explicit.get("*", set())))
+    area = getattr(view, "scope_area", None)
+    if area is None:
+        return set()
+    return {f"{area}:read"} if method in permissions.SAFE_METHODS else {f"{area}:write"}
+
+
+class HasScope(permissions.BasePermission):
+    message = "This API key lacks the scope this call needs."
+
+    def has_permission(self, request, view) -> bool:
+        if not (request.user and request.user.is_authenticated):
+            return False
+        needed = required_scopes_for(view, request.method)
+        if isinstance(request.auth, ApiKey):
+            missing = needed - request.auth.scopes
+            if missing:
+                self.message = f"This API key lacks the scope {', '.join(sorted(missing))}."
+                return False
+        if request.method not in permissions.SAFE_METHODS and not request.user.can_write:
+            self.message = "Viewers cannot change anything."
+            return False
+        return True

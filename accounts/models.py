@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts import scopes
+from cradle_site.querysets import OwnedQuerySet
+
+TIME_ZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones()) if "/" in name or name == "UTC"]
+
+
+class User(AbstractUser):
+    class Role(models.TextChoices):
+        ADMIN = "admin", _("Administrator")
+        EDITOR = "editor", _("Editor")
+        VIEWER = "viewer", _("Viewer (read only)")
+
+    email = models.EmailField(_("e-mail address"), unique=True)
+    role = models.CharField(max_length=50, choices=Role.choices, default=Role.EDITOR)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    time_zone = models.CharField(max_length=64, choices=TIME_ZONE_CHOICES, default="UTC")
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES, default="en")
+
+    objects = UserManager()
+
+    REQUIRED_FIELDS = ["email"]
+
+    def save(self, *args, **kwargs):
+        # The role is the one source of truth for back-office access.
+        if self.is_superuser:
+            self.role = self.Role.ADMIN
+        self.is_staff = self.role == self.Role.ADMIN
+        super().save(*args, **kwargs)
+
+    @property
+    def can_write(self) -> bool:
+        return self.role != self.Role.VIEWER
+
+
+class ApiKeyQuerySet(OwnedQuerySet):
+    owner_path = "user"
+
+    def usable(self) -> ApiKeyQuerySet:
+        now = timezone.now()
+        return self.filter(is_active=True).filter(models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now))
+
+
+class ApiKey(models.Model):
+    """An API key. The secret is never stored: only ``prefix`` (to find the row) and
+    ``key_hash`` (HMAC-SHA256 of the secret under SECRET_KEY), compared in constant time.
+    The full key is ``crd_<prefix>_<secret>`` and is shown once, at creation."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    key_hash = models.CharField(max_length=128, unique=True, editable=False)
+    permissions = models.JSONField(_("scopes"), default=list)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used = models.DateTimeField(null=True, blank=True, editable=False)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("API key")
+
+    def __str__(self) -> str:
+        return f"{self.name} (crd_{self.prefix}_…)"
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        return scopes.expand(self.permissions or [])
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def state(self) -> str:
+        if not self.is_active:
+            return "revoked"
+        if self.is_expired:
+            return "expired"
+        return "active"

@@ -1,0 +1,47 @@
+"""The fixed vocabulary of API key scopes.
+
+Read and write per area, plus the seed's two narrow permissions (``can_create_task``,
+``can_read_status``) for services that only queue posts and poll their status. A write
+scope does not imply read: a key gets exactly what it lists, plus the narrow scopes its
+area scopes cover (``IMPLIED``).
+"""
+
+from django.utils.translation import gettext_lazy as _
+
+SCOPES = {
+    "account:read": _("Read your profile"),
+    "messages:read": _("Read messages, recipients and status logs"),
+    "messages:write": _("Create, change, reset, continue and revoke messages"),
+    "publishing:read": _("Read projects, sources, tasks and logs"),
+    "publishing:write": _("Create and change projects, sources and tasks"),
+    "tasks:create": _("Create publishing tasks (the seed's can_create_task)"),
+    "tasks:read_status": _("Read publishing task status (the seed's can_read_status)"),
+    "analytics:read": _("Read statistics"),
+}
+
+IMPLIED = {
+    "publishing:write": {"tasks:create"},
+    "publishing:read": {"tasks:read_status"},
+}
+
+# The seed stored permissions as {"can_create_task": true, ...}; accept those names.
+SEED_ALIASES = {"can_create_task": "tasks:create", "can_read_status": "tasks:read_status"}
+
+
+def expand(scopes: list[str]) -> frozenset[str]:
+    granted = set(scopes)
+    for scope in scopes:
+        granted |= IMPLIED.get(scope, set())
+    return frozenset(granted)
+
+
+def normalise(scopes: list[str]) -> list[str]:
+    """Map seed aliases to scopes and raise ``ValueError`` naming any unknown scope."""
+    result = []
+    for scope in scopes:
+        scope = SEED_ALIASES.get(scope, scope)
+        if scope not in SCOPES:
+            raise ValueError(f"unknown scope {scope!r}; known scopes: {', '.join(sorted(SCOPES))}")
+        if scope not in result:
+            result.append(scope)
+    return result

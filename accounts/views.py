@@ -1,0 +1,98 @@
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.api_keys import apikey_create, apikey_revoke
+from accounts.forms import ApiKeyForm, ProfileForm, SignupForm
+from accounts.models import ApiKey
+from cradle_site import ratelimit
+from cradle_site.querysets import get_owned_or_404
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, _("Welcome to Cradle, %(name)s.") % {"name": user.username})
+        response = redirect("home")
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, user.language)
+        return response
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+class RateLimitedLoginView(auth_views.LoginView):
+    """Login, refused for a while after repeated failures from one address or for one name."""
+
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+    def _idents(self) -> list[str]:
+        username = (self.request.POST.get("username") or "").strip().lower()
+        return [f"ip:{ratelimit.client_ip(self.request)}", f"user:{username}"]
+
+    def post(self, request, *args, **kwargs):
+        limit, window = settings.RATE_LIMIT_LOGIN
+        if any(ratelimit.is_limited("login", ident, limit=limit, window=window) for ident in self._idents()):
+            form = self.get_form()
+            form.add_error(None, _("Too many failed attempts. Please wait a few minutes and try again."))
+            response = self.render_to_response(self.get_context_data(form=form))
+            response.status_code = 429
+            return response
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        _limit, window = settings.RATE_LIMIT_LOGIN
+        for ident in self._idents():
+            ratelimit.hit("login", ident, window=window)
+        return super().form_invalid(form)
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, form.get_user().language)
+        return response
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    form = ProfileForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        messages.success(request, _("Your profile has been saved."))
+        response = redirect("accounts:profile")
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, user.language)
+        return response
+    return render(request, "accounts/profile.html", {"form": form})
+
+
+@login_required
+def apikey_list(request: HttpRequest) -> HttpResponse:
+    form = ApiKeyForm(request.POST or None)
+    new_key = None
+    if request.method == "POST" and form.is_valid():
+        new_key = apikey_create(
+            user=request.user,
+            name=form.cleaned_data["name"],
+            permissions=form.cleaned_data["permissions"],
+            expires_at=form.cleaned_data["expires_at"],
+        )
+        form = ApiKeyForm()
+    keys = ApiKey.objects.owned_by(request.user)
+    return render(request, "accounts/apikey_list.html", {"form": form, "keys": keys, "new_key": new_key})
+
+
+@login_required
+@require_POST
+def apikey_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
+    api_key = get_owned_or_404(ApiKey.objects.all(), request.user, pk=pk)
+    if apikey_revoke(api_key=api_key):
+        messages.success(request, _("The key “%(name)s” has been revoked.") % {"name": api_key.name})
+    return redirect("accounts:apikey_list")

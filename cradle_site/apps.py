@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CradleSiteConfig(AppConfig):
+    name = "cradle_site"
+    verbose_name = "Cradle site"

@@ -1,0 +1,49 @@
+"""The cluster heartbeat: jobs call ``beat(name)``; ``report()`` says who is late.
+
+A stopped cluster is the one failure a dead man's switch must never hide: if the sweep
+does not run, nobody is warned and nothing is delivered. The heartbeat lives in the
+database (not the cache) so every web process sees the same value.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.db.models import F
+from django.utils import timezone
+
+from cradle_site.models import Heartbeat
+
+# The beats that must be fresh for the site to be healthy.
+REQUIRED_BEATS = ("messaging.sweep",)
+
+
+def beat(name: str) -> None:
+    now = timezone.now()
+    updated = Heartbeat.objects.filter(name=name).update(last_beat=now, beats=F("beats") + 1)
+    if not updated:
+        Heartbeat.objects.get_or_create(name=name, defaults={"last_beat": now, "beats": 1})
+
+
+def report() -> dict:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError as exc:
+        return {"ok": False, "database": f"error: {exc.__class__.__name__}", "jobs": {}}
+    stale_after = timedelta(seconds=settings.CRADLE_HEARTBEAT_STALE_SECONDS)
+    now = timezone.now()
+    beats = {hb.name: hb for hb in Heartbeat.objects.all()}
+    jobs = {}
+    ok = True
+    for name in sorted(set(REQUIRED_BEATS) | set(beats)):
+        hb = beats.get(name)
+        if hb is None:
+            jobs[name] = {"last_run": None, "stale": True}
+        else:
+            jobs[name] = {"last_run": hb.last_beat.isoformat(), "stale": now - hb.last_beat > stale_after}
+        if name in REQUIRED_BEATS and jobs[name]["stale"]:
+            ok = False
+    return {"ok": ok, "database": "ok", "jobs": jobs}

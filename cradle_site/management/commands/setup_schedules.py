@@ -1,0 +1,24 @@
+from django.core.management.base import BaseCommand
+
+from cradle_site.schedules import declared_schedules, install_schedules
+
+
+class Command(BaseCommand):
+    help = "Create or update every django-q2 schedule the apps declare (by name); safe to run on every deploy."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--list", action="store_true", help="Only list the declared schedules.")
+
+    def handle(self, *args, list=False, **options):
+        specs = declared_schedules()
+        if list:
+            for spec in specs:
+                when = spec.cron or f"{spec.schedule_type} {spec.minutes or ''}".strip()
+                self.stdout.write(f"{spec.full_name:40} {spec.func:45} {when}")
+            return
+        created, updated, removed = install_schedules()
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{len(specs)} schedules declared: {created} created, {updated} updated, {removed} removed."
+            )
+        )

@@ -1,0 +1,33 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import set_language
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from cradle_site import views
+
+api_v1 = [
+    path("", include("accounts.api_urls")),
+    path("", include("messaging.api_urls")),
+    path("", include("publishing.api_urls")),
+    path("", include("analytics.api_urls")),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
+    path("messages/", include("messaging.urls")),
+    path("publishing/", include("publishing.urls")),
+    path("stats/", include("analytics.urls")),
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+admin.site.site_header = "Cradle back office"
+admin.site.site_title = "Cradle"
+if settings.DEBUG:
+    admin.site.site_header += " (development)"
