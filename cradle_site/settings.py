@@ -229,3 +229,12 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- messaging (the escalation ladder, delivery channels) -------------------------
+# (messaging settings go here)
+
+# --- publishing (sources, queue, X) ------------------------------------------------
+# (publishing settings go here)
+
+# --- analytics and operations (aggregation, purge, backups) -------------------------
+# (analytics settings go here)
