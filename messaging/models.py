@@ -1,0 +1,244 @@
+"""Cradle messages: the seed's Message / Recipient / StatusLog, plus delivery and notice records.
+
+Differences from the seed, on purpose:
+- ``title`` and ``content`` are Fernet-encrypted at rest (``EncryptedTextField``).
+- The revocation key is stored only as a SHA-256 hash (``revocation_key_hash``); the key
+  itself is 256 random bits, shown once at creation, so a fast hash is enough.
+- ``state`` says where the message is beyond the ladder (delivering / delivered /
+  revoked); ``is_active`` stays as in the seed and is true only while the ladder runs.
+- ``cycle_started_at`` and ``last_warning_at`` keep the facts the ladder is timed from:
+  each step is timed from when the previous warning was actually sent, never from the
+  creation date, so a stopped cluster can never compress the ladder.
+- ``Delivery`` is one row per recipient (unique), so each recipient gets the message once
+  and a failing channel is retried and visible; ``Notice`` is the outbox for e-mails to
+  the owner, written in the sweep's transaction and sent after commit.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from cradle_site.fields import EncryptedTextField
+from cradle_site.querysets import OwnedQuerySet
+
+MAX_LEVEL = 5
+
+
+class MessageQuerySet(OwnedQuerySet):
+    owner_path = "owner"
+
+    def due(self, now=None) -> MessageQuerySet:
+        """Active messages whose next step is due (served by the (state, next_warning_date) index)."""
+        return self.filter(state=Message.State.ACTIVE, next_warning_date__lte=now or timezone.now())
+
+
+class Message(models.Model):
+    class State(models.TextChoices):
+        ACTIVE = "active", _("active")
+        DELIVERING = "delivering", _("delivering")
+        DELIVERED = "delivered", _("delivered")
+        REVOKED = "revoked", _("revoked")
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="messages")
+    title = EncryptedTextField(_("title"), blank=True, default="")
+    content = EncryptedTextField(_("content"))
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    initial_delay_months = models.PositiveSmallIntegerField(_("initial delay (months)"), default=6)
+    cycle_started_at = models.DateTimeField(default=timezone.now, editable=False)
+    next_warning_date = models.DateTimeField(_("next step"))
+    warning_level = models.PositiveSmallIntegerField(_("warning level"), default=0)
+    last_warning_at = models.DateTimeField(_("last warning"), null=True, blank=True, editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.ACTIVE)
+    revocation_key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    delivered_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = MessageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        indexes = [
+            # The sweep: WHERE state = 'active' AND next_warning_date <= now ORDER BY next_warning_date.
+            models.Index(fields=["state", "next_warning_date"], name="msg_sweep_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(warning_level__gte=0, warning_level__lte=MAX_LEVEL), name="msg_level_0_5"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        # Never the content: __str__ ends up in admin lists and logs.
+        return f"Message #{self.pk}"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.state == self.State.ACTIVE
+
+    @property
+    def is_revocable(self) -> bool:
+        return self.state in (self.State.ACTIVE, self.State.DELIVERING)
+
+
+class RecipientQuerySet(OwnedQuerySet):
+    owner_path = "message__owner"
+
+
+class Recipient(models.Model):
+    class ContactType(models.TextChoices):
+        EMAIL = "email", _("e-mail")
+        WEBHOOK = "webhook", _("webhook")
+        SMS = "sms", _("SMS")
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="recipients")
+    name = models.CharField(_("name"), max_length=100)
+    contact = models.CharField(_("contact"), max_length=500)
+    contact_type = models.CharField(
+        _("contact type"), max_length=20, choices=ContactType.choices, default=ContactType.EMAIL
+    )
+
+    objects = RecipientQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("recipient")
+        verbose_name_plural = _("recipients")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_contact_type_display()})"
+
+
+class StatusLogQuerySet(OwnedQuerySet):
+    owner_path = "message__owner"
+
+
+class StatusLog(models.Model):
+    class Status(models.TextChoices):
+        WARNING_1 = "WARNING_1", _("first warning")
+        WARNING_2 = "WARNING_2", _("second warning")
+        WARNING_3 = "WARNING_3", _("third warning")
+        WARNING_4 = "WARNING_4", _("fourth warning")
+        WARNING_5 = "WARNING_5", _("final warning")
+        WARNING_RESET = "WARNING_RESET", _("reset")
+        CONTINUED = "CONTINUED", _("continued")
+        REVOKED = "REVOKED", _("revoked")
+        DELIVERED = "DELIVERED", _("delivered")
+        DELIVERY_FAILED = "DELIVERY_FAILED", _("delivery attempt failed")
+
+    class Response(models.TextChoices):
+        RESET = "RESET", _("reset")
+        CONTINUE = "CONTINUE", _("continue")
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="status_logs")
+    status = models.CharField(_("status"), max_length=50, choices=Status.choices)
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    details = models.TextField(_("details"), blank=True, default="")
+    response = models.CharField(_("response"), max_length=20, choices=Response.choices, blank=True, default="")
+
+    objects = StatusLogQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("status log")
+        verbose_name_plural = _("status logs")
+
+    def __str__(self) -> str:
+        return f"{self.status} #{self.message_id}"
+
+    @staticmethod
+    def warning_status(level: int) -> str:
+        return f"WARNING_{level}"
+
+
+class DeliveryQuerySet(OwnedQuerySet):
+    owner_path = "message__owner"
+
+    def due(self, now=None) -> DeliveryQuerySet:
+        return self.filter(
+            state=Delivery.State.PENDING,
+            next_attempt_at__lte=now or timezone.now(),
+            message__state=Message.State.DELIVERING,
+        )
+
+
+class Delivery(models.Model):
+    """The message's delivery to one recipient. ``recipient`` is unique: one row, one success."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("pending")
+        SENDING = "sending", _("sending")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed")
+        CANCELLED = "cancelled", _("cancelled")
+
+    recipient = models.OneToOneField(Recipient, on_delete=models.CASCADE, related_name="delivery")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="deliveries")
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True, default="")
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    # While a worker sends, the row is "sending" until this time; after it, another may retry.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+
+    objects = DeliveryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="delivery_due_idx")]
+
+    def __str__(self) -> str:
+        return f"Delivery #{self.pk} ({self.state})"
+
+
+class Notice(models.Model):
+    """Outbox for e-mails to the owner (warnings, a recipient that keeps failing).
+
+    Rows are written in the same transaction as the state change that causes them, so a
+    warning is never lost when the process dies after commit; a sender claims rows with a
+    conditional update so each is sent once even with several workers.
+    """
+
+    class Kind(models.TextChoices):
+        WARNING = "warning", _("warning")
+        DELIVERY_FAILED = "delivery_failed", _("delivery failed")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("pending")
+        SENDING = "sending", _("sending")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed")
+        SKIPPED = "skipped", _("skipped")
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="notices")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.WARNING)
+    level = models.PositiveSmallIntegerField(default=0)
+    # When the next step happens unless the owner answers (shown in the e-mail).
+    deadline = models.DateTimeField(null=True, blank=True)
+    details = models.TextField(blank=True, default="")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("notice")
+        verbose_name_plural = _("notices")
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="notice_due_idx")]
+
+    def __str__(self) -> str:
+        return f"Notice #{self.pk} {self.kind} L{self.level} ({self.state})"
