@@ -1,0 +1,214 @@
+"""Publishing data: projects own content sources; items become tasks; attempts become logs.
+
+The tables follow the seed (000_710f4bc246469258) with these deliberate changes:
+
+- ``PublishingTask.media_path`` is unique per project, not globally: with many users a
+  global UNIQUE lets one user's file name block another user's task (and leaks, by the
+  IntegrityError, that someone else has that path). Per project it still makes a scan
+  idempotent, which is what the seed's constraint was for.
+- ``media_path`` is the item's key inside the project: a file path for local folders,
+  ``rss:<guid>`` for feeds, ``gdrive:<file id>`` for Drive, ``api:<key>`` for API tasks.
+- ``source`` is nullable: tasks created through the API come from no source.
+- Tasks carry a lease (``locked_by`` / ``lease_expires_at``) so a task locked by a worker
+  that died is taken back, and ``maybe_posted`` remembers that an attempt may have reached
+  X (a timeout or a lost worker) so a later 403 "duplicate" means "already posted".
+- X credentials are encrypted at rest with the site's Fernet keys.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from cradle_site.fields import EncryptedTextField
+from cradle_site.querysets import OwnedQuerySet
+
+
+class ProjectQuerySet(OwnedQuerySet):
+    owner_path = "owner"
+
+
+class Project(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="projects")
+    name = models.CharField(_("name"), max_length=255)
+    description = models.TextField(_("description"), blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    # OAuth 1.0a user-context credentials (media upload needs v1.1 + OAuth 1.0a).
+    x_consumer_key = EncryptedTextField(_("API key"), blank=True)
+    x_consumer_secret = EncryptedTextField(_("API key secret"), blank=True)
+    x_access_token = EncryptedTextField(_("access token"), blank=True)
+    x_access_token_secret = EncryptedTextField(_("access token secret"), blank=True)
+    # Set when X answered 401: the queue stays paused until new credentials are saved.
+    needs_credentials = models.BooleanField(_("needs new credentials"), default=False)
+    paused = models.BooleanField(_("paused"), default=False)
+
+    # Posting slots: times of day ("HH:MM", in the owner's time zone) or, when
+    # slot_interval_minutes is set, one slot every that many minutes.
+    slot_times = models.JSONField(_("posting times"), default=list, blank=True)
+    slot_interval_minutes = models.PositiveIntegerField(_("interval (minutes)"), null=True, blank=True)
+    daily_cap = models.PositiveIntegerField(_("posts per day at most"), default=24)
+    duplicate_window_days = models.PositiveIntegerField(_("duplicate window (days)"), default=30)
+
+    objects = ProjectQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="uniq_project_owner_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def has_credentials(self) -> bool:
+        return all((self.x_consumer_key, self.x_consumer_secret, self.x_access_token, self.x_access_token_secret))
+
+    @property
+    def credentials_hint(self) -> str:
+        """What pages show instead of the secret: the last four characters of the token."""
+        if not self.has_credentials:
+            return ""
+        return "…" + self.x_access_token[-4:]
+
+    @property
+    def is_active(self) -> bool:
+        return not (self.paused or self.needs_credentials)
+
+
+class ContentSourceQuerySet(OwnedQuerySet):
+    owner_path = "project__owner"
+
+
+class ContentSource(models.Model):
+    class SourceType(models.TextChoices):
+        LOCAL_FOLDER = "local_folder", _("Local folder")
+        RSS_FEED = "rss_feed", _("RSS feed")
+        GOOGLE_DRIVE = "google_drive", _("Google Drive folder")
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="sources")
+    source_type = models.CharField(_("type"), max_length=50, choices=SourceType.choices)
+    path_or_identifier = models.TextField(_("path or identifier"))
+    # Drive: an OAuth access token or API key for this folder; empty = the site's setting.
+    credential = EncryptedTextField(_("credential"), blank=True)
+    total_items = models.PositiveIntegerField(default=0)  # items seen in the source at the last scan
+    used_items = models.PositiveIntegerField(default=0)  # items turned into tasks (all time)
+    last_scanned = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    is_active = models.BooleanField(_("scan automatically"), default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = ContentSourceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["project_id", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_type_display()}: {self.path_or_identifier}"
+
+
+class PublishingTaskQuerySet(OwnedQuerySet):
+    owner_path = "project__owner"
+
+
+class PublishingTask(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        LOCKED = "locked", _("Publishing")
+        SUCCESS = "success", _("Published")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tasks")
+    source = models.ForeignKey(ContentSource, on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks")
+    # 500 characters keeps (project_id, media_path) inside InnoDB's 3072-byte key limit in utf8mb4.
+    media_path = models.CharField(_("media path"), max_length=500)
+    # {"text": ..., "alt_text": ..., "media": {"kind": "file", "path": ...} | {"kind": "gdrive", ...} | null}
+    content_data = models.JSONField(default=dict)
+    status = models.CharField(_("status"), max_length=50, choices=Status.choices, default=Status.PENDING)
+    scheduled_at = models.DateTimeField(_("scheduled for"))
+    priority = models.IntegerField(_("priority"), default=0)  # higher first
+    retry_count = models.PositiveIntegerField(default=0)
+    version = models.PositiveIntegerField(default=1)  # optimistic lock: bumped by every state change
+    locked_at = models.DateTimeField(null=True, blank=True)
+    locked_by = models.CharField(max_length=100, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    maybe_posted = models.BooleanField(default=False)
+    # sha256 of the normalised text / of the media bytes, for the duplicate check.
+    content_hash = models.CharField(max_length=64, blank=True)
+    media_hash = models.CharField(max_length=64, blank=True)
+    last_error = models.TextField(blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PublishingTaskQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-priority", "scheduled_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "media_path"], name="uniq_task_project_media_path"),
+        ]
+        indexes = [
+            # The seed's index: due counts and the queue page's status filter.
+            models.Index(fields=["status", "scheduled_at", "priority"], name="ix_tasks_status_sched_prio"),
+            # The claim reads pending rows in priority order; with this index it stops after
+            # LIMIT rows instead of sorting (and, under FOR UPDATE, locking) every due row.
+            models.Index(fields=["status", "-priority", "scheduled_at"], name="ix_tasks_claim_order"),
+            models.Index(fields=["status", "lease_expires_at"], name="ix_tasks_lease"),
+            models.Index(fields=["project", "content_hash"], name="ix_tasks_project_content"),
+            models.Index(fields=["project", "media_hash"], name="ix_tasks_project_media"),
+            models.Index(fields=["project", "scheduled_at"], name="ix_tasks_project_sched"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.media_path}"
+
+    @property
+    def text(self) -> str:
+        return (self.content_data or {}).get("text", "")
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (self.Status.PENDING, self.Status.FAILED)
+
+
+class PublishingLogQuerySet(OwnedQuerySet):
+    owner_path = "task__project__owner"
+
+
+class PublishingLog(models.Model):
+    class Status(models.TextChoices):
+        SUCCESS = "success", _("Published")
+        FAILED = "failed", _("Failed")
+        SKIPPED = "skipped", _("Skipped")
+
+    class ErrorKind(models.TextChoices):
+        NONE = "", _("None")
+        RATE_LIMIT = "rate_limit", _("Rate limited")
+        AUTH = "auth", _("Credentials rejected")
+        DUPLICATE = "duplicate", _("Duplicate")
+        MEDIA = "media", _("Media rejected")
+        SERVER = "server", _("X server error")
+        NETWORK = "network", _("Network error")
+        OTHER = "other", _("Other")
+
+    task = models.ForeignKey(PublishingTask, on_delete=models.CASCADE, related_name="logs")
+    tweet_id = models.CharField(max_length=255, blank=True)
+    tweet_content = models.TextField(blank=True)
+    published_at = models.DateTimeField(default=timezone.now, db_index=True)
+    status = models.CharField(max_length=50, choices=Status.choices)
+    error_kind = models.CharField(max_length=20, choices=ErrorKind.choices, default="", blank=True)
+    error_message = models.TextField(blank=True)
+    duration_seconds = models.FloatField(default=0.0)
+    dry_run = models.BooleanField(default=False)
+
+    objects = PublishingLogQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        indexes = [models.Index(fields=["task", "published_at"], name="ix_logs_task_published")]
+
+    def __str__(self) -> str:
+        return f"{self.get_status_display()} #{self.task_id} {self.published_at:%Y-%m-%d %H:%M}"
