@@ -233,8 +233,82 @@ LOGGING = {
 # --- messaging (the escalation ladder, delivery channels) -------------------------
 # (messaging settings go here)
 
+
+def _ladder_days(name: str, default: list[int]) -> list[int]:
+    raw = env.env_list(name, [str(d) for d in default])
+    try:
+        days = [int(d) for d in raw]
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be five whole numbers of days, e.g. 30,30,7,1,1") from None
+    if len(days) != 5 or any(d < 1 for d in days):
+        raise ImproperlyConfigured(f"{name} must be five positive numbers of days, e.g. 30,30,7,1,1")
+    return days
+
+
+# D = initial_delay_months x this; the seed counts a month as 30 days.
+MESSAGING_DAYS_PER_MONTH = env.env_int("MESSAGING_DAYS_PER_MONTH", 30, minimum=1)
+# Days after warning 1, 2, 3, 4 and 5 (the last one: until delivery). The seed: 30,30,7,1,1.
+MESSAGING_LADDER_DAYS = _ladder_days("MESSAGING_LADDER_DAYS", [30, 30, 7, 1, 1])
+MESSAGING_MAX_DELAY_MONTHS = env.env_int("MESSAGING_MAX_DELAY_MONTHS", 120, minimum=1)
+MESSAGING_SWEEP_BATCH_SIZE = env.env_int("MESSAGING_SWEEP_BATCH_SIZE", 2000, minimum=1)
+# How long a check-in link from a warning e-mail stays valid.
+MESSAGING_CHECKIN_MAX_AGE_DAYS = env.env_int("MESSAGING_CHECKIN_MAX_AGE_DAYS", 60, minimum=1)
+# Delivery retries: attempt n waits base x 2^(n-1) seconds (capped), up to max attempts.
+MESSAGING_DELIVERY_MAX_ATTEMPTS = env.env_int("MESSAGING_DELIVERY_MAX_ATTEMPTS", 8, minimum=1)
+MESSAGING_RETRY_BASE_SECONDS = env.env_int("MESSAGING_RETRY_BASE_SECONDS", 60, minimum=1)
+MESSAGING_RETRY_MAX_SECONDS = env.env_int("MESSAGING_RETRY_MAX_SECONDS", 6 * 3600, minimum=1)
+MESSAGING_SEND_LEASE_SECONDS = env.env_int("MESSAGING_SEND_LEASE_SECONDS", 600, minimum=30)
+MESSAGING_WEBHOOK_TIMEOUT = env.env_int("MESSAGING_WEBHOOK_TIMEOUT", 10, minimum=1)
+# Webhook bodies are signed with HMAC-SHA256 under this secret (header X-Cradle-Signature).
+MESSAGING_WEBHOOK_SECRET = env.env_str("MESSAGING_WEBHOOK_SECRET", SECRET_KEY)
+# SMS: dotted path to a gateway class (see messaging.channels.SmsGateway); empty = SMS refused.
+MESSAGING_SMS_GATEWAY = env.env_str("MESSAGING_SMS_GATEWAY", "")
+MESSAGING_SMS_GATEWAY_OPTIONS = {
+    "url": env.env_str("MESSAGING_SMS_GATEWAY_URL", ""),
+    "token": env.env_str("MESSAGING_SMS_GATEWAY_TOKEN", ""),
+}
+
 # --- publishing (sources, queue, X) ------------------------------------------------
-# (publishing settings go here)
+# Local folder sources must live under one of these roots, so a user cannot point a
+# source (or an API task) at /etc and have the server read and post its files.
+PUBLISHING_LOCAL_ROOTS = [
+    Path(p).resolve()
+    for p in env.env_list("PUBLISHING_LOCAL_ROOTS", [str(VAR_DIR / "media"), str(VAR_DIR / "demo_media")])
+]
+# Where X and Google Drive live; tests and staging point these at local doubles.
+PUBLISHING_X_BASE_URL = env.env_str("PUBLISHING_X_BASE_URL", "").rstrip("/")  # "" = the real X hosts
+PUBLISHING_GOOGLE_DRIVE_BASE_URL = env.env_str(
+    "PUBLISHING_GOOGLE_DRIVE_BASE_URL", "https://www.googleapis.com"
+).rstrip("/")
+PUBLISHING_GOOGLE_DRIVE_CREDENTIAL = env.env_str("PUBLISHING_GOOGLE_DRIVE_CREDENTIAL", "")
+PUBLISHING_HTTP_TIMEOUT = env.env_int("PUBLISHING_HTTP_TIMEOUT", 30, minimum=1)
+# A claimed task is taken back from a silent worker after this long.
+PUBLISHING_LEASE_SECONDS = env.env_int("PUBLISHING_LEASE_SECONDS", 300, minimum=10)
+# Dry-run tasks are cheap and finished set-based; live tasks each wait on X, so a live
+# batch stays small enough to finish well inside the lease.
+PUBLISHING_BATCH_SIZE = env.env_int("PUBLISHING_BATCH_SIZE", 500, minimum=1)
+PUBLISHING_LIVE_BATCH_SIZE = env.env_int("PUBLISHING_LIVE_BATCH_SIZE", 10, minimum=1)
+# One publish job stops claiming after this many seconds (the schedule runs every minute).
+PUBLISHING_RUN_SECONDS = env.env_int("PUBLISHING_RUN_SECONDS", 50, minimum=1)
+# Network errors and 5xx: retried after BASE * 2**(n-1) seconds (capped) up to MAX times.
+PUBLISHING_MAX_RETRIES = env.env_int("PUBLISHING_MAX_RETRIES", 5, minimum=0)
+PUBLISHING_RETRY_BASE_SECONDS = env.env_int("PUBLISHING_RETRY_BASE_SECONDS", 60, minimum=1)
+PUBLISHING_RETRY_MAX_SECONDS = env.env_int("PUBLISHING_RETRY_MAX_SECONDS", 3600, minimum=1)
+# Video processing on X: give up polling processing_info after this long.
+PUBLISHING_MEDIA_PROCESSING_TIMEOUT = env.env_int("PUBLISHING_MEDIA_PROCESSING_TIMEOUT", 300, minimum=1)
+PUBLISHING_SCAN_MINUTES = env.env_int("PUBLISHING_SCAN_MINUTES", 15, minimum=1)
 
 # --- analytics and operations (aggregation, purge, backups) -------------------------
 # (analytics settings go here)
+# The hourly job recomputes this many past hours so logs written late still count.
+ANALYTICS_RECOMPUTE_HOURS = env.env_int("ANALYTICS_RECOMPUTE_HOURS", 6, minimum=1)
+# Longest range a chart page or API series may ask for (days); keeps responses bounded.
+ANALYTICS_MAX_RANGE_DAYS = env.env_int("ANALYTICS_MAX_RANGE_DAYS", 366, minimum=1)
+# Encrypted backups (manage.py db_backup): where they go and how many are kept.
+BACKUP_DIR = Path(env.env_str("BACKUP_DIR", str(VAR_DIR / "backups")))
+BACKUP_KEEP = env.env_int("BACKUP_KEEP", 14, minimum=1)
+BACKUP_ENABLED = env.env_bool("BACKUP_ENABLED", True)
+# purge_logs: rows older than this many days go; small batches keep each transaction short.
+PURGE_LOGS_DAYS = env.env_int("PURGE_LOGS_DAYS", 180, minimum=1)
+PURGE_BATCH_SIZE = env.env_int("PURGE_BATCH_SIZE", 5000, minimum=1)
+PURGE_ENABLED = env.env_bool("PURGE_ENABLED", True)

@@ -1,0 +1,211 @@
+"""Turn log rows into hourly statistics (``hourly_aggregate``).
+
+One GROUP BY per source table computes every (hour, project) and (hour, user) figure in a
+range; the results are written with upserts (INSERT ... ON CONFLICT / ON DUPLICATE KEY
+UPDATE) on the unique (hour, owner) keys. Each call recomputes its range from the logs,
+so running it twice, or two workers at once, leaves the same table: both compute the same
+numbers from the same rows and the last upsert wins with identical values. A row already
+in the table whose logs have gone (purged, re-dated) is rewritten with zeros.
+
+Hours are UTC: ``Trunc(..., tzinfo=UTC)`` needs no time zone tables on MySQL, and pages
+regroup hours into the viewer's local days in Python.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import OperationalError, connection, transaction
+from django.db.models import Avg, Count, Q
+from django.db.models.functions import Trunc
+from django.utils import timezone
+
+from analytics.models import FAILURE_KINDS, AnalyticsHourly, MessageHourly
+
+HOUR = timedelta(hours=1)
+_UPSERT_BATCH = 1000
+_DEADLOCK_CODES = {1205, 1213}  # MySQL lock wait timeout / deadlock: safe to retry, the work is idempotent
+
+PUBLISHING_FIELDS = [
+    "posts_success",
+    "posts_failed",
+    "posts_skipped",
+    "avg_duration",
+    *(f"failures_{kind}" for kind in FAILURE_KINDS),
+]
+# StatusLog.status -> MessageHourly column
+MESSAGE_STATUS_FIELDS = {
+    "WARNING_1": "warnings_1",
+    "WARNING_2": "warnings_2",
+    "WARNING_3": "warnings_3",
+    "WARNING_4": "warnings_4",
+    "WARNING_5": "warnings_5",
+    "WARNING_RESET": "resets",
+    "CONTINUED": "continues",
+    "REVOKED": "revocations",
+    "DELIVERED": "deliveries",
+    "DELIVERY_FAILED": "delivery_failures",
+}
+MESSAGE_FIELDS = list(MESSAGE_STATUS_FIELDS.values())
+
+
+@dataclass
+class AggregateResult:
+    since: datetime
+    until: datetime
+    log_rows: int = 0
+    publishing_rows: int = 0
+    message_rows: int = 0
+    seconds: float = 0.0
+
+
+def floor_hour(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def ceil_hour(moment: datetime) -> datetime:
+    floored = floor_hour(moment)
+    return floored if floored == moment else floored + HOUR
+
+
+def _utc(moment: datetime) -> datetime:
+    if timezone.is_naive(moment):
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _publishing_groups(since: datetime, until: datetime) -> tuple[dict, int]:
+    from publishing.models import PublishingLog
+
+    failed = Q(status="failed")
+    counts = {
+        "posts_success": Count("id", filter=Q(status="success")),
+        "posts_failed": Count("id", filter=failed),
+        "posts_skipped": Count("id", filter=Q(status="skipped")),
+        "avg_duration": Avg("duration_seconds", filter=Q(status="success")),
+        # A failure with no kind recorded counts as "other", so the kinds add up to posts_failed.
+        "failures_other": Count("id", filter=failed & Q(error_kind__in=["other", ""])),
+    }
+    for kind in FAILURE_KINDS:
+        if kind != "other":
+            counts[f"failures_{kind}"] = Count("id", filter=failed & Q(error_kind=kind))
+    rows = (
+        PublishingLog._base_manager.filter(published_at__gte=since, published_at__lt=until)
+        .annotate(hour=Trunc("published_at", "hour", tzinfo=UTC))
+        .values("hour", "task__project_id")
+        .annotate(total=Count("id"), **counts)
+        .order_by()
+    )
+    groups, total = {}, 0
+    for row in rows:
+        total += row.pop("total")
+        groups[(_utc(row.pop("hour")), row.pop("task__project_id"))] = row
+    return groups, total
+
+
+def _message_groups(since: datetime, until: datetime) -> tuple[dict, int]:
+    from messaging.models import StatusLog
+
+    counts = {column: Count("id", filter=Q(status=status)) for status, column in MESSAGE_STATUS_FIELDS.items()}
+    rows = (
+        StatusLog._base_manager.filter(created_at__gte=since, created_at__lt=until)
+        .annotate(hour=Trunc("created_at", "hour", tzinfo=UTC))
+        .values("hour", "message__owner_id")
+        .annotate(total=Count("id"), **counts)
+        .order_by()
+    )
+    groups, total = {}, 0
+    for row in rows:
+        total += row.pop("total")
+        groups[(_utc(row.pop("hour")), row.pop("message__owner_id"))] = row
+    return groups, total
+
+
+def _zero(fields: list[str]) -> dict:
+    return {name: (None if name == "avg_duration" else 0) for name in fields}
+
+
+def _upsert(model, groups: dict, *, owner_field: str, fields: list[str], since: datetime, until: datetime) -> int:
+    existing = model._base_manager.filter(hour_timestamp__gte=since, hour_timestamp__lt=until).values_list(
+        "hour_timestamp", f"{owner_field}_id"
+    )
+    zero = _zero(fields)
+    for hour, owner_id in existing:
+        groups.setdefault((_utc(hour), owner_id), zero)
+    # A fixed order makes concurrent upserts take row locks in the same order (no deadlock cycles).
+    objects = [
+        model(hour_timestamp=hour, **{f"{owner_field}_id": owner_id}, **values)
+        for (hour, owner_id), values in sorted(groups.items(), key=lambda item: (item[0][0], item[0][1]))
+    ]
+    if not objects:
+        return 0
+    options = {"update_conflicts": True, "update_fields": fields, "batch_size": _UPSERT_BATCH}
+    if connection.features.supports_update_conflicts_with_target:
+        options["unique_fields"] = ["hour_timestamp", owner_field]
+    model._base_manager.bulk_create(objects, **options)
+    return len(objects)
+
+
+def hourly_aggregate(*, since: datetime, until: datetime) -> AggregateResult:
+    """Recompute every statistics row for the UTC hours that overlap [since, until)."""
+    started = time.perf_counter()
+    since, until = floor_hour(since), ceil_hour(until)
+    result = AggregateResult(since=since, until=until)
+    if until <= since:
+        return result
+    publishing, publishing_logs = _publishing_groups(since, until)
+    messages, message_logs = _message_groups(since, until)
+    result.log_rows = publishing_logs + message_logs
+    for attempt in range(5):
+        try:
+            with transaction.atomic():
+                result.publishing_rows = _upsert(
+                    AnalyticsHourly,
+                    dict(publishing),
+                    owner_field="project",
+                    fields=PUBLISHING_FIELDS,
+                    since=since,
+                    until=until,
+                )
+                result.message_rows = _upsert(
+                    MessageHourly, dict(messages), owner_field="user", fields=MESSAGE_FIELDS, since=since, until=until
+                )
+            break
+        except OperationalError as exc:
+            if attempt == 4 or not exc.args or exc.args[0] not in _DEADLOCK_CODES:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def aggregate_recent(*, now: datetime | None = None, hours: int | None = None) -> AggregateResult:
+    """The hourly job: the current hour and the last few, so logs written late still count."""
+    now = now or timezone.now()
+    hours = hours if hours is not None else settings.ANALYTICS_RECOMPUTE_HOURS
+    return hourly_aggregate(since=floor_hour(now) - hours * HOUR, until=ceil_hour(now + timedelta(microseconds=1)))
+
+
+def backfill(
+    *, since: datetime, until: datetime, progress: Callable[[AggregateResult], None] | None = None
+) -> AggregateResult:
+    """Recompute a long range one UTC day at a time, so each GROUP BY stays small."""
+    since, until = floor_hour(since), ceil_hour(until)
+    total = AggregateResult(since=since, until=until)
+    started = time.perf_counter()
+    cursor = since
+    while cursor < until:
+        end = min(until, (cursor + timedelta(days=1)).replace(hour=0))
+        part = hourly_aggregate(since=cursor, until=end)
+        total.log_rows += part.log_rows
+        total.publishing_rows += part.publishing_rows
+        total.message_rows += part.message_rows
+        total.seconds = time.perf_counter() - started
+        if progress:
+            progress(part)
+        cursor = end
+    return total

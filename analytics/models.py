@@ -1,0 +1,86 @@
+"""Hourly statistics, pre-aggregated so charts never scan the log tables.
+
+``AnalyticsHourly`` is the seed's ``analytics_hourly`` (one row per project and UTC hour)
+plus skipped posts and failures by kind. ``MessageHourly`` holds the same for Cradle
+messages, per owner. Both are rewritten by ``analytics.aggregate.hourly_aggregate``; a row
+whose logs were all purged or re-dated keeps existing with zeros, so a chart shows "none"
+rather than stale numbers.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from cradle_site.querysets import OwnedQuerySet
+
+FAILURE_KINDS = ("rate_limit", "auth", "duplicate", "media", "server", "network", "other")
+
+
+class AnalyticsHourlyQuerySet(OwnedQuerySet):
+    owner_path = "project__owner"
+
+
+class AnalyticsHourly(models.Model):
+    hour_timestamp = models.DateTimeField(_("hour (UTC)"))
+    project = models.ForeignKey("publishing.Project", on_delete=models.CASCADE, related_name="hourly_stats")
+    posts_success = models.PositiveIntegerField(_("published"), default=0)
+    posts_failed = models.PositiveIntegerField(_("failed"), default=0)
+    posts_skipped = models.PositiveIntegerField(_("skipped"), default=0)
+    # Mean seconds of the successful attempts (the seed's definition); NULL when none.
+    avg_duration = models.FloatField(_("average duration (s)"), null=True, blank=True)
+    failures_rate_limit = models.PositiveIntegerField(_("rate limited"), default=0)
+    failures_auth = models.PositiveIntegerField(_("credentials rejected"), default=0)
+    failures_duplicate = models.PositiveIntegerField(_("duplicates"), default=0)
+    failures_media = models.PositiveIntegerField(_("media rejected"), default=0)
+    failures_server = models.PositiveIntegerField(_("X server errors"), default=0)
+    failures_network = models.PositiveIntegerField(_("network errors"), default=0)
+    failures_other = models.PositiveIntegerField(_("other failures"), default=0)
+
+    objects = AnalyticsHourlyQuerySet.as_manager()
+
+    class Meta:
+        db_table = "analytics_hourly"
+        ordering = ["-hour_timestamp", "project_id"]
+        verbose_name = _("publishing hour")
+        verbose_name_plural = _("publishing hours")
+        constraints = [
+            models.UniqueConstraint(fields=["hour_timestamp", "project"], name="uniq_analytics_hour_project")
+        ]
+        indexes = [models.Index(fields=["project", "hour_timestamp"], name="ix_analytics_project_hour")]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} @ {self.hour_timestamp:%Y-%m-%d %H:00}"
+
+
+class MessageHourlyQuerySet(OwnedQuerySet):
+    owner_path = "user"
+
+
+class MessageHourly(models.Model):
+    hour_timestamp = models.DateTimeField(_("hour (UTC)"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="message_hourly_stats")
+    warnings_1 = models.PositiveIntegerField(_("first warnings"), default=0)
+    warnings_2 = models.PositiveIntegerField(_("second warnings"), default=0)
+    warnings_3 = models.PositiveIntegerField(_("third warnings"), default=0)
+    warnings_4 = models.PositiveIntegerField(_("fourth warnings"), default=0)
+    warnings_5 = models.PositiveIntegerField(_("final warnings"), default=0)
+    resets = models.PositiveIntegerField(_("resets"), default=0)
+    continues = models.PositiveIntegerField(_("continues"), default=0)
+    revocations = models.PositiveIntegerField(_("revocations"), default=0)
+    deliveries = models.PositiveIntegerField(_("deliveries"), default=0)
+    delivery_failures = models.PositiveIntegerField(_("failed deliveries"), default=0)
+
+    objects = MessageHourlyQuerySet.as_manager()
+
+    class Meta:
+        db_table = "analytics_message_hourly"
+        ordering = ["-hour_timestamp", "user_id"]
+        verbose_name = _("message hour")
+        verbose_name_plural = _("message hours")
+        constraints = [models.UniqueConstraint(fields=["hour_timestamp", "user"], name="uniq_msg_hour_user")]
+        indexes = [models.Index(fields=["user", "hour_timestamp"], name="ix_msg_hourly_user_hour")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} @ {self.hour_timestamp:%Y-%m-%d %H:00}"
