@@ -86,3 +86,13 @@ def run_python(code: str, **extra_env: str) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+@pytest.fixture
+def time_machine_now(time_machine):
+    """``time_machine_now(dt)`` moves the frozen clock to ``dt`` (tick=False)."""
+
+    def move(when):
+        time_machine.move_to(when, tick=False)
+
+    return move

@@ -1,0 +1,68 @@
+"""Bad settings stop start-up with one readable line."""
+
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def run_check(**env: str) -> subprocess.CompletedProcess:
+    base = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "cradle_site.settings", "DEBUG": "1"}
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=base | env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_it_refuses_a_malformed_database_url():
+    result = run_check(DATABASE_URL="postgresql//nope")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "DATABASE_URL" in result.stderr and "is not understood" in result.stderr
+
+
+def test_it_refuses_a_mysql_url_without_a_database_name():
+    result = run_check(DATABASE_URL="mysql://root:secretpw@127.0.0.1:3306/")
+    assert result.returncode == 2
+    assert "must name one database" in result.stderr
+    assert "secretpw" not in result.stderr  # passwords never reach logs
+
+
+def test_it_refuses_a_bad_fernet_key():
+    result = run_check(FERNET_KEYS="not-a-key")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "Configuration error: FERNET_KEYS entry 1 is not a valid Fernet key (32 url-safe base64-encoded bytes)"
+    )
+
+
+def test_it_refuses_a_bad_boolean():
+    result = run_check(DEBUG="maybe")
+    assert result.returncode == 2
+    assert "DEBUG must be a boolean" in result.stderr
+
+
+def test_production_needs_a_secret_key():
+    result = run_check(DEBUG="0")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "Configuration error: SECRET_KEY must be set"
+
+
+def test_production_settings_pass_check_deploy():
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "cradle_site.settings",
+        "DEBUG": "0",
+        "SECRET_KEY": "k" * 20 + "production-secret-key-for-the-deploy-check-0123456789",
+        "FERNET_KEYS": "q6mF0p7QyQ3xq3kH3r8v0cVd5m2i3T8S7nq1H6C2y0E=",
+        "ALLOWED_HOSTS": "cradle.example.com",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "no issues" in result.stdout
