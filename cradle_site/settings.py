@@ -277,9 +277,9 @@ PUBLISHING_LOCAL_ROOTS = [
 ]
 # Where X and Google Drive live; tests and staging point these at local doubles.
 PUBLISHING_X_BASE_URL = env.env_str("PUBLISHING_X_BASE_URL", "").rstrip("/")  # "" = the real X hosts
-PUBLISHING_GOOGLE_DRIVE_BASE_URL = env.env_str(
-    "PUBLISHING_GOOGLE_DRIVE_BASE_URL", "https://www.googleapis.com"
-).rstrip("/")
+PUBLISHING_GOOGLE_DRIVE_BASE_URL = env.env_str("PUBLISHING_GOOGLE_DRIVE_BASE_URL", "https://www.googleapis.com").rstrip(
+    "/"
+)
 PUBLISHING_GOOGLE_DRIVE_CREDENTIAL = env.env_str("PUBLISHING_GOOGLE_DRIVE_CREDENTIAL", "")
 PUBLISHING_HTTP_TIMEOUT = env.env_int("PUBLISHING_HTTP_TIMEOUT", 30, minimum=1)
 # A claimed task is taken back from a silent worker after this long.

@@ -1,0 +1,30 @@
+"""What a task posts, and the fingerprints the duplicate check compares."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from pathlib import Path
+
+_SPACE = re.compile(r"\s+")
+X_TEXT_LIMIT = 280
+ALT_TEXT_LIMIT = 1000
+
+
+def normalise_text(text: str) -> str:
+    """Case, width and spacing do not make a post different (NFKC folds full-width forms)."""
+    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text or "")).strip().casefold()
+
+
+def text_hash(text: str) -> str:
+    normalised = normalise_text(text)
+    return hashlib.sha256(normalised.encode("utf-8")).hexdigest() if normalised else ""
+
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

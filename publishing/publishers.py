@@ -1,0 +1,207 @@
+"""Publishers: the dry run (default without credentials) and X through tweepy 4.17.
+
+The tweepy publisher uploads media through ``tweepy.API`` (v1.1, OAuth 1.0a): a simple
+upload for images and GIFs, a chunked upload for video whose ``processing_info`` is polled
+until ``succeeded`` (``failed`` is a media error), alt text through
+``create_media_metadata``, then ``tweepy.Client.create_tweet``. Every failure becomes a
+``PublishError`` with one ``kind`` (the PublishingLog.error_kind vocabulary) that the
+runner turns into an outcome.
+
+``PUBLISHING_X_BASE_URL`` points both X hosts at one other base (a local double in
+tests) through a requests adapter on tweepy's own sessions, so tweepy's real code builds,
+signs and sends every request. The adapter also gives tweepy.Client the timeout it lacks.
+"""
+
+from __future__ import annotations
+
+import io
+import mimetypes
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+import tweepy
+from django.conf import settings
+from django.utils import timezone
+from requests.adapters import HTTPAdapter
+
+from publishing.content import ALT_TEXT_LIMIT
+from publishing.models import Project, PublishingTask
+from publishing.sources import SourceError, google_drive
+from publishing.sources.local_folder import resolve_allowed
+
+X_HOSTS = {"api.twitter.com", "upload.twitter.com", "api.x.com", "upload.x.com"}
+RATE_LIMIT_FALLBACK = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    tweet_id: str
+    text: str
+
+
+class PublishError(Exception):
+    def __init__(self, kind: str, message: str, *, retry_at: datetime | None = None, maybe_posted: bool = False):
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.retry_at = retry_at
+        self.maybe_posted = maybe_posted
+
+
+class DryRunPublisher:
+    """Posts nothing: the log records what would have been posted."""
+
+    dry_run = True
+
+    def publish(self, task: PublishingTask) -> PublishResult:
+        return PublishResult(tweet_id=f"dry-run-{task.pk}", text=task.text)
+
+
+class _XAdapter(HTTPAdapter):
+    def __init__(self, base_url: str, timeout: float):
+        super().__init__()
+        self.base_url = base_url
+        self.timeout = timeout
+
+    def send(self, request, timeout=None, **kwargs):
+        if self.base_url:
+            parts = urlsplit(request.url)
+            if parts.hostname in X_HOSTS:
+                request.url = self.base_url + request.url[len(f"{parts.scheme}://{parts.netloc}") :]
+        return super().send(request, timeout=timeout or self.timeout, **kwargs)
+
+
+def _install_adapter(session: requests.Session) -> None:
+    adapter = _XAdapter(settings.PUBLISHING_X_BASE_URL, settings.PUBLISHING_HTTP_TIMEOUT)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+
+
+def _reset_time(exc: tweepy.TooManyRequests) -> datetime:
+    reset = getattr(exc, "reset_time", None) or exc.response.headers.get("x-rate-limit-reset")
+    if reset:
+        try:
+            return datetime.fromtimestamp(int(reset), tz=UTC)
+        except (TypeError, ValueError, OverflowError):
+            pass
+    return timezone.now() + RATE_LIMIT_FALLBACK
+
+
+def _messages(exc: tweepy.HTTPException) -> str:
+    parts = list(exc.api_messages or []) + list(exc.api_errors and [str(e) for e in exc.api_errors] or [])
+    text = "; ".join(dict.fromkeys(str(p) for p in parts if p)) or (exc.response.text or "")[:300]
+    return f"{exc.response.status_code}: {text}"
+
+
+def classify(exc: BaseException, *, stage: str) -> PublishError:
+    """One PublishError kind per failure; ``stage`` is "media" or "post"."""
+    if isinstance(exc, PublishError):
+        return exc
+    if isinstance(exc, tweepy.TooManyRequests):
+        return PublishError("rate_limit", _messages(exc), retry_at=_reset_time(exc))
+    if isinstance(exc, tweepy.Unauthorized):
+        return PublishError("auth", _messages(exc))
+    if isinstance(exc, tweepy.Forbidden):
+        message = _messages(exc)
+        if "duplicate" in message.lower():
+            return PublishError("duplicate", message)
+        return PublishError("media" if stage == "media" else "other", message)
+    if isinstance(exc, tweepy.TwitterServerError):
+        return PublishError("server", _messages(exc))
+    if isinstance(exc, tweepy.BadRequest):
+        return PublishError("media" if stage == "media" else "other", _messages(exc))
+    if isinstance(exc, tweepy.HTTPException):
+        return PublishError("other", _messages(exc))
+    # tweepy.API wraps transport errors in TweepyException; tweepy.Client lets them through.
+    cause = exc.__context__ if isinstance(exc, tweepy.TweepyException) else exc
+    if isinstance(cause, requests.RequestException):
+        # A read timeout while posting: the request may have reached X and been posted.
+        maybe_posted = stage == "post" and isinstance(cause, requests.ReadTimeout)
+        return PublishError("network", f"{type(cause).__name__}: {cause}", maybe_posted=maybe_posted)
+    if isinstance(exc, SourceError):
+        return PublishError("network", str(exc))
+    if isinstance(exc, OSError):
+        return PublishError("media", f"{type(exc).__name__}: {exc}")
+    return PublishError("other", f"{type(exc).__name__}: {exc}")
+
+
+class TweepyPublisher:
+    dry_run = False
+
+    def __init__(self, project: Project):
+        auth = tweepy.OAuth1UserHandler(
+            project.x_consumer_key, project.x_consumer_secret, project.x_access_token, project.x_access_token_secret
+        )
+        self.api = tweepy.API(auth, timeout=settings.PUBLISHING_HTTP_TIMEOUT)
+        _install_adapter(self.api.session)
+        self.client = tweepy.Client(
+            consumer_key=project.x_consumer_key,
+            consumer_secret=project.x_consumer_secret,
+            access_token=project.x_access_token,
+            access_token_secret=project.x_access_token_secret,
+        )
+        _install_adapter(self.client.session)
+
+    def _media_bytes(self, task: PublishingTask, media: dict) -> tuple[str, bytes, str]:
+        if media.get("kind") == "file":
+            path = resolve_allowed(media["path"])
+            mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            return path.name, Path(path).read_bytes(), mime
+        if media.get("kind") == "gdrive":
+            if task.source is None:
+                raise PublishError("media", "The Drive source of this task is gone")
+            name = media.get("name") or media["file_id"]
+            mime = media.get("mime_type") or mimetypes.guess_type(name)[0] or "application/octet-stream"
+            return name, google_drive.download(task.source, media["file_id"]), mime
+        raise PublishError("media", f"Unknown media kind {media.get('kind')!r}")
+
+    def _wait_for_processing(self, media) -> None:
+        deadline = time.monotonic() + settings.PUBLISHING_MEDIA_PROCESSING_TIMEOUT
+        info = getattr(media, "processing_info", None)
+        while info and info.get("state") in ("pending", "in_progress"):
+            if time.monotonic() > deadline:
+                raise PublishError("media", "X did not finish processing the video in time")
+            time.sleep(min(float(info.get("check_after_secs", 1)), 30.0))
+            media = self.api.get_media_upload_status(media.media_id)
+            info = getattr(media, "processing_info", None)
+        if info and info.get("state") == "failed":
+            error = info.get("error") or {}
+            raise PublishError("media", f"X could not process the media: {error.get('message') or error or 'failed'}")
+
+    def upload(self, task: PublishingTask, media: dict, alt_text: str) -> str:
+        name, data, mime = self._media_bytes(task, media)
+        if mime.startswith("video/"):
+            uploaded = self.api.chunked_upload(
+                name, file=io.BytesIO(data), file_type=mime, wait_for_async_finalize=False, media_category="tweet_video"
+            )
+            self._wait_for_processing(uploaded)
+        else:
+            uploaded = self.api.simple_upload(name, file=io.BytesIO(data))
+        media_id = uploaded.media_id_string if hasattr(uploaded, "media_id_string") else str(uploaded.media_id)
+        if alt_text and not mime.startswith("video/"):
+            self.api.create_media_metadata(media_id, alt_text[:ALT_TEXT_LIMIT])
+        return media_id
+
+    def publish(self, task: PublishingTask) -> PublishResult:
+        data = task.content_data or {}
+        media = data.get("media")
+        media_ids = None
+        if media:
+            try:
+                media_ids = [self.upload(task, media, data.get("alt_text", ""))]
+            except Exception as exc:  # noqa: BLE001 - every failure is classified, none escapes
+                raise classify(exc, stage="media") from exc
+        text = data.get("text", "")
+        try:
+            response = self.client.create_tweet(text=text or None, media_ids=media_ids, user_auth=True)
+        except Exception as exc:  # noqa: BLE001
+            raise classify(exc, stage="post") from exc
+        return PublishResult(tweet_id=str(response.data["id"]), text=text)
+
+
+def publisher_for(project: Project) -> DryRunPublisher | TweepyPublisher:
+    return TweepyPublisher(project) if project.has_credentials else DryRunPublisher()

@@ -1,0 +1,172 @@
+"""The publish job: take back dead workers' tasks, claim due ones, publish, record.
+
+Dry-run tasks (projects without X credentials) are finished set-based: per claimed batch,
+one duplicate lookup, one UPDATE per outcome and one bulk insert of logs. Live tasks wait
+on X one at a time, so at most ``PUBLISHING_LIVE_BATCH_SIZE`` of them stay claimed; the
+rest go straight back to the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from publishing import queue
+from publishing.duplicates import duplicate_reasons
+from publishing.models import Project, PublishingLog, PublishingTask
+from publishing.outcomes import apply_failure, apply_success, release_tasks
+from publishing.publishers import DryRunPublisher, PublishError, TweepyPublisher, publisher_for
+
+log = logging.getLogger(__name__)
+Status = PublishingTask.Status
+
+
+@dataclass
+class RunStats:
+    claimed: int = 0
+    published: int = 0
+    skipped: int = 0
+    failed: int = 0
+    retried: int = 0
+    released: int = 0
+    reclaimed: int = 0
+    batches: int = 0
+    by_kind: dict = field(default_factory=dict)
+
+
+def _duration(task: PublishingTask, now) -> float:
+    return max((now - task.locked_at).total_seconds(), 0.0) if task.locked_at else 0.0
+
+
+def _finish_dry_batch(tasks: list[PublishingTask], projects: dict[int, Project], stats: RunStats) -> None:
+    publisher = DryRunPublisher()
+    reasons = duplicate_reasons(tasks, projects)
+    now = timezone.now()
+    to_publish = [task for task in tasks if task.pk not in reasons]
+    to_skip = [task for task in tasks if task.pk in reasons]
+    with transaction.atomic():
+        done = queue.tasks_transition_many(
+            to_publish,
+            expect_status=Status.LOCKED,
+            status=Status.SUCCESS,
+            published_at=now,
+            last_error="",
+            **queue.release_fields(),
+        )
+        skipped = queue.tasks_transition_many(
+            to_skip,
+            expect_status=Status.LOCKED,
+            status=Status.CANCELLED,
+            last_error="Skipped: a duplicate of a recent post",
+            **queue.release_fields(),
+        )
+        logs = []
+        for task in to_publish:
+            if task.pk in done:
+                result = publisher.publish(task)
+                logs.append(
+                    PublishingLog(
+                        task_id=task.pk,
+                        tweet_id=result.tweet_id,
+                        tweet_content=result.text,
+                        published_at=now,
+                        status=PublishingLog.Status.SUCCESS,
+                        duration_seconds=_duration(task, now),
+                        dry_run=True,
+                    )
+                )
+        for task in to_skip:
+            if task.pk in skipped:
+                logs.append(
+                    PublishingLog(
+                        task_id=task.pk,
+                        tweet_content=task.text,
+                        published_at=now,
+                        status=PublishingLog.Status.SKIPPED,
+                        error_kind=PublishingLog.ErrorKind.DUPLICATE,
+                        error_message=reasons[task.pk],
+                        duration_seconds=_duration(task, now),
+                        dry_run=True,
+                    )
+                )
+        PublishingLog.objects.bulk_create(logs, batch_size=1000)
+    stats.published += len(done)
+    stats.skipped += len(skipped)
+
+
+def _publish_live(
+    tasks: list[PublishingTask], project: Project, publisher: TweepyPublisher, stats: RunStats, deadline: float
+) -> None:
+    for index, task in enumerate(tasks):
+        rest = tasks[index + 1 :]
+        if time.monotonic() > deadline:
+            stats.released += release_tasks(tasks[index:])
+            return
+        reasons = duplicate_reasons([task], {project.pk: project})
+        if reasons:
+            apply_failure(task, PublishError("duplicate", reasons[task.pk]), duration=0.0, skipped=True)
+            stats.skipped += 1
+            continue
+        started = time.perf_counter()
+        try:
+            result = publisher.publish(task)
+        except PublishError as error:
+            duration = time.perf_counter() - started
+            outcome = apply_failure(task, error, duration=duration)
+            stats.by_kind[error.kind] = stats.by_kind.get(error.kind, 0) + 1
+            if outcome == "failed":
+                stats.failed += 1
+            elif outcome == "retry":
+                stats.retried += 1
+            if error.kind in ("rate_limit", "auth"):
+                # The whole account is limited or locked out: the rest of its batch waits.
+                stats.released += release_tasks(rest, scheduled_at=error.retry_at)
+                return
+            continue
+        apply_success(task, result, duration=time.perf_counter() - started)
+        stats.published += 1
+
+
+def publish_due(
+    *,
+    worker_id: str | None = None,
+    batch_size: int | None = None,
+    live_batch_size: int | None = None,
+    run_seconds: float | None = None,
+    max_batches: int | None = None,
+) -> RunStats:
+    """Publish due tasks until none are due or the time budget is spent."""
+    worker_id = worker_id or queue.new_worker_id()
+    batch_size = batch_size or settings.PUBLISHING_BATCH_SIZE
+    live_batch_size = live_batch_size or settings.PUBLISHING_LIVE_BATCH_SIZE
+    deadline = time.monotonic() + (run_seconds or settings.PUBLISHING_RUN_SECONDS)
+    stats = RunStats(reclaimed=queue.tasks_reclaim())
+    publishers: dict[int, TweepyPublisher] = {}
+    while time.monotonic() < deadline and (max_batches is None or stats.batches < max_batches):
+        tasks = queue.task_claim_due(worker_id=worker_id, limit=batch_size)
+        if not tasks:
+            break
+        stats.batches += 1
+        stats.claimed += len(tasks)
+        projects = Project.objects.in_bulk({task.project_id for task in tasks})
+        dry = [task for task in tasks if not projects[task.project_id].has_credentials]
+        live = [task for task in tasks if projects[task.project_id].has_credentials]
+        if dry:
+            _finish_dry_batch(dry, projects, stats)
+        if len(live) > live_batch_size:
+            stats.released += release_tasks(live[live_batch_size:])
+            live = live[:live_batch_size]
+        by_project: dict[int, list[PublishingTask]] = {}
+        for task in live:
+            by_project.setdefault(task.project_id, []).append(task)
+        for project_id, project_tasks in by_project.items():
+            project = projects[project_id]
+            if project_id not in publishers:
+                publishers[project_id] = publisher_for(project)
+            _publish_live(project_tasks, project, publishers[project_id], stats, deadline)
+    return stats

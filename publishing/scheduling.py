@@ -1,0 +1,84 @@
+"""Posting slots: new tasks take the next free slot of their project, within the daily cap.
+
+A project posts at fixed times of day (``slot_times``, in the owner's time zone) or every
+``slot_interval_minutes``; with neither, once an hour. A slot already held by a pending,
+publishing or published task is not free, and a day that already holds ``daily_cap`` tasks
+takes no more (a cap of 0 means no cap).
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections import Counter
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.utils import timezone
+
+from publishing.models import Project, PublishingTask
+
+DEFAULT_INTERVAL_MINUTES = 60
+_MAX_DAYS = 3660  # a bound, so a bad configuration cannot loop forever
+
+
+def parse_slot_time(value: str) -> time:
+    """``"09:30"`` -> time(9, 30); ValueError with a readable message otherwise."""
+    try:
+        hours, minutes = value.strip().split(":")
+        return time(int(hours), int(minutes))
+    except (ValueError, AttributeError):
+        raise ValueError(f"{value!r} is not a time of day like 09:30") from None
+
+
+def project_zone(project: Project) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(project.owner.time_zone or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def _day_slots(project: Project, day: date, zone) -> list[datetime]:
+    if project.slot_times and not project.slot_interval_minutes:
+        times = sorted(parse_slot_time(value) for value in project.slot_times)
+        return [datetime.combine(day, t, tzinfo=zone) for t in times]
+    step = timedelta(minutes=project.slot_interval_minutes or DEFAULT_INTERVAL_MINUTES)
+    start = datetime.combine(day, time(0, 0), tzinfo=zone)
+    end = start + timedelta(days=1)
+    slots, current = [], start
+    while current < end:
+        slots.append(current)
+        current += step
+    return slots
+
+
+def slots_next_free(*, project: Project, count: int, now: datetime | None = None) -> list[datetime]:
+    """The next ``count`` free slots after ``now`` (aware UTC datetimes), in order."""
+    if count <= 0:
+        return []
+    now = now or timezone.now()
+    zone = project_zone(project)
+    today = now.astimezone(zone).date()
+    day_start = datetime.combine(today, time(0, 0), tzinfo=zone)
+    held = list(
+        PublishingTask.objects.filter(
+            project=project,
+            scheduled_at__gte=day_start,
+            status__in=[PublishingTask.Status.PENDING, PublishingTask.Status.LOCKED, PublishingTask.Status.SUCCESS],
+        ).values_list("scheduled_at", flat=True)
+    )
+    taken = {moment.replace(second=0, microsecond=0) for moment in held}
+    per_day = Counter(moment.astimezone(zone).date() for moment in held)
+    result: list[datetime] = []
+    for offset in range(_MAX_DAYS):
+        day = today + timedelta(days=offset)
+        for slot in _day_slots(project, day, zone):
+            if project.daily_cap and per_day[day] >= project.daily_cap:
+                break
+            slot_utc = slot.astimezone(UTC)
+            if slot_utc <= now or slot_utc in taken:
+                continue
+            result.append(slot_utc)
+            taken.add(slot_utc)
+            per_day[day] += 1
+            if len(result) == count:
+                return result
+    return result

@@ -1,0 +1,204 @@
+"""Business rules for projects, sources and tasks: pages, API, admin and jobs call these.
+
+Rule violations raise ``django.core.exceptions.ValidationError`` keyed by field, so a page
+shows a form error and the API a 400 naming the field.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from publishing import queue
+from publishing.content import X_TEXT_LIMIT, file_hash, text_hash
+from publishing.models import ContentSource, Project, PublishingTask
+from publishing.scheduling import parse_slot_time, slots_next_free
+from publishing.sources import SourceError
+from publishing.sources.local_folder import MEDIA_SUFFIXES, resolve_allowed
+
+Status = PublishingTask.Status
+CREDENTIAL_FIELDS = ("x_consumer_key", "x_consumer_secret", "x_access_token", "x_access_token_secret")
+
+
+def clean_slot_times(values: list[str]) -> list[str]:
+    cleaned = []
+    for value in values:
+        try:
+            cleaned.append(parse_slot_time(value).strftime("%H:%M"))
+        except ValueError:
+            raise ValidationError({"slot_times": _("%(value)s is not a time of day like 09:30") % {"value": value}})
+    return sorted(set(cleaned))
+
+
+def project_create(*, owner, name: str, **fields) -> Project:
+    if Project.objects.filter(owner=owner, name=name).exists():
+        raise ValidationError({"name": _("You already have a project with this name.")})
+    if "slot_times" in fields:
+        fields["slot_times"] = clean_slot_times(fields["slot_times"] or [])
+    try:
+        with transaction.atomic():
+            return Project.objects.create(owner=owner, name=name, **fields)
+    except IntegrityError:
+        raise ValidationError({"name": _("You already have a project with this name.")}) from None
+
+
+def project_update(*, project: Project, **fields) -> Project:
+    if (
+        "name" in fields
+        and Project.objects.filter(owner=project.owner, name=fields["name"]).exclude(pk=project.pk).exists()
+    ):
+        raise ValidationError({"name": _("You already have a project with this name.")})
+    if "slot_times" in fields:
+        fields["slot_times"] = clean_slot_times(fields["slot_times"] or [])
+    for key, value in fields.items():
+        setattr(project, key, value)
+    project.save()
+    return project
+
+
+def project_set_credentials(*, project: Project, **credentials: str) -> Project:
+    """Save new X credentials (all four) and lift the 401 pause."""
+    missing = [name for name in CREDENTIAL_FIELDS if not (credentials.get(name) or "").strip()]
+    if missing:
+        raise ValidationError({name: _("This field is required.") for name in missing})
+    for name in CREDENTIAL_FIELDS:
+        setattr(project, name, credentials[name].strip())
+    project.needs_credentials = False
+    project.save(update_fields=[*CREDENTIAL_FIELDS, "needs_credentials"])
+    return project
+
+
+def project_clear_credentials(*, project: Project) -> Project:
+    """Back to the dry-run publisher."""
+    for name in CREDENTIAL_FIELDS:
+        setattr(project, name, "")
+    project.needs_credentials = False
+    project.save(update_fields=[*CREDENTIAL_FIELDS, "needs_credentials"])
+    return project
+
+
+def project_set_paused(*, project: Project, paused: bool) -> Project:
+    Project.objects.filter(pk=project.pk).update(paused=paused)
+    project.paused = paused
+    return project
+
+
+def source_create(
+    *, project: Project, source_type: str, path_or_identifier: str, credential: str = ""
+) -> ContentSource:
+    path_or_identifier = (path_or_identifier or "").strip()
+    if source_type not in ContentSource.SourceType.values:
+        raise ValidationError({"source_type": _("Choose local_folder, rss_feed or google_drive.")})
+    if not path_or_identifier:
+        raise ValidationError({"path_or_identifier": _("This field is required.")})
+    if source_type == ContentSource.SourceType.LOCAL_FOLDER:
+        try:
+            path_or_identifier = str(resolve_allowed(path_or_identifier))
+        except SourceError as exc:
+            raise ValidationError({"path_or_identifier": str(exc)}) from None
+    elif source_type == ContentSource.SourceType.RSS_FEED:
+        if not path_or_identifier.startswith(("http://", "https://")):
+            raise ValidationError({"path_or_identifier": _("A feed is an http:// or https:// address.")})
+    elif "'" in path_or_identifier or "/" in path_or_identifier:
+        raise ValidationError({"path_or_identifier": _("Give the Drive folder id, not its address.")})
+    return ContentSource.objects.create(
+        project=project, source_type=source_type, path_or_identifier=path_or_identifier, credential=credential
+    )
+
+
+def task_create(
+    *,
+    project: Project,
+    text: str = "",
+    alt_text: str = "",
+    media_path: str = "",
+    key: str = "",
+    scheduled_at: datetime | None = None,
+    priority: int = 0,
+) -> PublishingTask:
+    """A task from outside any source (the API). Without ``scheduled_at`` it takes the next slot.
+
+    ``media_path`` must name a media file under ``PUBLISHING_LOCAL_ROOTS``; ``key`` (the
+    caller's idempotency key) defaults to the media path, or a fresh id.
+    """
+    text = (text or "").strip()
+    if len(text) > X_TEXT_LIMIT:
+        raise ValidationError({"text": _("At most %(n)s characters.") % {"n": X_TEXT_LIMIT}})
+    media = None
+    media_hash = ""
+    if media_path:
+        try:
+            path = resolve_allowed(media_path)
+        except SourceError as exc:
+            raise ValidationError({"media_path": str(exc)}) from None
+        if not path.is_file() or path.suffix.lower() not in MEDIA_SUFFIXES:
+            raise ValidationError({"media_path": _("No image, GIF or video at this path.")})
+        media = {"kind": "file", "path": str(path)}
+        media_hash = file_hash(path)
+    if not text and not media:
+        raise ValidationError({"text": _("Give a text, a media file, or both.")})
+    item_key = key or (str(media["path"]) if media else f"api:{uuid.uuid4().hex}")
+    if PublishingTask.objects.filter(project=project, media_path=item_key).exists():
+        field = "key" if key else "media_path"
+        raise ValidationError({field: _("This project already has a task for this item.")})
+    if scheduled_at is None:
+        scheduled_at = (slots_next_free(project=project, count=1) or [timezone.now()])[0]
+    try:
+        with transaction.atomic():
+            return PublishingTask.objects.create(
+                project=project,
+                media_path=item_key,
+                content_data={"text": text, "alt_text": alt_text, "media": media},
+                content_hash=text_hash(text),
+                media_hash=media_hash,
+                scheduled_at=scheduled_at,
+                priority=priority,
+            )
+    except IntegrityError:
+        raise ValidationError({"key": _("This project already has a task for this item.")}) from None
+
+
+def _stale() -> ValidationError:
+    return ValidationError({"status": _("The task changed meanwhile; reload and try again.")})
+
+
+def task_retry(*, task: PublishingTask, when: datetime | None = None) -> PublishingTask:
+    """A failed or cancelled task goes back to the queue, its retries counted from zero."""
+    if task.status not in (Status.FAILED, Status.CANCELLED):
+        raise ValidationError({"status": _("Only failed or cancelled tasks can be retried.")})
+    if not queue.task_transition(
+        task,
+        expect_status=task.status,
+        status=Status.PENDING,
+        retry_count=0,
+        scheduled_at=when or timezone.now(),
+        last_error="",
+    ):
+        raise _stale()
+    return task
+
+
+def task_cancel(*, task: PublishingTask) -> PublishingTask:
+    if task.status not in (Status.PENDING, Status.FAILED):
+        raise ValidationError({"status": _("Only pending or failed tasks can be cancelled.")})
+    if not queue.task_transition(task, expect_status=task.status, status=Status.CANCELLED):
+        raise _stale()
+    return task
+
+
+def task_reschedule(*, task: PublishingTask, scheduled_at: datetime | None = None, priority: int | None = None):
+    if task.status != Status.PENDING:
+        raise ValidationError({"status": _("Only pending tasks can be moved.")})
+    changes = {}
+    if scheduled_at is not None:
+        changes["scheduled_at"] = scheduled_at
+    if priority is not None:
+        changes["priority"] = priority
+    if changes and not queue.task_transition(task, expect_status=Status.PENDING, **changes):
+        raise _stale()
+    return task
