@@ -1,0 +1,62 @@
+"""Publishing fixtures: projects with and without X credentials, a media folder inside the
+allowed roots, and small real media files."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from datetime import UTC, datetime
+
+import pytest
+
+from publishing.models import ContentSource, Project
+from publishing.services import project_create, project_set_credentials
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+SECRETS = {
+    "x_consumer_key": "ck-SECRET-consumer-key-1111",
+    "x_consumer_secret": "cs-SECRET-consumer-secret-2222",
+    "x_access_token": "at-SECRET-access-token-3333",
+    "x_access_token_secret": "ats-SECRET-token-secret-4444",
+}
+
+
+def png_bytes(seed: int = 0) -> bytes:
+    """A valid 1x1 PNG; ``seed`` changes the pixel so files hash differently."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    raw = b"\x00" + bytes([seed % 256, (seed // 256) % 256, 7])
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.fixture
+def media_root(tmp_path, settings):
+    root = (tmp_path / "media").resolve()
+    root.mkdir()
+    settings.PUBLISHING_LOCAL_ROOTS = [root]
+    return root
+
+
+@pytest.fixture
+def project(owner) -> Project:
+    return project_create(owner=owner, name="Cats", slot_interval_minutes=30, daily_cap=1000)
+
+
+@pytest.fixture
+def x_project(owner) -> Project:
+    project = project_create(owner=owner, name="Live", slot_interval_minutes=30, daily_cap=1000)
+    return project_set_credentials(project=project, **SECRETS)
+
+
+@pytest.fixture
+def folder_source(project, media_root) -> ContentSource:
+    from publishing.services import source_create
+
+    return source_create(project=project, source_type="local_folder", path_or_identifier=str(media_root))
