@@ -1,7 +1,15 @@
-from django.http import HttpResponse
 from django.urls import path
+
+from messaging import views
 
 app_name = "messaging"
 
-# Placeholder until the app's pages land.
-urlpatterns = [path("", lambda request: HttpResponse("messaging: not built yet"), name="message_list")]
+urlpatterns = [
+    path("", views.message_list, name="message_list"),
+    path("new/", views.message_create, name="message_create"),
+    path("<int:pk>/", views.message_detail, name="message_detail"),
+    path("<int:pk>/edit/", views.message_edit, name="message_edit"),
+    path("<int:pk>/<str:action>/", views.message_action, name="message_action"),
+    path("check-in/<str:token>/", views.checkin, name="checkin"),
+    path("revoke/", views.public_revoke, name="public_revoke"),
+]

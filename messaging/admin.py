@@ -1,0 +1,189 @@
+"""The back office for messages. Lists never show content; actions call the services."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from messaging import services
+from messaging.models import Delivery, Message, Notice, Recipient, StatusLog
+
+
+class RecipientInline(admin.TabularInline):
+    model = Recipient
+    extra = 0
+    fields = ("name", "contact_type", "contact")
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class DeliveryInline(ReadOnlyInline):
+    model = Delivery
+    fields = ("recipient", "state", "attempts", "last_error", "next_attempt_at", "delivered_at")
+    readonly_fields = fields
+
+
+class StatusLogInline(ReadOnlyInline):
+    model = StatusLog
+    fields = ("created_at", "status", "response", "details")
+    readonly_fields = fields
+    ordering = ("-created_at", "-id")
+
+
+def _run(modeladmin, request, queryset, func, done_text) -> None:
+    done, refused = 0, 0
+    for message in queryset:
+        try:
+            func(message=message, details=f"by staff ({request.user.username})")
+            done += 1
+        except services.MessageStateError:
+            refused += 1
+    modeladmin.message_user(request, done_text % {"n": done})
+    if refused:
+        modeladmin.message_user(
+            request, _("%(n)d message(s) were not in a state that allows this.") % {"n": refused}, messages.WARNING
+        )
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "owner",
+        "state",
+        "warning_level",
+        "next_warning_date",
+        "last_warning_at",
+        "recipient_count",
+        "created_at",
+    )
+    list_filter = ("state", "warning_level", "is_active")
+    list_select_related = ("owner",)
+    search_fields = ("=id", "owner__username", "owner__email")
+    raw_id_fields = ("owner",)
+    date_hierarchy = "created_at"
+    # Content is private: staff see the metadata and the ladder, never the text.
+    fields = (
+        "owner",
+        "state",
+        "is_active",
+        "initial_delay_months",
+        "warning_level",
+        "cycle_started_at",
+        "next_warning_date",
+        "last_warning_at",
+        "created_at",
+        "revoked_at",
+        "delivered_at",
+    )
+    readonly_fields = (
+        "owner",
+        "state",
+        "is_active",
+        "warning_level",
+        "cycle_started_at",
+        "next_warning_date",
+        "last_warning_at",
+        "created_at",
+        "revoked_at",
+        "delivered_at",
+    )
+    inlines = [RecipientInline, DeliveryInline, StatusLogInline]
+    actions = ["reset_messages", "revoke_messages", "retry_deliveries"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(recipient_total=Count("recipients")).defer("content", "title")
+
+    def has_add_permission(self, request) -> bool:
+        # Messages are written by their owners (pages or API), not by staff.
+        return False
+
+    @admin.display(description=_("recipients"), ordering="recipient_total")
+    def recipient_count(self, obj: Message) -> int:
+        return obj.recipient_total
+
+    @admin.action(description=_("Reset the selected messages (back to level 0)"))
+    def reset_messages(self, request, queryset):
+        _run(self, request, queryset, services.message_reset, _("%(n)d message(s) reset."))
+
+    @admin.action(description=_("Revoke the selected messages"))
+    def revoke_messages(self, request, queryset):
+        _run(self, request, queryset, services.message_revoke, _("%(n)d message(s) revoked."))
+
+    @admin.action(description=_("Retry failed deliveries of the selected messages"))
+    def retry_deliveries(self, request, queryset):
+        failed = Delivery.objects.filter(message__in=queryset, state=Delivery.State.FAILED)
+        count = sum(services.delivery_retry(delivery=d) for d in failed)
+        self.message_user(
+            request, ngettext("%(n)d delivery queued again.", "%(n)d deliveries queued again.", count) % {"n": count}
+        )
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ("id", "message", "recipient", "state", "attempts", "next_attempt_at", "delivered_at", "short_error")
+    list_filter = ("state",)
+    list_select_related = ("message", "recipient")
+    search_fields = ("=message__id", "recipient__name")
+    readonly_fields = [f.name for f in Delivery._meta.fields]
+    actions = ["retry"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description=_("last error"))
+    def short_error(self, obj: Delivery) -> str:
+        return obj.last_error[:80]
+
+    @admin.action(description=_("Retry the selected failed deliveries"))
+    def retry(self, request, queryset):
+        count = sum(services.delivery_retry(delivery=d) for d in queryset)
+        self.message_user(
+            request, ngettext("%(n)d delivery queued again.", "%(n)d deliveries queued again.", count) % {"n": count}
+        )
+
+
+@admin.register(StatusLog)
+class StatusLogAdmin(admin.ModelAdmin):
+    list_display = ("id", "message", "status", "response", "created_at", "details")
+    list_filter = ("status", "response")
+    search_fields = ("=message__id",)
+    date_hierarchy = "created_at"
+    list_select_related = ("message",)
+    readonly_fields = [f.name for f in StatusLog._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Notice)
+class NoticeAdmin(admin.ModelAdmin):
+    list_display = ("id", "message", "kind", "level", "state", "attempts", "created_at", "sent_at")
+    list_filter = ("kind", "state")
+    search_fields = ("=message__id",)
+    list_select_related = ("message",)
+    readonly_fields = [f.name for f in Notice._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,185 @@
+"""Messages API: CRUD with nested recipients, reset / continue / revoke, status logs.
+
+Scopes: ``messages:read`` for GET, ``messages:write`` for the rest. Every queryset goes
+through ``owned_by(request.user)``, so another user's message is a 404. The revocation
+key is in the create response only.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from messaging import ladder, services
+from messaging.channels import validate_contact
+from messaging.models import Message, Recipient, StatusLog
+
+
+class RecipientSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Recipient
+        fields = ["id", "name", "contact", "contact_type"]
+        read_only_fields = ["id"]
+
+    def validate(self, attrs):
+        try:
+            attrs["contact"] = validate_contact(
+                attrs.get("contact_type", Recipient.ContactType.EMAIL), attrs["contact"]
+            )
+        except DjangoValidationError as exc:
+            raise ValidationError({"contact": exc.messages}) from None
+        return attrs
+
+
+class StepSerializer(serializers.Serializer):
+    step = serializers.IntegerField()
+    at = serializers.DateTimeField()
+    is_delivery = serializers.BooleanField()
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    recipients = RecipientSerializer(many=True)
+    schedule = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Message
+        fields = [
+            "id",
+            "title",
+            "content",
+            "initial_delay_months",
+            "state",
+            "is_active",
+            "warning_level",
+            "next_warning_date",
+            "last_warning_at",
+            "created_at",
+            "revoked_at",
+            "delivered_at",
+            "recipients",
+            "schedule",
+        ]
+        read_only_fields = [
+            "state",
+            "is_active",
+            "warning_level",
+            "next_warning_date",
+            "last_warning_at",
+            "created_at",
+            "revoked_at",
+            "delivered_at",
+        ]
+        extra_kwargs = {"title": {"required": False, "allow_blank": True}}
+
+    @extend_schema(responses=StepSerializer(many=True))
+    def get_schedule(self, obj: Message) -> list[dict]:
+        if obj.state != Message.State.ACTIVE:
+            return []
+        steps = ladder.schedule_from(level=obj.warning_level, next_at=obj.next_warning_date)
+        return [{"step": s.step, "at": s.at, "is_delivery": s.is_delivery} for s in steps]
+
+    def validate_recipients(self, value):
+        if not value:
+            raise ValidationError("Name at least one recipient.")
+        return value
+
+
+class MessageCreatedSerializer(MessageSerializer):
+    revocation_key = serializers.CharField(read_only=True, help_text="Shown once; store it safely.")
+
+    class Meta(MessageSerializer.Meta):
+        fields = [*MessageSerializer.Meta.fields, "revocation_key"]
+
+
+class StatusLogSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = StatusLog
+        fields = ["id", "status", "created_at", "details", "response"]
+
+
+def _as_drf(exc: DjangoValidationError) -> ValidationError:
+    return ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
+
+
+class MessageViewSet(viewsets.ModelViewSet):
+    scope_area = "messages"
+    serializer_class = MessageSerializer
+
+    def get_queryset(self):
+        return Message.objects.owned_by(self.request.user).prefetch_related("recipients").order_by("-created_at", "-id")
+
+    @extend_schema(responses={201: MessageCreatedSerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            message, key = services.message_create(
+                owner=request.user,
+                title=data.get("title", ""),
+                content=data["content"],
+                initial_delay_months=data["initial_delay_months"],
+                recipients=[dict(r) for r in data["recipients"]],
+            )
+        except DjangoValidationError as exc:
+            raise _as_drf(exc) from None
+        message.revocation_key = key
+        return Response(MessageCreatedSerializer(message).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        partial = kwargs.pop("partial", False)
+        message = self.get_object()
+        serializer = self.get_serializer(message, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        recipients = [dict(r) for r in data["recipients"]] if "recipients" in data else None
+        try:
+            services.message_update(
+                message=message,
+                title=data.get("title", message.title),
+                content=data.get("content", message.content),
+                initial_delay_months=data.get("initial_delay_months", message.initial_delay_months),
+                recipients=recipients,
+            )
+        except DjangoValidationError as exc:
+            raise _as_drf(exc) from None
+        except services.MessageStateError as exc:
+            raise ValidationError({"state": [str(exc)]}) from None
+        return Response(MessageSerializer(self.get_queryset().get(pk=message.pk)).data)
+
+    def _answer(self, request, func):
+        message = self.get_object()
+        try:
+            func(message=message)
+        except services.MessageStateError as exc:
+            raise ValidationError({"state": [str(exc)]}) from None
+        return Response(MessageSerializer(self.get_queryset().get(pk=message.pk)).data)
+
+    @extend_schema(request=None, responses=MessageSerializer)
+    @action(detail=True, methods=["post"])
+    def reset(self, request, pk=None):
+        """RESET: you are fine; back to level 0, next warning after the initial delay."""
+        return self._answer(request, services.message_reset)
+
+    @extend_schema(request=None, responses=MessageSerializer)
+    @action(detail=True, methods=["post"], url_path="continue", url_name="continue")
+    def continue_(self, request, pk=None):
+        """CONTINUE: acknowledged; the ladder goes on."""
+        return self._answer(request, services.message_continue)
+
+    @extend_schema(request=None, responses=MessageSerializer)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, pk=None):
+        """REVOKE: never deliver this message."""
+        return self._answer(request, services.message_revoke)
+
+    @extend_schema(responses=StatusLogSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def logs(self, request, pk=None):
+        message = self.get_object()
+        page = self.paginate_queryset(message.status_logs.order_by("created_at", "id"))
+        return self.get_paginated_response(StatusLogSerializer(page, many=True).data)

@@ -1,0 +1,113 @@
+"""Deliver messages whose ladder ran out: one Delivery row per recipient, retried with back-off.
+
+Each recipient gets the message once: its Delivery row is unique, claimed before sending
+(``messaging.outbox.claim``) and marked sent right after. A failed attempt writes a
+DELIVERY_FAILED status log and is retried later; after the last attempt the row is
+``failed``, the owner gets a notice by e-mail and staff see it in the admin (retry action).
+DELIVERED is logged once, when every recipient has the message.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from messaging import outbox
+from messaging.channels import ChannelError, channel_for
+from messaging.models import Delivery, Message, Notice, StatusLog
+
+log = logging.getLogger(__name__)
+
+
+def deliveries_send(*, now: datetime | None = None, limit: int = 200) -> dict[str, int]:
+    """Send due deliveries; return counts of ``sent`` and ``failed`` attempts."""
+    now = now or timezone.now()
+    due = Delivery.objects.filter(message__state=Message.State.DELIVERING).filter(
+        Q(state=Delivery.State.PENDING, next_attempt_at__lte=now) | Q(state=Delivery.State.SENDING, lease_until__lt=now)
+    )
+    ids = outbox.claim(due, now=now, limit=limit, sending_state=Delivery.State.SENDING)
+    counts = {"sent": 0, "failed": 0}
+    deliveries = Delivery.objects.filter(id__in=ids).select_related("recipient", "message__owner")
+    for delivery in deliveries:
+        if delivery.message.state != Message.State.DELIVERING:
+            # Revoked between claim and send: never deliver.
+            Delivery.objects.filter(pk=delivery.pk).update(state=Delivery.State.CANCELLED, lease_until=None)
+            continue
+        try:
+            channel_for(delivery.recipient.contact_type).send(recipient=delivery.recipient, message=delivery.message)
+        except ChannelError as exc:
+            _record_failure(delivery, str(exc), now)
+            counts["failed"] += 1
+        except Exception as exc:  # a bug in a gateway must not stop the other deliveries
+            log.exception("delivery %s crashed", delivery.pk)
+            _record_failure(delivery, f"{exc.__class__.__name__}: {exc}", now)
+            counts["failed"] += 1
+        else:
+            Delivery.objects.filter(pk=delivery.pk).update(
+                state=Delivery.State.SENT,
+                attempts=delivery.attempts + 1,
+                delivered_at=timezone.now(),
+                lease_until=None,
+                last_error="",
+            )
+            counts["sent"] += 1
+    messages_complete(message_ids={d.message_id for d in deliveries}, now=now)
+    return counts
+
+
+def _record_failure(delivery: Delivery, error: str, now: datetime) -> None:
+    attempts = delivery.attempts + 1
+    final = attempts >= settings.MESSAGING_DELIVERY_MAX_ATTEMPTS
+    recipient = delivery.recipient
+    with transaction.atomic():
+        Delivery.objects.filter(pk=delivery.pk).update(
+            state=Delivery.State.FAILED if final else Delivery.State.PENDING,
+            attempts=attempts,
+            last_error=error[:2000],
+            next_attempt_at=now + outbox.backoff(attempts),
+            lease_until=None,
+        )
+        StatusLog.objects.create(
+            message_id=delivery.message_id,
+            status=StatusLog.Status.DELIVERY_FAILED,
+            created_at=now,
+            details=f"recipient {recipient.name} ({recipient.contact_type}), attempt {attempts}"
+            f"{' (giving up; staff can retry)' if final else ''}: {error}"[:2000],
+        )
+        if final:
+            # The owner's other channel (e-mail) hears about a recipient that keeps failing.
+            Notice.objects.create(
+                message_id=delivery.message_id,
+                kind=Notice.Kind.DELIVERY_FAILED,
+                details=f"{recipient.name} ({recipient.get_contact_type_display()}): {error}"[:2000],
+                created_at=now,
+                next_attempt_at=now,
+            )
+
+
+def messages_complete(*, message_ids: set[int], now: datetime) -> int:
+    """Mark DELIVERED the messages whose every recipient has the message; return how many."""
+    done = 0
+    for message_id in message_ids:
+        if Delivery.objects.filter(message_id=message_id).exclude(state=Delivery.State.SENT).exists():
+            continue
+        with transaction.atomic():
+            # Conditional: with several workers only one moves it, so DELIVERED is logged once.
+            moved = Message.objects.filter(pk=message_id, state=Message.State.DELIVERING).update(
+                state=Message.State.DELIVERED, delivered_at=now, updated_at=now
+            )
+            if moved:
+                count = Delivery.objects.filter(message_id=message_id).count()
+                StatusLog.objects.create(
+                    message_id=message_id,
+                    status=StatusLog.Status.DELIVERED,
+                    created_at=now,
+                    details=f"delivered to {count} recipient(s)",
+                )
+                done += 1
+    return done

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from messaging.channels import validate_contact
+from messaging.models import Recipient
+
+
+class MessageForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200, required=False)
+    content = forms.CharField(
+        label=_("Message"),
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=_("Encrypted at rest. Delivered only if you stop answering the warnings."),
+    )
+    initial_delay_months = forms.IntegerField(
+        label=_("Initial delay (months)"),
+        min_value=1,
+        max_value=settings.MESSAGING_MAX_DELAY_MONTHS,
+        initial=6,
+        help_text=_("The first warning comes after this many months (30 days each)."),
+    )
+
+
+class RecipientForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    contact_type = forms.ChoiceField(label=_("Channel"), choices=Recipient.ContactType.choices)
+    contact = forms.CharField(
+        label=_("Contact"), max_length=500, help_text=_("E-mail address, https:// URL, or +E.164 phone number.")
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("contact_type") and data.get("contact"):
+            try:
+                data["contact"] = validate_contact(data["contact_type"], data["contact"])
+            except ValidationError as exc:
+                self.add_error("contact", exc)
+        return data
+
+
+class BaseRecipientFormSet(forms.BaseFormSet):
+    def recipients(self) -> list[dict]:
+        return [
+            {k: form.cleaned_data[k] for k in ("name", "contact", "contact_type")}
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+
+
+RecipientFormSet = forms.formset_factory(
+    RecipientForm, formset=BaseRecipientFormSet, extra=1, min_num=1, validate_min=True, can_delete=True, max_num=50
+)
+
+
+class RevokeByKeyForm(forms.Form):
+    key = forms.CharField(
+        label=_("Revocation key"), max_length=200, widget=forms.TextInput(attrs={"autocomplete": "off"})
+    )

@@ -1,0 +1,60 @@
+"""The escalation ladder: offsets from settings and a pure schedule function.
+
+``D = initial_delay_months x MESSAGING_DAYS_PER_MONTH`` days after creation (or the last
+reset) the owner gets warning 1; then ``MESSAGING_LADDER_DAYS`` say how many days follow
+warning 1..5 before the next step (the seed: 30, 30, 7, 1, 1 - so delivery at D + 69 d).
+
+Unlike the seed, the running ladder is timed from when each warning was actually sent
+(see ``messaging.sweep``), so the schedule below is a projection: exact while the cluster
+runs, and only ever later (never earlier) after downtime.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+
+from messaging.models import MAX_LEVEL
+
+DELIVERY_STEP = MAX_LEVEL + 1
+
+
+@dataclass(frozen=True)
+class Step:
+    step: int  # 1..5 = warning level, 6 = delivery
+    at: datetime
+
+    @property
+    def is_delivery(self) -> bool:
+        return self.step == DELIVERY_STEP
+
+
+def initial_delay(months: int) -> timedelta:
+    return timedelta(days=months * settings.MESSAGING_DAYS_PER_MONTH)
+
+
+def interval_after(level: int) -> timedelta:
+    """Time between warning ``level`` (1..5) and the next step."""
+    return timedelta(days=settings.MESSAGING_LADDER_DAYS[level - 1])
+
+
+def schedule_from(*, level: int, next_at: datetime) -> list[Step]:
+    """The remaining steps of a message now at ``level`` whose next step is at ``next_at``."""
+    steps = [Step(level + 1, next_at)]
+    at = next_at
+    for step in range(level + 1, DELIVERY_STEP):
+        at = at + interval_after(step)
+        steps.append(Step(step + 1, at))
+    return steps
+
+
+def calculate_warning_schedule(*, start: datetime, delay_months: int) -> list[Step]:
+    """The seed's ``calculate_warning_schedule``: every step of a cycle that starts at ``start``."""
+    return schedule_from(level=0, next_at=start + initial_delay(delay_months))
+
+
+def total_days(delay_months: int) -> int:
+    """Days from the start of a cycle to delivery when nobody answers (D + 69 with the seed)."""
+    return delay_months * settings.MESSAGING_DAYS_PER_MONTH + sum(settings.MESSAGING_LADDER_DAYS)

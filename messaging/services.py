@@ -1,0 +1,235 @@
+"""The rules for changing a message. Pages, API, admin actions and tasks all call these.
+
+State changes lock the message row (``select_for_update``) and re-check its state inside
+the transaction, so an answer and a concurrent sweep cannot both win: whichever commits
+second sees the other's result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from messaging import ladder
+from messaging.channels import validate_contact
+from messaging.models import Delivery, Message, Notice, Recipient, StatusLog
+
+
+class MessageStateError(Exception):
+    """The message is not in a state that allows this action (the text says why)."""
+
+
+def revocation_key_hash(key: str) -> str:
+    # The key is 256 random bits: a plain SHA-256 is enough and allows a unique index.
+    return hashlib.sha256(key.strip().encode()).hexdigest()
+
+
+def validate_delay(months: int) -> int:
+    if not 1 <= int(months) <= settings.MESSAGING_MAX_DELAY_MONTHS:
+        raise ValidationError(
+            {
+                "initial_delay_months": _("Choose between 1 and %(max)d months.")
+                % {"max": settings.MESSAGING_MAX_DELAY_MONTHS}
+            }
+        )
+    return int(months)
+
+
+def clean_recipients(recipients: list[dict]) -> list[dict]:
+    """Validate each ``{"name", "contact", "contact_type"}``; errors keyed ``recipients[i].field``."""
+    if not recipients:
+        raise ValidationError({"recipients": _("Name at least one recipient.")})
+    cleaned, errors = [], {}
+    for index, item in enumerate(recipients):
+        name = (item.get("name") or "").strip()
+        contact_type = item.get("contact_type") or Recipient.ContactType.EMAIL
+        if not name:
+            errors[f"recipients[{index}].name"] = _("This field is required.")
+        try:
+            contact = validate_contact(contact_type, item.get("contact", ""))
+        except ValidationError as exc:
+            errors[f"recipients[{index}].contact"] = exc.messages[0]
+            continue
+        cleaned.append({"name": name, "contact": contact, "contact_type": contact_type})
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def message_create(
+    *,
+    owner,
+    content: str,
+    initial_delay_months: int,
+    recipients: list[dict],
+    title: str = "",
+    now: datetime | None = None,
+) -> tuple[Message, str]:
+    """Create a message and its recipients; return it with the revocation key (shown once)."""
+    now = now or timezone.now()
+    months = validate_delay(initial_delay_months)
+    cleaned = clean_recipients(recipients)
+    if not (content or "").strip():
+        raise ValidationError({"content": _("Write the message.")})
+    key = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        message = Message.objects.create(
+            owner=owner,
+            title=title or "",
+            content=content,
+            initial_delay_months=months,
+            created_at=now,
+            cycle_started_at=now,
+            next_warning_date=now + ladder.initial_delay(months),
+            revocation_key_hash=revocation_key_hash(key),
+        )
+        Recipient.objects.bulk_create([Recipient(message=message, **item) for item in cleaned])
+    return message, key
+
+
+def message_update(
+    *,
+    message: Message,
+    content: str,
+    initial_delay_months: int,
+    title: str = "",
+    recipients: list[dict] | None = None,
+    now: datetime | None = None,
+) -> Message:
+    """Change a message that is still on its ladder. A new delay applies at level 0 only."""
+    now = now or timezone.now()
+    months = validate_delay(initial_delay_months)
+    cleaned = clean_recipients(recipients) if recipients is not None else None
+    if not (content or "").strip():
+        raise ValidationError({"content": _("Write the message.")})
+    with transaction.atomic():
+        locked = _lock(message)
+        if locked.state != Message.State.ACTIVE:
+            raise MessageStateError(_("Only a message that has not been delivered or revoked can be changed."))
+        locked.title, locked.content = title or "", content
+        if months != locked.initial_delay_months and locked.warning_level == 0:
+            # Never earlier than now: a shorter delay warns at the next sweep, not in the past.
+            locked.next_warning_date = max(locked.cycle_started_at + ladder.initial_delay(months), now)
+        locked.initial_delay_months = months
+        locked.save()
+        if cleaned is not None:
+            # Safe to replace: an active message has no delivery records yet.
+            locked.recipients.all().delete()
+            Recipient.objects.bulk_create([Recipient(message=locked, **item) for item in cleaned])
+    _refresh(message, locked)
+    return message
+
+
+def _lock(message: Message) -> Message:
+    return Message.objects.select_for_update().get(pk=message.pk)
+
+
+def _refresh(target: Message, source: Message) -> None:
+    for field in Message._meta.concrete_fields:
+        setattr(target, field.attname, getattr(source, field.attname))
+
+
+def _skip_pending_notices(message: Message) -> None:
+    # A warning queued before the answer must not reach the owner after it.
+    Notice.objects.filter(message=message, kind=Notice.Kind.WARNING, state=Notice.State.PENDING).update(
+        state=Notice.State.SKIPPED
+    )
+
+
+def message_reset(*, message: Message, now: datetime | None = None, details: str = "") -> Message:
+    """RESET: the owner is fine. Back to level 0; the next warning is D from now."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _lock(message)
+        if locked.state != Message.State.ACTIVE:
+            raise MessageStateError(
+                _("This message can no longer be reset (it is %(state)s).") % {"state": locked.get_state_display()}
+            )
+        previous = locked.warning_level
+        locked.warning_level = 0
+        locked.cycle_started_at = now
+        locked.next_warning_date = now + ladder.initial_delay(locked.initial_delay_months)
+        locked.save(update_fields=["warning_level", "cycle_started_at", "next_warning_date", "updated_at"])
+        StatusLog.objects.create(
+            message=locked,
+            status=StatusLog.Status.WARNING_RESET,
+            response=StatusLog.Response.RESET,
+            created_at=now,
+            details=details or f"reset from level {previous}",
+        )
+        _skip_pending_notices(locked)
+    _refresh(message, locked)
+    return message
+
+
+def message_continue(*, message: Message, now: datetime | None = None, details: str = "") -> Message:
+    """CONTINUE: the owner saw the warning and lets the ladder go on. Logged, nothing moves."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _lock(message)
+        if locked.state != Message.State.ACTIVE:
+            raise MessageStateError(
+                _("This message is no longer on its ladder (it is %(state)s).") % {"state": locked.get_state_display()}
+            )
+        StatusLog.objects.create(
+            message=locked,
+            status=StatusLog.Status.CONTINUED,
+            response=StatusLog.Response.CONTINUE,
+            created_at=now,
+            details=details or f"continue at level {locked.warning_level}",
+        )
+    _refresh(message, locked)
+    return message
+
+
+def message_revoke(*, message: Message, now: datetime | None = None, details: str = "") -> Message:
+    """REVOKE: the message will never be delivered. Pending deliveries are cancelled."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _lock(message)
+        if not locked.is_revocable:
+            raise MessageStateError(
+                _("This message can no longer be revoked (it is %(state)s).") % {"state": locked.get_state_display()}
+            )
+        locked.state = Message.State.REVOKED
+        locked.is_active = False
+        locked.revoked_at = now
+        locked.save(update_fields=["state", "is_active", "revoked_at", "updated_at"])
+        Delivery.objects.filter(message=locked, state__in=[Delivery.State.PENDING, Delivery.State.FAILED]).update(
+            state=Delivery.State.CANCELLED
+        )
+        _skip_pending_notices(locked)
+        StatusLog.objects.create(
+            message=locked, status=StatusLog.Status.REVOKED, created_at=now, details=details or "revoked by the owner"
+        )
+    _refresh(message, locked)
+    return message
+
+
+def message_revoke_by_key(*, key: str, now: datetime | None = None) -> Message | None:
+    """Revoke the message this revocation key belongs to; None when no revocable message matches."""
+    if not key or not key.strip():
+        return None
+    message = Message.objects.filter(revocation_key_hash=revocation_key_hash(key)).first()
+    if message is None or not message.is_revocable:
+        return None
+    try:
+        return message_revoke(message=message, now=now, details="revoked with the revocation key")
+    except MessageStateError:
+        return None
+
+
+def delivery_retry(*, delivery: Delivery, now: datetime | None = None) -> bool:
+    """Put a failed delivery back in the queue (staff action). False when it is not failed."""
+    now = now or timezone.now()
+    updated = Delivery.objects.filter(
+        pk=delivery.pk, state=Delivery.State.FAILED, message__state=Message.State.DELIVERING
+    ).update(state=Delivery.State.PENDING, next_attempt_at=now, lease_until=None)
+    return bool(updated)

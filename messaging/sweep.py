@@ -1,0 +1,130 @@
+"""The escalation sweep: claim due messages in batches and move each one step.
+
+Safe with several workers at once. Each batch runs in one transaction that first claims
+its rows: on MariaDB/MySQL/PostgreSQL with ``SELECT ... FOR UPDATE SKIP LOCKED`` (a second
+worker skips rows the first holds and takes the next ones); on SQLite the transaction is
+``BEGIN IMMEDIATE`` (see ``cradle_site.env``), which takes the single write lock at the
+start, so the select and the updates of one worker cannot interleave with another's. Every
+UPDATE also repeats the due condition (state, level, next date), so a row another worker
+or an answer has moved since is left alone.
+
+Fast by construction: a batch is advanced with one UPDATE per warning level present (at
+most six), one bulk INSERT of status logs and one of outbox notices, whatever its size.
+The next step is timed from *now* - when this warning is actually sent - so after an
+outage the owner still gets every warning and every interval before delivery.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from messaging import ladder
+from messaging.models import MAX_LEVEL, Delivery, Message, Notice, Recipient, StatusLog
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SweepResult:
+    batches: int = 0
+    warned: dict[int, int] = field(default_factory=dict)  # level -> messages warned
+    delivering: int = 0
+
+    @property
+    def advanced(self) -> int:
+        return sum(self.warned.values()) + self.delivering
+
+
+def sweep_due(
+    *, now: datetime | None = None, batch_size: int | None = None, max_batches: int | None = None
+) -> SweepResult:
+    """Advance every message due at ``now``, batch by batch, until none is left."""
+    now = now or timezone.now()
+    batch_size = batch_size or settings.MESSAGING_SWEEP_BATCH_SIZE
+    result = SweepResult()
+    while max_batches is None or result.batches < max_batches:
+        claimed = sweep_batch(now=now, batch_size=batch_size, result=result)
+        if claimed == 0:
+            break
+        result.batches += 1
+    return result
+
+
+def _claim(now: datetime, batch_size: int) -> list[tuple[int, int]]:
+    queryset = Message.objects.due(now).order_by("next_warning_date")
+    if connection.features.has_select_for_update_skip_locked:
+        queryset = queryset.select_for_update(skip_locked=True)
+    return list(queryset.values_list("id", "warning_level")[:batch_size])
+
+
+def sweep_batch(*, now: datetime, batch_size: int, result: SweepResult | None = None) -> int:
+    """Claim and advance up to ``batch_size`` due messages; return how many were claimed."""
+    result = result if result is not None else SweepResult()
+    with transaction.atomic():
+        rows = _claim(now, batch_size)
+        if not rows:
+            return 0
+        by_level: dict[int, list[int]] = defaultdict(list)
+        for message_id, level in rows:
+            by_level[level].append(message_id)
+        logs: list[StatusLog] = []
+        notices: list[Notice] = []
+        for level, ids in sorted(by_level.items()):
+            if level < MAX_LEVEL:
+                _warn(ids, level + 1, now, logs, notices, result)
+            else:
+                _start_delivery(ids, now, logs, result)
+        StatusLog.objects.bulk_create(logs)
+        Notice.objects.bulk_create(notices)
+    return len(rows)
+
+
+def _advance(ids: list[int], level: int, now: datetime, **changes) -> int:
+    updated = Message.objects.filter(
+        id__in=ids, state=Message.State.ACTIVE, warning_level=level, next_warning_date__lte=now
+    ).update(**changes)
+    if updated != len(ids):
+        # Cannot happen while the claim holds (row locks / the SQLite write lock); say so if it does.
+        log.warning("sweep: claimed %d messages at level %d but advanced %d", len(ids), level, updated)
+    return updated
+
+
+def _warn(ids: list[int], new_level: int, now: datetime, logs: list, notices: list, result: SweepResult) -> None:
+    next_at = now + ladder.interval_after(new_level)
+    _advance(
+        ids, new_level - 1, now, warning_level=new_level, last_warning_at=now, next_warning_date=next_at, updated_at=now
+    )
+    status = StatusLog.warning_status(new_level)
+    details = f"warning {new_level} sent; next step at {next_at.isoformat()}"
+    logs.extend(StatusLog(message_id=i, status=status, created_at=now, details=details) for i in ids)
+    notices.extend(
+        Notice(message_id=i, level=new_level, deadline=next_at, created_at=now, next_attempt_at=now) for i in ids
+    )
+    result.warned[new_level] = result.warned.get(new_level, 0) + len(ids)
+
+
+def _start_delivery(ids: list[int], now: datetime, logs: list, result: SweepResult) -> None:
+    """The final warning went unanswered: queue one delivery per recipient."""
+    _advance(ids, MAX_LEVEL, now, state=Message.State.DELIVERING, is_active=False, updated_at=now)
+    pairs = list(Recipient.objects.filter(message_id__in=ids).values_list("id", "message_id"))
+    # ignore_conflicts: the recipient column is unique, so a delivery row can exist only once.
+    Delivery.objects.bulk_create(
+        [Delivery(recipient_id=r, message_id=m, next_attempt_at=now, created_at=now) for r, m in pairs],
+        ignore_conflicts=True,
+    )
+    without = set(ids) - {m for _r, m in pairs}
+    if without:
+        # Nothing to send: the ladder is over; say so rather than leave it "delivering".
+        Message.objects.filter(id__in=without).update(state=Message.State.DELIVERED, delivered_at=now)
+        logs.extend(
+            StatusLog(message_id=i, status=StatusLog.Status.DELIVERED, created_at=now, details="no recipients")
+            for i in without
+        )
+    result.delivering += len(ids)

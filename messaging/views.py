@@ -1,0 +1,190 @@
+"""The pages: my messages, create/edit, detail, answers, check-in links, public revocation."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages as flash
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from cradle_site import ratelimit
+from cradle_site.querysets import get_owned_or_404
+from messaging import ladder, links, services
+from messaging.forms import MessageForm, RecipientFormSet, RevokeByKeyForm
+from messaging.models import Message
+
+ACTIONS = {
+    "reset": services.message_reset,
+    "continue": services.message_continue,
+    "revoke": services.message_revoke,
+}
+
+
+@login_required
+def message_list(request: HttpRequest) -> HttpResponse:
+    items = (
+        Message.objects.owned_by(request.user)
+        .annotate(recipient_count=Count("recipients"))
+        .defer("content", "revocation_key_hash")
+    )
+    return render(request, "messaging/message_list.html", {"items": items})
+
+
+def _apply_errors(exc: ValidationError, form, formset) -> None:
+    for key, errors in exc.message_dict.items():
+        if key.startswith("recipients["):
+            index = int(key[len("recipients[") : key.index("]")])
+            field = key.rsplit(".", 1)[-1]
+            if index < len(formset.forms):
+                formset.forms[index].add_error(field, errors)
+                continue
+        form.add_error(key if key in form.fields else None, errors)
+
+
+@login_required
+def message_create(request: HttpRequest) -> HttpResponse:
+    form = MessageForm(request.POST or None)
+    formset = RecipientFormSet(request.POST or None, prefix="recipients")
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        if not request.user.can_write:
+            raise PermissionDenied
+        try:
+            message, key = services.message_create(
+                owner=request.user, recipients=formset.recipients(), **form.cleaned_data
+            )
+        except ValidationError as exc:
+            _apply_errors(exc, form, formset)
+        else:
+            # The key is shown on this response only; it is stored as a hash.
+            return render(request, "messaging/message_created.html", {"message": message, "revocation_key": key})
+    return render(request, "messaging/message_form.html", {"form": form, "formset": formset, "creating": True})
+
+
+@login_required
+def message_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    message = get_owned_or_404(Message.objects, request.user, pk=pk)
+    if not message.is_editable:
+        flash.error(request, _("Only a message that has not been delivered or revoked can be changed."))
+        return redirect("messaging:message_detail", pk=pk)
+    initial = {"title": message.title, "content": message.content, "initial_delay_months": message.initial_delay_months}
+    form = MessageForm(request.POST or None, initial=initial)
+    formset = RecipientFormSet(
+        request.POST or None,
+        prefix="recipients",
+        initial=list(message.recipients.values("name", "contact", "contact_type")),
+    )
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        try:
+            services.message_update(message=message, recipients=formset.recipients(), **form.cleaned_data)
+        except ValidationError as exc:
+            _apply_errors(exc, form, formset)
+        except services.MessageStateError as exc:
+            flash.error(request, str(exc))
+            return redirect("messaging:message_detail", pk=pk)
+        else:
+            flash.success(request, _("Your message has been saved."))
+            return redirect("messaging:message_detail", pk=pk)
+    return render(request, "messaging/message_form.html", {"form": form, "formset": formset, "message": message})
+
+
+def _schedule(message: Message) -> list[ladder.Step]:
+    if message.state != Message.State.ACTIVE:
+        return []
+    return ladder.schedule_from(level=message.warning_level, next_at=message.next_warning_date)
+
+
+@login_required
+def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    message = get_owned_or_404(Message.objects, request.user, pk=pk)
+    context = {
+        "message": message,
+        "recipients": message.recipients.select_related("delivery"),
+        "logs": message.status_logs.all(),
+        "schedule": _schedule(message),
+        "total_days": ladder.total_days(message.initial_delay_months),
+    }
+    return render(request, "messaging/message_detail.html", context)
+
+
+@login_required
+def message_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """GET: a confirmation page. POST: reset / continue / revoke."""
+    if action not in ACTIONS:
+        raise Http404
+    message = get_owned_or_404(Message.objects, request.user, pk=pk)
+    if request.method == "POST":
+        if not request.user.can_write:
+            raise PermissionDenied
+        try:
+            ACTIONS[action](message=message)
+        except services.MessageStateError as exc:
+            flash.error(request, str(exc))
+        else:
+            flash.success(request, _done_text(action))
+        return redirect("messaging:message_detail", pk=pk)
+    return render(request, "messaging/message_action.html", {"message": message, "action": action})
+
+
+def _done_text(action: str) -> str:
+    return {
+        "reset": _("Thank you - the cycle starts again. Your next warning is far away."),
+        "continue": _("Noted. The ladder goes on."),
+        "revoke": _("Revoked. This message will never be delivered."),
+    }[action]
+
+
+@login_required
+def checkin(request: HttpRequest, token: str) -> HttpResponse:
+    """The link in a warning e-mail. GET only shows; the answer is a POST by the owner."""
+    limit, window = settings.RATE_LIMIT_CHECKIN
+    ident = f"ip:{ratelimit.client_ip(request)}"
+    if ratelimit.is_limited("checkin", ident, limit=limit, window=window):
+        return render(request, "messaging/checkin_invalid.html", {"reason": "limited"}, status=429)
+    try:
+        message_id, owner_id = links.checkin_read(token)
+    except links.LinkError as exc:
+        ratelimit.hit("checkin", ident, window=window)
+        return render(request, "messaging/checkin_invalid.html", {"reason": exc.reason}, status=400)
+    if owner_id != request.user.pk:
+        ratelimit.hit("checkin", ident, window=window)
+        raise Http404
+    message = get_owned_or_404(Message.objects, request.user, pk=message_id)
+    if request.method == "POST":
+        answer = request.POST.get("answer")
+        action = {"reset": "reset", "continue": "continue"}.get(answer)
+        if action is None:
+            return render(request, "messaging/checkin.html", {"message": message, "error": True}, status=400)
+        try:
+            ACTIONS[action](message=message)
+        except services.MessageStateError as exc:
+            flash.error(request, str(exc))
+        else:
+            flash.success(request, _done_text(action))
+        return redirect("messaging:message_detail", pk=message.pk)
+    return render(request, "messaging/checkin.html", {"message": message})
+
+
+def public_revoke(request: HttpRequest) -> HttpResponse:
+    """Anyone holding the revocation key may revoke the message (rate-limited by address)."""
+    limit, window = settings.RATE_LIMIT_REVOKE
+    ident = f"ip:{ratelimit.client_ip(request)}"
+    form = RevokeByKeyForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if ratelimit.is_limited("revoke", ident, limit=limit, window=window):
+            form.is_valid()
+            form.add_error(None, _("Too many attempts. Please wait a few minutes and try again."))
+            status = 429
+        else:
+            ratelimit.hit("revoke", ident, window=window)
+            if form.is_valid():
+                message = services.message_revoke_by_key(key=form.cleaned_data["key"])
+                if message is not None:
+                    return render(request, "messaging/public_revoke.html", {"done": True})
+                form.add_error("key", _("No message that can still be revoked has this key."))
+                status = 400
+    return render(request, "messaging/public_revoke.html", {"form": form}, status=status)

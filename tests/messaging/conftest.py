@@ -1,0 +1,31 @@
+"""Messaging fixtures: a fixed clock and a message factory that goes through the service."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from messaging import services
+
+NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def make_message():
+    def make(owner, *, months: int = 1, recipients: list[dict] | None = None, content: str = "the secret plan", **kw):
+        recipients = recipients or [{"name": "Rae", "contact": "rae@example.com", "contact_type": "email"}]
+        message, _key = services.message_create(
+            owner=owner, content=content, initial_delay_months=months, recipients=recipients, **kw
+        )
+        return message
+
+    return make
+
+
+@pytest.fixture
+def seed_ladder(settings):
+    """The seed's ladder, whatever the environment says."""
+    settings.MESSAGING_DAYS_PER_MONTH = 30
+    settings.MESSAGING_LADDER_DAYS = [30, 30, 7, 1, 1]
+    return settings

@@ -1,0 +1,217 @@
+"""The escalation ladder: the schedule, a whole cycle with frozen time, answers at every level, downtime."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+
+from messaging import ladder, services, tasks
+from messaging.models import Delivery, Message, StatusLog
+from messaging.services import MessageStateError
+from tests.messaging.conftest import NOW
+
+pytestmark = pytest.mark.django_db
+DAY = timedelta(days=1)
+
+
+def statuses(message) -> list[str]:
+    return list(message.status_logs.order_by("created_at", "id").values_list("status", flat=True))
+
+
+def test_it_calculates_the_seeds_schedule(seed_ladder):
+    steps = ladder.calculate_warning_schedule(start=NOW, delay_months=2)
+    assert [s.step for s in steps] == [1, 2, 3, 4, 5, 6]
+    assert [(s.at - NOW).days for s in steps] == [60, 90, 120, 127, 128, 129]
+    assert steps[-1].is_delivery
+    assert ladder.total_days(2) == 60 + 69
+
+
+def test_it_takes_offsets_from_settings(settings):
+    settings.MESSAGING_LADDER_DAYS = [2, 2, 2, 2, 2]
+    settings.MESSAGING_DAYS_PER_MONTH = 10
+    steps = ladder.calculate_warning_schedule(start=NOW, delay_months=1)
+    assert [(s.at - NOW).days for s in steps] == [10, 12, 14, 16, 18, 20]
+
+
+def test_it_runs_a_whole_cycle_each_step_at_its_offset(seed_ladder, owner, make_message):
+    with time_machine.travel(NOW, tick=False) as clock:
+        message = make_message(owner, months=1)
+        d = 30
+        # (days after creation, expected level after the sweep, logs so far)
+        expected = [(d, 1), (d + 30, 2), (d + 60, 3), (d + 67, 4), (d + 68, 5)]
+        for day, level in expected:
+            clock.move_to(NOW + timedelta(days=day) - timedelta(seconds=1))
+            tasks.sweep()
+            message.refresh_from_db()
+            assert message.warning_level == level - 1, f"warned early on day {day}"
+            clock.move_to(NOW + timedelta(days=day))
+            tasks.sweep()
+            message.refresh_from_db()
+            assert message.warning_level == level
+            assert message.last_warning_at == NOW + timedelta(days=day)
+        assert len([m for m in mail.outbox if m.to == [owner.email]]) == 5
+        # Not delivered a second before D + 69 days.
+        clock.move_to(NOW + timedelta(days=d + 69) - timedelta(seconds=1))
+        tasks.sweep()
+        message.refresh_from_db()
+        assert message.state == Message.State.ACTIVE
+        assert not [m for m in mail.outbox if m.to == ["rae@example.com"]]
+        clock.move_to(NOW + timedelta(days=d + 69))
+        tasks.sweep()
+        message.refresh_from_db()
+        assert message.state == Message.State.DELIVERED
+        assert message.delivered_at == NOW + timedelta(days=d + 69)
+    assert statuses(message) == ["WARNING_1", "WARNING_2", "WARNING_3", "WARNING_4", "WARNING_5", "DELIVERED"]
+    delivered = [m for m in mail.outbox if m.to == ["rae@example.com"]]
+    assert len(delivered) == 1 and "the secret plan" in delivered[0].body
+
+
+def _walk_to(level: int, message, clock) -> None:
+    """Sweep until ``message`` is at ``level`` (the clock moves to each due time)."""
+    message.refresh_from_db()
+    while message.warning_level < level:
+        clock.move_to(message.next_warning_date)
+        tasks.sweep()
+        message.refresh_from_db()
+
+
+@pytest.mark.parametrize("level", [0, 1, 2, 3, 4, 5])
+def test_it_resets_at_every_level_and_never_delivers_the_old_cycle(seed_ladder, owner, make_message, level):
+    with time_machine.travel(NOW, tick=False) as clock:
+        message = make_message(owner, months=1)
+        _walk_to(level, message, clock)
+        answered_at = message.next_warning_date - timedelta(hours=1)
+        clock.move_to(answered_at)
+        services.message_reset(message=message)
+        message.refresh_from_db()
+        assert (message.warning_level, message.next_warning_date) == (0, answered_at + 30 * DAY)
+        log = message.status_logs.get(status="WARNING_RESET")
+        assert log.response == "RESET"
+        # Where the old cycle would have delivered, nothing happens.
+        clock.move_to(NOW + 100 * DAY)
+        tasks.sweep()
+        message.refresh_from_db()
+        assert message.state == Message.State.ACTIVE
+        assert not Delivery.objects.filter(message=message).exists()
+
+
+@pytest.mark.parametrize("level", [0, 1, 2, 3, 4, 5])
+def test_it_continues_at_every_level_and_the_ladder_goes_on(seed_ladder, owner, make_message, level):
+    with time_machine.travel(NOW, tick=False) as clock:
+        message = make_message(owner, months=1)
+        _walk_to(level, message, clock)
+        before = message.next_warning_date
+        services.message_continue(message=message)
+        message.refresh_from_db()
+        assert (message.warning_level, message.next_warning_date) == (level, before)
+        log = message.status_logs.get(status="CONTINUED")
+        assert log.response == "CONTINUE"
+        _walk_to(5, message, clock)
+        clock.move_to(message.next_warning_date)
+        tasks.sweep()
+        message.refresh_from_db()
+        assert message.state == Message.State.DELIVERED
+
+
+@pytest.mark.parametrize("level", [0, 1, 2, 3, 4, 5])
+def test_it_revokes_at_every_level_and_never_delivers(seed_ladder, owner, make_message, level):
+    with time_machine.travel(NOW, tick=False) as clock:
+        message = make_message(owner, months=1)
+        _walk_to(level, message, clock)
+        services.message_revoke(message=message)
+        clock.move_to(NOW + 400 * DAY)
+        tasks.sweep()
+        message.refresh_from_db()
+    assert message.state == Message.State.REVOKED and not message.is_active
+    assert not Delivery.objects.filter(message=message).exists()
+    assert statuses(message)[-1] == "REVOKED"
+    assert not [m for m in mail.outbox if m.to == ["rae@example.com"]]
+    with pytest.raises(MessageStateError):
+        services.message_reset(message=message)
+
+
+def test_a_revoke_while_delivering_cancels_the_pending_deliveries(seed_ladder, owner, make_message, settings):
+    settings.MESSAGING_SMS_GATEWAY = "tests.messaging.test_delivery.RefusingGateway"
+    with time_machine.travel(NOW, tick=False) as clock:
+        message = make_message(owner, recipients=[{"name": "P", "contact": "+14155550123", "contact_type": "sms"}])
+        _walk_to(5, message, clock)
+        clock.move_to(message.next_warning_date)
+        tasks.sweep()  # the gateway refuses: the delivery stays pending, to be retried
+        message.refresh_from_db()
+        assert message.state == Message.State.DELIVERING
+        services.message_revoke(message=message)
+    assert Delivery.objects.get(message=message).state == Delivery.State.CANCELLED
+    assert statuses(message)[-2:] == ["DELIVERY_FAILED", "REVOKED"]
+
+
+def test_a_warning_queued_before_a_reset_is_not_sent_after_it(seed_ladder, owner, make_message):
+    from messaging.sweep import sweep_due
+
+    with time_machine.travel(NOW + 30 * DAY, tick=False):
+        message = make_message(owner, months=1, now=NOW)
+        sweep_due()  # warning 1 is in the outbox, not sent yet
+        services.message_reset(message=message)
+        tasks.sweep()
+    assert mail.outbox == []
+
+
+def test_it_keeps_every_interval_after_100_days_of_downtime(seed_ladder, owner, make_message):
+    with time_machine.travel(NOW, tick=False) as clock:
+        message = make_message(owner, months=1)
+        _walk_to(2, message, clock)  # warnings 1 and 2 sent on time
+        warned_2 = message.last_warning_at
+        # The cluster stops for 100 days: nothing runs.
+        back = warned_2 + 100 * DAY
+        clock.move_to(back)
+        tasks.sweep()
+        message.refresh_from_db()
+        # One step only, however late: warning 3 now; warning 4 seven days after it.
+        assert message.warning_level == 3 and message.last_warning_at == back
+        assert message.next_warning_date == back + 7 * DAY
+        tasks.sweep()  # again at once: nothing more
+        message.refresh_from_db()
+        assert message.warning_level == 3
+        sent = {3: back}
+        for level, gap in ((4, 7), (5, 1)):
+            clock.move_to(message.next_warning_date - timedelta(seconds=1))
+            tasks.sweep()
+            message.refresh_from_db()
+            assert message.warning_level == level - 1
+            clock.move_to(message.next_warning_date)
+            tasks.sweep()
+            message.refresh_from_db()
+            assert message.warning_level == level
+            assert message.last_warning_at - sent[level - 1] == gap * DAY
+            sent[level] = message.last_warning_at
+        clock.move_to(message.next_warning_date - timedelta(seconds=1))
+        tasks.sweep()
+        message.refresh_from_db()
+        assert message.state == Message.State.ACTIVE
+        clock.move_to(message.next_warning_date)
+        tasks.sweep()
+        message.refresh_from_db()
+    assert message.state == Message.State.DELIVERED
+    assert message.delivered_at - sent[5] == DAY
+    logs = list(message.status_logs.order_by("created_at", "id").values_list("status", "created_at"))
+    assert [s for s, _ in logs] == ["WARNING_1", "WARNING_2", "WARNING_3", "WARNING_4", "WARNING_5", "DELIVERED"]
+    assert logs[-1][1] > logs[-2][1]
+    owner_mail = [m for m in mail.outbox if m.to == [owner.email]]
+    assert len(owner_mail) == 5
+
+
+def test_the_sweep_query_count_does_not_grow_with_the_batch(seed_ladder, owner, make_message, django_assert_max_num_queries):
+    from messaging.sweep import sweep_batch
+
+    with time_machine.travel(NOW, tick=False):
+        for _ in range(30):
+            make_message(owner)
+    Message.objects.update(next_warning_date=NOW)
+    Message.objects.filter(pk__in=list(Message.objects.values_list("pk", flat=True)[:10])).update(warning_level=3)
+    # savepoint + claim + one UPDATE per level (2) + logs + notices + release, for any batch size.
+    with django_assert_max_num_queries(7):
+        assert sweep_batch(now=NOW, batch_size=1000) == 30
+    assert StatusLog.objects.filter(status="WARNING_1").count() == 20
+    assert StatusLog.objects.filter(status="WARNING_4").count() == 10
