@@ -1,7 +1,13 @@
-from django.http import HttpResponse
 from django.urls import path
+
+from analytics import views
 
 app_name = "analytics"
 
-# Placeholder until the app's pages land.
-urlpatterns = [path("", lambda request: HttpResponse("analytics: not built yet"), name="dashboard")]
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("projects/<int:pk>/", views.project_detail, name="project_detail"),
+    path("projects/<int:pk>/export.csv", views.export_csv, {"kind": "publishing"}, name="project_export"),
+    path("publishing/export.csv", views.export_csv, {"kind": "publishing"}, name="publishing_export"),
+    path("messages/export.csv", views.export_csv, {"kind": "messages"}, name="messages_export"),
+]

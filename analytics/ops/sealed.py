@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import json
 import struct
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -64,9 +65,9 @@ def seal(chunks: Iterable[bytes], out: BinaryIO, *, header: dict) -> str:
         digest.update(data)
         out.write(data)
 
-    head = json.dumps({**header, "key": key.fingerprint, "chunk": CHUNK_BYTES}, sort_keys=True).encode()
+    head = json.dumps({**header, "key": key.fingerprint, "chunk": CHUNK_BYTES, "zlib": True}, sort_keys=True).encode()
     write(MAGIC + _LEN.pack(len(head)) + head)
-    for chunk in _rechunk(chunks):
+    for chunk in _rechunk(_compress(chunks)):
         token = key.fernet.encrypt(chunk)
         write(_LEN.pack(len(token)) + token)
     write(_LEN.pack(0))
@@ -74,6 +75,14 @@ def seal(chunks: Iterable[bytes], out: BinaryIO, *, header: dict) -> str:
     digest.update(trailer)
     out.write(trailer)
     return digest.hexdigest()
+
+
+def _compress(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    compressor = zlib.compressobj(3)
+    for chunk in chunks:
+        if out := compressor.compress(chunk):
+            yield out
+    yield compressor.flush()
 
 
 def _rechunk(chunks: Iterable[bytes]) -> Iterator[bytes]:
@@ -166,9 +175,13 @@ def unseal(path) -> Iterator[bytes]:
         header = read_header(stream)
         key = _matching_key(header)
         mac = _header_mac(key, header, stream)
+        decompressor = zlib.decompressobj() if header.get("zlib") else None
         for token in _frames(stream, mac):
             try:
-                yield key.fernet.decrypt(token)
+                plain = key.fernet.decrypt(token)
             except InvalidToken:
                 raise BackupError("backup file is damaged or was tampered with (a chunk fails to decrypt)") from None
+            yield decompressor.decompress(plain) if decompressor else plain
         _check_trailer(stream, mac)
+        if decompressor:
+            yield decompressor.flush()
