@@ -1,0 +1,182 @@
+"""Delivery: channels, retries with back-off, exactly one success per recipient, DELIVERED once."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import timedelta
+
+import pytest
+import responses
+import time_machine
+from django.core import mail
+from django.core.exceptions import ValidationError
+
+from messaging import channels, services, tasks
+from messaging.delivery import deliveries_send
+from messaging.models import Delivery, Message, Notice, StatusLog
+from messaging.notices import notices_send
+from tests.messaging.conftest import NOW
+
+pytestmark = pytest.mark.django_db
+HOOK = "https://hooks.example.com/cradle"
+
+
+class RefusingGateway:
+    def __init__(self, **options):
+        pass
+
+    def send(self, to, text):
+        raise channels.ChannelError("sms: gateway said no")
+
+
+SENT_SMS: list[tuple[str, str]] = []
+
+
+class RecordingGateway:
+    def __init__(self, **options):
+        pass
+
+    def send(self, to, text):
+        SENT_SMS.append((to, text))
+
+
+def _due_for_delivery(message) -> None:
+    Message.objects.filter(pk=message.pk).update(warning_level=5, next_warning_date=NOW)
+
+
+@responses.activate
+def test_a_failing_webhook_is_retried_with_backoff_then_succeeds_once(owner, make_message, settings):
+    settings.MESSAGING_RETRY_BASE_SECONDS = 60
+    message = make_message(owner, recipients=[{"name": "Hook", "contact": HOOK, "contact_type": "webhook"}])
+    _due_for_delivery(message)
+    responses.post(HOOK, status=503)
+    responses.post(HOOK, status=503)
+    responses.post(HOOK, status=200)
+    with time_machine.travel(NOW, tick=False) as clock:
+        tasks.sweep()
+        delivery = Delivery.objects.get(message=message)
+        assert (delivery.state, delivery.attempts) == ("pending", 1)
+        assert delivery.next_attempt_at == NOW + timedelta(seconds=60)
+        assert "HTTP 503" in delivery.last_error
+        tasks.deliver()  # not yet due: nothing is sent
+        assert len(responses.calls) == 1
+        clock.move_to(NOW + timedelta(seconds=60))
+        tasks.deliver()
+        delivery.refresh_from_db()
+        assert (delivery.state, delivery.attempts) == ("pending", 2)
+        assert delivery.next_attempt_at == NOW + timedelta(seconds=60 + 120)
+        clock.move_to(delivery.next_attempt_at)
+        tasks.deliver()
+        clock.move_to(NOW + timedelta(days=1))
+        tasks.deliver()
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts) == ("sent", 3)
+    assert len(responses.calls) == 3
+    message.refresh_from_db()
+    assert message.state == Message.State.DELIVERED
+    logs = list(message.status_logs.values_list("status", flat=True))
+    assert logs.count("DELIVERY_FAILED") == 2 and logs.count("DELIVERED") == 1
+    failed = message.status_logs.filter(status="DELIVERY_FAILED").first()
+    assert "Hook" in failed.details and "503" in failed.details
+
+
+@responses.activate
+def test_the_webhook_body_is_json_signed_with_hmac(owner, make_message, settings):
+    settings.MESSAGING_WEBHOOK_SECRET = "s3cret"
+    message = make_message(owner, recipients=[{"name": "Hook", "contact": HOOK, "contact_type": "webhook"}])
+    _due_for_delivery(message)
+    responses.post(HOOK, status=204)
+    with time_machine.travel(NOW, tick=False):
+        tasks.sweep()
+    request = responses.calls[0].request
+    expected = "sha256=" + hmac.new(b"s3cret", request.body, hashlib.sha256).hexdigest()
+    assert request.headers["X-Cradle-Signature"] == expected
+    body = json.loads(request.body)
+    assert body["content"] == "the secret plan" and body["message_id"] == message.pk
+
+
+def test_a_recipient_that_keeps_failing_is_shown_and_the_owner_is_told(owner, make_message, settings):
+    settings.MESSAGING_DELIVERY_MAX_ATTEMPTS = 2
+    settings.MESSAGING_SMS_GATEWAY = "tests.messaging.test_delivery.RefusingGateway"
+    message = make_message(owner, recipients=[{"name": "Pat", "contact": "+14155550123", "contact_type": "sms"}])
+    _due_for_delivery(message)
+    with time_machine.travel(NOW, tick=False) as clock:
+        tasks.sweep()
+        clock.move_to(NOW + timedelta(hours=1))
+        tasks.deliver()
+    delivery = Delivery.objects.get(message=message)
+    assert (delivery.state, delivery.attempts) == ("failed", 2)
+    assert Notice.objects.get(message=message, kind="delivery_failed").state == "sent"
+    told = [m for m in mail.outbox if m.to == [owner.email]]
+    assert len(told) == 1 and "Pat" in told[0].body
+    # Staff retry it; the gateway now works; exactly one SMS goes out.
+    settings.MESSAGING_SMS_GATEWAY = "tests.messaging.test_delivery.RecordingGateway"
+    SENT_SMS.clear()
+    assert services.delivery_retry(delivery=delivery)
+    with time_machine.travel(NOW + timedelta(hours=2), tick=False):
+        deliveries_send()
+        deliveries_send()
+    assert SENT_SMS == [("+14155550123", "the secret plan")]
+    message.refresh_from_db()
+    assert message.state == Message.State.DELIVERED
+
+
+def test_each_recipient_gets_the_email_once_even_when_the_jobs_run_again(owner, make_message):
+    message = make_message(
+        owner,
+        recipients=[
+            {"name": "A", "contact": "a@example.com", "contact_type": "email"},
+            {"name": "B", "contact": "b@example.com", "contact_type": "email"},
+        ],
+    )
+    _due_for_delivery(message)
+    with time_machine.travel(NOW, tick=False):
+        for _ in range(3):
+            tasks.sweep()
+            tasks.deliver()
+    assert sorted(m.to[0] for m in mail.outbox) == ["a@example.com", "b@example.com"]
+    assert StatusLog.objects.filter(message=message, status="DELIVERED").count() == 1
+    assert "the secret plan" in mail.outbox[0].body
+    assert mail.outbox[0].alternatives[0][1] == "text/html"
+
+
+def test_a_delivery_stuck_in_sending_is_taken_back_after_its_lease(owner, make_message, settings):
+    message = make_message(owner)
+    _due_for_delivery(message)
+    with time_machine.travel(NOW, tick=False):
+        from messaging.sweep import sweep_due
+
+        sweep_due()
+    # A worker claimed it and died before sending.
+    Delivery.objects.filter(message=message).update(state="sending", lease_until=NOW + timedelta(minutes=10))
+    with time_machine.travel(NOW + timedelta(minutes=5), tick=False):
+        assert deliveries_send() == {"sent": 0, "failed": 0}
+    with time_machine.travel(NOW + timedelta(minutes=11), tick=False):
+        assert deliveries_send() == {"sent": 1, "failed": 0}
+        notices_send()
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.parametrize(
+    ("contact_type", "contact", "code"),
+    [
+        ("email", "not-an-address", "invalid_email"),
+        ("webhook", "http://insecure.example.com/hook", "invalid_url"),
+        ("webhook", "ftp://example.com", "invalid_url"),
+        ("sms", "+14155550123", "sms_unavailable"),
+    ],
+)
+def test_contacts_are_validated_per_type(contact_type, contact, code, settings):
+    settings.MESSAGING_SMS_GATEWAY = ""
+    with pytest.raises(ValidationError) as info:
+        channels.validate_contact(contact_type, contact)
+    assert info.value.code == code
+
+
+def test_sms_numbers_must_be_e164_when_a_gateway_is_configured(settings):
+    settings.MESSAGING_SMS_GATEWAY = "tests.messaging.test_delivery.RecordingGateway"
+    assert channels.validate_contact("sms", " +442071838750 ") == "+442071838750"
+    with pytest.raises(ValidationError):
+        channels.validate_contact("sms", "020 7183 8750")

@@ -1,0 +1,73 @@
+"""Warning e-mails: level, deadline, next step, the owner's language and time zone, a check-in link."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+
+from messaging import tasks
+from messaging.models import Message, Notice
+from tests.messaging.conftest import NOW
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_warning_email_says_level_deadline_and_next_step_with_a_link(owner, make_message, seed_ladder):
+    message = make_message(owner, months=1, title="For Rae")
+    with time_machine.travel(NOW + timedelta(days=30), tick=False):
+        Message.objects.filter(pk=message.pk).update(next_warning_date=NOW)
+        tasks.sweep()
+    [email] = mail.outbox
+    assert email.to == [owner.email]
+    assert "warning 1 of 5" in email.subject
+    assert "For Rae" in email.body
+    assert "the secret plan" not in email.body  # the content stays out of e-mail to the owner
+    assert "next step happens on" in email.body
+    links = re.findall(r"http://\S+/messages/check-in/\S+/", email.body)
+    assert links
+    html = email.alternatives[0][0]
+    assert links[0].replace("&", "&amp;") in html or links[0] in html
+    assert Notice.objects.get(message=message).state == "sent"
+
+
+def test_the_warning_email_is_in_the_owners_language_and_time_zone(owner, make_message, seed_ladder):
+    owner.language = "zh-hans"
+    owner.time_zone = "Asia/Shanghai"
+    owner.save()
+    message = make_message(owner, months=1)
+    Message.objects.filter(pk=message.pk).update(warning_level=4, next_warning_date=NOW)
+    with time_machine.travel(NOW, tick=False):
+        tasks.sweep()
+    [email] = mail.outbox
+    assert "Asia/Shanghai" in email.body
+    # The deadline (NOW + 1 day, 12:00 UTC) is shown at 20:00 Shanghai time.
+    assert "20:00" in email.body
+    assert "最终" in email.subject
+
+
+def test_a_failing_smtp_server_is_retried(owner, make_message, settings):
+    settings.EMAIL_BACKEND = "tests.messaging.test_notices.BrokenBackend"
+    message = make_message(owner)
+    Message.objects.filter(pk=message.pk).update(next_warning_date=NOW)
+    with time_machine.travel(NOW, tick=False):
+        tasks.sweep()
+    notice = Notice.objects.get(message=message)
+    assert (notice.state, notice.attempts) == ("pending", 1)
+    assert "refused" in notice.last_error
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    with time_machine.travel(NOW + timedelta(hours=1), tick=False):
+        tasks.deliver()
+    notice.refresh_from_db()
+    assert notice.state == "sent" and len(mail.outbox) == 1
+
+
+class BrokenBackend:
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def send_messages(self, messages):
+        raise ConnectionRefusedError("connection refused")
