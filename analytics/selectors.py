@@ -103,9 +103,10 @@ def publishing_series(*, user, rng: SeriesRange, project=None) -> list[dict]:
     qs = AnalyticsHourly.objects.owned_by(user).filter(hour_timestamp__gte=rng.start, hour_timestamp__lt=rng.end)
     if project is not None:
         qs = qs.filter(project=project)
-    sums = {name: Sum(name) for name in PUBLISHING_COUNTS}
     # Duration is a mean per hour: weight it by the successes to combine hours correctly.
-    sums["duration_total"] = Sum(F("avg_duration") * F("posts_success"))
+    # (First, so F("posts_success") means the column, not the Sum annotation of that name.)
+    sums = {"duration_total": Sum(F("avg_duration") * F("posts_success"))}
+    sums.update({name: Sum(name) for name in PUBLISHING_COUNTS})
     rows = qs.values("hour_timestamp").annotate(**sums).order_by("hour_timestamp")
     points = _fill(rng, rows, [*PUBLISHING_COUNTS, "duration_total"])
     for point in points:

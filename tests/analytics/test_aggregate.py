@@ -14,6 +14,7 @@ from analytics.models import AnalyticsHourly, MessageHourly
 from publishing.models import PublishingLog
 from tests.analytics.factories import (
     NOW,
+    assert_same,
     expected_messages,
     expected_publishing,
     make_message,
@@ -21,7 +22,6 @@ from tests.analytics.factories import (
     make_tasks,
     random_publishing_logs,
     random_status_logs,
-    assert_same,
     table_snapshot,
 )
 from tests.conftest import run_python
