@@ -1,1 +1,16 @@
-urlpatterns = []
+from django.urls import path
+
+from publishing import api
+
+urlpatterns = [
+    path("publishing/projects", api.ProjectList.as_view(), name="publishing_projects"),
+    path("publishing/projects/<int:pk>", api.ProjectDetail.as_view(), name="publishing_project"),
+    path("publishing/projects/<int:pk>/sources", api.SourceList.as_view(), name="publishing_sources"),
+    path("publishing/sources/<int:pk>/scan", api.SourceScan.as_view(), name="publishing_source_scan"),
+    path("publishing/tasks", api.TaskList.as_view(), name="publishing_tasks"),
+    path("publishing/tasks/<int:pk>", api.TaskStatus.as_view(), name="publishing_task_status"),
+    path("publishing/tasks/<int:pk>/retry", api.TaskAction.as_view(operation="retry"), name="publishing_task_retry"),
+    path("publishing/tasks/<int:pk>/cancel", api.TaskAction.as_view(operation="cancel"), name="publishing_task_cancel"),
+    path("publishing/tasks/<int:pk>/change", api.TaskAction.as_view(operation="change"), name="publishing_task_change"),
+    path("publishing/logs", api.LogList.as_view(), name="publishing_logs"),
+]

@@ -50,21 +50,43 @@ def tasks_reclaim(*, now: datetime | None = None) -> int:
     )
 
 
-def _held_project_ids() -> list[int]:
-    # A separate plain read: joining projects into the locking SELECT would lock project
-    # rows too (MariaDB has no FOR UPDATE OF), and every worker would queue on them.
-    return list(Project.objects.filter(Q(paused=True) | Q(needs_credentials=True)).values_list("id", flat=True))
+def project_ids_by_mode() -> tuple[list[int], list[int]]:
+    """(held, live): projects whose queue is paused, and active projects with X credentials.
+
+    Plain reads, apart from the claim: joining projects into the locking SELECT would lock
+    project rows too (MariaDB has no FOR UPDATE OF), and every worker would queue on them.
+    """
+    held, live = [], []
+    rows = Project.objects.filter(Q(paused=True) | Q(needs_credentials=True) | ~Q(x_access_token="")).values_list(
+        "id", "paused", "needs_credentials"
+    )
+    for project_id, paused, needs_credentials in rows:
+        (held if paused or needs_credentials else live).append(project_id)
+    return held, live
 
 
-def task_claim_due(*, worker_id: str, limit: int, now: datetime | None = None) -> list[PublishingTask]:
-    """Claim up to ``limit`` due tasks, highest priority first; they come back ``locked``."""
+def task_claim_due(
+    *,
+    worker_id: str,
+    limit: int,
+    now: datetime | None = None,
+    exclude_projects: list[int] | None = None,
+    only_projects: list[int] | None = None,
+) -> list[PublishingTask]:
+    """Claim up to ``limit`` due tasks, highest priority first; they come back ``locked``.
+
+    Without project filters, projects whose queue is paused are left out.
+    """
     now = now or timezone.now()
-    held = _held_project_ids()
+    if exclude_projects is None and only_projects is None:
+        exclude_projects, _live = project_ids_by_mode()
     lease_until = now + timedelta(seconds=settings.PUBLISHING_LEASE_SECONDS)
     with transaction.atomic():
         due = PublishingTask.objects.filter(status=Status.PENDING, scheduled_at__lte=now)
-        if held:
-            due = due.exclude(project_id__in=held)
+        if only_projects is not None:
+            due = due.filter(project_id__in=only_projects)
+        if exclude_projects:
+            due = due.exclude(project_id__in=exclude_projects)
         tasks = list(due.order_by("-priority", "scheduled_at", "id").select_for_update(skip_locked=True)[:limit])
         if not tasks:
             return []

@@ -148,24 +148,28 @@ def publish_due(
     stats = RunStats(reclaimed=queue.tasks_reclaim())
     publishers: dict[int, TweepyPublisher] = {}
     while time.monotonic() < deadline and (max_batches is None or stats.batches < max_batches):
-        tasks = queue.task_claim_due(worker_id=worker_id, limit=batch_size)
-        if not tasks:
+        held, live_ids = queue.project_ids_by_mode()
+        # Two claims: dry-run tasks in big batches, live ones (each waits on X) in small ones,
+        # so a worker never holds more live tasks than it can post within the lease.
+        dry = queue.task_claim_due(worker_id=worker_id, limit=batch_size, exclude_projects=held + live_ids)
+        live = (
+            queue.task_claim_due(worker_id=worker_id, limit=live_batch_size, only_projects=live_ids) if live_ids else []
+        )
+        if not dry and not live:
             break
         stats.batches += 1
-        stats.claimed += len(tasks)
-        projects = Project.objects.in_bulk({task.project_id for task in tasks})
-        dry = [task for task in tasks if not projects[task.project_id].has_credentials]
-        live = [task for task in tasks if projects[task.project_id].has_credentials]
+        stats.claimed += len(dry) + len(live)
+        projects = Project.objects.in_bulk({task.project_id for task in dry + live})
         if dry:
             _finish_dry_batch(dry, projects, stats)
-        if len(live) > live_batch_size:
-            stats.released += release_tasks(live[live_batch_size:])
-            live = live[:live_batch_size]
         by_project: dict[int, list[PublishingTask]] = {}
         for task in live:
             by_project.setdefault(task.project_id, []).append(task)
         for project_id, project_tasks in by_project.items():
             project = projects[project_id]
+            if not project.has_credentials:  # removed meanwhile: not this batch's business
+                stats.released += release_tasks(project_tasks)
+                continue
             if project_id not in publishers:
                 publishers[project_id] = publisher_for(project)
             _publish_live(project_tasks, project, publishers[project_id], stats, deadline)

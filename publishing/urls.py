@@ -1,7 +1,16 @@
-from django.http import HttpResponse
 from django.urls import path
+
+from publishing import views
 
 app_name = "publishing"
 
-# Placeholder until the app's pages land.
-urlpatterns = [path("", lambda request: HttpResponse("publishing: not built yet"), name="project_list")]
+urlpatterns = [
+    path("", views.project_list, name="project_list"),
+    path("projects/<int:pk>/", views.project_detail, name="project_detail"),
+    path("projects/<int:pk>/credentials/", views.project_credentials, name="project_credentials"),
+    path("projects/<int:pk>/sources/", views.source_add, name="source_add"),
+    path("sources/<int:pk>/scan/", views.source_scan_now, name="source_scan"),
+    path("queue/", views.task_list, name="task_list"),
+    path("queue/<int:pk>/<str:action>/", views.task_action, name="task_action"),
+    path("logs/", views.log_list, name="log_list"),
+]

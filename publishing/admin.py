@@ -1,0 +1,112 @@
+"""The back office: every publishing model, with actions that call the services."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from publishing import services
+from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
+from publishing.scan import source_scan
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ["name", "owner", "live", "needs_credentials", "paused", "daily_cap", "created_at"]
+    list_filter = ["paused", "needs_credentials", "created_at"]
+    search_fields = ["name", "description", "owner__username", "owner__email"]
+    list_select_related = ["owner"]
+    raw_id_fields = ["owner"]
+    # Credentials are never shown, not even to staff; owners set them on their page.
+    exclude = ["x_consumer_key", "x_consumer_secret", "x_access_token", "x_access_token_secret"]
+    readonly_fields = ["credentials_hint", "created_at"]
+
+    @admin.display(boolean=True, description=_("live (has credentials)"))
+    def live(self, project: Project) -> bool:
+        return project.has_credentials
+
+
+@admin.register(ContentSource)
+class ContentSourceAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "project", "source_type", "total_items", "used_items", "last_scanned", "is_active"]
+    list_filter = ["source_type", "is_active"]
+    search_fields = ["path_or_identifier", "project__name", "project__owner__username"]
+    list_select_related = ["project"]
+    raw_id_fields = ["project"]
+    exclude = ["credential"]
+    readonly_fields = ["total_items", "used_items", "last_scanned", "last_error"]
+    actions = ["rescan"]
+
+    @admin.action(description=_("Scan the selected sources now"))
+    def rescan(self, request, queryset):
+        created = 0
+        for source in queryset.select_related("project__owner"):
+            result = source_scan(source=source)
+            if result.error:
+                self.message_user(request, f"{source}: {result.error}", messages.ERROR)
+            created += result.created
+        self.message_user(request, _("%(n)s new tasks.") % {"n": created}, messages.SUCCESS)
+
+
+@admin.register(PublishingTask)
+class PublishingTaskAdmin(admin.ModelAdmin):
+    list_display = ["id", "project", "media_path", "status", "scheduled_at", "priority", "retry_count", "locked_by"]
+    list_filter = ["status", "scheduled_at", "maybe_posted"]
+    search_fields = ["media_path", "project__name", "project__owner__username"]
+    list_select_related = ["project"]
+    raw_id_fields = ["project", "source"]
+    date_hierarchy = "scheduled_at"
+    readonly_fields = [
+        "status",
+        "version",
+        "retry_count",
+        "locked_at",
+        "locked_by",
+        "lease_expires_at",
+        "maybe_posted",
+        "content_hash",
+        "media_hash",
+        "published_at",
+        "created_at",
+        "updated_at",
+        "last_error",
+    ]
+    actions = ["retry", "cancel"]
+
+    def _apply(self, request, queryset, service, label):
+        done = 0
+        for task in queryset:
+            try:
+                service(task=task)
+                done += 1
+            except ValidationError as exc:
+                self.message_user(request, f"#{task.pk}: {' '.join(exc.messages)}", messages.WARNING)
+        self.message_user(request, _("%(label)s: %(n)s tasks.") % {"label": label, "n": done}, messages.SUCCESS)
+
+    @admin.action(description=_("Retry the selected tasks"))
+    def retry(self, request, queryset):
+        self._apply(request, queryset, services.task_retry, _("Retried"))
+
+    @admin.action(description=_("Cancel the selected tasks"))
+    def cancel(self, request, queryset):
+        self._apply(request, queryset, services.task_cancel, _("Cancelled"))
+
+
+@admin.register(PublishingLog)
+class PublishingLogAdmin(admin.ModelAdmin):
+    list_display = ["published_at", "task", "status", "error_kind", "tweet_id", "duration_seconds", "dry_run"]
+    list_filter = ["status", "error_kind", "dry_run", "published_at"]
+    search_fields = ["tweet_id", "tweet_content", "error_message", "task__project__name"]
+    list_select_related = ["task", "task__project"]
+    raw_id_fields = ["task"]
+    date_hierarchy = "published_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

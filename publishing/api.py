@@ -1,0 +1,291 @@
+"""The publishing API: projects, sources, tasks (create, status, retry, cancel) and logs.
+
+Owner-scoped through ``owned_by``; bad input is a 400 naming the field. Creating a task
+needs only ``tasks:create`` and reading its status only ``tasks:read_status``, so a
+service that queues posts holds no more rights than that. Credentials are write-only.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cradle_site.querysets import get_owned_or_404
+from publishing import services
+from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
+from publishing.scan import source_scan
+
+
+@contextmanager
+def as_400():
+    try:
+        yield
+    except DjangoValidationError as exc:
+        raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
+
+
+class CredentialsIn(serializers.Serializer):
+    x_consumer_key = serializers.CharField()
+    x_consumer_secret = serializers.CharField()
+    x_access_token = serializers.CharField()
+    x_access_token_secret = serializers.CharField()
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    slot_times = serializers.ListField(child=serializers.CharField(max_length=5), required=False)
+    credentials = CredentialsIn(write_only=True, required=False)
+
+    class Meta:
+        model = Project
+        fields = [
+            "id",
+            "name",
+            "description",
+            "created_at",
+            "has_credentials",
+            "credentials_hint",
+            "needs_credentials",
+            "paused",
+            "slot_times",
+            "slot_interval_minutes",
+            "daily_cap",
+            "duplicate_window_days",
+            "credentials",
+        ]
+        read_only_fields = ["id", "created_at", "has_credentials", "credentials_hint", "needs_credentials"]
+        # The uniqueness of the name is the service's rule (it knows the owner).
+        validators = []
+
+
+class ProjectList(generics.ListCreateAPIView):
+    scope_area = "publishing"
+    serializer_class = ProjectSerializer
+
+    def get_queryset(self):
+        return Project.objects.owned_by(self.request.user).order_by("name")
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        credentials = data.pop("credentials", None)
+        with as_400():
+            project = services.project_create(owner=request.user, **data)
+            if credentials:
+                services.project_set_credentials(project=project, **credentials)
+        return Response(ProjectSerializer(project).data, status=status.HTTP_201_CREATED)
+
+
+class ProjectDetail(generics.RetrieveUpdateAPIView):
+    scope_area = "publishing"
+    serializer_class = ProjectSerializer
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_object(self):
+        return get_owned_or_404(Project.objects.all(), self.request.user, pk=self.kwargs["pk"])
+
+    def update(self, request, *args, **kwargs):
+        project = self.get_object()
+        serializer = self.get_serializer(project, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        credentials = data.pop("credentials", None)
+        with as_400():
+            services.project_update(project=project, **data)
+            if credentials:
+                services.project_set_credentials(project=project, **credentials)
+        return Response(ProjectSerializer(project).data)
+
+
+class SourceSerializer(serializers.ModelSerializer):
+    credential = serializers.CharField(write_only=True, required=False, allow_blank=True)
+
+    class Meta:
+        model = ContentSource
+        fields = [
+            "id",
+            "project",
+            "source_type",
+            "path_or_identifier",
+            "credential",
+            "total_items",
+            "used_items",
+            "last_scanned",
+            "last_error",
+            "is_active",
+        ]
+        read_only_fields = ["id", "project", "total_items", "used_items", "last_scanned", "last_error", "is_active"]
+
+
+class SourceList(generics.ListCreateAPIView):
+    scope_area = "publishing"
+    serializer_class = SourceSerializer
+
+    def project(self) -> Project:
+        return get_owned_or_404(Project.objects.all(), self.request.user, pk=self.kwargs["pk"])
+
+    def get_queryset(self):
+        return ContentSource.objects.owned_by(self.request.user).filter(project=self.project())
+
+    def create(self, request, *args, **kwargs):
+        project = self.project()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with as_400():
+            source = services.source_create(project=project, **serializer.validated_data)
+        return Response(SourceSerializer(source).data, status=status.HTTP_201_CREATED)
+
+
+class SourceScan(APIView):
+    scope_area = "publishing"
+
+    def post(self, request, pk: int):
+        source = get_owned_or_404(ContentSource.objects.select_related("project__owner"), request.user, pk=pk)
+        result = source_scan(source=source)
+        if result.error:
+            raise ValidationError({"path_or_identifier": [result.error]})
+        return Response({"created": result.created, "total_items": source.total_items, "used_items": source.used_items})
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    text = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = PublishingTask
+        fields = [
+            "id",
+            "project",
+            "source",
+            "media_path",
+            "text",
+            "content_data",
+            "status",
+            "scheduled_at",
+            "priority",
+            "retry_count",
+            "version",
+            "last_error",
+            "published_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class TaskCreateIn(serializers.Serializer):
+    project = serializers.IntegerField()
+    text = serializers.CharField(required=False, allow_blank=True, default="")
+    alt_text = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
+    media_path = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+    key = serializers.CharField(required=False, allow_blank=True, default="", max_length=400)
+    scheduled_at = serializers.DateTimeField(required=False, default=None)
+    priority = serializers.IntegerField(required=False, default=0, min_value=-1000, max_value=1000)
+
+
+class TaskList(generics.ListCreateAPIView):
+    required_scopes = {"GET": {"publishing:read"}, "POST": {"tasks:create"}}
+    serializer_class = TaskSerializer
+
+    def get_queryset(self):
+        tasks = PublishingTask.objects.owned_by(self.request.user).order_by("-scheduled_at", "-id")
+        wanted = self.request.query_params.get("status")
+        if wanted:
+            if wanted not in PublishingTask.Status.values:
+                raise ValidationError({"status": [f"one of {', '.join(PublishingTask.Status.values)}"]})
+            tasks = tasks.filter(status=wanted)
+        project = self.request.query_params.get("project")
+        if project:
+            if not project.isdigit():
+                raise ValidationError({"project": ["a project id"]})
+            tasks = tasks.filter(project_id=int(project))
+        return tasks
+
+    def create(self, request, *args, **kwargs):
+        data = TaskCreateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        project = Project.objects.owned_by(request.user).filter(pk=values.pop("project")).first()
+        if project is None:
+            raise ValidationError({"project": ["No such project."]})
+        with as_400():
+            task = services.task_create(project=project, **values)
+        return Response(TaskSerializer(task).data, status=status.HTTP_201_CREATED)
+
+
+class TaskStatus(APIView):
+    required_scopes = {"GET": {"tasks:read_status"}}
+
+    def get(self, request, pk: int):
+        task = get_owned_or_404(PublishingTask.objects.all(), request.user, pk=pk)
+        last = task.logs.order_by("-published_at", "-id").first()
+        return Response(
+            {
+                "id": task.pk,
+                "status": task.status,
+                "scheduled_at": task.scheduled_at,
+                "published_at": task.published_at,
+                "retry_count": task.retry_count,
+                "last_error": task.last_error,
+                "tweet_id": last.tweet_id if last and last.status == "success" else "",
+            }
+        )
+
+
+class TaskAction(APIView):
+    scope_area = "publishing"
+    operation = ""
+
+    def post(self, request, pk: int):
+        task = get_owned_or_404(PublishingTask.objects.all(), request.user, pk=pk)
+        with as_400():
+            if self.operation == "retry":
+                services.task_retry(task=task)
+            elif self.operation == "cancel":
+                services.task_cancel(task=task)
+            else:
+                values = TaskChangeIn(data=request.data)
+                values.is_valid(raise_exception=True)
+                services.task_reschedule(task=task, **values.validated_data)
+        return Response(TaskSerializer(task).data)
+
+
+class TaskChangeIn(serializers.Serializer):
+    scheduled_at = serializers.DateTimeField(required=False, default=None)
+    priority = serializers.IntegerField(required=False, default=None, min_value=-1000, max_value=1000)
+
+
+class LogSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PublishingLog
+        fields = [
+            "id",
+            "task",
+            "tweet_id",
+            "tweet_content",
+            "published_at",
+            "status",
+            "error_kind",
+            "error_message",
+            "duration_seconds",
+            "dry_run",
+        ]
+        read_only_fields = fields
+
+
+class LogList(generics.ListAPIView):
+    scope_area = "publishing"
+    serializer_class = LogSerializer
+
+    def get_queryset(self):
+        logs = PublishingLog.objects.owned_by(self.request.user).order_by("-published_at", "-id")
+        task = self.request.query_params.get("task")
+        if task:
+            if not task.isdigit():
+                raise ValidationError({"task": ["a task id"]})
+            logs = logs.filter(task_id=int(task))
+        return logs

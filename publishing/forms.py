@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from publishing.models import ContentSource, Project, PublishingTask
+
+
+class ProjectForm(forms.ModelForm):
+    slot_times_text = forms.CharField(
+        label=_("Posting times"),
+        required=False,
+        help_text=_(
+            "Times of day in your time zone, separated by commas, e.g. 09:00, 13:30. Leave empty to use the interval."
+        ),
+    )
+
+    class Meta:
+        model = Project
+        fields = ["name", "description", "slot_interval_minutes", "daily_cap", "duplicate_window_days", "paused"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["slot_times_text"].initial = ", ".join(self.instance.slot_times or [])
+
+    def cleaned_values(self) -> dict:
+        values = {name: self.cleaned_data[name] for name in self.Meta.fields}
+        raw = self.cleaned_data.get("slot_times_text") or ""
+        values["slot_times"] = [part.strip() for part in raw.split(",") if part.strip()]
+        return values
+
+
+class CredentialsForm(forms.Form):
+    """Write-only: the fields are never filled back in, so the secrets never leave."""
+
+    x_consumer_key = forms.CharField(label=_("API key"), widget=forms.PasswordInput(render_value=False))
+    x_consumer_secret = forms.CharField(label=_("API key secret"), widget=forms.PasswordInput(render_value=False))
+    x_access_token = forms.CharField(label=_("Access token"), widget=forms.PasswordInput(render_value=False))
+    x_access_token_secret = forms.CharField(
+        label=_("Access token secret"), widget=forms.PasswordInput(render_value=False)
+    )
+
+
+class SourceForm(forms.Form):
+    source_type = forms.ChoiceField(label=_("Type"), choices=ContentSource.SourceType.choices)
+    path_or_identifier = forms.CharField(label=_("Folder, feed address or Drive folder id"), max_length=2000)
+    credential = forms.CharField(
+        label=_("Drive credential (optional)"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("An API key or access token for Google Drive; empty uses the site's."),
+    )
+
+
+class TaskFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("All"))] + list(PublishingTask.Status.choices)
+    )
+
+
+class TaskChangeForm(forms.Form):
+    priority = forms.IntegerField(label=_("Priority"), required=False, min_value=-1000, max_value=1000)
+    scheduled_at = forms.DateTimeField(
+        label=_("Scheduled for"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )

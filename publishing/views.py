@@ -1,0 +1,196 @@
+"""Pages: projects, sources, the queue and the logs. Every lookup goes through owned_by."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from cradle_site.querysets import get_owned_or_404
+from publishing import services
+from publishing.forms import CredentialsForm, ProjectForm, SourceForm, TaskChangeForm, TaskFilterForm
+from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
+from publishing.scan import source_scan
+
+PAGE_SIZE = 50
+TASK_ACTIONS = {"retry", "cancel", "change"}
+
+
+def _add_errors(form, error: ValidationError) -> None:
+    for field, reasons in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, reasons)
+
+
+def _writer(request: HttpRequest) -> None:
+    if not request.user.can_write:
+        raise PermissionDenied
+
+
+@login_required
+def project_list(request: HttpRequest) -> HttpResponse:
+    projects = (
+        Project.objects.owned_by(request.user)
+        .annotate(
+            pending=Count("tasks", filter=Q(tasks__status="pending")),
+            published=Count("tasks", filter=Q(tasks__status="success")),
+            failed=Count("tasks", filter=Q(tasks__status="failed")),
+        )
+        .order_by("name")
+    )
+    form = ProjectForm(request.POST or None)
+    if request.method == "POST":
+        _writer(request)
+        if form.is_valid():
+            try:
+                project = services.project_create(owner=request.user, **form.cleaned_values())
+            except ValidationError as exc:
+                _add_errors(form, exc)
+            else:
+                messages.success(request, _("Project created."))
+                return redirect("publishing:project_detail", pk=project.pk)
+    return render(request, "publishing/project_list.html", {"projects": projects, "form": form})
+
+
+@login_required
+def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    project = get_owned_or_404(Project.objects.select_related("owner"), request.user, pk=pk)
+    form = ProjectForm(request.POST or None, instance=project)
+    if request.method == "POST":
+        _writer(request)
+        if form.is_valid():
+            try:
+                services.project_update(project=Project.objects.get(pk=project.pk), **form.cleaned_values())
+            except ValidationError as exc:
+                _add_errors(form, exc)
+            else:
+                messages.success(request, _("Project saved."))
+                return redirect("publishing:project_detail", pk=project.pk)
+    counts = dict(project.tasks.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    return render(
+        request,
+        "publishing/project_detail.html",
+        {
+            "project": project,
+            "form": form,
+            "credentials_form": CredentialsForm(),
+            "source_form": SourceForm(),
+            "sources": project.sources.all(),
+            "counts": counts,
+        },
+    )
+
+
+@login_required
+@require_POST
+def project_credentials(request: HttpRequest, pk: int) -> HttpResponse:
+    _writer(request)
+    project = get_owned_or_404(Project.objects.all(), request.user, pk=pk)
+    if request.POST.get("clear"):
+        services.project_clear_credentials(project=project)
+        messages.success(request, _("Credentials removed: this project now publishes as a dry run."))
+        return redirect("publishing:project_detail", pk=pk)
+    form = CredentialsForm(request.POST)
+    if form.is_valid():
+        services.project_set_credentials(project=project, **form.cleaned_data)
+        messages.success(request, _("Credentials saved."))
+    else:
+        messages.error(request, _("All four credentials are needed."))
+    return redirect("publishing:project_detail", pk=pk)
+
+
+@login_required
+@require_POST
+def source_add(request: HttpRequest, pk: int) -> HttpResponse:
+    _writer(request)
+    project = get_owned_or_404(Project.objects.all(), request.user, pk=pk)
+    form = SourceForm(request.POST)
+    if form.is_valid():
+        try:
+            services.source_create(project=project, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("Source added."))
+            return redirect("publishing:project_detail", pk=pk)
+    counts = dict(project.tasks.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    context = {
+        "project": project,
+        "form": ProjectForm(instance=project),
+        "credentials_form": CredentialsForm(),
+        "source_form": form,
+        "sources": project.sources.all(),
+        "counts": counts,
+    }
+    return render(request, "publishing/project_detail.html", context, status=400)
+
+
+@login_required
+@require_POST
+def source_scan_now(request: HttpRequest, pk: int) -> HttpResponse:
+    _writer(request)
+    source = get_owned_or_404(ContentSource.objects.select_related("project__owner"), request.user, pk=pk)
+    result = source_scan(source=source)
+    if result.error:
+        messages.error(request, _("Scan failed: %(error)s") % {"error": result.error})
+    else:
+        messages.success(request, _("Scan done: %(n)s new tasks.") % {"n": result.created})
+    return redirect("publishing:project_detail", pk=source.project_id)
+
+
+@login_required
+def task_list(request: HttpRequest) -> HttpResponse:
+    tasks = PublishingTask.objects.owned_by(request.user).select_related("project", "source")
+    filters = TaskFilterForm(request.GET or None)
+    if filters.is_valid() and filters.cleaned_data["status"]:
+        tasks = tasks.filter(status=filters.cleaned_data["status"])
+    project_id = request.GET.get("project")
+    if project_id and project_id.isdigit():
+        tasks = tasks.filter(project_id=int(project_id))
+    page = Paginator(tasks.order_by("-scheduled_at", "-id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "publishing/task_list.html", {"page": page, "filters": filters})
+
+
+@login_required
+@require_POST
+def task_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    _writer(request)
+    if action not in TASK_ACTIONS:
+        raise Http404
+    task = get_owned_or_404(PublishingTask.objects.all(), request.user, pk=pk)
+    try:
+        if action == "retry":
+            services.task_retry(task=task)
+        elif action == "cancel":
+            services.task_cancel(task=task)
+        else:
+            form = TaskChangeForm(request.POST)
+            if not form.is_valid():
+                raise ValidationError({k: v for k, v in form.errors.items()})
+            services.task_reschedule(
+                task=task, scheduled_at=form.cleaned_data["scheduled_at"], priority=form.cleaned_data["priority"]
+            )
+    except ValidationError as exc:
+        messages.error(request, " ".join(" ".join(v) for v in exc.message_dict.values()))
+    else:
+        messages.success(request, _("Task updated."))
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        return redirect(back)
+    return redirect("publishing:task_list")
+
+
+@login_required
+def log_list(request: HttpRequest) -> HttpResponse:
+    logs = PublishingLog.objects.owned_by(request.user).select_related("task__project")
+    status = request.GET.get("status")
+    if status in PublishingLog.Status.values:
+        logs = logs.filter(status=status)
+    page = Paginator(logs.order_by("-published_at", "-id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "publishing/log_list.html", {"page": page, "status": status or ""})
