@@ -40,8 +40,10 @@ def start_cluster(env: dict) -> subprocess.Popen:
 
 
 def stop_cluster(process: subprocess.Popen) -> str:
+    # SIGTERM to the cluster's main process only: it stops its workers in order. A
+    # signal to the whole group kills the workers first and the main process then hangs.
     try:
-        os.killpg(process.pid, signal.SIGTERM)
+        os.kill(process.pid, signal.SIGTERM)
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
