@@ -22,7 +22,8 @@ def test_signup_logs_in_and_keeps_preferences(client, db):
     home = client.get(reverse("home"))
     assert home.context["user"] == user
     # The page is rendered in the user's language.
-    assert "消息" in client.get(reverse("accounts:profile")).content.decode()
+    page = client.get(reverse("accounts:profile")).content.decode()
+    assert "个人资料" in page and "API 密钥" in page
 
 
 def test_signup_shows_errors_for_bad_input(client, owner):
