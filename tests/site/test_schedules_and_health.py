@@ -1,0 +1,58 @@
+from datetime import timedelta
+
+from django.core.management import call_command
+from django.utils import timezone
+from django_q.models import Schedule
+
+from cradle_site import health
+from cradle_site.models import Heartbeat
+from cradle_site.schedules import PREFIX, declared_schedules
+
+
+def test_setup_schedules_is_idempotent(db):
+    specs = declared_schedules()
+    assert any(spec.name == "messaging.sweep" for spec in specs)
+    call_command("setup_schedules")
+    first = {s.name: (s.func, s.schedule_type, s.minutes, s.cron) for s in Schedule.objects.all()}
+    assert set(first) == {spec.full_name for spec in specs}
+    call_command("setup_schedules")
+    assert {s.name: (s.func, s.schedule_type, s.minutes, s.cron) for s in Schedule.objects.all()} == first
+    assert Schedule.objects.count() == len(specs)
+
+
+def test_setup_schedules_repairs_and_removes(db):
+    call_command("setup_schedules")
+    sweep = Schedule.objects.get(name=PREFIX + "messaging.sweep")
+    sweep.func = "somewhere.else"
+    sweep.save()
+    Schedule.objects.create(name=PREFIX + "gone", func="x.y", schedule_type=Schedule.HOURLY)
+    Schedule.objects.create(name="operator's own", func="x.y", schedule_type=Schedule.HOURLY)
+    call_command("setup_schedules")
+    assert Schedule.objects.get(name=PREFIX + "messaging.sweep").func != "somewhere.else"
+    assert not Schedule.objects.filter(name=PREFIX + "gone").exists()
+    assert Schedule.objects.filter(name="operator's own").exists()  # not ours: left alone
+
+
+def test_healthz_is_503_until_the_sweep_beats(client, db):
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["jobs"]["messaging.sweep"]["stale"] is True
+    health.beat("messaging.sweep")
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["ok"] is True
+
+
+def test_healthz_notices_a_stopped_cluster(client, db, settings):
+    Heartbeat.objects.create(name="messaging.sweep", last_beat=timezone.now() - timedelta(hours=1), beats=5)
+    settings.CRADLE_HEARTBEAT_STALE_SECONDS = 300
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["jobs"]["messaging.sweep"]["stale"] is True
+
+
+def test_every_page_of_the_site_is_reachable(client, owner):
+    client.force_login(owner)
+    for path in ("/", "/accounts/profile/", "/accounts/keys/", "/messages/", "/publishing/", "/stats/", "/api/docs/"):
+        assert client.get(path).status_code == 200, path
+    assert client.get("/api/schema/").status_code == 200
