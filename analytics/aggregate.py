@@ -7,8 +7,8 @@ so running it twice, or two workers at once, leaves the same table: both compute
 numbers from the same rows and the last upsert wins with identical values. A row already
 in the table whose logs have gone (purged, re-dated) is rewritten with zeros.
 
-Hours are UTC: ``Trunc(..., tzinfo=UTC)`` needs no time zone tables on MySQL, and pages
-regroup hours into the viewer's local days in Python.
+Hours are UTC, computed as whole hours since 1970 (no time zone tables needed on MySQL);
+pages regroup hours into the viewer's local days in Python.
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
-from django.db.models import Avg, Count, Q
-from django.db.models.functions import Trunc
+from django.db.models import Count, Func, IntegerField, Max, Min, Q, Sum
 from django.utils import timezone
 
 from analytics.models import FAILURE_KINDS, AnalyticsHourly, MessageHourly
 
 HOUR = timedelta(hours=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _UPSERT_BATCH = 1000
 _DEADLOCK_CODES = {1205, 1213}  # MySQL lock wait timeout / deadlock: safe to retry, the work is idempotent
 
@@ -78,50 +78,123 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+class HoursSinceEpoch(Func):
+    """Whole UTC hours since 1970 as an integer: cheaper to compute and group by than a
+    truncated datetime (no string formatting per row), and needs no time zone tables."""
+
+    output_field = IntegerField()
+
+    def as_sql(self, compiler, connection, **extra):
+        raise NotImplementedError(f"HoursSinceEpoch is not written for {connection.vendor}")
+
+    def as_mysql(self, compiler, connection, **extra):
+        return self.as_sql_template(compiler, connection, "TIMESTAMPDIFF(HOUR, '1970-01-01 00:00:00', %(expressions)s)")
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # %%%% survives both the template's and the backend's %-unescaping as a literal %s.
+        return self.as_sql_template(
+            compiler, connection, "(CAST(strftime('%%%%s', %(expressions)s) AS INTEGER) / 3600)"
+        )
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql_template(compiler, connection, "FLOOR(EXTRACT(EPOCH FROM %(expressions)s) / 3600)::bigint")
+
+    def as_sql_template(self, compiler, connection, template):
+        return Func.as_sql(self, compiler, connection, template=template)
+
+
+def _hour(number: int) -> datetime:
+    return EPOCH + timedelta(hours=number)
+
+
+def _owner_map(model, ids: set[int], owner_lookup: str) -> dict[int, int]:
+    """{row id: owner id} for the tasks or messages seen, in chunks of ids."""
+    mapping, ids = {}, sorted(ids)
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        mapping.update(model._base_manager.filter(pk__in=chunk).values_list("pk", owner_lookup))
+    return mapping
+
+
+def _in_range(model, column: str, since: datetime, until: datetime):
+    """Rows with ``column`` in [since, until), also bounded by their primary-key range.
+
+    The key bounds come from the time index alone (an index-only scan). They let MySQL read
+    the rows as one clustered range instead of 100,000 secondary-index lookups, about 3x
+    faster; logs are written roughly in time order so the key range is tight. The time
+    condition stays, so rows inside the key range but outside the hours are never counted.
+    """
+    rows = model._base_manager.filter(**{f"{column}__gte": since, f"{column}__lt": until})
+    bounds = rows.aggregate(low=Min("pk"), high=Max("pk"))
+    if bounds["low"] is None:
+        return None
+    return rows.filter(pk__gte=bounds["low"], pk__lte=bounds["high"])
+
+
 def _publishing_groups(since: datetime, until: datetime) -> tuple[dict, int]:
-    from publishing.models import PublishingLog
+    from publishing.models import PublishingLog, PublishingTask
 
     failed = Q(status="failed")
+    success = Q(status="success")
     counts = {
-        "posts_success": Count("id", filter=Q(status="success")),
+        "posts_success": Count("id", filter=success),
         "posts_failed": Count("id", filter=failed),
         "posts_skipped": Count("id", filter=Q(status="skipped")),
-        "avg_duration": Avg("duration_seconds", filter=Q(status="success")),
+        "duration_sum": Sum("duration_seconds", filter=success),
         # A failure with no kind recorded counts as "other", so the kinds add up to posts_failed.
         "failures_other": Count("id", filter=failed & Q(error_kind__in=["other", ""])),
     }
     for kind in FAILURE_KINDS:
         if kind != "other":
             counts[f"failures_{kind}"] = Count("id", filter=failed & Q(error_kind=kind))
-    rows = (
-        PublishingLog._base_manager.filter(published_at__gte=since, published_at__lt=until)
-        .annotate(hour=Trunc("published_at", "hour", tzinfo=UTC))
-        .values("hour", "task__project_id")
+    # Grouped by task, not project: joining the tasks table for 100,000 rows an hour costs
+    # more than the whole GROUP BY; tasks are mapped to projects afterwards in one query.
+    logs = _in_range(PublishingLog, "published_at", since, until)
+    if logs is None:
+        return {}, 0
+    rows = list(
+        logs.annotate(hour=HoursSinceEpoch("published_at"))
+        .values("hour", "task_id")
         .annotate(total=Count("id"), **counts)
         .order_by()
     )
-    groups, total = {}, 0
+    projects = _owner_map(PublishingTask, {row["task_id"] for row in rows}, "project_id")
+    groups: dict = {}
+    total = 0
     for row in rows:
         total += row.pop("total")
-        groups[(_utc(row.pop("hour")), row.pop("task__project_id"))] = row
+        key = (_hour(row.pop("hour")), projects[row.pop("task_id")])
+        group = groups.setdefault(key, dict.fromkeys(row, 0))
+        for name, value in row.items():
+            group[name] += value or 0
+    for group in groups.values():
+        duration = group.pop("duration_sum")
+        group["avg_duration"] = duration / group["posts_success"] if group["posts_success"] else None
     return groups, total
 
 
 def _message_groups(since: datetime, until: datetime) -> tuple[dict, int]:
-    from messaging.models import StatusLog
+    from messaging.models import Message, StatusLog
 
     counts = {column: Count("id", filter=Q(status=status)) for status, column in MESSAGE_STATUS_FIELDS.items()}
-    rows = (
-        StatusLog._base_manager.filter(created_at__gte=since, created_at__lt=until)
-        .annotate(hour=Trunc("created_at", "hour", tzinfo=UTC))
-        .values("hour", "message__owner_id")
+    logs = _in_range(StatusLog, "created_at", since, until)
+    if logs is None:
+        return {}, 0
+    rows = list(
+        logs.annotate(hour=HoursSinceEpoch("created_at"))
+        .values("hour", "message_id")
         .annotate(total=Count("id"), **counts)
         .order_by()
     )
-    groups, total = {}, 0
+    owners = _owner_map(Message, {row["message_id"] for row in rows}, "owner_id")
+    groups: dict = {}
+    total = 0
     for row in rows:
         total += row.pop("total")
-        groups[(_utc(row.pop("hour")), row.pop("message__owner_id"))] = row
+        key = (_hour(row.pop("hour")), owners[row.pop("message_id")])
+        group = groups.setdefault(key, dict.fromkeys(row, 0))
+        for name, value in row.items():
+            group[name] += value
     return groups, total
 
 
