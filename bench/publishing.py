@@ -1,0 +1,153 @@
+"""Claim-and-publish throughput with the dry-run publisher, 1/2/4 worker processes.
+
+    DATABASE_URL=mysql://root@127.0.0.1:3306/cradle_bench_pub DEBUG=1 \\
+        .venv/bin/python manage.py init_db   # once, creates the tables
+    DATABASE_URL=mysql://root@127.0.0.1:3306/cradle_bench_pub .venv/bin/python bench/publishing.py --n 50000
+
+Per worker count: fill the queue with ``--n`` due tasks, start the workers, release them
+together, time until the queue is empty, then check that every task was published exactly
+once. Prints one JSON line per worker count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cradle_site.settings")
+os.environ.setdefault("DEBUG", "1")
+os.environ.setdefault("DATABASE_URL", "mysql://root@127.0.0.1:3306/cradle_bench_pub")
+
+
+def _setup():
+    import django
+
+    django.setup()
+
+
+def worker(batch_size: int) -> None:
+    _setup()
+    from django.db import connection
+
+    from publishing.runner import publish_due
+
+    queries = [0]
+
+    def count(execute, sql, params, many, context):
+        queries[0] += 1
+        return execute(sql, params, many, context)
+
+    connection.ensure_connection()
+    print("ready", flush=True)
+    sys.stdin.readline()  # the go signal
+    with connection.execute_wrapper(count):
+        stats = publish_due(batch_size=batch_size, run_seconds=3600)
+    print(json.dumps({"published": stats.published, "batches": stats.batches, "queries": queries[0]}), flush=True)
+
+
+def fill(project, n: int) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from publishing.content import text_hash
+    from publishing.models import PublishingLog, PublishingTask
+
+    PublishingLog.objects.filter(task__project=project).delete()
+    PublishingTask.objects.filter(project=project).delete()
+    past = timezone.now() - timedelta(minutes=1)
+    chunk = 5000
+    for start in range(0, n, chunk):
+        PublishingTask.objects.bulk_create(
+            [
+                PublishingTask(
+                    project=project,
+                    media_path=f"bench:{i}",
+                    content_data={"text": f"bench post {i}", "alt_text": "", "media": None},
+                    content_hash=text_hash(f"bench post {i}"),
+                    scheduled_at=past,
+                    priority=i % 5,
+                )
+                for i in range(start, min(start + chunk, n))
+            ]
+        )
+
+
+def run(workers: int, n: int, batch_size: int, project) -> dict:
+    from django.db import connection
+    from django.db.models import Count
+
+    from publishing.models import PublishingLog, PublishingTask
+
+    fill(project, n)
+    connection.close()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--worker", "--batch-size", str(batch_size)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        for _ in range(workers)
+    ]
+    for proc in procs:
+        assert proc.stdout.readline().strip() == "ready"
+    started = time.perf_counter()
+    for proc in procs:
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    results = [json.loads(proc.stdout.readline()) for proc in procs]
+    elapsed = time.perf_counter() - started
+    for proc in procs:
+        proc.wait()
+    published = PublishingTask.objects.filter(project=project, status="success").count()
+    doubles = (
+        PublishingLog.objects.filter(task__project=project, status="success")
+        .values("task_id")
+        .annotate(c=Count("id"))
+        .filter(c__gt=1)
+        .count()
+    )
+    batches = sum(r["batches"] for r in results)
+    return {
+        "db": connection.vendor,
+        "workers": workers,
+        "tasks": n,
+        "published": published,
+        "seconds": round(elapsed, 3),
+        "tasks_per_s": round(n / elapsed, 1),
+        "double_publications": doubles + sum(r["published"] for r in results) - published,
+        "batch_size": batch_size,
+        "queries_per_batch": round(sum(r["queries"] for r in results) / max(batches, 1), 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=50_000, help="due tasks per run")
+    parser.add_argument("--workers", default="1,2,4", help="comma-separated worker counts")
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        return worker(args.batch_size)
+    _setup()
+    from accounts.models import User
+    from publishing.models import Project
+
+    user, _ = User.objects.get_or_create(username="bench-publishing", defaults={"email": "bench-pub@example.com"})
+    project, _ = Project.objects.get_or_create(owner=user, name="bench", defaults={"daily_cap": 0})
+    for count in [int(w) for w in args.workers.split(",")]:
+        print(json.dumps(run(count, args.n, args.batch_size, project)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""Pages, API and admin: owner scoping, bad input, and credentials never shown."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from publishing.models import PublishingLog, PublishingTask
+from publishing.runner import publish_due
+from publishing.services import task_create
+
+from .conftest import SECRETS
+
+
+@pytest.fixture
+def task(project):
+    return task_create(project=project, text="Hello world", scheduled_at=timezone.now() - timedelta(minutes=1))
+
+
+def test_it_shows_projects_queue_and_logs_to_the_owner(client, owner, project, task):
+    publish_due(run_seconds=5)
+    client.force_login(owner)
+    assert "Cats" in client.get(reverse("publishing:project_list")).content.decode()
+    assert "Hello world" in client.get(reverse("publishing:task_list") + "?status=success").content.decode()
+    assert "Hello world" not in client.get(reverse("publishing:task_list") + "?status=pending").content.decode()
+    logs = client.get(reverse("publishing:log_list")).content.decode()
+    assert "Hello world" in logs and "dry run" in logs
+
+
+def test_outsiders_see_and_touch_nothing(client, other_user, project, task, folder_source):
+    client.force_login(other_user)
+    assert "Cats" not in client.get(reverse("publishing:project_list")).content.decode()
+    assert "Hello world" not in client.get(reverse("publishing:task_list")).content.decode()
+    assert client.get(reverse("publishing:project_detail", args=[project.pk])).status_code == 404
+    assert client.post(reverse("publishing:task_action", args=[task.pk, "cancel"])).status_code == 404
+    assert client.post(reverse("publishing:source_scan", args=[folder_source.pk])).status_code == 404
+    assert client.post(reverse("publishing:project_credentials", args=[project.pk]), SECRETS).status_code == 404
+    task.refresh_from_db()
+    assert task.status == "pending"
+
+
+def test_queue_actions_on_the_page(client, owner, task):
+    client.force_login(owner)
+    client.post(reverse("publishing:task_action", args=[task.pk, "change"]), {"priority": "7"})
+    task.refresh_from_db()
+    assert task.priority == 7 and task.version == 2
+    client.post(reverse("publishing:task_action", args=[task.pk, "cancel"]))
+    client.post(reverse("publishing:task_action", args=[task.pk, "retry"]))
+    task.refresh_from_db()
+    assert task.status == "pending" and task.version == 4
+
+
+def test_credentials_are_never_shown_back(client, owner, x_project, staff):
+    client.force_login(owner)
+    page = client.get(reverse("publishing:project_detail", args=[x_project.pk])).content.decode()
+    assert "…3333" in page
+    for secret in SECRETS.values():
+        assert secret not in page
+    client.force_login(staff)
+    admin_page = client.get(reverse("admin:publishing_project_change", args=[x_project.pk])).content.decode()
+    for secret in SECRETS.values():
+        assert secret not in admin_page
+
+
+def test_the_queue_page_query_count_does_not_grow(client, owner, project, django_assert_max_num_queries):
+    for i in range(30):
+        task_create(project=project, text=f"post {i}")
+    client.force_login(owner)
+    with django_assert_max_num_queries(8):
+        assert client.get(reverse("publishing:task_list")).status_code == 200
+
+
+def test_api_creates_a_task_with_the_narrow_scope_and_reads_its_status(owner, project, api_client_for):
+    creator = api_client_for(owner, ["tasks:create"])
+    response = creator.post("/api/v1/publishing/tasks", {"project": project.pk, "text": "From a service"})
+    assert response.status_code == 201, response.json()
+    task_id = response.json()["id"]
+    assert creator.get(f"/api/v1/publishing/tasks/{task_id}").status_code == 403
+    assert creator.get("/api/v1/publishing/projects").status_code == 403
+    reader = api_client_for(owner, ["tasks:read_status"])
+    assert reader.get(f"/api/v1/publishing/tasks/{task_id}").json()["status"] == "pending"
+
+
+def test_api_bad_input_is_a_400_with_the_field(owner, project, api_client_for):
+    api = api_client_for(owner, ["publishing:write", "publishing:read"])
+    response = api.post("/api/v1/publishing/tasks", {"project": project.pk, "text": "x" * 300})
+    assert response.status_code == 400 and "text" in response.json()["error"]["fields"]
+    response = api.post("/api/v1/publishing/tasks", {"project": project.pk, "media_path": "/etc/passwd"})
+    assert response.status_code == 400 and "media_path" in response.json()["error"]["fields"]
+    response = api.post("/api/v1/publishing/projects", {"name": "Cats"})
+    assert response.status_code == 400 and "name" in response.json()["error"]["fields"]
+    response = api.post("/api/v1/publishing/projects", {"name": "New", "slot_times": ["25:99"]})
+    assert response.status_code == 400 and "slot_times" in response.json()["error"]["fields"]
+    response = api.get("/api/v1/publishing/tasks?status=nope")
+    assert response.status_code == 400 and "status" in response.json()["error"]["fields"]
+
+
+def test_api_is_owner_scoped_and_hides_credentials(owner, other_user, x_project, api_client_for):
+    task = task_create(project=x_project, text="Mine")
+    outsider = api_client_for(other_user, ["publishing:read", "publishing:write"])
+    assert outsider.get("/api/v1/publishing/projects").json()["results"] == []
+    assert outsider.get(f"/api/v1/publishing/projects/{x_project.pk}").status_code == 404
+    assert outsider.get(f"/api/v1/publishing/tasks/{task.pk}").status_code == 404
+    assert outsider.post(f"/api/v1/publishing/tasks/{task.pk}/cancel").status_code == 404
+    response = outsider.post("/api/v1/publishing/tasks", {"project": x_project.pk, "text": "sneaky"})
+    assert response.status_code == 400 and "project" in response.json()["error"]["fields"]
+    mine = api_client_for(owner, ["publishing:read", "publishing:write"])
+    body = mine.get(f"/api/v1/publishing/projects/{x_project.pk}").content.decode()
+    assert '"has_credentials":true' in body.replace(" ", "")
+    for secret in SECRETS.values():
+        assert secret not in body
+    response = mine.patch(
+        f"/api/v1/publishing/projects/{x_project.pk}", {"credentials": {**SECRETS, "x_access_token": "new-token-9999"}}
+    )
+    assert response.status_code == 200 and "new-token-9999" not in response.content.decode()
+
+
+def test_api_task_list_query_count_does_not_grow(owner, project, api_client_for, django_assert_max_num_queries):
+    for i in range(40):
+        task_create(project=project, text=f"post {i}")
+    api = api_client_for(owner, ["publishing:read"])
+    with django_assert_max_num_queries(6):
+        assert api.get("/api/v1/publishing/tasks").status_code == 200
+
+
+def test_admin_actions_call_the_services_and_logs_are_read_only(client, staff, owner, task, folder_source):
+    publish_due(run_seconds=5)
+    client.force_login(staff)
+    log = PublishingLog.objects.get()
+    assert client.get(reverse("admin:publishing_publishinglog_change", args=[log.pk])).status_code == 200
+    assert client.post(reverse("admin:publishing_publishinglog_delete", args=[log.pk])).status_code == 403
+    PublishingTask.objects.filter(pk=task.pk).update(status="failed")
+    client.post(
+        reverse("admin:publishing_publishingtask_changelist"), {"action": "retry", "_selected_action": [task.pk]}
+    )
+    assert PublishingTask.objects.get(pk=task.pk).status == "pending"
+    for name in ("project", "contentsource", "publishingtask", "publishinglog"):
+        assert client.get(reverse(f"admin:publishing_{name}_changelist")).status_code == 200
+    client.force_login(owner)
+    assert client.get(reverse("admin:publishing_publishingtask_changelist")).status_code == 302
+
+
+def test_duplicates_are_skipped_with_a_reason(project):
+    first = task_create(project=project, text="Same  TEXT", scheduled_at=timezone.now() - timedelta(minutes=2))
+    second = task_create(project=project, text="same text", scheduled_at=timezone.now() - timedelta(minutes=1))
+    publish_due(run_seconds=5)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.status == "success" and second.status == "cancelled"
+    log = second.logs.get()
+    assert (log.status, log.error_kind) == ("skipped", "duplicate") and f"#{first.pk}" in log.error_message
+
+
+def test_demo_is_idempotent(owner, settings, tmp_path):
+    from publishing.demo import create_demo
+
+    settings.VAR_DIR = tmp_path
+    settings.PUBLISHING_LOCAL_ROOTS = [(tmp_path / "demo_media").resolve()]
+    project = create_demo(owner)
+    create_demo(owner)
+    assert project.tasks.count() == 3 and project.sources.get().used_items == 3
