@@ -87,6 +87,9 @@ class MessageAdmin(admin.ModelAdmin):
         "created_at",
         "revoked_at",
         "delivered_at",
+        "warning_email_due_at",
+        "warning_email_attempts",
+        "warning_email_error",
     )
     readonly_fields = (
         "owner",
@@ -99,6 +102,9 @@ class MessageAdmin(admin.ModelAdmin):
         "created_at",
         "revoked_at",
         "delivered_at",
+        "warning_email_due_at",
+        "warning_email_attempts",
+        "warning_email_error",
     )
     inlines = [RecipientInline, DeliveryInline, StatusLogInline]
     actions = ["reset_messages", "revoke_messages", "retry_deliveries"]
@@ -176,7 +182,7 @@ class StatusLogAdmin(admin.ModelAdmin):
 
 @admin.register(Notice)
 class NoticeAdmin(admin.ModelAdmin):
-    list_display = ("id", "message", "kind", "level", "state", "attempts", "created_at", "sent_at")
+    list_display = ("id", "message", "kind", "state", "attempts", "created_at", "sent_at")
     list_filter = ("kind", "state")
     search_fields = ("=message__id",)
     list_select_related = ("message",)

@@ -11,7 +11,8 @@ Differences from the seed, on purpose:
   creation date, so a stopped cluster can never compress the ladder.
 - ``Delivery`` is one row per recipient (unique), so each recipient gets the message once
   and a failing channel is retried and visible; ``Notice`` is the outbox for e-mails to
-  the owner, written in the sweep's transaction and sent after commit.
+  the owner about a recipient that keeps failing. The warning e-mail's outbox is three
+  columns on Message (``warning_email_*``), written by the sweep's own UPDATE.
 """
 
 from __future__ import annotations
@@ -56,6 +57,12 @@ class Message(models.Model):
     state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.ACTIVE)
     revocation_key_hash = models.CharField(max_length=64, unique=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The outbox for the owner's warning e-mail, kept on the row so the sweep queues it in
+    # the same UPDATE that raises the level (no extra insert per message): set to when it
+    # is due, moved forward while a sender holds it, cleared once sent or no longer wanted.
+    warning_email_due_at = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
+    warning_email_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    warning_email_error = models.CharField(max_length=500, blank=True, default="", editable=False)
     delivered_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = MessageQuerySet.as_manager()
@@ -202,15 +209,14 @@ class Delivery(models.Model):
 
 
 class Notice(models.Model):
-    """Outbox for e-mails to the owner (warnings, a recipient that keeps failing).
+    """Outbox for e-mails to the owner other than warnings (a recipient that keeps failing).
 
-    Rows are written in the same transaction as the state change that causes them, so a
-    warning is never lost when the process dies after commit; a sender claims rows with a
-    conditional update so each is sent once even with several workers.
+    Rows are written in the same transaction as the failure that causes them, so a notice
+    is never lost when the process dies after commit; a sender claims rows before sending
+    so each is sent once even with several workers.
     """
 
     class Kind(models.TextChoices):
-        WARNING = "warning", _("warning")
         DELIVERY_FAILED = "delivery_failed", _("delivery failed")
 
     class State(models.TextChoices):
@@ -221,10 +227,7 @@ class Notice(models.Model):
         SKIPPED = "skipped", _("skipped")
 
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="notices")
-    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.WARNING)
-    level = models.PositiveSmallIntegerField(default=0)
-    # When the next step happens unless the owner answers (shown in the e-mail).
-    deadline = models.DateTimeField(null=True, blank=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.DELIVERY_FAILED)
     details = models.TextField(blank=True, default="")
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveIntegerField(default=0)
@@ -241,4 +244,4 @@ class Notice(models.Model):
         indexes = [models.Index(fields=["state", "next_attempt_at"], name="notice_due_idx")]
 
     def __str__(self) -> str:
-        return f"Notice #{self.pk} {self.kind} L{self.level} ({self.state})"
+        return f"Notice #{self.pk} {self.kind} ({self.state})"

@@ -1,75 +1,117 @@
-"""Send the owner's e-mails from the outbox (``Notice``): warnings and failing recipients.
+"""Send the owner's e-mails: warnings (outbox on the message row) and failing recipients (Notice).
 
-Each e-mail is in the owner's language and time zone, HTML + text. A warning whose
-message has moved on since (reset, revoked, or already at another level) is skipped, so
-the owner never reads a stale warning.
+Each e-mail is in the owner's language and time zone, HTML + text. A warning is claimed
+before it is sent (``warning_email_due_at`` moves to the end of a lease under a row lock),
+so with several workers each goes out once; a warning for a message that was reset or
+revoked meanwhile is dropped by the answer itself (it clears the column).
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db import connection, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from messaging import ladder, links, outbox
-from messaging.models import Message, Notice
+from messaging import links, outbox
+from messaging.models import MAX_LEVEL, Message, Notice
 
 log = logging.getLogger(__name__)
 
 
-def notice_email(notice: Notice) -> EmailMultiAlternatives:
-    message = notice.message
+def _render(template: str, message: Message, **extra) -> EmailMultiAlternatives:
     owner = message.owner
     with translation.override(owner.language), timezone.override(owner.time_zone):
         context = {
-            "notice": notice,
             "message": message,
             "owner": owner,
-            "level": notice.level,
-            "is_final": notice.level == ladder.DELIVERY_STEP - 1,
-            "deadline": notice.deadline,
             "checkin_url": links.checkin_url(message),
             "detail_url": settings.SITE_URL + reverse("messaging:message_detail", args=[message.pk]),
             "time_zone": owner.time_zone,
+            **extra,
         }
-        base = "messaging/email/warning" if notice.kind == Notice.Kind.WARNING else "messaging/email/delivery_failed"
-        subject = " ".join(render_to_string(f"{base}_subject.txt", context).split())
-        text = render_to_string(f"{base}.txt", context)
-        html = render_to_string(f"{base}.html", context)
+        subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
+        text = render_to_string(f"{template}.txt", context)
+        html = render_to_string(f"{template}.html", context)
     mail = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [owner.email])
     mail.attach_alternative(html, "text/html")
     return mail
 
 
-def _is_stale(notice: Notice) -> bool:
-    message = notice.message
-    return notice.kind == Notice.Kind.WARNING and (
-        message.state != Message.State.ACTIVE or message.warning_level != notice.level
+def warning_email(message: Message) -> EmailMultiAlternatives:
+    level = message.warning_level
+    # The deadline is the next step: the next warning, or delivery after the final one.
+    return _render(
+        "messaging/email/warning",
+        message,
+        level=level,
+        is_final=level == MAX_LEVEL,
+        deadline=message.next_warning_date,
+        delivery_after_days=sum(settings.MESSAGING_LADDER_DAYS[level - 1 :]),
     )
 
 
-def notices_send(*, now: datetime | None = None, limit: int = 500) -> dict[str, int]:
+def _claim_warnings(now: datetime, limit: int) -> tuple[list[int], datetime]:
+    lease_until = now + timedelta(seconds=settings.MESSAGING_SEND_LEASE_SECONDS)
+    with transaction.atomic():
+        queryset = Message.objects.filter(warning_email_due_at__lte=now).order_by("warning_email_due_at", "id")
+        if connection.features.has_select_for_update_skip_locked:
+            queryset = queryset.select_for_update(skip_locked=True)
+        ids = list(queryset.values_list("id", flat=True)[:limit])
+        if ids:
+            Message.objects.filter(id__in=ids).update(warning_email_due_at=lease_until)
+    return ids, lease_until
+
+
+def warnings_send(*, now: datetime | None = None, limit: int = 500) -> dict[str, int]:
     now = now or timezone.now()
+    ids, lease_until = _claim_warnings(now, limit)
+    counts = {"sent": 0, "skipped": 0, "failed": 0}
+    for message in Message.objects.filter(id__in=ids).select_related("owner"):
+        # Conditional on our lease: a newer warning queued meanwhile by the sweep stays queued.
+        mine = Message.objects.filter(pk=message.pk, warning_email_due_at=lease_until)
+        if message.state != Message.State.ACTIVE or message.warning_level == 0:
+            mine.update(warning_email_due_at=None)
+            counts["skipped"] += 1
+            continue
+        try:
+            warning_email(message).send()
+        except Exception as exc:  # SMTP trouble: retry later, never drop silently
+            log.warning("warning e-mail for message %s not sent: %s", message.pk, exc)
+            attempts = message.warning_email_attempts + 1
+            # After the last attempt the row keeps its error for staff; the ladder goes on.
+            retry_at = now + outbox.backoff(attempts) if attempts < settings.MESSAGING_DELIVERY_MAX_ATTEMPTS else None
+            mine.update(
+                warning_email_due_at=retry_at,
+                warning_email_attempts=attempts,
+                warning_email_error=f"{exc.__class__.__name__}: {exc}"[:500],
+            )
+            counts["failed"] += 1
+        else:
+            # At once, not at the end of the batch: a crash later must not resend this one.
+            mine.update(warning_email_due_at=None, warning_email_error="")
+            counts["sent"] += 1
+    return counts
+
+
+def notices_send(*, now: datetime | None = None, limit: int = 500) -> dict[str, int]:
+    """Warnings first, then the other notices (a recipient that keeps failing)."""
+    now = now or timezone.now()
+    counts = warnings_send(now=now, limit=limit)
     due = Notice.objects.filter(
         Q(state=Notice.State.PENDING, next_attempt_at__lte=now) | Q(state=Notice.State.SENDING, lease_until__lt=now)
     )
     ids = outbox.claim(due, now=now, limit=limit, sending_state=Notice.State.SENDING)
-    counts = {"sent": 0, "skipped": 0, "failed": 0}
-    sent, skipped = [], []
     for notice in Notice.objects.filter(id__in=ids).select_related("message__owner"):
-        if _is_stale(notice):
-            skipped.append(notice.pk)
-            continue
         try:
-            notice_email(notice).send()
-        except Exception as exc:  # SMTP trouble: retry later, never drop silently
-            log.warning("notice %s not sent: %s", notice.pk, exc)
+            _render("messaging/email/delivery_failed", notice.message, notice=notice).send()
+        except Exception as exc:
             attempts = notice.attempts + 1
             final = attempts >= settings.MESSAGING_DELIVERY_MAX_ATTEMPTS
             Notice.objects.filter(pk=notice.pk).update(
@@ -81,11 +123,8 @@ def notices_send(*, now: datetime | None = None, limit: int = 500) -> dict[str, 
             )
             counts["failed"] += 1
         else:
-            # At once, not at the end of the batch: a crash later must not resend this one.
             Notice.objects.filter(pk=notice.pk).update(
                 state=Notice.State.SENT, sent_at=timezone.now(), lease_until=None
             )
-            sent.append(notice.pk)
-    Notice.objects.filter(id__in=skipped).update(state=Notice.State.SKIPPED, lease_until=None)
-    counts["sent"], counts["skipped"] = len(sent), len(skipped)
+            counts["sent"] += 1
     return counts

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from messaging import ladder
 from messaging.channels import validate_contact
-from messaging.models import Delivery, Message, Notice, Recipient, StatusLog
+from messaging.models import Delivery, Message, Recipient, StatusLog
 
 
 class MessageStateError(Exception):
@@ -136,11 +136,10 @@ def _refresh(target: Message, source: Message) -> None:
         setattr(target, field.attname, getattr(source, field.attname))
 
 
-def _skip_pending_notices(message: Message) -> None:
+def _drop_pending_warning(message: Message) -> None:
     # A warning queued before the answer must not reach the owner after it.
-    Notice.objects.filter(message=message, kind=Notice.Kind.WARNING, state=Notice.State.PENDING).update(
-        state=Notice.State.SKIPPED
-    )
+    message.warning_email_due_at = None
+    message.warning_email_attempts = 0
 
 
 def message_reset(*, message: Message, now: datetime | None = None, details: str = "") -> Message:
@@ -156,7 +155,17 @@ def message_reset(*, message: Message, now: datetime | None = None, details: str
         locked.warning_level = 0
         locked.cycle_started_at = now
         locked.next_warning_date = now + ladder.initial_delay(locked.initial_delay_months)
-        locked.save(update_fields=["warning_level", "cycle_started_at", "next_warning_date", "updated_at"])
+        _drop_pending_warning(locked)
+        locked.save(
+            update_fields=[
+                "warning_level",
+                "cycle_started_at",
+                "next_warning_date",
+                "warning_email_due_at",
+                "warning_email_attempts",
+                "updated_at",
+            ]
+        )
         StatusLog.objects.create(
             message=locked,
             status=StatusLog.Status.WARNING_RESET,
@@ -164,7 +173,6 @@ def message_reset(*, message: Message, now: datetime | None = None, details: str
             created_at=now,
             details=details or f"reset from level {previous}",
         )
-        _skip_pending_notices(locked)
     _refresh(message, locked)
     return message
 
@@ -201,11 +209,20 @@ def message_revoke(*, message: Message, now: datetime | None = None, details: st
         locked.state = Message.State.REVOKED
         locked.is_active = False
         locked.revoked_at = now
-        locked.save(update_fields=["state", "is_active", "revoked_at", "updated_at"])
+        _drop_pending_warning(locked)
+        locked.save(
+            update_fields=[
+                "state",
+                "is_active",
+                "revoked_at",
+                "warning_email_due_at",
+                "warning_email_attempts",
+                "updated_at",
+            ]
+        )
         Delivery.objects.filter(message=locked, state__in=[Delivery.State.PENDING, Delivery.State.FAILED]).update(
             state=Delivery.State.CANCELLED
         )
-        _skip_pending_notices(locked)
         StatusLog.objects.create(
             message=locked, status=StatusLog.Status.REVOKED, created_at=now, details=details or "revoked by the owner"
         )

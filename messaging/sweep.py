@@ -9,7 +9,10 @@ UPDATE also repeats the due condition (state, level, next date), so a row anothe
 or an answer has moved since is left alone.
 
 Fast by construction: a batch is advanced with one UPDATE per warning level present (at
-most six), one bulk INSERT of status logs and one of outbox notices, whatever its size.
+most six) and one bulk INSERT of status logs, whatever its size; the warning e-mail is
+queued by that same UPDATE (``warning_email_due_at``), sent after commit by
+``messaging.notices``. Batches walk the sweep index with a keyset cursor, so a batch never
+rescans the index entries the previous batches just moved.
 The next step is timed from *now* - when this warning is actually sent - so after an
 outage the owner still gets every warning and every interval before delivery.
 """
@@ -23,10 +26,11 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from messaging import ladder
-from messaging.models import MAX_LEVEL, Delivery, Message, Notice, Recipient, StatusLog
+from messaging.models import MAX_LEVEL, Delivery, Message, Recipient, StatusLog
 
 log = logging.getLogger(__name__)
 
@@ -49,41 +53,48 @@ def sweep_due(
     now = now or timezone.now()
     batch_size = batch_size or settings.MESSAGING_SWEEP_BATCH_SIZE
     result = SweepResult()
+    cursor: tuple[datetime, int] | None = None
     while max_batches is None or result.batches < max_batches:
-        claimed = sweep_batch(now=now, batch_size=batch_size, result=result)
+        claimed, cursor = sweep_batch(now=now, batch_size=batch_size, result=result, after=cursor)
         if claimed == 0:
             break
         result.batches += 1
     return result
 
 
-def _claim(now: datetime, batch_size: int) -> list[tuple[int, int]]:
-    queryset = Message.objects.due(now).order_by("next_warning_date")
+def _claim(now: datetime, batch_size: int, after: tuple[datetime, int] | None) -> list[tuple[int, int, datetime]]:
+    queryset = Message.objects.due(now)
+    if after is not None:
+        # Keyset: continue where the last batch stopped (rows it skipped as locked belong to
+        # another worker, which advances them).
+        queryset = queryset.filter(Q(next_warning_date__gt=after[0]) | Q(next_warning_date=after[0], id__gt=after[1]))
+    queryset = queryset.order_by("next_warning_date", "id")
     if connection.features.has_select_for_update_skip_locked:
         queryset = queryset.select_for_update(skip_locked=True)
-    return list(queryset.values_list("id", "warning_level")[:batch_size])
+    return list(queryset.values_list("id", "warning_level", "next_warning_date")[:batch_size])
 
 
-def sweep_batch(*, now: datetime, batch_size: int, result: SweepResult | None = None) -> int:
-    """Claim and advance up to ``batch_size`` due messages; return how many were claimed."""
+def sweep_batch(
+    *, now: datetime, batch_size: int, result: SweepResult | None = None, after: tuple[datetime, int] | None = None
+) -> tuple[int, tuple[datetime, int] | None]:
+    """Claim and advance up to ``batch_size`` due messages; return (claimed, cursor for the next batch)."""
     result = result if result is not None else SweepResult()
     with transaction.atomic():
-        rows = _claim(now, batch_size)
+        rows = _claim(now, batch_size, after)
         if not rows:
-            return 0
+            return 0, after
         by_level: dict[int, list[int]] = defaultdict(list)
-        for message_id, level in rows:
+        for message_id, level, _at in rows:
             by_level[level].append(message_id)
         logs: list[StatusLog] = []
-        notices: list[Notice] = []
         for level, ids in sorted(by_level.items()):
             if level < MAX_LEVEL:
-                _warn(ids, level + 1, now, logs, notices, result)
+                _warn(ids, level + 1, now, logs, result)
             else:
                 _start_delivery(ids, now, logs, result)
         StatusLog.objects.bulk_create(logs)
-        Notice.objects.bulk_create(notices)
-    return len(rows)
+    last = rows[-1]
+    return len(rows), (last[2], last[0])
 
 
 def _advance(ids: list[int], level: int, now: datetime, **changes) -> int:
@@ -96,17 +107,24 @@ def _advance(ids: list[int], level: int, now: datetime, **changes) -> int:
     return updated
 
 
-def _warn(ids: list[int], new_level: int, now: datetime, logs: list, notices: list, result: SweepResult) -> None:
+def _warn(ids: list[int], new_level: int, now: datetime, logs: list, result: SweepResult) -> None:
     next_at = now + ladder.interval_after(new_level)
     _advance(
-        ids, new_level - 1, now, warning_level=new_level, last_warning_at=now, next_warning_date=next_at, updated_at=now
+        ids,
+        new_level - 1,
+        now,
+        warning_level=new_level,
+        last_warning_at=now,
+        next_warning_date=next_at,
+        updated_at=now,
+        # Queue the warning e-mail in the same statement (sent by messaging.notices).
+        warning_email_due_at=now,
+        warning_email_attempts=0,
+        warning_email_error="",
     )
     status = StatusLog.warning_status(new_level)
     details = f"warning {new_level} sent; next step at {next_at.isoformat()}"
     logs.extend(StatusLog(message_id=i, status=status, created_at=now, details=details) for i in ids)
-    notices.extend(
-        Notice(message_id=i, level=new_level, deadline=next_at, created_at=now, next_attempt_at=now) for i in ids
-    )
     result.warned[new_level] = result.warned.get(new_level, 0) + len(ids)
 
 

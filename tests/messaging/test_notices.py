@@ -10,7 +10,7 @@ import time_machine
 from django.core import mail
 
 from messaging import tasks
-from messaging.models import Message, Notice
+from messaging.models import Message
 from tests.messaging.conftest import NOW
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +31,8 @@ def test_the_warning_email_says_level_deadline_and_next_step_with_a_link(owner, 
     assert links
     html = email.alternatives[0][0]
     assert links[0].replace("&", "&amp;") in html or links[0] in html
-    assert Notice.objects.get(message=message).state == "sent"
+    message.refresh_from_db()
+    assert message.warning_email_due_at is None
 
 
 def test_the_warning_email_is_in_the_owners_language_and_time_zone(owner, make_message, seed_ladder):
@@ -55,14 +56,15 @@ def test_a_failing_smtp_server_is_retried(owner, make_message, settings):
     Message.objects.filter(pk=message.pk).update(next_warning_date=NOW)
     with time_machine.travel(NOW, tick=False):
         tasks.sweep()
-    notice = Notice.objects.get(message=message)
-    assert (notice.state, notice.attempts) == ("pending", 1)
-    assert "refused" in notice.last_error
+    message.refresh_from_db()
+    assert message.warning_email_attempts == 1
+    assert message.warning_email_due_at == NOW + timedelta(seconds=settings.MESSAGING_RETRY_BASE_SECONDS)
+    assert "refused" in message.warning_email_error
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     with time_machine.travel(NOW + timedelta(hours=1), tick=False):
         tasks.deliver()
-    notice.refresh_from_db()
-    assert notice.state == "sent" and len(mail.outbox) == 1
+    message.refresh_from_db()
+    assert message.warning_email_due_at is None and len(mail.outbox) == 1
 
 
 class BrokenBackend:

@@ -1,0 +1,154 @@
+#!/usr/bin/env python
+"""Benchmark the escalation sweep against a naive per-object loop.
+
+    DATABASE_URL=mysql://root@127.0.0.1:3306/cradle_bench .venv/bin/python bench/escalation.py --n 200000
+
+Creates ``--n`` active messages (``--due`` of them due, spread over levels 0-4) for its own
+user on the configured database (the same ``DATABASE_URL`` as the site; run
+``manage.py init_db`` on a dedicated database first), runs one full sweep and times it,
+puts the due messages back exactly as they were, then times the naive loop (load one
+message, change it, ``save()``, create its log) on the same data. Prints one JSON line.
+Its rows are deleted at the start and the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import secrets
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cradle_site.settings")
+os.environ.setdefault("DEBUG", "1")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, reset_queries  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from accounts.models import User  # noqa: E402
+from messaging import ladder  # noqa: E402
+from messaging.models import Delivery, Message, Notice, Recipient, StatusLog  # noqa: E402
+from messaging.sweep import sweep_due  # noqa: E402
+
+USERNAME = "bench-escalation"
+
+
+def clear(user: User) -> None:
+    for model in (StatusLog, Notice, Delivery, Recipient):
+        model.objects.filter(message__owner=user).delete()
+    Message.objects.filter(owner=user).delete()
+
+
+def populate(user: User, n: int, due: int, now) -> None:
+    rng = random.Random(42)
+    due_set = set(rng.sample(range(n), due))
+    batch = []
+    for i in range(n):
+        if i in due_set:
+            level, next_at = rng.randint(0, 4), now - timedelta(minutes=rng.randint(1, 600))
+        else:
+            level, next_at = 0, now + timedelta(days=rng.randint(1, 300))
+        batch.append(
+            Message(
+                owner=user,
+                content="bench",
+                initial_delay_months=1,
+                created_at=now - timedelta(days=40),
+                cycle_started_at=now - timedelta(days=40),
+                warning_level=level,
+                next_warning_date=next_at,
+                revocation_key_hash=secrets.token_hex(32),
+            )
+        )
+        if len(batch) == 5000:
+            Message.objects.bulk_create(batch)
+            batch = []
+    Message.objects.bulk_create(batch)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=200_000, help="active messages (default 200000)")
+    parser.add_argument("--due-fraction", type=float, default=0.1, help="share of them that is due (default 0.1)")
+    parser.add_argument("--batch-size", type=int, default=None, help="sweep batch size (default: the setting)")
+    parser.add_argument("--naive-limit", type=int, default=5000, help="messages the naive loop handles (default 5000)")
+    args = parser.parse_args()
+    if args.n < 1 or not 0 < args.due_fraction <= 1:
+        parser.error("--n must be positive and --due-fraction in (0, 1]")
+
+    call_command("migrate", verbosity=0, interactive=False)
+    user, _ = User.objects.get_or_create(username=USERNAME, defaults={"email": "bench-escalation@example.invalid"})
+    clear(user)
+    now = timezone.now()
+    due = max(1, int(args.n * args.due_fraction))
+    print(f"creating {args.n} messages ({due} due) on {connection.vendor}…", file=sys.stderr)
+    populate(user, args.n, due, now)
+    before = list(Message.objects.due(now).filter(owner=user).values_list("id", "warning_level", "next_warning_date"))
+
+    print("sweeping…", file=sys.stderr)
+    with CaptureQueriesContext(connection) as queries:
+        started = time.perf_counter()
+        result = sweep_due(now=now, batch_size=args.batch_size)
+        elapsed = time.perf_counter() - started
+    assert result.advanced == len(before), (result.advanced, len(before))
+    per_batch = round(len(queries) / max(result.batches, 1), 1)
+
+    # Put the due messages back exactly as they were, then the naive loop on the same rows.
+    StatusLog.objects.filter(message__owner=user).delete()
+    Notice.objects.filter(message__owner=user).delete()
+    for level in range(5):
+        ids = [pk for pk, lv, _at in before if lv == level]
+        for start in range(0, len(ids), 5000):
+            Message.objects.filter(id__in=ids[start : start + 5000]).update(
+                warning_level=level, next_warning_date=now - timedelta(minutes=1), last_warning_at=None
+            )
+    naive_ids = [pk for pk, _lv, _at in before][: args.naive_limit]
+    print(f"naive loop over {len(naive_ids)} messages…", file=sys.stderr)
+    reset_queries()
+    started = time.perf_counter()
+    for pk in naive_ids:
+        message = Message.objects.get(pk=pk)
+        message.warning_level += 1
+        message.last_warning_at = now
+        message.next_warning_date = now + ladder.interval_after(message.warning_level)
+        message.save()
+        StatusLog.objects.create(message=message, status=StatusLog.warning_status(message.warning_level), created_at=now)
+    naive_elapsed = time.perf_counter() - started
+
+    messages_per_s = result.advanced / elapsed
+    naive_per_s = len(naive_ids) / naive_elapsed
+    db = connection.vendor
+    if db == "mysql":
+        db = f"mysql ({connection.mysql_server_data['version']})" if hasattr(connection, "mysql_server_data") else db
+    clear(user)
+    print(
+        json.dumps(
+            {
+                "db": db,
+                "n": args.n,
+                "due": result.advanced,
+                "batches": result.batches,
+                "seconds": round(elapsed, 3),
+                "messages_per_s": round(messages_per_s),
+                "naive_n": len(naive_ids),
+                "naive_per_s": round(naive_per_s),
+                "ratio": round(messages_per_s / naive_per_s, 1),
+                "queries_per_batch": per_batch,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
