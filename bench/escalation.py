@@ -123,7 +123,9 @@ def main() -> None:
         message.last_warning_at = now
         message.next_warning_date = now + ladder.interval_after(message.warning_level)
         message.save()
-        StatusLog.objects.create(message=message, status=StatusLog.warning_status(message.warning_level), created_at=now)
+        StatusLog.objects.create(
+            message=message, status=StatusLog.warning_status(message.warning_level), created_at=now
+        )
     naive_elapsed = time.perf_counter() - started
 
     messages_per_s = result.advanced / elapsed

@@ -46,7 +46,9 @@ def test_bad_input_is_a_400_naming_the_field(api_client_for, owner, settings):
     [(field, reasons)] = fields.items()
     assert field.startswith("recipients") and field.endswith("contact")
     assert "SMS is not available" in reasons[0]
-    response = api.post(reverse("api:messaging-message-list"), body(initial_delay_months=0, recipients=[]), format="json")
+    response = api.post(
+        reverse("api:messaging-message-list"), body(initial_delay_months=0, recipients=[]), format="json"
+    )
     assert response.status_code == 400
     assert set(response.json()["error"]["fields"]) >= {"recipients"}
 
@@ -60,7 +62,9 @@ def test_scopes_are_enforced(api_client_for, owner, make_message):
     assert other_area.get(reverse("api:messaging-message-list")).status_code == 403
 
 
-@pytest.mark.parametrize(("action", "status"), [("reset", "WARNING_RESET"), ("continue", "CONTINUED"), ("revoke", "REVOKED")])
+@pytest.mark.parametrize(
+    ("action", "status"), [("reset", "WARNING_RESET"), ("continue", "CONTINUED"), ("revoke", "REVOKED")]
+)
 def test_answers(api_client_for, owner, make_message, action, status):
     message = make_message(owner)
     api = api_client_for(owner, RW)

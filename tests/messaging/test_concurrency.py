@@ -8,7 +8,6 @@ the message once.
 from __future__ import annotations
 
 import json
-import re
 import secrets
 from collections import Counter
 

@@ -202,7 +202,9 @@ def test_it_keeps_every_interval_after_100_days_of_downtime(seed_ladder, owner, 
     assert len(owner_mail) == 5
 
 
-def test_the_sweep_query_count_does_not_grow_with_the_batch(seed_ladder, owner, make_message, django_assert_max_num_queries):
+def test_the_sweep_query_count_does_not_grow_with_the_batch(
+    seed_ladder, owner, make_message, django_assert_max_num_queries
+):
     from messaging.sweep import sweep_batch
 
     with time_machine.travel(NOW, tick=False):

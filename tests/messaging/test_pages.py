@@ -62,7 +62,13 @@ def test_bad_recipients_are_form_errors_not_500s(owner_client, settings):
     settings.MESSAGING_SMS_GATEWAY = ""
     response = owner_client.post(
         reverse("messaging:message_create"),
-        _form(**{"recipients-1-contact_type": "sms", "recipients-1-contact": "+14155550123", "recipients-0-contact": "nope"}),
+        _form(
+            **{
+                "recipients-1-contact_type": "sms",
+                "recipients-1-contact": "+14155550123",
+                "recipients-0-contact": "nope",
+            }
+        ),
     )
     assert response.status_code == 200
     page = response.content.decode()
@@ -71,7 +77,9 @@ def test_bad_recipients_are_form_errors_not_500s(owner_client, settings):
     assert not Message.objects.exists()
 
 
-def test_the_list_shows_status_and_its_queries_do_not_grow(owner_client, owner, make_message, django_assert_max_num_queries):
+def test_the_list_shows_status_and_its_queries_do_not_grow(
+    owner_client, owner, make_message, django_assert_max_num_queries
+):
     for _ in range(3):
         make_message(owner)
     with django_assert_max_num_queries(8):
@@ -94,7 +102,9 @@ def test_the_detail_shows_the_schedule_and_the_timeline(owner_client, owner, mak
 
 def test_the_owner_edits_recipients(owner_client, owner, make_message):
     message = make_message(owner)
-    data = _form(**{"recipients-TOTAL_FORMS": "1", "recipients-0-name": "Sol", "recipients-0-contact": "sol@example.com"})
+    data = _form(
+        **{"recipients-TOTAL_FORMS": "1", "recipients-0-name": "Sol", "recipients-0-contact": "sol@example.com"}
+    )
     response = owner_client.post(reverse("messaging:message_edit", args=[message.pk]), data)
     assert response.status_code == 302
     assert list(message.recipients.values_list("name", flat=True)) == ["Sol"]
