@@ -17,7 +17,7 @@ from django.utils import timezone
 from cradle_site.models import Heartbeat
 
 # The beats that must be fresh for the site to be healthy.
-REQUIRED_BEATS = ("messaging.sweep",)
+REQUIRED_BEATS = ("messaging.sweep", "publishing.publish")
 
 
 def beat(name: str) -> None:

@@ -38,6 +38,8 @@ def test_healthz_is_503_until_the_sweep_beats(client, db):
     assert response.status_code == 503
     assert response.json()["jobs"]["messaging.sweep"]["stale"] is True
     health.beat("messaging.sweep")
+    assert client.get("/healthz").status_code == 503  # the publisher has not run yet
+    health.beat("publishing.publish")
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json()["ok"] is True
