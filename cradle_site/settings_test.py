@@ -16,5 +16,6 @@ STORAGES = {
 }
 
 # A file, not :memory:, so subprocess tests (qcluster, concurrent workers) see the test data.
+VAR_DIR.mkdir(parents=True, exist_ok=True)  # noqa: F405
 if DATABASE_IS_SQLITE:  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_cradle.sqlite3")}  # noqa: F405
