@@ -104,7 +104,7 @@ def insert_logs(*, count: int, start: datetime, span_seconds: int, first_task: i
             cursor.fetchall()
 
 
-def settle(limit_s: float = 120.0) -> float:
+def settle(limit_s: float = 30.0) -> float:
     """Wait until InnoDB has flushed the pages the bulk insert dirtied, so the timing that
     follows measures the operation, not the server writing back the test data."""
     from django.db import connection
