@@ -1,0 +1,91 @@
+"""The back office: lists without content, read-only logs, actions that call the services."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from cradle_site.schedules import declared_schedules
+from messaging.demo import create_demo
+from messaging.models import Delivery, Message
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client(client, staff):
+    client.force_login(staff)
+    return client
+
+
+def test_the_message_list_never_shows_content(staff_client, owner, make_message, django_assert_max_num_queries):
+    message = make_message(owner, content="the secret plan", title="Secret title")
+    response = staff_client.get(reverse("admin:messaging_message_changelist"))
+    assert response.status_code == 200
+    assert "the secret plan" not in response.content.decode()
+    assert "Secret title" not in response.content.decode()
+    detail = staff_client.get(reverse("admin:messaging_message_change", args=[message.pk]))
+    assert detail.status_code == 200 and "the secret plan" not in detail.content.decode()
+    for _ in range(5):
+        make_message(owner)
+    with django_assert_max_num_queries(12):
+        staff_client.get(reverse("admin:messaging_message_changelist"))
+
+
+@pytest.mark.parametrize(
+    ("action", "state", "status"),
+    [("reset_messages", "active", "WARNING_RESET"), ("revoke_messages", "revoked", "REVOKED")],
+)
+def test_actions_call_the_services(staff_client, owner, make_message, action, state, status):
+    message = make_message(owner)
+    response = staff_client.post(
+        reverse("admin:messaging_message_changelist"), {"action": action, "_selected_action": [message.pk]}
+    )
+    assert response.status_code == 302
+    message.refresh_from_db()
+    assert message.state == state
+    log = message.status_logs.get()
+    assert log.status == status and "by staff (staff)" in log.details
+
+
+def test_retry_delivery_requeues_a_failed_one(staff_client, owner, make_message):
+    message = make_message(owner)
+    Message.objects.filter(pk=message.pk).update(state="delivering", is_active=False)
+    delivery = Delivery.objects.create(
+        recipient=message.recipients.get(), message=message, state="failed", attempts=8, last_error="HTTP 500"
+    )
+    assert staff_client.get(reverse("admin:messaging_delivery_changelist") + "?state=failed").status_code == 200
+    staff_client.post(
+        reverse("admin:messaging_delivery_changelist"), {"action": "retry", "_selected_action": [delivery.pk]}
+    )
+    delivery.refresh_from_db()
+    assert delivery.state == "pending"
+
+
+def test_status_logs_are_read_only(staff_client):
+    assert staff_client.get(reverse("admin:messaging_statuslog_add")).status_code == 403
+
+
+def test_the_schedules_declare_the_sweep_and_delivery_retry():
+    names = {spec.full_name: spec.func for spec in declared_schedules()}
+    assert names["cradle.messaging.sweep"] == "messaging.tasks.sweep"
+    assert names["cradle.messaging.deliver"] == "messaging.tasks.deliver"
+
+
+def test_the_demo_is_idempotent_and_the_pages_show_it(client, owner):
+    create_demo(owner)
+    create_demo(owner)
+    assert Message.objects.filter(owner=owner).count() == 2
+    levelled = Message.objects.get(owner=owner, warning_level=2)
+    assert levelled.next_warning_date > levelled.last_warning_at
+    client.force_login(owner)
+    assert client.get(reverse("messaging:message_detail", args=[levelled.pk])).status_code == 200
+
+
+def test_healthz_reports_the_sweep(client, owner):
+    from messaging import tasks
+
+    assert client.get("/healthz").json()["jobs"]["messaging.sweep"]["stale"] is True
+    tasks.sweep()
+    body = client.get("/healthz").json()
+    assert body["jobs"]["messaging.sweep"]["stale"] is False
