@@ -211,3 +211,14 @@ def test_the_public_revoke_page_is_rate_limited(client, owner, settings):
     codes = [client.post(url, {"key": f"guess-{i}"}).status_code for i in range(5)]
     assert codes == [400, 400, 400, 429, 429]
     cache.clear()
+
+
+def test_the_pages_speak_simplified_chinese(client, owner, make_message):
+    owner.language = "zh-hans"
+    owner.save()
+    message = make_message(owner)
+    client.force_login(owner)
+    client.cookies["django_language"] = "zh-hans"
+    assert "我的留言" in client.get(reverse("messaging:message_list")).content.decode()
+    page = client.get(reverse("messaging:message_detail", args=[message.pk])).content.decode()
+    assert "时间表" in page and "发送给所有接收人" in page
