@@ -25,7 +25,10 @@ def _flatten(detail) -> dict:
         for key, value in detail.items():
             if isinstance(value, dict):
                 for sub_key, sub_value in _flatten(value).items():
-                    out[f"{key}.{sub_key}"] = sub_value
+                    # ListField errors come keyed by index: name them like list items.
+                    head, dot, rest = str(sub_key).partition(".")
+                    joined = f"{key}[{head}]{dot}{rest}" if head.isdigit() else f"{key}.{sub_key}"
+                    out[joined] = sub_value
             elif isinstance(value, list) and value and isinstance(value[0], dict):
                 for index, item in enumerate(value):
                     for sub_key, sub_value in _flatten(item).items():

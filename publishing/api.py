@@ -10,6 +10,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -144,6 +145,17 @@ class SourceList(generics.ListCreateAPIView):
 class SourceScan(APIView):
     scope_area = "publishing"
 
+    @extend_schema(
+        request=None,
+        responses=inline_serializer(
+            "ScanResult",
+            {
+                "created": serializers.IntegerField(),
+                "total_items": serializers.IntegerField(),
+                "used_items": serializers.IntegerField(),
+            },
+        ),
+    )
     def post(self, request, pk: int):
         source = get_owned_or_404(ContentSource.objects.select_related("project__owner"), request.user, pk=pk)
         result = source_scan(source=source)
@@ -220,6 +232,20 @@ class TaskList(generics.ListCreateAPIView):
 class TaskStatus(APIView):
     required_scopes = {"GET": {"tasks:read_status"}}
 
+    @extend_schema(
+        responses=inline_serializer(
+            "TaskStatus",
+            {
+                "id": serializers.IntegerField(),
+                "status": serializers.CharField(),
+                "scheduled_at": serializers.DateTimeField(),
+                "published_at": serializers.DateTimeField(allow_null=True),
+                "retry_count": serializers.IntegerField(),
+                "last_error": serializers.CharField(),
+                "tweet_id": serializers.CharField(),
+            },
+        )
+    )
     def get(self, request, pk: int):
         task = get_owned_or_404(PublishingTask.objects.all(), request.user, pk=pk)
         last = task.logs.order_by("-published_at", "-id").first()
@@ -236,10 +262,16 @@ class TaskStatus(APIView):
         )
 
 
+class TaskChangeIn(serializers.Serializer):
+    scheduled_at = serializers.DateTimeField(required=False, default=None)
+    priority = serializers.IntegerField(required=False, default=None, min_value=-1000, max_value=1000)
+
+
 class TaskAction(APIView):
     scope_area = "publishing"
     operation = ""
 
+    @extend_schema(request=TaskChangeIn, responses=TaskSerializer)
     def post(self, request, pk: int):
         task = get_owned_or_404(PublishingTask.objects.all(), request.user, pk=pk)
         with as_400():
@@ -252,11 +284,6 @@ class TaskAction(APIView):
                 values.is_valid(raise_exception=True)
                 services.task_reschedule(task=task, **values.validated_data)
         return Response(TaskSerializer(task).data)
-
-
-class TaskChangeIn(serializers.Serializer):
-    scheduled_at = serializers.DateTimeField(required=False, default=None)
-    priority = serializers.IntegerField(required=False, default=None, min_value=-1000, max_value=1000)
 
 
 class LogSerializer(serializers.ModelSerializer):

@@ -58,3 +58,14 @@ def test_every_page_of_the_site_is_reachable(client, owner):
     for path in ("/", "/accounts/profile/", "/accounts/keys/", "/messages/", "/publishing/", "/stats/", "/api/docs/"):
         assert client.get(path).status_code == 200, path
     assert client.get("/api/schema/").status_code == 200
+
+
+def test_api_errors_name_nested_fields_like_list_items():
+    from rest_framework.exceptions import ValidationError
+
+    from cradle_site.api import _flatten
+
+    nested = ValidationError({"recipients": [{}, {"contact": ["Enter a valid e-mail address."]}]}).detail
+    assert _flatten(nested) == {"recipients[1].contact": ["Enter a valid e-mail address."]}
+    by_index = ValidationError({"recipients": {0: {"name": ["This field is required."]}}}).detail
+    assert _flatten(by_index) == {"recipients[0].name": ["This field is required."]}
