@@ -32,8 +32,16 @@ class MessageQuerySet(OwnedQuerySet):
     owner_path = "owner"
 
     def due(self, now=None) -> MessageQuerySet:
-        """Active messages whose next step is due (served by the (state, next_warning_date) index)."""
-        return self.filter(state=Message.State.ACTIVE, next_warning_date__lte=now or timezone.now())
+        """Active messages whose next step is due (served by the (state, next_warning_date) index).
+
+        A message whose last warning e-mail is still waiting to go out (SMTP down) is not
+        due: the ladder never moves past a warning the owner has not been sent.
+        """
+        return self.filter(
+            state=Message.State.ACTIVE,
+            next_warning_date__lte=now or timezone.now(),
+            warning_email_due_at__isnull=True,
+        )
 
 
 class Message(models.Model):

@@ -19,7 +19,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from messaging import links, outbox
+from messaging import ladder, links, outbox
 from messaging.models import MAX_LEVEL, Message, Notice
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,11 @@ def warnings_send(*, now: datetime | None = None, limit: int = 500) -> dict[str,
             counts["failed"] += 1
         else:
             # At once, not at the end of the batch: a crash later must not resend this one.
-            mine.update(warning_email_due_at=None, warning_email_error="")
+            # The next step counts from when the warning actually went out, so an e-mail
+            # delayed by an SMTP outage still leaves the owner the whole interval.
+            sent_at = timezone.now()
+            next_at = max(message.next_warning_date, sent_at + ladder.interval_after(message.warning_level))
+            mine.update(warning_email_due_at=None, warning_email_error="", next_warning_date=next_at)
             counts["sent"] += 1
     return counts
 

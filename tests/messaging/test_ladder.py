@@ -217,3 +217,44 @@ def test_the_sweep_query_count_does_not_grow_with_the_batch(
         assert sweep_batch(now=NOW, batch_size=1000)[0] == 30
     assert StatusLog.objects.filter(status="WARNING_1").count() == 20
     assert StatusLog.objects.filter(status="WARNING_4").count() == 10
+
+
+def test_the_ladder_waits_for_a_warning_that_could_not_be_sent(seed_ladder, owner, make_message, settings):
+    """SMTP is down for three days after warning 1: warning 2 still comes a full interval
+    after warning 1 actually reached the owner, never on the original date."""
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on: the real SMTP backend fails
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    locmem = settings.EMAIL_BACKEND
+    with time_machine.travel(NOW, tick=False) as clock:
+        message = make_message(owner, months=1)
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", closed_port, 2
+        clock.move_to(NOW + 30 * DAY)
+        tasks.sweep()
+        message.refresh_from_db()
+        assert message.warning_level == 1 and message.warning_email_attempts == 1
+        assert message.warning_email_error  # visible to staff
+        # Past warning 2's original date while the e-mail is still unsent: no escalation.
+        clock.move_to(NOW + 61 * DAY)
+        tasks.sweep()
+        message.refresh_from_db()
+        assert message.warning_level == 1
+        # SMTP is back: warning 1 goes out now, and warning 2 waits its 30 days from now.
+        settings.EMAIL_BACKEND = locmem
+        clock.move_to(NOW + 62 * DAY)
+        tasks.sweep()
+        message.refresh_from_db()
+        assert message.warning_level == 1
+        assert [m.to for m in mail.outbox] == [[owner.email]]
+        assert message.next_warning_date == NOW + 92 * DAY
+        clock.move_to(NOW + 92 * DAY - timedelta(seconds=1))
+        tasks.sweep()
+        message.refresh_from_db()
+        assert message.warning_level == 1
+        clock.move_to(NOW + 92 * DAY)
+        tasks.sweep()
+        message.refresh_from_db()
+        assert message.warning_level == 2
