@@ -76,9 +76,11 @@ def logs_purge(
             pks = list(batch.order_by("pk").values_list("pk", flat=True)[:batch_size])
             if not pks:
                 break
-            # _raw_delete: one DELETE ... WHERE pk IN (...), no collector fetching the rows first
-            # (logs have no dependents and no delete signals to honour).
-            model._base_manager.filter(pk__in=pks)._raw_delete(model._base_manager.db)
+            # One range DELETE over the clustered key, no collector fetching the rows first
+            # (logs have no dependents and no delete signals to honour). The range holds
+            # exactly the selected rows: they are the first old rows in key order, and
+            # rows written meanwhile get higher keys.
+            old.filter(pk__gte=pks[0], pk__lte=pks[-1])._raw_delete(model._base_manager.db)
         elapsed = time.perf_counter() - started
         last_pk = pks[-1]
         result.rows += len(pks)
