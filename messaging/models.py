@@ -32,7 +32,7 @@ class MessageQuerySet(OwnedQuerySet):
     owner_path = "owner"
 
     def due(self, now=None) -> MessageQuerySet:
-        """Active messages whose next step is due (served by the (state, next_warning_date) index).
+        """Active messages whose next step is due (served by ``msg_sweep_outbox_idx``).
 
         A message whose last warning e-mail is still waiting to go out (SMTP down) is not
         due: the ladder never moves past a warning the owner has not been sent.
@@ -68,7 +68,7 @@ class Message(models.Model):
     # The outbox for the owner's warning e-mail, kept on the row so the sweep queues it in
     # the same UPDATE that raises the level (no extra insert per message): set to when it
     # is due, moved forward while a sender holds it, cleared once sent or no longer wanted.
-    warning_email_due_at = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
+    warning_email_due_at = models.DateTimeField(null=True, blank=True, editable=False)
     warning_email_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
     warning_email_error = models.CharField(max_length=500, blank=True, default="", editable=False)
     delivered_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -80,8 +80,10 @@ class Message(models.Model):
         verbose_name = _("message")
         verbose_name_plural = _("messages")
         indexes = [
-            # The sweep: WHERE state = 'active' AND next_warning_date <= now ORDER BY next_warning_date.
-            models.Index(fields=["state", "next_warning_date"], name="msg_sweep_idx"),
+            # One index serves both jobs, so a sweep step rewrites one index entry, not two:
+            # the sweep:  state = 'active' AND warning_email_due_at IS NULL AND next_warning_date <= now
+            # the outbox: state = 'active' AND warning_email_due_at <= now
+            models.Index(fields=["state", "warning_email_due_at", "next_warning_date"], name="msg_sweep_outbox_idx"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -60,7 +60,9 @@ def warning_email(message: Message) -> EmailMultiAlternatives:
 def _claim_warnings(now: datetime, limit: int) -> tuple[list[int], datetime]:
     lease_until = now + timedelta(seconds=settings.MESSAGING_SEND_LEASE_SECONDS)
     with transaction.atomic():
-        queryset = Message.objects.filter(warning_email_due_at__lte=now).order_by("warning_email_due_at", "id")
+        queryset = Message.objects.filter(state=Message.State.ACTIVE, warning_email_due_at__lte=now).order_by(
+            "warning_email_due_at", "id"
+        )
         if connection.features.has_select_for_update_skip_locked:
             queryset = queryset.select_for_update(skip_locked=True)
         ids = list(queryset.values_list("id", flat=True)[:limit])
