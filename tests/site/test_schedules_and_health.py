@@ -69,3 +69,9 @@ def test_api_errors_name_nested_fields_like_list_items():
     assert _flatten(nested) == {"recipients[1].contact": ["Enter a valid e-mail address."]}
     by_index = ValidationError({"recipients": {0: {"name": ["This field is required."]}}}).detail
     assert _flatten(by_index) == {"recipients[0].name": ["This field is required."]}
+
+
+def test_api_docs_load_no_asset_from_the_internet(client, db):
+    page = client.get("/api/docs/").content.decode()
+    assert "swagger-ui" in page
+    assert "cdn." not in page and "jsdelivr" not in page and "unpkg" not in page
