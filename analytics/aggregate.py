@@ -149,24 +149,9 @@ def _publishing_groups(since: datetime, until: datetime) -> tuple[dict, int]:
             counts[f"failures_{kind}"] = Count("id", filter=failed & Q(error_kind=kind))
     # Grouped by task, not project: joining the tasks table for 100,000 rows an hour costs
     # more than the whole GROUP BY; tasks are mapped to projects afterwards in one query.
-    logs = _in_range(PublishingLog, "published_at", since, until)
-    if logs is None:
-        return {}, 0
-    rows = list(
-        logs.annotate(hour=HoursSinceEpoch("published_at"))
-        .values("hour", "task_id")
-        .annotate(total=Count("id"), **counts)
-        .order_by()
+    groups, total = _grouped(
+        PublishingLog, "published_at", "task_id", PublishingTask, "project_id", counts, since=since, until=until
     )
-    projects = _owner_map(PublishingTask, {row["task_id"] for row in rows}, "project_id")
-    groups: dict = {}
-    total = 0
-    for row in rows:
-        total += row.pop("total")
-        key = (_hour(row.pop("hour")), projects[row.pop("task_id")])
-        group = groups.setdefault(key, dict.fromkeys(row, 0))
-        for name, value in row.items():
-            group[name] += value or 0
     for group in groups.values():
         duration = group.pop("duration_sum")
         group["avg_duration"] = duration / group["posts_success"] if group["posts_success"] else None
@@ -177,24 +162,32 @@ def _message_groups(since: datetime, until: datetime) -> tuple[dict, int]:
     from messaging.models import Message, StatusLog
 
     counts = {column: Count("id", filter=Q(status=status)) for status, column in MESSAGE_STATUS_FIELDS.items()}
-    logs = _in_range(StatusLog, "created_at", since, until)
+    return _grouped(StatusLog, "created_at", "message_id", Message, "owner_id", counts, since=since, until=until)
+
+
+def _grouped(
+    log_model, time_column: str, parent_column: str, parent_model, owner_column: str, counts: dict, *, since, until
+) -> tuple[dict, int]:
+    """Count ``log_model`` rows per (hour, parent) on the server, then fold parents into
+    their owners (project or user) here: {(hour, owner_id): {column: value}}, rows read."""
+    logs = _in_range(log_model, time_column, since, until)
     if logs is None:
         return {}, 0
     rows = list(
-        logs.annotate(hour=HoursSinceEpoch("created_at"))
-        .values("hour", "message_id")
+        logs.annotate(hour=HoursSinceEpoch(time_column))
+        .values("hour", parent_column)
         .annotate(total=Count("id"), **counts)
         .order_by()
     )
-    owners = _owner_map(Message, {row["message_id"] for row in rows}, "owner_id")
+    owners = _owner_map(parent_model, {row[parent_column] for row in rows}, owner_column)
     groups: dict = {}
     total = 0
     for row in rows:
         total += row.pop("total")
-        key = (_hour(row.pop("hour")), owners[row.pop("message_id")])
+        key = (_hour(row.pop("hour")), owners[row.pop(parent_column)])
         group = groups.setdefault(key, dict.fromkeys(row, 0))
         for name, value in row.items():
-            group[name] += value
+            group[name] += value or 0
     return groups, total
 
 
