@@ -133,6 +133,19 @@ def task_transition(task: PublishingTask, *, expect_status: str | None = None, *
     return bool(updated)
 
 
+def task_renew_lease(task: PublishingTask, *, now: datetime | None = None) -> bool:
+    """Extend the lease of a task this worker still holds, right before posting it.
+
+    A live batch posts one task after another, and a slow video upload can eat most of a
+    lease; renewing per task keeps the later ones from being taken back while still held.
+    False means the lease already ran out and the task went back to the queue (another
+    worker may be posting it): leave it alone.
+    """
+    now = now or timezone.now()
+    lease_until = now + timedelta(seconds=settings.PUBLISHING_LEASE_SECONDS)
+    return task_transition(task, expect_status=Status.LOCKED, lease_expires_at=lease_until)
+
+
 class _ShortUpdate(Exception):
     pass
 

@@ -35,6 +35,7 @@ class RunStats:
     retried: int = 0
     released: int = 0
     reclaimed: int = 0
+    lost: int = 0
     batches: int = 0
     by_kind: dict = field(default_factory=dict)
 
@@ -107,6 +108,9 @@ def _publish_live(
         if time.monotonic() > deadline:
             stats.released += release_tasks(tasks[index:])
             return
+        if not queue.task_renew_lease(task):
+            stats.lost += 1  # taken back after its lease ran out: no longer ours to post
+            continue
         reasons = duplicate_reasons([task], {project.pk: project})
         if reasons:
             apply_failure(task, PublishError("duplicate", reasons[task.pk]), duration=0.0, skipped=True)

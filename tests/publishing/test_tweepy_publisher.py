@@ -270,3 +270,50 @@ def test_credentials_never_reach_logs_or_errors(text_task, caplog):
         cursor.execute("SELECT x_access_token FROM publishing_project WHERE id = %s", [text_task.project_id])
         assert SECRETS["x_access_token"] not in cursor.fetchone()[0]
     assert Project.objects.get(pk=text_task.project_id).x_access_token == SECRETS["x_access_token"]
+
+
+@responses.activate
+def test_each_live_task_renews_its_lease_and_a_lost_one_is_not_posted(x_project, settings):
+    """Two live tasks in one batch: the first upload is slow enough that the second task's
+    original lease has run out and another worker took it back. This worker must skip it."""
+    from publishing import queue
+
+    settings.PUBLISHING_LEASE_SECONDS = 60
+    first = _due(task_create(project=x_project, text="first"))
+    second = _due(task_create(project=x_project, text="second"))
+    posted = []
+
+    def slow_post(request):
+        posted.append(json.loads(request.body)["text"])
+        # A minute passes during this upload: the batch's claim-time lease runs out and
+        # another worker's reclaim runs. The task being posted keeps a live lease (it was
+        # renewed when its post began; here that renewal is moved into that minute).
+        later = timezone.now() + timedelta(seconds=61)
+        PublishingTask.objects.filter(pk=first.pk).update(lease_expires_at=later + timedelta(seconds=60))
+        assert queue.tasks_reclaim(now=later) == 1  # the second task only
+        return (201, {}, json.dumps({"data": {"id": str(len(posted)), "text": "x"}}))
+
+    responses.add_callback(responses.POST, TWEETS, callback=slow_post)
+    stats = publish_due(run_seconds=5, max_batches=1)
+    assert posted == ["first"]
+    assert stats.published == 1 and stats.lost == 1
+    second.refresh_from_db()
+    assert second.status == PublishingTask.Status.PENDING and second.maybe_posted
+    first.refresh_from_db()
+    assert first.status == PublishingTask.Status.SUCCESS
+
+
+def test_renewing_extends_the_lease_only_while_the_task_is_held(x_project, settings):
+    from publishing import queue
+
+    settings.PUBLISHING_LEASE_SECONDS = 60
+    task = _due(task_create(project=x_project, text="held"))
+    [claimed] = queue.task_claim_due(worker_id="w1", limit=1, only_projects=[x_project.pk])
+    later = timezone.now() + timedelta(seconds=30)
+    assert queue.task_renew_lease(claimed, now=later)
+    claimed.refresh_from_db()
+    assert claimed.lease_expires_at == later + timedelta(seconds=60)
+    assert queue.tasks_reclaim(now=later + timedelta(seconds=61)) == 1
+    assert not queue.task_renew_lease(claimed, now=later + timedelta(seconds=62))
+    task.refresh_from_db()
+    assert task.status == PublishingTask.Status.PENDING
