@@ -14,9 +14,16 @@ SCHEDULES = [
 ]
 if settings.BACKUP_ENABLED:
     SCHEDULES.append(
-        ScheduleSpec(name="analytics.backup", func="analytics.tasks.backup_daily", schedule_type=Schedule.DAILY)
+        ScheduleSpec(
+            name="analytics.backup", func="analytics.tasks.backup_daily", schedule_type=Schedule.DAILY, at_hour_utc=3
+        )
     )
 if settings.PURGE_ENABLED:
     SCHEDULES.append(
-        ScheduleSpec(name="analytics.purge", func="analytics.tasks.purge_and_vacuum", schedule_type=Schedule.MONTHLY)
+        ScheduleSpec(
+            name="analytics.purge",
+            func="analytics.tasks.purge_and_vacuum",
+            schedule_type=Schedule.MONTHLY,
+            at_hour_utc=4,
+        )
     )

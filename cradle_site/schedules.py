@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from django.apps import apps
 from django.utils import timezone
@@ -24,6 +25,15 @@ class ScheduleSpec:
     minutes: int | None = None
     cron: str | None = None
     kwargs: dict = field(default_factory=dict)
+    # For daily and monthly jobs: first run at this UTC hour, not the moment of install
+    # (a backup or a vacuum belongs in the quiet hours).
+    at_hour_utc: int | None = None
+
+    def first_run(self, now: datetime) -> datetime:
+        if self.at_hour_utc is None:
+            return now
+        candidate = now.astimezone(UTC).replace(hour=self.at_hour_utc, minute=0, second=0, microsecond=0)
+        return candidate if candidate > now else candidate + timedelta(days=1)
 
     @property
     def full_name(self) -> str:
@@ -69,7 +79,7 @@ def install_schedules() -> tuple[int, int, int]:
         }
         schedule = Schedule.objects.filter(name=spec.full_name).first()
         if schedule is None:
-            Schedule.objects.create(name=spec.full_name, next_run=timezone.now(), **values)
+            Schedule.objects.create(name=spec.full_name, next_run=spec.first_run(timezone.now()), **values)
             created += 1
             continue
         changed = [key for key, value in values.items() if getattr(schedule, key) != value]

@@ -64,7 +64,9 @@ def wait_for_beat(name: str, timeout: float = 60) -> Heartbeat | None:
 
 
 def enqueue_probe(name: str, **env: str) -> None:
-    child = run_python(f"from django_q.tasks import async_task; print(async_task('cradle_site.health.beat', {name!r}))", **env)
+    child = run_python(
+        f"from django_q.tasks import async_task; print(async_task('cradle_site.health.beat', {name!r}))", **env
+    )
     out, err = child.communicate(timeout=60)
     assert child.returncode == 0, err
     assert out.strip(), "async_task returned no task id"

@@ -75,3 +75,14 @@ def test_api_docs_load_no_asset_from_the_internet(client, db):
     page = client.get("/api/docs/").content.decode()
     assert "swagger-ui" in page
     assert "cdn." not in page and "jsdelivr" not in page and "unpkg" not in page
+
+
+def test_quiet_hour_jobs_first_run_at_their_hour(db, time_machine):
+    from datetime import UTC, datetime
+
+    time_machine.move_to(datetime(2026, 5, 1, 10, 30, tzinfo=UTC), tick=False)
+    call_command("setup_schedules")
+    backup = Schedule.objects.get(name=PREFIX + "analytics.backup")
+    assert backup.next_run == datetime(2026, 5, 2, 3, 0, tzinfo=UTC)
+    sweep = Schedule.objects.get(name=PREFIX + "messaging.sweep")
+    assert sweep.next_run == datetime(2026, 5, 1, 10, 30, tzinfo=UTC)
