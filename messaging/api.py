@@ -8,6 +8,7 @@ key is in the create response only.
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
@@ -26,6 +27,11 @@ class RecipientSerializer(serializers.ModelSerializer):
         read_only_fields = ["id"]
 
     def validate(self, attrs):
+        # A PATCH makes nested fields optional too, but recipients replace the whole list,
+        # so each one still needs its name and contact.
+        missing = {name: [_("This field is required.")] for name in ("name", "contact") if name not in attrs}
+        if missing:
+            raise ValidationError(missing)
         try:
             attrs["contact"] = validate_contact(
                 attrs.get("contact_type", Recipient.ContactType.EMAIL), attrs["contact"]

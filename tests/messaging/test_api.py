@@ -97,6 +97,21 @@ def test_update_replaces_recipients(api_client_for, owner, make_message):
     assert message.content == "the secret plan"
 
 
+@pytest.mark.parametrize("missing", ["name", "contact"])
+def test_a_patch_with_an_incomplete_recipient_is_a_400(api_client_for, owner, make_message, missing):
+    # A PATCH is partial, but the recipients it sends replace the list: each needs every field.
+    message = make_message(owner)
+    recipient = {"name": "Sol", "contact": "sol@example.com", "contact_type": "email"}
+    del recipient[missing]
+    api = api_client_for(owner, RW)
+    response = api.patch(
+        reverse("api:messaging-message-detail", args=[message.pk]), {"recipients": [recipient]}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {f"recipients[0].{missing}": ["This field is required."]}
+    assert [r.name for r in message.recipients.all()] == ["Rae"]
+
+
 def test_another_user_gets_404s(api_client_for, owner, other_user, make_message):
     message = make_message(owner)
     api = api_client_for(other_user, RW)
