@@ -38,19 +38,19 @@ from django.utils import timezone  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from messaging import ladder  # noqa: E402
-from messaging.models import Delivery, Message, Notice, Recipient, StatusLog  # noqa: E402
+from messaging.models import Delivery, Message, MessageBody, Notice, Recipient, StatusLog  # noqa: E402
 from messaging.sweep import sweep_due  # noqa: E402
 
 USERNAME = "bench-escalation"
 
 
 def clear(user: User) -> None:
-    for model in (StatusLog, Notice, Delivery, Recipient):
+    for model in (StatusLog, Notice, Delivery, Recipient, MessageBody):
         model.objects.filter(message__owner=user).delete()
     Message.objects.filter(owner=user).delete()
 
 
-def populate(user: User, n: int, due: int, now) -> None:
+def populate(user: User, n: int, due: int, now, content_chars: int = 500) -> None:
     rng = random.Random(42)
     due_set = set(rng.sample(range(n), due))
     batch = []
@@ -62,7 +62,6 @@ def populate(user: User, n: int, due: int, now) -> None:
         batch.append(
             Message(
                 owner=user,
-                content="bench",
                 initial_delay_months=1,
                 created_at=now - timedelta(days=40),
                 cycle_started_at=now - timedelta(days=40),
@@ -75,6 +74,11 @@ def populate(user: User, n: int, due: int, now) -> None:
             Message.objects.bulk_create(batch)
             batch = []
     Message.objects.bulk_create(batch)
+    # Every message has its (encrypted) text, in its own table as in production.
+    text = ("Words for the people I love. " * (content_chars // 29 + 1))[:content_chars]
+    ids = list(Message.objects.filter(owner=user).values_list("id", flat=True))
+    for start in range(0, len(ids), 5000):
+        MessageBody.objects.bulk_create([MessageBody(message_id=pk, content=text) for pk in ids[start : start + 5000]])
 
 
 def main() -> None:
@@ -82,6 +86,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200_000, help="active messages (default 200000)")
     parser.add_argument("--due-fraction", type=float, default=0.1, help="share of them that is due (default 0.1)")
     parser.add_argument("--batch-size", type=int, default=None, help="sweep batch size (default: the setting)")
+    parser.add_argument("--content-chars", type=int, default=500, help="length of each message's text (default 500)")
     parser.add_argument("--naive-limit", type=int, default=5000, help="messages the naive loop handles (default 5000)")
     args = parser.parse_args()
     if args.n < 1 or not 0 < args.due_fraction <= 1:
@@ -93,7 +98,7 @@ def main() -> None:
     now = timezone.now()
     due = max(1, int(args.n * args.due_fraction))
     print(f"creating {args.n} messages ({due} due) on {connection.vendor}…", file=sys.stderr)
-    populate(user, args.n, due, now)
+    populate(user, args.n, due, now, args.content_chars)
     before = list(Message.objects.due(now).filter(owner=user).values_list("id", "warning_level", "next_warning_date"))
 
     print("sweeping…", file=sys.stderr)

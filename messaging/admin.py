@@ -110,7 +110,7 @@ class MessageAdmin(admin.ModelAdmin):
     actions = ["reset_messages", "revoke_messages", "retry_deliveries"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(recipient_total=Count("recipients")).defer("content", "title")
+        return super().get_queryset(request).annotate(recipient_total=Count("recipients")).defer("title")
 
     def has_add_permission(self, request) -> bool:
         # Messages are written by their owners (pages or API), not by staff.

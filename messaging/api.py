@@ -48,6 +48,7 @@ class StepSerializer(serializers.Serializer):
 
 
 class MessageSerializer(serializers.ModelSerializer):
+    content = serializers.CharField(trim_whitespace=False)
     recipients = RecipientSerializer(many=True)
     schedule = serializers.SerializerMethodField()
 
@@ -116,7 +117,12 @@ class MessageViewSet(viewsets.ModelViewSet):
     serializer_class = MessageSerializer
 
     def get_queryset(self):
-        return Message.objects.owned_by(self.request.user).prefetch_related("recipients").order_by("-created_at", "-id")
+        return (
+            Message.objects.owned_by(self.request.user)
+            .select_related("body")
+            .prefetch_related("recipients")
+            .order_by("-created_at", "-id")
+        )
 
     @extend_schema(responses={201: MessageCreatedSerializer})
     def create(self, request, *args, **kwargs):

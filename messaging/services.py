@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from messaging import ladder
 from messaging.channels import validate_contact
-from messaging.models import Delivery, Message, Recipient, StatusLog
+from messaging.models import Delivery, Message, MessageBody, Recipient, StatusLog
 
 
 class MessageStateError(Exception):
@@ -83,13 +83,13 @@ def message_create(
         message = Message.objects.create(
             owner=owner,
             title=title or "",
-            content=content,
             initial_delay_months=months,
             created_at=now,
             cycle_started_at=now,
             next_warning_date=now + ladder.initial_delay(months),
             revocation_key_hash=revocation_key_hash(key),
         )
+        MessageBody.objects.create(message=message, content=content)
         Recipient.objects.bulk_create([Recipient(message=message, **item) for item in cleaned])
     return message, key
 
@@ -113,7 +113,8 @@ def message_update(
         locked = _lock(message)
         if locked.state != Message.State.ACTIVE:
             raise MessageStateError(_("Only a message that has not been delivered or revoked can be changed."))
-        locked.title, locked.content = title or "", content
+        locked.title = title or ""
+        MessageBody.objects.update_or_create(message=locked, defaults={"content": content})
         if months != locked.initial_delay_months and locked.warning_level == 0:
             # Never earlier than now: a shorter delay warns at the next sweep, not in the past.
             locked.next_warning_date = max(locked.cycle_started_at + ladder.initial_delay(months), now)

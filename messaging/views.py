@@ -29,7 +29,7 @@ def message_list(request: HttpRequest) -> HttpResponse:
     items = (
         Message.objects.owned_by(request.user)
         .annotate(recipient_count=Count("recipients"))
-        .defer("content", "revocation_key_hash")
+        .defer("revocation_key_hash")
     )
     return render(request, "messaging/message_list.html", {"items": items})
 

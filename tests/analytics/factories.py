@@ -34,7 +34,7 @@ def make_tasks(project: Project, count: int = 3) -> list[PublishingTask]:
 
 def make_message(owner) -> Message:
     return Message.objects.create(
-        owner=owner, content="hello", next_warning_date=NOW + timedelta(days=30), revocation_key_hash=uuid.uuid4().hex
+        owner=owner, next_warning_date=NOW + timedelta(days=30), revocation_key_hash=uuid.uuid4().hex
     )
 
 

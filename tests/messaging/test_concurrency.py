@@ -14,7 +14,7 @@ from collections import Counter
 import pytest
 from django.utils import timezone
 
-from messaging.models import Delivery, Message, Recipient, StatusLog
+from messaging.models import Delivery, Message, MessageBody, Recipient, StatusLog
 from tests.conftest import run_python
 
 WARNED, DELIVERING, WORKERS = 1600, 400, 4
@@ -46,7 +46,6 @@ def test_concurrent_sweeps_send_each_warning_once_and_deliver_once(owner):
         [
             Message(
                 owner=owner,
-                content=f"content {i}",
                 initial_delay_months=1,
                 next_warning_date=now,
                 warning_level=0 if i < WARNED else 5,
@@ -57,6 +56,9 @@ def test_concurrent_sweeps_send_each_warning_once_and_deliver_once(owner):
         batch_size=1000,
     )
     ids = list(Message.objects.order_by("id").values_list("id", flat=True))
+    MessageBody.objects.bulk_create(
+        [MessageBody(message_id=pk, content=f"content {pk}") for pk in ids], batch_size=1000
+    )
     Recipient.objects.bulk_create(
         [Recipient(message_id=pk, name=f"R{pk}", contact=f"r{pk}@example.com") for pk in ids], batch_size=1000
     )

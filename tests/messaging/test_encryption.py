@@ -15,9 +15,14 @@ from messaging.models import Message
 pytestmark = pytest.mark.django_db
 
 
+# Where each secret column lives: the text sits apart from the ladder row (MessageBody).
+TABLES = {"content": ("messaging_messagebody", "message_id"), "title": ("messaging_message", "id")}
+
+
 def raw(column: str, pk: int) -> str:
+    table, key = TABLES[column]
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {column} FROM messaging_message WHERE id = %s", [pk])
+        cursor.execute(f"SELECT {column} FROM {table} WHERE {key} = %s", [pk])
         return cursor.fetchone()[0]
 
 
@@ -30,7 +35,7 @@ def test_the_content_column_never_holds_the_plaintext(owner, make_message):
     assert Message.objects.get(pk=message.pk).content == "meet me under the old oak"
     # Nothing searchable by plaintext either.
     with connection.cursor() as cursor:
-        cursor.execute("SELECT COUNT(*) FROM messaging_message WHERE content LIKE %s", ["%oak%"])
+        cursor.execute("SELECT COUNT(*) FROM messaging_messagebody WHERE content LIKE %s", ["%oak%"])
         assert cursor.fetchone()[0] == 0
 
 
@@ -40,7 +45,7 @@ def test_rotate_secrets_reencrypts_under_the_newest_key(owner, make_message, set
     settings.FERNET_KEYS = [new_key, old_key]
     err = io.StringIO()
     call_command("rotate_secrets", "--batch-size=2", stdout=io.StringIO(), stderr=err)
-    assert "messaging.Message.content: 5 re-encrypted" in err.getvalue()
+    assert "messaging.MessageBody.content: 5 re-encrypted" in err.getvalue()
     settings.FERNET_KEYS = [new_key]  # the old key is retired
     for i, message in enumerate(messages):
         Fernet(new_key).decrypt(raw("content", message.pk).encode())
@@ -52,7 +57,7 @@ def test_rotate_secrets_reencrypts_under_the_newest_key(owner, make_message, set
 
 def test_rotate_secrets_finds_every_encrypted_field():
     found = {(model._meta.label, field.name) for model, field in encrypted_columns()}
-    assert {("messaging.Message", "content"), ("messaging.Message", "title")} <= found
+    assert {("messaging.MessageBody", "content"), ("messaging.Message", "title")} <= found
 
 
 def test_rotate_secrets_dry_run_changes_nothing(owner, make_message, settings):
