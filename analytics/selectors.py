@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from analytics.aggregate import MESSAGE_FIELDS, PUBLISHING_FIELDS
 from analytics.models import AnalyticsHourly, MessageHourly
+from cradle_site import dates
 
 HOURLY_MAX_DAYS = 31
 PUBLISHING_COUNTS = [name for name in PUBLISHING_FIELDS if name != "avg_duration"]
@@ -71,6 +72,9 @@ def series_range(
     Defaults: the last 7 days up to today. ``auto`` picks hours for up to 3 days, else days.
     """
     tz = tz or timezone.get_current_timezone()
+    for field, day in (("from", first_day), ("to", last_day)):
+        if day is not None and not dates.in_window(day):
+            raise RangeError(field, dates.out_of_window_reason())
     today = timezone.now().astimezone(tz).date()
     last_day = last_day or today
     first_day = first_day or (last_day - timedelta(days=6))

@@ -88,6 +88,9 @@ def test_the_scope_is_needed(api_client_for, owner, data):
         ("publishing/hourly", {"from": "2025-01-01", "to": "2025-03-10"}, "from", "at most 31 days"),
         ("messages/daily", {"from": "2019-01-01"}, "from", "at most 366 days"),
         ("messages/daily", {"to": "tomorrow"}, "to", "Date has wrong format"),
+        # Days at the ends of the calendar overflowed (a 500) when moved to UTC or by a day.
+        ("messages/daily", {"to": "0001-01-01"}, "to", "between 2000-01-01 and 2999-12-31"),
+        ("publishing/hourly", {"from": "9999-12-30", "to": "9999-12-31"}, "from", "between 2000-01-01"),
     ],
 )
 def test_bad_ranges_are_400_with_field_and_reason(api_client_for, owner, data, url, params, field, reason):

@@ -87,6 +87,9 @@ def test_pages_need_login(client, projects):
         ({"from": "not-a-date"}, "Enter a valid date."),
         ({"from": "2020-01-01", "to": "2025-03-10"}, "at most 366 days"),
         ({"from": "2025-01-01", "to": "2025-03-10", "interval": "hour"}, "at most 31 days"),
+        # Days at the ends of the calendar overflowed (a 500) when moved to UTC or by a day.
+        ({"to": "0001-01-01"}, "Choose a date between 2000-01-01 and 2999-12-31."),
+        ({"from": "9999-12-30", "to": "9999-12-31"}, "Choose a date between 2000-01-01 and 2999-12-31."),
     ],
 )
 def test_bad_ranges_show_form_errors(client, owner, projects, params, error):
