@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 from accounts import scopes
 from accounts.api_keys import apikey_create, apikey_revoke
 from accounts.models import ApiKey, User
+from cradle_site import dates
 from cradle_site.querysets import get_owned_or_404
 
 
@@ -39,7 +40,7 @@ class ApiKeyOutput(serializers.ModelSerializer):
 class ApiKeyInput(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     permissions = serializers.ListField(child=serializers.CharField(), allow_empty=False)
-    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+    expires_at = serializers.DateTimeField(required=False, allow_null=True, validators=[dates.validate_in_window])
 
     def validate_permissions(self, value):
         try:

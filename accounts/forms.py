@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import scopes
 from accounts.models import User
+from cradle_site import dates
 
 
 class SignupForm(UserCreationForm):
@@ -39,6 +40,7 @@ class ApiKeyForm(forms.Form):
     expires_at = forms.DateTimeField(
         label=_("Expires"),
         required=False,
+        validators=[dates.validate_in_window],
         help_text=_("Optional, YYYY-MM-DD HH:MM in your time zone. Leave empty for a key that does not expire."),
     )
 

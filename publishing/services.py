@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cradle_site import dates
 from publishing import queue
 from publishing.content import X_TEXT_LIMIT, file_hash, text_hash
 from publishing.models import ContentSource, Project, PublishingTask
@@ -111,6 +112,11 @@ def source_create(
     )
 
 
+def _check_scheduled_at(scheduled_at: datetime | None) -> None:
+    if scheduled_at is not None and not dates.in_window(scheduled_at):
+        raise ValidationError({"scheduled_at": dates.out_of_window_reason()})
+
+
 def task_create(
     *,
     project: Project,
@@ -126,6 +132,7 @@ def task_create(
     ``media_path`` must name a media file under ``PUBLISHING_LOCAL_ROOTS``; ``key`` (the
     caller's idempotency key) defaults to the media path, or a fresh id.
     """
+    _check_scheduled_at(scheduled_at)
     text = (text or "").strip()
     if len(text) > X_TEXT_LIMIT:
         raise ValidationError({"text": _("At most %(n)s characters.") % {"n": X_TEXT_LIMIT}})
@@ -192,6 +199,7 @@ def task_cancel(*, task: PublishingTask) -> PublishingTask:
 
 
 def task_reschedule(*, task: PublishingTask, scheduled_at: datetime | None = None, priority: int | None = None):
+    _check_scheduled_at(scheduled_at)
     if task.status != Status.PENDING:
         raise ValidationError({"status": _("Only pending tasks can be moved.")})
     changes = {}

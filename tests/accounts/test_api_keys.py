@@ -163,6 +163,30 @@ def test_keys_page_shows_form_errors(client, owner):
     assert not ApiKey.objects.exists()
 
 
+def test_an_expiry_at_the_end_of_the_calendar_is_refused(client, owner):
+    # 23:59 on 9999-12-31 in Los Angeles is past the last datetime in UTC: it was a 500 on save,
+    # and the same moment entered in UTC broke the page later for anyone east of UTC.
+    owner.time_zone = "America/Los_Angeles"
+    owner.save()
+    client.force_login(owner)
+    page = client.post(
+        reverse("accounts:apikey_list"),
+        {"name": "late", "permissions": ["account:read"], "expires_at": "9999-12-31 23:59"},
+    )
+    assert page.status_code == 200
+    assert page.context["form"].errors == {"expires_at": ["Choose a date between 2000-01-01 and 2999-12-31."]}
+    api = APIClient()
+    api.force_login(owner)
+    response = api.post(
+        "/api/v1/keys",
+        {"name": "late", "permissions": ["account:read"], "expires_at": "9999-12-31T23:00:00Z"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"expires_at": ["Choose a date between 2000-01-01 and 2999-12-31."]}
+    assert not ApiKey.objects.exists()
+
+
 def test_keys_list_query_count_is_flat(client, owner, django_assert_max_num_queries):
     client.force_login(owner)
     for index in range(3):

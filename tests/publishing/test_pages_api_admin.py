@@ -53,6 +53,24 @@ def test_queue_actions_on_the_page(client, owner, task):
     assert task.status == "pending" and task.version == 4
 
 
+@pytest.mark.parametrize(
+    ("zone", "when"), [("Asia/Shanghai", "0001-01-01 00:00"), ("America/Los_Angeles", "9999-12-31 23:59")]
+)
+def test_a_time_at_the_end_of_the_calendar_is_refused_on_the_page(client, owner, task, zone, when):
+    # In the owner's time zone it parses; in UTC it was out of range: an OverflowError 500 on save.
+    owner.time_zone = zone
+    owner.save()
+    client.force_login(owner)
+    response = client.post(
+        reverse("publishing:task_action", args=[task.pk, "change"]), {"scheduled_at": when}, follow=True
+    )
+    assert response.status_code == 200
+    assert "Choose a date between 2000-01-01 and 2999-12-31." in response.content.decode()
+    before = task.scheduled_at
+    task.refresh_from_db()
+    assert task.scheduled_at == before and task.version == 1
+
+
 def test_credentials_are_never_shown_back(client, owner, x_project, staff):
     client.force_login(owner)
     page = client.get(reverse("publishing:project_detail", args=[x_project.pk])).content.decode()
@@ -96,6 +114,18 @@ def test_api_bad_input_is_a_400_with_the_field(owner, project, api_client_for):
     assert response.status_code == 400 and "slot_times" in response.json()["error"]["fields"]
     response = api.get("/api/v1/publishing/tasks?status=nope")
     assert response.status_code == 400 and "status" in response.json()["error"]["fields"]
+
+
+def test_api_refuses_a_time_at_the_end_of_the_calendar(owner, project, task, api_client_for):
+    # Stored, 9999-12-31T23:00Z overflowed on any page shown in a time zone east of UTC.
+    api = api_client_for(owner, ["publishing:write", "publishing:read"])
+    late = "9999-12-31T23:00:00Z"
+    response = api.post("/api/v1/publishing/tasks", {"project": project.pk, "text": "late", "scheduled_at": late})
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"scheduled_at": ["Choose a date between 2000-01-01 and 2999-12-31."]}
+    response = api.post(f"/api/v1/publishing/tasks/{task.pk}/change", {"scheduled_at": late})
+    assert response.status_code == 400 and "scheduled_at" in response.json()["error"]["fields"]
+    assert PublishingTask.objects.get().pk == task.pk
 
 
 def test_api_is_owner_scoped_and_hides_credentials(owner, other_user, x_project, api_client_for):
