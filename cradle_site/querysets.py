@@ -10,6 +10,10 @@ from __future__ import annotations
 from django.db import models
 from django.http import Http404
 
+# The largest id a BigAutoField holds. A filter on a larger number overflows SQLite's
+# INTEGER (an OverflowError, not an empty result), so id parameters are bounded by this.
+MAX_ID = 2**63 - 1
+
 
 class OwnedQuerySet(models.QuerySet):
     owner_path = "owner"

@@ -10,13 +10,13 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cradle_site.querysets import get_owned_or_404
+from cradle_site.querysets import MAX_ID, get_owned_or_404
 from publishing import services
 from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
 from publishing.scan import source_scan
@@ -199,22 +199,29 @@ class TaskCreateIn(serializers.Serializer):
     priority = serializers.IntegerField(required=False, default=0, min_value=-1000, max_value=1000)
 
 
+class TaskFilterIn(serializers.Serializer):
+    status = serializers.ChoiceField(choices=PublishingTask.Status.choices, required=False)
+    project = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="A project id.")
+
+
+def _filters(serializer_class, request) -> dict:
+    filters = serializer_class(data=request.query_params)
+    filters.is_valid(raise_exception=True)
+    return filters.validated_data
+
+
+@extend_schema_view(get=extend_schema(parameters=[TaskFilterIn]))
 class TaskList(generics.ListCreateAPIView):
     required_scopes = {"GET": {"publishing:read"}, "POST": {"tasks:create"}}
     serializer_class = TaskSerializer
 
     def get_queryset(self):
         tasks = PublishingTask.objects.owned_by(self.request.user).order_by("-scheduled_at", "-id")
-        wanted = self.request.query_params.get("status")
-        if wanted:
-            if wanted not in PublishingTask.Status.values:
-                raise ValidationError({"status": [f"one of {', '.join(PublishingTask.Status.values)}"]})
-            tasks = tasks.filter(status=wanted)
-        project = self.request.query_params.get("project")
-        if project:
-            if not project.isdigit():
-                raise ValidationError({"project": ["a project id"]})
-            tasks = tasks.filter(project_id=int(project))
+        filters = _filters(TaskFilterIn, self.request)
+        if "status" in filters:
+            tasks = tasks.filter(status=filters["status"])
+        if "project" in filters:
+            tasks = tasks.filter(project_id=filters["project"])
         return tasks
 
     def create(self, request, *args, **kwargs):
@@ -304,15 +311,18 @@ class LogSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class LogFilterIn(serializers.Serializer):
+    task = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="A task id.")
+
+
+@extend_schema_view(get=extend_schema(parameters=[LogFilterIn]))
 class LogList(generics.ListAPIView):
     scope_area = "publishing"
     serializer_class = LogSerializer
 
     def get_queryset(self):
         logs = PublishingLog.objects.owned_by(self.request.user).order_by("-published_at", "-id")
-        task = self.request.query_params.get("task")
-        if task:
-            if not task.isdigit():
-                raise ValidationError({"task": ["a task id"]})
-            logs = logs.filter(task_id=int(task))
+        filters = _filters(LogFilterIn, self.request)
+        if "task" in filters:
+            logs = logs.filter(task_id=filters["task"])
         return logs

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from cradle_site.querysets import MAX_ID
 from publishing.models import ContentSource, Project, PublishingTask
 
 
@@ -57,6 +58,7 @@ class TaskFilterForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Status"), required=False, choices=[("", _("All"))] + list(PublishingTask.Status.choices)
     )
+    project = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID, widget=forms.HiddenInput)
 
 
 class TaskChangeForm(forms.Form):

@@ -147,12 +147,12 @@ def source_scan_now(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def task_list(request: HttpRequest) -> HttpResponse:
     tasks = PublishingTask.objects.owned_by(request.user).select_related("project", "source")
-    filters = TaskFilterForm(request.GET or None)
-    if filters.is_valid() and filters.cleaned_data["status"]:
+    filters = TaskFilterForm(request.GET)
+    filters.is_valid()  # a bad filter is left out; the valid ones still apply
+    if filters.cleaned_data.get("status"):
         tasks = tasks.filter(status=filters.cleaned_data["status"])
-    project_id = request.GET.get("project")
-    if project_id and project_id.isdigit():
-        tasks = tasks.filter(project_id=int(project_id))
+    if filters.cleaned_data.get("project"):
+        tasks = tasks.filter(project_id=filters.cleaned_data["project"])
     page = Paginator(tasks.order_by("-scheduled_at", "-id"), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "publishing/task_list.html", {"page": page, "filters": filters})
 

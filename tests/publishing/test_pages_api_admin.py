@@ -83,6 +83,20 @@ def test_credentials_are_never_shown_back(client, owner, x_project, staff):
         assert secret not in admin_page
 
 
+def test_an_id_too_big_for_the_database_is_a_bad_filter_not_a_500(client, owner, task, api_client_for):
+    # On SQLite a filter on a number past 2**63 - 1 raised OverflowError instead of matching nothing.
+    huge = str(2**64)
+    client.force_login(owner)
+    response = client.get(reverse("publishing:task_list"), {"project": huge, "status": "pending"})
+    assert response.status_code == 200 and "Hello world" in response.content.decode()
+    api = api_client_for(owner, ["publishing:read"])
+    for url, field in (("/api/v1/publishing/tasks", "project"), ("/api/v1/publishing/logs", "task")):
+        response = api.get(url, {field: huge})
+        assert response.status_code == 400
+        assert list(response.json()["error"]["fields"]) == [field]
+    assert api.get("/api/v1/publishing/tasks", {"project": task.project_id}).json()["count"] == 1
+
+
 def test_the_queue_page_query_count_does_not_grow(client, owner, project, django_assert_max_num_queries):
     for i in range(30):
         task_create(project=project, text=f"post {i}")
