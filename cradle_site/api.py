@@ -66,5 +66,60 @@ def exception_handler(exc, context):
     return Response(body, status=response.status_code, headers=_keep_headers(response))
 
 
+_ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "error": {
+            "type": "object",
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "fields": {
+                    "type": "object",
+                    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                    "description": "Reasons per field; nested fields are named like recipients[0].contact.",
+                },
+            },
+            "required": ["code", "message", "fields"],
+        }
+    },
+    "required": ["error"],
+}
+_ERROR_TEXT = {
+    "400": "Invalid input: the fields and the reasons.",
+    "401": "No API key, or a malformed, revoked or expired one.",
+    "403": "The key lacks the scope, or the account cannot write.",
+    "404": "No such object among yours (or no such page).",
+    "429": "Too many requests; see Retry-After.",
+}
+
+
+def error_responses_hook(result, generator, request, public):
+    """drf-spectacular post-processing: document the error format on every operation.
+
+    401, 403 and 429 can answer anything; 400 any change (bad body or state) or a read with
+    query parameters; 404 anything with an id in the path or a page number.
+    """
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = _ERROR_SCHEMA
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            query = [p for p in operation.get("parameters", []) if p.get("in") == "query"]
+            codes = ["401", "403", "429"]
+            if method != "get" or query:
+                codes.append("400")
+            if "{" in path or any(p.get("name") == "page" for p in query):
+                codes.append("404")
+            responses = operation.setdefault("responses", {})
+            for code in sorted(codes):
+                responses.setdefault(
+                    code,
+                    {
+                        "description": _ERROR_TEXT[code],
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                    },
+                )
+    return result
+
+
 def _keep_headers(response) -> dict:
     return {k: v for k, v in response.items() if k in {"WWW-Authenticate", "Retry-After", "Allow"}}

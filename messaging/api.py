@@ -7,6 +7,7 @@ key is in the create response only.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
@@ -80,7 +81,10 @@ class MessageSerializer(serializers.ModelSerializer):
             "revoked_at",
             "delivered_at",
         ]
-        extra_kwargs = {"title": {"required": False, "allow_blank": True}}
+        extra_kwargs = {
+            "title": {"required": False, "allow_blank": True},
+            "initial_delay_months": {"min_value": 1, "max_value": settings.MESSAGING_MAX_DELAY_MONTHS},
+        }
 
     @extend_schema(responses=StepSerializer(many=True))
     def get_schedule(self, obj: Message) -> list[dict]:

@@ -275,10 +275,12 @@ class TaskChangeIn(serializers.Serializer):
 
 
 class TaskAction(APIView):
+    """Retry a failed or cancelled task, or cancel a pending or failed one. No request body."""
+
     scope_area = "publishing"
     operation = ""
 
-    @extend_schema(request=TaskChangeIn, responses=TaskSerializer)
+    @extend_schema(request=None, responses=TaskSerializer)
     def post(self, request, pk: int):
         task = get_owned_or_404(PublishingTask.objects.all(), request.user, pk=pk)
         with as_400():
@@ -291,6 +293,16 @@ class TaskAction(APIView):
                 values.is_valid(raise_exception=True)
                 services.task_reschedule(task=task, **values.validated_data)
         return Response(TaskSerializer(task).data)
+
+
+class TaskChange(TaskAction):
+    """Move a pending task: a new time, a new priority, or both."""
+
+    operation = "change"
+
+    @extend_schema(request=TaskChangeIn, responses=TaskSerializer)
+    def post(self, request, pk: int):
+        return super().post(request, pk)
 
 
 class LogSerializer(serializers.ModelSerializer):

@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.utils import timezone
 from django_q.models import Schedule
@@ -86,3 +87,29 @@ def test_quiet_hour_jobs_first_run_at_their_hour(db, time_machine):
     assert backup.next_run == datetime(2026, 5, 2, 3, 0, tzinfo=UTC)
     sweep = Schedule.objects.get(name=PREFIX + "messaging.sweep")
     assert sweep.next_run == datetime(2026, 5, 1, 10, 30, tzinfo=UTC)
+
+
+def test_the_schema_documents_errors_and_request_bodies_as_they_are(client, owner):
+    client.force_login(owner)
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+    paths = schema["paths"]
+    # Retry and cancel take no body; only change does (all three used to show change's body).
+    assert "requestBody" not in paths["/api/v1/publishing/tasks/{id}/retry"]["post"]
+    assert "requestBody" not in paths["/api/v1/publishing/tasks/{id}/cancel"]["post"]
+    assert "requestBody" in paths["/api/v1/publishing/tasks/{id}/change"]["post"]
+    # The error format is documented where those errors happen.
+    error = {"$ref": "#/components/schemas/Error"}
+    assert set(schema["components"]["schemas"]["Error"]["properties"]["error"]["properties"]) == {
+        "code",
+        "message",
+        "fields",
+    }
+    detail = paths["/api/v1/messages/{id}/"]["get"]["responses"]
+    assert detail["404"]["content"]["application/json"]["schema"] == error
+    assert {"401", "403", "404", "429"} <= set(detail) and "400" not in detail
+    assert "400" in paths["/api/v1/messages/{id}/reset/"]["post"]["responses"]
+    assert "400" in paths["/api/v1/publishing/tasks"]["get"]["responses"]
+    assert {p["name"] for p in paths["/api/v1/publishing/tasks"]["get"]["parameters"]} >= {"status", "project"}
+    # The delay's real bounds, not PositiveSmallIntegerField's 0..32767.
+    delay = schema["components"]["schemas"]["MessageRequest"]["properties"]["initial_delay_months"]
+    assert (delay["minimum"], delay["maximum"]) == (1, django_settings.MESSAGING_MAX_DELAY_MONTHS)
