@@ -91,21 +91,8 @@ class MessageAdmin(admin.ModelAdmin):
         "warning_email_attempts",
         "warning_email_error",
     )
-    readonly_fields = (
-        "owner",
-        "state",
-        "is_active",
-        "warning_level",
-        "cycle_started_at",
-        "next_warning_date",
-        "last_warning_at",
-        "created_at",
-        "revoked_at",
-        "delivered_at",
-        "warning_email_due_at",
-        "warning_email_attempts",
-        "warning_email_error",
-    )
+    # Read-only: every change goes through the actions, which call the services.
+    readonly_fields = fields
     inlines = [RecipientInline, DeliveryInline, StatusLogInline]
     actions = ["reset_messages", "revoke_messages", "retry_deliveries"]
 
