@@ -1,3 +1,4 @@
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
@@ -41,6 +42,11 @@ class ApiKeyInput(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     permissions = serializers.ListField(child=serializers.CharField(), allow_empty=False)
     expires_at = serializers.DateTimeField(required=False, allow_null=True, validators=[dates.validate_in_window])
+
+    def validate_expires_at(self, value):
+        if value is not None and value <= timezone.now():
+            raise serializers.ValidationError("The expiry must be in the future.")
+        return value
 
     def validate_permissions(self, value):
         try:

@@ -27,7 +27,12 @@ def _flatten(detail) -> dict:
                 for sub_key, sub_value in _flatten(value).items():
                     # ListField errors come keyed by index: name them like list items.
                     head, dot, rest = str(sub_key).partition(".")
-                    joined = f"{key}[{head}]{dot}{rest}" if head.isdigit() else f"{key}.{sub_key}"
+                    if sub_key == "non_field_errors":  # an error about the field as a whole
+                        joined = key
+                    elif head.isdigit():
+                        joined = f"{key}[{head}]{dot}{rest}"
+                    else:
+                        joined = f"{key}.{sub_key}"
                     out[joined] = sub_value
             elif isinstance(value, list) and value and isinstance(value[0], dict):
                 for index, item in enumerate(value):

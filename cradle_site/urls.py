@@ -27,6 +27,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
+# Unknown API paths answer in the API's error format, not with an HTML page.
+handler404 = "cradle_site.views.not_found"
+
 admin.site.site_header = "Cradle back office"
 admin.site.site_title = "Cradle"
 if settings.DEBUG:

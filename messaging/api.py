@@ -50,7 +50,7 @@ class StepSerializer(serializers.Serializer):
 
 class MessageSerializer(serializers.ModelSerializer):
     content = serializers.CharField(trim_whitespace=False)
-    recipients = RecipientSerializer(many=True)
+    recipients = RecipientSerializer(many=True, allow_empty=False)
     schedule = serializers.SerializerMethodField()
 
     class Meta:

@@ -197,3 +197,13 @@ def test_keys_list_query_count_is_flat(client, owner, django_assert_max_num_quer
         apikey_create(user=owner, name=f"more{index}", permissions=["account:read"])
     with django_assert_max_num_queries(len(small.captured_queries)):
         client.get(reverse("accounts:apikey_list"))
+
+
+def test_api_key_expiry_must_be_in_the_future(owner):
+    client = APIClient()
+    client.force_login(owner)
+    past = (timezone.now() - timedelta(days=1)).isoformat()
+    response = client.post("/api/v1/keys", {"name": "old", "permissions": ["account:read"], "expires_at": past})
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["expires_at"] == ["The expiry must be in the future."]
+    assert not ApiKey.objects.exists()

@@ -70,6 +70,8 @@ def test_api_errors_name_nested_fields_like_list_items():
     assert _flatten(nested) == {"recipients[1].contact": ["Enter a valid e-mail address."]}
     by_index = ValidationError({"recipients": {0: {"name": ["This field is required."]}}}).detail
     assert _flatten(by_index) == {"recipients[0].name": ["This field is required."]}
+    whole = ValidationError({"recipients": {"non_field_errors": ["This list may not be empty."]}}).detail
+    assert _flatten(whole) == {"recipients": ["This list may not be empty."]}
 
 
 def test_api_docs_load_no_asset_from_the_internet(client, db):
@@ -113,3 +115,11 @@ def test_the_schema_documents_errors_and_request_bodies_as_they_are(client, owne
     # The delay's real bounds, not PositiveSmallIntegerField's 0..32767.
     delay = schema["components"]["schemas"]["MessageRequest"]["properties"]["initial_delay_months"]
     assert (delay["minimum"], delay["maximum"]) == (1, django_settings.MESSAGING_MAX_DELAY_MONTHS)
+
+
+def test_unknown_api_paths_answer_in_the_api_error_format(client, db):
+    response = client.get("/api/v1/messages/0.5/")
+    assert response.status_code == 404
+    assert response.json() == {"error": {"code": "not_found", "message": "Not found.", "fields": {}}}
+    page = client.get("/no-such-page/")
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
