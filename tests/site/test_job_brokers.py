@@ -27,6 +27,10 @@ def redis_available() -> bool:
         return False
 
 
+if os.environ.get("CRADLE_REQUIRE_REDIS") == "1" and not redis_available():
+    raise RuntimeError(f"CRADLE_REQUIRE_REDIS=1 but no Redis answers at {REDIS_URL} (bin/services starts it)")
+
+
 def start_cluster(env: dict) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "manage.py", "qcluster"],
