@@ -1,4 +1,3 @@
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
@@ -6,7 +5,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import scopes
-from accounts.api_keys import apikey_create, apikey_revoke
+from accounts.api_keys import apikey_create, apikey_revoke, validate_expiry
 from accounts.models import ApiKey, User
 from cradle_site import dates
 from cradle_site.querysets import get_owned_or_404
@@ -41,12 +40,9 @@ class ApiKeyOutput(serializers.ModelSerializer):
 class ApiKeyInput(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     permissions = serializers.ListField(child=serializers.CharField(), allow_empty=False)
-    expires_at = serializers.DateTimeField(required=False, allow_null=True, validators=[dates.validate_in_window])
-
-    def validate_expires_at(self, value):
-        if value is not None and value <= timezone.now():
-            raise serializers.ValidationError("The expiry must be in the future.")
-        return value
+    expires_at = serializers.DateTimeField(
+        required=False, allow_null=True, validators=[dates.validate_in_window, validate_expiry]
+    )
 
     def validate_permissions(self, value):
         try:

@@ -28,6 +28,15 @@ class NewApiKey:
     secret: str  # the full key, to show once
 
 
+def validate_expiry(value: datetime | None) -> None:
+    """Field validator for a new key's expiry (forms and serializers): later than now."""
+    from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext as _
+
+    if value is not None and value <= timezone.now():
+        raise ValidationError(_("The expiry must be in the future."), code="in_past")
+
+
 def _hash(secret: str) -> str:
     # Keyed so a leaked table cannot be brute-forced without the server's SECRET_KEY.
     return hmac.new(settings.SECRET_KEY.encode(), secret.encode(), hashlib.sha256).hexdigest()

@@ -1,9 +1,9 @@
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts import scopes
+from accounts.api_keys import validate_expiry
 from accounts.models import User
 from cradle_site import dates
 
@@ -40,12 +40,6 @@ class ApiKeyForm(forms.Form):
     expires_at = forms.DateTimeField(
         label=_("Expires"),
         required=False,
-        validators=[dates.validate_in_window],
+        validators=[dates.validate_in_window, validate_expiry],
         help_text=_("Optional, YYYY-MM-DD HH:MM in your time zone. Leave empty for a key that does not expire."),
     )
-
-    def clean_expires_at(self):
-        value = self.cleaned_data.get("expires_at")
-        if value is not None and value <= timezone.now():
-            raise forms.ValidationError(_("The expiry must be in the future."))
-        return value
