@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass
 from html import escape
 
+from django.utils.translation import gettext as _
+
 PALETTE = ["#2e7d32", "#c62828", "#9e9e9e", "#1565c0", "#ef6c00", "#6a1b9a", "#00838f", "#ad1457", "#5d4037"]
 
 
@@ -124,7 +126,7 @@ def stacked_bar_chart(
     labels: list[str],
     series: list[Series],
     y_label: str = "",
-    empty_text: str = "No data in this range",
+    empty_text: str = "",
     width: int = 760,
     height: int = 280,
 ) -> str:
@@ -136,7 +138,7 @@ def stacked_bar_chart(
     bar = max(1.0, slot * 0.8)
     colors = _colors(series)
     summary = ", ".join(f"{item.name}: {_fmt(sum(v or 0 for v in item.values))}" for item in series)
-    out = _open(chart_id, frame, title, f"{title}. Totals — {summary}.")
+    out = _open(chart_id, frame, title, _("%(title)s. Totals: %(summary)s.") % {"title": title, "summary": summary})
     out += _axes(frame, ticks, labels, y_label, lambda i: frame.left + slot * (i + 0.5))
     scale = frame.plot_h / (ticks[-1] or 1)
     for index, label in enumerate(labels):
@@ -153,7 +155,7 @@ def stacked_bar_chart(
                 f"<title>{escape(label)} · {escape(item.name)}: {_fmt(value)}</title></rect>"
             )
     if not any(totals):
-        out.append(_empty_note(frame, empty_text))
+        out.append(_empty_note(frame, empty_text or _("No data in this range")))
     out += _legend(frame, series, colors)
     out.append("</svg>")
     return "\n".join(out)
@@ -166,7 +168,7 @@ def line_chart(
     labels: list[str],
     series: list[Series],
     y_label: str = "",
-    empty_text: str = "No data in this range",
+    empty_text: str = "",
     width: int = 760,
     height: int = 280,
 ) -> str:
@@ -181,9 +183,11 @@ def line_chart(
 
     colors = _colors(series)
     summary = ", ".join(
-        f"{item.name}: max {_fmt(max((v for v in item.values if v is not None), default=0))}" for item in series
+        _("%(name)s: at most %(value)s")
+        % {"name": item.name, "value": _fmt(max((v for v in item.values if v is not None), default=0))}
+        for item in series
     )
-    out = _open(chart_id, frame, title, f"{title}. {summary}.")
+    out = _open(chart_id, frame, title, _("%(title)s. %(summary)s.") % {"title": title, "summary": summary})
     out += _axes(frame, ticks, labels, y_label, x_of)
     scale = frame.plot_h / (ticks[-1] or 1)
     base = frame.top + frame.plot_h
@@ -209,7 +213,7 @@ def line_chart(
                         f"<title>{escape(label)} · {escape(item.name)}: {_fmt(value)}</title></circle>"
                     )
     if not values:
-        out.append(_empty_note(frame, empty_text))
+        out.append(_empty_note(frame, empty_text or _("No data in this range")))
     out += _legend(frame, series, colors)
     out.append("</svg>")
     return "\n".join(out)

@@ -34,9 +34,11 @@ def deliveries_send(*, now: datetime | None = None, limit: int = 200) -> dict[st
     counts = {"sent": 0, "failed": 0}
     deliveries = Delivery.objects.filter(id__in=ids).select_related("recipient", "message__owner")
     for delivery in deliveries:
-        if delivery.message.state != Message.State.DELIVERING:
-            # Revoked between claim and send: never deliver.
-            Delivery.objects.filter(pk=delivery.pk).update(state=Delivery.State.CANCELLED, lease_until=None)
+        if not _still_delivering(delivery):
+            # Revoked since the claim (possibly during an earlier send of this batch): never deliver.
+            Delivery.objects.filter(pk=delivery.pk, state=Delivery.State.SENDING).update(
+                state=Delivery.State.CANCELLED, lease_until=None
+            )
             continue
         try:
             channel_for(delivery.recipient.contact_type).send(recipient=delivery.recipient, message=delivery.message)
@@ -60,18 +62,31 @@ def deliveries_send(*, now: datetime | None = None, limit: int = 200) -> dict[st
     return counts
 
 
+def _still_delivering(delivery: Delivery) -> bool:
+    """Whether the message may still go out, read fresh just before each send.
+
+    A batch's sends can take minutes (webhook timeouts), so the state loaded with the batch
+    is not enough: a revoke that lands during one send must stop every later one.
+    """
+    return Message.objects.filter(pk=delivery.message_id, state=Message.State.DELIVERING).exists()
+
+
 def _record_failure(delivery: Delivery, error: str, now: datetime) -> None:
     attempts = delivery.attempts + 1
     final = attempts >= settings.MESSAGING_DELIVERY_MAX_ATTEMPTS
     recipient = delivery.recipient
     with transaction.atomic():
-        Delivery.objects.filter(pk=delivery.pk).update(
+        # Conditional on the claim: a revoke during the send has cancelled the row, and a
+        # cancelled delivery stays cancelled (only the attempt and its error are kept).
+        moved = Delivery.objects.filter(pk=delivery.pk, state=Delivery.State.SENDING).update(
             state=Delivery.State.FAILED if final else Delivery.State.PENDING,
             attempts=attempts,
             last_error=error[:2000],
             next_attempt_at=now + outbox.backoff(attempts),
             lease_until=None,
         )
+        if not moved:
+            Delivery.objects.filter(pk=delivery.pk).update(attempts=attempts, last_error=error[:2000])
         StatusLog.objects.create(
             message_id=delivery.message_id,
             status=StatusLog.Status.DELIVERY_FAILED,
@@ -79,7 +94,7 @@ def _record_failure(delivery: Delivery, error: str, now: datetime) -> None:
             details=f"recipient {recipient.name} ({recipient.contact_type}), attempt {attempts}"
             f"{' (giving up; staff can retry)' if final else ''}: {error}"[:2000],
         )
-        if final:
+        if final and moved:
             # The owner's other channel (e-mail) hears about a recipient that keeps failing.
             Notice.objects.create(
                 message_id=delivery.message_id,

@@ -221,9 +221,11 @@ def message_revoke(*, message: Message, now: datetime | None = None, details: st
                 "updated_at",
             ]
         )
-        Delivery.objects.filter(message=locked, state__in=[Delivery.State.PENDING, Delivery.State.FAILED]).update(
-            state=Delivery.State.CANCELLED
-        )
+        # Claimed rows too: a send already under way cannot be recalled (it is recorded as
+        # sent if it succeeds), but every later one sees the cancel (messaging.delivery).
+        Delivery.objects.filter(
+            message=locked, state__in=[Delivery.State.PENDING, Delivery.State.FAILED, Delivery.State.SENDING]
+        ).update(state=Delivery.State.CANCELLED, lease_until=None)
         StatusLog.objects.create(
             message=locked, status=StatusLog.Status.REVOKED, created_at=now, details=details or "revoked by the owner"
         )

@@ -45,3 +45,15 @@ def test_nice_ticks():
     assert nice_ticks(0) == [0, 1]
     assert nice_ticks(7) == [0, 2, 4, 6, 8]
     assert nice_ticks(100)[-1] >= 100
+
+
+def test_the_screen_reader_summary_is_in_the_active_language():
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        bars = stacked_bar_chart(chart_id="c", title="T", labels=["a"], series=[Series("S", [2])])
+        lines = line_chart(chart_id="l", title="T", labels=["a", "b"], series=[Series("S", [1, 4])])
+        empty = stacked_bar_chart(chart_id="e", title="T", labels=["a"], series=[Series("S", [0])])
+    assert ElementTree.fromstring(bars).find(f"{SVG}desc").text == "T。合计：S: 2。"
+    assert ElementTree.fromstring(lines).find(f"{SVG}desc").text == "T。S：最高 4。"
+    assert "此时间范围内没有数据" in empty

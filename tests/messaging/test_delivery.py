@@ -180,3 +180,32 @@ def test_sms_numbers_must_be_e164_when_a_gateway_is_configured(settings):
     assert channels.validate_contact("sms", " +442071838750 ") == "+442071838750"
     with pytest.raises(ValidationError):
         channels.validate_contact("sms", "020 7183 8750")
+
+
+@responses.activate
+@pytest.mark.parametrize("first_send_status", [200, 503])
+def test_a_revoke_during_a_send_stops_every_later_send_of_the_batch(owner, make_message, first_send_status):
+    hooks = [f"{HOOK}/{name}" for name in ("one", "two", "three")]
+    message = make_message(
+        owner, recipients=[{"name": f"R{i}", "contact": url, "contact_type": "webhook"} for i, url in enumerate(hooks)]
+    )
+
+    def revoke_while_sending(request):
+        # The owner revokes while the first webhook is still waiting for its answer.
+        services.message_revoke(message=Message.objects.get(pk=message.pk))
+        return first_send_status, {}, ""
+
+    for url in hooks:
+        responses.add_callback(responses.POST, url, callback=revoke_while_sending)
+    _due_for_delivery(message)
+    with time_machine.travel(NOW, tick=False):
+        tasks.sweep()
+        tasks.deliver()
+    assert len(responses.calls) == 1, "no send may start after the revoke"
+    states = sorted(Delivery.objects.filter(message=message).values_list("state", flat=True))
+    first = "sent" if first_send_status == 200 else "cancelled"
+    assert states == sorted([first, "cancelled", "cancelled"])
+    message.refresh_from_db()
+    assert message.state == Message.State.REVOKED
+    assert not message.status_logs.filter(status="DELIVERED").exists()
+    assert not Notice.objects.filter(message=message).exists()
