@@ -5,9 +5,10 @@
 
 Creates ``--n`` active messages (``--due`` of them due, spread over levels 0-4) for its own
 user on the configured database (the same ``DATABASE_URL`` as the site; run
-``manage.py init_db`` on a dedicated database first), runs one full sweep and times it,
-puts the due messages back exactly as they were, then times the naive loop (load one
-message, change it, ``save()``, create its log) on the same data. Prints one JSON line.
+``manage.py init_db`` on a dedicated database first), times ``--repeat`` full sweeps (the
+due messages are put back exactly as they were before each) and reports the median, then
+times the naive loop (load one message, change it, ``save()``, create its log) on the same
+data. Prints one JSON line.
 Its rows are deleted at the start and the end.
 """
 
@@ -20,6 +21,7 @@ import random
 import secrets
 import sys
 import time
+from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
 
@@ -81,6 +83,19 @@ def populate(user: User, n: int, due: int, now, content_chars: int = 500) -> Non
         MessageBody.objects.bulk_create([MessageBody(message_id=pk, content=text) for pk in ids[start : start + 5000]])
 
 
+def restore(user: User, before: list, now) -> None:
+    """Put the due messages back exactly as they were (level, due time) and drop what the last run wrote."""
+    StatusLog.objects.filter(message__owner=user).delete()
+    Notice.objects.filter(message__owner=user).delete()
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for pk, level, at in before:
+        groups[(level, at)].append(pk)  # populate() uses whole minutes: at most a few thousand groups
+    for (level, at), ids in groups.items():
+        Message.objects.filter(id__in=ids).update(
+            warning_level=level, next_warning_date=at, last_warning_at=None, warning_email_due_at=None
+        )
+
+
 def warm_up() -> None:
     """Read the ladder table once, as a sweep that runs every minute keeps it cached.
 
@@ -98,10 +113,11 @@ def main() -> None:
     parser.add_argument("--due-fraction", type=float, default=0.1, help="share of them that is due (default 0.1)")
     parser.add_argument("--batch-size", type=int, default=None, help="sweep batch size (default: the setting)")
     parser.add_argument("--content-chars", type=int, default=500, help="length of each message's text (default 500)")
+    parser.add_argument("--repeat", type=int, default=3, help="timed sweeps; the median is reported (default 3)")
     parser.add_argument("--naive-limit", type=int, default=5000, help="messages the naive loop handles (default 5000)")
     args = parser.parse_args()
-    if args.n < 1 or not 0 < args.due_fraction <= 1:
-        parser.error("--n must be positive and --due-fraction in (0, 1]")
+    if args.n < 1 or args.repeat < 1 or not 0 < args.due_fraction <= 1:
+        parser.error("--n and --repeat must be positive and --due-fraction in (0, 1]")
 
     call_command("migrate", verbosity=0, interactive=False)
     user, _ = User.objects.get_or_create(username=USERNAME, defaults={"email": "bench-escalation@example.invalid"})
@@ -111,25 +127,22 @@ def main() -> None:
     print(f"creating {args.n} messages ({due} due) on {connection.vendor}…", file=sys.stderr)
     populate(user, args.n, due, now, args.content_chars)
     before = list(Message.objects.due(now).filter(owner=user).values_list("id", "warning_level", "next_warning_date"))
-    warm_up()
 
-    print("sweeping…", file=sys.stderr)
-    with CaptureQueriesContext(connection) as queries:
-        started = time.perf_counter()
-        result = sweep_due(now=now, batch_size=args.batch_size)
-        elapsed = time.perf_counter() - started
-    assert result.advanced == len(before), (result.advanced, len(before))
-    per_batch = round(len(queries) / max(result.batches, 1), 1)
-
-    # Put the due messages back exactly as they were, then the naive loop on the same rows.
-    StatusLog.objects.filter(message__owner=user).delete()
-    Notice.objects.filter(message__owner=user).delete()
-    for level in range(5):
-        ids = [pk for pk, lv, _at in before if lv == level]
-        for start in range(0, len(ids), 5000):
-            Message.objects.filter(id__in=ids[start : start + 5000]).update(
-                warning_level=level, next_warning_date=now - timedelta(minutes=1), last_warning_at=None
-            )
+    runs = []
+    for run in range(args.repeat):
+        if run:
+            restore(user, before, now)
+        warm_up()
+        reset_queries()  # the query log is a bounded deque: a full one would undercount the sweep's queries
+        print(f"sweep {run + 1}/{args.repeat}…", file=sys.stderr)
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            result = sweep_due(now=now, batch_size=args.batch_size)
+            elapsed = time.perf_counter() - started
+        assert result.advanced == len(before), (result.advanced, len(before))
+        runs.append((elapsed, result, round(len(queries) / max(result.batches, 1), 1)))
+    elapsed, result, per_batch = sorted(runs, key=lambda r: r[0])[len(runs) // 2]  # the median run
+    restore(user, before, now)
     naive_ids = [pk for pk, _lv, _at in before][: args.naive_limit]
     print(f"naive loop over {len(naive_ids)} messages…", file=sys.stderr)
     reset_queries()
@@ -159,6 +172,7 @@ def main() -> None:
                 "due": result.advanced,
                 "batches": result.batches,
                 "seconds": round(elapsed, 3),
+                "runs_per_s": [round(r[1].advanced / r[0]) for r in runs],
                 "messages_per_s": round(messages_per_s),
                 "naive_n": len(naive_ids),
                 "naive_per_s": round(naive_per_s),

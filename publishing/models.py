@@ -124,7 +124,8 @@ class PublishingTask(models.Model):
     source = models.ForeignKey(ContentSource, on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks")
     # 500 characters keeps (project_id, media_path) inside InnoDB's 3072-byte key limit in utf8mb4.
     media_path = models.CharField(_("media path"), max_length=500)
-    # {"text": ..., "alt_text": ..., "media": {"kind": "file", "path": ...} | {"kind": "gdrive", ...} | null}
+    # {"text": ..., "alt_text": ..., "media": {"kind": "file", "path": ...} | {"kind": "gdrive", ...}
+    # | {"kind": "url", "url": ..., "mime_type": ...} (a feed enclosure) | null}
     content_data = models.JSONField(default=dict)
     status = models.CharField(_("status"), max_length=50, choices=Status.choices, default=Status.PENDING)
     scheduled_at = models.DateTimeField(_("scheduled for"))

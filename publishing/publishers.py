@@ -14,12 +14,9 @@ signs and sends every request. The adapter also gives tweepy.Client the timeout 
 
 from __future__ import annotations
 
-import io
-import mimetypes
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
@@ -29,9 +26,9 @@ from django.utils import timezone
 from requests.adapters import HTTPAdapter
 
 from publishing.content import ALT_TEXT_LIMIT
+from publishing.media import MediaError, open_media
 from publishing.models import Project, PublishingTask
-from publishing.sources import SourceError, google_drive
-from publishing.sources.local_folder import resolve_allowed
+from publishing.sources import SourceError
 
 X_HOSTS = {"api.twitter.com", "upload.twitter.com", "api.x.com", "upload.x.com"}
 RATE_LIMIT_FALLBACK = timedelta(minutes=15)
@@ -124,6 +121,8 @@ def classify(exc: BaseException, *, stage: str) -> PublishError:
         return PublishError("network", f"{type(cause).__name__}: {cause}", maybe_posted=maybe_posted)
     if isinstance(exc, SourceError):
         return PublishError("network", str(exc))
+    if isinstance(exc, MediaError):
+        return PublishError("media", str(exc))
     if isinstance(exc, OSError):
         return PublishError("media", f"{type(exc).__name__}: {exc}")
     return PublishError("other", f"{type(exc).__name__}: {exc}")
@@ -146,19 +145,6 @@ class TweepyPublisher:
         )
         _install_adapter(self.client.session)
 
-    def _media_bytes(self, task: PublishingTask, media: dict) -> tuple[str, bytes, str]:
-        if media.get("kind") == "file":
-            path = resolve_allowed(media["path"])
-            mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-            return path.name, Path(path).read_bytes(), mime
-        if media.get("kind") == "gdrive":
-            if task.source is None:
-                raise PublishError("media", "The Drive source of this task is gone")
-            name = media.get("name") or media["file_id"]
-            mime = media.get("mime_type") or mimetypes.guess_type(name)[0] or "application/octet-stream"
-            return name, google_drive.download(task.source, media["file_id"]), mime
-        raise PublishError("media", f"Unknown media kind {media.get('kind')!r}")
-
     def _wait_for_processing(self, media) -> None:
         deadline = time.monotonic() + settings.PUBLISHING_MEDIA_PROCESSING_TIMEOUT
         info = getattr(media, "processing_info", None)
@@ -173,16 +159,22 @@ class TweepyPublisher:
             raise PublishError("media", f"X could not process the media: {error.get('message') or error or 'failed'}")
 
     def upload(self, task: PublishingTask, media: dict, alt_text: str) -> str:
-        name, data, mime = self._media_bytes(task, media)
-        if mime.startswith("video/"):
-            uploaded = self.api.chunked_upload(
-                name, file=io.BytesIO(data), file_type=mime, wait_for_async_finalize=False, media_category="tweet_video"
-            )
+        with open_media(task, media) as found:
+            is_video = found.mime.startswith("video/")
+            if is_video:
+                uploaded = self.api.chunked_upload(
+                    found.name,
+                    file=found.file,
+                    file_type=found.mime,
+                    wait_for_async_finalize=False,
+                    media_category="tweet_video",
+                )
+            else:
+                uploaded = self.api.simple_upload(found.name, file=found.file)
+        if is_video:
             self._wait_for_processing(uploaded)
-        else:
-            uploaded = self.api.simple_upload(name, file=io.BytesIO(data))
         media_id = uploaded.media_id_string if hasattr(uploaded, "media_id_string") else str(uploaded.media_id)
-        if alt_text and not mime.startswith("video/"):
+        if alt_text and not is_video:
             self.api.create_media_metadata(media_id, alt_text[:ALT_TEXT_LIMIT])
         return media_id
 

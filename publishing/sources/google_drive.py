@@ -84,6 +84,6 @@ def fetch_items(source) -> list[Item]:
     return items
 
 
-def download(source, file_id: str) -> bytes:
-    """The file's bytes (``alt=media``), for the publisher."""
-    return _get(f"files/{file_id}", credential=_credential(source), params={"alt": "media"}).content
+def download(source, file_id: str) -> requests.Response:
+    """The file's content (``alt=media``) as a streamed response, to be closed by the caller."""
+    return _get(f"files/{file_id}", credential=_credential(source), params={"alt": "media"}, stream=True)

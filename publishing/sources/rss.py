@@ -1,7 +1,10 @@
-"""An RSS or Atom feed: each entry, by guid, becomes one text post (title and link).
+"""An RSS or Atom feed: each entry, by guid, becomes one post (title and link).
 
-The feed is fetched with requests (a timeout, and the same HTTP doubles in tests) and
-parsed by feedparser; entries already turned into tasks are skipped by their key.
+An entry's first image or video (an RSS ``<enclosure>`` or a Media RSS ``<media:content>``)
+becomes the post's media; the publisher downloads it when the post goes out
+(``publishing.media``). The feed is fetched with requests (a timeout, and the same HTTP
+doubles in tests) and parsed by feedparser; entries already turned into tasks are skipped
+by their key.
 """
 
 from __future__ import annotations
@@ -32,5 +35,17 @@ def fetch_items(source) -> list[Item]:
         title = (entry.get("title") or "").strip()
         link = (entry.get("link") or "").strip()
         text = f"{title} {link}".strip()
-        items.append(Item(key=f"rss:{guid}"[:500], text=text, media=None, extra={"link": link}))
+        items.append(Item(key=f"rss:{guid}"[:500], text=text, media=_media(entry), extra={"link": link}))
     return items
+
+
+def _media(entry) -> dict | None:
+    """The entry's first image or video as ``{"kind": "url", ...}``, or None."""
+    candidates = [(e.get("href", ""), e.get("type", "")) for e in entry.get("enclosures", [])]
+    candidates += [(m.get("url", ""), m.get("type", "") or m.get("medium", "")) for m in entry.get("media_content", [])]
+    for url, kind in candidates:
+        kind = kind.lower()
+        if url.startswith(("https://", "http://")) and kind.startswith(("image", "video")):
+            # A bare Media RSS "medium" (image/video) is no MIME type: the download's header says.
+            return {"kind": "url", "url": url[:2000], "mime_type": kind if "/" in kind else ""}
+    return None

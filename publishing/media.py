@@ -1,0 +1,101 @@
+"""A post's media as an open file, whatever the source: a local file, a Drive file, a feed enclosure.
+
+Remote media is streamed into a temporary file in chunks, never read whole into memory
+(a video may be hundreds of megabytes), and refused past ``PUBLISHING_MEDIA_MAX_BYTES``
+both by its declared length and by what actually arrives. The file is gone when the
+``with`` block ends.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import BinaryIO
+from urllib.parse import unquote, urlsplit
+
+import requests
+from django.conf import settings
+
+from publishing.models import PublishingTask
+from publishing.sources import SourceError, google_drive
+from publishing.sources.local_folder import resolve_allowed
+
+CHUNK_BYTES = 1024 * 1024
+
+
+class MediaError(Exception):
+    """The media cannot be used (gone, too large, not an image or video). Not worth retrying."""
+
+
+@dataclass(frozen=True)
+class MediaFile:
+    name: str
+    mime: str
+    file: BinaryIO
+
+
+def _mime(name: str, declared: str = "") -> str:
+    declared = declared.split(";")[0].strip().lower()
+    return declared or mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+@contextmanager
+def open_media(task: PublishingTask, media: dict) -> Iterator[MediaFile]:
+    """Yield the media of ``task`` described by ``media`` (its ``content_data["media"]``)."""
+    kind = media.get("kind")
+    if kind == "file":
+        path = resolve_allowed(media["path"])
+        with open(path, "rb") as file:
+            yield MediaFile(path.name, _mime(path.name), file)
+    elif kind == "gdrive":
+        if task.source is None:
+            raise MediaError("The Drive source of this task is gone")
+        name = media.get("name") or media["file_id"]
+        with google_drive.download(task.source, media["file_id"]) as response, _spool(response) as file:
+            yield MediaFile(name, _mime(name, media.get("mime_type", "")), file)
+    elif kind == "url":
+        with _fetch(media["url"]) as response, _spool(response) as file:
+            name = PurePosixPath(unquote(urlsplit(response.url).path)).name or "media"
+            yield MediaFile(name, _mime(name, media.get("mime_type") or response.headers.get("Content-Type", "")), file)
+    else:
+        raise MediaError(f"Unknown media kind {kind!r}")
+
+
+def _fetch(url: str) -> requests.Response:
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise MediaError(f"Media must be an http(s) URL, not {url[:100]!r}")
+    try:
+        response = requests.get(url, stream=True, timeout=settings.PUBLISHING_HTTP_TIMEOUT)
+    except requests.RequestException as exc:
+        raise SourceError(f"The media could not be fetched: {exc}") from None
+    if response.status_code in (404, 410):
+        response.close()
+        raise MediaError(f"The media is gone ({response.status_code}): {url[:200]}")
+    if response.status_code != 200:
+        response.close()
+        raise SourceError(f"The media could not be fetched: HTTP {response.status_code}")
+    return response
+
+
+@contextmanager
+def _spool(response: requests.Response) -> Iterator[BinaryIO]:
+    limit = settings.PUBLISHING_MEDIA_MAX_BYTES
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise MediaError(f"The media is {int(declared):,} bytes, more than the {limit:,} bytes allowed")
+    with tempfile.TemporaryFile(prefix="cradle-media-") as file:
+        size = 0
+        try:
+            for chunk in response.iter_content(CHUNK_BYTES):
+                size += len(chunk)
+                if size > limit:
+                    raise MediaError(f"The media is more than the {limit:,} bytes allowed")
+                file.write(chunk)
+        except requests.RequestException as exc:
+            raise SourceError(f"The media download broke off: {exc}") from None
+        file.seek(0)
+        yield file
