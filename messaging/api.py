@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -192,6 +192,12 @@ class MessageViewSet(viewsets.ModelViewSet):
     def revoke(self, request, pk=None):
         """REVOKE: never deliver this message."""
         return self._answer(request, services.message_revoke)
+
+    @extend_schema(request=None, responses=inline_serializer("ResetAll", {"reset": serializers.IntegerField()}))
+    @action(detail=False, methods=["post"], url_path="reset-all", url_name="reset-all")
+    def reset_all(self, request):
+        """ "I'm still here": RESET every one of your messages still on its ladder; returns how many."""
+        return Response({"reset": services.messages_reset_all(owner=request.user)})
 
     @extend_schema(responses=StatusLogSerializer(many=True))
     @action(detail=True, methods=["get"])

@@ -178,6 +178,25 @@ def message_reset(*, message: Message, now: datetime | None = None, details: str
     return message
 
 
+def messages_reset_all(*, owner, now: datetime | None = None) -> int:
+    """ "I'm still here": RESET every message of ``owner`` still on its ladder; return how many.
+
+    Each goes through ``message_reset`` (its own lock and log), so one that a sweep or
+    another answer moves off the ladder meanwhile is skipped, not forced.
+    """
+    now = now or timezone.now()
+    done = 0
+    for message in Message.objects.owned_by(owner).filter(state=Message.State.ACTIVE).order_by("id"):
+        try:
+            message_reset(
+                message=message, now=now, details=f"reset with all messages, from level {message.warning_level}"
+            )
+        except MessageStateError:
+            continue
+        done += 1
+    return done
+
+
 def message_continue(*, message: Message, now: datetime | None = None, details: str = "") -> Message:
     """CONTINUE: the owner saw the warning and lets the ladder go on. Logged, nothing moves."""
     now = now or timezone.now()

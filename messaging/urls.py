@@ -7,6 +7,7 @@ app_name = "messaging"
 urlpatterns = [
     path("", views.message_list, name="message_list"),
     path("new/", views.message_create, name="message_create"),
+    path("reset-all/", views.reset_all, name="reset_all"),
     path("<int:pk>/", views.message_detail, name="message_detail"),
     path("<int:pk>/edit/", views.message_edit, name="message_edit"),
     path("<int:pk>/<str:action>/", views.message_action, name="message_action"),

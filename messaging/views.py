@@ -10,6 +10,7 @@ from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from cradle_site import ratelimit
 from cradle_site.querysets import get_owned_or_404
@@ -127,6 +128,27 @@ def message_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             flash.success(request, _done_text(action))
         return redirect("messaging:message_detail", pk=pk)
     return render(request, "messaging/message_action.html", {"message": message, "action": action})
+
+
+@login_required
+def reset_all(request: HttpRequest) -> HttpResponse:
+    """GET: a confirmation page. POST: reset every message still on its ladder."""
+    active = Message.objects.owned_by(request.user).filter(state=Message.State.ACTIVE)
+    if request.method == "POST":
+        if not request.user.can_write:
+            raise PermissionDenied
+        count = services.messages_reset_all(owner=request.user)
+        flash.success(
+            request,
+            ngettext(
+                "Thank you - %(count)d message starts its cycle again.",
+                "Thank you - %(count)d messages start their cycles again.",
+                count,
+            )
+            % {"count": count},
+        )
+        return redirect("messaging:message_list")
+    return render(request, "messaging/reset_all.html", {"count": active.count()})
 
 
 def _done_text(action: str) -> str:
