@@ -306,6 +306,9 @@ PUBLISHING_RETRY_MAX_SECONDS = env.env_int("PUBLISHING_RETRY_MAX_SECONDS", 3600,
 # Video processing on X: give up polling processing_info after this long.
 PUBLISHING_MEDIA_PROCESSING_TIMEOUT = env.env_int("PUBLISHING_MEDIA_PROCESSING_TIMEOUT", 300, minimum=1)
 PUBLISHING_SCAN_MINUTES = env.env_int("PUBLISHING_SCAN_MINUTES", 15, minimum=1)
+# Feeds, enclosures and webhooks may not point inside the server's network (cradle_site.outbound);
+# set this only to develop against local services.
+OUTBOUND_ALLOW_PRIVATE = env.env_bool("OUTBOUND_ALLOW_PRIVATE", False)
 # Remote media (Drive files, feed enclosures) larger than this is refused; X takes video up to 512 MB.
 PUBLISHING_MEDIA_MAX_BYTES = env.env_int("PUBLISHING_MEDIA_MAX_BYTES", 512 * 1024 * 1024, minimum=1)
 

@@ -23,6 +23,7 @@ from django.utils import translation
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
+from cradle_site.outbound import UnsafeURL, check_public_url, public_post
 from messaging.models import Message, Recipient
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -50,6 +51,10 @@ def validate_contact(contact_type: str, contact: str) -> str:
             URLValidator(schemes=["https"])(contact)
         except ValidationError:
             raise ValidationError(_("Enter an https:// URL for a webhook."), code="invalid_url") from None
+        try:
+            check_public_url(contact)
+        except UnsafeURL as exc:
+            raise ValidationError(str(exc), code="private_address") from None
     elif contact_type == Recipient.ContactType.SMS:
         if not sms_available():
             raise ValidationError(
@@ -101,9 +106,11 @@ class WebhookChannel:
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         headers = {"Content-Type": "application/json", SIGNATURE_HEADER: webhook_signature(body)}
         try:
-            response = requests.post(
+            response = public_post(
                 recipient.contact, data=body, headers=headers, timeout=settings.MESSAGING_WEBHOOK_TIMEOUT
             )
+        except UnsafeURL as exc:
+            raise ChannelError(f"webhook: {exc}") from exc
         except requests.RequestException as exc:
             raise ChannelError(f"webhook: {exc.__class__.__name__}") from exc
         if not 200 <= response.status_code < 300:

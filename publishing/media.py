@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 import requests
 from django.conf import settings
 
+from cradle_site.outbound import UnsafeURL, public_get
 from publishing.models import PublishingTask
 from publishing.sources import SourceError, google_drive
 from publishing.sources.local_folder import resolve_allowed
@@ -66,10 +67,10 @@ def open_media(task: PublishingTask, media: dict) -> Iterator[MediaFile]:
 
 
 def _fetch(url: str) -> requests.Response:
-    if urlsplit(url).scheme not in ("http", "https"):
-        raise MediaError(f"Media must be an http(s) URL, not {url[:100]!r}")
     try:
-        response = requests.get(url, stream=True, timeout=settings.PUBLISHING_HTTP_TIMEOUT)
+        response = public_get(url, stream=True, timeout=settings.PUBLISHING_HTTP_TIMEOUT)
+    except UnsafeURL as exc:
+        raise MediaError(f"{url[:200]}: {exc}") from None
     except requests.RequestException as exc:
         raise SourceError(f"The media could not be fetched: {exc}") from None
     if response.status_code in (404, 410):

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cradle_site import dates
+from cradle_site.outbound import UnsafeURL, check_public_url
 from publishing import queue
 from publishing.content import X_TEXT_LIMIT, file_hash, text_hash
 from publishing.models import ContentSource, Project, PublishingTask
@@ -105,6 +106,10 @@ def source_create(
     elif source_type == ContentSource.SourceType.RSS_FEED:
         if not path_or_identifier.startswith(("http://", "https://")):
             raise ValidationError({"path_or_identifier": _("A feed is an http:// or https:// address.")})
+        try:
+            check_public_url(path_or_identifier)
+        except UnsafeURL as exc:
+            raise ValidationError({"path_or_identifier": str(exc)}) from None
     elif "'" in path_or_identifier or "/" in path_or_identifier:
         raise ValidationError({"path_or_identifier": _("Give the Drive folder id, not its address.")})
     return ContentSource.objects.create(

@@ -14,14 +14,17 @@ import requests
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from cradle_site.outbound import UnsafeURL, public_get
 from publishing.sources.base import Item, SourceError
 
 
 def fetch_items(source) -> list[Item]:
     url = source.path_or_identifier.strip()
     try:
-        response = requests.get(url, timeout=settings.PUBLISHING_HTTP_TIMEOUT)
+        response = public_get(url, timeout=settings.PUBLISHING_HTTP_TIMEOUT)
         response.raise_for_status()
+    except UnsafeURL as exc:
+        raise SourceError(str(exc)) from None
     except requests.RequestException as exc:
         raise SourceError(_("The feed could not be fetched: %(error)s") % {"error": exc}) from None
     feed = feedparser.parse(response.content)
