@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import mimetypes
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -44,9 +44,16 @@ def _mime(name: str, declared: str = "") -> str:
     return declared or mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
+def _nothing() -> None:
+    pass
+
+
 @contextmanager
-def open_media(task: PublishingTask, media: dict) -> Iterator[MediaFile]:
-    """Yield the media of ``task`` described by ``media`` (its ``content_data["media"]``)."""
+def open_media(task: PublishingTask, media: dict, keep_alive: Callable[[], None] = _nothing) -> Iterator[MediaFile]:
+    """Yield the media of ``task`` described by ``media`` (its ``content_data["media"]``).
+
+    ``keep_alive`` is called between downloaded chunks (``queue.LeaseKeeper``).
+    """
     kind = media.get("kind")
     if kind == "file":
         path = resolve_allowed(media["path"])
@@ -56,10 +63,10 @@ def open_media(task: PublishingTask, media: dict) -> Iterator[MediaFile]:
         if task.source is None:
             raise MediaError("The Drive source of this task is gone")
         name = media.get("name") or media["file_id"]
-        with google_drive.download(task.source, media["file_id"]) as response, _spool(response) as file:
+        with google_drive.download(task.source, media["file_id"]) as response, _spool(response, keep_alive) as file:
             yield MediaFile(name, _mime(name, media.get("mime_type", "")), file)
     elif kind == "url":
-        with _fetch(media["url"]) as response, _spool(response) as file:
+        with _fetch(media["url"]) as response, _spool(response, keep_alive) as file:
             name = PurePosixPath(unquote(urlsplit(response.url).path)).name or "media"
             yield MediaFile(name, _mime(name, media.get("mime_type") or response.headers.get("Content-Type", "")), file)
     else:
@@ -83,7 +90,7 @@ def _fetch(url: str) -> requests.Response:
 
 
 @contextmanager
-def _spool(response: requests.Response) -> Iterator[BinaryIO]:
+def _spool(response: requests.Response, keep_alive: Callable[[], None]) -> Iterator[BinaryIO]:
     limit = settings.PUBLISHING_MEDIA_MAX_BYTES
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > limit:
@@ -92,6 +99,7 @@ def _spool(response: requests.Response) -> Iterator[BinaryIO]:
         size = 0
         try:
             for chunk in response.iter_content(CHUNK_BYTES):
+                keep_alive()
                 size += len(chunk)
                 if size > limit:
                     raise MediaError(f"The media is more than the {limit:,} bytes allowed")

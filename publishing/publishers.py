@@ -15,6 +15,7 @@ signs and sends every request. The adapter also gives tweepy.Client the timeout 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -28,6 +29,7 @@ from requests.adapters import HTTPAdapter
 from publishing.content import ALT_TEXT_LIMIT
 from publishing.media import MediaError, open_media
 from publishing.models import Project, PublishingTask
+from publishing.queue import LeaseLost
 from publishing.sources import SourceError
 
 X_HOSTS = {"api.twitter.com", "upload.twitter.com", "api.x.com", "upload.x.com"}
@@ -128,6 +130,31 @@ def classify(exc: BaseException, *, stage: str) -> PublishError:
     return PublishError("other", f"{type(exc).__name__}: {exc}")
 
 
+def _nothing() -> None:
+    pass
+
+
+class _KeepAliveReader:
+    """A file whose every read (tweepy reads a chunked upload piece by piece) calls ``keep_alive``."""
+
+    def __init__(self, file, keep_alive: Callable[[], None]) -> None:
+        self._file = file
+        self._keep_alive = keep_alive
+
+    def read(self, size: int = -1) -> bytes:
+        self._keep_alive()
+        return self._file.read(size)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def close(self) -> None:  # tweepy closes the file after the last chunk
+        self._file.close()
+
+
 class TweepyPublisher:
     dry_run = False
 
@@ -145,10 +172,11 @@ class TweepyPublisher:
         )
         _install_adapter(self.client.session)
 
-    def _wait_for_processing(self, media) -> None:
+    def _wait_for_processing(self, media, keep_alive: Callable[[], None]) -> None:
         deadline = time.monotonic() + settings.PUBLISHING_MEDIA_PROCESSING_TIMEOUT
         info = getattr(media, "processing_info", None)
         while info and info.get("state") in ("pending", "in_progress"):
+            keep_alive()
             if time.monotonic() > deadline:
                 raise PublishError("media", "X did not finish processing the video in time")
             time.sleep(min(float(info.get("check_after_secs", 1)), 30.0))
@@ -158,13 +186,13 @@ class TweepyPublisher:
             error = info.get("error") or {}
             raise PublishError("media", f"X could not process the media: {error.get('message') or error or 'failed'}")
 
-    def upload(self, task: PublishingTask, media: dict, alt_text: str) -> str:
-        with open_media(task, media) as found:
+    def upload(self, task: PublishingTask, media: dict, alt_text: str, keep_alive: Callable[[], None]) -> str:
+        with open_media(task, media, keep_alive) as found:
             is_video = found.mime.startswith("video/")
             if is_video:
                 uploaded = self.api.chunked_upload(
                     found.name,
-                    file=found.file,
+                    file=_KeepAliveReader(found.file, keep_alive),
                     file_type=found.mime,
                     wait_for_async_finalize=False,
                     media_category="tweet_video",
@@ -172,21 +200,28 @@ class TweepyPublisher:
             else:
                 uploaded = self.api.simple_upload(found.name, file=found.file)
         if is_video:
-            self._wait_for_processing(uploaded)
+            self._wait_for_processing(uploaded, keep_alive)
         media_id = uploaded.media_id_string if hasattr(uploaded, "media_id_string") else str(uploaded.media_id)
         if alt_text and not is_video:
             self.api.create_media_metadata(media_id, alt_text[:ALT_TEXT_LIMIT])
         return media_id
 
-    def publish(self, task: PublishingTask) -> PublishResult:
+    def publish(self, task: PublishingTask, keep_alive: Callable[[], None] = _nothing) -> PublishResult:
+        """Upload the media and post; ``keep_alive`` (``queue.LeaseKeeper``) runs throughout.
+
+        ``LeaseLost`` is let through unclassified: the task is someone else's now.
+        """
         data = task.content_data or {}
         media = data.get("media")
         media_ids = None
         if media:
             try:
-                media_ids = [self.upload(task, media, data.get("alt_text", ""))]
+                media_ids = [self.upload(task, media, data.get("alt_text", ""), keep_alive)]
+            except LeaseLost:
+                raise
             except Exception as exc:  # noqa: BLE001 - every failure is classified, none escapes
                 raise classify(exc, stage="media") from exc
+        keep_alive()  # still ours, with at least two thirds of a lease left for the post
         text = data.get("text", "")
         try:
             response = self.client.create_tweet(text=text or None, media_ids=media_ids, user_auth=True)

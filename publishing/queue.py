@@ -146,6 +146,31 @@ def task_renew_lease(task: PublishingTask, *, now: datetime | None = None) -> bo
     return task_transition(task, expect_status=Status.LOCKED, lease_expires_at=lease_until)
 
 
+class LeaseLost(Exception):
+    """The task went back to the queue while this worker was still working on it."""
+
+
+class LeaseKeeper:
+    """Call it often during a long publish (a big download, a chunked upload, video processing).
+
+    It renews the task's lease once a third of it has passed, so the lease never runs out
+    while the work goes on, and raises ``LeaseLost`` when the task is no longer this
+    worker's, so nothing is posted for a task another worker may be posting.
+    """
+
+    def __init__(self, task: PublishingTask) -> None:
+        self.task = task
+        self.renewed_at = timezone.now()
+
+    def __call__(self) -> None:
+        now = timezone.now()
+        if (now - self.renewed_at).total_seconds() < settings.PUBLISHING_LEASE_SECONDS / 3:
+            return
+        if not task_renew_lease(self.task, now=now):
+            raise LeaseLost(f"task {self.task.pk} was taken back after its lease ran out")
+        self.renewed_at = now
+
+
 class _ShortUpdate(Exception):
     pass
 

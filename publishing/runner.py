@@ -118,7 +118,10 @@ def _publish_live(
             continue
         started = time.perf_counter()
         try:
-            result = publisher.publish(task)
+            result = publisher.publish(task, keep_alive=queue.LeaseKeeper(task))
+        except queue.LeaseLost:
+            stats.lost += 1  # taken back mid-publish (nothing was posted): another worker has it
+            continue
         except PublishError as error:
             duration = time.perf_counter() - started
             outcome = apply_failure(task, error, duration=duration)

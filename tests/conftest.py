@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -86,6 +88,50 @@ def run_python(code: str, **extra_env: str) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+class Cluster:
+    """A real ``manage.py qcluster`` in its own process group, output to a file.
+
+    Not a pipe: workers the cluster leaves behind would hold a pipe open and a read of it
+    would wait for ever. ``stop`` asks the main process to stop its workers in order, then
+    kills whatever is left of the group, so a test never hangs on a cluster.
+    """
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.output = tempfile.TemporaryFile(mode="w+")
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "qcluster"],
+            cwd=ROOT,
+            env=env,
+            stdout=self.output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self) -> str:
+        """Stop the cluster and every process it started; return what it printed."""
+        # SIGTERM to the main process only: a signal to the whole group kills the workers
+        # first, and the main process then waits for them.
+        try:
+            os.kill(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            pass
+        except ProcessLookupError:
+            pass
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait(timeout=10)
+        self.output.seek(0)
+        text = self.output.read()
+        self.output.close()
+        return text
 
 
 @pytest.fixture

@@ -4,16 +4,13 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
 
 import pytest
 
 from cradle_site.models import Heartbeat
-from tests.conftest import ROOT, run_python, subprocess_env
+from tests.conftest import Cluster, run_python, subprocess_env
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -29,32 +26,6 @@ def redis_available() -> bool:
 
 if os.environ.get("CRADLE_REQUIRE_REDIS") == "1" and not redis_available():
     raise RuntimeError(f"CRADLE_REQUIRE_REDIS=1 but no Redis answers at {REDIS_URL} (bin/services starts it)")
-
-
-def start_cluster(env: dict) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # so the cluster and its workers stop together
-    )
-
-
-def stop_cluster(process: subprocess.Popen) -> str:
-    # SIGTERM to the cluster's main process only: it stops its workers in order. A
-    # signal to the whole group kills the workers first and the main process then hangs.
-    try:
-        os.kill(process.pid, signal.SIGTERM)
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-    except ProcessLookupError:
-        pass
-    return process.stderr.read() if process.stderr else ""
 
 
 def wait_for_beat(name: str, timeout: float = 60) -> Heartbeat | None:
@@ -82,11 +53,11 @@ def test_orm_broker_runs_a_task_on_a_real_cluster():
     name = f"probe-orm-{uuid.uuid4().hex[:8]}"
     cluster_name = f"t{uuid.uuid4().hex[:8]}"
     enqueue_probe(name, Q_CLUSTER_NAME=cluster_name)
-    cluster = start_cluster(subprocess_env(Q_CLUSTER_NAME=cluster_name))
+    cluster = Cluster(subprocess_env(Q_CLUSTER_NAME=cluster_name))
     try:
         beat = wait_for_beat(name)
     finally:
-        log = stop_cluster(cluster)
+        log = cluster.stop()
     assert beat is not None, f"the cluster did not run the task; its log:\n{log[-3000:]}"
     assert beat.beats == 1
 
@@ -98,10 +69,10 @@ def test_redis_broker_runs_a_task_on_a_real_cluster():
     name = f"probe-redis-{uuid.uuid4().hex[:8]}"
     env = {"Q_REDIS_URL": REDIS_URL, "Q_CLUSTER_NAME": f"t{uuid.uuid4().hex[:8]}"}
     enqueue_probe(name, **env)
-    cluster = start_cluster(subprocess_env(**env))
+    cluster = Cluster(subprocess_env(**env))
     try:
         beat = wait_for_beat(name)
     finally:
-        log = stop_cluster(cluster)
+        log = cluster.stop()
     assert beat is not None, f"the cluster did not run the task; its log:\n{log[-3000:]}"
     assert beat.beats == 1
