@@ -78,7 +78,12 @@ def warnings_send(*, now: datetime | None = None, limit: int = 500) -> dict[str,
     for message in Message.objects.filter(id__in=ids).select_related("owner"):
         # Conditional on our lease: a newer warning queued meanwhile by the sweep stays queued.
         mine = Message.objects.filter(pk=message.pk, warning_email_due_at=lease_until)
-        if message.state != Message.State.ACTIVE or message.warning_level == 0:
+        if not mine.filter(state=Message.State.ACTIVE, warning_level=message.warning_level).exists():
+            # Read fresh before each send, not with the batch: an answer during an earlier
+            # (slow) send of this batch has reset or revoked it and cleared our claim.
+            counts["skipped"] += 1
+            continue
+        if message.warning_level == 0:
             mine.update(warning_email_due_at=None)
             counts["skipped"] += 1
             continue

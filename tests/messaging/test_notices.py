@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core import mail
+from django.core.mail.backends import locmem
 
-from messaging import tasks
+from messaging import services, tasks
 from messaging.models import Message
 from tests.messaging.conftest import NOW
 
@@ -73,3 +74,27 @@ class BrokenBackend:
 
     def send_messages(self, messages):
         raise ConnectionRefusedError("connection refused")
+
+
+class ResetOnFirstSendBackend(locmem.EmailBackend):
+    """An SMTP double that is slow in a telling way: while the first warning goes out, the
+    owner answers the other one (in a browser, another process: the same rows change)."""
+
+    def send_messages(self, messages):
+        for message in Message.objects.filter(warning_level=1).exclude(warning_email_due_at=None):
+            if not mail.outbox and f"/messages/{message.pk}/" not in messages[0].body:
+                services.message_reset(message=message)
+        return super().send_messages(messages)
+
+
+def test_an_answer_during_a_batch_stops_the_later_warning_of_that_batch(owner, make_message, settings):
+    settings.EMAIL_BACKEND = "tests.messaging.test_notices.ResetOnFirstSendBackend"
+    first, second = make_message(owner), make_message(owner)
+    Message.objects.filter(pk__in=[first.pk, second.pk]).update(next_warning_date=NOW)
+    with time_machine.travel(NOW, tick=False):
+        tasks.sweep()
+    assert len(mail.outbox) == 1, "the warning for the message reset meanwhile must not go out"
+    levels = dict(Message.objects.filter(pk__in=[first.pk, second.pk]).values_list("pk", "warning_level"))
+    answered = next(pk for pk in levels if f"/messages/{pk}/" not in mail.outbox[0].body)
+    assert levels[answered] == 0
+    assert Message.objects.get(pk=answered).warning_email_due_at is None
