@@ -46,4 +46,7 @@ def report() -> dict:
             jobs[name] = {"last_run": hb.last_beat.isoformat(), "stale": now - hb.last_beat > stale_after}
         if name in REQUIRED_BEATS and jobs[name]["stale"]:
             ok = False
-    return {"ok": ok, "database": "ok", "jobs": jobs}
+    from messaging.notices import warnings_failing  # the site layer asks; messaging knows
+
+    failing = warnings_failing()
+    return {"ok": ok and not failing, "database": "ok", "jobs": jobs, "warning_emails_failing": failing}

@@ -57,6 +57,19 @@ def _run(modeladmin, request, queryset, func, done_text) -> None:
         )
 
 
+class WarningEmailFilter(admin.SimpleListFilter):
+    title = _("warning e-mail")
+    parameter_name = "warning_email"
+
+    def lookups(self, request, model_admin):
+        return [("failing", _("failing (the ladder waits)"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "failing":
+            return queryset.warning_email_failing()
+        return queryset
+
+
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
     list_display = (
@@ -69,7 +82,7 @@ class MessageAdmin(admin.ModelAdmin):
         "recipient_count",
         "created_at",
     )
-    list_filter = ("state", "warning_level", "is_active")
+    list_filter = ("state", "warning_level", "is_active", WarningEmailFilter)
     list_select_related = ("owner",)
     search_fields = ("=id", "owner__username", "owner__email")
     raw_id_fields = ("owner",)

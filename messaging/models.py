@@ -43,6 +43,10 @@ class MessageQuerySet(OwnedQuerySet):
             warning_email_due_at__isnull=True,
         )
 
+    def warning_email_failing(self) -> MessageQuerySet:
+        """Messages whose warning e-mail failed at least once and still waits to go out."""
+        return self.filter(state=Message.State.ACTIVE, warning_email_due_at__isnull=False, warning_email_attempts__gt=0)
+
 
 class Message(models.Model):
     class State(models.TextChoices):

@@ -1,6 +1,7 @@
 """Send the owner's e-mails: warnings (outbox on the message row) and failing recipients (Notice).
 
-Each e-mail is in the owner's language and time zone, HTML + text. A warning is claimed
+Each e-mail is in the owner's language and time zone, HTML + text. A warning that cannot be
+sent is retried for as long as it takes, and the ladder waits for it. A warning is claimed
 before it is sent (``warning_email_due_at`` moves to the end of a lease under a row lock),
 so with several workers each goes out once; a warning for a message that was reset or
 revoked meanwhile is dropped by the answer itself (it clears the column).
@@ -92,10 +93,12 @@ def warnings_send(*, now: datetime | None = None, limit: int = 500) -> dict[str,
         except Exception as exc:  # SMTP trouble: retry later, never drop silently
             log.warning("warning e-mail for message %s not sent: %s", message.pk, exc)
             attempts = message.warning_email_attempts + 1
-            # After the last attempt the row keeps its error for staff; the ladder goes on.
-            retry_at = now + outbox.backoff(attempts) if attempts < settings.MESSAGING_DELIVERY_MAX_ATTEMPTS else None
+            # Never given up: a send fails because of our relay (an outage, bad credentials),
+            # and a ladder that went on without the warning could deliver while the owner
+            # is alive and well. It is retried at the capped back-off, the ladder waits, and
+            # /healthz reports it until it goes out.
             mine.update(
-                warning_email_due_at=retry_at,
+                warning_email_due_at=now + outbox.backoff(attempts),
                 warning_email_attempts=attempts,
                 warning_email_error=f"{exc.__class__.__name__}: {exc}"[:500],
             )
@@ -109,6 +112,11 @@ def warnings_send(*, now: datetime | None = None, limit: int = 500) -> dict[str,
             mine.update(warning_email_due_at=None, warning_email_error="", next_warning_date=next_at)
             counts["sent"] += 1
     return counts
+
+
+def warnings_failing() -> int:
+    """Warning e-mails that failed at least once and are still waiting to go out."""
+    return Message.objects.warning_email_failing().count()
 
 
 def notices_send(*, now: datetime | None = None, limit: int = 500) -> dict[str, int]:

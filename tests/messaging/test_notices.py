@@ -98,3 +98,35 @@ def test_an_answer_during_a_batch_stops_the_later_warning_of_that_batch(owner, m
     answered = next(pk for pk in levels if f"/messages/{pk}/" not in mail.outbox[0].body)
     assert levels[answered] == 0
     assert Message.objects.get(pk=answered).warning_email_due_at is None
+
+
+def test_a_warning_that_keeps_failing_is_never_given_up_and_healthz_says_so(
+    owner, make_message, settings, client, staff
+):
+    settings.EMAIL_BACKEND = "tests.messaging.test_notices.BrokenBackend"
+    message = make_message(owner)
+    Message.objects.filter(pk=message.pk).update(next_warning_date=NOW)
+    when = NOW
+    with time_machine.travel(NOW, tick=False) as clock:
+        tasks.sweep()
+        for _attempt in range(3 * settings.MESSAGING_DELIVERY_MAX_ATTEMPTS):
+            message.refresh_from_db()
+            when = message.warning_email_due_at
+            clock.move_to(when)
+            tasks.sweep()
+        message.refresh_from_db()
+        assert message.warning_email_attempts == 1 + 3 * settings.MESSAGING_DELIVERY_MAX_ATTEMPTS
+        assert message.warning_level == 1, "the ladder waits for the warning"
+        retry_in = message.warning_email_due_at - when
+        assert retry_in == timedelta(seconds=settings.MESSAGING_RETRY_MAX_SECONDS), "retried at the capped back-off"
+        health = client.get("/healthz")
+        assert health.json()["warning_emails_failing"] == 1 and health.json()["ok"] is False
+        client.force_login(staff)
+        listed = client.get("/admin/messaging/message/?warning_email=failing")
+        assert listed.context["cl"].result_count == 1
+
+        settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+        clock.move_to(message.warning_email_due_at)
+        tasks.sweep()
+    assert len(mail.outbox) == 1
+    assert client.get("/healthz").json()["warning_emails_failing"] == 0
