@@ -30,7 +30,7 @@ def deliveries_send(*, now: datetime | None = None, limit: int = 200) -> dict[st
     due = Delivery.objects.filter(message__state=Message.State.DELIVERING).filter(
         Q(state=Delivery.State.PENDING, next_attempt_at__lte=now) | Q(state=Delivery.State.SENDING, lease_until__lt=now)
     )
-    ids = outbox.claim(due, now=now, limit=limit, sending_state=Delivery.State.SENDING)
+    ids, lease_until = outbox.claim(due, now=now, limit=limit, sending_state=Delivery.State.SENDING)
     counts = {"sent": 0, "failed": 0}
     deliveries = Delivery.objects.filter(id__in=ids).select_related("recipient", "message__owner")
     for delivery in deliveries:
@@ -40,6 +40,8 @@ def deliveries_send(*, now: datetime | None = None, limit: int = 200) -> dict[st
                 state=Delivery.State.CANCELLED, lease_until=None
             )
             continue
+        if outbox.hold(Delivery, delivery.pk, sending_state=Delivery.State.SENDING, lease_until=lease_until) is None:
+            continue  # the batch outlasted its lease and another worker took this one back
         try:
             channel_for(delivery.recipient.contact_type).send(recipient=delivery.recipient, message=delivery.message)
         except ChannelError as exc:

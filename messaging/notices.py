@@ -77,13 +77,21 @@ def warnings_send(*, now: datetime | None = None, limit: int = 500) -> dict[str,
     ids, lease_until = _claim_warnings(now, limit)
     counts = {"sent": 0, "skipped": 0, "failed": 0}
     for message in Message.objects.filter(id__in=ids).select_related("owner"):
-        # Conditional on our lease: a newer warning queued meanwhile by the sweep stays queued.
-        mine = Message.objects.filter(pk=message.pk, warning_email_due_at=lease_until)
-        if not mine.filter(state=Message.State.ACTIVE, warning_level=message.warning_level).exists():
-            # Read fresh before each send, not with the batch: an answer during an earlier
-            # (slow) send of this batch has reset or revoked it and cleared our claim.
+        # Renewed right before the send, compare-and-set on our lease (see messaging.outbox):
+        # an answer during an earlier, slow send of this batch cleared it, and a worker that
+        # took it back after our lease ran out wrote its own; either way it is not ours.
+        renewed = outbox.lease_from_now()
+        held = Message.objects.filter(
+            pk=message.pk,
+            warning_email_due_at=lease_until,
+            state=Message.State.ACTIVE,
+            warning_level=message.warning_level,
+        ).update(warning_email_due_at=renewed)
+        if not held:
             counts["skipped"] += 1
             continue
+        # Conditional on the lease: a newer warning queued meanwhile by the sweep stays queued.
+        mine = Message.objects.filter(pk=message.pk, warning_email_due_at=renewed)
         if message.warning_level == 0:
             mine.update(warning_email_due_at=None)
             counts["skipped"] += 1
@@ -126,8 +134,10 @@ def notices_send(*, now: datetime | None = None, limit: int = 500) -> dict[str, 
     due = Notice.objects.filter(
         Q(state=Notice.State.PENDING, next_attempt_at__lte=now) | Q(state=Notice.State.SENDING, lease_until__lt=now)
     )
-    ids = outbox.claim(due, now=now, limit=limit, sending_state=Notice.State.SENDING)
+    ids, lease_until = outbox.claim(due, now=now, limit=limit, sending_state=Notice.State.SENDING)
     for notice in Notice.objects.filter(id__in=ids).select_related("message__owner"):
+        if outbox.hold(Notice, notice.pk, sending_state=Notice.State.SENDING, lease_until=lease_until) is None:
+            continue
         try:
             _render("messaging/email/delivery_failed", notice.message, notice=notice).send()
         except Exception as exc:

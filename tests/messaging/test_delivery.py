@@ -209,3 +209,33 @@ def test_a_revoke_during_a_send_stops_every_later_send_of_the_batch(owner, make_
     assert message.state == Message.State.REVOKED
     assert not message.status_logs.filter(status="DELIVERED").exists()
     assert not Notice.objects.filter(message=message).exists()
+
+
+@responses.activate
+def test_a_batch_that_outlasts_its_lease_never_sends_a_row_another_worker_took_back(owner, make_message, settings):
+    """Webhooks so slow that the batch's lease runs out: another worker takes the last row
+    back and sends it; the first worker, reaching that row, must not send it again."""
+    lease = settings.MESSAGING_SEND_LEASE_SECONDS
+    hooks = [f"{HOOK}/{name}" for name in ("one", "two", "three")]
+    message = make_message(
+        owner, recipients=[{"name": f"R{i}", "contact": url, "contact_type": "webhook"} for i, url in enumerate(hooks)]
+    )
+    _due_for_delivery(message)
+    calls: list[str] = []
+    with time_machine.travel(NOW, tick=False) as clock:
+
+        def slow(request):
+            calls.append(request.url)
+            if len(calls) == 1:
+                clock.shift(lease // 2)  # half a lease on the first webhook
+            elif len(calls) == 2:
+                clock.shift(lease // 2 + 100)  # the claim's lease has run out by now
+                deliveries_send()  # ... and another worker takes back what it can
+            return 200, {}, ""
+
+        for url in hooks:
+            responses.add_callback(responses.POST, url, callback=slow)
+        tasks.sweep()  # claims all three, sends them one by one
+    assert sorted(calls) == sorted(hooks), f"each recipient once, got {calls}"
+    assert set(Delivery.objects.filter(message=message).values_list("state", flat=True)) == {"sent"}
+    assert message.status_logs.filter(status="DELIVERED").count() == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from django.core.mail.backends import locmem
 
 from messaging import services, tasks
 from messaging.models import Message
+from messaging.notices import warnings_send
 from tests.messaging.conftest import NOW
 
 pytestmark = pytest.mark.django_db
@@ -130,3 +132,30 @@ def test_a_warning_that_keeps_failing_is_never_given_up_and_healthz_says_so(
         tasks.sweep()
     assert len(mail.outbox) == 1
     assert client.get("/healthz").json()["warning_emails_failing"] == 0
+
+
+SLOW_SMTP: dict = {}
+
+
+class SlowBackend(locmem.EmailBackend):
+    """An SMTP relay so slow that a batch of three outlasts its lease (each e-mail takes 60%
+    of it); after the second, another worker runs the same job."""
+
+    def send_messages(self, messages):
+        sent = super().send_messages(messages)
+        SLOW_SMTP["clock"].shift(SLOW_SMTP["lease"] * 0.6)
+        if len(mail.outbox) == 2:
+            SLOW_SMTP["other_worker_sent"] = warnings_send()["sent"]
+        return sent
+
+
+def test_warnings_of_a_batch_that_outlasts_its_lease_go_out_once(owner, make_message, settings):
+    settings.EMAIL_BACKEND = "tests.messaging.test_notices.SlowBackend"
+    messages = [make_message(owner) for _ in range(3)]
+    Message.objects.filter(pk__in=[m.pk for m in messages]).update(next_warning_date=NOW)
+    with time_machine.travel(NOW, tick=False) as clock:
+        SLOW_SMTP.update(clock=clock, lease=settings.MESSAGING_SEND_LEASE_SECONDS)
+        tasks.sweep()
+    per_message = Counter(re.search(r"/messages/(\d+)/", m.body).group(1) for m in mail.outbox)
+    assert sorted(per_message.values()) == [1, 1, 1], per_message
+    assert SLOW_SMTP["other_worker_sent"] == 1, "the other worker took back the one the first had not reached"
