@@ -18,6 +18,12 @@ def not_found(request: HttpRequest, exception=None) -> HttpResponse:
 
 def healthz(request: HttpRequest) -> JsonResponse:
     """Liveness for load balancers and monitors: 200 when the database answers and the
-    job cluster has run recently, 503 otherwise (with the reason)."""
+    job cluster has run recently, 503 otherwise (with the reason).
+
+    ``?strict=1`` (for monitors that page a person) also answers 503 while a warning
+    e-mail keeps failing. Not by default: a load balancer that took every web server out
+    because the mail relay is down would also stop owners from checking in.
+    """
     report = health.report()
-    return JsonResponse(report, status=200 if report["ok"] else 503)
+    healthy = report["ok"] and not (request.GET.get("strict") == "1" and report.get("warning_emails_failing"))
+    return JsonResponse(report, status=200 if healthy else 503)
