@@ -8,7 +8,8 @@ user on the configured database (the same ``DATABASE_URL`` as the site; run
 ``manage.py init_db`` on a dedicated database first), times ``--repeat`` full sweeps (the
 due messages are put back exactly as they were before each) and reports the median, then
 times the naive loop (load one message, change it, ``save()``, create its log) on the same
-data. Prints one JSON line.
+data. With ``--workers K`` it also sweeps the same due messages with K processes at once
+and checks that each message was warned exactly once. Prints one JSON line.
 Its rows are deleted at the start and the end.
 """
 
@@ -19,10 +20,11 @@ import json
 import os
 import random
 import secrets
+import subprocess
 import sys
 import time
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -35,6 +37,7 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, reset_queries  # noqa: E402
+from django.db.models import Count  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
@@ -107,6 +110,47 @@ def warm_up() -> None:
         cursor.fetchall()
 
 
+def sweep_worker(now_iso: str, batch_size: int | None) -> None:
+    """One of ``--workers`` processes: wait for the go line, sweep, print what it did."""
+    connection.ensure_connection()
+    print("ready", flush=True)
+    sys.stdin.readline()
+    result = sweep_due(now=datetime.fromisoformat(now_iso), batch_size=batch_size)
+    print(json.dumps({"advanced": result.advanced, "batches": result.batches}), flush=True)
+
+
+def sweep_in_processes(workers: int, now, batch_size: int | None, user: User) -> dict:
+    """Sweep the same due messages with ``workers`` processes at once; check each was warned once."""
+    connection.close()
+    command = [sys.executable, __file__, "--sweep-worker", now.isoformat()]
+    if batch_size:
+        command += ["--batch-size", str(batch_size)]
+    procs = [
+        subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(workers)
+    ]
+    for proc in procs:
+        assert proc.stdout.readline().strip() == "ready"
+    started = time.perf_counter()
+    for proc in procs:
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    results = [json.loads(proc.stdout.readline()) for proc in procs]
+    elapsed = time.perf_counter() - started
+    for proc in procs:
+        proc.wait()
+    logs = StatusLog.objects.filter(message__owner=user, status__startswith="WARNING_")
+    twice = logs.values("message_id").annotate(c=Count("id")).filter(c__gt=1).count()
+    advanced = sum(r["advanced"] for r in results)
+    return {
+        "workers": workers,
+        "workers_per_s": round(advanced / elapsed),
+        "workers_advanced": advanced,
+        "workers_logs": logs.count(),
+        "workers_warned_twice": twice,
+        "workers_share": [r["advanced"] for r in results],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=200_000, help="active messages (default 200000)")
@@ -114,10 +158,16 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=None, help="sweep batch size (default: the setting)")
     parser.add_argument("--content-chars", type=int, default=500, help="length of each message's text (default 500)")
     parser.add_argument("--repeat", type=int, default=3, help="timed sweeps; the median is reported (default 3)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="also sweep with this many processes at once (default 1: only one)"
+    )
+    parser.add_argument("--sweep-worker", metavar="NOW", help=argparse.SUPPRESS)
     parser.add_argument("--naive-limit", type=int, default=5000, help="messages the naive loop handles (default 5000)")
     args = parser.parse_args()
-    if args.n < 1 or args.repeat < 1 or not 0 < args.due_fraction <= 1:
-        parser.error("--n and --repeat must be positive and --due-fraction in (0, 1]")
+    if args.sweep_worker:
+        return sweep_worker(args.sweep_worker, args.batch_size)
+    if args.n < 1 or args.repeat < 1 or args.workers < 1 or not 0 < args.due_fraction <= 1:
+        parser.error("--n, --repeat and --workers must be positive and --due-fraction in (0, 1]")
 
     call_command("migrate", verbosity=0, interactive=False)
     user, _ = User.objects.get_or_create(username=USERNAME, defaults={"email": "bench-escalation@example.invalid"})
@@ -143,6 +193,12 @@ def main() -> None:
         runs.append((elapsed, result, round(len(queries) / max(result.batches, 1), 1)))
     elapsed, result, per_batch = sorted(runs, key=lambda r: r[0])[len(runs) // 2]  # the median run
     restore(user, before, now)
+    parallel = {}
+    if args.workers > 1:
+        warm_up()
+        print(f"sweeping with {args.workers} processes…", file=sys.stderr)
+        parallel = sweep_in_processes(args.workers, now, args.batch_size, user)
+        restore(user, before, now)
     naive_ids = [pk for pk, _lv, _at in before][: args.naive_limit]
     print(f"naive loop over {len(naive_ids)} messages…", file=sys.stderr)
     reset_queries()
@@ -178,6 +234,7 @@ def main() -> None:
                 "naive_per_s": round(naive_per_s),
                 "ratio": round(messages_per_s / naive_per_s, 1),
                 "queries_per_batch": per_batch,
+                **parallel,
             }
         )
     )
