@@ -27,7 +27,11 @@ class MessageForm(forms.Form):
 
 class RecipientForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
-    contact_type = forms.ChoiceField(label=_("Channel"), choices=Recipient.ContactType.choices)
+    # The initial value is what the select shows, so an untouched spare row counts as empty
+    # (not "changed") and is skipped instead of failing as "this field is required".
+    contact_type = forms.ChoiceField(
+        label=_("Channel"), choices=Recipient.ContactType.choices, initial=Recipient.ContactType.EMAIL
+    )
     contact = forms.CharField(
         label=_("Contact"), max_length=500, help_text=_("E-mail address, https:// URL, or +E.164 phone number.")
     )

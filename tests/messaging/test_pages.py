@@ -222,3 +222,10 @@ def test_the_pages_speak_simplified_chinese(client, owner, make_message):
     assert "我的留言" in client.get(reverse("messaging:message_list")).content.decode()
     page = client.get(reverse("messaging:message_detail", args=[message.pk])).content.decode()
     assert "时间表" in page and "发送给所有接收人" in page
+
+
+def test_an_untouched_spare_recipient_row_is_skipped_not_an_error(owner_client, owner):
+    form = _form(**{"recipients-1-name": "", "recipients-1-contact": "", "recipients-1-contact_type": "email"})
+    response = owner_client.post(reverse("messaging:message_create"), form)
+    assert response.status_code == 200 and "revocation_key" in response.context
+    assert list(Message.objects.get(owner=owner).recipients.values_list("name", flat=True)) == ["Rae"]

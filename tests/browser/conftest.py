@@ -1,0 +1,47 @@
+"""Headless Chromium (Debian's, driven by Playwright) against the live test server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+HAVE_BROWSER = os.path.exists(CHROMIUM)
+
+if not HAVE_BROWSER and os.environ.get("CRADLE_REQUIRE_BROWSER") == "1":
+    raise RuntimeError(f"CRADLE_REQUIRE_BROWSER=1 but no Chromium at {CHROMIUM} (apt-get install chromium)")
+
+# Playwright's sync API runs an event loop in this thread; the test's own ORM use is synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+# Every browser test module sets ``pytestmark = BROWSER``.
+BROWSER = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not HAVE_BROWSER, reason="Debian's chromium is not installed"),
+]
+
+
+@pytest.fixture
+def page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        context = browser.new_context(locale="en-US")
+        yield context.new_page()
+        browser.close()

@@ -1,0 +1,65 @@
+"""End to end in headless Chromium, the heart of the product: write a message, get the
+first warning by e-mail, follow its check-in link, log in, answer "I'm still here"."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from accounts.models import User
+from messaging import tasks
+from messaging.models import Message, StatusLog
+from tests.browser.conftest import BROWSER
+
+pytestmark = BROWSER
+
+
+@pytest.mark.django_db(transaction=True)
+def test_write_a_message_get_warned_and_check_in_from_the_email(live_server, page):
+    User.objects.create_user(username="erin", email="erin@example.com", password="a-very-long-pass-77")
+    base = live_server.url
+    page.goto(f"{base}/accounts/login/?next=/messages/new/")
+    page.fill("#id_username", "erin")
+    page.fill("#id_password", "a-very-long-pass-77")
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url(f"{base}/messages/new/")
+
+    page.fill("#id_title", "For Sam")
+    page.fill("#id_content", "The key is under the blue pot.")
+    page.fill("#id_initial_delay_months", "1")
+    page.fill("#id_recipients-0-name", "Sam")
+    page.select_option("#id_recipients-0-contact_type", "email")
+    page.fill("#id_recipients-0-contact", "sam@example.com")
+    page.click("#message-form button[type=submit]")
+    page.wait_for_load_state()
+    form_errors = re.findall(r'class="errorlist"[^>]*><li>([^<]*)', page.content())
+    assert not form_errors, form_errors  # the spare recipient row, left empty, is no error
+    assert page.inner_text("#revocation-key-secret").strip()
+    message = Message.objects.get(owner__username="erin")
+
+    # A month later (the clock is moved on the row, not in the browser): the first warning.
+    Message.objects.filter(pk=message.pk).update(next_warning_date=timezone.now())
+    tasks.sweep()
+    [warning] = mail.outbox
+    assert warning.to == ["erin@example.com"] and "warning 1 of 5" in warning.subject
+    link = re.search(r"https?://\S+/messages/check-in/\S+/", warning.body).group(0)
+
+    page.click("text=Log out")
+    page.goto(base + urlsplit(link).path)  # the link as the owner would open it, logged out
+    page.fill("#id_username", "erin")
+    page.fill("#id_password", "a-very-long-pass-77")
+    page.click("#login-form button[type=submit]")
+    page.wait_for_selector("button[value=reset]")
+    message.refresh_from_db()
+    assert message.warning_level == 1, "opening the link changes nothing"
+
+    page.click("button[value=reset]")
+    page.wait_for_url(f"{base}/messages/{message.pk}/")
+    assert "the cycle starts again" in page.content()
+    message.refresh_from_db()
+    assert message.warning_level == 0
+    assert StatusLog.objects.filter(message=message, status="WARNING_RESET", response="RESET").count() == 1
