@@ -55,7 +55,10 @@ class SeriesRange:
 
     def bucket_of(self, hour: datetime) -> datetime:
         if self.interval == "hour":
-            return hour
+            # Hour buckets start at local midnight. In a zone a fraction of an hour off UTC
+            # (India +5:30, Nepal +5:45) they are not UTC hours: the row goes to the bucket
+            # its UTC hour starts in, instead of matching none and leaving the chart empty.
+            return self.start + timedelta(hours=(hour - self.start) // timedelta(hours=1))
         local = hour.astimezone(self.tz)
         return datetime.combine(local.date(), time(), tzinfo=self.tz)
 

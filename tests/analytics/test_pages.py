@@ -68,6 +68,20 @@ def test_project_page(client, owner, projects):
     assert "Seconds: 2" in body
 
 
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata", "Asia/Kathmandu", "America/St_Johns"])
+def test_hourly_charts_count_every_row_in_a_zone_off_by_a_fraction_of_an_hour(client, owner, projects, zone):
+    # Local hours there are not UTC hours: the rows matched no bucket and the chart was empty.
+    owner.time_zone = zone
+    owner.save()
+    client.force_login(owner)
+    response = client.get(
+        reverse("analytics:dashboard"), {"from": "2025-03-10", "to": "2025-03-10", "interval": "hour"}
+    )
+    body = response.content.decode()
+    assert "Posts per hour by outcome" in body
+    assert "Published: 3," in body and "Rate limited: 1," in body
+
+
 def test_another_users_project_is_404(client, owner, projects):
     _mine, theirs = projects
     client.force_login(owner)
