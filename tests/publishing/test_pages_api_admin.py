@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -10,7 +11,7 @@ from django.utils import timezone
 
 from publishing.models import PublishingLog, PublishingTask
 from publishing.runner import publish_due
-from publishing.services import task_create
+from publishing.services import project_create, task_create
 
 from .conftest import SECRETS
 
@@ -51,6 +52,41 @@ def test_queue_actions_on_the_page(client, owner, task):
     client.post(reverse("publishing:task_action", args=[task.pk, "retry"]))
     task.refresh_from_db()
     assert task.status == "pending" and task.version == 4
+
+
+def test_the_queue_keeps_its_project_filter_through_filtering_paging_and_actions(
+    client, owner, project, task, monkeypatch
+):
+    # The status filter, the page links and the row buttons all dropped ?project=.
+    other = project_create(owner=owner, name="Dogs")
+    task_create(project=other, text="Dog of the day")
+    task_create(project=project, text="Second cat")
+    monkeypatch.setattr("publishing.views.PAGE_SIZE", 1)
+    client.force_login(owner)
+    url = reverse("publishing:task_list") + f"?status=pending&project={project.pk}"
+    page = client.get(url).content.decode()
+    assert f'<input type="hidden" name="project" value="{project.pk}"' in page
+    assert f"project={project.pk}&amp;page=2" in page
+    here = f'name="next" value="{reverse("publishing:task_list")}?status=pending&amp;project={project.pk}"'
+    assert here in page
+
+    response = client.post(reverse("publishing:task_action", args=[task.pk, "cancel"]), {"next": url})
+    assert response.status_code == 302 and response["Location"] == url
+
+
+def test_the_settings_form_still_saves_after_a_refused_source(client, owner, project, media_root):
+    # The refused source re-renders the page at .../sources/; the settings form had no
+    # action, so its Save posted there and was lost as an invalid source.
+    client.force_login(owner)
+    response = client.post(
+        reverse("publishing:source_add", args=[project.pk]),
+        {"source_type": "local_folder", "path_or_identifier": "/etc"},
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "The folder must be inside one of" in page
+    action = f'action="{reverse("publishing:project_detail", args=[project.pk])}"'
+    assert re.search(rf'<form method="post" {action}[^>]*id="project-form"', page)
 
 
 @pytest.mark.parametrize(
