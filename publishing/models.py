@@ -17,6 +17,8 @@ The tables follow the seed (000_710f4bc246469258) with these deliberate changes:
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -24,6 +26,9 @@ from django.utils.translation import gettext_lazy as _
 
 from cradle_site.fields import EncryptedTextField
 from cradle_site.querysets import OwnedQuerySet
+
+# The key task_create gives a task the API sent without one.
+GENERATED_KEY = re.compile(r"api:[0-9a-f]{32}")
 
 
 class ProjectQuerySet(OwnedQuerySet):
@@ -45,8 +50,8 @@ class Project(models.Model):
     needs_credentials = models.BooleanField(_("needs new credentials"), default=False)
     paused = models.BooleanField(_("paused"), default=False)
 
-    # Posting slots: times of day ("HH:MM", in the owner's time zone) or, when
-    # slot_interval_minutes is set, one slot every that many minutes.
+    # Posting slots: times of day ("HH:MM", in the owner's time zone) or one slot every
+    # slot_interval_minutes; the services refuse both at once.
     slot_times = models.JSONField(_("posting times"), default=list, blank=True)
     slot_interval_minutes = models.PositiveIntegerField(_("interval (minutes)"), null=True, blank=True)
     daily_cap = models.PositiveIntegerField(_("posts per day at most"), default=24)
@@ -165,6 +170,15 @@ class PublishingTask(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.media_path}"
+
+    @property
+    def origin_label(self) -> str:
+        """The item key as the queue shows it: a file's name (its folder is the source's), a
+        feed entry or Drive file; nothing for a key the API generated (``api:`` + 32 hex
+        digits), which means nothing to a person."""
+        if GENERATED_KEY.fullmatch(self.media_path):
+            return ""
+        return self.media_path.rsplit("/", 1)[-1] if self.media_path.startswith("/") else self.media_path
 
     @property
     def text(self) -> str:

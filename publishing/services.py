@@ -37,11 +37,20 @@ def clean_slot_times(values: list[str]) -> list[str]:
     return sorted(set(cleaned))
 
 
+def _check_one_slot_rule(slot_times: list[str], slot_interval_minutes: int | None) -> None:
+    # Both at once would leave one silently ignored; the owner says which one they mean.
+    if slot_times and slot_interval_minutes:
+        raise ValidationError(
+            {"slot_interval_minutes": _("Give posting times or an interval, not both: leave one of them empty.")}
+        )
+
+
 def project_create(*, owner, name: str, **fields) -> Project:
     if Project.objects.filter(owner=owner, name=name).exists():
         raise ValidationError({"name": _("You already have a project with this name.")})
     if "slot_times" in fields:
         fields["slot_times"] = clean_slot_times(fields["slot_times"] or [])
+    _check_one_slot_rule(fields.get("slot_times") or [], fields.get("slot_interval_minutes"))
     try:
         with transaction.atomic():
             return Project.objects.create(owner=owner, name=name, **fields)
@@ -57,6 +66,10 @@ def project_update(*, project: Project, **fields) -> Project:
         raise ValidationError({"name": _("You already have a project with this name.")})
     if "slot_times" in fields:
         fields["slot_times"] = clean_slot_times(fields["slot_times"] or [])
+    _check_one_slot_rule(
+        fields.get("slot_times", project.slot_times) or [],
+        fields.get("slot_interval_minutes", project.slot_interval_minutes),
+    )
     for key, value in fields.items():
         setattr(project, key, value)
     project.save()

@@ -23,8 +23,13 @@ PAGE_SIZE = 50
 TASK_ACTIONS = {"retry", "cancel", "change"}
 
 
+# Service error keys whose page field has another name.
+FORM_FIELD_OF = {"slot_times": "slot_times_text"}
+
+
 def _add_errors(form, error: ValidationError) -> None:
     for field, reasons in error.message_dict.items():
+        field = FORM_FIELD_OF.get(field, field)
         form.add_error(field if field in form.fields else None, reasons)
 
 

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from publishing.models import PublishingLog, PublishingTask
+from publishing.models import Project, PublishingLog, PublishingTask
 from publishing.runner import publish_due
 from publishing.services import project_create, task_create
 
@@ -242,3 +242,44 @@ def test_demo_is_idempotent(owner, settings, tmp_path):
     project = create_demo(owner)
     create_demo(owner)
     assert project.tasks.count() == 3 and project.sources.get().used_items == 3
+
+
+def _project_form(**extra) -> dict:
+    data = {"name": "Birds", "description": "", "daily_cap": "10", "duplicate_window_days": "7"}
+    data.update(extra)
+    return data
+
+
+def test_posting_times_or_an_interval_not_both_and_errors_sit_on_their_fields(client, owner):
+    client.force_login(owner)
+    url = reverse("publishing:project_list")
+    both = client.post(url, _project_form(slot_times_text="09:00, 18:00", slot_interval_minutes="30"))
+    assert "not both" in " ".join(both.context["form"].errors["slot_interval_minutes"])
+    bad_time = client.post(url, _project_form(slot_times_text="09:00, 25:99"))
+    assert "25:99" in " ".join(bad_time.context["form"].errors["slot_times_text"])
+    assert not Project.objects.filter(name="Birds").exists()
+
+    client.post(url, _project_form(slot_times_text="09:00, 18:00"))
+    project = Project.objects.get(name="Birds")
+    assert project.slot_times == ["09:00", "18:00"] and project.slot_interval_minutes is None
+
+
+def test_the_api_refuses_times_and_an_interval_together(owner, project, api_client_for):
+    api = api_client_for(owner, ["publishing:write"])
+    url = f"/api/v1/publishing/projects/{project.pk}"
+    response = api.patch(url, {"slot_times": ["09:00"]}, format="json")  # the project has an interval
+    assert response.status_code == 400 and "slot_interval_minutes" in response.json()["error"]["fields"]
+    response = api.patch(url, {"slot_times": ["09:00"], "slot_interval_minutes": None}, format="json")
+    assert response.status_code == 200 and response.json()["slot_times"] == ["09:00"]
+
+
+def test_the_queue_shows_a_tasks_origin_but_not_a_generated_api_key(client, owner, project, media_root):
+    (media_root / "cat.png").write_bytes(b"png")
+    from_file = task_create(project=project, text="From a file", media_path=str(media_root / "cat.png"))
+    from_api = task_create(project=project, text="From a program")
+    named = task_create(project=project, text="Named", key="newsletter-42")
+    client.force_login(owner)
+    page = client.get(reverse("publishing:task_list")).content.decode()
+    assert f'title="{from_file.media_path}">cat.png</code>' in page
+    assert f">{named.media_path}</code>" in page
+    assert from_api.media_path.startswith("api:") and from_api.media_path not in page
