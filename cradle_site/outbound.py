@@ -36,24 +36,31 @@ def _addresses(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]
         pass
     try:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    except (OSError, UnicodeError):
+    except UnicodeError:
+        # Not a host name at all (an empty label, one over 63 characters): the request
+        # would fail with a ValueError of urllib3's, not the RequestException callers expect.
+        raise UnsafeURL(_("%(host)s is not a valid host name.") % {"host": host}) from None
+    except OSError:
         return []
     return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
 
 
 def check_public_url(url: str) -> None:
     """Raise ``UnsafeURL`` when ``url`` is not an http(s) URL of a public host."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname  # a bad [IPv6] literal raises here or in urlsplit
+    except ValueError:
+        hostname = None
+    if not hostname or parts.scheme not in ("http", "https"):
         raise UnsafeURL(_("Give an http:// or https:// address."))
     if settings.OUTBOUND_ALLOW_PRIVATE:
         return
-    for address in _addresses(parts.hostname.strip("[]")):
+    for address in _addresses(hostname.strip("[]")):
         mapped = getattr(address, "ipv4_mapped", None)
         if not (mapped or address).is_global:
             raise UnsafeURL(
-                _("%(host)s is an address inside this server's network; give a public address.")
-                % {"host": parts.hostname}
+                _("%(host)s is an address inside this server's network; give a public address.") % {"host": hostname}
             )
 
 

@@ -37,6 +37,10 @@ PUBLIC = "http://93.184.215.14"  # a public address literal: no DNS needed
         "http://0.0.0.0/",
         "ftp://93.184.215.14/",
         "http:///nohost",
+        "http://[::1/",  # a malformed IPv6 literal: urlsplit raises ValueError
+        "http://[zz]/",
+        f"http://{'a' * 64}.com/",  # a label over 63 characters: urllib3 raised ValueError at fetch time
+        "http://a..b/",
     ],
 )
 def test_inside_addresses_and_other_schemes_are_refused(url):
@@ -111,6 +115,21 @@ def test_a_feed_inside_the_network_is_refused_and_never_fetched(owner, settings)
         assert source_scan(source=source).error == "" and local.hits == 1
     finally:
         local.close()
+
+
+@pytest.mark.django_db
+def test_a_feed_whose_host_is_not_a_host_name_is_refused_and_scans_to_an_error(owner):
+    from publishing.models import ContentSource
+    from publishing.services import project_create
+
+    project = project_create(owner=owner, name="P", slot_interval_minutes=30, daily_cap=10)
+    url = f"http://{'a' * 70}.com/feed.xml"
+    with pytest.raises(ValidationError) as error:
+        source_create(project=project, source_type="rss_feed", path_or_identifier=url)
+    assert "is not a valid host name" in error.value.message_dict["path_or_identifier"][0]
+    # One stored before the rule: the scan (page, API, job) reports it instead of raising.
+    source = ContentSource.objects.create(project=project, source_type="rss_feed", path_or_identifier=url)
+    assert "is not a valid host name" in source_scan(source=source).error
 
 
 @pytest.mark.django_db
