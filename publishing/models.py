@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -53,9 +54,15 @@ class Project(models.Model):
     # Posting slots: times of day ("HH:MM", in the owner's time zone) or one slot every
     # slot_interval_minutes; the services refuse both at once.
     slot_times = models.JSONField(_("posting times"), default=list, blank=True)
-    slot_interval_minutes = models.PositiveIntegerField(_("interval (minutes)"), null=True, blank=True)
+    # Upper bounds keep the date arithmetic in range: a step past year 9999 (scheduling)
+    # or a window before year 1 (duplicates) raised OverflowError, in the request or the job.
+    slot_interval_minutes = models.PositiveIntegerField(
+        _("interval (minutes)"), null=True, blank=True, validators=[MaxValueValidator(24 * 60)]
+    )
     daily_cap = models.PositiveIntegerField(_("posts per day at most"), default=24)
-    duplicate_window_days = models.PositiveIntegerField(_("duplicate window (days)"), default=30)
+    duplicate_window_days = models.PositiveIntegerField(
+        _("duplicate window (days)"), default=30, validators=[MaxValueValidator(3660)]
+    )
 
     objects = ProjectQuerySet.as_manager()
 

@@ -54,6 +54,14 @@ def test_queue_actions_on_the_page(client, owner, task):
     assert task.status == "pending" and task.version == 4
 
 
+@pytest.mark.parametrize("back", ["-1", "change", "https://evil.example/", "//evil.example/", "\x00"])
+def test_a_row_action_with_a_bad_next_goes_back_to_the_queue(client, owner, task, back):
+    # A bare word was taken for a view name: NoReverseMatch, a 500.
+    client.force_login(owner)
+    response = client.post(reverse("publishing:task_action", args=[task.pk, "change"]), {"priority": "1", "next": back})
+    assert response.status_code == 302 and response["Location"] == reverse("publishing:task_list")
+
+
 def test_the_queue_keeps_its_project_filter_through_filtering_paging_and_actions(
     client, owner, project, task, monkeypatch
 ):
@@ -271,6 +279,21 @@ def test_the_api_refuses_times_and_an_interval_together(owner, project, api_clie
     assert response.status_code == 400 and "slot_interval_minutes" in response.json()["error"]["fields"]
     response = api.patch(url, {"slot_times": ["09:00"], "slot_interval_minutes": None}, format="json")
     assert response.status_code == 200 and response.json()["slot_times"] == ["09:00"]
+
+
+def test_an_interval_or_window_too_long_for_the_calendar_is_refused(client, owner, project, api_client_for):
+    # Accepted before, they made the next task's slot (a 500) or the publish job's duplicate
+    # window (every project in the batch) overflow the calendar.
+    api = api_client_for(owner, ["publishing:write"])
+    url = f"/api/v1/publishing/projects/{project.pk}"
+    for field, value in (("slot_interval_minutes", 10**13), ("duplicate_window_days", 10**9)):
+        response = api.patch(url, {field: value}, format="json")
+        assert response.status_code == 400 and field in response.json()["error"]["fields"]
+    assert api.patch(url, {"slot_interval_minutes": 24 * 60}, format="json").status_code == 200
+
+    client.force_login(owner)
+    page = client.post(reverse("publishing:project_list"), _project_form(duplicate_window_days=str(10**9)))
+    assert page.status_code == 200 and "duplicate_window_days" in page.context["form"].errors
 
 
 def test_the_queue_shows_a_tasks_origin_but_not_a_generated_api_key(client, owner, project, media_root):
