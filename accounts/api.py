@@ -5,6 +5,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import scopes
+from accounts.api_auth import SESSION_ONLY
 from accounts.api_keys import apikey_create, apikey_revoke, validate_expiry
 from accounts.models import ApiKey, User
 from cradle_site import dates
@@ -56,7 +57,7 @@ class ApiKeyListCreateView(ListAPIView):
     mint or revoke keys, so a leaked key cannot make itself permanent."""
 
     serializer_class = ApiKeyOutput
-    required_scopes = {"GET": {"account:read"}, "POST": {"__session_only__"}}
+    required_scopes = {"GET": {"account:read"}, "POST": {SESSION_ONLY}}
 
     def get_queryset(self):
         return ApiKey.objects.owned_by(self.request.user)
@@ -71,7 +72,7 @@ class ApiKeyListCreateView(ListAPIView):
 
 
 class ApiKeyRevokeView(APIView):
-    required_scopes = {"POST": {"__session_only__"}}
+    required_scopes = {"POST": {SESSION_ONLY}}
 
     @extend_schema(request=None, responses=ApiKeyOutput)
     def post(self, request, pk: int):

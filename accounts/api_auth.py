@@ -35,6 +35,10 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         return 'Bearer realm="api"'
 
 
+# A scope no key holds: the call needs a browser session (keys cannot mint or revoke keys).
+SESSION_ONLY = "__session_only__"
+
+
 def required_scopes_for(view, method: str) -> set[str]:
     explicit = getattr(view, "required_scopes", None)
     if explicit is not None:
@@ -54,6 +58,9 @@ class HasScope(permissions.BasePermission):
         needed = required_scopes_for(view, request.method)
         if isinstance(request.auth, ApiKey):
             missing = needed - request.auth.scopes
+            if SESSION_ONLY in missing:
+                self.message = "An API key cannot do this: sign in on the site to manage API keys."
+                return False
             if missing:
                 self.message = f"This API key lacks the scope {', '.join(sorted(missing))}."
                 return False

@@ -138,7 +138,10 @@ def test_a_key_cannot_mint_or_revoke_keys(owner):
     new = apikey_create(user=owner, name="ci", permissions=list(__import__("accounts.scopes").scopes.SCOPES))
     client = bearer(new.secret)
     assert client.post("/api/v1/keys", {"name": "x", "permissions": ["account:read"]}, format="json").status_code == 403
-    assert client.post(f"/api/v1/keys/{new.api_key.pk}/revoke").status_code == 403
+    response = client.post(f"/api/v1/keys/{new.api_key.pk}/revoke")
+    assert response.status_code == 403
+    # The reason names the rule, not an internal scope name ("lacks the scope __session_only__").
+    assert response.json()["error"]["message"] == "An API key cannot do this: sign in on the site to manage API keys."
 
 
 def test_keys_page_shows_the_secret_once(client, owner):
