@@ -11,12 +11,6 @@ from messaging import services
 from messaging.models import Delivery, Message, Notice, Recipient, StatusLog
 
 
-class RecipientInline(admin.TabularInline):
-    model = Recipient
-    extra = 0
-    fields = ("name", "contact_type", "contact")
-
-
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
@@ -27,6 +21,14 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+class RecipientInline(ReadOnlyInline):
+    # Read-only like the rest of the page: an edit here would skip the contact checks, and a
+    # recipient added or removed while delivering would never get the message or lose its record.
+    model = Recipient
+    fields = ("name", "contact_type", "contact")
+    readonly_fields = fields
 
 
 class DeliveryInline(ReadOnlyInline):

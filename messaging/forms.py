@@ -47,6 +47,9 @@ class RecipientForm(forms.Form):
 
 
 class BaseRecipientFormSet(forms.BaseFormSet):
+    # Django's own words ("Please submit at least 1 form.") mean nothing to the person writing.
+    default_error_messages = {"too_few_forms": _("Name at least one recipient.")}
+
     def recipients(self) -> list[dict]:
         return [
             {k: form.cleaned_data[k] for k in ("name", "contact", "contact_type")}
@@ -56,7 +59,13 @@ class BaseRecipientFormSet(forms.BaseFormSet):
 
 
 RecipientFormSet = forms.formset_factory(
-    RecipientForm, formset=BaseRecipientFormSet, extra=1, min_num=1, validate_min=True, can_delete=True, max_num=50
+    RecipientForm,
+    formset=BaseRecipientFormSet,
+    extra=1,
+    min_num=1,
+    validate_min=True,
+    can_delete=True,
+    max_num=50,
 )
 
 

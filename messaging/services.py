@@ -252,11 +252,16 @@ def message_revoke(*, message: Message, now: datetime | None = None, details: st
     return message
 
 
-def message_revoke_by_key(*, key: str, now: datetime | None = None) -> Message | None:
-    """Revoke the message this revocation key belongs to; None when no revocable message matches."""
+def message_find_by_key(*, key: str) -> Message | None:
+    """The message this revocation key belongs to, whatever its state; None when none has it."""
     if not key or not key.strip():
         return None
-    message = Message.objects.filter(revocation_key_hash=revocation_key_hash(key)).first()
+    return Message.objects.filter(revocation_key_hash=revocation_key_hash(key)).first()
+
+
+def message_revoke_by_key(*, key: str, now: datetime | None = None) -> Message | None:
+    """Revoke the message this revocation key belongs to; None when no revocable message matches."""
+    message = message_find_by_key(key=key)
     if message is None or not message.is_revocable:
         return None
     try:

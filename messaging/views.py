@@ -207,6 +207,14 @@ def public_revoke(request: HttpRequest) -> HttpResponse:
                 message = services.message_revoke_by_key(key=form.cleaned_data["key"])
                 if message is not None:
                     return render(request, "messaging/public_revoke.html", {"done": True})
-                form.add_error("key", _("No message that can still be revoked has this key."))
+                # A right key for a message no longer revocable gets a plain answer, not
+                # "no such key": the holder must not fear a revoked message will still go out.
+                known = services.message_find_by_key(key=form.cleaned_data["key"])
+                if known is not None and known.state == Message.State.REVOKED:
+                    return render(request, "messaging/public_revoke.html", {"done": True, "already": True})
+                if known is not None and known.state == Message.State.DELIVERED:
+                    form.add_error("key", _("This message has already been delivered; it can no longer be revoked."))
+                else:
+                    form.add_error("key", _("No message that can still be revoked has this key."))
                 status = 400
     return render(request, "messaging/public_revoke.html", {"form": form}, status=status)

@@ -89,3 +89,24 @@ def test_healthz_reports_the_sweep(client, owner):
     tasks.sweep()
     body = client.get("/healthz").json()
     assert body["jobs"]["messaging.sweep"]["stale"] is False
+
+
+def test_recipients_are_read_only_on_the_message_page(staff_client, owner, make_message):
+    message = make_message(owner)
+    recipient = message.recipients.get()
+    url = reverse("admin:messaging_message_change", args=[message.pk])
+    page = staff_client.get(url).content.decode()
+    assert "rae@example.com" in page and 'name="recipients-0-contact"' not in page
+    staff_client.post(
+        url,
+        {
+            "recipients-TOTAL_FORMS": "1",
+            "recipients-INITIAL_FORMS": "1",
+            "recipients-0-id": recipient.pk,
+            "recipients-0-message": message.pk,
+            "recipients-0-contact": "not an address",
+            "recipients-0-DELETE": "on",
+        },
+    )
+    recipient.refresh_from_db()
+    assert recipient.contact == "rae@example.com"

@@ -199,7 +199,23 @@ def test_anyone_with_the_key_revokes_on_the_public_page(client, owner):
     message.refresh_from_db()
     assert message.state == "revoked"
     assert message.status_logs.get().details == "revoked with the revocation key"
-    assert client.post(url, {"key": key}).status_code == 400  # already revoked
+    again = client.post(url, {"key": key})
+    assert again.status_code == 200 and "already revoked" in again.content.decode()
+    assert message.status_logs.count() == 1
+
+
+def test_the_key_of_a_delivered_message_gets_a_plain_answer_not_no_such_key(client, owner):
+    message, key = services.message_create(
+        owner=owner,
+        content="x",
+        initial_delay_months=1,
+        recipients=[{"name": "R", "contact": "r@example.com", "contact_type": "email"}],
+    )
+    Message.objects.filter(pk=message.pk).update(state="delivered", is_active=False)
+    response = client.post(reverse("messaging:public_revoke"), {"key": key})
+    assert response.status_code == 400
+    assert "already been delivered" in response.content.decode()
+    assert "No message" not in response.content.decode()
 
 
 def test_the_public_revoke_page_is_rate_limited(client, owner, settings):
@@ -229,3 +245,30 @@ def test_an_untouched_spare_recipient_row_is_skipped_not_an_error(owner_client, 
     response = owner_client.post(reverse("messaging:message_create"), form)
     assert response.status_code == 200 and "revocation_key" in response.context
     assert list(Message.objects.get(owner=owner).recipients.values_list("name", flat=True)) == ["Rae"]
+
+
+def test_a_revoked_message_says_it_will_never_be_delivered(owner_client, owner, make_message):
+    message = make_message(owner)
+    services.message_revoke(message=message)
+    page = owner_client.get(reverse("messaging:message_detail", args=[message.pk])).content.decode()
+    assert "This message will never be delivered." in page
+    assert "If you never answer, delivery comes" not in page
+
+
+def test_removing_every_recipient_says_so_in_plain_words(owner_client, owner, make_message):
+    message = make_message(owner)
+    form = _form(
+        **{
+            "recipients-TOTAL_FORMS": "2",
+            "recipients-INITIAL_FORMS": "1",
+            "recipients-0-DELETE": "on",
+            "recipients-1-name": "",
+            "recipients-1-contact_type": "email",
+            "recipients-1-contact": "",
+        }
+    )
+    response = owner_client.post(reverse("messaging:message_edit", args=[message.pk]), form)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Name at least one recipient." in page and "submit at least" not in page
+    assert message.recipients.count() == 1
