@@ -197,6 +197,7 @@ class MessageViewSet(viewsets.ModelViewSet):
     @action(detail=False, methods=["post"], url_path="reset-all", url_name="reset-all")
     def reset_all(self, request):
         """ "I'm still here": RESET every one of your messages still on its ladder; returns how many."""
+        request.data  # noqa: B018 - parsed first, so a malformed body is a 400 and resets nothing
         return Response({"reset": services.messages_reset_all(owner=request.user)})
 
     @extend_schema(responses=StatusLogSerializer(many=True))

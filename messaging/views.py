@@ -217,4 +217,6 @@ def public_revoke(request: HttpRequest) -> HttpResponse:
                 else:
                     form.add_error("key", _("No message that can still be revoked has this key."))
                 status = 400
+            else:
+                status = 400  # an empty or oversized key: the form says why
     return render(request, "messaging/public_revoke.html", {"form": form}, status=status)

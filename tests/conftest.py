@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from accounts.api_keys import apikey_create
@@ -25,6 +26,14 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "mariadb_only" in item.keywords and not is_mysql:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a request as a zh-hans user leaves Chinese
+    active in this thread, and a later test that calls a service directly would see it."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

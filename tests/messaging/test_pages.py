@@ -272,3 +272,9 @@ def test_removing_every_recipient_says_so_in_plain_words(owner_client, owner, ma
     page = response.content.decode()
     assert "Name at least one recipient." in page and "submit at least" not in page
     assert message.recipients.count() == 1
+
+
+@pytest.mark.parametrize("key", ["", "x" * 300])
+def test_a_revocation_key_the_form_refuses_is_a_400(client, key):
+    response = client.post(reverse("messaging:public_revoke"), {"key": key})
+    assert response.status_code == 400 and response.context["form"].errors["key"]

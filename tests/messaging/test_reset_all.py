@@ -80,3 +80,13 @@ def test_the_page_speaks_simplified_chinese(client, owner, messages):
     assert "全部 2 条留言" in page and "全部重置" in page
     done = client.post(reverse("messaging:reset_all"), follow=True).content.decode()
     assert "2 条留言重新开始周期" in done
+
+
+def test_the_api_answers_with_and_without_a_trailing_slash_and_refuses_a_malformed_body(
+    api_client_for, owner, messages
+):
+    api = api_client_for(owner, ["messages:write", "messages:read"])
+    bad = api.post("/api/v1/messages/reset-all", "{bad", content_type="application/json")
+    assert bad.status_code == 400 and _levels(messages)["warned"] == (3, "active")
+    assert api.post("/api/v1/messages/reset-all").json() == {"reset": 2}
+    assert api.get("/api/v1/messages").status_code == api.get("/api/v1/messages/").status_code == 200
