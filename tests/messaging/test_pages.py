@@ -278,3 +278,12 @@ def test_removing_every_recipient_says_so_in_plain_words(owner_client, owner, ma
 def test_a_revocation_key_the_form_refuses_is_a_400(client, key):
     response = client.post(reverse("messaging:public_revoke"), {"key": key})
     assert response.status_code == 400 and response.context["form"].errors["key"]
+
+
+def test_the_edit_page_says_when_a_new_delay_waits_for_the_next_reset(owner_client, owner, make_message):
+    message = make_message(owner)
+    url = reverse("messaging:message_edit", args=[message.pk])
+    assert 'id="delay-note"' not in owner_client.get(url).content.decode()  # level 0: applies at once
+    Message.objects.filter(pk=message.pk).update(warning_level=2)
+    page = owner_client.get(url).content.decode()
+    assert "Warning 2 of 5 has been sent: a new delay applies from your next reset" in page
