@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cradle_site.fields import EncryptedTextField
 from cradle_site.querysets import OwnedQuerySet
+from messaging.log_text import details_text
 
 MAX_LEVEL = 5
 
@@ -192,6 +193,11 @@ class StatusLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.status} #{self.message_id}"
+
+    @property
+    def details_display(self) -> str:
+        """The details in the reader's language (``messaging.log_text``); stored in English."""
+        return details_text(self.details)
 
     @staticmethod
     def warning_status(level: int) -> str:
