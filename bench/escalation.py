@@ -20,7 +20,6 @@ import json
 import os
 import random
 import secrets
-import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -42,6 +41,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import User  # noqa: E402
+from bench.workers import run_released  # noqa: E402
 from messaging import ladder  # noqa: E402
 from messaging.models import Delivery, Message, MessageBody, Notice, Recipient, StatusLog  # noqa: E402
 from messaging.sweep import sweep_due  # noqa: E402
@@ -125,19 +125,7 @@ def sweep_in_processes(workers: int, now, batch_size: int | None, user: User) ->
     command = [sys.executable, __file__, "--sweep-worker", now.isoformat()]
     if batch_size:
         command += ["--batch-size", str(batch_size)]
-    procs = [
-        subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(workers)
-    ]
-    for proc in procs:
-        assert proc.stdout.readline().strip() == "ready"
-    started = time.perf_counter()
-    for proc in procs:
-        proc.stdin.write("go\n")
-        proc.stdin.flush()
-    results = [json.loads(proc.stdout.readline()) for proc in procs]
-    elapsed = time.perf_counter() - started
-    for proc in procs:
-        proc.wait()
+    results, elapsed = run_released(command, workers)
     logs = StatusLog.objects.filter(message__owner=user, status__startswith="WARNING_")
     twice = logs.values("message_id").annotate(c=Count("id")).filter(c__gt=1).count()
     advanced = sum(r["advanced"] for r in results)
