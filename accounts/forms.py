@@ -7,11 +7,15 @@ from accounts.api_keys import validate_expiry
 from accounts.models import User
 from cradle_site import dates
 
+# The model fields have no translated names; without these the labels stay English.
+PREFERENCE_LABELS = {"time_zone": _("Time zone"), "language": _("Language")}
+
 
 class SignupForm(UserCreationForm):
     class Meta:
         model = User
         fields = ("username", "email", "time_zone", "language")
+        labels = PREFERENCE_LABELS
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip()
@@ -24,6 +28,7 @@ class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
         fields = ("email", "time_zone", "language")
+        labels = PREFERENCE_LABELS
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip()
@@ -43,3 +48,11 @@ class ApiKeyForm(forms.Form):
         validators=[dates.validate_in_window, validate_expiry],
         help_text=_("Optional, YYYY-MM-DD HH:MM in your time zone. Leave empty for a key that does not expire."),
     )
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not user.can_write:
+            # A viewer's key could never write (the API refuses viewers' writes): offer only what works.
+            field = self.fields["permissions"]
+            field.choices = [(scope, label) for scope, label in field.choices if scope not in scopes.WRITE_SCOPES]
+            field.help_text = _("Your account is read only, so its keys can only read.")

@@ -19,6 +19,9 @@ SCOPES = {
     "analytics:read": _("Read statistics"),
 }
 
+# Scopes that change data: of no use to a viewer (read-only) account.
+WRITE_SCOPES = frozenset({"messages:write", "publishing:write", "tasks:create"})
+
 IMPLIED = {
     "publishing:write": {"tasks:create"},
     "publishing:read": {"tasks:read_status"},

@@ -10,6 +10,7 @@ urlpatterns = [
     path("login/", views.RateLimitedLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("profile/", views.profile, name="profile"),
+    path("language/", views.language_set, name="language_set"),
     path("keys/", views.apikey_list, name="apikey_list"),
     path("keys/<int:pk>/revoke/", views.apikey_revoke_view, name="apikey_revoke"),
     path(

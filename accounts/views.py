@@ -5,8 +5,10 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django.views.i18n import set_language
 
 from accounts.api_keys import apikey_create, apikey_revoke
 from accounts.forms import ApiKeyForm, ProfileForm, SignupForm
@@ -22,7 +24,9 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, _("Welcome to Cradle, %(name)s.") % {"name": user.username})
+        # The next page is in the language just chosen; so is its greeting.
+        with translation.override(user.language):
+            messages.success(request, _("Welcome to Cradle, %(name)s.") % {"name": user.username})
         response = redirect("home")
         response.set_cookie(settings.LANGUAGE_COOKIE_NAME, user.language)
         return response
@@ -66,16 +70,29 @@ def profile(request: HttpRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
         user = form.save()
-        messages.success(request, _("Your profile has been saved."))
+        with translation.override(user.language):
+            messages.success(request, _("Your profile has been saved."))
         response = redirect("accounts:profile")
         response.set_cookie(settings.LANGUAGE_COOKIE_NAME, user.language)
         return response
     return render(request, "accounts/profile.html", {"form": form})
 
 
+@require_POST
+def language_set(request: HttpRequest) -> HttpResponse:
+    """The header's language switcher. A signed-in person's choice is also their profile's,
+    or the next log-in would switch the site back to the old language."""
+    response = set_language(request)
+    chosen = response.cookies.get(settings.LANGUAGE_COOKIE_NAME)
+    if chosen is not None and request.user.is_authenticated and request.user.language != chosen.value:
+        request.user.language = chosen.value
+        request.user.save(update_fields=["language"])
+    return response
+
+
 @login_required
 def apikey_list(request: HttpRequest) -> HttpResponse:
-    form = ApiKeyForm(request.POST or None)
+    form = ApiKeyForm(request.POST or None, user=request.user)
     new_key = None
     if request.method == "POST" and form.is_valid():
         new_key = apikey_create(
@@ -84,7 +101,7 @@ def apikey_list(request: HttpRequest) -> HttpResponse:
             permissions=form.cleaned_data["permissions"],
             expires_at=form.cleaned_data["expires_at"],
         )
-        form = ApiKeyForm()
+        form = ApiKeyForm(user=request.user)
     keys = ApiKey.objects.owned_by(request.user)
     return render(request, "accounts/apikey_list.html", {"form": form, "keys": keys, "new_key": new_key})
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.api_keys import apikey_authenticate, apikey_create, apikey_revoke
-from accounts.models import ApiKey
+from accounts.models import ApiKey, User
 
 ME = "/api/v1/me"
 
@@ -210,3 +210,24 @@ def test_api_key_expiry_must_be_in_the_future(owner):
     assert response.status_code == 400
     assert response.json()["error"]["fields"]["expires_at"] == ["The expiry must be in the future."]
     assert not ApiKey.objects.exists()
+
+
+def test_a_viewer_is_offered_and_granted_only_read_scopes(client, owner):
+    # A viewer's key with a write scope would be refused on every write: the page never makes one.
+    owner.role = User.Role.VIEWER
+    owner.save()
+    client.force_login(owner)
+    page = client.get(reverse("accounts:apikey_list"))
+    offered = {value for value, _label in page.context["form"].fields["permissions"].choices}
+    assert "messages:read" in offered and not offered & {"messages:write", "publishing:write", "tasks:create"}
+    assert "Your account is read only, so its keys can only read." in page.content.decode()
+
+    response = client.post(reverse("accounts:apikey_list"), {"name": "sneaky", "permissions": ["messages:write"]})
+    assert "permissions" in response.context["form"].errors
+    assert not ApiKey.objects.exists()
+
+
+def test_an_editor_is_offered_write_scopes(client, owner):
+    client.force_login(owner)
+    page = client.get(reverse("accounts:apikey_list"))
+    assert "messages:write" in {value for value, _label in page.context["form"].fields["permissions"].choices}
