@@ -80,6 +80,9 @@ def _seal_sqlite(out, header: dict, directory: Path, progress: Progress) -> str:
         try:
             # Pages in steps so writers are not blocked for the whole copy.
             connection.connection.backup(target, pages=4096)
+        except sqlite3.Error as exc:
+            # e.g. "database or disk is full" in BACKUP_DIR
+            raise BackupError(f"cannot take a snapshot in {directory}: {exc}") from exc
         finally:
             target.close()
         progress(f"snapshot taken ({Path(snapshot).stat().st_size:,} bytes), encrypting")
@@ -160,6 +163,8 @@ def database_is_empty() -> bool:
 def backup_verify(*, path: Path) -> dict:
     """The backup's header if its key is known and its checksum holds; BackupError otherwise."""
     path = Path(path)
+    if path.is_dir():
+        raise BackupError(f"{path} is a directory; name a .cbak file in it")
     if not path.is_file():
         raise BackupError(f"no backup file at {path}")
     return sealed.verify(path)
@@ -192,10 +197,18 @@ def _restore_sqlite(path: Path) -> None:
                 out.write(chunk)
         source = sqlite3.connect(plain)
         try:
-            if source.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+            try:
+                sound = source.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+            except sqlite3.DatabaseError:  # "file is not a database"
+                sound = False
+            if not sound:
                 raise BackupError("decrypted backup is not a sound SQLite database")
-            # The backup API replaces every page of the live database in one step.
-            source.backup(connection.connection)
+            # The backup API replaces every page of the live database in one step
+            # (all or nothing: a failure leaves the live database as it was).
+            try:
+                source.backup(connection.connection)
+            except sqlite3.Error as exc:  # e.g. "database is locked" by a busy worker
+                raise BackupError(f"could not write the live database, which is unchanged: {exc}") from exc
         finally:
             source.close()
     finally:

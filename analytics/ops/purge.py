@@ -26,6 +26,9 @@ TABLES: dict[str, tuple[str, str]] = {
     "status_logs": ("messaging.StatusLog", "created_at"),
     "q_tasks": ("django_q.Task", "stopped"),
 }
+# Beyond these the cut-off date or the LIMIT would overflow; nothing is kept that long anyway.
+MAX_DAYS = 36500
+MAX_BATCH_SIZE = 1_000_000
 
 
 @dataclass
@@ -55,10 +58,10 @@ def logs_purge(
     """Delete rows of ``table`` (a key of TABLES) older than ``days`` days; return the tally."""
     if table not in TABLES:
         raise ValueError(f"unknown table {table!r}; choose one of {', '.join(TABLES)}")
-    if days < 1:
-        raise ValueError("days must be at least 1")
-    if batch_size < 1:
-        raise ValueError("batch size must be at least 1")
+    if not 1 <= days <= MAX_DAYS:
+        raise ValueError(f"days must be between 1 and {MAX_DAYS}")
+    if not 1 <= batch_size <= MAX_BATCH_SIZE:
+        raise ValueError(f"batch size must be between 1 and {MAX_BATCH_SIZE}")
     model_path, column = TABLES[table]
     model = apps.get_model(model_path)
     result = PurgeResult(table=table, cutoff=purge_cutoff(days=days, now=now), dry_run=dry_run)

@@ -104,9 +104,12 @@ def read_header(stream: BinaryIO) -> dict:
     if size > 65536:
         raise BackupError("backup header is damaged")
     try:
-        return json.loads(_read_exact(stream, size))
+        header = json.loads(_read_exact(stream, size))
     except ValueError:
         raise BackupError("backup header is damaged") from None
+    if not isinstance(header, dict):
+        raise BackupError("backup header is damaged")
+    return header
 
 
 def _read_exact(stream: BinaryIO, size: int) -> bytes:

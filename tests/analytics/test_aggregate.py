@@ -103,6 +103,16 @@ def test_backfill_command(world, capsys):
     [
         (["--since", "yesterday"], "--since must be a date"),
         (["--since", "2025-03-02", "--until", "2025-03-01"], "must be after --since"),
+        # well-formed but impossible: parse_date/parse_datetime raise ValueError (was a traceback)
+        (["--since", "2024-02-30"], "--since must be a date"),
+        (["--since", "2024-05-01T25:00"], "--since must be a date"),
+        (["--since", "2024-05-01T00:00+99:00"], "--since must be a date"),
+        (["--since", "2024-05-01", "--until", "2024-13-01"], "--until must be a date"),
+        # the ends of the calendar overflowed (OverflowError) or walked millions of days
+        (["--since", "0001-01-01T00:00+01:00"], "--since must be between 2000-01-01 and 2999-12-31"),
+        (["--since", "0001-01-01", "--dry-run"], "--since must be between"),
+        (["--since", "2024-05-01", "--until", "9999-12-31"], "--until must be between"),
+        (["--since", "2999-12-31"], "--since .* is in the future"),
     ],
 )
 def test_backfill_command_refuses_bad_ranges(db, args, message):
@@ -110,6 +120,17 @@ def test_backfill_command_refuses_bad_ranges(db, args, message):
 
     with pytest.raises(CommandError, match=message):
         call_command("analytics_backfill", *args)
+
+
+def test_backfill_command_stops_a_future_until_at_now(db, capsys):
+    """--until 2999-12-31 used to walk ~357,000 empty days; it now ends at the current hour."""
+    with time_machine.travel(NOW, tick=False):
+        call_command("analytics_backfill", "--since", "2025-03-09", "--until", "2999-12-31")
+    captured = capsys.readouterr()
+    assert "is in the future; stopping at the current hour" in captured.err
+    days = [line for line in captured.err.splitlines() if "log rows" in line]
+    assert [line[:10] for line in days] == ["2025-03-09", "2025-03-10"]
+    assert "Backfilled 0 log rows" in captured.out
 
 
 @pytest.mark.django_db(transaction=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import random
 from datetime import timedelta
 
@@ -138,3 +139,58 @@ def test_commands_refuse_bad_arguments(filled, tmp_path):
         call_command("db_restore", str(tmp_path / "missing.cbak"))
     with pytest.raises(CommandError, match="none found"):
         call_command("db_restore")
+
+
+def test_backup_refuses_an_empty_database(db, settings, tmp_path):
+    """An empty database usually means a wrong DATABASE_URL; its backup would push a real one out."""
+    settings.BACKUP_DIR = tmp_path / "backups"
+    with pytest.raises(CommandError, match="has no data; check DATABASE_URL"):
+        call_command("db_backup", "--keep=1")
+    assert not settings.BACKUP_DIR.exists()
+    call_command("db_backup", "--allow-empty", stdout=io.StringIO(), stderr=io.StringIO())
+    assert len(backup_list(settings.BACKUP_DIR)) == 1
+
+
+def test_backup_names_bad_backup_dir_setting(filled, settings, tmp_path):
+    settings.BACKUP_DIR = tmp_path / "a-file"
+    settings.BACKUP_DIR.write_text("x")
+    with pytest.raises(CommandError, match="^BACKUP_DIR .* is not a directory$"):
+        call_command("db_backup")
+
+
+def test_a_failed_snapshot_is_one_line_and_leaves_nothing(filled, monkeypatch):
+    """SQLite's own errors (a full disk) escaped as a traceback."""
+    import sqlite3
+    from types import SimpleNamespace
+
+    from analytics.ops import backup as backup_module
+
+    def read_only(path):  # the snapshot cannot be written, as on a full disk
+        return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+
+    monkeypatch.setattr(backup_module, "sqlite3", SimpleNamespace(connect=read_only, Error=sqlite3.Error))
+    with pytest.raises(CommandError, match="^backup failed: cannot take a snapshot in .*readonly"):
+        call_command("db_backup", stdout=io.StringIO(), stderr=io.StringIO())
+    assert list(filled.iterdir()) == []
+
+
+def test_restore_refuses_a_directory_and_a_damaged_header(filled, tmp_path):
+    with pytest.raises(CommandError, match="is a directory; name a .cbak file in it"):
+        call_command("db_restore", str(tmp_path))
+    odd = tmp_path / "list-header.cbak"
+    odd.write_bytes(b"CRADLBK1" + (2).to_bytes(4, "big") + b"[]")  # valid JSON, but not an object
+    with pytest.raises(CommandError, match="backup header is damaged"):
+        call_command("db_restore", str(odd))
+
+
+def test_restore_refuses_a_sound_file_that_is_not_sqlite(filled, tmp_path):
+    """A correctly keyed file whose content is no SQLite database: a traceback before."""
+    from analytics.ops import sealed
+
+    path = tmp_path / "not-sqlite.cbak"
+    with open(path, "wb") as out:
+        sealed.seal([b"-- a MySQL dump, say\n" * 100], out, header={"vendor": "sqlite", "created": "x"})
+    before = table_checksums()
+    with pytest.raises(CommandError, match="restore refused: decrypted backup is not a sound SQLite database"):
+        call_command("db_restore", str(path), "--force", stderr=io.StringIO())
+    assert table_checksums() == before

@@ -99,11 +99,28 @@ def test_command_dry_run(aged, capsys):
         (["--table=tasks"], "--table must be one of"),
         (["--days=0"], "--days must be at least 1"),
         (["--batch-size=0"], "--batch-size must be at least 1"),
+        (["--days=-1"], "--days must be at least 1"),
+        # a cut-off before year 1 was an OverflowError traceback
+        (["--days=99999999999"], "--days must be at most 36500"),
+        (["--days=999999", "--dry-run"], "--days must be at most 36500"),
+        # a LIMIT beyond 64 bits was an OverflowError traceback
+        (["--batch-size=99999999999999999999"], "--batch-size must be at most 1000000"),
     ],
 )
 def test_command_refuses_bad_arguments(db, args, message):
     with pytest.raises(CommandError, match=message):
         call_command("purge_logs", *args)
+
+
+def test_command_names_the_setting_behind_a_bad_default(db, settings):
+    settings.PURGE_LOGS_DAYS = 99999999
+    with pytest.raises(CommandError, match=r"got 99999999 \(from PURGE_LOGS_DAYS\)"):
+        call_command("purge_logs", "--days=99999999")
+
+
+def test_helper_refuses_an_overflowing_age(db):
+    with pytest.raises(ValueError, match="between 1 and 36500"):
+        logs_purge(table="logs", days=10**9)
 
 
 def test_command_exits_non_zero_with_one_line(db):

@@ -7,6 +7,7 @@ import io
 import pytest
 from cryptography.fernet import Fernet
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 
 from messaging.management.commands.rotate_secrets import encrypted_columns
@@ -69,3 +70,23 @@ def test_rotate_secrets_dry_run_changes_nothing(owner, make_message, settings):
     call_command("rotate_secrets", "--dry-run", stdout=out, stderr=io.StringIO())
     assert "would be re-encrypted" in out.getvalue()
     assert raw("content", message.pk) == before
+
+
+@pytest.mark.parametrize(
+    "size, message",
+    [
+        ("0", "--batch-size must be at least 1, got 0"),
+        # beyond SQLite's 64-bit LIMIT this was an OverflowError traceback
+        ("99999999999999999999", "--batch-size must be at most 100000, got 99999999999999999999"),
+    ],
+)
+def test_rotate_secrets_refuses_a_bad_batch_size(db, size, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("rotate_secrets", f"--batch-size={size}", "--dry-run")
+
+
+def test_rotate_secrets_without_the_old_key_says_what_to_do(owner, make_message, settings):
+    make_message(owner)
+    settings.FERNET_KEYS = [Fernet.generate_key().decode()]
+    with pytest.raises(CommandError, match=r"is the old key still listed after the new one\?"):
+        call_command("rotate_secrets", stdout=io.StringIO(), stderr=io.StringIO())

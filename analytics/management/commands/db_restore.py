@@ -1,12 +1,13 @@
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from analytics.ops.backup import backup_list, backup_restore, backup_verify
 from analytics.ops.sealed import BackupError
+from cradle_site.commands import OperatorCommand
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Verify, decrypt and restore a backup written by db_backup. Refuses a tampered or wrongly "
         "keyed file, and a non-empty database unless --force."
@@ -14,8 +15,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("path", nargs="?", type=Path, help="Backup file (default: the newest in BACKUP_DIR).")
-        parser.add_argument("--force", action="store_true", help="Overwrite a database that has data.")
-        parser.add_argument("--dry-run", action="store_true", help="Only verify the file; restore nothing.")
+        parser.add_argument(
+            "--force", action="store_true", help="Overwrite a database that has data (it is replaced, not merged)."
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Only verify the file's key and checksum; restore nothing."
+        )
 
     def handle(self, *args, path, force, dry_run, **options):
         if path is None:
@@ -32,5 +37,7 @@ class Command(BaseCommand):
                 return
             backup_restore(path=path, force=force, progress=self.stderr.write)
         except BackupError as exc:
-            raise CommandError(f"restore refused: {exc}")
+            raise CommandError(f"restore refused: {exc}") from exc
+        except OSError as exc:  # an unreadable file, no room for the decrypted copy
+            raise CommandError(f"restore failed: {exc}") from exc
         self.stdout.write(self.style.SUCCESS(f"Restored {path}."))

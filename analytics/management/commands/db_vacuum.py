@@ -1,9 +1,8 @@
-from django.core.management.base import BaseCommand
-
 from analytics.ops.vacuum import db_vacuum
+from cradle_site.commands import OperatorCommand
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Reclaim space and refresh query statistics: SQLite VACUUM, ANALYZE, PRAGMA optimize; "
         "MySQL/MariaDB OPTIMIZE TABLE and ANALYZE TABLE on the project's tables."

@@ -1,32 +1,56 @@
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from analytics.ops.purge import TABLES, logs_purge
+from analytics.ops.purge import MAX_BATCH_SIZE, MAX_DAYS, TABLES, logs_purge
+from cradle_site.commands import OperatorCommand
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Delete log rows older than --days in short batches: publishing logs, message status logs "
         "and django-q2 task history. Tasks and messages are never deleted."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--days", type=int, default=settings.PURGE_LOGS_DAYS, help="Age cut-off in days.")
+        parser.add_argument(
+            "--days",
+            type=int,
+            default=settings.PURGE_LOGS_DAYS,
+            help=f"Delete rows older than this many days, 1 to {MAX_DAYS} (default: PURGE_LOGS_DAYS, now %(default)s).",
+        )
         parser.add_argument(
             "--table",
             default="logs",
             help=f"Which log table: {', '.join(TABLES)} or all (default: logs).",
         )
-        parser.add_argument("--batch-size", type=int, default=settings.PURGE_BATCH_SIZE, help="Rows per batch.")
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=settings.PURGE_BATCH_SIZE,
+            help=f"Rows deleted per transaction, 1 to {MAX_BATCH_SIZE:,} "
+            "(default: PURGE_BATCH_SIZE, now %(default)s); smaller batches hold locks for less time.",
+        )
         parser.add_argument("--dry-run", action="store_true", help="Count what would go, delete nothing.")
 
     def handle(self, *args, days, table, batch_size, dry_run, **options):
+        def source(value, setting):
+            # A bad default comes from the environment, not from the command line.
+            return f" (from {setting})" if value == getattr(settings, setting) else ""
+
         if table != "all" and table not in TABLES:
             raise CommandError(f"--table must be one of {', '.join(TABLES)}, all; got {table!r}")
         if days < 1:
-            raise CommandError(f"--days must be at least 1, got {days}")
+            raise CommandError(f"--days must be at least 1, got {days}{source(days, 'PURGE_LOGS_DAYS')}")
+        if days > MAX_DAYS:
+            raise CommandError(
+                f"--days must be at most {MAX_DAYS} (100 years), got {days}{source(days, 'PURGE_LOGS_DAYS')}"
+            )
         if batch_size < 1:
             raise CommandError(f"--batch-size must be at least 1, got {batch_size}")
+        if batch_size > MAX_BATCH_SIZE:
+            raise CommandError(
+                f"--batch-size must be at most {MAX_BATCH_SIZE}, got {batch_size}{source(batch_size, 'PURGE_BATCH_SIZE')}"
+            )
         tables = list(TABLES) if table == "all" else [table]
         for name in tables:
             result = logs_purge(

@@ -6,17 +6,34 @@ the demo user and an admin, then calls them.
 
 import importlib
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import CommandError
 
 from accounts.models import User
+from cradle_site.commands import OperatorCommand
 
 APPS = ("messaging", "publishing", "analytics")
 
 
-class Command(BaseCommand):
-    help = "Create the demo user (demo / demo-password) and admin (admin / admin-password) with sample data."
+class Command(OperatorCommand):
+    help = (
+        "Create the demo user (demo / demo-password) and admin (admin / admin-password) with sample data. "
+        "Safe to run again: what exists is left alone. Runs only with DEBUG=1 unless --force."
+    )
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Seed even with DEBUG=0 (a staging site): the admin's password is public, change it at once.",
+        )
+
+    def handle(self, *args, force=False, **options):
+        if not settings.DEBUG and not force:
+            # A superuser with a published password must not appear on a live site by accident.
+            raise CommandError(
+                "seed_demo creates admin / admin-password and runs only with DEBUG=1; pass --force to seed anyway"
+            )
         demo, created = User.objects.get_or_create(
             username="demo", defaults={"email": "demo@example.com", "role": User.Role.EDITOR}
         )

@@ -1,9 +1,8 @@
-from django.core.management.base import BaseCommand
-
+from cradle_site.commands import OperatorCommand
 from cradle_site.schedules import declared_schedules, install_schedules
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Create or update every django-q2 schedule the apps declare (by name); safe to run on every deploy."
 
     def add_arguments(self, parser):

@@ -10,11 +10,15 @@ from __future__ import annotations
 from cryptography.fernet import Fernet, InvalidToken
 from django.apps import apps
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import connection, transaction
 
 from cradle_site import crypto
+from cradle_site.commands import OperatorCommand
 from cradle_site.fields import EncryptedTextField
+
+# Rows read into memory per transaction; more would only overflow the LIMIT and hold locks long.
+MAX_BATCH_SIZE = 100_000
 
 
 def encrypted_columns() -> list[tuple[type, EncryptedTextField]]:
@@ -27,16 +31,29 @@ def encrypted_columns() -> list[tuple[type, EncryptedTextField]]:
     ]
 
 
-class Command(BaseCommand):
-    help = "Re-encrypt secrets at rest (every EncryptedTextField) under the newest key in FERNET_KEYS."
+class Command(OperatorCommand):
+    help = (
+        "Re-encrypt secrets at rest (every EncryptedTextField) under the newest key in FERNET_KEYS. "
+        "Put the new key first and keep the old ones after it until this has run; safe to stop and "
+        "run again. Progress per batch goes to stderr."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--batch-size", type=int, default=500, help="Rows per transaction (default 500).")
-        parser.add_argument("--dry-run", action="store_true", help="Count what would change; write nothing.")
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=500,
+            help=f"Rows read and re-encrypted per transaction, 1 to {MAX_BATCH_SIZE:,} (default 500).",
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Count the values still under an older key; write nothing."
+        )
 
     def handle(self, *args, batch_size: int, dry_run: bool, **options):
         if batch_size < 1:
-            raise CommandError("--batch-size must be at least 1")
+            raise CommandError(f"--batch-size must be at least 1, got {batch_size}")
+        if batch_size > MAX_BATCH_SIZE:
+            raise CommandError(f"--batch-size must be at most {MAX_BATCH_SIZE}, got {batch_size}")
         newest = Fernet(settings.FERNET_KEYS[0])
         total_changed = 0
         for model, field in encrypted_columns():
@@ -72,7 +89,8 @@ class Command(BaseCommand):
                         updates.append((crypto.rotate(token), row_pk))
                     except InvalidToken:
                         raise CommandError(
-                            f"{model._meta.label}.{field.name} row {row_pk} cannot be decrypted with any key in FERNET_KEYS"
+                            f"{model._meta.label}.{field.name} row {row_pk} cannot be decrypted with any key in "
+                            "FERNET_KEYS (is the old key still listed after the new one?)"
                         ) from None
                 if updates and not dry_run:
                     cursor.executemany(update, updates)
