@@ -45,3 +45,20 @@ def page():
         context = browser.new_context(locale="en-US")
         yield context.new_page()
         browser.close()
+
+
+PASSWORD = "a-very-long-pass-77"
+
+
+def log_in(page, base: str, username: str, next_path: str, password: str = PASSWORD) -> None:
+    """Log in through the login form and land on ``next_path``."""
+    page.goto(f"{base}/accounts/login/?next={next_path}")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url(f"{base}{next_path}")
+
+
+def flash_text(page) -> str:
+    """The page's flash messages, or "" when there are none."""
+    return page.inner_text("ul.flash") if page.locator("ul.flash").count() else ""

@@ -12,23 +12,9 @@ from django.utils import timezone
 from accounts.models import User
 from messaging import tasks
 from messaging.models import Delivery, Message
-from tests.browser.conftest import BROWSER
+from tests.browser.conftest import BROWSER, PASSWORD, flash_text, log_in
 
 pytestmark = BROWSER
-
-PASSWORD = "a-very-long-pass-99"
-
-
-def _log_in(page, base: str, username: str, next_path: str) -> None:
-    page.goto(f"{base}/accounts/login/?next={next_path}")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("#login-form button[type=submit]")
-    page.wait_for_url(f"{base}{next_path}")
-
-
-def _flash(page) -> str:
-    return page.inner_text("ul.flash") if page.locator("ul.flash").count() else ""
 
 
 def _errors(page) -> list[str]:
@@ -49,7 +35,7 @@ def _move_on(message: Message) -> None:
 def test_the_owner_writes_changes_answers_and_revokes_a_message(live_server, page):
     una = User.objects.create_user(username="una", email="una@example.com", password=PASSWORD)
     base = live_server.url
-    _log_in(page, base, "una", "/messages/")
+    log_in(page, base, "una", "/messages/")
     assert "No messages yet." in page.inner_text("#message-list")
 
     # Write: the form has the first recipient's row and one spare; Bo goes in the spare.
@@ -111,7 +97,7 @@ def test_the_owner_writes_changes_answers_and_revokes_a_message(live_server, pag
     page.wait_for_url(f"{base}/messages/{message.pk}/continue/")
     page.click("form button[type=submit]:has-text('Continue')")
     page.wait_for_url(f"{base}/messages/{message.pk}/")
-    assert "Noted. The ladder goes on." in _flash(page)
+    assert "Noted. The ladder goes on." in flash_text(page)
     assert "warning 1/5" in page.inner_text("h1")
     events = [row.split("\t")[1].strip() for row in page.locator("#timeline tbody tr").all_inner_texts()]
     assert events == ["created", "first warning", "continued"]
@@ -125,7 +111,7 @@ def test_the_owner_writes_changes_answers_and_revokes_a_message(live_server, pag
     assert "Reset the cycle of your 1 message that is still waiting" in page.inner_text("main")
     page.click("button:has-text('Reset them all')")
     page.wait_for_url(f"{base}/messages/")
-    assert "1 message starts its cycle again" in _flash(page)
+    assert "1 message starts its cycle again" in flash_text(page)
     assert "0/5" in page.inner_text("#message-list")
 
     # Revoke it on the public page, logged out: a wrong key first.
@@ -152,7 +138,7 @@ def test_the_owner_writes_changes_answers_and_revokes_a_message(live_server, pag
     assert "will never be delivered" in page.inner_text("main")
 
     # The owner sees a revoked message that will never be delivered, and can no longer change it.
-    _log_in(page, base, "una", f"/messages/{message.pk}/")
+    log_in(page, base, "una", f"/messages/{message.pk}/")
     assert "revoked" in page.inner_text("h1")
     assert "will never be delivered" in page.inner_text("main")
     assert page.locator("a.button:has-text('Edit')").count() == 0
@@ -233,7 +219,7 @@ def test_staff_work_messages_in_the_back_office(live_server, page, settings):
     )
 
     base = live_server.url
-    _log_in(page, base, "sam", "/admin/messaging/message/")
+    log_in(page, base, "sam", "/admin/messaging/message/")
     body = page.inner_text("body")
     assert len(_admin_rows(page)) == 3
     for private in ("Letter to Rae", "private words", "Hook note", "webhook that never answers"):

@@ -16,24 +16,10 @@ from accounts.models import User
 from analytics.demo import create_demo
 from publishing.runner import publish_due
 from publishing.services import project_create, task_create
-from tests.browser.conftest import BROWSER
+from tests.browser.conftest import BROWSER, PASSWORD, flash_text, log_in
 from tests.publishing.conftest import png_bytes
 
 pytestmark = BROWSER
-
-PASSWORD = "a-very-long-pass-88"
-
-
-def _log_in(page, base: str, username: str, next_path: str) -> None:
-    page.goto(f"{base}/accounts/login/?next={next_path}")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("#login-form button[type=submit]")
-    page.wait_for_url(f"{base}{next_path}")
-
-
-def _flash(page) -> str:
-    return page.inner_text("ul.flash") if page.locator("ul.flash").count() else ""
 
 
 def _row(page, text: str):
@@ -58,14 +44,14 @@ def test_create_a_project_fill_the_queue_work_it_and_publish(live_server, page, 
     dogs = project_create(owner=pia, name="Dogs")
     task_create(project=dogs, text="Dog of the day", scheduled_at=timezone.now() + timedelta(days=2))
     base = live_server.url
-    _log_in(page, base, "pia", "/publishing/")
+    log_in(page, base, "pia", "/publishing/")
 
     page.fill("#id_name", "Cats")
     page.fill("#id_description", "One cat a day")
     page.fill("#id_slot_times_text", "09:00, 13:30")
     page.click("#project-form button[type=submit]")
     page.wait_for_url(re.compile(r".*/publishing/projects/\d+/$"))
-    assert "Project created." in _flash(page)
+    assert "Project created." in flash_text(page)
     assert page.inner_text("h1") == "Cats"
     assert "No credentials: posts are logged as a dry run" in page.content()
     assert page.input_value("#id_slot_times_text") == "09:00, 13:30"
@@ -79,17 +65,17 @@ def test_create_a_project_fill_the_queue_work_it_and_publish(live_server, page, 
     page.fill("#id_slot_times_text", "18:00, 09:00")
     page.click("#project-form button[type=submit]")
     page.wait_for_load_state()
-    assert "Project saved." in _flash(page)
+    assert "Project saved." in flash_text(page)
     assert page.input_value("#id_slot_times_text") == "09:00, 18:00"
 
     page.select_option("#id_source_type", "local_folder")
     page.fill("#id_path_or_identifier", str(posts_folder))
     page.click("#source-form button[type=submit]")
     page.wait_for_load_state()
-    assert "Source added." in _flash(page)
+    assert "Source added." in flash_text(page)
     page.click("text=Scan now")
     page.wait_for_load_state()
-    assert "Scan done: 3 new tasks." in _flash(page)
+    assert "Scan done: 3 new tasks." in flash_text(page)
     assert "pending: 3" in page.inner_text(".panel .actions")
 
     # The project's own queue, then narrowed to pending posts: still this project only.
@@ -110,7 +96,7 @@ def test_create_a_project_fill_the_queue_work_it_and_publish(live_server, page, 
     lunch.locator("input[name=scheduled_at]").fill(f"{yesterday:%Y-%m-%d}T08:00")
     lunch.locator("text=Change").click()
     page.wait_for_load_state()
-    assert "Task updated." in _flash(page)
+    assert "Task updated." in flash_text(page)
     assert "Dog of the day" not in page.inner_text("tbody"), "an action keeps the queue's filters"
     lunch = _row(page, "Lunch cat")
     assert f"{yesterday:%m/%d/%Y} 8 a.m." in lunch.inner_text(), "shown back in Paris time, as typed"
@@ -118,7 +104,7 @@ def test_create_a_project_fill_the_queue_work_it_and_publish(live_server, page, 
 
     _row(page, "Evening cat").locator("text=Cancel").click()
     page.wait_for_load_state()
-    assert "Task updated." in _flash(page)
+    assert "Task updated." in flash_text(page)
     assert page.locator("tbody tr").count() == 2, "the cancelled post leaves the pending view"
 
     stats = publish_due(run_seconds=5)
@@ -157,7 +143,7 @@ def test_statistics_charts_ranges_and_chinese(live_server, page):
     lin = User.objects.create_user(username="lin", email="lin@example.com", password=PASSWORD, time_zone="Asia/Kolkata")
     create_demo(lin)  # two weeks of dry-run posts, some failed, aggregated hourly
     base = live_server.url
-    _log_in(page, base, "lin", "/publishing/")
+    log_in(page, base, "lin", "/publishing/")
     page.click("header >> text=Statistics")
     page.wait_for_load_state()
 
