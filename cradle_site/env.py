@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -40,7 +41,7 @@ def env_bool(name: str, default: bool = False) -> bool:
     raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), got {value!r}")
 
 
-def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
     value = os.environ.get(name)
     if value is None or value.strip() == "":
         return default
@@ -50,7 +51,33 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from None
     if minimum is not None and number < minimum:
         raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {number}")
+    if maximum is not None and number > maximum:
+        raise ImproperlyConfigured(f"{name} must be at most {maximum}, got {number}")
     return number
+
+
+def env_choice(name: str, default: str, choices: list[str]) -> str:
+    """One of ``choices`` (compared without case), returned as spelled in ``choices``."""
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    for choice in choices:
+        if value.strip().lower() == choice.lower():
+            return choice
+    raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+
+
+_RATE = re.compile(r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)")
+
+
+def env_rate(name: str, default: str) -> str:
+    """A request rate as DRF reads it: ``<count>/<s|min|hour|day>``."""
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    if not _RATE.fullmatch(value.strip()):
+        raise ImproperlyConfigured(f"{name} must be a rate like 60/min (per s, min, hour or day), got {value!r}")
+    return value.strip()
 
 
 def env_list(name: str, default: list[str] | None = None) -> list[str]:

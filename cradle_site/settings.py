@@ -135,7 +135,7 @@ EMAIL_BACKEND = env.env_str(
     "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
 )
 EMAIL_HOST = env.env_str("EMAIL_HOST", "localhost")
-EMAIL_PORT = env.env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_PORT = env.env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
 EMAIL_HOST_USER = env.env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env.env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env.env_bool("EMAIL_USE_TLS", False)
@@ -184,8 +184,8 @@ REST_FRAMEWORK = {
         "rest_framework.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
-        "anon": env.env_str("API_THROTTLE_ANON", "60/min"),
-        "user": env.env_str("API_THROTTLE_USER", "1200/min"),
+        "anon": env.env_rate("API_THROTTLE_ANON", "60/min"),
+        "user": env.env_rate("API_THROTTLE_USER", "1200/min"),
     },
     "EXCEPTION_HANDLER": "cradle_site.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -235,7 +235,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.env_str("LOG_LEVEL", "INFO")},
+    "root": {
+        "handlers": ["console"],
+        "level": env.env_choice("LOG_LEVEL", "INFO", ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]),
+    },
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 

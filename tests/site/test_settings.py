@@ -66,3 +66,15 @@ def test_production_settings_pass_check_deploy():
     )
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout
+
+
+def test_it_refuses_a_log_level_a_port_and_a_rate_it_cannot_use():
+    for env, words in [
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+        ({"EMAIL_PORT": "99999999"}, "EMAIL_PORT must be at most 65535"),
+        ({"API_THROTTLE_ANON": "lots"}, "API_THROTTLE_ANON must be a rate like 60/min"),
+    ]:
+        result = run_check(**env)
+        assert result.returncode == 2 and words in result.stderr, result.stderr
+        assert result.stderr.strip().count("\n") == 0
+    assert run_check(LOG_LEVEL="warning", API_THROTTLE_USER="10/hour").returncode == 0
