@@ -194,3 +194,12 @@ def test_restore_refuses_a_sound_file_that_is_not_sqlite(filled, tmp_path):
     with pytest.raises(CommandError, match="restore refused: decrypted backup is not a sound SQLite database"):
         call_command("db_restore", str(path), "--force", stderr=io.StringIO())
     assert table_checksums() == before
+
+
+def test_the_daily_backup_job_refuses_an_empty_database_and_rotates_nothing(db, settings, tmp_path):
+    from analytics import tasks
+
+    settings.BACKUP_DIR = tmp_path / "backups"
+    with pytest.raises(BackupError, match="database is empty"):
+        tasks.backup_daily()
+    assert not settings.BACKUP_DIR.exists()
