@@ -13,20 +13,16 @@ from django.utils import timezone
 from accounts.models import User
 from messaging import tasks
 from messaging.models import Message, StatusLog
-from tests.browser.conftest import BROWSER
+from tests.browser.conftest import BROWSER, PASSWORD, log_in
 
 pytestmark = BROWSER
 
 
 @pytest.mark.django_db(transaction=True)
 def test_write_a_message_get_warned_and_check_in_from_the_email(live_server, page):
-    User.objects.create_user(username="erin", email="erin@example.com", password="a-very-long-pass-77")
+    User.objects.create_user(username="erin", email="erin@example.com", password=PASSWORD)
     base = live_server.url
-    page.goto(f"{base}/accounts/login/?next=/messages/new/")
-    page.fill("#id_username", "erin")
-    page.fill("#id_password", "a-very-long-pass-77")
-    page.click("#login-form button[type=submit]")
-    page.wait_for_url(f"{base}/messages/new/")
+    log_in(page, base, "erin", "/messages/new/")
 
     page.fill("#id_title", "For Sam")
     page.fill("#id_content", "The key is under the blue pot.")
@@ -51,7 +47,7 @@ def test_write_a_message_get_warned_and_check_in_from_the_email(live_server, pag
     page.click("text=Log out")
     page.goto(base + urlsplit(link).path)  # the link as the owner would open it, logged out
     page.fill("#id_username", "erin")
-    page.fill("#id_password", "a-very-long-pass-77")
+    page.fill("#id_password", PASSWORD)
     page.click("#login-form button[type=submit]")
     page.wait_for_selector("button[value=reset]")
     message.refresh_from_db()
