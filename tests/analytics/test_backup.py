@@ -158,6 +158,7 @@ def test_backup_names_bad_backup_dir_setting(filled, settings, tmp_path):
         call_command("db_backup")
 
 
+@pytest.mark.sqlite_only
 def test_a_failed_snapshot_is_one_line_and_leaves_nothing(filled, monkeypatch):
     """SQLite's own errors (a full disk) escaped as a traceback."""
     import sqlite3
@@ -183,6 +184,7 @@ def test_restore_refuses_a_directory_and_a_damaged_header(filled, tmp_path):
         call_command("db_restore", str(odd))
 
 
+@pytest.mark.sqlite_only
 def test_restore_refuses_a_sound_file_that_is_not_sqlite(filled, tmp_path):
     """A correctly keyed file whose content is no SQLite database: a traceback before."""
     from analytics.ops import sealed
