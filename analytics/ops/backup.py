@@ -36,8 +36,21 @@ def _vendor() -> str:
     return "sqlite" if connection.vendor == "sqlite" else "mysql"
 
 
-def backup_create(*, directory: Path | None = None, keep: int | None = None, progress: Progress = print) -> Path:
-    """Write one encrypted backup of the default database; return its path."""
+class EmptyDatabaseError(BackupError):
+    """The database has no data, so nothing worth a backup (see ``backup_create``)."""
+
+
+def backup_create(
+    *, directory: Path | None = None, keep: int | None = None, allow_empty: bool = False, progress: Progress = print
+) -> Path:
+    """Write one encrypted backup of the default database; return its path.
+
+    An empty database is refused unless ``allow_empty``: it usually means a wrong
+    DATABASE_URL, and its backup would push a real one out of the kept set.
+    """
+    if not allow_empty and database_is_empty():
+        name = connection.settings_dict["NAME"]
+        raise EmptyDatabaseError(f"the database is empty ({name} has no data; check DATABASE_URL)")
     directory = Path(directory or settings.BACKUP_DIR)
     keep = keep if keep is not None else settings.BACKUP_KEEP
     directory.mkdir(parents=True, exist_ok=True)

@@ -2,9 +2,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import CommandError
-from django.db import connection
 
-from analytics.ops.backup import backup_create, backup_list, database_is_empty
+from analytics.ops.backup import EmptyDatabaseError, backup_create, backup_list, database_is_empty
 from analytics.ops.sealed import BackupError
 from cradle_site.commands import OperatorCommand
 
@@ -32,17 +31,16 @@ class Command(OperatorCommand):
             raise CommandError(f"--keep must be at least 1, got {keep}")
         if directory.exists() and not directory.is_dir():
             raise CommandError(f"{'--dir' if dir else 'BACKUP_DIR'} {directory} is not a directory")
-        if not allow_empty and database_is_empty():
-            raise CommandError(
-                f"database {connection.settings_dict['NAME']} has no data; check DATABASE_URL "
-                "(or pass --allow-empty to back it up anyway)"
-            )
+        if dry_run and not allow_empty and database_is_empty():
+            raise CommandError("backup would fail: the database is empty; pass --allow-empty to back it up anyway")
         if dry_run:
             existing = backup_list(directory) if directory.is_dir() else []
             self.stdout.write(f"Would write a backup to {directory} ({len(existing)} there now).")
             return
         try:
-            path = backup_create(directory=directory, keep=keep, progress=self.stderr.write)
+            path = backup_create(directory=directory, keep=keep, allow_empty=allow_empty, progress=self.stderr.write)
+        except EmptyDatabaseError as exc:
+            raise CommandError(f"backup failed: {exc}; pass --allow-empty to back it up anyway") from exc
         except (BackupError, OSError) as exc:
             raise CommandError(f"backup failed: {exc}") from exc
         self.stdout.write(self.style.SUCCESS(str(path)))
