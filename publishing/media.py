@@ -44,12 +44,14 @@ def _mime(name: str, declared: str = "") -> str:
     return declared or mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
-def _nothing() -> None:
-    pass
+def no_keep_alive() -> None:
+    """The default ``keep_alive``: work that holds no lease has nothing to renew."""
 
 
 @contextmanager
-def open_media(task: PublishingTask, media: dict, keep_alive: Callable[[], None] = _nothing) -> Iterator[MediaFile]:
+def open_media(
+    task: PublishingTask, media: dict, keep_alive: Callable[[], None] = no_keep_alive
+) -> Iterator[MediaFile]:
     """Yield the media of ``task`` described by ``media`` (its ``content_data["media"]``).
 
     ``keep_alive`` is called between downloaded chunks (``queue.LeaseKeeper``).

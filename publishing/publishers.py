@@ -27,7 +27,7 @@ from django.utils import timezone
 from requests.adapters import HTTPAdapter
 
 from publishing.content import ALT_TEXT_LIMIT
-from publishing.media import MediaError, open_media
+from publishing.media import MediaError, no_keep_alive, open_media
 from publishing.models import Project, PublishingTask
 from publishing.queue import LeaseLost
 from publishing.sources import SourceError
@@ -130,10 +130,6 @@ def classify(exc: BaseException, *, stage: str) -> PublishError:
     return PublishError("other", f"{type(exc).__name__}: {exc}")
 
 
-def _nothing() -> None:
-    pass
-
-
 class _KeepAliveReader:
     """A file whose every read (tweepy reads a chunked upload piece by piece) calls ``keep_alive``."""
 
@@ -206,7 +202,7 @@ class TweepyPublisher:
             self.api.create_media_metadata(media_id, alt_text[:ALT_TEXT_LIMIT])
         return media_id
 
-    def publish(self, task: PublishingTask, keep_alive: Callable[[], None] = _nothing) -> PublishResult:
+    def publish(self, task: PublishingTask, keep_alive: Callable[[], None] = no_keep_alive) -> PublishResult:
         """Upload the media and post; ``keep_alive`` (``queue.LeaseKeeper``) runs throughout.
 
         ``LeaseLost`` is let through unclassified: the task is someone else's now.
