@@ -19,16 +19,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import OperationalError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Count, Func, IntegerField, Max, Min, Q, Sum
 from django.utils import timezone
 
 from analytics.models import FAILURE_KINDS, AnalyticsHourly, MessageHourly
+from cradle_site.retry import retry_on_deadlock
 
 HOUR = timedelta(hours=1)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _UPSERT_BATCH = 1000
-_DEADLOCK_CODES = {1205, 1213}  # MySQL lock wait timeout / deadlock: safe to retry, the work is idempotent
 
 PUBLISHING_FIELDS = [
     "posts_success",
@@ -226,25 +226,24 @@ def hourly_aggregate(*, since: datetime, until: datetime) -> AggregateResult:
     publishing, publishing_logs = _publishing_groups(since, until)
     messages, message_logs = _message_groups(since, until)
     result.log_rows = publishing_logs + message_logs
-    for attempt in range(5):
-        try:
-            with transaction.atomic():
-                result.publishing_rows = _upsert(
-                    AnalyticsHourly,
-                    dict(publishing),
-                    owner_field="project",
-                    fields=PUBLISHING_FIELDS,
-                    since=since,
-                    until=until,
-                )
-                result.message_rows = _upsert(
-                    MessageHourly, dict(messages), owner_field="user", fields=MESSAGE_FIELDS, since=since, until=until
-                )
-            break
-        except OperationalError as exc:
-            if attempt == 4 or not exc.args or exc.args[0] not in _DEADLOCK_CODES:
-                raise
-            time.sleep(0.05 * (attempt + 1))
+
+    def upsert_both() -> None:
+        # One transaction for both tables; concurrent recomputes of the same hours may
+        # deadlock on MariaDB, and the upsert is idempotent, so the loser simply runs again.
+        with transaction.atomic():
+            result.publishing_rows = _upsert(
+                AnalyticsHourly,
+                dict(publishing),
+                owner_field="project",
+                fields=PUBLISHING_FIELDS,
+                since=since,
+                until=until,
+            )
+            result.message_rows = _upsert(
+                MessageHourly, dict(messages), owner_field="user", fields=MESSAGE_FIELDS, since=since, until=until
+            )
+
+    retry_on_deadlock(upsert_both)
     result.seconds = time.perf_counter() - started
     return result
 

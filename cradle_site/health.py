@@ -16,8 +16,15 @@ from django.utils import timezone
 
 from cradle_site.models import Heartbeat
 
-# The beats that must be fresh for the site to be healthy.
-REQUIRED_BEATS = ("messaging.sweep", "publishing.publish")
+# The beats that must be fresh for the site to be healthy: the ladder, the three senders
+# of messaging (a stopped one means warnings or deliveries silently wait) and the publisher.
+REQUIRED_BEATS = (
+    "messaging.sweep",
+    "messaging.send_warnings",
+    "messaging.send_deliveries",
+    "messaging.send_notices",
+    "publishing.publish",
+)
 
 
 def beat(name: str) -> None:

@@ -267,6 +267,8 @@ MESSAGING_SWEEP_BATCH_SIZE = env.env_int("MESSAGING_SWEEP_BATCH_SIZE", 2000, min
 MESSAGING_CHECKIN_MAX_AGE_DAYS = env.env_int("MESSAGING_CHECKIN_MAX_AGE_DAYS", 60, minimum=1)
 # Delivery retries: attempt n waits base x 2^(n-1) seconds (capped), up to max attempts.
 MESSAGING_DELIVERY_MAX_ATTEMPTS = env.env_int("MESSAGING_DELIVERY_MAX_ATTEMPTS", 8, minimum=1)
+# The owner's notices about a failing recipient have their own limit (not the delivery's).
+MESSAGING_NOTICE_MAX_ATTEMPTS = env.env_int("MESSAGING_NOTICE_MAX_ATTEMPTS", 8, minimum=1)
 MESSAGING_RETRY_BASE_SECONDS = env.env_int("MESSAGING_RETRY_BASE_SECONDS", 60, minimum=1)
 MESSAGING_RETRY_MAX_SECONDS = env.env_int("MESSAGING_RETRY_MAX_SECONDS", 6 * 3600, minimum=1)
 MESSAGING_SEND_LEASE_SECONDS = env.env_int("MESSAGING_SEND_LEASE_SECONDS", 600, minimum=30)

@@ -1,7 +1,7 @@
 """Deliver messages whose ladder ran out: one Delivery row per recipient, retried with back-off.
 
 Each recipient gets the message once: its Delivery row is unique, claimed before sending
-(``messaging.outbox.claim``) and marked sent right after. A failed attempt writes a
+(``DELIVERY_LEASE``, see ``cradle_site.leases``) and marked sent right after. A failed attempt writes a
 DELIVERY_FAILED status log and is retried later; after the last attempt the row is
 ``failed``, the owner gets a notice by e-mail and staff see it in the admin (retry action).
 DELIVERED is logged once, when every recipient has the message.
@@ -14,33 +14,49 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from messaging import outbox
+from cradle_site import leases
+from cradle_site.retry import Backoff
 from messaging.channels import ChannelError, channel_for
 from messaging.models import Delivery, Message, Notice, StatusLog
 
 log = logging.getLogger(__name__)
 
+DELIVERY_LEASE = leases.Lease(
+    model=Delivery,
+    state_field="state",
+    free=Delivery.State.PENDING,
+    held=Delivery.State.SENDING,
+    due_field="next_attempt_at",
+    lease_field="lease_until",
+    seconds_setting="MESSAGING_SEND_LEASE_SECONDS",
+    order_by=("next_attempt_at", "id"),
+)
+
+
+def delivery_backoff() -> Backoff:
+    return Backoff(
+        base=settings.MESSAGING_RETRY_BASE_SECONDS,
+        cap=settings.MESSAGING_RETRY_MAX_SECONDS,
+        max_attempts=settings.MESSAGING_DELIVERY_MAX_ATTEMPTS,
+    )
+
 
 def deliveries_send(*, now: datetime | None = None, limit: int = 200) -> dict[str, int]:
     """Send due deliveries; return counts of ``sent`` and ``failed`` attempts."""
     now = now or timezone.now()
-    due = Delivery.objects.filter(message__state=Message.State.DELIVERING).filter(
-        Q(state=Delivery.State.PENDING, next_attempt_at__lte=now) | Q(state=Delivery.State.SENDING, lease_until__lt=now)
-    )
-    ids, lease_until = outbox.claim(due, now=now, limit=limit, sending_state=Delivery.State.SENDING)
+    claim = DELIVERY_LEASE.claim(Delivery.objects.filter(message__state=Message.State.DELIVERING), now=now, limit=limit)
     counts = {"sent": 0, "failed": 0}
-    deliveries = Delivery.objects.filter(id__in=ids).select_related("recipient", "message__owner")
+    deliveries = Delivery.objects.filter(id__in=claim.ids).select_related("recipient", "message__owner")
     for delivery in deliveries:
         if not _still_delivering(delivery):
             # Revoked since the claim (possibly during an earlier send of this batch): never deliver.
             Delivery.objects.filter(pk=delivery.pk, state=Delivery.State.SENDING).update(
-                state=Delivery.State.CANCELLED, lease_until=None
+                **DELIVERY_LEASE.released(state=Delivery.State.CANCELLED)
             )
             continue
-        if outbox.hold(Delivery, delivery.pk, sending_state=Delivery.State.SENDING, lease_until=lease_until) is None:
+        if DELIVERY_LEASE.hold(Delivery.objects.filter(pk=delivery.pk), claim.lease_until) is None:
             continue  # the batch outlasted its lease and another worker took this one back
         try:
             channel_for(delivery.recipient.contact_type).send(recipient=delivery.recipient, message=delivery.message)
@@ -53,11 +69,12 @@ def deliveries_send(*, now: datetime | None = None, limit: int = 200) -> dict[st
             counts["failed"] += 1
         else:
             Delivery.objects.filter(pk=delivery.pk).update(
-                state=Delivery.State.SENT,
-                attempts=delivery.attempts + 1,
-                delivered_at=timezone.now(),
-                lease_until=None,
-                last_error="",
+                **DELIVERY_LEASE.released(
+                    state=Delivery.State.SENT,
+                    attempts=delivery.attempts + 1,
+                    delivered_at=timezone.now(),
+                    last_error="",
+                )
             )
             counts["sent"] += 1
     messages_complete(message_ids={d.message_id for d in deliveries}, now=now)
@@ -75,17 +92,19 @@ def _still_delivering(delivery: Delivery) -> bool:
 
 def _record_failure(delivery: Delivery, error: str, now: datetime) -> None:
     attempts = delivery.attempts + 1
-    final = attempts >= settings.MESSAGING_DELIVERY_MAX_ATTEMPTS
+    retry = delivery_backoff()
+    final = retry.exhausted(attempts)
     recipient = delivery.recipient
     with transaction.atomic():
         # Conditional on the claim: a revoke during the send has cancelled the row, and a
         # cancelled delivery stays cancelled (only the attempt and its error are kept).
         moved = Delivery.objects.filter(pk=delivery.pk, state=Delivery.State.SENDING).update(
-            state=Delivery.State.FAILED if final else Delivery.State.PENDING,
-            attempts=attempts,
-            last_error=error[:2000],
-            next_attempt_at=now + outbox.backoff(attempts),
-            lease_until=None,
+            **DELIVERY_LEASE.released(
+                state=Delivery.State.FAILED if final else Delivery.State.PENDING,
+                attempts=attempts,
+                last_error=error[:2000],
+                next_attempt_at=now + retry.delay(attempts),
+            )
         )
         if not moved:
             Delivery.objects.filter(pk=delivery.pk).update(attempts=attempts, last_error=error[:2000])

@@ -10,20 +10,45 @@ revoked meanwhile is dropped by the answer itself (it clears the column).
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import connection, transaction
-from django.db.models import Q
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from messaging import ladder, links, outbox
+from cradle_site import leases
+from cradle_site.retry import Backoff
+from messaging import ladder, links
 from messaging.models import MAX_LEVEL, Message, Notice
 
 log = logging.getLogger(__name__)
+
+NOTICE_LEASE = leases.Lease(
+    model=Notice,
+    state_field="state",
+    free=Notice.State.PENDING,
+    held=Notice.State.SENDING,
+    due_field="next_attempt_at",
+    lease_field="lease_until",
+    seconds_setting="MESSAGING_SEND_LEASE_SECONDS",
+    order_by=("next_attempt_at", "id"),
+)
+
+
+def warning_backoff() -> Backoff:
+    """Never exhausted: a warning fails because of our relay, and the ladder waits for it."""
+    return Backoff(base=settings.MESSAGING_RETRY_BASE_SECONDS, cap=settings.MESSAGING_RETRY_MAX_SECONDS)
+
+
+def notice_backoff() -> Backoff:
+    return Backoff(
+        base=settings.MESSAGING_RETRY_BASE_SECONDS,
+        cap=settings.MESSAGING_RETRY_MAX_SECONDS,
+        max_attempts=settings.MESSAGING_NOTICE_MAX_ATTEMPTS,
+    )
 
 
 def _render(template: str, message: Message, **extra) -> EmailMultiAlternatives:
@@ -59,16 +84,19 @@ def warning_email(message: Message) -> EmailMultiAlternatives:
 
 
 def _claim_warnings(now: datetime, limit: int) -> tuple[list[int], datetime]:
-    lease_until = now + timedelta(seconds=settings.MESSAGING_SEND_LEASE_SECONDS)
+    """The warning outbox's claim (see ``cradle_site.leases`` for why it is not a ``Lease``).
+
+    A due time in the past is both "due" and "a lease that ran out", so a worker that died
+    mid-send leaves a row the next claim takes again.
+    """
+    lease_until = leases.lease_end(settings.MESSAGING_SEND_LEASE_SECONDS, now=now)
     with transaction.atomic():
         queryset = Message.objects.filter(state=Message.State.ACTIVE, warning_email_due_at__lte=now).order_by(
             "warning_email_due_at", "id"
         )
-        if connection.features.has_select_for_update_skip_locked:
-            queryset = queryset.select_for_update(skip_locked=True)
-        ids = list(queryset.values_list("id", flat=True)[:limit])
+        ids = list(leases.skip_locked(queryset).values_list("id", flat=True)[:limit])
         if ids:
-            Message.objects.filter(id__in=ids).update(warning_email_due_at=lease_until)
+            Message.objects.filter(id__in=ids, warning_email_due_at__lte=now).update(warning_email_due_at=lease_until)
     return ids, lease_until
 
 
@@ -77,17 +105,16 @@ def warnings_send(*, now: datetime | None = None, limit: int = 500) -> dict[str,
     ids, lease_until = _claim_warnings(now, limit)
     counts = {"sent": 0, "skipped": 0, "failed": 0}
     for message in Message.objects.filter(id__in=ids).select_related("owner"):
-        # Renewed right before the send, compare-and-set on our lease (see messaging.outbox):
+        # Renewed right before the send, compare-and-set on our lease (cradle_site.leases):
         # an answer during an earlier, slow send of this batch cleared it, and a worker that
         # took it back after our lease ran out wrote its own; either way it is not ours.
-        renewed = outbox.lease_from_now()
-        held = Message.objects.filter(
-            pk=message.pk,
-            warning_email_due_at=lease_until,
-            state=Message.State.ACTIVE,
-            warning_level=message.warning_level,
-        ).update(warning_email_due_at=renewed)
-        if not held:
+        renewed = leases.renew(
+            Message.objects.filter(pk=message.pk, state=Message.State.ACTIVE, warning_level=message.warning_level),
+            field="warning_email_due_at",
+            held=lease_until,
+            seconds=settings.MESSAGING_SEND_LEASE_SECONDS,
+        )
+        if renewed is None:
             counts["skipped"] += 1
             continue
         # Conditional on the lease: a newer warning queued meanwhile by the sweep stays queued.
@@ -106,7 +133,7 @@ def warnings_send(*, now: datetime | None = None, limit: int = 500) -> dict[str,
             # is alive and well. It is retried at the capped back-off, the ladder waits, and
             # /healthz reports it until it goes out.
             mine.update(
-                warning_email_due_at=now + outbox.backoff(attempts),
+                warning_email_due_at=now + warning_backoff().delay(attempts),
                 warning_email_attempts=attempts,
                 warning_email_error=f"{exc.__class__.__name__}: {exc}"[:500],
             )
@@ -128,32 +155,30 @@ def warnings_failing() -> int:
 
 
 def notices_send(*, now: datetime | None = None, limit: int = 500) -> dict[str, int]:
-    """Warnings first, then the other notices (a recipient that keeps failing)."""
+    """The e-mails to the owner other than warnings (a recipient that keeps failing)."""
     now = now or timezone.now()
-    counts = warnings_send(now=now, limit=limit)
-    due = Notice.objects.filter(
-        Q(state=Notice.State.PENDING, next_attempt_at__lte=now) | Q(state=Notice.State.SENDING, lease_until__lt=now)
-    )
-    ids, lease_until = outbox.claim(due, now=now, limit=limit, sending_state=Notice.State.SENDING)
-    for notice in Notice.objects.filter(id__in=ids).select_related("message__owner"):
-        if outbox.hold(Notice, notice.pk, sending_state=Notice.State.SENDING, lease_until=lease_until) is None:
+    counts = {"sent": 0, "failed": 0}
+    claim = NOTICE_LEASE.claim(Notice.objects.all(), now=now, limit=limit)
+    retry = notice_backoff()
+    for notice in Notice.objects.filter(id__in=claim.ids).select_related("message__owner"):
+        if NOTICE_LEASE.hold(Notice.objects.filter(pk=notice.pk), claim.lease_until) is None:
             continue
         try:
             _render("messaging/email/delivery_failed", notice.message, notice=notice).send()
         except Exception as exc:
             attempts = notice.attempts + 1
-            final = attempts >= settings.MESSAGING_DELIVERY_MAX_ATTEMPTS
-            Notice.objects.filter(pk=notice.pk).update(
-                state=Notice.State.FAILED if final else Notice.State.PENDING,
-                attempts=attempts,
-                last_error=f"{exc.__class__.__name__}: {exc}"[:2000],
-                next_attempt_at=now + outbox.backoff(attempts),
-                lease_until=None,
+            Notice.objects.filter(pk=notice.pk, state=Notice.State.SENDING).update(
+                **NOTICE_LEASE.released(
+                    state=Notice.State.FAILED if retry.exhausted(attempts) else Notice.State.PENDING,
+                    attempts=attempts,
+                    last_error=f"{exc.__class__.__name__}: {exc}"[:2000],
+                    next_attempt_at=now + retry.delay(attempts),
+                )
             )
             counts["failed"] += 1
         else:
             Notice.objects.filter(pk=notice.pk).update(
-                state=Notice.State.SENT, sent_at=timezone.now(), lease_until=None
+                **NOTICE_LEASE.released(state=Notice.State.SENT, sent_at=timezone.now())
             )
             counts["sent"] += 1
     return counts

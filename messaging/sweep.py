@@ -1,10 +1,9 @@
 """The escalation sweep: claim due messages in batches and move each one step.
 
 Safe with several workers at once. Each batch runs in one transaction that first claims
-its rows: on MariaDB/MySQL/PostgreSQL with ``SELECT ... FOR UPDATE SKIP LOCKED`` (a second
-worker skips rows the first holds and takes the next ones); on SQLite the transaction is
-``BEGIN IMMEDIATE`` (see ``cradle_site.env``), which takes the single write lock at the
-start, so the select and the updates of one worker cannot interleave with another's. Every
+its rows with ``cradle_site.leases.skip_locked`` (a second worker skips rows the first
+holds and takes the next ones; on SQLite the transaction's write lock keeps workers
+apart). A step is done inside that transaction, so it needs no lease of its own. Every
 UPDATE also repeats the due condition (state, level, next date), so a row another worker
 or an answer has moved since is left alone.
 
@@ -31,6 +30,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from cradle_site import leases
 from messaging import ladder
 from messaging.models import MAX_LEVEL, Delivery, Message, Recipient, StatusLog
 
@@ -70,9 +70,7 @@ def _claim(now: datetime, batch_size: int, after: tuple[datetime, int] | None) -
         # Keyset: continue where the last batch stopped (rows it skipped as locked belong to
         # another worker, which advances them).
         queryset = queryset.filter(Q(next_warning_date__gt=after[0]) | Q(next_warning_date=after[0], id__gt=after[1]))
-    queryset = queryset.order_by("next_warning_date", "id")
-    if connection.features.has_select_for_update_skip_locked:
-        queryset = queryset.select_for_update(skip_locked=True)
+    queryset = leases.skip_locked(queryset.order_by("next_warning_date", "id"))
     return list(queryset.values_list("id", "warning_level", "next_warning_date")[:batch_size])
 
 

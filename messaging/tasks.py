@@ -1,26 +1,42 @@
-"""django-q2 entry points (thin: they call the sweep, the outbox and delivery)."""
+"""django-q2 entry points, one per job (thin: each calls one module and beats).
+
+Each job does one thing, so a stuck or failing one shows up under its own name on
+/healthz and in the cluster's log, and each can be scaled or paused on its own:
+
+- ``sweep``: advance due messages one step (queue a warning, or start the delivery);
+- ``send_warnings``: send the owner's warning e-mails the sweep queued;
+- ``send_deliveries``: deliver to recipients, retrying failures at the back-off;
+- ``send_notices``: tell the owner about a recipient that keeps failing.
+"""
 
 from __future__ import annotations
 
 from cradle_site import health
 from messaging.delivery import deliveries_send
-from messaging.notices import notices_send
+from messaging.notices import notices_send, warnings_send
 from messaging.sweep import sweep_due
 
 
 def sweep() -> dict:
-    """Every minute: advance due messages, send the warnings, start deliveries."""
     result = sweep_due()
-    notices = notices_send()
-    deliveries = deliveries_send()
-    # Beat last: a sweep that crashes before here shows up as stale on /healthz.
+    # Beat last: a job that crashes before here shows up as stale on /healthz.
     health.beat("messaging.sweep")
-    return {"advanced": result.advanced, "warned": result.warned, "notices": notices, "deliveries": deliveries}
+    return {"advanced": result.advanced, "warned": result.warned, "delivering": result.delivering}
 
 
-def deliver() -> dict:
-    """Every minute: retry deliveries and notices whose back-off has passed."""
-    deliveries = deliveries_send()
-    notices = notices_send()
-    health.beat("messaging.deliver")
-    return {"deliveries": deliveries, "notices": notices}
+def send_warnings() -> dict:
+    counts = warnings_send()
+    health.beat("messaging.send_warnings")
+    return counts
+
+
+def send_deliveries() -> dict:
+    counts = deliveries_send()
+    health.beat("messaging.send_deliveries")
+    return counts
+
+
+def send_notices() -> dict:
+    counts = notices_send()
+    health.beat("messaging.send_notices")
+    return counts

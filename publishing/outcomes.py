@@ -14,12 +14,13 @@ the task's state change (a version-checked UPDATE). The outcomes by error kind:
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from cradle_site.retry import Backoff
 from publishing import queue
 from publishing.models import Project, PublishingLog, PublishingTask
 from publishing.publishers import PublishError, PublishResult
@@ -27,9 +28,13 @@ from publishing.publishers import PublishError, PublishResult
 Status = PublishingTask.Status
 
 
-def backoff_seconds(retry_count: int) -> int:
-    delay = settings.PUBLISHING_RETRY_BASE_SECONDS * 2 ** max(retry_count - 1, 0)
-    return min(delay, settings.PUBLISHING_RETRY_MAX_SECONDS)
+def task_backoff() -> Backoff:
+    """Network errors and 5xx: the first attempt plus ``PUBLISHING_MAX_RETRIES`` retries."""
+    return Backoff(
+        base=settings.PUBLISHING_RETRY_BASE_SECONDS,
+        cap=settings.PUBLISHING_RETRY_MAX_SECONDS,
+        max_attempts=settings.PUBLISHING_MAX_RETRIES + 1,
+    )
 
 
 def _log(task: PublishingTask, *, status: str, duration: float, kind: str = "", message: str = "", tweet_id: str = ""):
@@ -53,7 +58,7 @@ def apply_success(task: PublishingTask, result: PublishResult, *, duration: floa
             status=Status.SUCCESS,
             published_at=timezone.now(),
             last_error="",
-            **queue.release_fields(),
+            **queue.TASK_LEASE.released(),
         )
         if not moved:
             note = (note + " " if note else "") + "(the lease ran out before this worker finished)"
@@ -82,15 +87,12 @@ def apply_failure(task: PublishingTask, error: PublishError, *, duration: float,
     elif kind == "auth":
         changes, outcome = {"status": Status.PENDING}, "waiting"
     elif kind in ("network", "server"):
-        retries = task.retry_count + 1
-        if retries > settings.PUBLISHING_MAX_RETRIES:
+        retries = task.retry_count + 1  # failed attempts so far, this one included
+        retry = task_backoff()
+        if retry.exhausted(retries):
             changes, outcome = {"status": Status.FAILED, "retry_count": retries}, "failed"
         else:
-            changes = {
-                "status": Status.PENDING,
-                "retry_count": retries,
-                "scheduled_at": now + timedelta(seconds=backoff_seconds(retries)),
-            }
+            changes = {"status": Status.PENDING, "retry_count": retries, "scheduled_at": now + retry.delay(retries)}
             outcome = "retry"
     else:
         changes, outcome = {"status": Status.FAILED}, "failed"
@@ -103,7 +105,7 @@ def apply_failure(task: PublishingTask, error: PublishError, *, duration: float,
             last_error=f"{kind}: {error.message}"[:2000],
             maybe_posted=maybe_posted,
             **changes,
-            **queue.release_fields(),
+            **queue.TASK_LEASE.released(),
         )
         _log(task, status=log_status, duration=duration, kind=kind, message=error.message)
     return outcome
@@ -114,12 +116,12 @@ def release_tasks(tasks: list[PublishingTask], *, scheduled_at: datetime | None 
     if scheduled_at is None:
         return len(
             queue.tasks_transition_many(
-                tasks, expect_status=Status.LOCKED, status=Status.PENDING, **queue.release_fields()
+                tasks, expect_status=Status.LOCKED, status=Status.PENDING, **queue.TASK_LEASE.released()
             )
         )
     released = 0
     for task in tasks:
-        changes = {"status": Status.PENDING, **queue.release_fields()}
+        changes = {"status": Status.PENDING, **queue.TASK_LEASE.released()}
         if scheduled_at > task.scheduled_at:
             changes["scheduled_at"] = scheduled_at
         released += queue.task_transition(task, expect_status=Status.LOCKED, **changes)

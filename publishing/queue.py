@@ -1,53 +1,49 @@
-"""The task queue: claim due tasks, take back expired leases, and change state safely.
+"""The task queue: claim due tasks, hold them while posting, and change state safely.
 
-Why it is safe to run on several workers at once:
+How a claim works is ``cradle_site.leases`` (the same for every job); ``TASK_LEASE`` says
+which columns a task's claim uses. On top of the lease, publishing keeps a ``version``:
 
-- A claim reads due pending tasks in priority order with ``SELECT … FOR UPDATE SKIP
-  LOCKED`` (MySQL/MariaDB): two workers never read the same row, and neither waits on
-  the other. The same transaction then marks them ``locked`` with one UPDATE that also
-  requires ``status = 'pending'``. SQLite has no row locks; there the whole transaction
-  holds the database's write lock (``transaction_mode=IMMEDIATE``), and the conditional
-  UPDATE is the guard.
-- Every later state change is an ``UPDATE … WHERE id = ? AND version = ?`` that bumps
-  ``version``; zero rows changed means somebody else moved the task (the lease ran out
-  and another worker took it), and this worker leaves it alone.
-- A worker that dies keeps its tasks only until ``lease_expires_at``; ``tasks_reclaim``
-  puts them back to pending, flagged ``maybe_posted`` because the dead worker may have
-  reached X before it died.
+- Every state change is an ``UPDATE ... WHERE id = ? AND version = ?`` that bumps
+  ``version``; zero rows changed means somebody else moved the task (the lease ran out and
+  another worker took it, or a user cancelled it), and this worker leaves it alone.
+- A worker that dies keeps its tasks only until ``lease_expires_at``; the next claim takes
+  them back, flagged ``maybe_posted`` because the dead worker may have reached X before it
+  died (a later "duplicate" answer from X then means the post is there).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from cradle_site import leases
 from publishing.models import Project, PublishingTask
 
 Status = PublishingTask.Status
 
+TASK_LEASE = leases.Lease(
+    model=PublishingTask,
+    state_field="status",
+    free=Status.PENDING,
+    held=Status.LOCKED,
+    due_field="scheduled_at",
+    lease_field="lease_expires_at",
+    seconds_setting="PUBLISHING_LEASE_SECONDS",
+    order_by=("-priority", "scheduled_at", "id"),
+    on_expiry=lambda now: {"maybe_posted": True, "version": F("version") + 1, "updated_at": now},
+    holder_fields={"locked_by": "", "locked_at": None},
+)
+
 
 def new_worker_id() -> str:
     return uuid.uuid4().hex[:16]
-
-
-def tasks_reclaim(*, now: datetime | None = None) -> int:
-    """Put tasks whose lease ran out back in the queue; return how many."""
-    now = now or timezone.now()
-    return PublishingTask.objects.filter(status=Status.LOCKED, lease_expires_at__lt=now).update(
-        status=Status.PENDING,
-        locked_by="",
-        locked_at=None,
-        lease_expires_at=None,
-        maybe_posted=True,
-        version=F("version") + 1,
-        updated_at=now,
-    )
 
 
 def project_ids_by_mode() -> tuple[list[int], list[int]]:
@@ -65,6 +61,12 @@ def project_ids_by_mode() -> tuple[list[int], list[int]]:
     return held, live
 
 
+@dataclass
+class TaskClaim:
+    tasks: list[PublishingTask]  # highest priority first, ``locked`` by this worker
+    taken_back: int  # tasks freed from a worker whose lease had run out
+
+
 def task_claim_due(
     *,
     worker_id: str,
@@ -72,47 +74,24 @@ def task_claim_due(
     now: datetime | None = None,
     exclude_projects: list[int] | None = None,
     only_projects: list[int] | None = None,
-) -> list[PublishingTask]:
-    """Claim up to ``limit`` due tasks, highest priority first; they come back ``locked``.
+) -> TaskClaim:
+    """Claim up to ``limit`` due tasks, highest priority first.
 
     Without project filters, projects whose queue is paused are left out.
     """
     now = now or timezone.now()
     if exclude_projects is None and only_projects is None:
         exclude_projects, _live = project_ids_by_mode()
-    lease_until = now + timedelta(seconds=settings.PUBLISHING_LEASE_SECONDS)
-    with transaction.atomic():
-        due = PublishingTask.objects.filter(status=Status.PENDING, scheduled_at__lte=now)
-        if only_projects is not None:
-            due = due.filter(project_id__in=only_projects)
-        if exclude_projects:
-            due = due.exclude(project_id__in=exclude_projects)
-        tasks = list(due.order_by("-priority", "scheduled_at", "id").select_for_update(skip_locked=True)[:limit])
-        if not tasks:
-            return []
-        ids = [task.pk for task in tasks]
-        claimed = PublishingTask.objects.filter(pk__in=ids, status=Status.PENDING).update(
-            status=Status.LOCKED,
-            locked_by=worker_id,
-            locked_at=now,
-            lease_expires_at=lease_until,
-            version=F("version") + 1,
-            updated_at=now,
-        )
-        if claimed != len(ids):  # cannot happen under the locks above; be correct anyway
-            mine = set(
-                PublishingTask.objects.filter(pk__in=ids, locked_by=worker_id, locked_at=now).values_list(
-                    "pk", flat=True
-                )
-            )
-            tasks = [task for task in tasks if task.pk in mine]
-    for task in tasks:
-        task.status = Status.LOCKED
-        task.locked_by = worker_id
-        task.locked_at = now
-        task.lease_expires_at = lease_until
-        task.version += 1
-    return tasks
+    candidates = PublishingTask.objects.all()
+    if only_projects is not None:
+        candidates = candidates.filter(project_id__in=only_projects)
+    if exclude_projects:
+        candidates = candidates.exclude(project_id__in=exclude_projects)
+    claim = TASK_LEASE.claim(
+        candidates, now=now, limit=limit, locked_by=worker_id, locked_at=now, version=F("version") + 1, updated_at=now
+    )
+    by_id = PublishingTask.objects.in_bulk(claim.ids) if claim.ids else {}
+    return TaskClaim(tasks=[by_id[pk] for pk in claim.ids if pk in by_id], taken_back=claim.taken_back)
 
 
 def task_transition(task: PublishingTask, *, expect_status: str | None = None, **changes) -> bool:
@@ -142,8 +121,18 @@ def task_renew_lease(task: PublishingTask, *, now: datetime | None = None) -> bo
     worker may be posting it): leave it alone.
     """
     now = now or timezone.now()
-    lease_until = now + timedelta(seconds=settings.PUBLISHING_LEASE_SECONDS)
-    return task_transition(task, expect_status=Status.LOCKED, lease_expires_at=lease_until)
+    renewed = TASK_LEASE.hold(
+        PublishingTask.objects.filter(pk=task.pk, version=task.version),
+        task.lease_expires_at,
+        now=now,
+        version=F("version") + 1,
+        updated_at=now,
+    )
+    if renewed is None:
+        return False
+    task.lease_expires_at, task.updated_at = renewed, now
+    task.version += 1
+    return True
 
 
 class LeaseLost(Exception):
@@ -209,8 +198,3 @@ def tasks_transition_many(tasks: list[PublishingTask], *, expect_status: str, **
                 setattr(task, key, value)
             task.version += 1
     return done
-
-
-def release_fields() -> dict:
-    """The columns that end a claim."""
-    return {"locked_by": "", "locked_at": None, "lease_expires_at": None}

@@ -57,14 +57,14 @@ def _finish_dry_batch(tasks: list[PublishingTask], projects: dict[int, Project],
             status=Status.SUCCESS,
             published_at=now,
             last_error="",
-            **queue.release_fields(),
+            **queue.TASK_LEASE.released(),
         )
         skipped = queue.tasks_transition_many(
             to_skip,
             expect_status=Status.LOCKED,
             status=Status.CANCELLED,
             last_error="Skipped: a duplicate of a recent post",
-            **queue.release_fields(),
+            **queue.TASK_LEASE.released(),
         )
         logs = []
         for task in to_publish:
@@ -152,16 +152,19 @@ def publish_due(
     batch_size = batch_size or settings.PUBLISHING_BATCH_SIZE
     live_batch_size = live_batch_size or settings.PUBLISHING_LIVE_BATCH_SIZE
     deadline = time.monotonic() + (run_seconds or settings.PUBLISHING_RUN_SECONDS)
-    stats = RunStats(reclaimed=queue.tasks_reclaim())
+    stats = RunStats()
     publishers: dict[int, TweepyPublisher] = {}
     while time.monotonic() < deadline and (max_batches is None or stats.batches < max_batches):
         held, live_ids = queue.project_ids_by_mode()
         # Two claims: dry-run tasks in big batches, live ones (each waits on X) in small ones,
         # so a worker never holds more live tasks than it can post within the lease.
-        dry = queue.task_claim_due(worker_id=worker_id, limit=batch_size, exclude_projects=held + live_ids)
-        live = (
-            queue.task_claim_due(worker_id=worker_id, limit=live_batch_size, only_projects=live_ids) if live_ids else []
-        )
+        dry_claim = queue.task_claim_due(worker_id=worker_id, limit=batch_size, exclude_projects=held + live_ids)
+        dry, live = dry_claim.tasks, []
+        stats.reclaimed += dry_claim.taken_back
+        if live_ids:
+            live_claim = queue.task_claim_due(worker_id=worker_id, limit=live_batch_size, only_projects=live_ids)
+            live = live_claim.tasks
+            stats.reclaimed += live_claim.taken_back
         if not dry and not live:
             break
         stats.batches += 1

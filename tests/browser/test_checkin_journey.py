@@ -11,9 +11,9 @@ from django.core import mail
 from django.utils import timezone
 
 from accounts.models import User
-from messaging import tasks
 from messaging.models import Message, StatusLog
 from tests.browser.conftest import BROWSER, PASSWORD, log_in
+from tests.jobs import messaging_minute
 
 pytestmark = BROWSER
 
@@ -39,7 +39,7 @@ def test_write_a_message_get_warned_and_check_in_from_the_email(live_server, pag
 
     # A month later (the clock is moved on the row, not in the browser): the first warning.
     Message.objects.filter(pk=message.pk).update(next_warning_date=timezone.now())
-    tasks.sweep()
+    messaging_minute()
     [warning] = mail.outbox
     assert warning.to == ["erin@example.com"] and "warning 1 of 5" in warning.subject
     link = re.search(r"https?://\S+/messages/check-in/\S+/", warning.body).group(0)

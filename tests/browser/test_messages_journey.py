@@ -10,9 +10,9 @@ from django.core import mail
 from django.utils import timezone
 
 from accounts.models import User
-from messaging import tasks
 from messaging.models import Delivery, Message
 from tests.browser.conftest import BROWSER, PASSWORD, flash_text, log_in
+from tests.jobs import messaging_minute
 
 pytestmark = BROWSER
 
@@ -28,7 +28,7 @@ def _recipient_rows(page) -> list[str]:
 def _move_on(message: Message) -> None:
     """The next step is due now (the clock moves on the row, not in the browser)."""
     Message.objects.filter(pk=message.pk).update(next_warning_date=timezone.now())
-    tasks.sweep()
+    messaging_minute()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -257,7 +257,7 @@ def test_staff_work_messages_in_the_back_office(live_server, page, settings):
     assert delivery.state == "pending"
 
     # From the deliveries list too, once it has failed again.
-    tasks.deliver()
+    messaging_minute()
     delivery.refresh_from_db()
     assert (delivery.state, delivery.attempts) == ("failed", 2)
     page.goto(f"{base}/admin/messaging/delivery/?state=failed")

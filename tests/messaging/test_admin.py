@@ -8,6 +8,7 @@ from django.urls import reverse
 from cradle_site.schedules import declared_schedules
 from messaging.demo import create_demo
 from messaging.models import Delivery, Message
+from tests.jobs import messaging_minute
 
 pytestmark = pytest.mark.django_db
 
@@ -66,10 +67,14 @@ def test_status_logs_are_read_only(staff_client):
     assert staff_client.get(reverse("admin:messaging_statuslog_add")).status_code == 403
 
 
-def test_the_schedules_declare_the_sweep_and_delivery_retry():
-    names = {spec.full_name: spec.func for spec in declared_schedules()}
-    assert names["cradle.messaging.sweep"] == "messaging.tasks.sweep"
-    assert names["cradle.messaging.deliver"] == "messaging.tasks.deliver"
+def test_each_messaging_schedule_runs_one_job_named_for_it():
+    names = {spec.full_name: spec.func for spec in declared_schedules() if spec.name.startswith("messaging.")}
+    assert names == {
+        "cradle.messaging.sweep": "messaging.tasks.sweep",
+        "cradle.messaging.send_warnings": "messaging.tasks.send_warnings",
+        "cradle.messaging.send_deliveries": "messaging.tasks.send_deliveries",
+        "cradle.messaging.send_notices": "messaging.tasks.send_notices",
+    }
 
 
 def test_the_demo_is_idempotent_and_the_pages_show_it(client, owner):
@@ -83,10 +88,8 @@ def test_the_demo_is_idempotent_and_the_pages_show_it(client, owner):
 
 
 def test_healthz_reports_the_sweep(client, owner):
-    from messaging import tasks
-
     assert client.get("/healthz").json()["jobs"]["messaging.sweep"]["stale"] is True
-    tasks.sweep()
+    messaging_minute()
     body = client.get("/healthz").json()
     assert body["jobs"]["messaging.sweep"]["stale"] is False
 

@@ -13,10 +13,11 @@ import time_machine
 from django.core import mail
 from django.core.exceptions import ValidationError
 
-from messaging import channels, services, tasks
+from messaging import channels, services
 from messaging.delivery import deliveries_send
 from messaging.models import Delivery, Message, Notice, StatusLog
 from messaging.notices import notices_send
+from tests.jobs import messaging_minute
 from tests.messaging.conftest import NOW
 
 pytestmark = pytest.mark.django_db
@@ -55,22 +56,22 @@ def test_a_failing_webhook_is_retried_with_backoff_then_succeeds_once(owner, mak
     responses.post(HOOK, status=503)
     responses.post(HOOK, status=200)
     with time_machine.travel(NOW, tick=False) as clock:
-        tasks.sweep()
+        messaging_minute()
         delivery = Delivery.objects.get(message=message)
         assert (delivery.state, delivery.attempts) == ("pending", 1)
         assert delivery.next_attempt_at == NOW + timedelta(seconds=60)
         assert "HTTP 503" in delivery.last_error
-        tasks.deliver()  # not yet due: nothing is sent
+        messaging_minute()  # not yet due: nothing is sent
         assert len(responses.calls) == 1
         clock.move_to(NOW + timedelta(seconds=60))
-        tasks.deliver()
+        messaging_minute()
         delivery.refresh_from_db()
         assert (delivery.state, delivery.attempts) == ("pending", 2)
         assert delivery.next_attempt_at == NOW + timedelta(seconds=60 + 120)
         clock.move_to(delivery.next_attempt_at)
-        tasks.deliver()
+        messaging_minute()
         clock.move_to(NOW + timedelta(days=1))
-        tasks.deliver()
+        messaging_minute()
     delivery.refresh_from_db()
     assert (delivery.state, delivery.attempts) == ("sent", 3)
     assert len(responses.calls) == 3
@@ -89,7 +90,7 @@ def test_the_webhook_body_is_json_signed_with_hmac(owner, make_message, settings
     _due_for_delivery(message)
     responses.post(HOOK, status=204)
     with time_machine.travel(NOW, tick=False):
-        tasks.sweep()
+        messaging_minute()
     request = responses.calls[0].request
     expected = "sha256=" + hmac.new(b"s3cret", request.body, hashlib.sha256).hexdigest()
     assert request.headers["X-Cradle-Signature"] == expected
@@ -103,9 +104,9 @@ def test_a_recipient_that_keeps_failing_is_shown_and_the_owner_is_told(owner, ma
     message = make_message(owner, recipients=[{"name": "Pat", "contact": "+14155550123", "contact_type": "sms"}])
     _due_for_delivery(message)
     with time_machine.travel(NOW, tick=False) as clock:
-        tasks.sweep()
+        messaging_minute()
         clock.move_to(NOW + timedelta(hours=1))
-        tasks.deliver()
+        messaging_minute()
     delivery = Delivery.objects.get(message=message)
     assert (delivery.state, delivery.attempts) == ("failed", 2)
     assert Notice.objects.get(message=message, kind="delivery_failed").state == "sent"
@@ -134,8 +135,8 @@ def test_each_recipient_gets_the_email_once_even_when_the_jobs_run_again(owner, 
     _due_for_delivery(message)
     with time_machine.travel(NOW, tick=False):
         for _ in range(3):
-            tasks.sweep()
-            tasks.deliver()
+            messaging_minute()
+            messaging_minute()
     assert sorted(m.to[0] for m in mail.outbox) == ["a@example.com", "b@example.com"]
     assert StatusLog.objects.filter(message=message, status="DELIVERED").count() == 1
     assert "the secret plan" in mail.outbox[0].body
@@ -199,8 +200,8 @@ def test_a_revoke_during_a_send_stops_every_later_send_of_the_batch(owner, make_
         responses.add_callback(responses.POST, url, callback=revoke_while_sending)
     _due_for_delivery(message)
     with time_machine.travel(NOW, tick=False):
-        tasks.sweep()
-        tasks.deliver()
+        messaging_minute()
+        messaging_minute()
     assert len(responses.calls) == 1, "no send may start after the revoke"
     states = sorted(Delivery.objects.filter(message=message).values_list("state", flat=True))
     first = "sent" if first_send_status == 200 else "cancelled"
@@ -235,7 +236,7 @@ def test_a_batch_that_outlasts_its_lease_never_sends_a_row_another_worker_took_b
 
         for url in hooks:
             responses.add_callback(responses.POST, url, callback=slow)
-        tasks.sweep()  # claims all three, sends them one by one
+        messaging_minute()  # claims all three, sends them one by one
     assert sorted(calls) == sorted(hooks), f"each recipient once, got {calls}"
     assert set(Delivery.objects.filter(message=message).values_list("state", flat=True)) == {"sent"}
     assert message.status_logs.filter(status="DELIVERED").count() == 1

@@ -8,9 +8,10 @@ import pytest
 import time_machine
 from django.core import mail
 
-from messaging import ladder, services, tasks
+from messaging import ladder, services
 from messaging.models import Delivery, Message, StatusLog
 from messaging.services import MessageStateError
+from tests.jobs import messaging_minute
 from tests.messaging.conftest import NOW
 
 pytestmark = pytest.mark.django_db
@@ -44,23 +45,23 @@ def test_it_runs_a_whole_cycle_each_step_at_its_offset(seed_ladder, owner, make_
         expected = [(d, 1), (d + 30, 2), (d + 60, 3), (d + 67, 4), (d + 68, 5)]
         for day, level in expected:
             clock.move_to(NOW + timedelta(days=day) - timedelta(seconds=1))
-            tasks.sweep()
+            messaging_minute()
             message.refresh_from_db()
             assert message.warning_level == level - 1, f"warned early on day {day}"
             clock.move_to(NOW + timedelta(days=day))
-            tasks.sweep()
+            messaging_minute()
             message.refresh_from_db()
             assert message.warning_level == level
             assert message.last_warning_at == NOW + timedelta(days=day)
         assert len([m for m in mail.outbox if m.to == [owner.email]]) == 5
         # Not delivered a second before D + 69 days.
         clock.move_to(NOW + timedelta(days=d + 69) - timedelta(seconds=1))
-        tasks.sweep()
+        messaging_minute()
         message.refresh_from_db()
         assert message.state == Message.State.ACTIVE
         assert not [m for m in mail.outbox if m.to == ["rae@example.com"]]
         clock.move_to(NOW + timedelta(days=d + 69))
-        tasks.sweep()
+        messaging_minute()
         message.refresh_from_db()
         assert message.state == Message.State.DELIVERED
         assert message.delivered_at == NOW + timedelta(days=d + 69)
@@ -74,7 +75,7 @@ def _walk_to(level: int, message, clock) -> None:
     message.refresh_from_db()
     while message.warning_level < level:
         clock.move_to(message.next_warning_date)
-        tasks.sweep()
+        messaging_minute()
         message.refresh_from_db()
 
 
@@ -92,7 +93,7 @@ def test_it_resets_at_every_level_and_never_delivers_the_old_cycle(seed_ladder, 
         assert log.response == "RESET"
         # Where the old cycle would have delivered, nothing happens.
         clock.move_to(NOW + 100 * DAY)
-        tasks.sweep()
+        messaging_minute()
         message.refresh_from_db()
         assert message.state == Message.State.ACTIVE
         assert not Delivery.objects.filter(message=message).exists()
@@ -111,7 +112,7 @@ def test_it_continues_at_every_level_and_the_ladder_goes_on(seed_ladder, owner, 
         assert log.response == "CONTINUE"
         _walk_to(5, message, clock)
         clock.move_to(message.next_warning_date)
-        tasks.sweep()
+        messaging_minute()
         message.refresh_from_db()
         assert message.state == Message.State.DELIVERED
 
@@ -123,7 +124,7 @@ def test_it_revokes_at_every_level_and_never_delivers(seed_ladder, owner, make_m
         _walk_to(level, message, clock)
         services.message_revoke(message=message)
         clock.move_to(NOW + 400 * DAY)
-        tasks.sweep()
+        messaging_minute()
         message.refresh_from_db()
     assert message.state == Message.State.REVOKED and not message.is_active
     assert not Delivery.objects.filter(message=message).exists()
@@ -139,7 +140,7 @@ def test_a_revoke_while_delivering_cancels_the_pending_deliveries(seed_ladder, o
         message = make_message(owner, recipients=[{"name": "P", "contact": "+14155550123", "contact_type": "sms"}])
         _walk_to(5, message, clock)
         clock.move_to(message.next_warning_date)
-        tasks.sweep()  # the gateway refuses: the delivery stays pending, to be retried
+        messaging_minute()  # the gateway refuses: the delivery stays pending, to be retried
         message.refresh_from_db()
         assert message.state == Message.State.DELIVERING
         services.message_revoke(message=message)
@@ -154,7 +155,7 @@ def test_a_warning_queued_before_a_reset_is_not_sent_after_it(seed_ladder, owner
         message = make_message(owner, months=1, now=NOW)
         sweep_due()  # warning 1 is in the outbox, not sent yet
         services.message_reset(message=message)
-        tasks.sweep()
+        messaging_minute()
     assert mail.outbox == []
 
 
@@ -166,32 +167,32 @@ def test_it_keeps_every_interval_after_100_days_of_downtime(seed_ladder, owner, 
         # The cluster stops for 100 days: nothing runs.
         back = warned_2 + 100 * DAY
         clock.move_to(back)
-        tasks.sweep()
+        messaging_minute()
         message.refresh_from_db()
         # One step only, however late: warning 3 now; warning 4 seven days after it.
         assert message.warning_level == 3 and message.last_warning_at == back
         assert message.next_warning_date == back + 7 * DAY
-        tasks.sweep()  # again at once: nothing more
+        messaging_minute()  # again at once: nothing more
         message.refresh_from_db()
         assert message.warning_level == 3
         sent = {3: back}
         for level, gap in ((4, 7), (5, 1)):
             clock.move_to(message.next_warning_date - timedelta(seconds=1))
-            tasks.sweep()
+            messaging_minute()
             message.refresh_from_db()
             assert message.warning_level == level - 1
             clock.move_to(message.next_warning_date)
-            tasks.sweep()
+            messaging_minute()
             message.refresh_from_db()
             assert message.warning_level == level
             assert message.last_warning_at - sent[level - 1] == gap * DAY
             sent[level] = message.last_warning_at
         clock.move_to(message.next_warning_date - timedelta(seconds=1))
-        tasks.sweep()
+        messaging_minute()
         message.refresh_from_db()
         assert message.state == Message.State.ACTIVE
         clock.move_to(message.next_warning_date)
-        tasks.sweep()
+        messaging_minute()
         message.refresh_from_db()
     assert message.state == Message.State.DELIVERED
     assert message.delivered_at - sent[5] == DAY
@@ -233,28 +234,28 @@ def test_the_ladder_waits_for_a_warning_that_could_not_be_sent(seed_ladder, owne
         settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
         settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", closed_port, 2
         clock.move_to(NOW + 30 * DAY)
-        tasks.sweep()
+        messaging_minute()
         message.refresh_from_db()
         assert message.warning_level == 1 and message.warning_email_attempts == 1
         assert message.warning_email_error  # visible to staff
         # Past warning 2's original date while the e-mail is still unsent: no escalation.
         clock.move_to(NOW + 61 * DAY)
-        tasks.sweep()
+        messaging_minute()
         message.refresh_from_db()
         assert message.warning_level == 1
         # SMTP is back: warning 1 goes out now, and warning 2 waits its 30 days from now.
         settings.EMAIL_BACKEND = locmem
         clock.move_to(NOW + 62 * DAY)
-        tasks.sweep()
+        messaging_minute()
         message.refresh_from_db()
         assert message.warning_level == 1
         assert [m.to for m in mail.outbox] == [[owner.email]]
         assert message.next_warning_date == NOW + 92 * DAY
         clock.move_to(NOW + 92 * DAY - timedelta(seconds=1))
-        tasks.sweep()
+        messaging_minute()
         message.refresh_from_db()
         assert message.warning_level == 1
         clock.move_to(NOW + 92 * DAY)
-        tasks.sweep()
+        messaging_minute()
         message.refresh_from_db()
         assert message.warning_level == 2

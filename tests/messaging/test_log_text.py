@@ -9,9 +9,10 @@ import responses
 import time_machine
 from django.utils import translation
 
-from messaging import services, tasks
+from messaging import services
 from messaging.log_text import details_text
 from messaging.models import Message, StatusLog
+from tests.jobs import messaging_minute
 from tests.messaging.conftest import NOW
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +21,7 @@ HOOK = "https://hooks.example.com/cradle"
 
 def _step(message) -> None:
     Message.objects.filter(pk=message.pk).update(next_warning_date=NOW)
-    tasks.sweep()
+    messaging_minute()
 
 
 @responses.activate
@@ -46,7 +47,7 @@ def test_every_details_text_the_code_writes_has_a_translation(owner, make_messag
         Message.objects.filter(pk=failing.pk).update(warning_level=5)
         _step(failing)  # delivery: attempt 1 fails
         clock.shift(timedelta(days=1))
-        tasks.deliver()  # attempt 2 fails: given up
+        messaging_minute()  # attempt 2 fails: given up
         delivered = make_message(owner)
         Message.objects.filter(pk=delivered.pk).update(warning_level=5)
         _step(delivered)

@@ -11,9 +11,10 @@ import time_machine
 from django.core import mail
 from django.core.mail.backends import locmem
 
-from messaging import services, tasks
+from messaging import services
 from messaging.models import Message
 from messaging.notices import warnings_send
+from tests.jobs import messaging_minute
 from tests.messaging.conftest import NOW
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +24,7 @@ def test_the_warning_email_says_level_deadline_and_next_step_with_a_link(owner, 
     message = make_message(owner, months=1, title="For Rae")
     with time_machine.travel(NOW + timedelta(days=30), tick=False):
         Message.objects.filter(pk=message.pk).update(next_warning_date=NOW)
-        tasks.sweep()
+        messaging_minute()
     [email] = mail.outbox
     assert email.to == [owner.email]
     assert "warning 1 of 5" in email.subject
@@ -45,7 +46,7 @@ def test_the_warning_email_is_in_the_owners_language_and_time_zone(owner, make_m
     message = make_message(owner, months=1)
     Message.objects.filter(pk=message.pk).update(warning_level=4, next_warning_date=NOW)
     with time_machine.travel(NOW, tick=False):
-        tasks.sweep()
+        messaging_minute()
     [email] = mail.outbox
     assert "Asia/Shanghai" in email.body
     # The deadline (NOW + 1 day, 12:00 UTC) is shown at 20:00 Shanghai time.
@@ -58,14 +59,14 @@ def test_a_failing_smtp_server_is_retried(owner, make_message, settings):
     message = make_message(owner)
     Message.objects.filter(pk=message.pk).update(next_warning_date=NOW)
     with time_machine.travel(NOW, tick=False):
-        tasks.sweep()
+        messaging_minute()
     message.refresh_from_db()
     assert message.warning_email_attempts == 1
     assert message.warning_email_due_at == NOW + timedelta(seconds=settings.MESSAGING_RETRY_BASE_SECONDS)
     assert "refused" in message.warning_email_error
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     with time_machine.travel(NOW + timedelta(hours=1), tick=False):
-        tasks.deliver()
+        messaging_minute()
     message.refresh_from_db()
     assert message.warning_email_due_at is None and len(mail.outbox) == 1
 
@@ -94,7 +95,7 @@ def test_an_answer_during_a_batch_stops_the_later_warning_of_that_batch(owner, m
     first, second = make_message(owner), make_message(owner)
     Message.objects.filter(pk__in=[first.pk, second.pk]).update(next_warning_date=NOW)
     with time_machine.travel(NOW, tick=False):
-        tasks.sweep()
+        messaging_minute()
     assert len(mail.outbox) == 1, "the warning for the message reset meanwhile must not go out"
     levels = dict(Message.objects.filter(pk__in=[first.pk, second.pk]).values_list("pk", "warning_level"))
     answered = next(pk for pk in levels if f"/messages/{pk}/" not in mail.outbox[0].body)
@@ -110,12 +111,12 @@ def test_a_warning_that_keeps_failing_is_never_given_up_and_healthz_says_so(
     Message.objects.filter(pk=message.pk).update(next_warning_date=NOW)
     when = NOW
     with time_machine.travel(NOW, tick=False) as clock:
-        tasks.sweep()
+        messaging_minute()
         for _attempt in range(3 * settings.MESSAGING_DELIVERY_MAX_ATTEMPTS):
             message.refresh_from_db()
             when = message.warning_email_due_at
             clock.move_to(when)
-            tasks.sweep()
+            messaging_minute()
         message.refresh_from_db()
         assert message.warning_email_attempts == 1 + 3 * settings.MESSAGING_DELIVERY_MAX_ATTEMPTS
         assert message.warning_level == 1, "the ladder waits for the warning"
@@ -130,7 +131,7 @@ def test_a_warning_that_keeps_failing_is_never_given_up_and_healthz_says_so(
 
         settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
         clock.move_to(message.warning_email_due_at)
-        tasks.sweep()
+        messaging_minute()
     assert len(mail.outbox) == 1
     assert client.get("/healthz").json()["warning_emails_failing"] == 0
 
@@ -156,7 +157,7 @@ def test_warnings_of_a_batch_that_outlasts_its_lease_go_out_once(owner, make_mes
     Message.objects.filter(pk__in=[m.pk for m in messages]).update(next_warning_date=NOW)
     with time_machine.travel(NOW, tick=False) as clock:
         SLOW_SMTP.update(clock=clock, lease=settings.MESSAGING_SEND_LEASE_SECONDS)
-        tasks.sweep()
+        messaging_minute()
     per_message = Counter(re.search(r"/messages/(\d+)/", m.body).group(1) for m in mail.outbox)
     assert sorted(per_message.values()) == [1, 1, 1], per_message
     assert SLOW_SMTP["other_worker_sent"] == 1, "the other worker took back the one the first had not reached"

@@ -65,7 +65,7 @@ def test_tasks_of_a_killed_worker_are_posted_once_after_the_lease(x_project, set
     holder = run_python(
         "from publishing.queue import task_claim_due\n"
         "import sys, time\n"
-        "print(len(task_claim_due(worker_id='doomed', limit=25)), flush=True)\n"
+        "print(len(task_claim_due(worker_id='doomed', limit=25).tasks), flush=True)\n"
         "time.sleep(600)\n",
         PUBLISHING_LEASE_SECONDS="10",
     )

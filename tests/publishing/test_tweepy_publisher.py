@@ -290,7 +290,7 @@ def test_each_live_task_renews_its_lease_and_a_lost_one_is_not_posted(x_project,
         # renewed when its post began; here that renewal is moved into that minute).
         later = timezone.now() + timedelta(seconds=61)
         PublishingTask.objects.filter(pk=first.pk).update(lease_expires_at=later + timedelta(seconds=60))
-        assert queue.tasks_reclaim(now=later) == 1  # the second task only
+        assert queue.TASK_LEASE.take_back(now=later) == 1  # the second task only
         return (201, {}, json.dumps({"data": {"id": str(len(posted)), "text": "x"}}))
 
     responses.add_callback(responses.POST, TWEETS, callback=slow_post)
@@ -308,12 +308,12 @@ def test_renewing_extends_the_lease_only_while_the_task_is_held(x_project, setti
 
     settings.PUBLISHING_LEASE_SECONDS = 60
     task = _due(task_create(project=x_project, text="held"))
-    [claimed] = queue.task_claim_due(worker_id="w1", limit=1, only_projects=[x_project.pk])
+    [claimed] = queue.task_claim_due(worker_id="w1", limit=1, only_projects=[x_project.pk]).tasks
     later = timezone.now() + timedelta(seconds=30)
     assert queue.task_renew_lease(claimed, now=later)
     claimed.refresh_from_db()
     assert claimed.lease_expires_at == later + timedelta(seconds=60)
-    assert queue.tasks_reclaim(now=later + timedelta(seconds=61)) == 1
+    assert queue.TASK_LEASE.take_back(now=later + timedelta(seconds=61)) == 1
     assert not queue.task_renew_lease(claimed, now=later + timedelta(seconds=62))
     task.refresh_from_db()
     assert task.status == PublishingTask.Status.PENDING

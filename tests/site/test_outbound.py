@@ -12,13 +12,13 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from cradle_site.outbound import UnsafeURL, check_public_url, public_get
-from messaging import tasks
 from messaging.models import Delivery, Message, Recipient
 from messaging.services import message_create
 from publishing.models import PublishingTask
 from publishing.runner import publish_due
 from publishing.scan import source_scan
 from publishing.services import source_create, task_create
+from tests.jobs import messaging_minute
 
 PUBLIC = "http://93.184.215.14"  # a public address literal: no DNS needed
 
@@ -154,7 +154,7 @@ def test_a_webhook_inside_the_network_is_a_400_and_is_never_called(owner, api_cl
     Recipient.objects.filter(message=message).update(contact="https://10.0.0.5/hook")
     Message.objects.filter(pk=message.pk).update(warning_level=5, next_warning_date=timezone.now())
     with responses.RequestsMock() as mocked:  # any request at all would fail this test
-        tasks.sweep()
+        messaging_minute()
         assert len(mocked.calls) == 0
     delivery = Delivery.objects.get(message=message)
     assert delivery.state == "pending" and "inside this server's network" in delivery.last_error

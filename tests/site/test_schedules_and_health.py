@@ -38,9 +38,11 @@ def test_healthz_is_503_until_the_sweep_beats(client, db):
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["jobs"]["messaging.sweep"]["stale"] is True
-    health.beat("messaging.sweep")
-    assert client.get("/healthz").status_code == 503  # the publisher has not run yet
-    health.beat("publishing.publish")
+    *others, last = health.REQUIRED_BEATS
+    for name in others:
+        health.beat(name)
+    assert client.get("/healthz").status_code == 503  # one required job has not run yet
+    health.beat(last)
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json()["ok"] is True

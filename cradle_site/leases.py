@@ -1,0 +1,152 @@
+"""How a job claims rows to work on, holds them while it works, and lets them go.
+
+Every job that several workers (on several machines) may run at once - sending deliveries,
+sending the owner's notices, publishing tasks - takes its rows the same way:
+
+1. **Take back** rows whose holder's lease ran out (the worker died, or stalled past its
+   lease): they return to the free state, with ``on_expiry`` set on them (publishing flags
+   ``maybe_posted``: a dead worker may have reached X before it died).
+2. **Claim**: in one short transaction, select due free rows with ``SELECT ... FOR UPDATE
+   SKIP LOCKED`` where the database has it (MariaDB, MySQL 8, PostgreSQL: a second worker
+   skips the rows the first holds, and neither waits), then move them to the held state
+   with a lease, by an UPDATE that repeats "still free". SQLite has no row locks; there the
+   transaction takes the single write lock at BEGIN (``transaction_mode=IMMEDIATE``, see
+   ``cradle_site.env``), and the conditional UPDATE is the guard.
+3. **Hold**: right before each send, renew that one row's lease with a compare-and-set on
+   the lease this worker holds. A batch can outlast its lease (a slow relay, webhooks that
+   time out), and then another worker may have taken a row back; whoever took it wrote a
+   lease of its own, so exactly one of the two renews it and sends.
+4. **Release**: the UPDATE that ends the work (sent, failed, back to the queue) clears the
+   lease in the same statement (``Lease.released``).
+
+The sends themselves happen after the claim's commit, outside any transaction, so no row
+lock is held while waiting on the network.
+
+The one exception is the warning e-mail outbox, three columns on ``Message`` written by the
+sweep's own UPDATE (a separate row per warning costs the sweep an insert per message; see
+``messaging.models``). It has no state column: its due time doubles as its lease. It uses
+``skip_locked`` and ``renew`` from here, so it is claimed and held the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+
+def skip_locked(queryset: models.QuerySet) -> models.QuerySet:
+    """``queryset`` locked for a claim: FOR UPDATE SKIP LOCKED where the database has it.
+
+    Call it inside the claim's transaction. Without row locks (SQLite) the queryset is
+    returned as it is: there the transaction's write lock already keeps claims apart.
+    """
+    if connection.features.has_select_for_update_skip_locked:
+        return queryset.select_for_update(skip_locked=True)
+    return queryset
+
+
+def lease_end(seconds: int, *, now: datetime | None = None) -> datetime:
+    return (now or timezone.now()) + timedelta(seconds=seconds)
+
+
+def renew(
+    queryset: models.QuerySet,
+    *,
+    field: str,
+    held: datetime,
+    seconds: int,
+    now: datetime | None = None,
+    **changes: Any,
+) -> datetime | None:
+    """Compare-and-set: move ``field`` from the lease we hold to a fresh one.
+
+    Returns the new lease, or None when the row (the one ``queryset`` selects) no longer
+    carries our lease: somebody answered, cancelled, or took it back meanwhile.
+    """
+    renewed = lease_end(seconds, now=now)
+    updated = queryset.filter(**{field: held}).update(**{field: renewed}, **changes)
+    return renewed if updated else None
+
+
+@dataclass(frozen=True)
+class Claim:
+    ids: list[int]  # in the claim's order
+    lease_until: datetime
+    taken_back: int  # rows freed from a worker whose lease had run out
+
+
+@dataclass(frozen=True)
+class Lease:
+    """The claim shape of one model: its state column, free and held states, due and lease columns."""
+
+    model: type[models.Model]
+    state_field: str
+    free: str
+    held: str
+    due_field: str
+    lease_field: str
+    seconds_setting: str
+    order_by: tuple[str, ...]
+    # Columns written on rows taken back from a holder whose lease ran out, given the time.
+    on_expiry: Callable[[datetime], Mapping[str, Any]] | None = None
+    # Other columns that only mean something while a row is held, with their empty values
+    # (publishing: who holds it and since when).
+    holder_fields: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def seconds(self) -> int:
+        return getattr(settings, self.seconds_setting)
+
+    def take_back(self, *, now: datetime) -> int:
+        """Free the rows whose lease ran out; return how many."""
+        expired = self.model._default_manager.filter(**{self.state_field: self.held, f"{self.lease_field}__lt": now})
+        extra = self.on_expiry(now) if self.on_expiry else {}
+        return expired.update(**self.released(**{self.state_field: self.free}, **extra))
+
+    def claim(self, queryset: models.QuerySet, *, now: datetime, limit: int, **changes: Any) -> Claim:
+        """Take back expired leases, then hold up to ``limit`` due rows of ``queryset``.
+
+        ``queryset`` narrows which rows this job may take (for example only deliveries of
+        messages still being delivered); ``changes`` are written on the claimed rows along
+        with the held state and the lease.
+        """
+        taken_back = self.take_back(now=now)
+        lease_until = lease_end(self.seconds, now=now)
+        due = queryset.filter(**{self.state_field: self.free, f"{self.due_field}__lte": now})
+        with transaction.atomic():
+            ids = list(skip_locked(due).order_by(*self.order_by).values_list("pk", flat=True)[:limit])
+            if ids:
+                claimed = self.model._default_manager.filter(pk__in=ids, **{self.state_field: self.free}).update(
+                    **{self.state_field: self.held, self.lease_field: lease_until}, **changes
+                )
+                if claimed != len(ids):  # cannot happen under the locks above; be correct anyway
+                    mine = set(
+                        self.model._default_manager.filter(
+                            pk__in=ids, **{self.state_field: self.held, self.lease_field: lease_until}
+                        ).values_list("pk", flat=True)
+                    )
+                    ids = [pk for pk in ids if pk in mine]
+        return Claim(ids=ids, lease_until=lease_until, taken_back=taken_back)
+
+    def hold(
+        self, queryset: models.QuerySet, lease_until: datetime, *, now: datetime | None = None, **changes: Any
+    ) -> datetime | None:
+        """Renew the lease of one claimed row right before its send; None when it is no longer ours."""
+        return renew(
+            queryset.filter(**{self.state_field: self.held}),
+            field=self.lease_field,
+            held=lease_until,
+            seconds=self.seconds,
+            now=now,
+            **changes,
+        )
+
+    def released(self, **changes: Any) -> dict[str, Any]:
+        """The columns of the UPDATE that ends a claim: no lease, no holder, plus ``changes``."""
+        return {self.lease_field: None, **self.holder_fields, **changes}

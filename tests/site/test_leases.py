@@ -1,0 +1,103 @@
+"""The one claim/lease mechanism (``cradle_site.leases``), on the models that use it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from messaging.delivery import DELIVERY_LEASE
+from messaging.models import Message, Notice
+from messaging.notices import NOTICE_LEASE, notices_send
+from publishing import queue
+from publishing.models import PublishingTask
+from publishing.services import project_create, project_set_paused, task_create
+
+
+@pytest.fixture
+def notices(owner, db):
+    message = Message.objects.create(owner=owner, next_warning_date=timezone.now(), revocation_key_hash="k" * 64)
+    now = timezone.now()
+    return [
+        Notice.objects.create(message=message, details=f"n{i}", next_attempt_at=now - timedelta(minutes=10 - i))
+        for i in range(3)
+    ]
+
+
+def test_a_claim_holds_due_free_rows_in_order_and_a_second_claim_gets_none(notices):
+    now = timezone.now()
+    first = NOTICE_LEASE.claim(Notice.objects.all(), now=now, limit=2)
+    assert first.ids == [notices[0].pk, notices[1].pk]
+    assert set(Notice.objects.filter(state="sending").values_list("pk", flat=True)) == set(first.ids)
+    assert all(n.lease_until == first.lease_until for n in Notice.objects.filter(pk__in=first.ids))
+    second = NOTICE_LEASE.claim(Notice.objects.all(), now=now, limit=5)
+    assert second.ids == [notices[2].pk]  # the held rows are not claimed again
+
+
+def test_rows_not_yet_due_are_not_claimed(notices):
+    Notice.objects.update(next_attempt_at=timezone.now() + timedelta(minutes=5))
+    assert NOTICE_LEASE.claim(Notice.objects.all(), now=timezone.now(), limit=5).ids == []
+
+
+def test_an_expired_lease_is_taken_back_and_claimed_again(notices, settings):
+    now = timezone.now()
+    dead = NOTICE_LEASE.claim(Notice.objects.all(), now=now, limit=3)
+    later = now + timedelta(seconds=settings.MESSAGING_SEND_LEASE_SECONDS + 1)
+    again = NOTICE_LEASE.claim(Notice.objects.all(), now=later, limit=3)
+    assert again.taken_back == 3 and sorted(again.ids) == sorted(dead.ids)
+    # The dead worker's renewal right before a send fails: the row is someone else's now.
+    assert NOTICE_LEASE.hold(Notice.objects.filter(pk=dead.ids[0]), dead.lease_until) is None
+    assert NOTICE_LEASE.hold(Notice.objects.filter(pk=again.ids[0]), again.lease_until) is not None
+
+
+def test_a_renewal_moves_the_lease_and_only_once(notices):
+    claim = NOTICE_LEASE.claim(Notice.objects.all(), now=timezone.now(), limit=1)
+    row = Notice.objects.filter(pk=claim.ids[0])
+    renewed = NOTICE_LEASE.hold(row, claim.lease_until)
+    assert renewed is not None and row.get().lease_until == renewed
+    assert NOTICE_LEASE.hold(row, claim.lease_until) is None  # the old lease is gone
+
+
+def test_released_clears_the_lease_and_the_holder():
+    assert DELIVERY_LEASE.released(state="sent") == {"lease_until": None, "state": "sent"}
+    assert queue.TASK_LEASE.released() == {"lease_expires_at": None, "locked_by": "", "locked_at": None}
+
+
+def test_notices_have_their_own_attempt_limit(notices, settings):
+    settings.MESSAGING_NOTICE_MAX_ATTEMPTS = 2
+    settings.MESSAGING_DELIVERY_MAX_ATTEMPTS = 8
+    settings.EMAIL_BACKEND = "tests.site.test_leases.RefusingBackend"
+    now = timezone.now()
+    notices_send(now=now)
+    notices_send(now=now + timedelta(days=1))
+    assert set(Notice.objects.values_list("state", "attempts")) == {("failed", 2)}
+    assert mail.outbox == []
+
+
+class RefusingBackend:
+    def __init__(self, **kwargs):
+        pass
+
+    def send_messages(self, messages):
+        raise ConnectionRefusedError("relay down")
+
+
+def test_a_task_held_by_a_dead_worker_is_taken_back_by_the_next_claim_flagged_maybe_posted(owner, settings):
+    settings.PUBLISHING_LEASE_SECONDS = 60
+    project = project_create(owner=owner, name="Cats", slot_interval_minutes=30, daily_cap=1000)
+    task = task_create(project=project, text="hello")
+    PublishingTask.objects.filter(pk=task.pk).update(scheduled_at=timezone.now() - timedelta(minutes=1))
+    now = timezone.now()
+    [held] = queue.task_claim_due(worker_id="dead", limit=5, now=now).tasks
+    assert held.status == "locked" and held.locked_by == "dead" and not held.maybe_posted
+    # The worker dies. The project is paused meanwhile, so nobody claims its tasks; still, the
+    # next claim anywhere takes the task back, so it never shows as held by a dead worker.
+    project_set_paused(project=project, paused=True)
+    claim = queue.task_claim_due(worker_id="alive", limit=5, now=now + timedelta(seconds=61))
+    assert claim.tasks == [] and claim.taken_back == 1
+    task.refresh_from_db()
+    assert (task.status, task.locked_by, task.lease_expires_at, task.maybe_posted) == ("pending", "", None, True)
+    assert task.version == held.version + 1  # the dead worker's later writes are refused
+    assert not queue.task_transition(held, expect_status="locked", status="success")
