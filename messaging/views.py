@@ -1,4 +1,8 @@
-"""The pages: my messages, create/edit, detail, answers, check-in links, public revocation."""
+"""The pages: my messages, create/edit, detail, answers, check-in links, public revocation.
+
+Every page whose POST changes a message is behind ``writer_required`` (a viewer gets 403);
+the public revocation page is not: the key is the authority there (cradle_site.roles).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Pages: projects, sources, the queue and the logs. Every lookup goes through owned_by."""
+"""Pages: projects, sources, the queue and the logs. Every lookup goes through owned_by,
+and every page that takes a POST is behind ``writer_required`` (a viewer gets 403)."""
 
 from __future__ import annotations
 

@@ -57,12 +57,6 @@ def _project_form(**extra) -> dict:
     return {"name": "Birds", "description": "", "daily_cap": "10", "duplicate_window_days": "7"} | extra
 
 
-def _new_folder(w: World) -> str:
-    folder = w.media_root / "more"
-    folder.mkdir(exist_ok=True)
-    return str(folder)
-
-
 def _no_kwargs(w: World) -> dict:
     return {}
 
@@ -113,7 +107,7 @@ WRITES: dict[str, list[Case]] = {
         Case(
             "add",
             kwargs=lambda w: {"pk": w.project.pk},
-            body=lambda w: {"source_type": "local_folder", "path_or_identifier": _new_folder(w)},
+            body=lambda w: {"source_type": "local_folder", "path_or_identifier": w.new_folder()},
         )
     ],
     "publishing:source_scan": [Case("scan", kwargs=lambda w: {"pk": w.source.pk})],

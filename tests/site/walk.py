@@ -84,6 +84,12 @@ class World:
     api_key: ApiKey
     media_root: Path
 
+    def new_folder(self) -> str:
+        """A folder inside the allowed roots that no source reads yet."""
+        folder = self.media_root / "more"
+        folder.mkdir(exist_ok=True)
+        return str(folder)
+
 
 def build_world(owner: User, outsider: User, media_root: Path) -> World:
     message, revocation_key = messaging_services.message_create(
