@@ -22,8 +22,8 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from accounts import scopes
-from accounts.api_keys import apikey_create
 from accounts.models import User
+from tests.conftest import make_api_client
 from tests.site.walk import World, build_world, changes, resolved_routes, snapshot
 
 pytestmark = pytest.mark.django_db
@@ -126,10 +126,7 @@ def world(owner, other_user, tmp_path, settings) -> World:
 
 
 def _key_client(user: User) -> APIClient:
-    client = APIClient()
-    client.credentials(
-        HTTP_AUTHORIZATION=f"Bearer {apikey_create(user=user, name='all', permissions=list(scopes.SCOPES)).secret}"
-    )
+    client = make_api_client(user, list(scopes.SCOPES))
     assert client.get("/api/v1/me").status_code == 200  # the key's first use writes last_used: before the snapshot
     return client
 
