@@ -1,11 +1,15 @@
-"""The pages: my messages, create/edit, detail, answers, check-in links, public revocation."""
+"""The pages: my messages, create/edit, detail, answers, check-in links, public revocation.
+
+Every page whose POST changes a message is behind ``writer_required`` (a viewer gets 403);
+the public revocation page is not: the key is the authority there (cradle_site.roles).
+"""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -14,6 +18,7 @@ from django.utils.translation import ngettext
 
 from cradle_site import ratelimit
 from cradle_site.querysets import get_owned_or_404
+from cradle_site.roles import writer_required
 from messaging import ladder, links, services
 from messaging.forms import MessageForm, RecipientFormSet, RevokeByKeyForm
 from messaging.models import Message
@@ -47,12 +52,11 @@ def _apply_errors(exc: ValidationError, form, formset) -> None:
 
 
 @login_required
+@writer_required
 def message_create(request: HttpRequest) -> HttpResponse:
     form = MessageForm(request.POST or None)
     formset = RecipientFormSet(request.POST or None, prefix="recipients")
     if request.method == "POST" and form.is_valid() and formset.is_valid():
-        if not request.user.can_write:
-            raise PermissionDenied
         try:
             message, key = services.message_create(
                 owner=request.user, recipients=formset.recipients(), **form.cleaned_data
@@ -66,6 +70,7 @@ def message_create(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@writer_required
 def message_edit(request: HttpRequest, pk: int) -> HttpResponse:
     message = get_owned_or_404(Message.objects, request.user, pk=pk)
     if not message.is_editable:
@@ -112,14 +117,13 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@writer_required
 def message_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     """GET: a confirmation page. POST: reset / continue / revoke."""
     if action not in ACTIONS:
         raise Http404
     message = get_owned_or_404(Message.objects, request.user, pk=pk)
     if request.method == "POST":
-        if not request.user.can_write:
-            raise PermissionDenied
         try:
             ACTIONS[action](message=message)
         except services.MessageStateError as exc:
@@ -131,12 +135,11 @@ def message_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 
 @login_required
+@writer_required
 def reset_all(request: HttpRequest) -> HttpResponse:
     """GET: a confirmation page. POST: reset every message still on its ladder."""
     active = Message.objects.owned_by(request.user).filter(state=Message.State.ACTIVE)
     if request.method == "POST":
-        if not request.user.can_write:
-            raise PermissionDenied
         count = services.messages_reset_all(owner=request.user)
         flash.success(
             request,
@@ -160,6 +163,7 @@ def _done_text(action: str) -> str:
 
 
 @login_required
+@writer_required
 def checkin(request: HttpRequest, token: str) -> HttpResponse:
     """The link in a warning e-mail. GET only shows; the answer is a POST by the owner."""
     limit, window = settings.RATE_LIMIT_CHECKIN

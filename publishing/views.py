@@ -1,10 +1,11 @@
-"""Pages: projects, sources, the queue and the logs. Every lookup goes through owned_by."""
+"""Pages: projects, sources, the queue and the logs. Every lookup goes through owned_by,
+and every page that takes a POST is behind ``writer_required`` (a viewer gets 403)."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -14,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cradle_site.querysets import get_owned_or_404
+from cradle_site.roles import writer_required
 from publishing import services
 from publishing.forms import CredentialsForm, ProjectForm, SourceForm, TaskChangeForm, TaskFilterForm
 from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
@@ -33,12 +35,8 @@ def _add_errors(form, error: ValidationError) -> None:
         form.add_error(field if field in form.fields else None, reasons)
 
 
-def _writer(request: HttpRequest) -> None:
-    if not request.user.can_write:
-        raise PermissionDenied
-
-
 @login_required
+@writer_required
 def project_list(request: HttpRequest) -> HttpResponse:
     projects = (
         Project.objects.owned_by(request.user)
@@ -51,7 +49,6 @@ def project_list(request: HttpRequest) -> HttpResponse:
     )
     form = ProjectForm(request.POST or None)
     if request.method == "POST":
-        _writer(request)
         if form.is_valid():
             try:
                 project = services.project_create(owner=request.user, **form.cleaned_values())
@@ -64,11 +61,11 @@ def project_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@writer_required
 def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
     project = get_owned_or_404(Project.objects.select_related("owner"), request.user, pk=pk)
     form = ProjectForm(request.POST or None, instance=project)
     if request.method == "POST":
-        _writer(request)
         if form.is_valid():
             try:
                 services.project_update(project=Project.objects.get(pk=project.pk), **form.cleaned_values())
@@ -94,8 +91,8 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@writer_required
 def project_credentials(request: HttpRequest, pk: int) -> HttpResponse:
-    _writer(request)
     project = get_owned_or_404(Project.objects.all(), request.user, pk=pk)
     if request.POST.get("clear"):
         services.project_clear_credentials(project=project)
@@ -112,8 +109,8 @@ def project_credentials(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@writer_required
 def source_add(request: HttpRequest, pk: int) -> HttpResponse:
-    _writer(request)
     project = get_owned_or_404(Project.objects.all(), request.user, pk=pk)
     form = SourceForm(request.POST)
     if form.is_valid():
@@ -138,8 +135,8 @@ def source_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@writer_required
 def source_scan_now(request: HttpRequest, pk: int) -> HttpResponse:
-    _writer(request)
     source = get_owned_or_404(ContentSource.objects.select_related("project__owner"), request.user, pk=pk)
     result = source_scan(source=source)
     if result.error:
@@ -164,8 +161,8 @@ def task_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@writer_required
 def task_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    _writer(request)
     if action not in TASK_ACTIONS:
         raise Http404
     task = get_owned_or_404(PublishingTask.objects.all(), request.user, pk=pk)

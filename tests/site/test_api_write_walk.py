@@ -1,0 +1,176 @@
+"""Every unsafe API call (POST/PUT/PATCH/DELETE), walked as a viewer and as an outsider.
+
+The (route, method) pairs come from the URL resolver and the DRF views' own method lists
+(a viewset's action map, an APIView's handlers), so a new unsafe endpoint fails
+``test_it_covers_every_unsafe_api_call`` until it is in ``CALLS``.
+
+The viewer is the owner demoted, with a key holding every scope. The key page offers a
+viewer read scopes only, but a key made before a demotion keeps its write scopes, and
+``HasScope`` must refuse it anyway; the viewer's browser session (the browsable API) is
+walked too. The outsider is another editor with every scope. Each refusal leaves every row
+of every project model as it was; the owner's same call changes something.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from accounts import scopes
+from accounts.models import User
+from tests.conftest import make_api_client
+from tests.site.walk import World, build_world, changes, resolved_routes, snapshot
+
+pytestmark = pytest.mark.django_db
+
+UNSAFE = ("post", "put", "patch", "delete")
+
+
+def _message_body(w: World) -> dict:
+    return {
+        "title": "For Sol",
+        "content": "a changed plan",
+        "initial_delay_months": 3,
+        "recipients": [{"name": "Sol", "contact": "sol@example.com", "contact_type": "email"}],
+    }
+
+
+def _no_kwargs(w: World) -> dict:
+    return {}
+
+
+def _no_body(w: World) -> dict:
+    return {}
+
+
+def _message(w: World) -> dict:
+    return {"pk": w.message.pk}
+
+
+def _project(w: World) -> dict:
+    return {"pk": w.project.pk}
+
+
+@dataclass(frozen=True)
+class Call:
+    kwargs: Callable[[World], dict] = _no_kwargs
+    body: Callable[[World], dict] = _no_body
+    # What another editor gets; None when the call names none of the owner's objects (it
+    # then acts on the caller's own account, which is no outsider's business).
+    outsider: int | None = 404
+    # Managing keys needs a browser session (SESSION_ONLY): the owner proves the body there.
+    owner_by_session: bool = False
+
+
+CALLS: dict[tuple[str, str], Call] = {
+    ("api:apikey-list", "post"): Call(
+        body=lambda w: {"name": "k", "permissions": ["account:read"]}, outsider=None, owner_by_session=True
+    ),
+    # SESSION_ONLY is refused before the key is looked up: 403 for any id, so nothing leaks.
+    ("api:apikey-revoke", "post"): Call(kwargs=lambda w: {"pk": w.api_key.pk}, outsider=403, owner_by_session=True),
+    ("api:messaging-message-list", "post"): Call(body=_message_body, outsider=None),
+    ("api:messaging-message-reset-all", "post"): Call(outsider=None),
+    ("api:messaging-message-detail", "put"): Call(kwargs=_message, body=_message_body),
+    ("api:messaging-message-detail", "patch"): Call(kwargs=_message, body=lambda w: {"title": "Renamed"}),
+    ("api:messaging-message-detail", "delete"): Call(kwargs=_message),
+    ("api:messaging-message-reset", "post"): Call(kwargs=_message),
+    ("api:messaging-message-continue", "post"): Call(kwargs=_message),
+    ("api:messaging-message-revoke", "post"): Call(kwargs=_message),
+    ("api:publishing_projects", "post"): Call(body=lambda w: {"name": "Birds"}, outsider=None),
+    ("api:publishing_project", "patch"): Call(kwargs=_project, body=lambda w: {"name": "Renamed"}),
+    ("api:publishing_sources", "post"): Call(
+        kwargs=_project, body=lambda w: {"source_type": "local_folder", "path_or_identifier": w.new_folder()}
+    ),
+    ("api:publishing_source_scan", "post"): Call(kwargs=lambda w: {"pk": w.source.pk}),
+    # The project is in the body, not the URL: "No such project." (400, field project) is
+    # the answer for any id, so it tells an outsider nothing.
+    ("api:publishing_tasks", "post"): Call(body=lambda w: {"project": w.project.pk, "text": "Hello"}, outsider=400),
+    ("api:publishing_task_retry", "post"): Call(kwargs=lambda w: {"pk": w.failed_task.pk}),
+    ("api:publishing_task_cancel", "post"): Call(kwargs=lambda w: {"pk": w.task.pk}),
+    ("api:publishing_task_change", "post"): Call(kwargs=lambda w: {"pk": w.task.pk}, body=lambda w: {"priority": 7}),
+}
+
+
+def _unsafe_api_calls() -> set[tuple[str, str]]:
+    found = set()
+    for name, route, callback in resolved_routes():
+        if not route.startswith("api/") or not hasattr(callback, "cls"):
+            continue
+        actions = getattr(callback, "actions", None)  # a viewset's {method: action}
+        if actions:
+            methods = set(actions)
+        else:
+            view = callback.cls
+            methods = {m for m in getattr(callback, "initkwargs", {}).get("http_method_names", view.http_method_names)}
+            methods = {m for m in methods if hasattr(view, m)}
+        found |= {(name, method) for method in methods if method in UNSAFE}
+    return found
+
+
+CASES = [pytest.param(name, method, id=f"{name}:{method}") for name, method in CALLS]
+OUTSIDER_CASES = [pytest.param(*key, id=f"{key[0]}:{key[1]}") for key, call in CALLS.items() if call.outsider]
+
+
+@pytest.fixture
+def world(owner, other_user, tmp_path, settings) -> World:
+    media_root = (tmp_path / "media").resolve()
+    media_root.mkdir()
+    settings.PUBLISHING_LOCAL_ROOTS = [media_root]
+    cache.clear()
+    return build_world(owner, other_user, media_root)
+
+
+def _key_client(user: User) -> APIClient:
+    client = make_api_client(user, list(scopes.SCOPES))
+    assert client.get("/api/v1/me").status_code == 200  # the key's first use writes last_used: before the snapshot
+    return client
+
+
+def _session_client(user: User) -> APIClient:
+    client = APIClient()
+    client.force_login(user)
+    return client
+
+
+def _call(client: APIClient, name: str, method: str, w: World):
+    call = CALLS[(name, method)]
+    return getattr(client, method)(reverse(name, kwargs=call.kwargs(w)), call.body(w), format="json")
+
+
+def test_it_covers_every_unsafe_api_call():
+    assert _unsafe_api_calls() == set(CALLS), "an unsafe API call is missing from CALLS, or gone"
+
+
+@pytest.mark.parametrize("via", ["key", "session"])
+@pytest.mark.parametrize(("name", "method"), CASES)
+def test_a_viewer_is_refused_and_nothing_changes(world, name, method, via):
+    world.owner.role = User.Role.VIEWER
+    world.owner.save()
+    viewer = _key_client(world.owner) if via == "key" else _session_client(world.owner)
+    before = snapshot()
+    response = _call(viewer, name, method, world)
+    assert response.status_code == 403, response.content[:500]
+    assert changes(before, snapshot()) == {}
+
+
+@pytest.mark.parametrize(("name", "method"), OUTSIDER_CASES)
+def test_an_outsider_is_refused_and_nothing_changes(world, name, method):
+    outsider = _key_client(world.outsider)
+    before = snapshot()
+    response = _call(outsider, name, method, world)
+    assert response.status_code == CALLS[(name, method)].outsider, response.content[:500]
+    assert changes(before, snapshot()) == {}
+
+
+@pytest.mark.parametrize(("name", "method"), CASES)
+def test_the_owner_making_the_same_call_changes_something(world, name, method):
+    owner = _session_client(world.owner) if CALLS[(name, method)].owner_by_session else _key_client(world.owner)
+    before = snapshot()
+    response = _call(owner, name, method, world)
+    assert response.status_code in (200, 201, 204), response.content[:500]
+    assert changes(before, snapshot()) != {}

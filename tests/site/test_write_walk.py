@@ -1,0 +1,320 @@
+"""Every page that takes a POST, walked as a viewer and as an outsider: refused, nothing changed.
+
+The routes come from the URL resolver, so a page added later fails
+``test_it_classifies_every_page_route`` until it is put in exactly one table:
+
+- ``WRITES``: pages that change the owner's data. A viewer (the owner, demoted) gets 403
+  and an outsider gets 404 on the owner's objects; either way every row of every project
+  model is unchanged. The owner's POST of the same body does change something, so the walk
+  cannot pass by sending bodies that would have failed anyway.
+- ``VIEWER_MAY``: what a viewer may still POST, each with its reason (cradle_site.roles says
+  why in general). The viewer is not refused there; an outsider still gets 404 on the
+  owner's objects.
+- ``READS``: pages whose POST changes nothing for anyone (405, or served like a GET),
+  proven by POSTing as the owner.
+
+The admin (its own staff check) and the API (tests/site/test_api_write_walk.py) are walked
+elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+from django.contrib.auth.tokens import default_token_generator
+from django.core.cache import cache
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from accounts.models import User
+from tests.site.walk import World, build_world, changes, resolved_routes, snapshot
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "pw-alice-123!"  # the owner fixture's
+
+
+def _message_form(**extra) -> dict:
+    data = {
+        "title": "For Sol",
+        "content": "a changed plan",
+        "initial_delay_months": "3",
+        "recipients-TOTAL_FORMS": "1",
+        "recipients-INITIAL_FORMS": "0",
+        "recipients-MIN_NUM_FORMS": "1",
+        "recipients-MAX_NUM_FORMS": "50",
+        "recipients-0-name": "Sol",
+        "recipients-0-contact_type": "email",
+        "recipients-0-contact": "sol@example.com",
+    }
+    return data | extra
+
+
+def _project_form(**extra) -> dict:
+    return {"name": "Birds", "description": "", "daily_cap": "10", "duplicate_window_days": "7"} | extra
+
+
+def _no_kwargs(w: World) -> dict:
+    return {}
+
+
+def _no_body(w: World) -> dict:
+    return {}
+
+
+@dataclass(frozen=True)
+class Case:
+    label: str
+    kwargs: Callable[[World], dict] = _no_kwargs
+    body: Callable[[World], dict] = _no_body
+    # The URL names one of the owner's objects, so an outsider must get 404.
+    owned: bool = True
+
+
+WRITES: dict[str, list[Case]] = {
+    "messaging:message_create": [Case("create", body=lambda w: _message_form(), owned=False)],
+    "messaging:message_edit": [Case("edit", kwargs=lambda w: {"pk": w.message.pk}, body=lambda w: _message_form())],
+    "messaging:message_action": [
+        Case(action, kwargs=lambda w, action=action: {"pk": w.message.pk, "action": action})
+        for action in ("reset", "continue", "revoke")
+    ],
+    "messaging:reset_all": [Case("reset all", owned=False)],
+    "messaging:checkin": [
+        Case(answer, kwargs=lambda w: {"token": w.checkin_token}, body=lambda w, answer=answer: {"answer": answer})
+        for answer in ("reset", "continue")
+    ],
+    "publishing:project_list": [Case("create", body=lambda w: _project_form(), owned=False)],
+    "publishing:project_detail": [
+        Case("edit", kwargs=lambda w: {"pk": w.project.pk}, body=lambda w: _project_form(slot_interval_minutes="45"))
+    ],
+    "publishing:project_credentials": [
+        Case(
+            "set",
+            kwargs=lambda w: {"pk": w.project.pk},
+            body=lambda w: {
+                "x_consumer_key": "ck-new",
+                "x_consumer_secret": "cs-new",
+                "x_access_token": "at-new",
+                "x_access_token_secret": "ats-new",
+            },
+        ),
+        Case("clear", kwargs=lambda w: {"pk": w.project.pk}, body=lambda w: {"clear": "1"}),
+    ],
+    "publishing:source_add": [
+        Case(
+            "add",
+            kwargs=lambda w: {"pk": w.project.pk},
+            body=lambda w: {"source_type": "local_folder", "path_or_identifier": w.new_folder()},
+        )
+    ],
+    "publishing:source_scan": [Case("scan", kwargs=lambda w: {"pk": w.source.pk})],
+    "publishing:task_action": [
+        Case("retry", kwargs=lambda w: {"pk": w.failed_task.pk, "action": "retry"}),
+        Case("cancel", kwargs=lambda w: {"pk": w.task.pk, "action": "cancel"}),
+        Case("change", kwargs=lambda w: {"pk": w.task.pk, "action": "change"}, body=lambda w: {"priority": "7"}),
+    ],
+}
+
+
+@dataclass(frozen=True)
+class Allowed:
+    reason: str
+    case: Case
+    changes: bool  # the viewer's POST is seen to take effect (else: it is only not refused)
+
+
+def _reset_link(w: World) -> dict:
+    return {
+        "uidb64": urlsafe_base64_encode(force_bytes(w.owner.pk)),
+        "token": default_token_generator.make_token(w.owner),
+    }
+
+
+VIEWER_MAY: dict[str, Allowed] = {
+    "accounts:profile": Allowed(
+        "their own e-mail, time zone and language, not data the account owns",
+        Case(
+            "profile", body=lambda w: {"email": "alice@example.org", "time_zone": "UTC", "language": "en"}, owned=False
+        ),
+        changes=True,
+    ),
+    "accounts:language_set": Allowed(
+        "the header's language switch; it also saves the profile's language",
+        Case("language", body=lambda w: {"language": "zh-hans"}, owned=False),
+        changes=True,
+    ),
+    "set_language": Allowed(
+        "Django's language switch: a cookie only",
+        Case("language", body=lambda w: {"language": "zh-hans"}, owned=False),
+        False,
+    ),
+    "accounts:password_change": Allowed(
+        "their own password",
+        Case(
+            "password",
+            body=lambda w: {
+                "old_password": PASSWORD,
+                "new_password1": "a-new-long-pass-91",
+                "new_password2": "a-new-long-pass-91",
+            },
+            owned=False,
+        ),
+        changes=True,
+    ),
+    "accounts:apikey_list": Allowed(
+        "a key for their own account; the form offers a viewer read scopes only",
+        Case("create key", body=lambda w: {"name": "reader", "permissions": ["messages:read"]}, owned=False),
+        changes=True,
+    ),
+    "accounts:apikey_revoke": Allowed(
+        "revoking their own key only takes access away",
+        Case("revoke key", kwargs=lambda w: {"pk": w.api_key.pk}),
+        changes=True,
+    ),
+    "messaging:public_revoke": Allowed(
+        "the revocation key is the authority here, whoever holds it (no account needed)",
+        Case("revoke by key", body=lambda w: {"key": w.revocation_key}, owned=False),
+        changes=True,
+    ),
+    "accounts:logout": Allowed("logging out", Case("logout", owned=False), changes=False),
+    "accounts:login": Allowed(
+        "logging in (a signed-in person is sent on)",
+        Case("login", body=lambda w: {"username": w.owner.username, "password": PASSWORD}, owned=False),
+        changes=False,
+    ),
+    "accounts:signup": Allowed(
+        "signing up is for visitors (a signed-in person is sent home)", Case("signup", owned=False), False
+    ),
+    "accounts:password_reset": Allowed(
+        "asking for a reset mail for an address",
+        Case("reset", body=lambda w: {"email": w.owner.email}, owned=False),
+        False,
+    ),
+    "accounts:password_reset_confirm": Allowed(
+        "the reset link is the authority for a new password", Case("confirm", kwargs=_reset_link, owned=False), False
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Read:
+    kwargs: Callable[[World], dict] = field(default=_no_kwargs)
+
+
+READS: dict[str, Read] = {
+    "home": Read(),
+    "healthz": Read(),
+    "messaging:message_list": Read(),
+    "messaging:message_detail": Read(lambda w: {"pk": w.message.pk}),
+    "accounts:password_change_done": Read(),
+    "accounts:password_reset_done": Read(),
+    "accounts:password_reset_complete": Read(),
+    "publishing:task_list": Read(),
+    "publishing:log_list": Read(),
+    "analytics:dashboard": Read(),
+    "analytics:project_detail": Read(lambda w: {"pk": w.project.pk}),
+    "analytics:project_export": Read(lambda w: {"pk": w.project.pk}),
+    "analytics:publishing_export": Read(),
+    "analytics:messages_export": Read(),
+}
+
+
+def _page_route_names() -> set[str]:
+    names = set()
+    for name, route, _callback in resolved_routes():
+        if route.startswith(("admin/", "api/")):
+            continue
+        names.add(name)
+    return names
+
+
+def _cases(table: dict[str, list[Case]]) -> list:
+    return [pytest.param(name, case, id=f"{name}:{case.label}") for name, cases in table.items() for case in cases]
+
+
+WRITE_CASES = _cases(WRITES)
+OWNED_CASES = [param for param in WRITE_CASES if param.values[1].owned] + [
+    pytest.param(name, allowed.case, id=f"{name}:{allowed.case.label}")
+    for name, allowed in VIEWER_MAY.items()
+    if allowed.case.owned
+]
+
+
+@pytest.fixture
+def world(owner, other_user, tmp_path, settings) -> World:
+    media_root = (tmp_path / "media").resolve()
+    media_root.mkdir()
+    settings.PUBLISHING_LOCAL_ROOTS = [media_root]
+    cache.clear()  # the check-in page's rate limit counts across tests otherwise
+    return build_world(owner, other_user, media_root)
+
+
+def _as(client, user: User, *, role: str | None = None):
+    if role is not None:
+        user.role = role
+        user.save()
+    client.force_login(user)  # before the snapshot: logging in writes last_login
+    return client
+
+
+def _post(client, name: str, case: Case, w: World):
+    return client.post(reverse(name, kwargs=case.kwargs(w)), case.body(w))
+
+
+def test_it_classifies_every_page_route():
+    tables = [set(WRITES), set(VIEWER_MAY), set(READS)]
+    assert sum(len(t) for t in tables) == len(set().union(*tables)), "a route is in more than one table"
+    assert _page_route_names() == set().union(*tables), "a page route is missing from the walk's tables, or gone"
+
+
+@pytest.mark.parametrize(("name", "case"), WRITE_CASES)
+def test_a_viewer_is_refused_and_nothing_changes(client, world, name, case):
+    viewer = _as(client, world.owner, role=User.Role.VIEWER)
+    before = snapshot()
+    response = _post(viewer, name, case, world)
+    assert response.status_code == 403
+    assert changes(before, snapshot()) == {}
+
+
+@pytest.mark.parametrize(("name", "case"), OWNED_CASES)
+def test_an_outsider_gets_404_and_nothing_changes(client, world, name, case):
+    outsider = _as(client, world.outsider)
+    before = snapshot()
+    response = _post(outsider, name, case, world)
+    assert response.status_code == 404
+    assert changes(before, snapshot()) == {}
+
+
+@pytest.mark.parametrize(("name", "case"), WRITE_CASES)
+def test_the_owner_posting_the_same_body_changes_something(client, world, name, case):
+    # The proof that the walk's bodies would succeed: without it a refused POST and a
+    # POST with a broken body would look the same.
+    owner = _as(client, world.owner)
+    before = snapshot()
+    response = _post(owner, name, case, world)
+    assert response.status_code in (200, 302), response.content[:500]
+    assert changes(before, snapshot()) != {}
+
+
+@pytest.mark.parametrize("name", list(VIEWER_MAY))
+def test_a_viewer_may_post_what_concerns_only_their_account(client, world, name):
+    allowed = VIEWER_MAY[name]
+    viewer = _as(client, world.owner, role=User.Role.VIEWER)
+    before = snapshot()
+    response = _post(viewer, name, allowed.case, world)
+    assert response.status_code in (200, 302), response.content[:500]
+    if allowed.changes:
+        assert changes(before, snapshot()) != {}
+
+
+@pytest.mark.parametrize("name", list(READS))
+@pytest.mark.parametrize("role", [User.Role.EDITOR, User.Role.VIEWER])
+def test_a_post_to_a_read_page_changes_nothing(client, world, name, role):
+    reader = _as(client, world.owner, role=role)
+    before = snapshot()
+    response = reader.post(reverse(name, kwargs=READS[name].kwargs(world)), {"name": "x", "answer": "reset"})
+    assert response.status_code != 500  # healthz answers 503 here: no job cluster runs in tests
+    assert changes(before, snapshot()) == {}
