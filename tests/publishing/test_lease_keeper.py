@@ -51,7 +51,9 @@ def test_a_long_upload_renews_its_lease_so_no_other_worker_takes_it(video_task, 
     reclaimed_meanwhile = []
     _x_double(
         on_append=lambda: time_machine.shift(15),  # each chunk takes half a lease
-        on_finalize=lambda: reclaimed_meanwhile.append(queue.TASK_LEASE.take_back(now=timezone.now())),  # another worker looks
+        on_finalize=lambda: reclaimed_meanwhile.append(
+            queue.TASK_LEASE.take_back(now=timezone.now())
+        ),  # another worker looks
     )
 
     stats = publish_due(run_seconds=60)
