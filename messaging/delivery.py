@@ -16,23 +16,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from cradle_site import leases
 from cradle_site.retry import Backoff
 from messaging.channels import ChannelError, channel_for
-from messaging.models import Delivery, Message, Notice, StatusLog
+from messaging.models import DELIVERY_LEASE, Delivery, Message, Notice, StatusLog
 
 log = logging.getLogger(__name__)
-
-DELIVERY_LEASE = leases.Lease(
-    model=Delivery,
-    state_field="state",
-    free=Delivery.State.PENDING,
-    held=Delivery.State.SENDING,
-    due_field="next_attempt_at",
-    lease_field="lease_until",
-    seconds_setting="MESSAGING_SEND_LEASE_SECONDS",
-    order_by=("next_attempt_at", "id"),
-)
 
 
 def delivery_backoff() -> Backoff:

@@ -22,6 +22,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cradle_site import leases
 from cradle_site.fields import EncryptedTextField
 from cradle_site.querysets import OwnedQuerySet
 from messaging.log_text import details_text
@@ -285,3 +286,21 @@ class Notice(models.Model):
 
     def __str__(self) -> str:
         return f"Notice #{self.pk} {self.kind} ({self.state})"
+
+
+def _send_lease(model: type[Delivery] | type[Notice]) -> leases.Lease:
+    """Deliveries and notices are claimed alike: pending -> sending, with a lease (cradle_site.leases)."""
+    return leases.Lease(
+        model=model,
+        state_field="state",
+        free=model.State.PENDING,
+        held=model.State.SENDING,
+        due_field="next_attempt_at",
+        lease_field="lease_until",
+        seconds_setting="MESSAGING_SEND_LEASE_SECONDS",
+        order_by=("next_attempt_at", "id"),
+    )
+
+
+DELIVERY_LEASE = _send_lease(Delivery)
+NOTICE_LEASE = _send_lease(Notice)

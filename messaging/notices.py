@@ -22,20 +22,9 @@ from django.utils import timezone, translation
 from cradle_site import leases
 from cradle_site.retry import Backoff
 from messaging import ladder, links
-from messaging.models import MAX_LEVEL, Message, Notice
+from messaging.models import MAX_LEVEL, NOTICE_LEASE, Message, Notice
 
 log = logging.getLogger(__name__)
-
-NOTICE_LEASE = leases.Lease(
-    model=Notice,
-    state_field="state",
-    free=Notice.State.PENDING,
-    held=Notice.State.SENDING,
-    due_field="next_attempt_at",
-    lease_field="lease_until",
-    seconds_setting="MESSAGING_SEND_LEASE_SECONDS",
-    order_by=("next_attempt_at", "id"),
-)
 
 
 def warning_backoff() -> Backoff:

@@ -8,9 +8,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from messaging.delivery import DELIVERY_LEASE
-from messaging.models import Message, Notice
-from messaging.notices import NOTICE_LEASE, notices_send
+from messaging.models import DELIVERY_LEASE, NOTICE_LEASE, Message, Notice
+from messaging.notices import notices_send
 from publishing import queue
 from publishing.models import PublishingTask
 from publishing.services import project_create, project_set_paused, task_create
