@@ -31,7 +31,7 @@ def deliveries_send(*, now: datetime | None = None, limit: int = 200) -> dict[st
         Q(state=Delivery.State.PENDING, next_attempt_at__lte=now) | Q(state=Delivery.State.SENDING, lease_until__lt=now)
     )
     ids, lease_until = outbox.claim(due, now=now, limit=limit, sending_state=Delivery.State.SENDING)
-    counts = {"sent": 0, "failed": 0}
+    counts = {Delivery.State.SENT: 0, Delivery.State.FAILED: 0}
     deliveries = Delivery.objects.filter(id__in=ids).select_related("recipient", "message__owner")
     for delivery in deliveries:
         if not _still_delivering(delivery):
@@ -46,11 +46,11 @@ def deliveries_send(*, now: datetime | None = None, limit: int = 200) -> dict[st
             channel_for(delivery.recipient.contact_type).send(recipient=delivery.recipient, message=delivery.message)
         except ChannelError as exc:
             _record_failure(delivery, str(exc), now)
-            counts["failed"] += 1
+            counts[Delivery.State.FAILED] += 1
         except Exception as exc:  # a bug in a gateway must not stop the other deliveries
             log.exception("delivery %s crashed", delivery.pk)
             _record_failure(delivery, f"{exc.__class__.__name__}: {exc}", now)
-            counts["failed"] += 1
+            counts[Delivery.State.FAILED] += 1
         else:
             Delivery.objects.filter(pk=delivery.pk).update(
                 state=Delivery.State.SENT,
@@ -59,7 +59,7 @@ def deliveries_send(*, now: datetime | None = None, limit: int = 200) -> dict[st
                 lease_until=None,
                 last_error="",
             )
-            counts["sent"] += 1
+            counts[Delivery.State.SENT] += 1
     messages_complete(message_ids={d.message_id for d in deliveries}, now=now)
     return counts
 
