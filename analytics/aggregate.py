@@ -23,32 +23,47 @@ from django.db import connection, transaction
 from django.db.models import Count, Func, IntegerField, Max, Min, Q, Sum
 from django.utils import timezone
 
-from analytics.models import FAILURE_KINDS, AnalyticsHourly, MessageHourly
+from analytics.models import AnalyticsHourly, MessageHourly
 from cradle_site.retry import retry_on_deadlock
+from messaging.models import Message, StatusLog
+from publishing.models import PublishingLog, PublishingTask
 
 HOUR = timedelta(hours=1)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _UPSERT_BATCH = 1000
 
-PUBLISHING_FIELDS = [
-    "posts_success",
-    "posts_failed",
-    "posts_skipped",
-    "avg_duration",
-    *(f"failures_{kind}" for kind in FAILURE_KINDS),
-]
+ErrorKind = PublishingLog.ErrorKind
+# PublishingLog.status -> AnalyticsHourly column
+POST_STATUS_FIELDS = {
+    PublishingLog.Status.SUCCESS: "posts_success",
+    PublishingLog.Status.FAILED: "posts_failed",
+    PublishingLog.Status.SKIPPED: "posts_skipped",
+}
+# PublishingLog.error_kind of a failed attempt -> AnalyticsHourly column. A failure with no
+# kind recorded counts as "other", so the failure columns add up to posts_failed.
+FAILURE_FIELDS = {
+    ErrorKind.RATE_LIMIT: "failures_rate_limit",
+    ErrorKind.AUTH: "failures_auth",
+    ErrorKind.DUPLICATE: "failures_duplicate",
+    ErrorKind.MEDIA: "failures_media",
+    ErrorKind.SERVER: "failures_server",
+    ErrorKind.NETWORK: "failures_network",
+    ErrorKind.OTHER: "failures_other",
+    ErrorKind.NONE: "failures_other",
+}
+PUBLISHING_FIELDS = [*POST_STATUS_FIELDS.values(), "avg_duration", *dict.fromkeys(FAILURE_FIELDS.values())]
 # StatusLog.status -> MessageHourly column
 MESSAGE_STATUS_FIELDS = {
-    "WARNING_1": "warnings_1",
-    "WARNING_2": "warnings_2",
-    "WARNING_3": "warnings_3",
-    "WARNING_4": "warnings_4",
-    "WARNING_5": "warnings_5",
-    "WARNING_RESET": "resets",
-    "CONTINUED": "continues",
-    "REVOKED": "revocations",
-    "DELIVERED": "deliveries",
-    "DELIVERY_FAILED": "delivery_failures",
+    StatusLog.Status.WARNING_1: "warnings_1",
+    StatusLog.Status.WARNING_2: "warnings_2",
+    StatusLog.Status.WARNING_3: "warnings_3",
+    StatusLog.Status.WARNING_4: "warnings_4",
+    StatusLog.Status.WARNING_5: "warnings_5",
+    StatusLog.Status.WARNING_RESET: "resets",
+    StatusLog.Status.CONTINUED: "continues",
+    StatusLog.Status.REVOKED: "revocations",
+    StatusLog.Status.DELIVERED: "deliveries",
+    StatusLog.Status.DELIVERY_FAILED: "delivery_failures",
 }
 MESSAGE_FIELDS = list(MESSAGE_STATUS_FIELDS.values())
 
@@ -132,21 +147,15 @@ def _in_range(model, column: str, since: datetime, until: datetime):
 
 
 def _publishing_groups(since: datetime, until: datetime) -> tuple[dict, int]:
-    from publishing.models import PublishingLog, PublishingTask
-
-    failed = Q(status="failed")
-    success = Q(status="success")
-    counts = {
-        "posts_success": Count("id", filter=success),
-        "posts_failed": Count("id", filter=failed),
-        "posts_skipped": Count("id", filter=Q(status="skipped")),
-        "duration_sum": Sum("duration_seconds", filter=success),
-        # A failure with no kind recorded counts as "other", so the kinds add up to posts_failed.
-        "failures_other": Count("id", filter=failed & Q(error_kind__in=["other", ""])),
-    }
-    for kind in FAILURE_KINDS:
-        if kind != "other":
-            counts[f"failures_{kind}"] = Count("id", filter=failed & Q(error_kind=kind))
+    success = Q(status=PublishingLog.Status.SUCCESS)
+    counts = {column: Count("id", filter=Q(status=status)) for status, column in POST_STATUS_FIELDS.items()}
+    counts["duration_sum"] = Sum("duration_seconds", filter=success)
+    kinds_of: dict[str, list[str]] = {}
+    for kind, column in FAILURE_FIELDS.items():
+        kinds_of.setdefault(column, []).append(kind)
+    failed = Q(status=PublishingLog.Status.FAILED)
+    for column, kinds in kinds_of.items():
+        counts[column] = Count("id", filter=failed & Q(error_kind__in=kinds))
     # Grouped by task, not project: joining the tasks table for 100,000 rows an hour costs
     # more than the whole GROUP BY; tasks are mapped to projects afterwards in one query.
     groups, total = _grouped(
@@ -159,8 +168,6 @@ def _publishing_groups(since: datetime, until: datetime) -> tuple[dict, int]:
 
 
 def _message_groups(since: datetime, until: datetime) -> tuple[dict, int]:
-    from messaging.models import Message, StatusLog
-
     counts = {column: Count("id", filter=Q(status=status)) for status, column in MESSAGE_STATUS_FIELDS.items()}
     return _grouped(StatusLog, "created_at", "message_id", Message, "owner_id", counts, since=since, until=until)
 

@@ -5,27 +5,18 @@ from __future__ import annotations
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from analytics.aggregate import FAILURE_FIELDS
 from analytics.charts import Series, line_chart, stacked_bar_chart
-from analytics.models import FAILURE_KINDS
 from analytics.selectors import SeriesRange
+from publishing.models import PublishingLog
 
-
-def _kind_names() -> dict[str, str]:
-    return {
-        "rate_limit": _("Rate limited"),
-        "auth": _("Credentials rejected"),
-        "duplicate": _("Duplicate"),
-        "media": _("Media rejected"),
-        "server": _("X server error"),
-        "network": _("Network error"),
-        "other": _("Other"),
-    }
+# One series per failure column: a failure with no kind recorded is in "other"'s.
+CHARTED_KINDS = [kind for kind in PublishingLog.ErrorKind if kind != PublishingLog.ErrorKind.NONE]
 
 
 def publishing_charts(points: list[dict], rng: SeriesRange, *, prefix: str = "pub") -> list[SafeString]:
     labels = [rng.label(p["start"]) for p in points]
     per = _("per hour") if rng.interval == "hour" else _("per day")
-    names = _kind_names()
     empty = _("No data in this range")
     charts = [
         stacked_bar_chart(
@@ -52,7 +43,7 @@ def publishing_charts(points: list[dict], rng: SeriesRange, *, prefix: str = "pu
             chart_id=f"{prefix}-failures",
             title=_("Failures %(per)s by kind") % {"per": per},
             labels=labels,
-            series=[Series(names[kind], [p[f"failures_{kind}"] for p in points]) for kind in FAILURE_KINDS],
+            series=[Series(kind.label, [p[FAILURE_FIELDS[kind]] for p in points]) for kind in CHARTED_KINDS],
             y_label=_("failures"),
             empty_text=empty,
         ),

@@ -13,7 +13,8 @@ from messaging.models import Message, StatusLog
 from publishing.models import Project, PublishingLog, PublishingTask
 
 DAYS = 14
-FAILURE_KINDS = ["rate_limit", "server", "network", "duplicate", "media"]
+ErrorKind = PublishingLog.ErrorKind
+FAILURE_KINDS = [ErrorKind.RATE_LIMIT, ErrorKind.SERVER, ErrorKind.NETWORK, ErrorKind.DUPLICATE, ErrorKind.MEDIA]
 
 
 def create_demo(user) -> None:
@@ -47,8 +48,8 @@ def create_demo(user) -> None:
                 tweet_id="" if failed else f"dry-{task.pk}",
                 tweet_content=task.content_data["text"],
                 published_at=task.scheduled_at,
-                status="failed" if failed else "success",
-                error_kind=rng.choice(FAILURE_KINDS) if failed else "",
+                status=PublishingLog.Status.FAILED if failed else PublishingLog.Status.SUCCESS,
+                error_kind=rng.choice(FAILURE_KINDS) if failed else ErrorKind.NONE,
                 error_message="demo failure" if failed else "",
                 duration_seconds=round(rng.uniform(0.4, 3.5), 2),
                 dry_run=True,
@@ -60,11 +61,13 @@ def create_demo(user) -> None:
         warned = now - timedelta(days=5, hours=3)
         StatusLog.objects.bulk_create(
             [
-                StatusLog(message=message, status="WARNING_1", created_at=warned, details="demo history"),
+                StatusLog(
+                    message=message, status=StatusLog.Status.WARNING_1, created_at=warned, details="demo history"
+                ),
                 StatusLog(
                     message=message,
-                    status="WARNING_RESET",
-                    response="RESET",
+                    status=StatusLog.Status.WARNING_RESET,
+                    response=StatusLog.Response.RESET,
                     created_at=warned + timedelta(hours=20),
                     details="demo history",
                 ),

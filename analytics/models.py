@@ -15,8 +15,6 @@ from django.utils.translation import gettext_lazy as _
 
 from cradle_site.querysets import OwnedQuerySet
 
-FAILURE_KINDS = ("rate_limit", "auth", "duplicate", "media", "server", "network", "other")
-
 
 class AnalyticsHourlyQuerySet(OwnedQuerySet):
     owner_path = "project__owner"

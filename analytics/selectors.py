@@ -15,7 +15,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from analytics.aggregate import MESSAGE_FIELDS, PUBLISHING_FIELDS
+from analytics.aggregate import MESSAGE_FIELDS, POST_STATUS_FIELDS, PUBLISHING_FIELDS
 from analytics.models import AnalyticsHourly, MessageHourly
 from cradle_site import dates
 
@@ -131,18 +131,19 @@ def message_series(*, user, rng: SeriesRange) -> list[dict]:
 
 
 def project_totals(*, user, rng: SeriesRange) -> list[dict]:
-    """Every project of ``user`` with its totals in the range (two queries)."""
+    """Every project of ``user`` with its totals in the range (two queries), keyed by log status."""
     from publishing.models import Project
 
     sums = (
         AnalyticsHourly.objects.owned_by(user)
         .filter(hour_timestamp__gte=rng.start, hour_timestamp__lt=rng.end)
         .values("project_id")
-        .annotate(success=Sum("posts_success"), failed=Sum("posts_failed"), skipped=Sum("posts_skipped"))
+        .annotate(**{status.value: Sum(column) for status, column in POST_STATUS_FIELDS.items()})
         .order_by()
     )
     by_project = {row.pop("project_id"): row for row in sums}
+    zero = {status.value: 0 for status in POST_STATUS_FIELDS}
     return [
-        {"project": project, **by_project.get(project.pk, {"success": 0, "failed": 0, "skipped": 0})}
+        {"project": project, **by_project.get(project.pk, zero)}
         for project in Project.objects.owned_by(user).order_by("name")
     ]

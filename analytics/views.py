@@ -10,7 +10,7 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from analytics.aggregate import MESSAGE_FIELDS, PUBLISHING_FIELDS
+from analytics.aggregate import MESSAGE_FIELDS, POST_STATUS_FIELDS, PUBLISHING_FIELDS
 from analytics.chart_sets import message_charts, publishing_charts
 from analytics.forms import RangeForm
 from analytics.models import AnalyticsHourly, MessageHourly
@@ -56,7 +56,7 @@ def project_detail(request, pk: int):
         "range": rng,
         "project": project,
         "publishing_charts": publishing_charts(points, rng, prefix=f"p{project.pk}"),
-        "totals": {name: sum(p[name] for p in points) for name in ("posts_success", "posts_failed", "posts_skipped")},
+        "totals": {name: sum(p[name] for p in points) for name in POST_STATUS_FIELDS.values()},
         "query": request.GET.urlencode(),
     }
     return render(request, "analytics/project_detail.html", context)

@@ -43,7 +43,7 @@ from django.utils import timezone  # noqa: E402
 from accounts.models import User  # noqa: E402
 from bench.workers import run_released  # noqa: E402
 from messaging import ladder  # noqa: E402
-from messaging.models import Delivery, Message, MessageBody, Notice, Recipient, StatusLog  # noqa: E402
+from messaging.models import WARNING_STATUSES, Delivery, Message, MessageBody, Notice, Recipient, StatusLog  # noqa: E402
 from messaging.sweep import sweep_due  # noqa: E402
 
 USERNAME = "bench-escalation"
@@ -126,7 +126,7 @@ def sweep_in_processes(workers: int, now, batch_size: int | None, user: User) ->
     if batch_size:
         command += ["--batch-size", str(batch_size)]
     results, elapsed = run_released(command, workers)
-    logs = StatusLog.objects.filter(message__owner=user, status__startswith="WARNING_")
+    logs = StatusLog.objects.filter(message__owner=user, status__in=list(WARNING_STATUSES.values()))
     twice = logs.values("message_id").annotate(c=Count("id")).filter(c__gt=1).count()
     advanced = sum(r["advanced"] for r in results)
     return {

@@ -35,7 +35,7 @@ def deliveries_send(*, now: datetime | None = None, limit: int = 200) -> dict[st
     """Send due deliveries; return counts of ``sent`` and ``failed`` attempts."""
     now = now or timezone.now()
     claim = DELIVERY_LEASE.claim(Delivery.objects.filter(message__state=Message.State.DELIVERING), now=now, limit=limit)
-    counts = {"sent": 0, "failed": 0}
+    counts = {Delivery.State.SENT: 0, Delivery.State.FAILED: 0}
     deliveries = Delivery.objects.filter(id__in=claim.ids).select_related("recipient", "message__owner")
     for delivery in deliveries:
         if not _still_delivering(delivery):
@@ -50,11 +50,11 @@ def deliveries_send(*, now: datetime | None = None, limit: int = 200) -> dict[st
             channel_for(delivery.recipient.contact_type).send(recipient=delivery.recipient, message=delivery.message)
         except ChannelError as exc:
             _record_failure(delivery, str(exc), now)
-            counts["failed"] += 1
+            counts[Delivery.State.FAILED] += 1
         except Exception as exc:  # a bug in a gateway must not stop the other deliveries
             log.exception("delivery %s crashed", delivery.pk)
             _record_failure(delivery, f"{exc.__class__.__name__}: {exc}", now)
-            counts["failed"] += 1
+            counts[Delivery.State.FAILED] += 1
         else:
             Delivery.objects.filter(pk=delivery.pk).update(
                 **DELIVERY_LEASE.released(
@@ -64,7 +64,7 @@ def deliveries_send(*, now: datetime | None = None, limit: int = 200) -> dict[st
                     last_error="",
                 )
             )
-            counts["sent"] += 1
+            counts[Delivery.State.SENT] += 1
     messages_complete(message_ids={d.message_id for d in deliveries}, now=now)
     return counts
 

@@ -116,6 +116,19 @@ class Message(models.Model):
     def is_revocable(self) -> bool:
         return self.state in (self.State.ACTIVE, self.State.DELIVERING)
 
+    # For the pages, which cannot name the State members.
+    @property
+    def is_on_ladder(self) -> bool:
+        return self.state == self.State.ACTIVE
+
+    @property
+    def is_delivering(self) -> bool:
+        return self.state == self.State.DELIVERING
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.state == self.State.REVOKED
+
 
 class MessageBody(models.Model):
     """The encrypted text of a message, apart from the ladder columns the sweep rewrites."""
@@ -201,8 +214,18 @@ class StatusLog(models.Model):
         return details_text(self.details)
 
     @staticmethod
-    def warning_status(level: int) -> str:
-        return f"WARNING_{level}"
+    def warning_status(level: int) -> StatusLog.Status:
+        """The status of the log written when warning ``level`` (1 to MAX_LEVEL) is sent."""
+        return WARNING_STATUSES[level]
+
+
+WARNING_STATUSES = {
+    1: StatusLog.Status.WARNING_1,
+    2: StatusLog.Status.WARNING_2,
+    3: StatusLog.Status.WARNING_3,
+    4: StatusLog.Status.WARNING_4,
+    5: StatusLog.Status.WARNING_5,
+}
 
 
 class DeliveryQuerySet(OwnedQuerySet):

@@ -92,7 +92,7 @@ def _claim_warnings(now: datetime, limit: int) -> tuple[list[int], datetime]:
 def warnings_send(*, now: datetime | None = None, limit: int = 500) -> dict[str, int]:
     now = now or timezone.now()
     ids, lease_until = _claim_warnings(now, limit)
-    counts = {"sent": 0, "skipped": 0, "failed": 0}
+    counts = {Notice.State.SENT: 0, Notice.State.SKIPPED: 0, Notice.State.FAILED: 0}
     for message in Message.objects.filter(id__in=ids).select_related("owner"):
         # Renewed right before the send, compare-and-set on our lease (cradle_site.leases):
         # an answer during an earlier, slow send of this batch cleared it, and a worker that
@@ -104,13 +104,13 @@ def warnings_send(*, now: datetime | None = None, limit: int = 500) -> dict[str,
             seconds=settings.MESSAGING_SEND_LEASE_SECONDS,
         )
         if renewed is None:
-            counts["skipped"] += 1
+            counts[Notice.State.SKIPPED] += 1
             continue
         # Conditional on the lease: a newer warning queued meanwhile by the sweep stays queued.
         mine = Message.objects.filter(pk=message.pk, warning_email_due_at=renewed)
         if message.warning_level == 0:
             mine.update(warning_email_due_at=None)
-            counts["skipped"] += 1
+            counts[Notice.State.SKIPPED] += 1
             continue
         try:
             warning_email(message).send()
@@ -126,7 +126,7 @@ def warnings_send(*, now: datetime | None = None, limit: int = 500) -> dict[str,
                 warning_email_attempts=attempts,
                 warning_email_error=f"{exc.__class__.__name__}: {exc}"[:500],
             )
-            counts["failed"] += 1
+            counts[Notice.State.FAILED] += 1
         else:
             # At once, not at the end of the batch: a crash later must not resend this one.
             # The next step counts from when the warning actually went out, so an e-mail
@@ -134,7 +134,7 @@ def warnings_send(*, now: datetime | None = None, limit: int = 500) -> dict[str,
             sent_at = timezone.now()
             next_at = max(message.next_warning_date, sent_at + ladder.interval_after(message.warning_level))
             mine.update(warning_email_due_at=None, warning_email_error="", next_warning_date=next_at)
-            counts["sent"] += 1
+            counts[Notice.State.SENT] += 1
     return counts
 
 
@@ -146,7 +146,7 @@ def warnings_failing() -> int:
 def notices_send(*, now: datetime | None = None, limit: int = 500) -> dict[str, int]:
     """The e-mails to the owner other than warnings (a recipient that keeps failing)."""
     now = now or timezone.now()
-    counts = {"sent": 0, "failed": 0}
+    counts = {Notice.State.SENT: 0, Notice.State.FAILED: 0}
     claim = NOTICE_LEASE.claim(Notice.objects.all(), now=now, limit=limit)
     retry = notice_backoff()
     for notice in Notice.objects.filter(id__in=claim.ids).select_related("message__owner"):
@@ -164,10 +164,10 @@ def notices_send(*, now: datetime | None = None, limit: int = 500) -> dict[str, 
                     next_attempt_at=now + retry.delay(attempts),
                 )
             )
-            counts["failed"] += 1
+            counts[Notice.State.FAILED] += 1
         else:
             Notice.objects.filter(pk=notice.pk).update(
                 **NOTICE_LEASE.released(state=Notice.State.SENT, sent_at=timezone.now())
             )
-            counts["sent"] += 1
+            counts[Notice.State.SENT] += 1
     return counts

@@ -21,7 +21,7 @@ def sweep() -> dict:
     result = sweep_due()
     # Beat last: a job that crashes before here shows up as stale on /healthz.
     health.beat("messaging.sweep")
-    return {"advanced": result.advanced, "warned": result.warned, "delivering": result.delivering}
+    return {"advanced": result.advanced, "warned": result.warned, "deliveries_started": result.delivering}
 
 
 def send_warnings() -> dict:

@@ -264,7 +264,7 @@ class TaskStatus(APIView):
                 "published_at": task.published_at,
                 "retry_count": task.retry_count,
                 "last_error": task.last_error,
-                "tweet_id": last.tweet_id if last and last.status == "success" else "",
+                "tweet_id": last.tweet_id if last and last.status == PublishingLog.Status.SUCCESS else "",
             }
         )
 

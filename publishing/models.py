@@ -191,9 +191,19 @@ class PublishingTask(models.Model):
     def text(self) -> str:
         return (self.content_data or {}).get("text", "")
 
+    # The states each queue action accepts (services.task_cancel / task_retry / task_reschedule);
+    # the queue page offers an action only where its service would take it.
     @property
     def is_open(self) -> bool:
         return self.status in (self.Status.PENDING, self.Status.FAILED)
+
+    @property
+    def is_retryable(self) -> bool:
+        return self.status in (self.Status.FAILED, self.Status.CANCELLED)
+
+    @property
+    def is_movable(self) -> bool:
+        return self.status == self.Status.PENDING
 
 
 class PublishingLogQuerySet(OwnedQuerySet):
@@ -222,7 +232,7 @@ class PublishingLog(models.Model):
     tweet_content = models.TextField(blank=True)
     published_at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=50, choices=Status.choices)
-    error_kind = models.CharField(max_length=20, choices=ErrorKind.choices, default="", blank=True)
+    error_kind = models.CharField(max_length=20, choices=ErrorKind.choices, default=ErrorKind.NONE, blank=True)
     error_message = models.TextField(blank=True)
     duration_seconds = models.FloatField(default=0.0)
     dry_run = models.BooleanField(default=False)

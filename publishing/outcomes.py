@@ -22,10 +22,12 @@ from django.utils import timezone
 
 from cradle_site.retry import Backoff
 from publishing import queue
+from publishing.failures import ON_FAILURE, OnFailure, Outcome
 from publishing.models import Project, PublishingLog, PublishingTask
 from publishing.publishers import PublishError, PublishResult
 
 Status = PublishingTask.Status
+ErrorKind = PublishingLog.ErrorKind
 
 
 def task_backoff() -> Backoff:
@@ -66,38 +68,39 @@ def apply_success(task: PublishingTask, result: PublishResult, *, duration: floa
     return moved
 
 
-def apply_failure(task: PublishingTask, error: PublishError, *, duration: float, skipped: bool = False) -> str:
-    """Record a failed (or skipped) attempt; return "failed", "retry", "waiting" or "published"."""
+def apply_failure(task: PublishingTask, error: PublishError, *, duration: float, skipped: bool = False) -> Outcome:
+    """Record a failed (or skipped) attempt and say what it came to; ``failures.ON_FAILURE`` decides by kind."""
     now = timezone.now()
     kind = error.kind
-    if kind == "duplicate" and not skipped and (task.maybe_posted or error.maybe_posted):
+    handling = ON_FAILURE[kind]
+    if kind == ErrorKind.DUPLICATE and not skipped and (task.maybe_posted or error.maybe_posted):
         apply_success(
             task,
             PublishResult(tweet_id="", text=task.text),
             duration=duration,
             note="X reports a duplicate after an earlier attempt may have posted: treated as published.",
         )
-        return "published"
+        return Outcome.PUBLISHED
     log_status = PublishingLog.Status.SKIPPED if skipped else PublishingLog.Status.FAILED
     maybe_posted = task.maybe_posted or error.maybe_posted
     if skipped:
-        changes, outcome = {"status": Status.CANCELLED}, "failed"
-    elif kind == "rate_limit":
-        changes, outcome = {"status": Status.PENDING, "scheduled_at": error.retry_at or now}, "waiting"
-    elif kind == "auth":
-        changes, outcome = {"status": Status.PENDING}, "waiting"
-    elif kind in ("network", "server"):
+        changes, outcome = {"status": Status.CANCELLED}, Outcome.FAILED
+    elif handling is OnFailure.WAIT_FOR_RESET:
+        changes, outcome = {"status": Status.PENDING, "scheduled_at": error.retry_at or now}, Outcome.WAITING
+    elif handling is OnFailure.WAIT_FOR_CREDENTIALS:
+        changes, outcome = {"status": Status.PENDING}, Outcome.WAITING
+    elif handling is OnFailure.RETRY:
         retries = task.retry_count + 1  # failed attempts so far, this one included
         retry = task_backoff()
         if retry.exhausted(retries):
-            changes, outcome = {"status": Status.FAILED, "retry_count": retries}, "failed"
+            changes, outcome = {"status": Status.FAILED, "retry_count": retries}, Outcome.FAILED
         else:
             changes = {"status": Status.PENDING, "retry_count": retries, "scheduled_at": now + retry.delay(retries)}
-            outcome = "retry"
+            outcome = Outcome.RETRY
     else:
-        changes, outcome = {"status": Status.FAILED}, "failed"
+        changes, outcome = {"status": Status.FAILED}, Outcome.FAILED
     with transaction.atomic():
-        if kind == "auth":
+        if handling is OnFailure.WAIT_FOR_CREDENTIALS:
             Project.objects.filter(pk=task.project_id).update(needs_credentials=True)
         queue.task_transition(
             task,

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 from urllib.parse import urlsplit
 
 import requests
@@ -28,12 +29,13 @@ from requests.adapters import HTTPAdapter
 
 from publishing.content import ALT_TEXT_LIMIT
 from publishing.media import MediaError, no_keep_alive, open_media
-from publishing.models import Project, PublishingTask
+from publishing.models import Project, PublishingLog, PublishingTask
 from publishing.queue import LeaseLost
 from publishing.sources import SourceError
 
 X_HOSTS = {"api.twitter.com", "upload.twitter.com", "api.x.com", "upload.x.com"}
 RATE_LIMIT_FALLBACK = timedelta(minutes=15)
+ErrorKind = PublishingLog.ErrorKind
 
 
 @dataclass(frozen=True)
@@ -43,9 +45,9 @@ class PublishResult:
 
 
 class PublishError(Exception):
-    def __init__(self, kind: str, message: str, *, retry_at: datetime | None = None, maybe_posted: bool = False):
+    def __init__(self, kind: ErrorKind, message: str, *, retry_at: datetime | None = None, maybe_posted: bool = False):
         super().__init__(message)
-        self.kind = kind
+        self.kind = ErrorKind(kind)  # a kind outside the vocabulary fails here, not in the log write
         self.message = message
         self.retry_at = retry_at
         self.maybe_posted = maybe_posted
@@ -96,38 +98,38 @@ def _messages(exc: tweepy.HTTPException) -> str:
     return f"{exc.response.status_code}: {text}"
 
 
-def classify(exc: BaseException, *, stage: str) -> PublishError:
-    """One PublishError kind per failure; ``stage`` is "media" or "post"."""
+def classify(exc: BaseException, *, stage: Literal["upload", "post"]) -> PublishError:
+    """One PublishError kind per failure; ``stage`` is "upload" (the media) or "post"."""
     if isinstance(exc, PublishError):
         return exc
     if isinstance(exc, tweepy.TooManyRequests):
-        return PublishError("rate_limit", _messages(exc), retry_at=_reset_time(exc))
+        return PublishError(ErrorKind.RATE_LIMIT, _messages(exc), retry_at=_reset_time(exc))
     if isinstance(exc, tweepy.Unauthorized):
-        return PublishError("auth", _messages(exc))
+        return PublishError(ErrorKind.AUTH, _messages(exc))
     if isinstance(exc, tweepy.Forbidden):
         message = _messages(exc)
         if "duplicate" in message.lower():
-            return PublishError("duplicate", message)
-        return PublishError("media" if stage == "media" else "other", message)
+            return PublishError(ErrorKind.DUPLICATE, message)
+        return PublishError(ErrorKind.MEDIA if stage == "upload" else ErrorKind.OTHER, message)
     if isinstance(exc, tweepy.TwitterServerError):
-        return PublishError("server", _messages(exc))
+        return PublishError(ErrorKind.SERVER, _messages(exc))
     if isinstance(exc, tweepy.BadRequest):
-        return PublishError("media" if stage == "media" else "other", _messages(exc))
+        return PublishError(ErrorKind.MEDIA if stage == "upload" else ErrorKind.OTHER, _messages(exc))
     if isinstance(exc, tweepy.HTTPException):
-        return PublishError("other", _messages(exc))
+        return PublishError(ErrorKind.OTHER, _messages(exc))
     # tweepy.API wraps transport errors in TweepyException; tweepy.Client lets them through.
     cause = exc.__context__ if isinstance(exc, tweepy.TweepyException) else exc
     if isinstance(cause, requests.RequestException):
         # A read timeout while posting: the request may have reached X and been posted.
         maybe_posted = stage == "post" and isinstance(cause, requests.ReadTimeout)
-        return PublishError("network", f"{type(cause).__name__}: {cause}", maybe_posted=maybe_posted)
+        return PublishError(ErrorKind.NETWORK, f"{type(cause).__name__}: {cause}", maybe_posted=maybe_posted)
     if isinstance(exc, SourceError):
-        return PublishError("network", str(exc))
+        return PublishError(ErrorKind.NETWORK, str(exc))
     if isinstance(exc, MediaError):
-        return PublishError("media", str(exc))
+        return PublishError(ErrorKind.MEDIA, str(exc))
     if isinstance(exc, OSError):
-        return PublishError("media", f"{type(exc).__name__}: {exc}")
-    return PublishError("other", f"{type(exc).__name__}: {exc}")
+        return PublishError(ErrorKind.MEDIA, f"{type(exc).__name__}: {exc}")
+    return PublishError(ErrorKind.OTHER, f"{type(exc).__name__}: {exc}")
 
 
 class _KeepAliveReader:
@@ -174,13 +176,15 @@ class TweepyPublisher:
         while info and info.get("state") in ("pending", "in_progress"):
             keep_alive()
             if time.monotonic() > deadline:
-                raise PublishError("media", "X did not finish processing the video in time")
+                raise PublishError(ErrorKind.MEDIA, "X did not finish processing the video in time")
             time.sleep(min(float(info.get("check_after_secs", 1)), 30.0))
             media = self.api.get_media_upload_status(media.media_id)
             info = getattr(media, "processing_info", None)
         if info and info.get("state") == "failed":
             error = info.get("error") or {}
-            raise PublishError("media", f"X could not process the media: {error.get('message') or error or 'failed'}")
+            raise PublishError(
+                ErrorKind.MEDIA, f"X could not process the media: {error.get('message') or error or 'failed'}"
+            )
 
     def upload(self, task: PublishingTask, media: dict, alt_text: str, keep_alive: Callable[[], None]) -> str:
         with open_media(task, media, keep_alive) as found:
@@ -216,7 +220,7 @@ class TweepyPublisher:
             except LeaseLost:
                 raise
             except Exception as exc:  # noqa: BLE001 - every failure is classified, none escapes
-                raise classify(exc, stage="media") from exc
+                raise classify(exc, stage="upload") from exc
         keep_alive()  # still ours, with at least two thirds of a lease left for the post
         text = data.get("text", "")
         try:

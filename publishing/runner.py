@@ -18,12 +18,14 @@ from django.utils import timezone
 
 from publishing import queue
 from publishing.duplicates import duplicate_reasons
+from publishing.failures import ON_FAILURE, Outcome
 from publishing.models import Project, PublishingLog, PublishingTask
 from publishing.outcomes import apply_failure, apply_success, release_tasks
 from publishing.publishers import DryRunPublisher, PublishError, TweepyPublisher, publisher_for
 
 log = logging.getLogger(__name__)
 Status = PublishingTask.Status
+ErrorKind = PublishingLog.ErrorKind
 
 
 @dataclass
@@ -113,7 +115,7 @@ def _publish_live(
             continue
         reasons = duplicate_reasons([task], {project.pk: project})
         if reasons:
-            apply_failure(task, PublishError("duplicate", reasons[task.pk]), duration=0.0, skipped=True)
+            apply_failure(task, PublishError(ErrorKind.DUPLICATE, reasons[task.pk]), duration=0.0, skipped=True)
             stats.skipped += 1
             continue
         started = time.perf_counter()
@@ -126,11 +128,11 @@ def _publish_live(
             duration = time.perf_counter() - started
             outcome = apply_failure(task, error, duration=duration)
             stats.by_kind[error.kind] = stats.by_kind.get(error.kind, 0) + 1
-            if outcome == "failed":
+            if outcome is Outcome.FAILED:
                 stats.failed += 1
-            elif outcome == "retry":
+            elif outcome is Outcome.RETRY:
                 stats.retried += 1
-            if error.kind in ("rate_limit", "auth"):
+            if ON_FAILURE[error.kind].holds_account:
                 # The whole account is limited or locked out: the rest of its batch waits.
                 stats.released += release_tasks(rest, scheduled_at=error.retry_at)
                 return

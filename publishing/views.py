@@ -41,9 +41,9 @@ def project_list(request: HttpRequest) -> HttpResponse:
     projects = (
         Project.objects.owned_by(request.user)
         .annotate(
-            pending=Count("tasks", filter=Q(tasks__status="pending")),
-            published=Count("tasks", filter=Q(tasks__status="success")),
-            failed=Count("tasks", filter=Q(tasks__status="failed")),
+            pending=Count("tasks", filter=Q(tasks__status=PublishingTask.Status.PENDING)),
+            published=Count("tasks", filter=Q(tasks__status=PublishingTask.Status.SUCCESS)),
+            failed=Count("tasks", filter=Q(tasks__status=PublishingTask.Status.FAILED)),
         )
         .order_by("name")
     )
@@ -197,4 +197,5 @@ def log_list(request: HttpRequest) -> HttpResponse:
     if status in PublishingLog.Status.values:
         logs = logs.filter(status=status)
     page = Paginator(logs.order_by("-published_at", "-id"), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "publishing/log_list.html", {"page": page, "status": status or ""})
+    context = {"page": page, "status": status or "", "statuses": PublishingLog.Status.choices}
+    return render(request, "publishing/log_list.html", context)

@@ -13,6 +13,8 @@ from publishing.models import PublishingLog
 from tests.analytics.factories import NOW, make_message, make_project, make_tasks, random_status_logs
 
 SCOPE = ["analytics:read"]
+LogStatus = PublishingLog.Status
+ErrorKind = PublishingLog.ErrorKind
 
 
 @pytest.fixture(autouse=True)
@@ -26,10 +28,25 @@ def data(owner, other_user):
     mine, theirs = make_project(owner, "Mine"), make_project(other_user, "Theirs")
     task, other_task = make_tasks(mine, 1)[0], make_tasks(theirs, 1)[0]
     PublishingLog.objects.bulk_create(
-        [PublishingLog(task=task, published_at=NOW - timedelta(hours=2), status="success", duration_seconds=1.0)]
-        + [PublishingLog(task=task, published_at=NOW - timedelta(hours=1), status="success", duration_seconds=3.0)]
-        + [PublishingLog(task=task, published_at=NOW - timedelta(days=1), status="failed", error_kind="auth")]
-        + [PublishingLog(task=other_task, published_at=NOW - timedelta(hours=1), status="success") for _ in range(9)]
+        [
+            PublishingLog(
+                task=task, published_at=NOW - timedelta(hours=2), status=LogStatus.SUCCESS, duration_seconds=1.0
+            )
+        ]
+        + [
+            PublishingLog(
+                task=task, published_at=NOW - timedelta(hours=1), status=LogStatus.SUCCESS, duration_seconds=3.0
+            )
+        ]
+        + [
+            PublishingLog(
+                task=task, published_at=NOW - timedelta(days=1), status=LogStatus.FAILED, error_kind=ErrorKind.AUTH
+            )
+        ]
+        + [
+            PublishingLog(task=other_task, published_at=NOW - timedelta(hours=1), status=LogStatus.SUCCESS)
+            for _ in range(9)
+        ]
     )
     random_status_logs(random.Random(2), [make_message(owner)], start=NOW - timedelta(hours=5), hours=4, count=30)
     random_status_logs(random.Random(3), [make_message(other_user)], start=NOW - timedelta(hours=5), hours=4, count=70)
@@ -105,7 +122,7 @@ def test_query_counts_are_flat(api_client_for, owner, data, django_assert_max_nu
     client = api_client_for(owner, SCOPE)
     tasks = make_tasks(mine, 3)
     PublishingLog.objects.bulk_create(
-        PublishingLog(task=tasks[i % 3], published_at=NOW - timedelta(minutes=7 * i), status="success")
+        PublishingLog(task=tasks[i % 3], published_at=NOW - timedelta(minutes=7 * i), status=LogStatus.SUCCESS)
         for i in range(1000)
     )
     hourly_aggregate(since=NOW - timedelta(days=7), until=NOW + timedelta(hours=1))

@@ -17,6 +17,7 @@ from publishing.models import PublishingLog, PublishingTask
 from tests.analytics.factories import NOW, make_message, make_project, make_tasks
 
 CUTOFF = NOW - timedelta(days=180)
+LogStatus = PublishingLog.Status
 
 
 @pytest.fixture
@@ -28,10 +29,11 @@ def aged(owner):
     offsets = [timedelta(days=d, seconds=rng.randrange(86400)) for d in rng.sample(range(1, 400), 120)]
     offsets += [timedelta(0), timedelta(seconds=1), timedelta(seconds=-1)]
     PublishingLog.objects.bulk_create(
-        PublishingLog(task=rng.choice(tasks), published_at=CUTOFF + offset, status="success") for offset in offsets
+        PublishingLog(task=rng.choice(tasks), published_at=CUTOFF + offset, status=LogStatus.SUCCESS)
+        for offset in offsets
     )
     StatusLog.objects.bulk_create(
-        StatusLog(message=message, status="WARNING_1", created_at=CUTOFF + offset) for offset in offsets
+        StatusLog(message=message, status=StatusLog.Status.WARNING_1, created_at=CUTOFF + offset) for offset in offsets
     )
     Task.objects.bulk_create(
         Task(id=f"t{i:04d}", name=f"t{i}", func="x", started=CUTOFF + o, stopped=CUTOFF + o, success=True)

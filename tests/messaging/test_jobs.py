@@ -37,7 +37,7 @@ def test_the_sweep_starts_a_delivery_and_only_send_deliveries_sends_it(owner, ma
     message = make_message(owner, months=1)
     Message.objects.filter(pk=message.pk).update(warning_level=5, next_warning_date=NOW)
     with time_machine.travel(NOW, tick=False):
-        assert tasks.sweep()["delivering"] == 1
+        assert tasks.sweep()["deliveries_started"] == 1
         assert tasks.send_warnings()["sent"] == 0
         assert mail.outbox == [] and Delivery.objects.get(message=message).state == "pending"
         assert tasks.send_deliveries() == {"sent": 1, "failed": 0}

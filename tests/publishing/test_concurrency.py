@@ -56,8 +56,8 @@ def test_four_workers_post_every_task_exactly_once(x_project):
         assert set(double.posts.values()) == {1}
     assert sum(published) == n
     assert sum(1 for p in published if p) >= 2  # the work really was shared
-    assert PublishingTask.objects.filter(status="success").count() == n
-    assert PublishingLog.objects.filter(status="success").count() == n
+    assert PublishingTask.objects.filter(status=PublishingTask.Status.SUCCESS).count() == n
+    assert PublishingLog.objects.filter(status=PublishingLog.Status.SUCCESS).count() == n
 
 
 def test_tasks_of_a_killed_worker_are_posted_once_after_the_lease(x_project, settings):
@@ -72,17 +72,21 @@ def test_tasks_of_a_killed_worker_are_posted_once_after_the_lease(x_project, set
     assert holder.stdout.readline().strip() == "25"
     holder.send_signal(signal.SIGKILL)
     holder.wait(timeout=10)
-    assert PublishingTask.objects.filter(status="locked", locked_by="doomed").count() == 25
+    assert PublishingTask.objects.filter(status=PublishingTask.Status.LOCKED, locked_by="doomed").count() == 25
 
     settings.PUBLISHING_X_BASE_URL = ""
     with XDouble() as double:
         settings.PUBLISHING_X_BASE_URL = double.url
         publish_due(run_seconds=30)  # the other 15 go now; the dead worker's 25 wait for the lease
         assert double.total == 15
-        lease_end = PublishingTask.objects.filter(status="locked").order_by("-lease_expires_at")[0].lease_expires_at
+        lease_end = (
+            PublishingTask.objects.filter(status=PublishingTask.Status.LOCKED)
+            .order_by("-lease_expires_at")[0]
+            .lease_expires_at
+        )
         time.sleep(max((lease_end - timezone.now()).total_seconds(), 0) + 0.5)
         stats = publish_due(run_seconds=30)
         assert stats.reclaimed == 25
         assert double.total == 40 and set(double.posts.values()) == {1}
-    assert PublishingTask.objects.filter(status="success").count() == 40
-    assert PublishingTask.objects.filter(status="success", maybe_posted=True).count() == 25
+    assert PublishingTask.objects.filter(status=PublishingTask.Status.SUCCESS).count() == 40
+    assert PublishingTask.objects.filter(status=PublishingTask.Status.SUCCESS, maybe_posted=True).count() == 25

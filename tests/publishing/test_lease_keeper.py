@@ -62,7 +62,7 @@ def test_a_long_upload_renews_its_lease_so_no_other_worker_takes_it(video_task, 
     assert (stats.published, stats.lost) == (1, 0)
     assert sum(call.request.url == TWEETS for call in responses.calls) == 1
     video_task.refresh_from_db()
-    assert video_task.status == "success"
+    assert video_task.status == PublishingTask.Status.SUCCESS
 
 
 @responses.activate
@@ -70,7 +70,7 @@ def test_a_publish_that_lost_its_lease_posts_nothing(video_task, time_machine):
     def taken_back():
         # Another worker reclaimed the task while this one was uploading.
         PublishingTask.objects.filter(pk=video_task.pk).update(
-            status="pending", version=F("version") + 1, locked_by="", lease_expires_at=None
+            status=PublishingTask.Status.PENDING, version=F("version") + 1, locked_by="", lease_expires_at=None
         )
         time_machine.shift(15)
 
@@ -81,5 +81,5 @@ def test_a_publish_that_lost_its_lease_posts_nothing(video_task, time_machine):
     assert stats.lost == 1 and stats.published == 0
     assert not any(call.request.url == TWEETS for call in responses.calls)
     video_task.refresh_from_db()
-    assert video_task.status == "pending" and video_task.retry_count == 0
+    assert video_task.status == PublishingTask.Status.PENDING and video_task.retry_count == 0
     assert not PublishingLog.objects.filter(task=video_task).exists()

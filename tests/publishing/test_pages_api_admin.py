@@ -40,7 +40,7 @@ def test_outsiders_see_and_touch_nothing(client, other_user, project, task, fold
     assert client.post(reverse("publishing:source_scan", args=[folder_source.pk])).status_code == 404
     assert client.post(reverse("publishing:project_credentials", args=[project.pk]), SECRETS).status_code == 404
     task.refresh_from_db()
-    assert task.status == "pending"
+    assert task.status == PublishingTask.Status.PENDING
 
 
 def test_queue_actions_on_the_page(client, owner, task):
@@ -51,7 +51,7 @@ def test_queue_actions_on_the_page(client, owner, task):
     client.post(reverse("publishing:task_action", args=[task.pk, "cancel"]))
     client.post(reverse("publishing:task_action", args=[task.pk, "retry"]))
     task.refresh_from_db()
-    assert task.status == "pending" and task.version == 4
+    assert task.status == PublishingTask.Status.PENDING and task.version == 4
 
 
 @pytest.mark.parametrize("back", ["-1", "change", "https://evil.example/", "//evil.example/", "\x00"])
@@ -220,11 +220,11 @@ def test_admin_actions_call_the_services_and_logs_are_read_only(client, staff, o
     log = PublishingLog.objects.get()
     assert client.get(reverse("admin:publishing_publishinglog_change", args=[log.pk])).status_code == 200
     assert client.post(reverse("admin:publishing_publishinglog_delete", args=[log.pk])).status_code == 403
-    PublishingTask.objects.filter(pk=task.pk).update(status="failed")
+    PublishingTask.objects.filter(pk=task.pk).update(status=PublishingTask.Status.FAILED)
     client.post(
         reverse("admin:publishing_publishingtask_changelist"), {"action": "retry", "_selected_action": [task.pk]}
     )
-    assert PublishingTask.objects.get(pk=task.pk).status == "pending"
+    assert PublishingTask.objects.get(pk=task.pk).status == PublishingTask.Status.PENDING
     for name in ("project", "contentsource", "publishingtask", "publishinglog"):
         assert client.get(reverse(f"admin:publishing_{name}_changelist")).status_code == 200
     client.force_login(owner)
@@ -237,9 +237,12 @@ def test_duplicates_are_skipped_with_a_reason(project):
     publish_due(run_seconds=5)
     first.refresh_from_db()
     second.refresh_from_db()
-    assert first.status == "success" and second.status == "cancelled"
+    assert (first.status, second.status) == (PublishingTask.Status.SUCCESS, PublishingTask.Status.CANCELLED)
     log = second.logs.get()
-    assert (log.status, log.error_kind) == ("skipped", "duplicate") and f"#{first.pk}" in log.error_message
+    assert (log.status, log.error_kind) == (
+        PublishingLog.Status.SKIPPED,
+        PublishingLog.ErrorKind.DUPLICATE,
+    ) and f"#{first.pk}" in log.error_message
 
 
 def test_demo_is_idempotent(owner, settings, tmp_path):

@@ -10,7 +10,7 @@ import pytest
 import responses
 from django.utils import timezone
 
-from publishing.models import PublishingTask
+from publishing.models import PublishingLog, PublishingTask
 from publishing.runner import publish_due
 from publishing.scan import source_scan
 from publishing.services import source_create
@@ -20,6 +20,8 @@ from .conftest import png_bytes
 UPLOAD = "https://upload.twitter.com/1.1/media/upload.json"
 TWEETS = "https://api.twitter.com/2/tweets"
 FEED = "https://blog.example/feed.xml"
+Status = PublishingTask.Status
+ErrorKind = PublishingLog.ErrorKind
 PICTURE = "https://cdn.blog.example/pics/cat%20one.png"
 FEED_XML = f"""<?xml version="1.0"?>
 <rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><title>Blog</title>
@@ -74,7 +76,7 @@ def test_an_enclosure_is_downloaded_and_uploaded_with_the_post(x_project):
     tweet = json.loads(responses.calls[-1].request.body)
     assert tweet == {"text": "With a picture https://blog.example/1", "media": {"media_ids": ["710"]}}
     task.refresh_from_db()
-    assert task.status == "success"
+    assert task.status == Status.SUCCESS
 
 
 @responses.activate
@@ -101,7 +103,7 @@ def test_a_drive_file_is_streamed_from_drive_and_uploaded(x_project, settings):
     upload = next(c.request for c in responses.calls if c.request.url == UPLOAD)
     assert b'filename="a.png"' in upload.body and png_bytes(3) in upload.body
     task.refresh_from_db()
-    assert task.status == "success"
+    assert task.status == Status.SUCCESS
 
 
 @pytest.mark.parametrize("declared", [True, False], ids=["by Content-Length", "by the bytes that arrive"])
@@ -117,7 +119,7 @@ def test_media_over_the_size_limit_fails_the_task_without_posting(x_project, set
 
     task.refresh_from_db()
     log = task.logs.get()
-    assert (task.status, log.error_kind) == ("failed", "media")
+    assert (task.status, log.error_kind) == (Status.FAILED, ErrorKind.MEDIA)
     assert "50 bytes allowed" in log.error_message
     assert not any(call.request.url in (UPLOAD, TWEETS) for call in responses.calls)
 
@@ -129,12 +131,12 @@ def test_a_missing_enclosure_fails_as_media_and_a_flaky_host_is_retried(x_projec
     responses.get(PICTURE, status=503)
     publish_due(run_seconds=5)
     task.refresh_from_db()
-    assert (task.status, task.retry_count, task.logs.get().error_kind) == ("pending", 1, "network")
+    assert (task.status, task.retry_count, task.logs.get().error_kind) == (Status.PENDING, 1, ErrorKind.NETWORK)
 
     PublishingTask.objects.filter(pk=task.pk).update(scheduled_at=timezone.now() - timedelta(seconds=1))
     responses.replace(responses.GET, PICTURE, status=404)
     publish_due(run_seconds=5)
     task.refresh_from_db()
-    assert task.status == "failed"
-    assert task.logs.order_by("-id").first().error_kind == "media"
+    assert task.status == Status.FAILED
+    assert task.logs.order_by("-id").first().error_kind == ErrorKind.MEDIA
     assert not any(call.request.url == TWEETS for call in responses.calls)

@@ -36,7 +36,7 @@ def test_it_turns_files_and_captions_into_tasks(folder_source, media_root):
         "alt_text": "Moving things",
         "media": {"kind": "file", "path": str(media_root / "clip.mp4")},
     }
-    assert clip.source == folder_source and clip.status == "pending"
+    assert clip.source == folder_source and clip.status == PublishingTask.Status.PENDING
 
 
 def test_a_second_scan_creates_nothing_and_counters_stay_right(folder_source, media_root):

@@ -19,6 +19,9 @@ from .conftest import SECRETS, png_bytes
 UPLOAD = "https://upload.twitter.com/1.1/media/upload.json"
 METADATA = "https://upload.twitter.com/1.1/media/metadata/create.json"
 TWEETS = "https://api.twitter.com/2/tweets"
+Status = PublishingTask.Status
+LogStatus = PublishingLog.Status
+ErrorKind = PublishingLog.ErrorKind
 
 
 def _due(task: PublishingTask) -> PublishingTask:
@@ -58,9 +61,9 @@ def test_it_uploads_the_image_sets_alt_text_and_posts(image_task):
     assert tweet.request.method == "POST" and tweet.request.url == TWEETS
     assert json.loads(tweet.request.body) == {"text": "A cat in the sun", "media": {"media_ids": ["710"]}}
     image_task.refresh_from_db()
-    assert image_task.status == "success" and image_task.published_at is not None
+    assert image_task.status == Status.SUCCESS and image_task.published_at is not None
     log = PublishingLog.objects.get(task=image_task)
-    assert (log.status, log.tweet_id, log.error_kind, log.dry_run) == ("success", "1234", "", False)
+    assert (log.status, log.tweet_id, log.error_kind, log.dry_run) == (LogStatus.SUCCESS, "1234", ErrorKind.NONE, False)
     assert log.duration_seconds >= 0
 
 
@@ -118,7 +121,7 @@ def test_it_uploads_video_in_chunks_and_polls_processing(x_project, media_root, 
     assert not any(call.request.url == METADATA for call in responses.calls)
     assert json.loads(responses.calls[-1].request.body)["media"] == {"media_ids": ["55"]}
     task.refresh_from_db()
-    assert task.status == "success"
+    assert task.status == Status.SUCCESS
 
 
 @responses.activate
@@ -152,9 +155,9 @@ def test_a_failed_video_processing_fails_the_task_as_media(x_project, media_root
     publish_due(run_seconds=5)
 
     task.refresh_from_db()
-    assert task.status == "failed"
+    assert task.status == Status.FAILED
     log = task.logs.get()
-    assert (log.status, log.error_kind) == ("failed", "media")
+    assert (log.status, log.error_kind) == (LogStatus.FAILED, ErrorKind.MEDIA)
     assert "Unsupported video" in log.error_message
     assert not any(call.request.url == TWEETS for call in responses.calls)
 
@@ -165,9 +168,9 @@ def test_429_reschedules_at_the_reset_time_without_counting(text_task):
     responses.post(TWEETS, json={"title": "Too Many Requests"}, status=429, headers={"x-rate-limit-reset": str(reset)})
     publish_due(run_seconds=5)
     text_task.refresh_from_db()
-    assert text_task.status == "pending" and text_task.retry_count == 0
+    assert text_task.status == Status.PENDING and text_task.retry_count == 0
     assert text_task.scheduled_at == datetime.fromtimestamp(reset, tz=UTC)
-    assert text_task.logs.get().error_kind == "rate_limit"
+    assert text_task.logs.get().error_kind == ErrorKind.RATE_LIMIT
 
 
 @responses.activate
@@ -178,18 +181,18 @@ def test_5xx_is_retried_with_backoff_then_fails(text_task, settings):
     before = timezone.now()
     publish_due(run_seconds=5)
     text_task.refresh_from_db()
-    assert (text_task.status, text_task.retry_count) == ("pending", 1)
+    assert (text_task.status, text_task.retry_count) == (Status.PENDING, 1)
     assert before + timedelta(seconds=59) < text_task.scheduled_at < timezone.now() + timedelta(seconds=61)
     _due(text_task)
     publish_due(run_seconds=5)
     text_task.refresh_from_db()
-    assert (text_task.status, text_task.retry_count) == ("pending", 2)
+    assert (text_task.status, text_task.retry_count) == (Status.PENDING, 2)
     assert text_task.scheduled_at > timezone.now() + timedelta(seconds=110)  # 60 * 2**1
     _due(text_task)
     publish_due(run_seconds=5)
     text_task.refresh_from_db()
-    assert (text_task.status, text_task.retry_count) == ("failed", 3)
-    assert list(text_task.logs.values_list("error_kind", flat=True)) == ["server"] * 3
+    assert (text_task.status, text_task.retry_count) == (Status.FAILED, 3)
+    assert list(text_task.logs.values_list("error_kind", flat=True)) == [ErrorKind.SERVER] * 3
 
 
 @responses.activate
@@ -197,8 +200,8 @@ def test_a_network_error_is_retried(text_task):
     responses.post(TWEETS, body=requests.ConnectionError("connection reset"))
     publish_due(run_seconds=5)
     text_task.refresh_from_db()
-    assert (text_task.status, text_task.retry_count, text_task.maybe_posted) == ("pending", 1, False)
-    assert text_task.logs.get().error_kind == "network"
+    assert (text_task.status, text_task.retry_count, text_task.maybe_posted) == (Status.PENDING, 1, False)
+    assert text_task.logs.get().error_kind == ErrorKind.NETWORK
 
 
 @responses.activate
@@ -209,8 +212,8 @@ def test_401_flags_the_project_and_pauses_its_queue(text_task, x_project):
     x_project.refresh_from_db()
     assert x_project.needs_credentials
     statuses = set(PublishingTask.objects.filter(pk__in=[text_task.pk, other.pk]).values_list("status", "retry_count"))
-    assert statuses == {("pending", 0)}
-    assert PublishingLog.objects.filter(error_kind="auth").count() == 1  # the second was never tried
+    assert statuses == {(Status.PENDING, 0)}
+    assert PublishingLog.objects.filter(error_kind=ErrorKind.AUTH).count() == 1  # the second was never tried
     publish_due(run_seconds=5)
     assert len(responses.calls) == 1  # paused: nothing claimed
 
@@ -228,8 +231,8 @@ def test_403_duplicate_fails_as_duplicate(text_task):
     )
     publish_due(run_seconds=5)
     text_task.refresh_from_db()
-    assert text_task.status == "failed"
-    assert text_task.logs.get().error_kind == "duplicate"
+    assert text_task.status == Status.FAILED
+    assert text_task.logs.get().error_kind == ErrorKind.DUPLICATE
 
 
 @responses.activate
@@ -237,7 +240,7 @@ def test_403_duplicate_after_a_timeout_means_already_posted(text_task):
     responses.post(TWEETS, body=requests.ReadTimeout("read timed out"))
     publish_due(run_seconds=5)
     text_task.refresh_from_db()
-    assert text_task.status == "pending" and text_task.maybe_posted
+    assert text_task.status == Status.PENDING and text_task.maybe_posted
     responses.replace(
         responses.POST,
         TWEETS,
@@ -247,10 +250,10 @@ def test_403_duplicate_after_a_timeout_means_already_posted(text_task):
     _due(text_task)
     publish_due(run_seconds=5)
     text_task.refresh_from_db()
-    assert text_task.status == "success"
+    assert text_task.status == Status.SUCCESS
     assert list(text_task.logs.order_by("id").values_list("status", "error_kind")) == [
-        ("failed", "network"),
-        ("success", ""),
+        (LogStatus.FAILED, ErrorKind.NETWORK),
+        (LogStatus.SUCCESS, ErrorKind.NONE),
     ]
 
 

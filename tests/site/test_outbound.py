@@ -14,7 +14,7 @@ from django.utils import timezone
 from cradle_site.outbound import UnsafeURL, check_public_url, public_get
 from messaging.models import Delivery, Message, Recipient
 from messaging.services import message_create
-from publishing.models import PublishingTask
+from publishing.models import PublishingLog, PublishingTask
 from publishing.runner import publish_due
 from publishing.scan import source_scan
 from publishing.services import source_create, task_create
@@ -157,7 +157,7 @@ def test_a_webhook_inside_the_network_is_a_400_and_is_never_called(owner, api_cl
         messaging_minute()
         assert len(mocked.calls) == 0
     delivery = Delivery.objects.get(message=message)
-    assert delivery.state == "pending" and "inside this server's network" in delivery.last_error
+    assert delivery.state == Delivery.State.PENDING and "inside this server's network" in delivery.last_error
 
 
 @pytest.mark.django_db
@@ -177,6 +177,6 @@ def test_an_enclosure_inside_the_network_fails_the_post_as_media(owner, settings
     publish_due(run_seconds=5)
     task.refresh_from_db()
     log = task.logs.get()
-    assert (task.status, log.error_kind) == ("failed", "media")
+    assert (task.status, log.error_kind) == (PublishingTask.Status.FAILED, PublishingLog.ErrorKind.MEDIA)
     assert "inside this server's network" in log.error_message
     assert len(responses.calls) == 0

@@ -47,7 +47,7 @@ def resolved_routes() -> Iterator[tuple[str, str, object]]:
 def watched_models() -> list:
     models = []
     for config in apps.get_app_configs():
-        ours = Path(config.path).resolve().is_relative_to(ROOT)
+        ours = Path(config.path).resolve().parent == ROOT  # top-level folders, not .venv's apps
         if ours or config.label in THIRD_PARTY_WATCHED:
             models += [m for m in config.get_models() if not m._meta.proxy and m._meta.managed]
     return models
