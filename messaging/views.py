@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from cradle_site import ratelimit
+from cradle_site.errors import StateError
 from cradle_site.querysets import get_owned_or_404
 from messaging import ladder, links, services
 from messaging.forms import MessageForm, RecipientFormSet, RevokeByKeyForm
@@ -83,7 +84,7 @@ def message_edit(request: HttpRequest, pk: int) -> HttpResponse:
             services.message_update(message=message, recipients=formset.recipients(), **form.cleaned_data)
         except ValidationError as exc:
             _apply_errors(exc, form, formset)
-        except services.MessageStateError as exc:
+        except StateError as exc:
             flash.error(request, str(exc))
             return redirect("messaging:message_detail", pk=pk)
         else:
@@ -122,7 +123,7 @@ def message_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             raise PermissionDenied
         try:
             ACTIONS[action](message=message)
-        except services.MessageStateError as exc:
+        except StateError as exc:
             flash.error(request, str(exc))
         else:
             flash.success(request, _done_text(action))
@@ -182,7 +183,7 @@ def checkin(request: HttpRequest, token: str) -> HttpResponse:
             return render(request, "messaging/checkin.html", {"message": message, "error": True}, status=400)
         try:
             ACTIONS[action](message=message)
-        except services.MessageStateError as exc:
+        except StateError as exc:
             flash.error(request, str(exc))
         else:
             flash.success(request, _done_text(action))

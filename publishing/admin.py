@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from cradle_site.errors import StateError
 from publishing import services
 from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
 from publishing.scan import source_scan
@@ -80,8 +80,8 @@ class PublishingTaskAdmin(admin.ModelAdmin):
             try:
                 service(task=task)
                 done += 1
-            except ValidationError as exc:
-                self.message_user(request, f"#{task.pk}: {' '.join(exc.messages)}", messages.WARNING)
+            except StateError as exc:
+                self.message_user(request, f"#{task.pk}: {exc}", messages.WARNING)
         self.message_user(request, _("%(label)s: %(n)s tasks.") % {"label": label, "n": done}, messages.SUCCESS)
 
     @admin.action(description=_("Retry the selected tasks"))

@@ -13,6 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from cradle_site.errors import StateError
 from cradle_site.querysets import get_owned_or_404
 from publishing import services
 from publishing.forms import CredentialsForm, ProjectForm, SourceForm, TaskChangeForm, TaskFilterForm
@@ -183,6 +184,8 @@ def task_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             )
     except ValidationError as exc:
         messages.error(request, " ".join(" ".join(v) for v in exc.message_dict.values()))
+    except StateError as exc:
+        messages.error(request, str(exc))
     else:
         messages.success(request, _("Task updated."))
     back = request.POST.get("next", "")
