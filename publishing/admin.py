@@ -38,6 +38,12 @@ class ContentSourceAdmin(admin.ModelAdmin):
     readonly_fields = ["total_items", "used_items", "last_scanned", "last_error"]
     actions = ["rescan"]
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        # The column is a text field: the length limit is the service's, as on the page and the API.
+        if db_field.name == "path_or_identifier":
+            kwargs["max_length"] = services.SOURCE_PATH_MAX_LENGTH
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
     @admin.action(description=_("Scan the selected sources now"))
     def rescan(self, request, queryset):
         created = 0
@@ -73,6 +79,12 @@ class PublishingTaskAdmin(admin.ModelAdmin):
         "last_error",
     ]
     actions = ["retry", "cancel"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        # The bounds are the service's, as on the page and the API.
+        if db_field.name == "priority":
+            kwargs.update(min_value=services.PRIORITY_MIN, max_value=services.PRIORITY_MAX)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def _apply(self, request, queryset, service, label):
         done = 0

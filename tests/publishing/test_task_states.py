@@ -110,3 +110,15 @@ def test_the_api_refuses_a_source_path_over_the_limit(owner, project, api_client
     assert response.status_code == 400
     assert list(response.json()["error"]["fields"]) == ["path_or_identifier"]
     assert not ContentSource.objects.exists()
+
+
+def test_the_admin_forms_take_the_services_limits(rf, staff):
+    from django.contrib import admin
+
+    request = rf.get("/")
+    request.user = staff
+    task_form = admin.site._registry[PublishingTask].get_form(request)
+    priority = task_form.base_fields["priority"]
+    assert (priority.min_value, priority.max_value) == (services.PRIORITY_MIN, services.PRIORITY_MAX)
+    source_form = admin.site._registry[ContentSource].get_form(request)
+    assert source_form.base_fields["path_or_identifier"].max_length == services.SOURCE_PATH_MAX_LENGTH
