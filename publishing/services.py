@@ -31,7 +31,7 @@ Status = PublishingTask.Status
 CREDENTIAL_FIELDS = ("x_consumer_key", "x_consumer_secret", "x_access_token", "x_access_token_secret")
 SOURCE_PATH_MAX_LENGTH = 2000
 ALT_TEXT_MAX_LENGTH = 1000
-# The item key is stored in media_path, and so is a media file's path.
+# A caller's key and a media file's resolved path are both stored in the media_path column.
 TASK_KEY_MAX_LENGTH = 400
 MEDIA_PATH_MAX_LENGTH = PublishingTask._meta.get_field("media_path").max_length
 PRIORITY_MIN, PRIORITY_MAX = -1000, 1000
