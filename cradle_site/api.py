@@ -2,16 +2,23 @@
 
 Every error the API returns has the shape
 ``{"error": {"code": "...", "message": "...", "fields": {"field": ["reason", ...]}}}``,
-so clients handle validation, auth and throttling the same way.
+so clients handle validation, auth and throttling the same way. ``exception_handler`` is
+the only place that maps exceptions to that body: a service's Django ``ValidationError``
+and a ``StateError`` are 400s like a serializer's errors, so API views call services
+without a try/except of their own, and neither can become a 500.
 """
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, pagination
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from cradle_site.errors import StateError
 
 
 class Pagination(pagination.PageNumberPagination):
@@ -46,11 +53,30 @@ def _flatten(detail) -> dict:
     return {}
 
 
-def exception_handler(exc, context):
+def _django_detail(exc: DjangoValidationError) -> dict:
+    if not hasattr(exc, "error_dict"):
+        return {api_settings.NON_FIELD_ERRORS_KEY: exc.messages}
+    return {
+        (api_settings.NON_FIELD_ERRORS_KEY if key == NON_FIELD_ERRORS else key): reasons
+        for key, reasons in exc.message_dict.items()
+    }
+
+
+def _as_api_exception(exc: Exception) -> Exception:
     if isinstance(exc, Http404):
-        exc = exceptions.NotFound()
-    elif isinstance(exc, PermissionDenied):
-        exc = exceptions.PermissionDenied()
+        return exceptions.NotFound()
+    if isinstance(exc, PermissionDenied):
+        return exceptions.PermissionDenied()
+    if isinstance(exc, DjangoValidationError):
+        return exceptions.ValidationError(_django_detail(exc))
+    if isinstance(exc, StateError):
+        # One field for a wrong state in every app, whatever the model calls its state.
+        return exceptions.ValidationError({"state": [str(exc)]})
+    return exc
+
+
+def exception_handler(exc, context):
+    exc = _as_api_exception(exc)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -77,7 +103,11 @@ _ERROR_SCHEMA = {
         "error": {
             "type": "object",
             "properties": {
-                "code": {"type": "string"},
+                "code": {
+                    "type": "string",
+                    "description": "invalid, parse_error, not_authenticated, authentication_failed, "
+                    "permission_denied, not_found, method_not_allowed or throttled.",
+                },
                 "message": {"type": "string"},
                 "fields": {
                     "type": "object",
@@ -91,7 +121,12 @@ _ERROR_SCHEMA = {
     "required": ["error"],
 }
 _ERROR_TEXT = {
-    "400": "Invalid input: the fields and the reasons.",
+    "400": (
+        "Invalid input (code `invalid`): `fields` names each bad field with its reasons, errors about no one "
+        "field under `non_field_errors`. A state that does not allow the action (a revoked message, a "
+        "published task) is also code `invalid`, with the reason under `fields.state`. A body that is not "
+        "JSON is code `parse_error`."
+    ),
     "401": "No API key, or a malformed, revoked or expired one.",
     "403": "The key lacks the scope, or the account cannot write.",
     "404": "No such object among yours (or no such page).",

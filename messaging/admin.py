@@ -7,6 +7,7 @@ from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from cradle_site.errors import StateError
 from messaging import services
 from messaging.models import Delivery, Message, Notice, Recipient, StatusLog
 
@@ -50,7 +51,7 @@ def _run(modeladmin, request, queryset, func, done_text) -> None:
         try:
             func(message=message, details=f"by staff ({request.user.username})")
             done += 1
-        except services.MessageStateError:
+        except StateError:
             refused += 1
     modeladmin.message_user(request, done_text % {"n": done})
     if refused:

@@ -2,7 +2,8 @@
 
 Scopes: ``messages:read`` for GET, ``messages:write`` for the rest. Every queryset goes
 through ``owned_by(request.user)``, so another user's message is a 404. The revocation
-key is in the create response only.
+key is in the create response only. The services' ValidationError and StateError reach the
+client through the site's exception handler (cradle_site.api): no view converts them.
 """
 
 from __future__ import annotations
@@ -82,8 +83,11 @@ class MessageSerializer(serializers.ModelSerializer):
             "delivered_at",
         ]
         extra_kwargs = {
-            "title": {"required": False, "allow_blank": True},
-            "initial_delay_months": {"min_value": 1, "max_value": settings.MESSAGING_MAX_DELAY_MONTHS},
+            "title": {"required": False, "allow_blank": True, "max_length": services.TITLE_MAX_LENGTH},
+            "initial_delay_months": {
+                "min_value": services.DELAY_MIN_MONTHS,
+                "max_value": settings.MESSAGING_MAX_DELAY_MONTHS,
+            },
         }
 
     @extend_schema(responses=StepSerializer(many=True))
@@ -112,10 +116,6 @@ class StatusLogSerializer(serializers.ModelSerializer):
         fields = ["id", "status", "created_at", "details", "response"]
 
 
-def _as_drf(exc: DjangoValidationError) -> ValidationError:
-    return ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
-
-
 class MessageViewSet(viewsets.ModelViewSet):
     scope_area = "messages"
     serializer_class = MessageSerializer
@@ -133,16 +133,13 @@ class MessageViewSet(viewsets.ModelViewSet):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            message, key = services.message_create(
-                owner=request.user,
-                title=data.get("title", ""),
-                content=data["content"],
-                initial_delay_months=data["initial_delay_months"],
-                recipients=[dict(r) for r in data["recipients"]],
-            )
-        except DjangoValidationError as exc:
-            raise _as_drf(exc) from None
+        message, key = services.message_create(
+            owner=request.user,
+            title=data.get("title", ""),
+            content=data["content"],
+            initial_delay_months=data["initial_delay_months"],
+            recipients=[dict(r) for r in data["recipients"]],
+        )
         message.revocation_key = key
         return Response(MessageCreatedSerializer(message).data, status=status.HTTP_201_CREATED)
 
@@ -153,26 +150,18 @@ class MessageViewSet(viewsets.ModelViewSet):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         recipients = [dict(r) for r in data["recipients"]] if "recipients" in data else None
-        try:
-            services.message_update(
-                message=message,
-                title=data.get("title", message.title),
-                content=data.get("content", message.content),
-                initial_delay_months=data.get("initial_delay_months", message.initial_delay_months),
-                recipients=recipients,
-            )
-        except DjangoValidationError as exc:
-            raise _as_drf(exc) from None
-        except services.MessageStateError as exc:
-            raise ValidationError({"state": [str(exc)]}) from None
+        services.message_update(
+            message=message,
+            title=data.get("title", message.title),
+            content=data.get("content", message.content),
+            initial_delay_months=data.get("initial_delay_months", message.initial_delay_months),
+            recipients=recipients,
+        )
         return Response(MessageSerializer(self.get_queryset().get(pk=message.pk)).data)
 
     def _answer(self, request, func):
         message = self.get_object()
-        try:
-            func(message=message)
-        except services.MessageStateError as exc:
-            raise ValidationError({"state": [str(exc)]}) from None
+        func(message=message)
         return Response(MessageSerializer(self.get_queryset().get(pk=message.pk)).data)
 
     @extend_schema(request=None, responses=MessageSerializer)

@@ -5,12 +5,16 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from messaging import services
 from messaging.channels import validate_contact
 from messaging.models import Recipient
 
+# The limits are the services' rules (the API has them too); the form takes their numbers so
+# the browser's maxlength and the form's own message match what the service would refuse.
+
 
 class MessageForm(forms.Form):
-    title = forms.CharField(label=_("Title"), max_length=200, required=False)
+    title = forms.CharField(label=_("Title"), max_length=services.TITLE_MAX_LENGTH, required=False)
     content = forms.CharField(
         label=_("Message"),
         widget=forms.Textarea(attrs={"rows": 8}),
@@ -18,7 +22,7 @@ class MessageForm(forms.Form):
     )
     initial_delay_months = forms.IntegerField(
         label=_("Initial delay (months)"),
-        min_value=1,
+        min_value=services.DELAY_MIN_MONTHS,
         max_value=settings.MESSAGING_MAX_DELAY_MONTHS,
         initial=6,
         help_text=_("The first warning comes after this many months (30 days each)."),
@@ -26,14 +30,16 @@ class MessageForm(forms.Form):
 
 
 class RecipientForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = forms.CharField(label=_("Name"), max_length=services.RECIPIENT_NAME_MAX_LENGTH)
     # The initial value is what the select shows, so an untouched spare row counts as empty
     # (not "changed") and is skipped instead of failing as "this field is required".
     contact_type = forms.ChoiceField(
         label=_("Channel"), choices=Recipient.ContactType.choices, initial=Recipient.ContactType.EMAIL
     )
     contact = forms.CharField(
-        label=_("Contact"), max_length=500, help_text=_("E-mail address, https:// URL, or +E.164 phone number.")
+        label=_("Contact"),
+        max_length=services.RECIPIENT_CONTACT_MAX_LENGTH,
+        help_text=_("E-mail address, https:// URL, or +E.164 phone number."),
     )
 
     def clean(self):
@@ -65,7 +71,7 @@ RecipientFormSet = forms.formset_factory(
     min_num=1,
     validate_min=True,
     can_delete=True,
-    max_num=50,
+    max_num=services.RECIPIENTS_MAX,
 )
 
 

@@ -1,5 +1,10 @@
 """The rules for changing a message. Pages, API, admin actions and tasks all call these.
 
+Every rule on the input lives here, limits included (a title's length, how many recipients),
+so the page, the API and the admin refuse the same things; forms and serializers may show
+the limits but take their numbers from here. Bad input raises ``ValidationError`` keyed by
+field; an answer the message's state does not allow raises ``StateError``.
+
 State changes lock the message row (``select_for_update``) and re-check its state inside
 the transaction, so an answer and a concurrent sweep cannot both win: whichever commits
 second sees the other's result.
@@ -17,13 +22,17 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cradle_site.errors import StateError
 from messaging import ladder
 from messaging.channels import validate_contact
 from messaging.models import Delivery, Message, MessageBody, Recipient, StatusLog
 
-
-class MessageStateError(Exception):
-    """The message is not in a state that allows this action (the text says why)."""
+# The title is encrypted (a text column), so no column length limits it: this does.
+TITLE_MAX_LENGTH = 200
+DELAY_MIN_MONTHS = 1  # the maximum is the operator's: settings.MESSAGING_MAX_DELAY_MONTHS
+RECIPIENTS_MAX = 50
+RECIPIENT_NAME_MAX_LENGTH = Recipient._meta.get_field("name").max_length
+RECIPIENT_CONTACT_MAX_LENGTH = Recipient._meta.get_field("contact").max_length
 
 
 def revocation_key_hash(key: str) -> str:
@@ -32,30 +41,52 @@ def revocation_key_hash(key: str) -> str:
 
 
 def validate_delay(months: int) -> int:
-    if not 1 <= int(months) <= settings.MESSAGING_MAX_DELAY_MONTHS:
+    try:
+        months = int(months)
+    except (TypeError, ValueError):
+        months = 0  # refused below, with the same reason
+    if not DELAY_MIN_MONTHS <= months <= settings.MESSAGING_MAX_DELAY_MONTHS:
         raise ValidationError(
             {
-                "initial_delay_months": _("Choose between 1 and %(max)d months.")
-                % {"max": settings.MESSAGING_MAX_DELAY_MONTHS}
+                "initial_delay_months": _("Choose between %(min)d and %(max)d months.")
+                % {"min": DELAY_MIN_MONTHS, "max": settings.MESSAGING_MAX_DELAY_MONTHS}
             }
         )
-    return int(months)
+    return months
+
+
+def clean_title(title: str) -> str:
+    title = title or ""
+    if len(title) > TITLE_MAX_LENGTH:
+        raise ValidationError({"title": _too_long(TITLE_MAX_LENGTH)})
+    return title
+
+
+def _too_long(limit: int) -> str:
+    return _("At most %(n)s characters.") % {"n": limit}
 
 
 def clean_recipients(recipients: list[dict]) -> list[dict]:
     """Validate each ``{"name", "contact", "contact_type"}``; errors keyed ``recipients[i].field``."""
     if not recipients:
         raise ValidationError({"recipients": _("Name at least one recipient.")})
+    if len(recipients) > RECIPIENTS_MAX:
+        raise ValidationError({"recipients": _("At most %(n)d recipients.") % {"n": RECIPIENTS_MAX}})
     cleaned, errors = [], {}
     for index, item in enumerate(recipients):
         name = (item.get("name") or "").strip()
         contact_type = item.get("contact_type") or Recipient.ContactType.EMAIL
         if not name:
             errors[f"recipients[{index}].name"] = _("This field is required.")
+        elif len(name) > RECIPIENT_NAME_MAX_LENGTH:
+            errors[f"recipients[{index}].name"] = _too_long(RECIPIENT_NAME_MAX_LENGTH)
         try:
             contact = validate_contact(contact_type, item.get("contact", ""))
         except ValidationError as exc:
             errors[f"recipients[{index}].contact"] = exc.messages[0]
+            continue
+        if len(contact) > RECIPIENT_CONTACT_MAX_LENGTH:
+            errors[f"recipients[{index}].contact"] = _too_long(RECIPIENT_CONTACT_MAX_LENGTH)
             continue
         cleaned.append({"name": name, "contact": contact, "contact_type": contact_type})
     if errors:
@@ -74,6 +105,7 @@ def message_create(
 ) -> tuple[Message, str]:
     """Create a message and its recipients; return it with the revocation key (shown once)."""
     now = now or timezone.now()
+    title = clean_title(title)
     months = validate_delay(initial_delay_months)
     cleaned = clean_recipients(recipients)
     if not (content or "").strip():
@@ -82,7 +114,7 @@ def message_create(
     with transaction.atomic():
         message = Message.objects.create(
             owner=owner,
-            title=title or "",
+            title=title,
             initial_delay_months=months,
             created_at=now,
             cycle_started_at=now,
@@ -105,6 +137,7 @@ def message_update(
 ) -> Message:
     """Change a message that is still on its ladder. A new delay applies at level 0 only."""
     now = now or timezone.now()
+    title = clean_title(title)
     months = validate_delay(initial_delay_months)
     cleaned = clean_recipients(recipients) if recipients is not None else None
     if not (content or "").strip():
@@ -112,8 +145,8 @@ def message_update(
     with transaction.atomic():
         locked = _lock(message)
         if locked.state != Message.State.ACTIVE:
-            raise MessageStateError(_("Only a message that has not been delivered or revoked can be changed."))
-        locked.title = title or ""
+            raise StateError(_("Only a message that has not been delivered or revoked can be changed."))
+        locked.title = title
         MessageBody.objects.update_or_create(message=locked, defaults={"content": content})
         if months != locked.initial_delay_months and locked.warning_level == 0:
             # Never earlier than now: a shorter delay warns at the next sweep, not in the past.
@@ -149,7 +182,7 @@ def message_reset(*, message: Message, now: datetime | None = None, details: str
     with transaction.atomic():
         locked = _lock(message)
         if locked.state != Message.State.ACTIVE:
-            raise MessageStateError(
+            raise StateError(
                 _("This message can no longer be reset (it is %(state)s).") % {"state": locked.get_state_display()}
             )
         previous = locked.warning_level
@@ -191,7 +224,7 @@ def messages_reset_all(*, owner, now: datetime | None = None) -> int:
             message_reset(
                 message=message, now=now, details=f"reset with all messages, from level {message.warning_level}"
             )
-        except MessageStateError:
+        except StateError:
             continue
         done += 1
     return done
@@ -203,7 +236,7 @@ def message_continue(*, message: Message, now: datetime | None = None, details: 
     with transaction.atomic():
         locked = _lock(message)
         if locked.state != Message.State.ACTIVE:
-            raise MessageStateError(
+            raise StateError(
                 _("This message is no longer on its ladder (it is %(state)s).") % {"state": locked.get_state_display()}
             )
         StatusLog.objects.create(
@@ -223,7 +256,7 @@ def message_revoke(*, message: Message, now: datetime | None = None, details: st
     with transaction.atomic():
         locked = _lock(message)
         if not locked.is_revocable:
-            raise MessageStateError(
+            raise StateError(
                 _("This message can no longer be revoked (it is %(state)s).") % {"state": locked.get_state_display()}
             )
         locked.state = Message.State.REVOKED
@@ -266,7 +299,7 @@ def message_revoke_by_key(*, key: str, now: datetime | None = None) -> Message |
         return None
     try:
         return message_revoke(message=message, now=now, details="revoked with the revocation key")
-    except MessageStateError:
+    except StateError:
         return None
 
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from cradle_site import ratelimit
+from cradle_site.errors import StateError
 from cradle_site.querysets import get_owned_or_404
 from cradle_site.roles import writer_required
 from messaging import ladder, links, services
@@ -88,7 +89,7 @@ def message_edit(request: HttpRequest, pk: int) -> HttpResponse:
             services.message_update(message=message, recipients=formset.recipients(), **form.cleaned_data)
         except ValidationError as exc:
             _apply_errors(exc, form, formset)
-        except services.MessageStateError as exc:
+        except StateError as exc:
             flash.error(request, str(exc))
             return redirect("messaging:message_detail", pk=pk)
         else:
@@ -126,7 +127,7 @@ def message_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     if request.method == "POST":
         try:
             ACTIONS[action](message=message)
-        except services.MessageStateError as exc:
+        except StateError as exc:
             flash.error(request, str(exc))
         else:
             flash.success(request, _done_text(action))
@@ -186,7 +187,7 @@ def checkin(request: HttpRequest, token: str) -> HttpResponse:
             return render(request, "messaging/checkin.html", {"message": message, "error": True}, status=400)
         try:
             ACTIONS[action](message=message)
-        except services.MessageStateError as exc:
+        except StateError as exc:
             flash.error(request, str(exc))
         else:
             flash.success(request, _done_text(action))

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from cradle_site.errors import StateError
 from publishing import services
 from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
 from publishing.scan import source_scan
@@ -37,6 +37,12 @@ class ContentSourceAdmin(admin.ModelAdmin):
     exclude = ["credential"]
     readonly_fields = ["total_items", "used_items", "last_scanned", "last_error"]
     actions = ["rescan"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        # The column is a text field: the length limit is the service's, as on the page and the API.
+        if db_field.name == "path_or_identifier":
+            kwargs["max_length"] = services.SOURCE_PATH_MAX_LENGTH
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     @admin.action(description=_("Scan the selected sources now"))
     def rescan(self, request, queryset):
@@ -74,14 +80,20 @@ class PublishingTaskAdmin(admin.ModelAdmin):
     ]
     actions = ["retry", "cancel"]
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        # The bounds are the service's, as on the page and the API.
+        if db_field.name == "priority":
+            kwargs.update(min_value=services.PRIORITY_MIN, max_value=services.PRIORITY_MAX)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
     def _apply(self, request, queryset, service, label):
         done = 0
         for task in queryset:
             try:
                 service(task=task)
                 done += 1
-            except ValidationError as exc:
-                self.message_user(request, f"#{task.pk}: {' '.join(exc.messages)}", messages.WARNING)
+            except StateError as exc:
+                self.message_user(request, f"#{task.pk}: {exc}", messages.WARNING)
         self.message_user(request, _("%(label)s: %(n)s tasks.") % {"label": label, "n": done}, messages.SUCCESS)
 
     @admin.action(description=_("Retry the selected tasks"))

@@ -1,15 +1,13 @@
 """The publishing API: projects, sources, tasks (create, status, retry, cancel) and logs.
 
-Owner-scoped through ``owned_by``; bad input is a 400 naming the field. Creating a task
-needs only ``tasks:create`` and reading its status only ``tasks:read_status``, so a
+Owner-scoped through ``owned_by``; bad input is a 400 naming the field, a wrong task state
+a 400 under ``state`` (the services raise, the site's exception handler answers). Creating
+a task needs only ``tasks:create`` and reading its status only ``tasks:read_status``, so a
 service that queues posts holds no more rights than that. Credentials are write-only.
 """
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
@@ -20,14 +18,6 @@ from cradle_site.querysets import MAX_ID, get_owned_or_404
 from publishing import services
 from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
 from publishing.scan import source_scan
-
-
-@contextmanager
-def as_400():
-    try:
-        yield
-    except DjangoValidationError as exc:
-        raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
 
 
 class CredentialsIn(serializers.Serializer):
@@ -75,10 +65,9 @@ class ProjectList(generics.ListCreateAPIView):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         credentials = data.pop("credentials", None)
-        with as_400():
-            project = services.project_create(owner=request.user, **data)
-            if credentials:
-                services.project_set_credentials(project=project, **credentials)
+        project = services.project_create(owner=request.user, **data)
+        if credentials:
+            services.project_set_credentials(project=project, **credentials)
         return Response(ProjectSerializer(project).data, status=status.HTTP_201_CREATED)
 
 
@@ -96,10 +85,9 @@ class ProjectDetail(generics.RetrieveUpdateAPIView):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         credentials = data.pop("credentials", None)
-        with as_400():
-            services.project_update(project=project, **data)
-            if credentials:
-                services.project_set_credentials(project=project, **credentials)
+        services.project_update(project=project, **data)
+        if credentials:
+            services.project_set_credentials(project=project, **credentials)
         return Response(ProjectSerializer(project).data)
 
 
@@ -137,8 +125,7 @@ class SourceList(generics.ListCreateAPIView):
         project = self.project()
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with as_400():
-            source = services.source_create(project=project, **serializer.validated_data)
+        source = services.source_create(project=project, **serializer.validated_data)
         return Response(SourceSerializer(source).data, status=status.HTTP_201_CREATED)
 
 
@@ -192,11 +179,17 @@ class TaskSerializer(serializers.ModelSerializer):
 class TaskCreateIn(serializers.Serializer):
     project = serializers.IntegerField()
     text = serializers.CharField(required=False, allow_blank=True, default="")
-    alt_text = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
-    media_path = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
-    key = serializers.CharField(required=False, allow_blank=True, default="", max_length=400)
+    alt_text = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=services.ALT_TEXT_MAX_LENGTH
+    )
+    media_path = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=services.MEDIA_PATH_MAX_LENGTH
+    )
+    key = serializers.CharField(required=False, allow_blank=True, default="", max_length=services.TASK_KEY_MAX_LENGTH)
     scheduled_at = serializers.DateTimeField(required=False, default=None)
-    priority = serializers.IntegerField(required=False, default=0, min_value=-1000, max_value=1000)
+    priority = serializers.IntegerField(
+        required=False, default=0, min_value=services.PRIORITY_MIN, max_value=services.PRIORITY_MAX
+    )
 
 
 class TaskFilterIn(serializers.Serializer):
@@ -231,8 +224,7 @@ class TaskList(generics.ListCreateAPIView):
         project = Project.objects.owned_by(request.user).filter(pk=values.pop("project")).first()
         if project is None:
             raise ValidationError({"project": ["No such project."]})
-        with as_400():
-            task = services.task_create(project=project, **values)
+        task = services.task_create(project=project, **values)
         return Response(TaskSerializer(task).data, status=status.HTTP_201_CREATED)
 
 
@@ -271,7 +263,9 @@ class TaskStatus(APIView):
 
 class TaskChangeIn(serializers.Serializer):
     scheduled_at = serializers.DateTimeField(required=False, default=None)
-    priority = serializers.IntegerField(required=False, default=None, min_value=-1000, max_value=1000)
+    priority = serializers.IntegerField(
+        required=False, default=None, min_value=services.PRIORITY_MIN, max_value=services.PRIORITY_MAX
+    )
 
 
 class TaskAction(APIView):
@@ -283,15 +277,14 @@ class TaskAction(APIView):
     @extend_schema(request=None, responses=TaskSerializer)
     def post(self, request, pk: int):
         task = get_owned_or_404(PublishingTask.objects.all(), request.user, pk=pk)
-        with as_400():
-            if self.operation == "retry":
-                services.task_retry(task=task)
-            elif self.operation == "cancel":
-                services.task_cancel(task=task)
-            else:
-                values = TaskChangeIn(data=request.data)
-                values.is_valid(raise_exception=True)
-                services.task_reschedule(task=task, **values.validated_data)
+        if self.operation == "retry":
+            services.task_retry(task=task)
+        elif self.operation == "cancel":
+            services.task_cancel(task=task)
+        else:
+            values = TaskChangeIn(data=request.data)
+            values.is_valid(raise_exception=True)
+            services.task_reschedule(task=task, **values.validated_data)
         return Response(TaskSerializer(task).data)
 
 

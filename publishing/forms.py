@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from cradle_site.querysets import MAX_ID
+from publishing import services
 from publishing.models import ContentSource, Project, PublishingTask
 
 
@@ -45,7 +46,9 @@ class CredentialsForm(forms.Form):
 
 class SourceForm(forms.Form):
     source_type = forms.ChoiceField(label=_("Type"), choices=ContentSource.SourceType.choices)
-    path_or_identifier = forms.CharField(label=_("Folder, feed address or Drive folder id"), max_length=2000)
+    path_or_identifier = forms.CharField(
+        label=_("Folder, feed address or Drive folder id"), max_length=services.SOURCE_PATH_MAX_LENGTH
+    )
     credential = forms.CharField(
         label=_("Drive credential (optional)"),
         required=False,
@@ -62,7 +65,9 @@ class TaskFilterForm(forms.Form):
 
 
 class TaskChangeForm(forms.Form):
-    priority = forms.IntegerField(label=_("Priority"), required=False, min_value=-1000, max_value=1000)
+    priority = forms.IntegerField(
+        label=_("Priority"), required=False, min_value=services.PRIORITY_MIN, max_value=services.PRIORITY_MAX
+    )
     scheduled_at = forms.DateTimeField(
         label=_("Scheduled for"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )

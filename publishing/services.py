@@ -1,7 +1,10 @@
 """Business rules for projects, sources and tasks: pages, API, admin and jobs call these.
 
 Rule violations raise ``django.core.exceptions.ValidationError`` keyed by field, so a page
-shows a form error and the API a 400 naming the field.
+shows a form error and the API a 400 naming the field; a task whose status does not allow
+the action (or that changed meanwhile) raises ``StateError``. The limits on the input live
+here too, so page, API and admin refuse the same things; forms and serializers take their
+numbers from these constants.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cradle_site import dates
+from cradle_site.errors import StateError
 from cradle_site.outbound import UnsafeURL, check_public_url
 from publishing import queue
 from publishing.content import X_TEXT_LIMIT, file_hash, text_hash
@@ -25,6 +29,26 @@ from publishing.sources.local_folder import MEDIA_SUFFIXES, resolve_allowed
 
 Status = PublishingTask.Status
 CREDENTIAL_FIELDS = ("x_consumer_key", "x_consumer_secret", "x_access_token", "x_access_token_secret")
+SOURCE_PATH_MAX_LENGTH = 2000
+ALT_TEXT_MAX_LENGTH = 1000
+# A caller's key and a media file's resolved path are both stored in the media_path column.
+TASK_KEY_MAX_LENGTH = 400
+MEDIA_PATH_MAX_LENGTH = PublishingTask._meta.get_field("media_path").max_length
+PRIORITY_MIN, PRIORITY_MAX = -1000, 1000
+
+
+def _too_long(limit: int) -> str:
+    return _("At most %(n)s characters.") % {"n": limit}
+
+
+def _check_priority(priority: int | None) -> None:
+    if priority is not None and not PRIORITY_MIN <= priority <= PRIORITY_MAX:
+        raise ValidationError(
+            {
+                "priority": _("Choose a priority between %(min)s and %(max)s.")
+                % {"min": PRIORITY_MIN, "max": PRIORITY_MAX}
+            }
+        )
 
 
 def clean_slot_times(values: list[str]) -> list[str]:
@@ -111,6 +135,8 @@ def source_create(
         raise ValidationError({"source_type": _("Choose local_folder, rss_feed or google_drive.")})
     if not path_or_identifier:
         raise ValidationError({"path_or_identifier": _("This field is required.")})
+    if len(path_or_identifier) > SOURCE_PATH_MAX_LENGTH:
+        raise ValidationError({"path_or_identifier": _too_long(SOURCE_PATH_MAX_LENGTH)})
     if source_type == ContentSource.SourceType.LOCAL_FOLDER:
         try:
             path_or_identifier = str(resolve_allowed(path_or_identifier))
@@ -151,9 +177,16 @@ def task_create(
     caller's idempotency key) defaults to the media path, or a fresh id.
     """
     _check_scheduled_at(scheduled_at)
+    _check_priority(priority)
     text = (text or "").strip()
     if len(text) > X_TEXT_LIMIT:
-        raise ValidationError({"text": _("At most %(n)s characters.") % {"n": X_TEXT_LIMIT}})
+        raise ValidationError({"text": _too_long(X_TEXT_LIMIT)})
+    if len(alt_text or "") > ALT_TEXT_MAX_LENGTH:
+        raise ValidationError({"alt_text": _too_long(ALT_TEXT_MAX_LENGTH)})
+    if len(key or "") > TASK_KEY_MAX_LENGTH:
+        raise ValidationError({"key": _too_long(TASK_KEY_MAX_LENGTH)})
+    if len(media_path or "") > MEDIA_PATH_MAX_LENGTH:
+        raise ValidationError({"media_path": _too_long(MEDIA_PATH_MAX_LENGTH)})
     media = None
     media_hash = ""
     if media_path:
@@ -163,6 +196,8 @@ def task_create(
             raise ValidationError({"media_path": str(exc)}) from None
         if not path.is_file() or path.suffix.lower() not in MEDIA_SUFFIXES:
             raise ValidationError({"media_path": _("No image, GIF or video at this path.")})
+        if len(str(path)) > MEDIA_PATH_MAX_LENGTH:  # resolved, a relative path grows
+            raise ValidationError({"media_path": _too_long(MEDIA_PATH_MAX_LENGTH)})
         media = {"kind": "file", "path": str(path)}
         media_hash = file_hash(path)
     if not text and not media:
@@ -188,14 +223,14 @@ def task_create(
         raise ValidationError({"key": _("This project already has a task for this item.")}) from None
 
 
-def _stale() -> ValidationError:
-    return ValidationError({"status": _("The task changed meanwhile; reload and try again.")})
+def _stale() -> StateError:
+    return StateError(_("The task changed meanwhile; reload and try again."))
 
 
 def task_retry(*, task: PublishingTask, when: datetime | None = None) -> PublishingTask:
     """A failed or cancelled task goes back to the queue, its retries counted from zero."""
     if task.status not in (Status.FAILED, Status.CANCELLED):
-        raise ValidationError({"status": _("Only failed or cancelled tasks can be retried.")})
+        raise StateError(_("Only failed or cancelled tasks can be retried."))
     if not queue.task_transition(
         task,
         expect_status=task.status,
@@ -210,7 +245,7 @@ def task_retry(*, task: PublishingTask, when: datetime | None = None) -> Publish
 
 def task_cancel(*, task: PublishingTask) -> PublishingTask:
     if task.status not in (Status.PENDING, Status.FAILED):
-        raise ValidationError({"status": _("Only pending or failed tasks can be cancelled.")})
+        raise StateError(_("Only pending or failed tasks can be cancelled."))
     if not queue.task_transition(task, expect_status=task.status, status=Status.CANCELLED):
         raise _stale()
     return task
@@ -218,8 +253,9 @@ def task_cancel(*, task: PublishingTask) -> PublishingTask:
 
 def task_reschedule(*, task: PublishingTask, scheduled_at: datetime | None = None, priority: int | None = None):
     _check_scheduled_at(scheduled_at)
+    _check_priority(priority)
     if task.status != Status.PENDING:
-        raise ValidationError({"status": _("Only pending tasks can be moved.")})
+        raise StateError(_("Only pending tasks can be moved."))
     changes = {}
     if scheduled_at is not None:
         changes["scheduled_at"] = scheduled_at

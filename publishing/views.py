@@ -14,6 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from cradle_site.errors import StateError
 from cradle_site.querysets import get_owned_or_404
 from cradle_site.roles import writer_required
 from publishing import services
@@ -180,6 +181,8 @@ def task_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             )
     except ValidationError as exc:
         messages.error(request, " ".join(" ".join(v) for v in exc.message_dict.values()))
+    except StateError as exc:
+        messages.error(request, str(exc))
     else:
         messages.success(request, _("Task updated."))
     back = request.POST.get("next", "")

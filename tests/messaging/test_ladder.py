@@ -8,9 +8,9 @@ import pytest
 import time_machine
 from django.core import mail
 
+from cradle_site.errors import StateError
 from messaging import ladder, services
 from messaging.models import Delivery, Message, StatusLog
-from messaging.services import MessageStateError
 from tests.jobs import messaging_minute
 from tests.messaging.conftest import NOW
 
@@ -130,7 +130,7 @@ def test_it_revokes_at_every_level_and_never_delivers(seed_ladder, owner, make_m
     assert not Delivery.objects.filter(message=message).exists()
     assert statuses(message)[-1] == "REVOKED"
     assert not [m for m in mail.outbox if m.to == ["rae@example.com"]]
-    with pytest.raises(MessageStateError):
+    with pytest.raises(StateError):
         services.message_reset(message=message)
 
 
