@@ -109,7 +109,8 @@ class MessageCreatedSerializer(MessageSerializer):
 class StatusLogSerializer(serializers.ModelSerializer):
     class Meta:
         model = StatusLog
-        fields = ["id", "status", "created_at", "details", "response"]
+        fields = ["id", "status", "created_at", "details", "data", "response"]
+        read_only_fields = fields
 
 
 def _as_drf(exc: DjangoValidationError) -> ValidationError:
