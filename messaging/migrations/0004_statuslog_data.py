@@ -10,6 +10,7 @@ The keys are the ones ``messaging.history`` writes.
 
 import json
 import re
+from datetime import datetime
 
 from django.db import migrations, models
 
@@ -25,12 +26,20 @@ def _staff(found):
     return {"actor": {"kind": "staff", "name": found["name"]}}
 
 
+def _warning(found):
+    try:
+        datetime.fromisoformat(found["when"])  # the page formats it: an unreadable time stays as stored
+    except ValueError:
+        return None
+    return {"level": int(found["level"]), "next_step_at": found["when"], "actor": SWEEP}
+
+
 # (statuses, the English as written before 0004, the data it says)
 PATTERNS = [
     (
         WARNINGS,
         re.compile(r"warning (?P<level>\d) sent; next step at (?P<when>\S+)"),
-        lambda m: {"level": int(m["level"]), "next_step_at": m["when"], "actor": SWEEP},
+        _warning,
     ),
     (
         {"WARNING_RESET"},
@@ -74,10 +83,11 @@ PATTERNS = [
 
 def parse_details(status, details):
     """The data an old row's English says, or None when no pattern reads it."""
-    for statuses, pattern, data in PATTERNS:
+    for statuses, pattern, read in PATTERNS:
         found = pattern.fullmatch(details) if status in statuses else None
-        if found:
-            return data(found.groupdict())
+        data = read(found.groupdict()) if found else None
+        if data is not None:
+            return data
     return None
 
 

@@ -128,6 +128,15 @@ def test_the_sweep_writes_one_data_per_group(owner, make_message):
     assert StatusLog.objects.filter(data__level=3).get().message_id == higher.pk
 
 
+def test_the_back_office_shows_a_rows_data(client, staff, owner, make_message):
+    message = make_message(owner)
+    services.message_revoke(message=message, actor=history.staff(staff))
+    client.force_login(staff)
+    page = client.get(reverse("admin:messaging_statuslog_change", args=[message.status_logs.get().pk]))
+    assert page.status_code == 200 and "revoked by staff (staff)" in page.content.decode()
+    assert "&quot;kind&quot;: &quot;staff&quot;" in page.content.decode()
+
+
 def test_the_api_shows_data_next_to_details(api_client_for, owner, make_message):
     message = make_message(owner)
     services.message_continue(message=message)
@@ -186,7 +195,13 @@ def test_the_migration_reads_every_old_text(status, details, english):
 
 def test_the_migration_fills_data_for_old_rows_and_leaves_the_rest(owner, make_message, monkeypatch):
     message = make_message(owner)
-    unknown = [("WARNING_1", "demo"), ("WARNING_1", "reset from level 2"), ("CONTINUED", "")]  # wrong status, empty
+    # Unknown text, a known text under the wrong status, a time that is not one, no text.
+    unknown = [
+        ("WARNING_1", "demo"),
+        ("WARNING_1", "reset from level 2"),
+        ("WARNING_1", "warning 1 sent; next step at soon"),
+        ("CONTINUED", ""),
+    ]
     StatusLog.objects.bulk_create(
         StatusLog(message=message, status=status, details=details) for status, details, _e in OLD_ROWS
     )
@@ -197,7 +212,7 @@ def test_the_migration_fills_data_for_old_rows_and_leaves_the_rest(owner, make_m
     migration.fill_data(apps, None)
     rows = list(StatusLog.objects.order_by("id"))
     assert [row.display_text for row in rows[: len(OLD_ROWS)]] == [english for _s, _d, english in OLD_ROWS]
-    assert [row.data for row in rows[len(OLD_ROWS) :]] == [{}, {}, {}]
+    assert [row.data for row in rows[len(OLD_ROWS) :]] == [{}] * len(unknown)
     assert [row.display_text for row in rows[len(OLD_ROWS) :]] == [details for _s, details in unknown]
     staff_reset = StatusLog.objects.get(status="WARNING_RESET", details="by staff (root)")
     assert staff_reset.data == {"actor": {"kind": "staff", "name": "root"}}
