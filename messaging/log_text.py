@@ -3,8 +3,8 @@
 One template per status (``TEMPLATES``; a test fails when a status has none), reading the keys
 ``messaging.history`` writes. A template returns the sentence its facts allow; when a staff
 member acted, one sentence saying so follows (alone for the admin's answers logged before the
-level was recorded). A row without ``data`` (one migration 0004 could
-not read, such as a demo row) is shown as its stored ``details``. Nothing here parses English.
+level was recorded). A row without ``data`` (one that migration 0004 could not read, such as
+an old demo row) is shown as its stored ``details``. Nothing here parses English.
 """
 
 from __future__ import annotations
