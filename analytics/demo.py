@@ -9,6 +9,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from analytics.aggregate import hourly_aggregate
+from messaging import history, ladder
 from messaging.models import Message, StatusLog
 from publishing.models import Project, PublishingLog, PublishingTask
 
@@ -62,14 +63,14 @@ def create_demo(user) -> None:
         StatusLog.objects.bulk_create(
             [
                 StatusLog(
-                    message=message, status=StatusLog.Status.WARNING_1, created_at=warned, details="demo history"
+                    message=message,
+                    created_at=warned,
+                    **history.warning_sent(level=1, next_step_at=warned + ladder.interval_after(1)),
                 ),
                 StatusLog(
                     message=message,
-                    status=StatusLog.Status.WARNING_RESET,
-                    response=StatusLog.Response.RESET,
                     created_at=warned + timedelta(hours=20),
-                    details="demo history",
+                    **history.reset(from_level=1, actor=history.OWNER),
                 ),
             ]
         )

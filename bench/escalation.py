@@ -42,7 +42,7 @@ from django.utils import timezone  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from bench.workers import run_released  # noqa: E402
-from messaging import ladder  # noqa: E402
+from messaging import history, ladder  # noqa: E402
 from messaging.models import WARNING_STATUSES, Delivery, Message, MessageBody, Notice, Recipient, StatusLog  # noqa: E402
 from messaging.sweep import sweep_due  # noqa: E402
 
@@ -198,7 +198,9 @@ def main() -> None:
         message.next_warning_date = now + ladder.interval_after(message.warning_level)
         message.save()
         StatusLog.objects.create(
-            message=message, status=StatusLog.warning_status(message.warning_level), created_at=now
+            message=message,
+            created_at=now,
+            **history.warning_sent(level=message.warning_level, next_step_at=message.next_warning_date),
         )
     naive_elapsed = time.perf_counter() - started
 

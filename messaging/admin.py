@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from cradle_site.errors import StateError
-from messaging import services
+from messaging import history, services
 from messaging.models import Delivery, Message, Notice, Recipient, StatusLog
 
 
@@ -49,7 +49,7 @@ def _run(modeladmin, request, queryset, func, done_text) -> None:
     done, refused = 0, 0
     for message in queryset:
         try:
-            func(message=message, details=f"by staff ({request.user.username})")
+            func(message=message, actor=history.staff(request.user))
             done += 1
         except StateError:
             refused += 1

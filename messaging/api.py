@@ -113,7 +113,8 @@ class MessageCreatedSerializer(MessageSerializer):
 class StatusLogSerializer(serializers.ModelSerializer):
     class Meta:
         model = StatusLog
-        fields = ["id", "status", "created_at", "details", "response"]
+        fields = ["id", "status", "created_at", "details", "data", "response"]
+        read_only_fields = fields
 
 
 class MessageViewSet(viewsets.ModelViewSet):

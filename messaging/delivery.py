@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from cradle_site.retry import Backoff
+from messaging import history
 from messaging.channels import ChannelError, channel_for
 from messaging.models import DELIVERY_LEASE, Delivery, Message, Notice, StatusLog
 
@@ -98,10 +99,8 @@ def _record_failure(delivery: Delivery, error: str, now: datetime) -> None:
             Delivery.objects.filter(pk=delivery.pk).update(attempts=attempts, last_error=error[:2000])
         StatusLog.objects.create(
             message_id=delivery.message_id,
-            status=StatusLog.Status.DELIVERY_FAILED,
             created_at=now,
-            details=f"recipient {recipient.name} ({recipient.contact_type}), attempt {attempts}"
-            f"{' (giving up; staff can retry)' if final else ''}: {error}"[:2000],
+            **history.delivery_failed(recipient=recipient, attempt=attempts, final=final, error=error),
         )
         if final and moved:
             # The owner's other channel (e-mail) hears about a recipient that keeps failing.
@@ -129,9 +128,8 @@ def messages_complete(*, message_ids: set[int], now: datetime) -> int:
                 count = Delivery.objects.filter(message_id=message_id).count()
                 StatusLog.objects.create(
                     message_id=message_id,
-                    status=StatusLog.Status.DELIVERED,
                     created_at=now,
-                    details=f"delivered to {count} recipient(s)",
+                    **history.delivered(recipients=count, actor=history.DELIVERY),
                 )
                 done += 1
     return done

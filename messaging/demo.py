@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from messaging import ladder, services
+from messaging import history, ladder, services
 from messaging.models import Message, StatusLog
 
 
@@ -35,7 +35,10 @@ def create_demo(user) -> None:
     first = message.cycle_started_at + ladder.initial_delay(3)
     second = first + ladder.interval_after(1)
     for level, at in ((1, first), (2, second)):
-        StatusLog.objects.create(message=message, status=StatusLog.warning_status(level), created_at=at, details="demo")
+        next_step_at = at + ladder.interval_after(level)
+        StatusLog.objects.create(
+            message=message, created_at=at, **history.warning_sent(level=level, next_step_at=next_step_at)
+        )
     Message.objects.filter(pk=message.pk).update(
         warning_level=2, last_warning_at=second, next_warning_date=second + ladder.interval_after(2)
     )

@@ -25,7 +25,6 @@ from django.utils.translation import gettext_lazy as _
 from cradle_site import leases
 from cradle_site.fields import EncryptedTextField
 from cradle_site.querysets import OwnedQuerySet
-from messaging.log_text import details_text
 
 MAX_LEVEL = 5
 
@@ -195,7 +194,9 @@ class StatusLog(models.Model):
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="status_logs")
     status = models.CharField(_("status"), max_length=50, choices=Status.choices)
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    # English, for the audit (admin, API); pages render ``data`` (messaging.history, messaging.log_text).
     details = models.TextField(_("details"), blank=True, default="")
+    data = models.JSONField(_("data"), blank=True, default=dict)
     response = models.CharField(_("response"), max_length=20, choices=Response.choices, blank=True, default="")
 
     objects = StatusLogQuerySet.as_manager()
@@ -209,9 +210,11 @@ class StatusLog(models.Model):
         return f"{self.status} #{self.message_id}"
 
     @property
-    def details_display(self) -> str:
-        """The details in the reader's language (``messaging.log_text``); stored in English."""
-        return details_text(self.details)
+    def display_text(self) -> str:
+        """The row in the reader's language and time zone, rendered from ``status`` + ``data``."""
+        from messaging.log_text import log_text  # it reads the vocabularies defined here
+
+        return log_text(status=self.status, data=self.data, details=self.details)
 
     @staticmethod
     def warning_status(level: int) -> StatusLog.Status:

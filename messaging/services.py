@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cradle_site.errors import StateError
-from messaging import ladder
+from messaging import history, ladder
 from messaging.channels import validate_contact
 from messaging.models import Delivery, Message, MessageBody, Recipient, StatusLog
 
@@ -176,8 +176,14 @@ def _drop_pending_warning(message: Message) -> None:
     message.warning_email_attempts = 0
 
 
-def message_reset(*, message: Message, now: datetime | None = None, details: str = "") -> Message:
-    """RESET: the owner is fine. Back to level 0; the next warning is D from now."""
+def message_reset(
+    *, message: Message, now: datetime | None = None, actor: history.Actor = history.OWNER, all_messages: bool = False
+) -> Message:
+    """RESET: the owner is fine. Back to level 0; the next warning is D from now.
+
+    ``actor`` is who answered (the owner unless staff did, from the admin); ``all_messages``
+    says the history that it came with "I'm still here" for every message.
+    """
     now = now or timezone.now()
     with transaction.atomic():
         locked = _lock(message)
@@ -202,10 +208,8 @@ def message_reset(*, message: Message, now: datetime | None = None, details: str
         )
         StatusLog.objects.create(
             message=locked,
-            status=StatusLog.Status.WARNING_RESET,
-            response=StatusLog.Response.RESET,
             created_at=now,
-            details=details or f"reset from level {previous}",
+            **history.reset(from_level=previous, actor=actor, all_messages=all_messages),
         )
     _refresh(message, locked)
     return message
@@ -221,16 +225,14 @@ def messages_reset_all(*, owner, now: datetime | None = None) -> int:
     done = 0
     for message in Message.objects.owned_by(owner).filter(state=Message.State.ACTIVE).order_by("id"):
         try:
-            message_reset(
-                message=message, now=now, details=f"reset with all messages, from level {message.warning_level}"
-            )
+            message_reset(message=message, now=now, all_messages=True)
         except StateError:
             continue
         done += 1
     return done
 
 
-def message_continue(*, message: Message, now: datetime | None = None, details: str = "") -> Message:
+def message_continue(*, message: Message, now: datetime | None = None, actor: history.Actor = history.OWNER) -> Message:
     """CONTINUE: the owner saw the warning and lets the ladder go on. Logged, nothing moves."""
     now = now or timezone.now()
     with transaction.atomic():
@@ -240,17 +242,13 @@ def message_continue(*, message: Message, now: datetime | None = None, details: 
                 _("This message is no longer on its ladder (it is %(state)s).") % {"state": locked.get_state_display()}
             )
         StatusLog.objects.create(
-            message=locked,
-            status=StatusLog.Status.CONTINUED,
-            response=StatusLog.Response.CONTINUE,
-            created_at=now,
-            details=details or f"continue at level {locked.warning_level}",
+            message=locked, created_at=now, **history.continued(level=locked.warning_level, actor=actor)
         )
     _refresh(message, locked)
     return message
 
 
-def message_revoke(*, message: Message, now: datetime | None = None, details: str = "") -> Message:
+def message_revoke(*, message: Message, now: datetime | None = None, actor: history.Actor = history.OWNER) -> Message:
     """REVOKE: the message will never be delivered. Pending deliveries are cancelled."""
     now = now or timezone.now()
     with transaction.atomic():
@@ -278,9 +276,7 @@ def message_revoke(*, message: Message, now: datetime | None = None, details: st
         Delivery.objects.filter(
             message=locked, state__in=[Delivery.State.PENDING, Delivery.State.FAILED, Delivery.State.SENDING]
         ).update(state=Delivery.State.CANCELLED, lease_until=None)
-        StatusLog.objects.create(
-            message=locked, status=StatusLog.Status.REVOKED, created_at=now, details=details or "revoked by the owner"
-        )
+        StatusLog.objects.create(message=locked, created_at=now, **history.revoked(actor=actor))
     _refresh(message, locked)
     return message
 
@@ -298,7 +294,7 @@ def message_revoke_by_key(*, key: str, now: datetime | None = None) -> Message |
     if message is None or not message.is_revocable:
         return None
     try:
-        return message_revoke(message=message, now=now, details="revoked with the revocation key")
+        return message_revoke(message=message, now=now, actor=history.REVOCATION_KEY)
     except StateError:
         return None
 

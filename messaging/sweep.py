@@ -31,7 +31,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from cradle_site import leases
-from messaging import ladder
+from messaging import history, ladder
 from messaging.models import MAX_LEVEL, Delivery, Message, Recipient, StatusLog
 
 log = logging.getLogger(__name__)
@@ -123,28 +123,32 @@ def _warn(ids: list[int], new_level: int, now: datetime, logs: list, result: Swe
         warning_email_attempts=0,
         warning_email_error="",
     )
-    status = StatusLog.warning_status(new_level)
-    details = f"warning {new_level} sent; next step at {next_at.isoformat()}"
-    _insert_logs(ids, new_level, status=status, now=now, details=details)
+    _insert_logs(ids, new_level, now=now, fields=history.warning_sent(level=new_level, next_step_at=next_at))
     result.warned[new_level] = result.warned.get(new_level, 0) + len(ids)
 
 
-def _insert_logs(ids: list[int], level: int, *, status: str, now: datetime, details: str) -> None:
-    """One StatusLog per message in ``ids`` now at ``level``, written by the database itself."""
+def _insert_logs(ids: list[int], level: int, *, now: datetime, fields: history.LogFields) -> None:
+    """One StatusLog per message in ``ids`` now at ``level``, written by the database itself.
+
+    Every row of the group gets the same ``fields`` (status, details, data, response): they
+    are bound once as parameters, ``data`` encoded by the JSONField itself (a JSON string on
+    SQLite and MariaDB alike, where the column is LONGTEXT with a JSON_VALID check).
+    """
     qn = connection.ops.quote_name
     log_meta, msg_meta = StatusLog._meta, Message._meta
-    columns = ", ".join(
-        qn(log_meta.get_field(name).column) for name in ("message", "status", "created_at", "details", "response")
-    )
+    names = ("status", "details", "data", "response")
+    columns = ", ".join(qn(log_meta.get_field(name).column) for name in ("message", "created_at", *names))
+    values = ", ".join(["%s"] * (1 + len(names)))
     placeholders = ", ".join(["%s"] * len(ids))
     sql = (
         f"INSERT INTO {qn(log_meta.db_table)} ({columns}) "
-        f"SELECT {qn(msg_meta.pk.column)}, %s, %s, %s, %s FROM {qn(msg_meta.db_table)} "
+        f"SELECT {qn(msg_meta.pk.column)}, {values} FROM {qn(msg_meta.db_table)} "
         f"WHERE {qn(msg_meta.get_field('warning_level').column)} = %s AND {qn(msg_meta.pk.column)} IN ({placeholders})"
     )
     created_at = connection.ops.adapt_datetimefield_value(now)
+    row = [log_meta.get_field(name).get_db_prep_save(fields[name], connection) for name in names]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [status, created_at, details, "", level, *ids])
+        cursor.execute(sql, [created_at, *row, level, *ids])
 
 
 def _start_delivery(ids: list[int], now: datetime, logs: list, result: SweepResult) -> None:
@@ -160,8 +164,6 @@ def _start_delivery(ids: list[int], now: datetime, logs: list, result: SweepResu
     if without:
         # Nothing to send: the ladder is over; say so rather than leave it "delivering".
         Message.objects.filter(id__in=without).update(state=Message.State.DELIVERED, delivered_at=now)
-        logs.extend(
-            StatusLog(message_id=i, status=StatusLog.Status.DELIVERED, created_at=now, details="no recipients")
-            for i in without
-        )
+        fields = history.delivered(recipients=0, actor=history.SWEEP)
+        logs.extend(StatusLog(message_id=i, created_at=now, **fields) for i in without)
     result.delivering += len(ids)

@@ -1,0 +1,140 @@
+"""What each status-log row says, built in one place: the facts as ``data``, the English as ``details``.
+
+Every writer of a StatusLog (the sweep, delivery, the services, the admin through the services)
+takes its fields from one function here, so the keys of ``data`` are spelled once, next to the
+English ``details`` kept for the audit (admin, API). The pages never read ``details`` when
+``data`` is there: ``messaging.log_text`` renders ``status`` + ``data`` in the reader's language.
+
+The keys per status (all values JSON: ints, bools, strings, ISO-8601 times):
+- WARNING_n: ``level``, ``next_step_at``, ``actor``
+- WARNING_RESET: ``from_level``, ``all_messages``, ``actor``
+- CONTINUED: ``level``, ``actor``
+- REVOKED: ``actor``
+- DELIVERED: ``recipients`` (how many; 0 when there was no one), ``actor``
+- DELIVERY_FAILED: ``recipient_id``, ``recipient``, ``channel``, ``attempt``, ``final``, ``error``, ``actor``
+
+``actor`` is ``{"kind": ...}`` with ``name`` (the staff member's username, or the job's name) and
+``user_id`` (staff) where they apply. Rows written before ``data`` existed were filled once by
+migration 0004 from their English; the few it could not read keep ``data == {}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import TypedDict
+
+from messaging.models import Recipient, StatusLog
+
+ERROR_LIMIT = 2000  # as Delivery.last_error: a relay's whole HTML error page is not history
+
+
+class ActorKind(StrEnum):
+    OWNER = "owner"
+    STAFF = "staff"
+    REVOCATION_KEY = "revocation_key"  # anyone holding the key, logged in or not
+    JOB = "job"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who made a row happen: the owner, a staff member, the revocation key, or a job."""
+
+    kind: ActorKind
+    name: str = ""
+    user_id: int | None = None
+
+    def as_data(self) -> dict:
+        data: dict = {"kind": str(self.kind)}
+        if self.name:
+            data["name"] = self.name
+        if self.user_id is not None:
+            data["user_id"] = self.user_id
+        return data
+
+
+OWNER = Actor(ActorKind.OWNER)
+REVOCATION_KEY = Actor(ActorKind.REVOCATION_KEY)
+SWEEP = Actor(ActorKind.JOB, name="sweep")
+DELIVERY = Actor(ActorKind.JOB, name="delivery")
+
+
+def staff(user) -> Actor:
+    """A staff member acting from the back office."""
+    return Actor(ActorKind.STAFF, name=user.get_username(), user_id=user.pk)
+
+
+class LogFields(TypedDict):
+    """The StatusLog fields a builder fills; the writer adds ``message`` and ``created_at``."""
+
+    status: str
+    response: str
+    details: str
+    data: dict
+
+
+def _fields(status: str, data: dict, details: str, response: str = "") -> LogFields:
+    return {"status": status, "response": response, "details": details, "data": data}
+
+
+def _by_staff(actor: Actor) -> str:
+    return f" by staff ({actor.name})" if actor.kind == ActorKind.STAFF else ""
+
+
+def warning_sent(*, level: int, next_step_at: datetime) -> LogFields:
+    """The sweep sent warning ``level``; the ladder's next step is due at ``next_step_at``."""
+    data = {"level": level, "next_step_at": next_step_at.isoformat(), "actor": SWEEP.as_data()}
+    return _fields(StatusLog.warning_status(level), data, f"warning {level} sent; next step at {data['next_step_at']}")
+
+
+def reset(*, from_level: int, actor: Actor, all_messages: bool = False) -> LogFields:
+    """RESET from ``from_level``; ``all_messages`` when it came with "I'm still here" for every message."""
+    data = {"from_level": from_level, "all_messages": all_messages, "actor": actor.as_data()}
+    english = f"reset with all messages, from level {from_level}" if all_messages else f"reset from level {from_level}"
+    return _fields(StatusLog.Status.WARNING_RESET, data, english + _by_staff(actor), response=StatusLog.Response.RESET)
+
+
+def continued(*, level: int, actor: Actor) -> LogFields:
+    """CONTINUE at ``level``: acknowledged, the ladder goes on."""
+    data = {"level": level, "actor": actor.as_data()}
+    return _fields(
+        StatusLog.Status.CONTINUED,
+        data,
+        f"continue at level {level}{_by_staff(actor)}",
+        response=StatusLog.Response.CONTINUE,
+    )
+
+
+def revoked(*, actor: Actor) -> LogFields:
+    """REVOKED: nothing will ever be delivered."""
+    english = {
+        ActorKind.OWNER: "revoked by the owner",
+        ActorKind.REVOCATION_KEY: "revoked with the revocation key",
+    }.get(actor.kind, f"revoked{_by_staff(actor)}")
+    return _fields(StatusLog.Status.REVOKED, {"actor": actor.as_data()}, english)
+
+
+def delivered(*, recipients: int, actor: Actor) -> LogFields:
+    """DELIVERED to ``recipients`` people (0: the message had none, so the ladder just ends)."""
+    english = f"delivered to {recipients} recipient(s)" if recipients else "no recipients"
+    return _fields(StatusLog.Status.DELIVERED, {"recipients": recipients, "actor": actor.as_data()}, english)
+
+
+def delivery_failed(*, recipient: Recipient, attempt: int, final: bool, error: str) -> LogFields:
+    """Attempt ``attempt`` to reach ``recipient`` failed; ``final`` when Cradle gives up (staff can retry)."""
+    error = error[:ERROR_LIMIT]
+    data = {
+        "recipient_id": recipient.pk,
+        "recipient": recipient.name,
+        "channel": recipient.contact_type,
+        "attempt": attempt,
+        "final": final,
+        "error": error,
+        "actor": DELIVERY.as_data(),
+    }
+    english = (
+        f"recipient {recipient.name} ({recipient.contact_type}), attempt {attempt}"
+        f"{' (giving up; staff can retry)' if final else ''}: {error}"
+    )
+    return _fields(StatusLog.Status.DELIVERY_FAILED, data, english[:ERROR_LIMIT])
