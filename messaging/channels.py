@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import re
+from enum import StrEnum
 
 import requests
 from django.conf import settings
@@ -31,7 +32,14 @@ SIGNATURE_HEADER = "X-Cradle-Signature"
 
 
 class ChannelError(Exception):
-    pass
+    """The channel could not hand the message over (refused, unreachable, timed out)."""
+
+
+class FailureKind(StrEnum):
+    """Why a delivery attempt failed, as the history records it."""
+
+    CHANNEL = "channel"  # a ChannelError: the far end or the way to it failed
+    CRASH = "crash"  # anything else: a bug on our side (logged with its traceback)
 
 
 def sms_available() -> bool:

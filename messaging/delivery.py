@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from cradle_site.retry import Backoff
 from messaging import history
-from messaging.channels import ChannelError, channel_for
+from messaging.channels import ChannelError, FailureKind, channel_for
 from messaging.models import DELIVERY_LEASE, Delivery, Message, Notice, StatusLog
 
 log = logging.getLogger(__name__)
@@ -50,11 +50,11 @@ def deliveries_send(*, now: datetime | None = None, limit: int = 200) -> dict[st
         try:
             channel_for(delivery.recipient.contact_type).send(recipient=delivery.recipient, message=delivery.message)
         except ChannelError as exc:
-            _record_failure(delivery, str(exc), now)
+            _record_failure(delivery, str(exc), now, kind=FailureKind.CHANNEL)
             counts[Delivery.State.FAILED] += 1
         except Exception as exc:  # a bug in a gateway must not stop the other deliveries
             log.exception("delivery %s crashed", delivery.pk)
-            _record_failure(delivery, f"{exc.__class__.__name__}: {exc}", now)
+            _record_failure(delivery, f"{exc.__class__.__name__}: {exc}", now, kind=FailureKind.CRASH)
             counts[Delivery.State.FAILED] += 1
         else:
             Delivery.objects.filter(pk=delivery.pk).update(
@@ -79,7 +79,7 @@ def _still_delivering(delivery: Delivery) -> bool:
     return Message.objects.filter(pk=delivery.message_id, state=Message.State.DELIVERING).exists()
 
 
-def _record_failure(delivery: Delivery, error: str, now: datetime) -> None:
+def _record_failure(delivery: Delivery, error: str, now: datetime, *, kind: FailureKind) -> None:
     attempts = delivery.attempts + 1
     retry = delivery_backoff()
     final = retry.exhausted(attempts)
@@ -100,7 +100,7 @@ def _record_failure(delivery: Delivery, error: str, now: datetime) -> None:
         StatusLog.objects.create(
             message_id=delivery.message_id,
             created_at=now,
-            **history.delivery_failed(recipient=recipient, attempt=attempts, final=final, error=error),
+            **history.delivery_failed(recipient=recipient, attempt=attempts, final=final, error=error, kind=kind),
         )
         if final and moved:
             # The owner's other channel (e-mail) hears about a recipient that keeps failing.

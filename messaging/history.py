@@ -11,7 +11,8 @@ The keys per status (all values JSON: ints, bools, strings, ISO-8601 times):
 - CONTINUED: ``level``, ``actor``
 - REVOKED: ``actor``
 - DELIVERED: ``recipients`` (how many; 0 when there was no one), ``actor``
-- DELIVERY_FAILED: ``recipient_id``, ``recipient``, ``channel``, ``attempt``, ``final``, ``error``, ``actor``
+- DELIVERY_FAILED: ``recipient_id``, ``recipient``, ``channel``, ``attempt``, ``final``, ``error``,
+  ``error_kind`` (``messaging.channels.FailureKind``; absent on rows from before it), ``actor``
 
 ``actor`` is ``{"kind": ...}`` with ``name`` (the staff member's username, or the job's name) and
 ``user_id`` (staff) where they apply. Rows written before ``data`` existed were filled once by
@@ -121,7 +122,7 @@ def delivered(*, recipients: int, actor: Actor) -> LogFields:
     return _fields(StatusLog.Status.DELIVERED, {"recipients": recipients, "actor": actor.as_data()}, english)
 
 
-def delivery_failed(*, recipient: Recipient, attempt: int, final: bool, error: str) -> LogFields:
+def delivery_failed(*, recipient: Recipient, attempt: int, final: bool, error: str, kind: str) -> LogFields:
     """Attempt ``attempt`` to reach ``recipient`` failed; ``final`` when Cradle gives up (staff can retry)."""
     error = error[:ERROR_LIMIT]
     data = {
@@ -131,6 +132,7 @@ def delivery_failed(*, recipient: Recipient, attempt: int, final: bool, error: s
         "attempt": attempt,
         "final": final,
         "error": error,
+        "error_kind": str(kind),
         "actor": DELIVERY.as_data(),
     }
     english = (

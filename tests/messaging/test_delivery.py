@@ -240,3 +240,26 @@ def test_a_batch_that_outlasts_its_lease_never_sends_a_row_another_worker_took_b
     assert sorted(calls) == sorted(hooks), f"each recipient once, got {calls}"
     assert set(Delivery.objects.filter(message=message).values_list("state", flat=True)) == {"sent"}
     assert message.status_logs.filter(status="DELIVERED").count() == 1
+
+
+class CrashingGateway:
+    def __init__(self, **options):
+        pass
+
+    def send(self, to, text):
+        raise KeyError("a bug in the gateway class")
+
+
+@pytest.mark.parametrize(
+    "gateway, kind",
+    [("RefusingGateway", channels.FailureKind.CHANNEL), ("CrashingGateway", channels.FailureKind.CRASH)],
+)
+def test_the_history_records_why_an_attempt_failed(owner, make_message, settings, gateway, kind):
+    settings.MESSAGING_SMS_GATEWAY = f"tests.messaging.test_delivery.{gateway}"
+    message = make_message(owner, recipients=[{"name": "Pat", "contact": "+14155550123", "contact_type": "sms"}])
+    _due_for_delivery(message)
+    with time_machine.travel(NOW, tick=False):
+        messaging_minute()
+    [failed] = StatusLog.objects.filter(message=message, status=StatusLog.Status.DELIVERY_FAILED)
+    assert failed.data["error_kind"] == kind and failed.data["attempt"] == 1 and not failed.data["final"]
+    assert Delivery.objects.get(message=message).state == Delivery.State.PENDING  # retried later either way

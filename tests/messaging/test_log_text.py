@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from messaging import history, services
+from messaging.channels import FailureKind
 from messaging.log_text import TEMPLATES, log_text
 from messaging.models import Message, Recipient, StatusLog
 from tests.jobs import messaging_minute
@@ -100,7 +101,9 @@ def test_it_says_who_acted(staff):
 
 def test_a_failed_delivery_reads_with_the_channels_name(owner, make_message):
     message = make_message(owner, recipients=[{"name": "Hook", "contact": HOOK, "contact_type": "webhook"}])
-    failed = history.delivery_failed(recipient=message.recipients.get(), attempt=3, final=True, error="HTTP 503")
+    failed = history.delivery_failed(
+        recipient=message.recipients.get(), attempt=3, final=True, error="HTTP 503", kind=FailureKind.CHANNEL
+    )
     assert failed["details"] == "recipient Hook (webhook), attempt 3 (giving up; staff can retry): HTTP 503"
     assert _text(failed) == (
         "Hook (webhook), attempt 3 failed; Cradle has stopped trying and staff can retry: HTTP 503"
