@@ -28,7 +28,8 @@ if not DEBUG and (SECRET_KEY == _DEV_SECRET or len(SECRET_KEY) < 50):
 
 ALLOWED_HOSTS = env.env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.env_list("CSRF_TRUSTED_ORIGINS")
-SITE_URL = env.env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Production must say where it lives (system check cradle.E001); bin/dev builds it from PORT.
+SITE_URL = env.env_str("SITE_URL", "http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "messaging",
     "publishing",
     "analytics",
+    "ops",
 ]
 
 MIDDLEWARE = [

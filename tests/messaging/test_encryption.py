@@ -10,8 +10,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from messaging.management.commands.rotate_secrets import encrypted_columns
 from messaging.models import Message
+from ops.rotation import encrypted_columns
 
 pytestmark = pytest.mark.django_db
 
