@@ -123,6 +123,7 @@ def test_helper_refuses_an_overflowing_age(db):
         logs_purge(table="logs", days=10**9)
 
 
+@pytest.mark.slow
 def test_command_exits_non_zero_with_one_line(db):
     import subprocess
     import sys

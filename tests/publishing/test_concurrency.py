@@ -16,7 +16,7 @@ from tests.conftest import run_python
 
 from .xdouble import XDouble
 
-pytestmark = [pytest.mark.mariadb_only, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.mariadb_only, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def _due_tasks(project, n: int, prefix: str) -> list[int]:

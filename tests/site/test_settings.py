@@ -3,7 +3,11 @@
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow  # every test starts manage.py
 
 
 def run_check(**env: str) -> subprocess.CompletedProcess:
