@@ -11,7 +11,7 @@ from django.core import mail
 from messaging import ladder, services, tasks
 from messaging.models import Delivery, Message, StatusLog
 from messaging.services import MessageStateError
-from tests.messaging.conftest import NOW
+from tests.clock import NOW
 
 pytestmark = pytest.mark.django_db
 DAY = timedelta(days=1)

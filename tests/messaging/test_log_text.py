@@ -12,7 +12,7 @@ from django.utils import translation
 from messaging import services, tasks
 from messaging.log_text import details_text
 from messaging.models import Message, StatusLog
-from tests.messaging.conftest import NOW
+from tests.clock import NOW
 
 pytestmark = pytest.mark.django_db
 HOOK = "https://hooks.example.com/cradle"

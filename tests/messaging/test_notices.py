@@ -14,7 +14,7 @@ from django.core.mail.backends import locmem
 from messaging import services, tasks
 from messaging.models import Message
 from messaging.notices import warnings_send
-from tests.messaging.conftest import NOW
+from tests.clock import NOW
 
 pytestmark = pytest.mark.django_db
 
