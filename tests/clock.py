@@ -1,8 +1,9 @@
 """The suite's one frozen clock. Tests that freeze time travel to NOW
-(``time_machine.travel(NOW, tick=False)``) and date their data from it.
+(``time_machine.travel(NOW, tick=False)``) and date their data from it; no test compares
+against the wall clock, so none depends on the day it runs.
 
-A Monday on a half-hour, so publishing slots (every 30 minutes) fall on it and the hour
-12:00-13:00 has data on both sides of NOW.
+A Monday at noon UTC, on an hour and a half-hour slot boundary; the analytics tests'
+literal dates (2025-03-10) are this day.
 """
 
 from datetime import UTC, datetime
