@@ -1,10 +1,5 @@
-"""The analytics and operations schedules (installed by ``manage.py setup_schedules``).
+"""The analytics schedule (installed by ``manage.py setup_schedules``): hourly aggregation always runs."""
 
-Hourly aggregation always runs; the daily backup and the monthly purge-then-vacuum can be
-switched off with BACKUP_ENABLED / PURGE_ENABLED (e.g. where the host backs up itself).
-"""
-
-from django.conf import settings
 from django_q.models import Schedule
 
 from cradle_site.schedules import ScheduleSpec
@@ -12,18 +7,3 @@ from cradle_site.schedules import ScheduleSpec
 SCHEDULES = [
     ScheduleSpec(name="analytics.aggregate", func="analytics.tasks.aggregate_hourly", schedule_type=Schedule.HOURLY)
 ]
-if settings.BACKUP_ENABLED:
-    SCHEDULES.append(
-        ScheduleSpec(
-            name="analytics.backup", func="analytics.tasks.backup_daily", schedule_type=Schedule.DAILY, at_hour_utc=3
-        )
-    )
-if settings.PURGE_ENABLED:
-    SCHEDULES.append(
-        ScheduleSpec(
-            name="analytics.purge",
-            func="analytics.tasks.purge_and_vacuum",
-            schedule_type=Schedule.MONTHLY,
-            at_hour_utc=4,
-        )
-    )

@@ -43,6 +43,7 @@ def fresh_tasks(projects: int = 10, per_project: int = 10) -> tuple[int, int]:
     from django.db import connection
 
     from accounts.models import User
+    from publishing.factories import tasks_bulk_create
     from publishing.models import Project, PublishingLog, PublishingTask
 
     _empty(PublishingLog._meta.db_table)
@@ -50,11 +51,8 @@ def fresh_tasks(projects: int = 10, per_project: int = 10) -> tuple[int, int]:
     Project.objects.all().delete()
     user, _ = User.objects.get_or_create(username="bench", defaults={"email": "bench@example.com"})
     made = Project.objects.bulk_create(Project(owner=user, name=f"bench-{i}") for i in range(projects))
-    PublishingTask.objects.bulk_create(
-        PublishingTask(project=p, media_path=f"m/{p.pk}/{j}.jpg", scheduled_at=BASE)
-        for p in made
-        for j in range(per_project)
-    )
+    for project in made:
+        tasks_bulk_create(project=project, count=per_project, scheduled_at=BASE)
     ids = sorted(PublishingTask.objects.values_list("pk", flat=True))
     assert ids[-1] - ids[0] + 1 == len(ids), "task ids must be contiguous for the SQL generator"
     connection.close()

@@ -58,27 +58,13 @@ def fill(project, n: int) -> None:
 
     from django.utils import timezone
 
-    from publishing.content import text_hash
+    from publishing.factories import tasks_bulk_create
     from publishing.models import PublishingLog, PublishingTask
 
     PublishingLog.objects.filter(task__project=project).delete()
     PublishingTask.objects.filter(project=project).delete()
     past = timezone.now() - timedelta(minutes=1)
-    chunk = 5000
-    for start in range(0, n, chunk):
-        PublishingTask.objects.bulk_create(
-            [
-                PublishingTask(
-                    project=project,
-                    media_path=f"bench:{i}",
-                    content_data={"text": f"bench post {i}", "alt_text": "", "media": None},
-                    content_hash=text_hash(f"bench post {i}"),
-                    scheduled_at=past,
-                    priority=i % 5,
-                )
-                for i in range(start, min(start + chunk, n))
-            ]
-        )
+    tasks_bulk_create(project=project, count=n, scheduled_at=past, label="bench", priority_levels=5)
 
 
 def run(workers: int, n: int, batch_size: int, project) -> dict:

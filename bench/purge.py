@@ -34,7 +34,7 @@ def main() -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from analytics.ops.purge import logs_purge
+    from ops.purge import logs_purge
     from publishing.models import PublishingLog
 
     now = timezone.now()

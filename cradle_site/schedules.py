@@ -3,6 +3,10 @@
 Each app may have a ``schedules.py`` with ``SCHEDULES = [ScheduleSpec(...), ...]``.
 ``manage.py setup_schedules`` creates or updates all of them by name and removes
 Cradle schedules nobody declares any more, so it is safe to run on every deploy.
+A job whose function moved (``analytics.tasks.backup_daily`` became ``ops.tasks.backup_daily``)
+is repaired by the same rule: a schedule kept its name and gets the new ``func``, one renamed
+(``cradle.analytics.backup`` became ``cradle.ops.backup``) is created anew and the old row goes.
+Schedules outside the prefix are the operator's own and only reported when their function is gone.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.apps import apps
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 PREFIX = "cradle."
 
@@ -90,3 +95,16 @@ def install_schedules() -> tuple[int, int, int]:
             updated += 1
     removed, _ = Schedule.objects.filter(name__startswith=PREFIX).exclude(name__in=names).delete()
     return created, updated, removed
+
+
+def unresolved_schedules() -> list[tuple[str, str]]:
+    """(name, func) of every schedule whose function no longer imports: django-q2 would fail it each run."""
+    from django_q.models import Schedule
+
+    broken = []
+    for name, func in Schedule.objects.order_by("name").values_list("name", "func"):
+        try:
+            import_string(func)
+        except ImportError:
+            broken.append((name, func))
+    return broken

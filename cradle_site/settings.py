@@ -28,7 +28,8 @@ if not DEBUG and (SECRET_KEY == _DEV_SECRET or len(SECRET_KEY) < 50):
 
 ALLOWED_HOSTS = env.env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.env_list("CSRF_TRUSTED_ORIGINS")
-SITE_URL = env.env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Production must say where it lives (system check cradle.E001); bin/dev builds it from PORT.
+SITE_URL = env.env_str("SITE_URL", "http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "messaging",
     "publishing",
     "analytics",
+    "ops",
 ]
 
 MIDDLEWARE = [
@@ -317,12 +319,13 @@ OUTBOUND_ALLOW_PRIVATE = env.env_bool("OUTBOUND_ALLOW_PRIVATE", False)
 # Remote media (Drive files, feed enclosures) larger than this is refused; X takes video up to 512 MB.
 PUBLISHING_MEDIA_MAX_BYTES = env.env_int("PUBLISHING_MEDIA_MAX_BYTES", 512 * 1024 * 1024, minimum=1)
 
-# --- analytics and operations (aggregation, purge, backups) -------------------------
-# (analytics settings go here)
+# --- analytics (aggregation) ---------------------------------------------------------
 # The hourly job recomputes this many past hours so logs written late still count.
 ANALYTICS_RECOMPUTE_HOURS = env.env_int("ANALYTICS_RECOMPUTE_HOURS", 6, minimum=1)
 # Longest range a chart page or API series may ask for (days); keeps responses bounded.
 ANALYTICS_MAX_RANGE_DAYS = env.env_int("ANALYTICS_MAX_RANGE_DAYS", 366, minimum=1)
+
+# --- operations (ops/: backups, purge) ------------------------------------------------
 # Encrypted backups (manage.py db_backup): where they go and how many are kept.
 BACKUP_DIR = Path(env.env_str("BACKUP_DIR", str(VAR_DIR / "backups")))
 BACKUP_KEEP = env.env_int("BACKUP_KEEP", 14, minimum=1)

@@ -1,8 +1,15 @@
 """The one place for test overrides: fast hashing, in-memory mail, no throttling surprises."""
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("DEBUG", "1")
+# Under pytest-xdist (bin/test --fast) each worker gets its own var/: the SQLite files, backups
+# and media of one worker never meet another's. Child processes a test starts inherit it.
+if _worker := os.environ.get("PYTEST_XDIST_WORKER"):
+    _base = os.environ.get("CRADLE_VAR_DIR") or str(Path(__file__).resolve().parent.parent / "var")
+    if not Path(_base).name.startswith("xdist-"):
+        os.environ["CRADLE_VAR_DIR"] = str(Path(_base) / f"xdist-{_worker}")
 
 from cradle_site.settings import *  # noqa: E402,F403
 from cradle_site.settings import REST_FRAMEWORK  # noqa: E402

@@ -1,4 +1,4 @@
-"""Shared fixtures: personas (owner, other user, staff), API clients, subprocess helpers."""
+"""Shared fixtures: personas (owner, other user, staff), API clients, subprocess helpers, the fast loop's guard."""
 
 from __future__ import annotations
 
@@ -29,6 +29,19 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
         if "sqlite_only" in item.keywords and is_mysql:
             item.add_marker(skip_sqlite)
+
+
+@pytest.fixture(autouse=True)
+def _no_process_in_the_fast_loop(request, monkeypatch):
+    """Under ``bin/test --fast`` a test that starts a process must be marked ``slow``: it fails
+    here, naming the mark, instead of quietly slowing the loop (or sharing a port across workers)."""
+    if os.environ.get("CRADLE_FAST_TESTS") != "1" or request.node.get_closest_marker("slow"):
+        return
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"{request.node.nodeid} starts a process: mark it @pytest.mark.slow")
+
+    monkeypatch.setattr(subprocess, "Popen", refuse)
 
 
 @pytest.fixture(autouse=True)

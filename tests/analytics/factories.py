@@ -14,9 +14,10 @@ from datetime import UTC, datetime, timedelta
 from django.db import connection
 
 from messaging.models import Message, StatusLog
+from publishing.factories import tasks_bulk_create
 from publishing.models import Project, PublishingLog, PublishingTask
+from tests.clock import NOW
 
-NOW = datetime(2025, 3, 10, 12, 30, tzinfo=UTC)
 KINDS = list(PublishingLog.ErrorKind)
 MESSAGE_STATUSES = list(StatusLog.Status)
 LogStatus = PublishingLog.Status
@@ -27,10 +28,8 @@ def make_project(owner, name: str = "Project") -> Project:
 
 
 def make_tasks(project: Project, count: int = 3) -> list[PublishingTask]:
-    return PublishingTask.objects.bulk_create(
-        PublishingTask(project=project, media_path=f"media/{uuid.uuid4().hex}.jpg", scheduled_at=NOW)
-        for _ in range(count)
-    )
+    """``count`` tasks due at the suite's NOW (the shared factory with the clock filled in)."""
+    return tasks_bulk_create(project=project, count=count, scheduled_at=NOW)
 
 
 def make_message(owner) -> Message:

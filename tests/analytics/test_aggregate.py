@@ -133,6 +133,7 @@ def test_backfill_command_stops_a_future_until_at_now(db, capsys):
     assert "Backfilled 0 log rows" in captured.out
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_at_once_give_the_same_table(owner, other_user):
     rng = random.Random(7)

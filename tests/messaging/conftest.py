@@ -1,14 +1,10 @@
-"""Messaging fixtures: a fixed clock and a message factory that goes through the service."""
+"""Messaging fixtures: a message factory that goes through the service (the clock is tests/clock.py)."""
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
 
 import pytest
 
 from messaging import services
-
-NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from messaging import channels, services
 from messaging.delivery import deliveries_send
 from messaging.models import Delivery, Message, Notice, StatusLog
 from messaging.notices import notices_send
+from tests.clock import NOW
 from tests.jobs import messaging_minute
-from tests.messaging.conftest import NOW
 
 pytestmark = pytest.mark.django_db
 HOOK = "https://hooks.example.com/cradle"
@@ -115,8 +115,8 @@ def test_a_recipient_that_keeps_failing_is_shown_and_the_owner_is_told(owner, ma
     # Staff retry it; the gateway now works; exactly one SMS goes out.
     settings.MESSAGING_SMS_GATEWAY = "tests.messaging.test_delivery.RecordingGateway"
     SENT_SMS.clear()
-    assert services.delivery_retry(delivery=delivery)
     with time_machine.travel(NOW + timedelta(hours=2), tick=False):
+        assert services.delivery_retry(delivery=delivery)
         deliveries_send()
         deliveries_send()
     assert SENT_SMS == [("+14155550123", "the secret plan")]

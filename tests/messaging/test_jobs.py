@@ -9,7 +9,7 @@ from django.core import mail
 from cradle_site.models import Heartbeat
 from messaging import tasks
 from messaging.models import Delivery, Message
-from tests.messaging.conftest import NOW
+from tests.clock import NOW
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,8 @@ from django.core import mail
 from cradle_site.errors import StateError
 from messaging import ladder, services
 from messaging.models import Delivery, Message, StatusLog
+from tests.clock import NOW
 from tests.jobs import messaging_minute
-from tests.messaging.conftest import NOW
 
 pytestmark = pytest.mark.django_db
 DAY = timedelta(days=1)

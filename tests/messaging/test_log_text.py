@@ -17,8 +17,8 @@ from messaging import history, services
 from messaging.channels import FailureKind
 from messaging.log_text import TEMPLATES, log_text
 from messaging.models import Message, Recipient, StatusLog
+from tests.clock import NOW
 from tests.jobs import messaging_minute
-from tests.messaging.conftest import NOW
 
 pytestmark = pytest.mark.django_db
 HOOK = "https://hooks.example.com/cradle"

@@ -14,8 +14,8 @@ from django.core.mail.backends import locmem
 from messaging import services
 from messaging.models import Message
 from messaging.notices import warnings_send
+from tests.clock import NOW
 from tests.jobs import messaging_minute
-from tests.messaging.conftest import NOW
 
 pytestmark = pytest.mark.django_db
 

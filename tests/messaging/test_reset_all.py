@@ -9,7 +9,7 @@ from django.urls import reverse
 from accounts.models import User
 from messaging import services
 from messaging.models import Message, StatusLog
-from tests.messaging.conftest import NOW
+from tests.clock import NOW
 
 pytestmark = pytest.mark.django_db
 

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import struct
 import zlib
-from datetime import UTC, datetime
 
 import pytest
 
 from publishing.models import ContentSource, Project
 from publishing.services import project_create, project_set_credentials
 
-NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 SECRETS = {
     "x_consumer_key": "ck-SECRET-consumer-key-1111",
     "x_consumer_secret": "cs-SECRET-consumer-secret-2222",

@@ -9,31 +9,19 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from publishing.content import text_hash
+from publishing.factories import tasks_bulk_create
 from publishing.models import PublishingLog, PublishingTask
 from publishing.runner import publish_due
 from tests.conftest import run_python
 
 from .xdouble import XDouble
 
-pytestmark = [pytest.mark.mariadb_only, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.mariadb_only, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-def _due_tasks(project, n: int, prefix: str) -> list[int]:
+def _due_tasks(project, n: int, prefix: str) -> None:
     past = timezone.now() - timedelta(minutes=5)
-    tasks = [
-        PublishingTask(
-            project=project,
-            media_path=f"api:{prefix}-{i}",
-            content_data={"text": f"{prefix} post {i}", "alt_text": "", "media": None},
-            content_hash=text_hash(f"{prefix} post {i}"),
-            scheduled_at=past,
-            priority=i % 3,
-        )
-        for i in range(n)
-    ]
-    PublishingTask.objects.bulk_create(tasks, batch_size=1000)
-    return list(PublishingTask.objects.filter(project=project).values_list("pk", flat=True))
+    tasks_bulk_create(project=project, count=n, scheduled_at=past, label=prefix, priority_levels=3, batch_size=1000)
 
 
 WORKER = """

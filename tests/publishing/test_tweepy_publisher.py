@@ -13,6 +13,7 @@ from django.utils import timezone
 from publishing.models import Project, PublishingLog, PublishingTask
 from publishing.runner import publish_due
 from publishing.services import task_create
+from tests.clock import NOW
 
 from .conftest import SECRETS, png_bytes
 
@@ -22,6 +23,12 @@ TWEETS = "https://api.twitter.com/2/tweets"
 Status = PublishingTask.Status
 LogStatus = PublishingLog.Status
 ErrorKind = PublishingLog.ErrorKind
+
+
+@pytest.fixture(autouse=True)
+def _frozen_clock(time_machine):
+    """Every test here runs at NOW, so a retry time or a rate-limit reset is compared exactly."""
+    time_machine.move_to(NOW, tick=False)
 
 
 def _due(task: PublishingTask) -> PublishingTask:
@@ -164,7 +171,7 @@ def test_a_failed_video_processing_fails_the_task_as_media(x_project, media_root
 
 @responses.activate
 def test_429_reschedules_at_the_reset_time_without_counting(text_task):
-    reset = int((timezone.now() + timedelta(minutes=7)).timestamp())
+    reset = int((NOW + timedelta(minutes=7)).timestamp())
     responses.post(TWEETS, json={"title": "Too Many Requests"}, status=429, headers={"x-rate-limit-reset": str(reset)})
     publish_due(run_seconds=5)
     text_task.refresh_from_db()
@@ -178,16 +185,15 @@ def test_5xx_is_retried_with_backoff_then_fails(text_task, settings):
     settings.PUBLISHING_MAX_RETRIES = 2
     settings.PUBLISHING_RETRY_BASE_SECONDS = 60
     responses.post(TWEETS, json={"title": "Service Unavailable"}, status=503)
-    before = timezone.now()
     publish_due(run_seconds=5)
     text_task.refresh_from_db()
     assert (text_task.status, text_task.retry_count) == (Status.PENDING, 1)
-    assert before + timedelta(seconds=59) < text_task.scheduled_at < timezone.now() + timedelta(seconds=61)
+    assert text_task.scheduled_at == NOW + timedelta(seconds=60)
     _due(text_task)
     publish_due(run_seconds=5)
     text_task.refresh_from_db()
     assert (text_task.status, text_task.retry_count) == (Status.PENDING, 2)
-    assert text_task.scheduled_at > timezone.now() + timedelta(seconds=110)  # 60 * 2**1
+    assert text_task.scheduled_at == NOW + timedelta(seconds=120)  # 60 * 2**1
     _due(text_task)
     publish_due(run_seconds=5)
     text_task.refresh_from_db()
@@ -291,7 +297,7 @@ def test_each_live_task_renews_its_lease_and_a_lost_one_is_not_posted(x_project,
         # A minute passes during this upload: the batch's claim-time lease runs out and
         # another worker's reclaim runs. The task being posted keeps a live lease (it was
         # renewed when its post began; here that renewal is moved into that minute).
-        later = timezone.now() + timedelta(seconds=61)
+        later = NOW + timedelta(seconds=61)
         PublishingTask.objects.filter(pk=first.pk).update(lease_expires_at=later + timedelta(seconds=60))
         assert queue.TASK_LEASE.take_back(now=later) == 1  # the second task only
         return (201, {}, json.dumps({"data": {"id": str(len(posted)), "text": "x"}}))
@@ -312,7 +318,7 @@ def test_renewing_extends_the_lease_only_while_the_task_is_held(x_project, setti
     settings.PUBLISHING_LEASE_SECONDS = 60
     task = _due(task_create(project=x_project, text="held"))
     [claimed] = queue.task_claim_due(worker_id="w1", limit=1, only_projects=[x_project.pk]).tasks
-    later = timezone.now() + timedelta(seconds=30)
+    later = NOW + timedelta(seconds=30)
     assert queue.task_renew_lease(claimed, now=later)
     claimed.refresh_from_db()
     assert claimed.lease_expires_at == later + timedelta(seconds=60)

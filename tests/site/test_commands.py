@@ -34,6 +34,7 @@ def run_manage(args: list[str], **env: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", COMMANDS, ids=lambda args: args[0])
 def test_a_database_that_cannot_be_opened_is_one_line(args, tmp_path):
     result = run_manage(args, CRADLE_VAR_DIR=str(tmp_path), DATABASE_URL="sqlite:////nonexistent-cradle-dir/x.sqlite3")
@@ -44,6 +45,7 @@ def test_a_database_that_cannot_be_opened_is_one_line(args, tmp_path):
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", [a for a in COMMANDS if a[0] not in {"db_vacuum", "db_backup"}], ids=lambda a: a[0])
 def test_a_database_without_tables_says_run_init_db(args, tmp_path):
     result = run_manage(args, CRADLE_VAR_DIR=str(tmp_path), DATABASE_URL=f"sqlite:///{tmp_path}/new.sqlite3")
@@ -61,6 +63,7 @@ def test_database_error_line_reads_a_mysql_error():
     assert database_error_line(missing).endswith("run `manage.py init_db` first")
 
 
+@pytest.mark.slow
 def test_init_db_says_when_it_cannot_create_the_sqlite_folder(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("x")

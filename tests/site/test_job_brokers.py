@@ -12,6 +12,8 @@ import pytest
 from cradle_site.models import Heartbeat
 from tests.conftest import Cluster, run_python, subprocess_env
 
+pytestmark = pytest.mark.slow  # every test starts a child process or a cluster
+
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
@@ -47,7 +49,6 @@ def enqueue_probe(name: str, **env: str) -> None:
     assert out.strip(), "async_task returned no task id"
 
 
-@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_orm_broker_runs_a_task_on_a_real_cluster():
     name = f"probe-orm-{uuid.uuid4().hex[:8]}"
@@ -62,7 +63,6 @@ def test_orm_broker_runs_a_task_on_a_real_cluster():
     assert beat.beats == 1
 
 
-@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(not redis_available(), reason=f"no Redis at {REDIS_URL}")
 def test_redis_broker_runs_a_task_on_a_real_cluster():

@@ -87,7 +87,7 @@ def test_quiet_hour_jobs_first_run_at_their_hour(db, time_machine):
 
     time_machine.move_to(datetime(2026, 5, 1, 10, 30, tzinfo=UTC), tick=False)
     call_command("setup_schedules")
-    backup = Schedule.objects.get(name=PREFIX + "analytics.backup")
+    backup = Schedule.objects.get(name=PREFIX + "ops.backup")
     assert backup.next_run == datetime(2026, 5, 2, 3, 0, tzinfo=UTC)
     sweep = Schedule.objects.get(name=PREFIX + "messaging.sweep")
     assert sweep.next_run == datetime(2026, 5, 1, 10, 30, tzinfo=UTC)

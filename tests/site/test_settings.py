@@ -3,7 +3,11 @@
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow  # every test starts manage.py
 
 
 def run_check(**env: str) -> subprocess.CompletedProcess:
@@ -47,16 +51,19 @@ def test_production_needs_a_secret_key():
     assert result.stderr.strip() == "Configuration error: SECRET_KEY must be set"
 
 
-def test_production_settings_pass_check_deploy():
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "DJANGO_SETTINGS_MODULE": "cradle_site.settings",
-        "DEBUG": "0",
-        "SECRET_KEY": "k" * 20 + "production-secret-key-for-the-deploy-check-0123456789",
-        "FERNET_KEYS": "q6mF0p7QyQ3xq3kH3r8v0cVd5m2i3T8S7nq1H6C2y0E=",
-        "ALLOWED_HOSTS": "cradle.example.com",
-    }
-    result = subprocess.run(
+PRODUCTION = {
+    "PATH": "/usr/bin:/bin",
+    "DJANGO_SETTINGS_MODULE": "cradle_site.settings",
+    "DEBUG": "0",
+    "SECRET_KEY": "k" * 20 + "production-secret-key-for-the-deploy-check-0123456789",
+    "FERNET_KEYS": "q6mF0p7QyQ3xq3kH3r8v0cVd5m2i3T8S7nq1H6C2y0E=",
+    "ALLOWED_HOSTS": ".example.com",
+    "SITE_URL": "https://cradle.example.com",
+}
+
+
+def run_check_deploy(env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
         env=env,
@@ -64,8 +71,21 @@ def test_production_settings_pass_check_deploy():
         text=True,
         timeout=60,
     )
+
+
+def test_production_settings_pass_check_deploy():
+    result = run_check_deploy(PRODUCTION)
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_refuses_production_without_a_site_url_and_with_a_mistyped_gateway():
+    env = {key: value for key, value in PRODUCTION.items() if key != "SITE_URL"}
+    result = run_check_deploy(env | {"MESSAGING_SMS_GATEWAY": "messaging.channels.HttpSmsGatewy"})
+    assert result.returncode == 1
+    assert "(cradle.E001) SITE_URL is not set." in result.stderr
+    assert "(cradle.E004) MESSAGING_SMS_GATEWAY 'messaging.channels.HttpSmsGatewy' does not import" in result.stderr
+    assert "HINT: Set SITE_URL to the site's public address" in result.stderr
 
 
 def test_it_refuses_a_log_level_a_port_and_a_rate_it_cannot_use():

@@ -44,6 +44,7 @@ ALLOWED = {
     ("publishing/services.py", "task_create", "media"): "the content_data key of the media",
     ("publishing/sources/base.py", "Item.content_data", "media"): "the content_data key of the media",
     ("publishing/publishers.py", "TweepyPublisher.publish", "media"): "the content_data key of the media",
+    ("publishing/factories.py", "tasks_build", "media"): "the content_data key of the media",
     ("publishing/sources/google_drive.py", "download", "media"): "Drive's alt=media download parameter",
     ("publishing/publishers.py", "classify", "duplicate"): "the word X's 403 uses for a duplicate post",
     ("publishing/publishers.py", "TweepyPublisher._wait_for_processing", "pending"): "X's processing_info.state",

@@ -1,5 +1,5 @@
 from cradle_site.commands import OperatorCommand
-from cradle_site.schedules import declared_schedules, install_schedules
+from cradle_site.schedules import declared_schedules, install_schedules, unresolved_schedules
 
 
 class Command(OperatorCommand):
@@ -21,3 +21,6 @@ class Command(OperatorCommand):
                 f"{len(specs)} schedules declared: {created} created, {updated} updated, {removed} removed."
             )
         )
+        for name, func in unresolved_schedules():
+            # Not ours to delete (an operator's own schedule); say so every deploy until it is fixed.
+            self.stderr.write(self.style.WARNING(f"schedule {name!r} calls {func}, which does not exist any more"))

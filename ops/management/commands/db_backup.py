@@ -3,9 +3,9 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import CommandError
 
-from analytics.ops.backup import EmptyDatabaseError, backup_create, backup_list, database_is_empty
-from analytics.ops.sealed import BackupError
 from cradle_site.commands import OperatorCommand
+from ops.backup import EmptyDatabaseError, backup_create, backup_list, database_is_empty
+from ops.sealed import BackupError
 
 
 class Command(OperatorCommand):

@@ -1,7 +1,7 @@
 from django.core.management import call_command
 from django.db import connection
 
-from analytics.ops.vacuum import vacuum_statements
+from ops.vacuum import vacuum_statements
 
 
 def test_dry_run_lists_the_statements(db, capsys):

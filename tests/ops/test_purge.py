@@ -11,8 +11,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django_q.models import Task
 
-from analytics.ops.purge import logs_purge
 from messaging.models import Message, StatusLog
+from ops.purge import logs_purge
 from publishing.models import PublishingLog, PublishingTask
 from tests.analytics.factories import NOW, make_message, make_project, make_tasks
 
@@ -125,6 +125,7 @@ def test_helper_refuses_an_overflowing_age(db):
         logs_purge(table="logs", days=10**9)
 
 
+@pytest.mark.slow
 def test_command_exits_non_zero_with_one_line(db):
     import subprocess
     import sys

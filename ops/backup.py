@@ -22,8 +22,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
-from analytics.ops import sealed
-from analytics.ops.sealed import BackupError
+from ops import sealed
+from ops.sealed import BackupError
 
 SUFFIX = ".cbak"
 # Rows in these tables do not make a database "in use": a fresh `init_db` fills them.

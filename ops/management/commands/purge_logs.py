@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.core.management.base import CommandError
 
-from analytics.ops.purge import MAX_BATCH_SIZE, MAX_DAYS, TABLES, logs_purge
 from cradle_site.commands import OperatorCommand
+from ops.purge import MAX_BATCH_SIZE, MAX_DAYS, TABLES, logs_purge
 
 
 class Command(OperatorCommand):

@@ -1,5 +1,5 @@
-from analytics.ops.vacuum import db_vacuum
 from cradle_site.commands import OperatorCommand
+from ops.vacuum import db_vacuum
 
 
 class Command(OperatorCommand):

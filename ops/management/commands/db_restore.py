@@ -2,9 +2,9 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 
-from analytics.ops.backup import backup_list, backup_restore, backup_verify
-from analytics.ops.sealed import BackupError
 from cradle_site.commands import OperatorCommand
+from ops.backup import backup_list, backup_restore, backup_verify
+from ops.sealed import BackupError
 
 
 class Command(OperatorCommand):

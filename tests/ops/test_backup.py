@@ -12,8 +12,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from analytics.aggregate import hourly_aggregate
-from analytics.ops.backup import backup_create, backup_list, backup_restore, database_is_empty
-from analytics.ops.sealed import BackupError
+from ops.backup import backup_create, backup_list, backup_restore, database_is_empty
+from ops.sealed import BackupError
 from publishing.models import PublishingLog
 from tests.analytics.factories import (
     NOW,
@@ -164,7 +164,7 @@ def test_a_failed_snapshot_is_one_line_and_leaves_nothing(filled, monkeypatch):
     import sqlite3
     from types import SimpleNamespace
 
-    from analytics.ops import backup as backup_module
+    from ops import backup as backup_module
 
     def read_only(path):  # the snapshot cannot be written, as on a full disk
         return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
@@ -187,7 +187,7 @@ def test_restore_refuses_a_directory_and_a_damaged_header(filled, tmp_path):
 @pytest.mark.sqlite_only
 def test_restore_refuses_a_sound_file_that_is_not_sqlite(filled, tmp_path):
     """A correctly keyed file whose content is no SQLite database: a traceback before."""
-    from analytics.ops import sealed
+    from ops import sealed
 
     path = tmp_path / "not-sqlite.cbak"
     with open(path, "wb") as out:
@@ -199,7 +199,7 @@ def test_restore_refuses_a_sound_file_that_is_not_sqlite(filled, tmp_path):
 
 
 def test_the_daily_backup_job_refuses_an_empty_database_and_rotates_nothing(db, settings, tmp_path):
-    from analytics import tasks
+    from ops import tasks
 
     settings.BACKUP_DIR = tmp_path / "backups"
     with pytest.raises(BackupError, match="database is empty"):

@@ -1,0 +1,50 @@
+"""Publishing tasks in bulk for tests and benchmarks (``bench/``), written the way a scan writes them.
+
+Not used by the site: pages and the API create tasks one at a time through
+``publishing.services.task_create``. This builds many at once with ``bulk_create`` so a
+test or a benchmark can fill a queue of thousands in one statement per chunk. Each task is
+a text post (``{label} post {i}``, its hash set like task_create sets it) keyed
+``{label}:{i}``; a fresh label per call keeps ``(project, media_path)`` unique.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+
+from publishing.content import text_hash
+from publishing.models import Project, PublishingTask
+
+
+def tasks_build(
+    *, project: Project, count: int, scheduled_at: datetime, label: str | None = None, priority_levels: int = 1
+) -> Iterator[PublishingTask]:
+    """Unsaved tasks ``0 .. count-1``; priorities cycle through ``0 .. priority_levels-1``."""
+    label = label or uuid.uuid4().hex[:12]
+    for index in range(count):
+        text = f"{label} post {index}"
+        yield PublishingTask(
+            project=project,
+            media_path=f"{label}:{index}",
+            content_data={"text": text, "alt_text": "", "media": None},
+            content_hash=text_hash(text),
+            scheduled_at=scheduled_at,
+            priority=index % priority_levels,
+        )
+
+
+def tasks_bulk_create(
+    *,
+    project: Project,
+    count: int,
+    scheduled_at: datetime,
+    label: str | None = None,
+    priority_levels: int = 1,
+    batch_size: int = 5000,
+) -> list[PublishingTask]:
+    """Save ``count`` tasks in chunks of ``batch_size``; SQLite and MariaDB 10.5+ return them with keys."""
+    tasks = tasks_build(
+        project=project, count=count, scheduled_at=scheduled_at, label=label, priority_levels=priority_levels
+    )
+    return PublishingTask.objects.bulk_create(tasks, batch_size=batch_size)
