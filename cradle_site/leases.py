@@ -39,6 +39,8 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from cradle_site.retry import retry_on_deadlock
+
 
 def skip_locked(queryset: models.QuerySet) -> models.QuerySet:
     """``queryset`` locked for a claim: FOR UPDATE SKIP LOCKED where the database has it.
@@ -103,11 +105,21 @@ class Lease:
     def seconds(self) -> int:
         return getattr(settings, self.seconds_setting)
 
-    def take_back(self, *, now: datetime) -> int:
-        """Free the rows whose lease ran out; return how many."""
-        expired = self.model._default_manager.filter(**{self.state_field: self.held, f"{self.lease_field}__lt": now})
+    def take_back(self, *, now: datetime, limit: int = 1000) -> int:
+        """Free up to ``limit`` rows whose lease ran out; return how many.
+
+        The expired rows are found by a plain read (no locks), then freed by primary key with
+        the condition repeated. An UPDATE that ranged over the lease index instead would
+        lock its gaps on MariaDB, and a concurrent claim writing a new lease into that index
+        would deadlock with it (seen with four publishing workers).
+        """
+        manager = self.model._default_manager
+        expired = {self.state_field: self.held, f"{self.lease_field}__lt": now}
+        ids = list(manager.filter(**expired).order_by("pk").values_list("pk", flat=True)[:limit])
+        if not ids:
+            return 0
         extra = self.on_expiry(now) if self.on_expiry else {}
-        return expired.update(**self.released(**{self.state_field: self.free}, **extra))
+        return manager.filter(pk__in=ids, **expired).update(**self.released(**{self.state_field: self.free}, **extra))
 
     def claim(self, queryset: models.QuerySet, *, now: datetime, limit: int, **changes: Any) -> Claim:
         """Take back expired leases, then hold up to ``limit`` due rows of ``queryset``.
@@ -116,23 +128,27 @@ class Lease:
         messages still being delivered); ``changes`` are written on the claimed rows along
         with the held state and the lease.
         """
-        taken_back = self.take_back(now=now)
+        taken_back = retry_on_deadlock(lambda: self.take_back(now=now))
         lease_until = lease_end(self.seconds, now=now)
         due = queryset.filter(**{self.state_field: self.free, f"{self.due_field}__lte": now})
-        with transaction.atomic():
-            ids = list(skip_locked(due).order_by(*self.order_by).values_list("pk", flat=True)[:limit])
-            if ids:
+
+        def hold_due() -> list[int]:
+            with transaction.atomic():
+                ids = list(skip_locked(due).order_by(*self.order_by).values_list("pk", flat=True)[:limit])
+                if not ids:
+                    return []
+                held = {self.state_field: self.held, self.lease_field: lease_until}
                 claimed = self.model._default_manager.filter(pk__in=ids, **{self.state_field: self.free}).update(
-                    **{self.state_field: self.held, self.lease_field: lease_until}, **changes
+                    **held, **changes
                 )
-                if claimed != len(ids):  # cannot happen under the locks above; be correct anyway
-                    mine = set(
-                        self.model._default_manager.filter(
-                            pk__in=ids, **{self.state_field: self.held, self.lease_field: lease_until}
-                        ).values_list("pk", flat=True)
-                    )
-                    ids = [pk for pk in ids if pk in mine]
-        return Claim(ids=ids, lease_until=lease_until, taken_back=taken_back)
+                if claimed == len(ids):
+                    return ids
+                # Cannot happen under the locks above; be correct anyway.
+                mine = set(self.model._default_manager.filter(pk__in=ids, **held).values_list("pk", flat=True))
+                return [pk for pk in ids if pk in mine]
+
+        # A claim that lost a deadlock was rolled back whole, so running it again is safe.
+        return Claim(ids=retry_on_deadlock(hold_due), lease_until=lease_until, taken_back=taken_back)
 
     def hold(
         self, queryset: models.QuerySet, lease_until: datetime, *, now: datetime | None = None, **changes: Any

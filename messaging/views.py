@@ -125,13 +125,7 @@ def message_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         raise Http404
     message = get_owned_or_404(Message.objects, request.user, pk=pk)
     if request.method == "POST":
-        try:
-            ACTIONS[action](message=message)
-        except StateError as exc:
-            flash.error(request, str(exc))
-        else:
-            flash.success(request, _done_text(action))
-        return redirect("messaging:message_detail", pk=pk)
+        return _answer(request, message, action)
     return render(request, "messaging/message_action.html", {"message": message, "action": action})
 
 
@@ -153,6 +147,17 @@ def reset_all(request: HttpRequest) -> HttpResponse:
         )
         return redirect("messaging:message_list")
     return render(request, "messaging/reset_all.html", {"count": active.count()})
+
+
+def _answer(request: HttpRequest, message: Message, action: str) -> HttpResponse:
+    """Apply the owner's answer; say how it went on the message's page."""
+    try:
+        ACTIONS[action](message=message)
+    except StateError as exc:
+        flash.error(request, str(exc))
+    else:
+        flash.success(request, _done_text(action))
+    return redirect("messaging:message_detail", pk=message.pk)
 
 
 def _done_text(action: str) -> str:
@@ -185,13 +190,7 @@ def checkin(request: HttpRequest, token: str) -> HttpResponse:
         action = {"reset": "reset", "continue": "continue"}.get(answer)
         if action is None:
             return render(request, "messaging/checkin.html", {"message": message, "error": True}, status=400)
-        try:
-            ACTIONS[action](message=message)
-        except StateError as exc:
-            flash.error(request, str(exc))
-        else:
-            flash.success(request, _done_text(action))
-        return redirect("messaging:message_detail", pk=message.pk)
+        return _answer(request, message, action)
     return render(request, "messaging/checkin.html", {"message": message})
 
 
