@@ -35,14 +35,23 @@ def beat(name: str) -> None:
 
 
 def report() -> dict:
+    """The site's health as JSON-ready data: ``ok`` is False when the database fails or a
+    required job is late.
+
+    Every query sits inside the one ``DatabaseError`` guard, so a database that drops
+    between two of them (or freezes until the read timeout) gives a 503 report, not a 500.
+    """
+    from messaging.notices import warnings_failing  # the site layer asks; messaging knows
+
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
+        beats = {hb.name: hb for hb in Heartbeat.objects.all()}
+        warning_emails_failing = warnings_failing()
     except DatabaseError as exc:
         return {"ok": False, "database": f"error: {exc.__class__.__name__}", "jobs": {}}
     stale_after = timedelta(seconds=settings.CRADLE_HEARTBEAT_STALE_SECONDS)
     now = timezone.now()
-    beats = {hb.name: hb for hb in Heartbeat.objects.all()}
     jobs = {}
     ok = True
     for name in sorted(set(REQUIRED_BEATS) | set(beats)):
@@ -53,6 +62,4 @@ def report() -> dict:
             jobs[name] = {"last_run": hb.last_beat.isoformat(), "stale": now - hb.last_beat > stale_after}
         if name in REQUIRED_BEATS and jobs[name]["stale"]:
             ok = False
-    from messaging.notices import warnings_failing  # the site layer asks; messaging knows
-
-    return {"ok": ok, "database": "ok", "jobs": jobs, "warning_emails_failing": warnings_failing()}
+    return {"ok": ok, "database": "ok", "jobs": jobs, "warning_emails_failing": warning_emails_failing}

@@ -1,8 +1,12 @@
+import logging
+
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.defaults import page_not_found
 
 from cradle_site import health
+
+log = logging.getLogger(__name__)
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -24,6 +28,11 @@ def healthz(request: HttpRequest) -> JsonResponse:
     e-mail keeps failing. Not by default: a load balancer that took every web server out
     because the mail relay is down would also stop owners from checking in.
     """
-    report = health.report()
+    try:
+        report = health.report()
+    except Exception as exc:
+        # A monitor parses this answer: even a bug in the report is a JSON 503 (and a traceback in the log).
+        log.exception("healthz: the report failed")
+        return JsonResponse({"ok": False, "error": exc.__class__.__name__}, status=503)
     healthy = report["ok"] and not (request.GET.get("strict") == "1" and report.get("warning_emails_failing"))
     return JsonResponse(report, status=200 if healthy else 503)
