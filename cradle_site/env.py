@@ -11,6 +11,7 @@ import base64
 import hashlib
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -87,7 +88,29 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-def parse_database_url(url: str, *, base_dir: Path) -> dict:
+@dataclass(frozen=True)
+class DatabaseTimeouts:
+    """Seconds. MySQL/MariaDB: ``connect``, ``read`` and ``write`` (0 = no limit for the last
+    two); SQLite: ``busy``, how long a writer waits for the file's write lock."""
+
+    connect: int
+    read: int
+    write: int
+    busy: int
+
+    def mysql_options(self) -> dict:
+        # mysqlclient passes an option to the client library only when it is set; an unset
+        # read/write timeout waits for ever. MariaDB Connector/C waits each timeout once;
+        # MySQL's libmysqlclient retries a read, so there a read can wait up to 3x.
+        options = {"connect_timeout": self.connect}
+        if self.read:
+            options["read_timeout"] = self.read
+        if self.write:
+            options["write_timeout"] = self.write
+        return options
+
+
+def parse_database_url(url: str, *, base_dir: Path, timeouts: DatabaseTimeouts) -> dict:
     """Turn ``sqlite:///path`` or ``mysql://user:pass@host:port/name`` into a DATABASES entry."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
@@ -106,7 +129,7 @@ def parse_database_url(url: str, *, base_dir: Path) -> dict:
             # workers never deadlock upgrading a read lock; WAL lets readers go on.
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
+                "timeout": timeouts.busy,
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
         }
@@ -121,7 +144,11 @@ def parse_database_url(url: str, *, base_dir: Path) -> dict:
         except ValueError:
             raise ImproperlyConfigured(f"DATABASE_URL {_redact(url)!r} has a bad port") from None
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        options = {"charset": "utf8mb4", "init_command": "SET sql_mode='STRICT_TRANS_TABLES'"}
+        options = {
+            "charset": "utf8mb4",
+            "init_command": "SET sql_mode='STRICT_TRANS_TABLES'",
+            **timeouts.mysql_options(),
+        }
         if "unix_socket" in query:
             options["unix_socket"] = query["unix_socket"]
         return {

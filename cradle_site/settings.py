@@ -86,7 +86,27 @@ TEMPLATES = [
 
 # --- database --------------------------------------------------------------
 DATABASE_URL = env.env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'cradle.sqlite3'}")
-DATABASES = {"default": env.parse_database_url(DATABASE_URL, base_dir=BASE_DIR)}
+# Seconds. A frozen database server must not hang a request, /healthz or a worker for ever.
+# The read timeout bounds the wait for any answer, so it stays above the slowest legitimate
+# statement: InnoDB's lock wait (innodb_lock_wait_timeout, 50 s by default) must end as the
+# retryable "lock wait timeout" (1205), not as a lost connection; purges and scans run in
+# short batches and backups run mysqldump in a subprocess. 0 = no limit (read, write).
+DATABASE_CONNECT_TIMEOUT = env.env_int("DATABASE_CONNECT_TIMEOUT", 5, minimum=1)
+DATABASE_READ_TIMEOUT = env.env_int("DATABASE_READ_TIMEOUT", 60, minimum=0)
+DATABASE_WRITE_TIMEOUT = env.env_int("DATABASE_WRITE_TIMEOUT", 30, minimum=0)
+DATABASE_BUSY_TIMEOUT = env.env_int("DATABASE_BUSY_TIMEOUT", 20, minimum=1)  # SQLite: wait for the write lock
+DATABASES = {
+    "default": env.parse_database_url(
+        DATABASE_URL,
+        base_dir=BASE_DIR,
+        timeouts=env.DatabaseTimeouts(
+            connect=DATABASE_CONNECT_TIMEOUT,
+            read=DATABASE_READ_TIMEOUT,
+            write=DATABASE_WRITE_TIMEOUT,
+            busy=DATABASE_BUSY_TIMEOUT,
+        ),
+    )
+}
 DATABASE_IS_SQLITE = DATABASES["default"]["ENGINE"].endswith("sqlite3")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 from django.db import connection
 
+from cradle_site.db_timeouts import unhurried_connection
+
 
 def vacuum_statements() -> list[str]:
     if connection.vendor == "sqlite":
@@ -29,7 +31,8 @@ def db_vacuum(*, dry_run: bool = False, progress: Callable[[str], None] = print)
         return statements
     if connection.in_atomic_block:
         raise RuntimeError("db_vacuum cannot run inside a transaction")
-    with connection.cursor() as cursor:
+    # OPTIMIZE TABLE rebuilds a table and may outlast DATABASE_READ_TIMEOUT on a big one.
+    with unhurried_connection() as maintenance, maintenance.cursor() as cursor:
         for statement in statements:
             progress(statement)
             cursor.execute(statement)
