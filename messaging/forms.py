@@ -56,11 +56,14 @@ class BaseRecipientFormSet(forms.BaseFormSet):
     # Django's own words ("Please submit at least 1 form.") mean nothing to the person writing.
     default_error_messages = {"too_few_forms": _("Name at least one recipient.")}
 
+    def recipient_forms(self) -> list[forms.Form]:
+        """The rows that name a recipient (not the empty or deleted ones), in order: the
+        service's ``recipients[i]`` is the i-th of these."""
+        return [form for form in self.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")]
+
     def recipients(self) -> list[dict]:
         return [
-            {k: form.cleaned_data[k] for k in ("name", "contact", "contact_type")}
-            for form in self.forms
-            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+            {k: form.cleaned_data[k] for k in ("name", "contact", "contact_type")} for form in self.recipient_forms()
         ]
 
 

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from cradle_site.errors import StateError
 from messaging import history, ladder
 from messaging.channels import validate_contact
+from messaging.contacts import contact_key
 from messaging.models import Delivery, Message, MessageBody, Recipient, StatusLog
 
 # The title is encrypted (a text column), so no column length limits it: this does.
@@ -73,6 +74,7 @@ def clean_recipients(recipients: list[dict]) -> list[dict]:
     if len(recipients) > RECIPIENTS_MAX:
         raise ValidationError({"recipients": _("At most %(n)d recipients.") % {"n": RECIPIENTS_MAX}})
     cleaned, errors = [], {}
+    first_of: dict[tuple[str, str], int] = {}  # contact_key -> the row that named it first
     for index, item in enumerate(recipients):
         name = (item.get("name") or "").strip()
         contact_type = item.get("contact_type") or Recipient.ContactType.EMAIL
@@ -88,10 +90,21 @@ def clean_recipients(recipients: list[dict]) -> list[dict]:
         if len(contact) > RECIPIENT_CONTACT_MAX_LENGTH:
             errors[f"recipients[{index}].contact"] = _too_long(RECIPIENT_CONTACT_MAX_LENGTH)
             continue
+        # Each address gets the message once: a second row with the same address is refused
+        # here, so the page, the API and the admin all say so on that row.
+        first = first_of.setdefault(contact_key(contact_type, contact), index)
+        if first != index:
+            errors[f"recipients[{index}].contact"] = _already_named(recipients[first], first)
+            continue
         cleaned.append({"name": name, "contact": contact, "contact_type": contact_type})
     if errors:
         raise ValidationError(errors)
     return cleaned
+
+
+def _already_named(first: dict, index: int) -> str:
+    name = (first.get("name") or "").strip() or _("Recipient %(n)d") % {"n": index + 1}
+    return _("%(name)s already has this address; each address gets the message once.") % {"name": name}
 
 
 def message_create(

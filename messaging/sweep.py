@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from cradle_site import leases
 from messaging import history, ladder
+from messaging.contacts import contact_key
 from messaging.models import MAX_LEVEL, Delivery, Message, Recipient, StatusLog
 
 log = logging.getLogger(__name__)
@@ -151,10 +152,30 @@ def _insert_logs(ids: list[int], level: int, *, now: datetime, fields: history.L
         cursor.execute(sql, [created_at, *row, level, *ids])
 
 
+def _one_per_address(ids: list[int]) -> list[tuple[int, int]]:
+    """(recipient id, message id) of each message's recipients, the first row per address only.
+
+    The services refuse a second recipient with the same address; a row that reached the
+    table some other way (written before that rule, or by hand) must still not make the
+    address get the message twice.
+    """
+    rows = Recipient.objects.filter(message_id__in=ids).order_by("id")
+    seen: set[tuple[int, tuple[str, str]]] = set()
+    pairs = []
+    for recipient_id, message_id, contact_type, contact in rows.values_list(
+        "id", "message_id", "contact_type", "contact"
+    ):
+        key = (message_id, contact_key(contact_type, contact))
+        if key not in seen:
+            seen.add(key)
+            pairs.append((recipient_id, message_id))
+    return pairs
+
+
 def _start_delivery(ids: list[int], now: datetime, logs: list, result: SweepResult) -> None:
     """The final warning went unanswered: queue one delivery per recipient."""
     _advance(ids, MAX_LEVEL, now, state=Message.State.DELIVERING, is_active=False, updated_at=now)
-    pairs = list(Recipient.objects.filter(message_id__in=ids).values_list("id", "message_id"))
+    pairs = _one_per_address(ids)
     # ignore_conflicts: the recipient column is unique, so a delivery row can exist only once.
     Delivery.objects.bulk_create(
         [Delivery(recipient_id=r, message_id=m, next_attempt_at=now, created_at=now) for r, m in pairs],

@@ -42,12 +42,13 @@ def message_list(request: HttpRequest) -> HttpResponse:
 
 
 def _apply_errors(exc: ValidationError, form, formset) -> None:
+    rows = formset.recipient_forms()  # recipients[i] is the i-th filled row, skipping deleted ones
     for key, errors in exc.message_dict.items():
         if key.startswith("recipients["):
             index = int(key[len("recipients[") : key.index("]")])
             field = key.rsplit(".", 1)[-1]
-            if index < len(formset.forms):
-                formset.forms[index].add_error(field, errors)
+            if index < len(rows):
+                rows[index].add_error(field, errors)
                 continue
         form.add_error(key if key in form.fields else None, errors)
 
