@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
 
-from django.db import InterfaceError, OperationalError, connection
+from django.db import InterfaceError, OperationalError, connection, transaction
 
 T = TypeVar("T")
 
@@ -66,7 +66,7 @@ def retry_on_deadlock(work: Callable[[], T], *, attempts: int = 5, pause: float 
 
 
 def retry_write(work: Callable[[], T], *, seconds: float, pause: float = 0.1, max_pause: float = 2.0) -> T:
-    """Run ``work`` (one whole transaction) until it commits or ``seconds`` have gone by.
+    """Run ``work`` in a transaction of its own until it commits or ``seconds`` have gone by.
 
     For the write that records work done outside the database (a sent e-mail): it is retried
     on any ``OperationalError`` / ``InterfaceError`` (server gone, connection lost, deadlock),
@@ -77,7 +77,8 @@ def retry_write(work: Callable[[], T], *, seconds: float, pause: float = 0.1, ma
     deadline = time.monotonic() + seconds
     while True:
         try:
-            return work()
+            with transaction.atomic():
+                return work()
         except (OperationalError, InterfaceError):
             if time.monotonic() + pause > deadline:
                 raise

@@ -97,18 +97,17 @@ def _record_sent(delivery: Delivery, *, sent_at: datetime) -> None:
     """
 
     def write() -> None:
-        with transaction.atomic():
-            # The message row first, as every writer of a message's rows takes them: two workers
-            # sending a message's last two deliveries queue here, so the second sees the first's.
-            _lock_message(delivery.message_id)
-            Delivery.objects.filter(pk=delivery.pk).update(
-                **DELIVERY_LEASE.released(
-                    state=Delivery.State.SENT, attempts=delivery.attempts + 1, delivered_at=sent_at, last_error=""
-                )
+        # The message row first, as every writer of a message's rows takes them: two workers
+        # sending a message's last two deliveries queue here, so the second sees the first's.
+        _lock_message(delivery.message_id)
+        Delivery.objects.filter(pk=delivery.pk).update(
+            **DELIVERY_LEASE.released(
+                state=Delivery.State.SENT, attempts=delivery.attempts + 1, delivered_at=sent_at, last_error=""
             )
-            message_complete(message_id=delivery.message_id)
+        )
+        message_complete(message_id=delivery.message_id)
 
-    retry_write(write, seconds=settings.MESSAGING_BOOKKEEPING_RETRY_SECONDS)
+    retry_write(write, seconds=settings.MESSAGING_BOOKKEEPING_RETRY_SECONDS)  # one transaction per try
 
 
 def _still_delivering(delivery: Delivery) -> bool:
