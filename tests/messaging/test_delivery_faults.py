@@ -7,6 +7,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
+import os
+import secrets
+import signal
 import time
 from contextlib import contextmanager
 from datetime import timedelta
@@ -19,15 +23,17 @@ import time_machine
 from django.core import mail
 from django.core.mail.backends import locmem
 from django.db import OperationalError, connection
+from django.utils import timezone
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
 from cradle_site.errors import StateError
 from messaging import services, tasks
 from messaging.delivery import deliveries_send
-from messaging.models import Delivery, Message, StatusLog
+from messaging.models import Delivery, Message, MessageBody, Recipient, StatusLog
 from messaging.notices import warnings_send
 from messaging.sweep import sweep_due
 from tests.clock import NOW
+from tests.conftest import run_python
 
 pytestmark = pytest.mark.django_db
 HOOK = "https://hooks.example.com/cradle"
@@ -284,3 +290,84 @@ def test_a_record_that_keeps_failing_gives_the_row_up_to_its_lease(owner, make_m
             deliveries_send()
     delivery = Delivery.objects.get(message=message)
     assert delivery.state == Delivery.State.SENDING and delivery.lease_until is not None
+
+
+class SigkillOnSecondRecipientBackend(locmem.EmailBackend):
+    """Used in a child process: the worker is SIGKILLed while it sends to the second recipient."""
+
+    def send_messages(self, messages):
+        if messages[0].to == ["second@example.com"]:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().send_messages(messages)
+
+
+SIGKILLED_WORKER = r"""
+from django.conf import settings
+from messaging.delivery import deliveries_send
+settings.EMAIL_BACKEND = "tests.messaging.test_delivery_faults.SigkillOnSecondRecipientBackend"
+deliveries_send()
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_sigkilled_mid_batch_leaves_the_message_it_served_delivered(owner, make_message):
+    first = make_message(owner, recipients=[_to("One", "first@example.com")])
+    second = make_message(owner, recipients=[_to("Two", "second@example.com")])
+    Message.objects.filter(pk__in=[first.pk, second.pk]).update(warning_level=5, next_warning_date=timezone.now())
+    sweep_due()
+    child = run_python(SIGKILLED_WORKER)
+    _out, err = child.communicate(timeout=120)
+    assert child.returncode == -signal.SIGKILL, err[-3000:]
+    first.refresh_from_db()
+    assert first.state == Message.State.DELIVERED and first.delivered_at is not None
+    assert _statuses(first) == ["DELIVERED"]
+    assert Delivery.objects.get(message=second).state == Delivery.State.SENDING  # the lease takes it back
+
+
+TWO_RECIPIENTS, WORKERS = 150, 4
+SENDING_WORKER = r"""
+import json
+from django.core import mail
+from messaging.delivery import deliveries_send
+while sum(deliveries_send(limit=1).values()):
+    pass
+print(json.dumps([m.to[0] for m in getattr(mail, "outbox", [])]))
+"""
+
+
+@pytest.mark.mariadb_only
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_workers_sending_a_messages_last_deliveries_at_once_complete_it_once(owner):
+    """Each message's two deliveries are claimed one at a time by four processes, so the two often
+    go out at the same moment from two workers: each message must still end DELIVERED once
+    (without the message row lock in ``_record_sent``, a few of 150 stayed in ``delivering``)."""
+    now = timezone.now()
+    Message.objects.bulk_create(
+        [
+            Message(
+                owner=owner,
+                initial_delay_months=1,
+                next_warning_date=now,
+                warning_level=5,
+                revocation_key_hash=secrets.token_hex(32),
+            )
+            for _ in range(TWO_RECIPIENTS)
+        ]
+    )
+    ids = list(Message.objects.values_list("id", flat=True))
+    MessageBody.objects.bulk_create([MessageBody(message_id=pk, content="text") for pk in ids])
+    Recipient.objects.bulk_create(
+        [Recipient(message_id=pk, name=f"{n}{pk}", contact=f"{n}{pk}@example.com") for pk in ids for n in "ab"]
+    )
+    sweep_due()
+    children = [run_python(SENDING_WORKER) for _ in range(WORKERS)]
+    sent = []
+    for child in children:
+        out, err = child.communicate(timeout=180)
+        assert child.returncode == 0, err[-3000:]
+        sent += json.loads(out.strip().splitlines()[-1])
+    assert len(sent) == len(set(sent)) == 2 * TWO_RECIPIENTS
+    assert Message.objects.filter(state=Message.State.DELIVERED).count() == TWO_RECIPIENTS
+    assert StatusLog.objects.filter(status=StatusLog.Status.DELIVERED).count() == TWO_RECIPIENTS
