@@ -11,9 +11,9 @@ DELIVERED is logged once, in the transaction that records the last sent delivery
 (``message_complete``): a batch killed later (SIGKILL, the job timeout, the database gone)
 cannot leave a served message in ``delivering``. The write after a send is retried while the
 database is away (``cradle_site.retry.retry_write``), so only a worker that dies between the
-send and that write can make the lease send again. ``messages_complete``, run by the sweep,
-completes any message left behind all the same (a worker that died in that gap and whose
-row was then sent by another before this code, or rows from before it).
+send and that write can make the lease send again (with the same delivery id).
+``messages_complete``, run by the sweep, repairs any message left in ``delivering`` with
+every recipient served all the same (by code before this, or a hand edit).
 
 A batch stops starting sends after ``MESSAGING_SEND_RUN_SECONDS`` and gives back the rows it
 did not start, so django-q's timeout never kills it mid-send.
@@ -187,8 +187,8 @@ def message_complete(*, message_id: int) -> bool:
 def messages_complete(*, limit: int = 500) -> int:
     """Repair: complete messages left in ``delivering`` with every delivery sent; return how many.
 
-    ``_record_sent`` completes a message with its last delivery, so this finds only what a
-    death in between left (or rows from before that). Run by the sweep; safe with several
+    ``_record_sent`` completes a message in the transaction of its last delivery, so this
+    finds only what older code or a hand edit left. Run by the sweep; safe with several
     workers (each message under its row lock, and ``message_complete`` is conditional).
     """
     unsent = Delivery.objects.filter(message=OuterRef("pk")).exclude(state=Delivery.State.SENT)
