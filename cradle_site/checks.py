@@ -110,4 +110,27 @@ def check_retry_bounds(app_configs=None, **kwargs) -> list[Error]:
     return errors
 
 
-ALL = [check_site_url, check_sms_gateway, check_email_security, check_retry_bounds]
+def check_send_budget(app_configs=None, **kwargs) -> list[Error]:
+    """A send job must end inside django-q's timeout, or the cluster kills it mid-send.
+
+    It starts sends for MESSAGING_SEND_RUN_SECONDS; the last one may then take the longest
+    send (SMTP's timeout, or a webhook's connect plus read timeout) and the retried write
+    after it MESSAGING_BOOKKEEPING_RETRY_SECONDS.
+    """
+    run, bookkeeping = settings.MESSAGING_SEND_RUN_SECONDS, settings.MESSAGING_BOOKKEEPING_RETRY_SECONDS
+    longest_send = max(settings.EMAIL_TIMEOUT, 2 * settings.MESSAGING_WEBHOOK_TIMEOUT)
+    timeout = settings.Q_CLUSTER["timeout"]
+    if run + longest_send + bookkeeping < timeout:
+        return []
+    return [
+        Error(
+            f"A send job may run {run + longest_send + bookkeeping} s (MESSAGING_SEND_RUN_SECONDS {run} + the longest "
+            f"send {longest_send} + MESSAGING_BOOKKEEPING_RETRY_SECONDS {bookkeeping}), not below Q_TIMEOUT ({timeout}).",
+            hint="Lower MESSAGING_SEND_RUN_SECONDS or MESSAGING_BOOKKEEPING_RETRY_SECONDS, or raise Q_TIMEOUT "
+            "(and Q_RETRY above it); a job killed by the timeout mid-send sends that message again.",
+            id="cradle.E012",
+        )
+    ]
+
+
+ALL = [check_site_url, check_sms_gateway, check_email_security, check_retry_bounds, check_send_budget]

@@ -17,7 +17,9 @@ sending the owner's notices, publishing tasks - takes its rows the same way:
    time out), and then another worker may have taken a row back; whoever took it wrote a
    lease of its own, so exactly one of the two renews it and sends.
 4. **Release**: the UPDATE that ends the work (sent, failed, back to the queue) clears the
-   lease in the same statement (``Lease.released``).
+   lease in the same statement (``Lease.released``). A job whose time budget runs out gives
+   the rows it claimed and did not start back at once (``Lease.give_back``), rather than
+   leaving them to wait for the lease.
 
 The sends themselves happen after the claim's commit, outside any transaction, so no row
 lock is held while waiting on the network.
@@ -161,6 +163,16 @@ class Lease:
             seconds=self.seconds,
             now=now,
             **changes,
+        )
+
+    def give_back(self, ids: list[int], lease_until: datetime) -> int:
+        """Free the claimed rows in ``ids`` that still carry this claim's lease; return how many.
+
+        Conditional on the lease: a row another worker took back meanwhile is theirs now.
+        """
+        held = {self.state_field: self.held, self.lease_field: lease_until}
+        return self.model._default_manager.filter(pk__in=ids, **held).update(
+            **self.released(**{self.state_field: self.free})
         )
 
     def released(self, **changes: Any) -> dict[str, Any]:

@@ -1,10 +1,14 @@
-"""How a failure is retried: one back-off policy, and one retry for database deadlocks.
+"""How a failure is retried: one back-off policy, one retry for database deadlocks, one for a write after a send.
 
 Every job that retries (a delivery, a notice or warning e-mail to the owner, a publishing
 task) waits ``base x 2^(n-1)`` seconds after its n-th failed attempt, capped at ``cap``,
 and gives up after ``max_attempts`` failed attempts (``None``: never, for work that must
 not be dropped). The numbers are settings, so each caller builds its policy from them when
 it needs it (a small ``*_backoff()`` function beside the job), and tests can override them.
+
+``retry_write`` is for the bookkeeping after something left the building (an e-mail, a
+webhook): when the database is down for a moment right then, giving up would leave the row
+to its lease and the next worker would send again. It keeps trying for a bounded time.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
 
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError, connection, transaction
 
 T = TypeVar("T")
 
@@ -59,3 +63,28 @@ def retry_on_deadlock(work: Callable[[], T], *, attempts: int = 5, pause: float 
                 raise
             time.sleep(pause * attempt)
     raise AssertionError("unreachable")
+
+
+def retry_write(work: Callable[[], T], *, seconds: float, pause: float = 0.1, max_pause: float = 2.0) -> T:
+    """Run ``work`` in a transaction of its own until it commits or ``seconds`` have gone by.
+
+    For the write that records work done outside the database (a sent e-mail): it is retried
+    on any ``OperationalError`` / ``InterfaceError`` (server gone, connection lost, deadlock),
+    with a fresh connection each time, pausing ``pause`` seconds doubling up to ``max_pause``.
+    ``work`` must be idempotent: a try whose commit reached the server but whose answer was
+    lost runs again. The last error is raised once the time is spent.
+    """
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with transaction.atomic():
+                return work()
+        except (OperationalError, InterfaceError):
+            if time.monotonic() + pause > deadline:
+                raise
+        if not connection.in_atomic_block:
+            # A dead connection stays dead: drop it, and the next query connects again.
+            # (Inside an outer transaction there is nothing to reconnect to; tests run so.)
+            connection.close()
+        time.sleep(pause)
+        pause = min(pause * 2, max_pause)

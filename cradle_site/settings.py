@@ -295,6 +295,16 @@ MESSAGING_RETRY_BASE_SECONDS = env.env_int("MESSAGING_RETRY_BASE_SECONDS", 60, m
 MESSAGING_RETRY_MAX_SECONDS = env.env_int("MESSAGING_RETRY_MAX_SECONDS", 6 * 3600, minimum=1)
 MESSAGING_SEND_LEASE_SECONDS = env.env_int("MESSAGING_SEND_LEASE_SECONDS", 600, minimum=30)
 MESSAGING_WEBHOOK_TIMEOUT = env.env_int("MESSAGING_WEBHOOK_TIMEOUT", 10, minimum=1)
+# A send job (deliveries, warnings, notices) stops starting sends after this many seconds and
+# gives back what it claimed, so it ends well inside the job timeout and is never killed mid-send.
+MESSAGING_SEND_RUN_SECONDS = env.env_int(
+    "MESSAGING_SEND_RUN_SECONDS", max(1, min(120, Q_CLUSTER["timeout"] // 3)), minimum=1
+)
+# After a send, the write that records it is retried this long while the database is away
+# (a restart), so a short outage does not make the next worker send it again.
+MESSAGING_BOOKKEEPING_RETRY_SECONDS = env.env_int(
+    "MESSAGING_BOOKKEEPING_RETRY_SECONDS", min(60, Q_CLUSTER["timeout"] // 4), minimum=0
+)
 # Webhook bodies are signed with HMAC-SHA256 under this secret (header X-Cradle-Signature).
 MESSAGING_WEBHOOK_SECRET = env.env_str("MESSAGING_WEBHOOK_SECRET", SECRET_KEY)
 # SMS: dotted path to a gateway class (see messaging.channels.SmsGateway); empty = SMS refused.

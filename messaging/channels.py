@@ -1,13 +1,18 @@
 """Delivery channels: e-mail, webhook and SMS behind one small interface.
 
-A channel's ``send(recipient=..., message=...)`` returns on success and raises
-``ChannelError`` with a readable reason on failure; ``messaging.delivery`` retries.
+A channel's ``send(recipient=..., message=..., delivery_id=...)`` returns on success and raises
+``ChannelError`` with a readable reason on failure; ``messaging.delivery`` retries. Every
+attempt of one delivery carries the same ``delivery_id`` where the channel has a place for it
+(the webhook's ``webhook-id``, the e-mail's Message-ID), so a receiver can drop a copy; a
+failure after which the far end may have the message anyway (no answer in time) is a
+``ChannelMaybeSent``.
 Contacts are validated here too (``validate_contact``), so forms, the API and services
 refuse the same things with the same words.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -18,11 +23,13 @@ import requests
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
+from django.core.mail.utils import DNS_NAME
 from django.core.validators import URLValidator, validate_email
 from django.template.loader import render_to_string
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
+from urllib3.exceptions import MaxRetryError
 
 from cradle_site.outbound import UnsafeURL, check_public_url, public_post
 from messaging.models import Message, Recipient
@@ -33,6 +40,17 @@ SIGNATURE_HEADER = "X-Cradle-Signature"
 
 class ChannelError(Exception):
     """The channel could not hand the message over (refused, unreachable, timed out)."""
+
+    maybe_sent = False  # True: the request left and no answer said how it went
+
+
+class ChannelMaybeSent(ChannelError):
+    """The request was sent but no answer came in time: the far end may have the message.
+
+    Retried like any failure, with the same delivery id, and the history says it may have arrived.
+    """
+
+    maybe_sent = True
 
 
 class FailureKind(StrEnum):
@@ -79,14 +97,16 @@ def validate_contact(contact_type: str, contact: str) -> str:
 
 
 class EmailChannel:
-    def send(self, *, recipient: Recipient, message: Message) -> None:
+    def send(self, *, recipient: Recipient, message: Message, delivery_id: str) -> None:
         owner = message.owner
         with translation.override(owner.language):
             context = {"recipient": recipient, "message": message, "owner": owner}
             subject = message.title or _("A message from %(name)s") % {"name": owner.get_full_name() or owner.username}
             text = render_to_string("messaging/email/delivery.txt", context)
             html = render_to_string("messaging/email/delivery.html", context)
-        mail = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [recipient.contact])
+        # The same Message-ID on every attempt: a mail system that got it twice can tell.
+        headers = {"Message-ID": f"<{delivery_id}@{DNS_NAME}>"}
+        mail = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [recipient.contact], headers=headers)
         mail.attach_alternative(html, "text/html")
         try:
             mail.send()
@@ -95,14 +115,36 @@ class EmailChannel:
 
 
 def webhook_signature(body: bytes, secret: str | None = None) -> str:
+    """The legacy ``X-Cradle-Signature``: ``sha256=<hex HMAC of the body>`` (kept for receivers built on it)."""
     key = (secret or settings.MESSAGING_WEBHOOK_SECRET).encode()
     return "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
 
 
-class WebhookChannel:
-    """POST a JSON body signed with HMAC-SHA256 (header ``X-Cradle-Signature: sha256=<hex>``)."""
+def webhook_headers(*, webhook_id: str, timestamp: int, body: bytes, secret: str | None = None) -> dict[str, str]:
+    """Standard Webhooks headers (https://www.standardwebhooks.com), plus the legacy signature.
 
-    def send(self, *, recipient: Recipient, message: Message) -> None:
+    ``webhook-signature`` is ``v1,<base64 HMAC-SHA256 of "id.timestamp.body">`` under
+    ``MESSAGING_WEBHOOK_SECRET`` (its UTF-8 bytes are the key; Cradle's secrets carry no
+    ``whsec_`` prefix). ``webhook-id`` is the same on every attempt of one delivery, so a
+    receiver drops a copy it already has; the timestamp is the attempt's, so an old request
+    replayed is refused by a receiver that checks it.
+    """
+    key = (secret or settings.MESSAGING_WEBHOOK_SECRET).encode()
+    signed = f"{webhook_id}.{timestamp}.".encode() + body
+    signature = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    return {
+        "Content-Type": "application/json",
+        "webhook-id": webhook_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": f"v1,{signature}",
+        SIGNATURE_HEADER: webhook_signature(body, secret),
+    }
+
+
+class WebhookChannel:
+    """POST a JSON body with Standard Webhooks headers (``webhook_headers``)."""
+
+    def send(self, *, recipient: Recipient, message: Message, delivery_id: str) -> None:
         payload = {
             "event": "message.delivered",
             "message_id": message.pk,
@@ -112,7 +154,7 @@ class WebhookChannel:
             "content": message.content,
         }
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: webhook_signature(body)}
+        headers = webhook_headers(webhook_id=delivery_id, timestamp=int(timezone.now().timestamp()), body=body)
         try:
             response = public_post(
                 recipient.contact, data=body, headers=headers, timeout=settings.MESSAGING_WEBHOOK_TIMEOUT
@@ -120,9 +162,27 @@ class WebhookChannel:
         except UnsafeURL as exc:
             raise ChannelError(f"webhook: {exc}") from exc
         except requests.RequestException as exc:
+            if _request_may_have_arrived(exc):
+                raise ChannelMaybeSent(f"webhook: no answer in time ({exc.__class__.__name__})") from exc
             raise ChannelError(f"webhook: {exc.__class__.__name__}") from exc
         if not 200 <= response.status_code < 300:
             raise ChannelError(f"webhook: HTTP {response.status_code}")
+
+
+def _request_may_have_arrived(exc: requests.RequestException) -> bool:
+    """Whether the request had left when ``exc`` happened, so the receiver may have acted on it.
+
+    A connect timeout and a connection that never opened (refused, DNS, TLS: requests wraps
+    those in urllib3's ``MaxRetryError``) sent nothing. A read timeout, a connection dropped while
+    we waited for the answer, or an answer cut off midway came after the request was written.
+    """
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.ReadTimeout | requests.exceptions.ChunkedEncodingError):
+        return True
+    if isinstance(exc, requests.ConnectionError):
+        return not (exc.args and isinstance(exc.args[0], MaxRetryError))
+    return False
 
 
 class HttpSmsGateway:
@@ -151,7 +211,8 @@ class HttpSmsGateway:
 
 
 class SmsChannel:
-    def send(self, *, recipient: Recipient, message: Message) -> None:
+    def send(self, *, recipient: Recipient, message: Message, delivery_id: str) -> None:
+        # A text message has no place for ``delivery_id``; gateways take (to, text) only.
         if not sms_available():
             raise ChannelError("sms: no SMS gateway is configured")
         gateway = import_string(settings.MESSAGING_SMS_GATEWAY)(**settings.MESSAGING_SMS_GATEWAY_OPTIONS)

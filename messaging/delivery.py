@@ -4,19 +4,33 @@ Each recipient gets the message once: its Delivery row is unique, claimed before
 (``DELIVERY_LEASE``, see ``cradle_site.leases``) and marked sent right after. A failed attempt writes a
 DELIVERY_FAILED status log and is retried later; after the last attempt the row is
 ``failed``, the owner gets a notice by e-mail and staff see it in the admin (retry action).
-DELIVERED is logged once, when every recipient has the message.
+Every attempt carries the delivery's id (``Delivery.uid``), so after an attempt that may have
+arrived (a webhook that answered too late) the receiver can drop the copy.
+
+DELIVERED is logged once, in the transaction that records the last sent delivery
+(``message_complete``): a batch killed later (SIGKILL, the job timeout, the database gone)
+cannot leave a served message in ``delivering``. The write after a send is retried while the
+database is away (``cradle_site.retry.retry_write``), so only a worker that dies between the
+send and that write can make the lease send again (with the same delivery id).
+``messages_complete``, run by the sweep, repairs any message left in ``delivering`` with
+every recipient served all the same (by code before this, or a hand edit).
+
+A batch stops starting sends after ``MESSAGING_SEND_RUN_SECONDS`` and gives back the rows it
+did not start, so django-q's timeout never kills it mid-send.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Exists, Max, OuterRef
 from django.utils import timezone
 
-from cradle_site.retry import Backoff
+from cradle_site.retry import Backoff, retry_write
 from messaging import history
 from messaging.channels import ChannelError, FailureKind, channel_for
 from messaging.models import DELIVERY_LEASE, Delivery, Message, Notice, StatusLog
@@ -32,13 +46,23 @@ def delivery_backoff() -> Backoff:
     )
 
 
-def deliveries_send(*, now: datetime | None = None, limit: int = 200) -> dict[str, int]:
-    """Send due deliveries; return counts of ``sent`` and ``failed`` attempts."""
+def deliveries_send(
+    *, now: datetime | None = None, limit: int = 200, run_seconds: float | None = None
+) -> dict[str, int]:
+    """Send due deliveries; return counts of ``sent`` and ``failed`` attempts.
+
+    Stops starting sends after ``run_seconds`` (default ``MESSAGING_SEND_RUN_SECONDS``); the
+    rows claimed and not started go back to the queue at once.
+    """
     now = now or timezone.now()
+    deadline = time.monotonic() + (run_seconds if run_seconds is not None else settings.MESSAGING_SEND_RUN_SECONDS)
     claim = DELIVERY_LEASE.claim(Delivery.objects.filter(message__state=Message.State.DELIVERING), now=now, limit=limit)
     counts = {Delivery.State.SENT: 0, Delivery.State.FAILED: 0}
-    deliveries = Delivery.objects.filter(id__in=claim.ids).select_related("recipient", "message__owner")
-    for delivery in deliveries:
+    deliveries = list(Delivery.objects.filter(id__in=claim.ids).select_related("recipient", "message__owner"))
+    for index, delivery in enumerate(deliveries):
+        if time.monotonic() >= deadline:
+            DELIVERY_LEASE.give_back([d.pk for d in deliveries[index:]], claim.lease_until)
+            break
         if not _still_delivering(delivery):
             # Revoked since the claim (possibly during an earlier send of this batch): never deliver.
             Delivery.objects.filter(pk=delivery.pk, state=Delivery.State.SENDING).update(
@@ -48,26 +72,42 @@ def deliveries_send(*, now: datetime | None = None, limit: int = 200) -> dict[st
         if DELIVERY_LEASE.hold(Delivery.objects.filter(pk=delivery.pk), claim.lease_until) is None:
             continue  # the batch outlasted its lease and another worker took this one back
         try:
-            channel_for(delivery.recipient.contact_type).send(recipient=delivery.recipient, message=delivery.message)
+            channel_for(delivery.recipient.contact_type).send(
+                recipient=delivery.recipient, message=delivery.message, delivery_id=str(delivery.uid)
+            )
         except ChannelError as exc:
-            _record_failure(delivery, str(exc), now, kind=FailureKind.CHANNEL)
+            _record_failure(delivery, str(exc), now, kind=FailureKind.CHANNEL, maybe_sent=exc.maybe_sent)
             counts[Delivery.State.FAILED] += 1
         except Exception as exc:  # a bug in a gateway must not stop the other deliveries
             log.exception("delivery %s crashed", delivery.pk)
             _record_failure(delivery, f"{exc.__class__.__name__}: {exc}", now, kind=FailureKind.CRASH)
             counts[Delivery.State.FAILED] += 1
         else:
-            Delivery.objects.filter(pk=delivery.pk).update(
-                **DELIVERY_LEASE.released(
-                    state=Delivery.State.SENT,
-                    attempts=delivery.attempts + 1,
-                    delivered_at=timezone.now(),
-                    last_error="",
-                )
-            )
+            _record_sent(delivery, sent_at=timezone.now())
             counts[Delivery.State.SENT] += 1
-    messages_complete(message_ids={d.message_id for d in deliveries}, now=now)
     return counts
+
+
+def _record_sent(delivery: Delivery, *, sent_at: datetime) -> None:
+    """Mark the delivery sent and, when it was the last one, the message DELIVERED: one transaction.
+
+    Retried while the database is away: the recipient has the message, and a row left to its
+    lease would be sent again. Running it twice changes nothing (same values; the completion
+    is conditional).
+    """
+
+    def write() -> None:
+        # The message row first, as every writer of a message's rows takes them: two workers
+        # sending a message's last two deliveries queue here, so the second sees the first's.
+        _lock_message(delivery.message_id)
+        Delivery.objects.filter(pk=delivery.pk).update(
+            **DELIVERY_LEASE.released(
+                state=Delivery.State.SENT, attempts=delivery.attempts + 1, delivered_at=sent_at, last_error=""
+            )
+        )
+        message_complete(message_id=delivery.message_id)
+
+    retry_write(write, seconds=settings.MESSAGING_BOOKKEEPING_RETRY_SECONDS)  # one transaction per try
 
 
 def _still_delivering(delivery: Delivery) -> bool:
@@ -79,7 +119,9 @@ def _still_delivering(delivery: Delivery) -> bool:
     return Message.objects.filter(pk=delivery.message_id, state=Message.State.DELIVERING).exists()
 
 
-def _record_failure(delivery: Delivery, error: str, now: datetime, *, kind: FailureKind) -> None:
+def _record_failure(
+    delivery: Delivery, error: str, now: datetime, *, kind: FailureKind, maybe_sent: bool = False
+) -> None:
     attempts = delivery.attempts + 1
     retry = delivery_backoff()
     final = retry.exhausted(attempts)
@@ -100,7 +142,9 @@ def _record_failure(delivery: Delivery, error: str, now: datetime, *, kind: Fail
         StatusLog.objects.create(
             message_id=delivery.message_id,
             created_at=now,
-            **history.delivery_failed(recipient=recipient, attempt=attempts, final=final, error=error, kind=kind),
+            **history.delivery_failed(
+                recipient=recipient, attempt=attempts, final=final, error=error, kind=kind, maybe_sent=maybe_sent
+            ),
         )
         if final and moved:
             # The owner's other channel (e-mail) hears about a recipient that keeps failing.
@@ -113,23 +157,56 @@ def _record_failure(delivery: Delivery, error: str, now: datetime, *, kind: Fail
             )
 
 
-def messages_complete(*, message_ids: set[int], now: datetime) -> int:
-    """Mark DELIVERED the messages whose every recipient has the message; return how many."""
+def message_complete(*, message_id: int) -> bool:
+    """DELIVERED when every delivery of the message is sent; True when this call moved it.
+
+    Call it inside a transaction holding the message row (``select_for_update``): with the
+    row held, no delivery of it is recorded meanwhile. The UPDATE is conditional on
+    ``delivering`` as well, so a revoked message stays revoked and DELIVERED is logged once.
+    ``delivered_at`` is when the last recipient got it.
+    """
+    sent = Delivery.objects.filter(message_id=message_id)
+    if sent.exclude(state=Delivery.State.SENT).exists():
+        return False
+    facts = sent.aggregate(count=Count("id"), last=Max("delivered_at"))
+    if not facts["count"]:
+        return False  # deliveries are created with the state change; none means not ours to judge
+    delivered_at = facts["last"] or timezone.now()
+    moved = Message.objects.filter(pk=message_id, state=Message.State.DELIVERING).update(
+        state=Message.State.DELIVERED, delivered_at=delivered_at, updated_at=delivered_at
+    )
+    if moved:
+        StatusLog.objects.create(
+            message_id=message_id,
+            created_at=delivered_at,
+            **history.delivered(recipients=facts["count"], actor=history.DELIVERY),
+        )
+    return bool(moved)
+
+
+def messages_complete(*, limit: int = 500) -> int:
+    """Repair: complete messages left in ``delivering`` with every delivery sent; return how many.
+
+    ``_record_sent`` completes a message in the transaction of its last delivery, so this
+    finds only what older code or a hand edit left. Run by the sweep; safe with several
+    workers (each message under its row lock, and ``message_complete`` is conditional).
+    """
+    unsent = Delivery.objects.filter(message=OuterRef("pk")).exclude(state=Delivery.State.SENT)
+    served = Delivery.objects.filter(message=OuterRef("pk"), state=Delivery.State.SENT)
+    stranded = list(
+        Message.objects.filter(state=Message.State.DELIVERING)
+        .filter(Exists(served), ~Exists(unsent))
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    )
     done = 0
-    for message_id in message_ids:
-        if Delivery.objects.filter(message_id=message_id).exclude(state=Delivery.State.SENT).exists():
-            continue
+    for message_id in stranded:
         with transaction.atomic():
-            # Conditional: with several workers only one moves it, so DELIVERED is logged once.
-            moved = Message.objects.filter(pk=message_id, state=Message.State.DELIVERING).update(
-                state=Message.State.DELIVERED, delivered_at=now, updated_at=now
-            )
-            if moved:
-                count = Delivery.objects.filter(message_id=message_id).count()
-                StatusLog.objects.create(
-                    message_id=message_id,
-                    created_at=now,
-                    **history.delivered(recipients=count, actor=history.DELIVERY),
-                )
-                done += 1
+            if _lock_message(message_id):
+                done += message_complete(message_id=message_id)
     return done
+
+
+def _lock_message(message_id: int) -> bool:
+    """Hold the message row until the transaction ends; False when it is gone."""
+    return bool(list(Message.objects.select_for_update().filter(pk=message_id).values_list("pk", flat=True)))

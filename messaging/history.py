@@ -12,7 +12,9 @@ The keys per status (all values JSON: ints, bools, strings, ISO-8601 times):
 - REVOKED: ``actor``
 - DELIVERED: ``recipients`` (how many; 0 when there was no one), ``actor``
 - DELIVERY_FAILED: ``recipient_id``, ``recipient``, ``channel``, ``attempt``, ``final``, ``error``,
-  ``error_kind`` (``messaging.channels.FailureKind``; absent on rows from before it), ``actor``
+  ``error_kind`` (``messaging.channels.FailureKind``; absent on rows from before it),
+  ``maybe_sent`` (the request left and no answer came: it may have arrived; absent on rows from
+  before it), ``actor``
 
 ``actor`` is ``{"kind": ...}`` with ``name`` (the staff member's username, or the job's name) and
 ``user_id`` (staff) where they apply. Rows written before ``data`` existed were filled once by
@@ -122,8 +124,14 @@ def delivered(*, recipients: int, actor: Actor) -> LogFields:
     return _fields(StatusLog.Status.DELIVERED, {"recipients": recipients, "actor": actor.as_data()}, english)
 
 
-def delivery_failed(*, recipient: Recipient, attempt: int, final: bool, error: str, kind: str) -> LogFields:
-    """Attempt ``attempt`` to reach ``recipient`` failed; ``final`` when Cradle gives up (staff can retry)."""
+def delivery_failed(
+    *, recipient: Recipient, attempt: int, final: bool, error: str, kind: str, maybe_sent: bool = False
+) -> LogFields:
+    """Attempt ``attempt`` to reach ``recipient`` failed; ``final`` when Cradle gives up (staff can retry).
+
+    ``maybe_sent``: the outcome is unknown (no answer in time after the request left), so the
+    recipient may have it; a retry carries the same delivery id.
+    """
     error = error[:ERROR_LIMIT]
     data = {
         "recipient_id": recipient.pk,
@@ -133,10 +141,12 @@ def delivery_failed(*, recipient: Recipient, attempt: int, final: bool, error: s
         "final": final,
         "error": error,
         "error_kind": str(kind),
+        "maybe_sent": maybe_sent,
         "actor": DELIVERY.as_data(),
     }
     english = (
         f"recipient {recipient.name} ({recipient.contact_type}), attempt {attempt}"
+        f"{' (no answer in time: may have arrived)' if maybe_sent else ''}"
         f"{' (giving up; staff can retry)' if final else ''}: {error}"
     )
     return _fields(StatusLog.Status.DELIVERY_FAILED, data, english[:ERROR_LIMIT])

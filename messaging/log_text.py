@@ -66,7 +66,17 @@ def _channel(value: str) -> str:
 
 
 def _delivery_failed(data: dict) -> str:
-    if data["final"]:
+    if data.get("maybe_sent") and data["final"]:
+        text = _(
+            "%(name)s (%(channel)s), attempt %(attempt)s got no answer in time, so it may have arrived; "
+            "Cradle has stopped trying and staff can retry: %(error)s"
+        )
+    elif data.get("maybe_sent"):
+        text = _(
+            "%(name)s (%(channel)s), attempt %(attempt)s got no answer in time, so it may have arrived; "
+            "it will be sent again with the same delivery id, so the recipient can drop the copy: %(error)s"
+        )
+    elif data["final"]:
         text = _(
             "%(name)s (%(channel)s), attempt %(attempt)s failed; Cradle has stopped trying and staff can retry: %(error)s"
         )

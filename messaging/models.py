@@ -17,6 +17,8 @@ Differences from the seed, on purpose:
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -254,6 +256,11 @@ class Delivery(models.Model):
 
     recipient = models.OneToOneField(Recipient, on_delete=models.CASCADE, related_name="delivery")
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="deliveries")
+    # The delivery id every attempt carries (the webhook-id header, the e-mail's Message-ID):
+    # after an attempt whose outcome we could not know, the retry is recognisably the same
+    # delivery, so the receiver can drop the copy. Random rather than the primary key, which
+    # another Cradle, or this one restored from a backup, would hand out again.
+    uid = models.UUIDField(_("delivery id"), default=uuid.uuid4, editable=False)
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True, default="")

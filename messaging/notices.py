@@ -5,12 +5,19 @@ sent is retried for as long as it takes, and the ladder waits for it. A warning 
 before it is sent (``warning_email_due_at`` moves to the end of a lease under a row lock),
 so with several workers each goes out once; a warning for a message that was reset or
 revoked meanwhile is dropped by the answer itself (it clears the column).
+
+The write after a sent warning is retried while the database is away
+(``cradle_site.retry.retry_write``): left to its lease, the warning would be sent again. A
+batch stops starting sends after ``MESSAGING_SEND_RUN_SECONDS`` and gives back what it
+claimed and did not start, so django-q's timeout never kills it mid-send.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
+from functools import partial
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -20,7 +27,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from cradle_site import leases
-from cradle_site.retry import Backoff
+from cradle_site.retry import Backoff, retry_write
 from messaging import ladder, links
 from messaging.models import MAX_LEVEL, NOTICE_LEASE, Message, Notice
 
@@ -89,11 +96,26 @@ def _claim_warnings(now: datetime, limit: int) -> tuple[list[int], datetime]:
     return ids, lease_until
 
 
-def warnings_send(*, now: datetime | None = None, limit: int = 500) -> dict[str, int]:
+def _deadline(run_seconds: float | None) -> float:
+    """The monotonic time after which a send job starts no more sends."""
+    return time.monotonic() + (run_seconds if run_seconds is not None else settings.MESSAGING_SEND_RUN_SECONDS)
+
+
+def _give_back_warnings(ids: list[int], lease_until: datetime, now: datetime) -> None:
+    # Due again at once, conditional on our lease (an answer or another worker may own it now).
+    Message.objects.filter(id__in=ids, warning_email_due_at=lease_until).update(warning_email_due_at=now)
+
+
+def warnings_send(*, now: datetime | None = None, limit: int = 500, run_seconds: float | None = None) -> dict[str, int]:
     now = now or timezone.now()
+    deadline = _deadline(run_seconds)
     ids, lease_until = _claim_warnings(now, limit)
     counts = {Notice.State.SENT: 0, Notice.State.SKIPPED: 0, Notice.State.FAILED: 0}
-    for message in Message.objects.filter(id__in=ids).select_related("owner"):
+    messages = list(Message.objects.filter(id__in=ids).select_related("owner"))
+    for index, message in enumerate(messages):
+        if time.monotonic() >= deadline:
+            _give_back_warnings([m.pk for m in messages[index:]], lease_until, now)
+            break
         # Renewed right before the send, compare-and-set on our lease (cradle_site.leases):
         # an answer during an earlier, slow send of this batch cleared it, and a worker that
         # took it back after our lease ran out wrote its own; either way it is not ours.
@@ -133,7 +155,8 @@ def warnings_send(*, now: datetime | None = None, limit: int = 500) -> dict[str,
             # delayed by an SMTP outage still leaves the owner the whole interval.
             sent_at = timezone.now()
             next_at = max(message.next_warning_date, sent_at + ladder.interval_after(message.warning_level))
-            mine.update(warning_email_due_at=None, warning_email_error="", next_warning_date=next_at)
+            record = partial(mine.update, warning_email_due_at=None, warning_email_error="", next_warning_date=next_at)
+            retry_write(record, seconds=settings.MESSAGING_BOOKKEEPING_RETRY_SECONDS)
             counts[Notice.State.SENT] += 1
     return counts
 
@@ -143,13 +166,18 @@ def warnings_failing() -> int:
     return Message.objects.warning_email_failing().count()
 
 
-def notices_send(*, now: datetime | None = None, limit: int = 500) -> dict[str, int]:
+def notices_send(*, now: datetime | None = None, limit: int = 500, run_seconds: float | None = None) -> dict[str, int]:
     """The e-mails to the owner other than warnings (a recipient that keeps failing)."""
     now = now or timezone.now()
+    deadline = _deadline(run_seconds)
     counts = {Notice.State.SENT: 0, Notice.State.FAILED: 0}
     claim = NOTICE_LEASE.claim(Notice.objects.all(), now=now, limit=limit)
     retry = notice_backoff()
-    for notice in Notice.objects.filter(id__in=claim.ids).select_related("message__owner"):
+    notices = list(Notice.objects.filter(id__in=claim.ids).select_related("message__owner"))
+    for index, notice in enumerate(notices):
+        if time.monotonic() >= deadline:
+            NOTICE_LEASE.give_back([n.pk for n in notices[index:]], claim.lease_until)
+            break
         if NOTICE_LEASE.hold(Notice.objects.filter(pk=notice.pk), claim.lease_until) is None:
             continue
         try:

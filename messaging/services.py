@@ -270,6 +270,10 @@ def message_revoke(*, message: Message, now: datetime | None = None, actor: hist
             raise StateError(
                 _("This message can no longer be revoked (it is %(state)s).") % {"state": locked.get_state_display()}
             )
+        if locked.state == Message.State.DELIVERING and _every_delivery_sent(locked):
+            # Every recipient has it (the message is waiting for its DELIVERED, see
+            # messaging.delivery.messages_complete): a REVOKED now would be false history.
+            raise StateError(_("This message can no longer be revoked: it has already been delivered."))
         locked.state = Message.State.REVOKED
         locked.is_active = False
         locked.revoked_at = now
@@ -292,6 +296,11 @@ def message_revoke(*, message: Message, now: datetime | None = None, actor: hist
         StatusLog.objects.create(message=locked, created_at=now, **history.revoked(actor=actor))
     _refresh(message, locked)
     return message
+
+
+def _every_delivery_sent(message: Message) -> bool:
+    deliveries = Delivery.objects.filter(message=message)
+    return deliveries.exists() and not deliveries.exclude(state=Delivery.State.SENT).exists()
 
 
 def message_find_by_key(*, key: str) -> Message | None:

@@ -3,7 +3,8 @@
 Each job does one thing, so a stuck or failing one shows up under its own name on
 /healthz and in the cluster's log, and each can be scaled or paused on its own:
 
-- ``sweep``: advance due messages one step (queue a warning, or start the delivery);
+- ``sweep``: advance due messages one step (queue a warning, or start the delivery), and
+  complete any message left in ``delivering`` with every recipient served;
 - ``send_warnings``: send the owner's warning e-mails the sweep queued;
 - ``send_deliveries``: deliver to recipients, retrying failures at the back-off;
 - ``send_notices``: tell the owner about a recipient that keeps failing.
@@ -12,16 +13,22 @@ Each job does one thing, so a stuck or failing one shows up under its own name o
 from __future__ import annotations
 
 from cradle_site import health
-from messaging.delivery import deliveries_send
+from messaging.delivery import deliveries_send, messages_complete
 from messaging.notices import notices_send, warnings_send
 from messaging.sweep import sweep_due
 
 
 def sweep() -> dict:
     result = sweep_due()
+    completed = messages_complete()
     # Beat last: a job that crashes before here shows up as stale on /healthz.
     health.beat("messaging.sweep")
-    return {"advanced": result.advanced, "warned": result.warned, "deliveries_started": result.delivering}
+    return {
+        "advanced": result.advanced,
+        "warned": result.warned,
+        "deliveries_started": result.delivering,
+        "completed": completed,
+    }
 
 
 def send_warnings() -> dict:

@@ -103,3 +103,13 @@ def test_it_refuses_a_retry_cap_below_its_base(settings, prefix, check_id):
     assert errors == {check_id: f"{prefix}_MAX_SECONDS (599) is below {prefix}_BASE_SECONDS (600)."}
     setattr(settings, f"{prefix}_MAX_SECONDS", 600)  # equal: every retry waits the base, which is allowed
     assert cradle_errors() == {}
+
+
+def test_a_send_job_must_end_inside_the_job_timeout(settings):
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "timeout": 300}
+    settings.EMAIL_TIMEOUT, settings.MESSAGING_WEBHOOK_TIMEOUT = 30, 10
+    settings.MESSAGING_SEND_RUN_SECONDS, settings.MESSAGING_BOOKKEEPING_RETRY_SECONDS = 100, 60
+    assert cradle_errors() == {}
+    settings.MESSAGING_SEND_RUN_SECONDS = 210
+    assert set(cradle_errors()) == {"cradle.E012"}
+    assert "300" in cradle_errors()["cradle.E012"]

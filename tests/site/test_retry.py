@@ -1,13 +1,14 @@
-"""The one retry policy (``cradle_site.retry``) and the deadlock retry."""
+"""The one retry policy (``cradle_site.retry``), the deadlock retry and the write retry after a send."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
-from django.db import OperationalError
+from django.db import IntegrityError, InterfaceError, OperationalError
 
-from cradle_site.retry import Backoff, retry_on_deadlock
+from cradle_site.retry import Backoff, retry_on_deadlock, retry_write
 
 
 def test_it_doubles_from_the_base_and_stops_at_the_cap():
@@ -58,3 +59,45 @@ def test_other_errors_and_the_last_deadlock_are_raised():
     with pytest.raises(OperationalError):
         retry_on_deadlock(always_deadlocked, attempts=4, pause=0)
     assert len(calls) == 4
+
+
+@pytest.mark.django_db
+def test_a_write_that_fails_while_the_database_is_away_is_run_again_until_it_commits():
+    calls = []
+
+    def work():
+        calls.append(1)
+        if len(calls) < 3:
+            raise OperationalError(2006, "MySQL server has gone away")
+        return "recorded"
+
+    assert retry_write(work, seconds=5, pause=0.01) == "recorded"
+    assert len(calls) == 3
+
+
+@pytest.mark.django_db
+def test_a_write_gives_up_after_its_time_budget_with_the_last_error():
+    calls = []
+
+    def work():
+        calls.append(time.monotonic())
+        raise InterfaceError("connection already closed")
+
+    started = time.monotonic()
+    with pytest.raises(InterfaceError):
+        retry_write(work, seconds=0.3, pause=0.05, max_pause=0.1)
+    assert len(calls) >= 3
+    assert 0.2 <= time.monotonic() - started < 1.0
+
+
+@pytest.mark.django_db
+def test_a_write_is_not_retried_for_an_error_no_retry_can_fix():
+    calls = []
+
+    def work():
+        calls.append(1)
+        raise IntegrityError(1062, "Duplicate entry")
+
+    with pytest.raises(IntegrityError):
+        retry_write(work, seconds=5, pause=0.01)
+    assert len(calls) == 1
