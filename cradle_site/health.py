@@ -16,13 +16,14 @@ from django.utils import timezone
 
 from cradle_site.models import Heartbeat
 
-# The beats that must be fresh for the site to be healthy: the ladder, the three senders
-# of messaging (a stopped one means warnings or deliveries silently wait) and the publisher.
+# The beats that must be fresh for the site to be healthy: the ladder, the two senders of
+# messaging (a stopped one means warnings or deliveries silently wait), the staff alarm
+# (stopped, nobody hears of a delivery that needs a person) and the publisher.
 REQUIRED_BEATS = (
     "messaging.sweep",
     "messaging.send_warnings",
     "messaging.send_deliveries",
-    "messaging.send_notices",
+    "messaging.alarm_staff",
     "publishing.publish",
 )
 
@@ -53,6 +54,20 @@ def report() -> dict:
             jobs[name] = {"last_run": hb.last_beat.isoformat(), "stale": now - hb.last_beat > stale_after}
         if name in REQUIRED_BEATS and jobs[name]["stale"]:
             ok = False
-    from messaging.notices import warnings_failing  # the site layer asks; messaging knows
+    # The site layer asks; messaging knows.
+    from messaging.alarms import deliveries_needing_staff
+    from messaging.notices import warnings_failing
 
-    return {"ok": ok, "database": "ok", "jobs": jobs, "warning_emails_failing": warnings_failing()}
+    return {
+        "ok": ok,
+        "database": "ok",
+        "jobs": jobs,
+        "warning_emails_failing": warnings_failing(),
+        "deliveries_needing_staff": deliveries_needing_staff(now=now),
+    }
+
+
+def needs_a_person(report: dict) -> bool:
+    """What ``/healthz?strict=1`` (the monitor that pages someone) adds to ``ok``: a warning
+    e-mail that keeps failing, or a delivery refused for good or not sent in time."""
+    return bool(report.get("warning_emails_failing") or report.get("deliveries_needing_staff", {}).get("count"))

@@ -12,7 +12,10 @@ The keys per status (all values JSON: ints, bools, strings, ISO-8601 times):
 - REVOKED: ``actor``
 - DELIVERED: ``recipients`` (how many; 0 when there was no one), ``actor``
 - DELIVERY_FAILED: ``recipient_id``, ``recipient``, ``channel``, ``attempt``, ``final``, ``error``,
-  ``error_kind`` (``messaging.channels.FailureKind``; absent on rows from before it), ``actor``
+  ``error_kind`` (``messaging.channels.FailureKind``; absent on rows from before it), ``actor``.
+  ``final`` is true when Cradle does not try again by itself: since failures were split into
+  transient and permanent, exactly when ``error_kind`` is ``permanent`` (staff are alerted);
+  on older rows, when the attempts then allowed ran out.
 
 ``actor`` is ``{"kind": ...}`` with ``name`` (the staff member's username, or the job's name) and
 ``user_id`` (staff) where they apply. Rows written before ``data`` existed were filled once by
@@ -26,6 +29,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TypedDict
 
+from messaging.channels import FailureKind
 from messaging.models import Recipient, StatusLog
 
 ERROR_LIMIT = 2000  # as Delivery.last_error: a relay's whole HTML error page is not history
@@ -122,9 +126,10 @@ def delivered(*, recipients: int, actor: Actor) -> LogFields:
     return _fields(StatusLog.Status.DELIVERED, {"recipients": recipients, "actor": actor.as_data()}, english)
 
 
-def delivery_failed(*, recipient: Recipient, attempt: int, final: bool, error: str, kind: str) -> LogFields:
-    """Attempt ``attempt`` to reach ``recipient`` failed; ``final`` when Cradle gives up (staff can retry)."""
+def delivery_failed(*, recipient: Recipient, attempt: int, error: str, kind: str) -> LogFields:
+    """Attempt ``attempt`` to reach ``recipient`` failed; a PERMANENT ``kind`` is final (staff are alerted)."""
     error = error[:ERROR_LIMIT]
+    final = kind == FailureKind.PERMANENT
     data = {
         "recipient_id": recipient.pk,
         "recipient": recipient.name,
@@ -135,8 +140,6 @@ def delivery_failed(*, recipient: Recipient, attempt: int, final: bool, error: s
         "error_kind": str(kind),
         "actor": DELIVERY.as_data(),
     }
-    english = (
-        f"recipient {recipient.name} ({recipient.contact_type}), attempt {attempt}"
-        f"{' (giving up; staff can retry)' if final else ''}: {error}"
-    )
+    outcome = " (refused for good; staff have been alerted)" if final else " (will retry)"
+    english = f"recipient {recipient.name} ({recipient.contact_type}), attempt {attempt}{outcome}: {error}"
     return _fields(StatusLog.Status.DELIVERY_FAILED, data, english[:ERROR_LIMIT])

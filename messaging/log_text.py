@@ -15,6 +15,7 @@ from datetime import datetime
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from messaging.channels import FailureKind
 from messaging.history import ActorKind
 from messaging.models import Recipient, StatusLog
 
@@ -66,7 +67,12 @@ def _channel(value: str) -> str:
 
 
 def _delivery_failed(data: dict) -> str:
-    if data["final"]:
+    if data.get("error_kind") == FailureKind.PERMANENT:
+        text = _(
+            "%(name)s (%(channel)s), attempt %(attempt)s: the address refused the message for good "
+            "(it may no longer exist); staff have been alerted: %(error)s"
+        )
+    elif data["final"]:  # a row from when transient failures were given up after a few attempts
         text = _(
             "%(name)s (%(channel)s), attempt %(attempt)s failed; Cradle has stopped trying and staff can retry: %(error)s"
         )

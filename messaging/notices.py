@@ -1,4 +1,4 @@
-"""Send the owner's e-mails: warnings (outbox on the message row) and failing recipients (Notice).
+"""Send the owner's warning e-mails (the outbox on the message row).
 
 Each e-mail is in the owner's language and time zone, HTML + text. A warning that cannot be
 sent is retried for as long as it takes, and the ladder waits for it. A warning is claimed
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from enum import StrEnum
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -22,22 +23,22 @@ from django.utils import timezone, translation
 from cradle_site import leases
 from cradle_site.retry import Backoff
 from messaging import ladder, links
-from messaging.models import MAX_LEVEL, NOTICE_LEASE, Message, Notice
+from messaging.models import MAX_LEVEL, Message
 
 log = logging.getLogger(__name__)
+
+
+class SendOutcome(StrEnum):
+    """What an outbox job did with each claimed row (the counts it returns, keyed by these)."""
+
+    SENT = "sent"
+    SKIPPED = "skipped"  # no longer wanted (answered, reset, revoked) or no longer ours
+    FAILED = "failed"  # this attempt failed; the row is retried at the back-off
 
 
 def warning_backoff() -> Backoff:
     """Never exhausted: a warning fails because of our relay, and the ladder waits for it."""
     return Backoff(base=settings.MESSAGING_RETRY_BASE_SECONDS, cap=settings.MESSAGING_RETRY_MAX_SECONDS)
-
-
-def notice_backoff() -> Backoff:
-    return Backoff(
-        base=settings.MESSAGING_RETRY_BASE_SECONDS,
-        cap=settings.MESSAGING_RETRY_MAX_SECONDS,
-        max_attempts=settings.MESSAGING_NOTICE_MAX_ATTEMPTS,
-    )
 
 
 def _render(template: str, message: Message, **extra) -> EmailMultiAlternatives:
@@ -92,7 +93,7 @@ def _claim_warnings(now: datetime, limit: int) -> tuple[list[int], datetime]:
 def warnings_send(*, now: datetime | None = None, limit: int = 500) -> dict[str, int]:
     now = now or timezone.now()
     ids, lease_until = _claim_warnings(now, limit)
-    counts = {Notice.State.SENT: 0, Notice.State.SKIPPED: 0, Notice.State.FAILED: 0}
+    counts = {SendOutcome.SENT: 0, SendOutcome.SKIPPED: 0, SendOutcome.FAILED: 0}
     for message in Message.objects.filter(id__in=ids).select_related("owner"):
         # Renewed right before the send, compare-and-set on our lease (cradle_site.leases):
         # an answer during an earlier, slow send of this batch cleared it, and a worker that
@@ -104,13 +105,13 @@ def warnings_send(*, now: datetime | None = None, limit: int = 500) -> dict[str,
             seconds=settings.MESSAGING_SEND_LEASE_SECONDS,
         )
         if renewed is None:
-            counts[Notice.State.SKIPPED] += 1
+            counts[SendOutcome.SKIPPED] += 1
             continue
         # Conditional on the lease: a newer warning queued meanwhile by the sweep stays queued.
         mine = Message.objects.filter(pk=message.pk, warning_email_due_at=renewed)
         if message.warning_level == 0:
             mine.update(warning_email_due_at=None)
-            counts[Notice.State.SKIPPED] += 1
+            counts[SendOutcome.SKIPPED] += 1
             continue
         try:
             warning_email(message).send()
@@ -126,7 +127,7 @@ def warnings_send(*, now: datetime | None = None, limit: int = 500) -> dict[str,
                 warning_email_attempts=attempts,
                 warning_email_error=f"{exc.__class__.__name__}: {exc}"[:500],
             )
-            counts[Notice.State.FAILED] += 1
+            counts[SendOutcome.FAILED] += 1
         else:
             # At once, not at the end of the batch: a crash later must not resend this one.
             # The next step counts from when the warning actually went out, so an e-mail
@@ -134,40 +135,10 @@ def warnings_send(*, now: datetime | None = None, limit: int = 500) -> dict[str,
             sent_at = timezone.now()
             next_at = max(message.next_warning_date, sent_at + ladder.interval_after(message.warning_level))
             mine.update(warning_email_due_at=None, warning_email_error="", next_warning_date=next_at)
-            counts[Notice.State.SENT] += 1
+            counts[SendOutcome.SENT] += 1
     return counts
 
 
 def warnings_failing() -> int:
     """Warning e-mails that failed at least once and are still waiting to go out."""
     return Message.objects.warning_email_failing().count()
-
-
-def notices_send(*, now: datetime | None = None, limit: int = 500) -> dict[str, int]:
-    """The e-mails to the owner other than warnings (a recipient that keeps failing)."""
-    now = now or timezone.now()
-    counts = {Notice.State.SENT: 0, Notice.State.FAILED: 0}
-    claim = NOTICE_LEASE.claim(Notice.objects.all(), now=now, limit=limit)
-    retry = notice_backoff()
-    for notice in Notice.objects.filter(id__in=claim.ids).select_related("message__owner"):
-        if NOTICE_LEASE.hold(Notice.objects.filter(pk=notice.pk), claim.lease_until) is None:
-            continue
-        try:
-            _render("messaging/email/delivery_failed", notice.message, notice=notice).send()
-        except Exception as exc:
-            attempts = notice.attempts + 1
-            Notice.objects.filter(pk=notice.pk, state=Notice.State.SENDING).update(
-                **NOTICE_LEASE.released(
-                    state=Notice.State.FAILED if retry.exhausted(attempts) else Notice.State.PENDING,
-                    attempts=attempts,
-                    last_error=f"{exc.__class__.__name__}: {exc}"[:2000],
-                    next_attempt_at=now + retry.delay(attempts),
-                )
-            )
-            counts[Notice.State.FAILED] += 1
-        else:
-            Notice.objects.filter(pk=notice.pk).update(
-                **NOTICE_LEASE.released(state=Notice.State.SENT, sent_at=timezone.now())
-            )
-            counts[Notice.State.SENT] += 1
-    return counts
