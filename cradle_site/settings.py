@@ -244,7 +244,13 @@ LOGGING = {
         "handlers": ["console"],
         "level": env.env_choice("LOG_LEVEL", "INFO", ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]),
     },
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Not Django's default "mail_admins" handler: ADMINS gets the staff alarms
+        # (messaging.alarms), and Django would also mail every 5xx - /healthz's 503 each time
+        # a monitor asks. Errors go to the log, like everything else.
+        "django": {"handlers": [], "propagate": True},
+    },
 }
 
 # --- messaging (the escalation ladder, delivery channels) -------------------------

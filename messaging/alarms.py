@@ -73,12 +73,18 @@ def _subject_and_body(alarm: StaffAlarm) -> tuple[str, str]:
 
 
 def alarms_send(*, now: datetime | None = None, limit: int = 100) -> dict[str, int]:
-    """E-mail the due alarms to ``ADMINS``; return how many were sent and how many attempts failed."""
+    """E-mail the due alarms to ``ADMINS``; return how many were sent, skipped (resolved meanwhile) and failed."""
     now = now or timezone.now()
-    counts = {SendOutcome.SENT: 0, SendOutcome.FAILED: 0}
+    counts = {SendOutcome.SENT: 0, SendOutcome.SKIPPED: 0, SendOutcome.FAILED: 0}
     claim = ALARM_LEASE.claim(StaffAlarm.objects.all(), now=now, limit=limit)
     for alarm in StaffAlarm.objects.filter(id__in=claim.ids).select_related("delivery__recipient"):
         if ALARM_LEASE.hold(StaffAlarm.objects.filter(pk=alarm.pk), claim.lease_until) is None:
+            continue
+        if not Delivery.objects.needing_staff(now).filter(pk=alarm.delivery_id).exists():
+            # Raised during an outage that also held the e-mail back, and the delivery has gone
+            # out (or was revoked) since: an alarm about nothing would teach staff to ignore them.
+            StaffAlarm.objects.filter(pk=alarm.pk).update(**ALARM_LEASE.released(state=StaffAlarm.State.RESOLVED))
+            counts[SendOutcome.SKIPPED] += 1
             continue
         subject, body = _subject_and_body(alarm)
         try:

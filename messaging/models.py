@@ -316,6 +316,8 @@ class StaffAlarm(models.Model):
         PENDING = "pending", _("pending")
         SENDING = "sending", _("sending")
         SENT = "sent", _("sent")
+        # The delivery went out, or its message was revoked, before the e-mail could go: not sent.
+        RESOLVED = "resolved", _("resolved before it was e-mailed")
 
     delivery = models.OneToOneField(Delivery, on_delete=models.CASCADE, related_name="alarm")
     reason = models.CharField(_("reason"), max_length=10, choices=Reason.choices)

@@ -62,7 +62,12 @@ class Migration(migrations.Migration):
                 (
                     "state",
                     models.CharField(
-                        choices=[("pending", "pending"), ("sending", "sending"), ("sent", "sent")],
+                        choices=[
+                            ("pending", "pending"),
+                            ("sending", "sending"),
+                            ("sent", "sent"),
+                            ("resolved", "resolved before it was e-mailed"),
+                        ],
                         default="pending",
                         max_length=10,
                         verbose_name="state",
