@@ -10,6 +10,12 @@ def cradle_errors() -> dict[str, str]:
     return {e.id: e.msg for e in run_checks() if e.id.startswith("cradle.") and e.hint}
 
 
+@pytest.fixture(autouse=True)
+def admins(settings):
+    """Tests run with DEBUG off: without ADMINS every test here would also see cradle.W001."""
+    settings.ADMINS = [("Ops", "ops@example.com")]
+
+
 @pytest.fixture
 def production(settings):
     settings.DEBUG = False
@@ -103,3 +109,9 @@ def test_it_refuses_a_retry_cap_below_its_base(settings, prefix, check_id):
     assert errors == {check_id: f"{prefix}_MAX_SECONDS (599) is below {prefix}_BASE_SECONDS (600)."}
     setattr(settings, f"{prefix}_MAX_SECONDS", 600)  # equal: every retry waits the base, which is allowed
     assert cradle_errors() == {}
+
+
+def test_production_without_admins_is_warned_that_alarms_reach_no_inbox(production):
+    production.ADMINS = []
+    assert set(cradle_errors()) == {"cradle.W001"}
+    call_command("check")  # a warning: the site still starts
