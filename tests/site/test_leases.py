@@ -17,15 +17,17 @@ from publishing.services import project_create, project_set_paused, task_create
 
 @pytest.fixture
 def alarms(owner, db):
-    message = Message.objects.create(owner=owner, next_warning_date=timezone.now(), revocation_key_hash="k" * 64)
+    message = Message.objects.create(
+        owner=owner, next_warning_date=timezone.now(), revocation_key_hash="k" * 64, state=Message.State.DELIVERING
+    )
     now = timezone.now()
     rows = []
     for i in range(3):
         recipient = Recipient.objects.create(message=message, name=f"r{i}", contact=f"r{i}@example.com")
-        delivery = Delivery.objects.create(message=message, recipient=recipient)
+        delivery = Delivery.objects.create(message=message, recipient=recipient, state=Delivery.State.FAILED)
         rows.append(
             StaffAlarm.objects.create(
-                delivery=delivery, reason=StaffAlarm.Reason.OVERDUE, next_attempt_at=now - timedelta(minutes=10 - i)
+                delivery=delivery, reason=StaffAlarm.Reason.REFUSED, next_attempt_at=now - timedelta(minutes=10 - i)
             )
         )
     return rows
