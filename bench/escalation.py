@@ -43,14 +43,14 @@ from django.utils import timezone  # noqa: E402
 from accounts.models import User  # noqa: E402
 from bench.workers import run_released  # noqa: E402
 from messaging import history, ladder  # noqa: E402
-from messaging.models import WARNING_STATUSES, Delivery, Message, MessageBody, Notice, Recipient, StatusLog  # noqa: E402
+from messaging.models import WARNING_STATUSES, Delivery, Message, MessageBody, Recipient, StaffAlarm, StatusLog  # noqa: E402
 from messaging.sweep import sweep_due  # noqa: E402
 
 USERNAME = "bench-escalation"
 
 
 def clear(user: User) -> None:
-    for model in (StatusLog, Notice, Delivery, Recipient, MessageBody):
+    for model in (StatusLog, Delivery, Recipient, MessageBody):  # a delivery takes its staff alarm along
         model.objects.filter(message__owner=user).delete()
     Message.objects.filter(owner=user).delete()
 
@@ -89,7 +89,7 @@ def populate(user: User, n: int, due: int, now, content_chars: int = 500) -> Non
 def restore(user: User, before: list, now) -> None:
     """Put the due messages back exactly as they were (level, due time) and drop what the last run wrote."""
     StatusLog.objects.filter(message__owner=user).delete()
-    Notice.objects.filter(message__owner=user).delete()
+    StaffAlarm.objects.filter(delivery__message__owner=user).delete()
     groups: dict[tuple, list[int]] = defaultdict(list)
     for pk, level, at in before:
         groups[(level, at)].append(pk)  # populate() uses whole minutes: at most a few thousand groups

@@ -1,6 +1,8 @@
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cradle_site.models import Heartbeat
 
@@ -16,3 +18,18 @@ class HeartbeatAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    def changelist_view(self, request, extra_context=None):
+        # Where staff look when /healthz?strict=1 pages them: say which deliveries need a person.
+        from messaging.models import Delivery  # the site layer asks; messaging knows
+
+        count = Delivery.objects.needing_staff().count()
+        if count:
+            url = reverse("admin:messaging_delivery_changelist") + "?needs_staff=any"
+            self.message_user(
+                request,
+                _("%(n)d delivery(ies) need staff (refused for good, or not sent in time): %(url)s")
+                % {"n": count, "url": url},
+                messages.ERROR,
+            )
+        return super().changelist_view(request, extra_context)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.checks import Error
+from django.core.checks import Error, Warning
 from django.http.request import split_domain_port, validate_host
 from django.utils.module_loading import import_string
 
@@ -133,4 +133,20 @@ def check_send_budget(app_configs=None, **kwargs) -> list[Error]:
     ]
 
 
-ALL = [check_site_url, check_sms_gateway, check_email_security, check_retry_bounds, check_send_budget]
+def check_admins(app_configs=None, **kwargs) -> list[Warning]:
+    """Without ADMINS a delivery refused for good, or stuck for a day, reaches no one's inbox.
+
+    A warning, not an error: /healthz?strict=1 and the admin still show it.
+    """
+    if settings.DEBUG or settings.ADMINS:
+        return []
+    return [
+        Warning(
+            "ADMINS is empty: no one is e-mailed when a delivery is refused for good or not sent in time.",
+            hint="Set ADMINS to the staff addresses, e.g. ADMINS='Ops <ops@example.com>'.",
+            id="cradle.W001",
+        )
+    ]
+
+
+ALL = [check_site_url, check_sms_gateway, check_email_security, check_retry_bounds, check_send_budget, check_admins]

@@ -12,6 +12,7 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass
+from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -86,6 +87,17 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if value is None:
         return list(default or [])
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def admins(name: str) -> list[tuple[str, str]]:
+    """``ADMINS`` as Django wants it, from ``"Ops <ops@example.com>,oncall@example.com"``."""
+    out = []
+    for item in env_list(name):
+        display, address = parseaddr(item)
+        if "@" not in address:
+            raise ImproperlyConfigured(f"{name}: {item!r} is not an e-mail address")
+        out.append((display or address, address))
+    return out
 
 
 @dataclass(frozen=True)

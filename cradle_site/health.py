@@ -16,13 +16,14 @@ from django.utils import timezone
 
 from cradle_site.models import Heartbeat
 
-# The beats that must be fresh for the site to be healthy: the ladder, the three senders
-# of messaging (a stopped one means warnings or deliveries silently wait) and the publisher.
+# The beats that must be fresh for the site to be healthy: the ladder, the two senders of
+# messaging (a stopped one means warnings or deliveries silently wait), the staff alarm
+# (stopped, nobody hears of a delivery that needs a person) and the publisher.
 REQUIRED_BEATS = (
     "messaging.sweep",
     "messaging.send_warnings",
     "messaging.send_deliveries",
-    "messaging.send_notices",
+    "messaging.alarm_staff",
     "publishing.publish",
 )
 
@@ -41,17 +42,20 @@ def report() -> dict:
     Every query sits inside the one ``DatabaseError`` guard, so a database that drops
     between two of them (or freezes until the read timeout) gives a 503 report, not a 500.
     """
-    from messaging.notices import warnings_failing  # the site layer asks; messaging knows
+    # The site layer asks; messaging knows.
+    from messaging.alarms import deliveries_needing_staff as needing_staff
+    from messaging.notices import warnings_failing
 
+    now = timezone.now()
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         beats = {hb.name: hb for hb in Heartbeat.objects.all()}
         warning_emails_failing = warnings_failing()
+        deliveries_needing_staff = needing_staff(now=now)
     except DatabaseError as exc:
         return {"ok": False, "database": f"error: {exc.__class__.__name__}", "jobs": {}}
     stale_after = timedelta(seconds=settings.CRADLE_HEARTBEAT_STALE_SECONDS)
-    now = timezone.now()
     jobs = {}
     ok = True
     for name in sorted(set(REQUIRED_BEATS) | set(beats)):
@@ -62,4 +66,16 @@ def report() -> dict:
             jobs[name] = {"last_run": hb.last_beat.isoformat(), "stale": now - hb.last_beat > stale_after}
         if name in REQUIRED_BEATS and jobs[name]["stale"]:
             ok = False
-    return {"ok": ok, "database": "ok", "jobs": jobs, "warning_emails_failing": warning_emails_failing}
+    return {
+        "ok": ok,
+        "database": "ok",
+        "jobs": jobs,
+        "warning_emails_failing": warning_emails_failing,
+        "deliveries_needing_staff": deliveries_needing_staff,
+    }
+
+
+def needs_a_person(report: dict) -> bool:
+    """What ``/healthz?strict=1`` (the monitor that pages someone) adds to ``ok``: a warning
+    e-mail that keeps failing, or a delivery refused for good or not sent in time."""
+    return bool(report.get("warning_emails_failing") or report.get("deliveries_needing_staff", {}).get("count"))

@@ -1,7 +1,7 @@
 """How a job claims rows to work on, holds them while it works, and lets them go.
 
 Every job that several workers (on several machines) may run at once - sending deliveries,
-sending the owner's notices, publishing tasks - takes its rows the same way:
+sending the staff alarms, publishing tasks - takes its rows the same way:
 
 1. **Take back** rows whose holder's lease ran out (the worker died, or stalled past its
    lease): they return to the free state, with ``on_expiry`` set on them (publishing flags

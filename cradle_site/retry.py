@@ -1,6 +1,6 @@
 """How a failure is retried: one back-off policy, one retry for database deadlocks, one for a write after a send.
 
-Every job that retries (a delivery, a notice or warning e-mail to the owner, a publishing
+Every job that retries (a delivery, a warning e-mail to the owner, a staff alarm, a publishing
 task) waits ``base x 2^(n-1)`` seconds after its n-th failed attempt, capped at ``cap``,
 and gives up after ``max_attempts`` failed attempts (``None``: never, for work that must
 not be dropped). The numbers are settings, so each caller builds its policy from them when

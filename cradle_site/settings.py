@@ -165,6 +165,9 @@ EMAIL_USE_SSL = env.env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env.env_int("EMAIL_TIMEOUT", 30, minimum=1)
 DEFAULT_FROM_EMAIL = env.env_str("DEFAULT_FROM_EMAIL", "Cradle <cradle@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Staff who get the alarms (a delivery refused for good or not sent in time): comma-separated
+# addresses, "Name <a@b>" or "a@b". Django's mail_admins sends to them.
+ADMINS = env.admins("ADMINS")
 
 # --- jobs (django-q2) -----------------------------------------------------------
 Q_REDIS_URL = env.redis_url("Q_REDIS_URL")
@@ -261,7 +264,13 @@ LOGGING = {
         "handlers": ["console"],
         "level": env.env_choice("LOG_LEVEL", "INFO", ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]),
     },
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Not Django's default "mail_admins" handler: ADMINS gets the staff alarms
+        # (messaging.alarms), and Django would also mail every 5xx - /healthz's 503 each time
+        # a monitor asks. Errors go to the log, like everything else.
+        "django": {"handlers": [], "propagate": True},
+    },
 }
 
 # --- messaging (the escalation ladder, delivery channels) -------------------------
@@ -287,13 +296,13 @@ MESSAGING_MAX_DELAY_MONTHS = env.env_int("MESSAGING_MAX_DELAY_MONTHS", 120, mini
 MESSAGING_SWEEP_BATCH_SIZE = env.env_int("MESSAGING_SWEEP_BATCH_SIZE", 2000, minimum=1)
 # How long a check-in link from a warning e-mail stays valid.
 MESSAGING_CHECKIN_MAX_AGE_DAYS = env.env_int("MESSAGING_CHECKIN_MAX_AGE_DAYS", 60, minimum=1)
-# Delivery retries: attempt n waits base x 2^(n-1) seconds (capped), up to max attempts.
-MESSAGING_DELIVERY_MAX_ATTEMPTS = env.env_int("MESSAGING_DELIVERY_MAX_ATTEMPTS", 8, minimum=1)
-# The owner's notices about a failing recipient have their own limit (not the delivery's).
-MESSAGING_NOTICE_MAX_ATTEMPTS = env.env_int("MESSAGING_NOTICE_MAX_ATTEMPTS", 8, minimum=1)
+# Retries (deliveries, warnings, staff alarms): attempt n waits base x 2^(n-1) seconds, capped.
+# None is given up: a transient failure is retried until it passes, a permanent one waits for staff.
 MESSAGING_RETRY_BASE_SECONDS = env.env_int("MESSAGING_RETRY_BASE_SECONDS", 60, minimum=1)
 MESSAGING_RETRY_MAX_SECONDS = env.env_int("MESSAGING_RETRY_MAX_SECONDS", 6 * 3600, minimum=1)
 MESSAGING_SEND_LEASE_SECONDS = env.env_int("MESSAGING_SEND_LEASE_SECONDS", 600, minimum=30)
+# A delivery not sent this long after it started raises the staff alarm (/healthz?strict=1, admin, ADMINS).
+MESSAGING_DELIVERY_ALARM_HOURS = env.env_int("MESSAGING_DELIVERY_ALARM_HOURS", 24, minimum=1)
 MESSAGING_WEBHOOK_TIMEOUT = env.env_int("MESSAGING_WEBHOOK_TIMEOUT", 10, minimum=1)
 # A send job (deliveries, warnings, notices) stops starting sends after this many seconds and
 # gives back what it claimed, so it ends well inside the job timeout and is never killed mid-send.

@@ -25,8 +25,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
     job cluster has run recently, 503 otherwise (with the reason).
 
     ``?strict=1`` (for monitors that page a person) also answers 503 while a warning
-    e-mail keeps failing. Not by default: a load balancer that took every web server out
-    because the mail relay is down would also stop owners from checking in.
+    e-mail keeps failing or a delivery needs staff (``health.needs_a_person``). Not by
+    default: a load balancer that took every web server out because the mail relay is down
+    would also stop owners from checking in.
     """
     try:
         report = health.report()
@@ -34,5 +35,5 @@ def healthz(request: HttpRequest) -> JsonResponse:
         # A monitor parses this answer: even a bug in the report is a JSON 503 (and a traceback in the log).
         log.exception("healthz: the report failed")
         return JsonResponse({"ok": False, "error": exc.__class__.__name__}, status=503)
-    healthy = report["ok"] and not (request.GET.get("strict") == "1" and report.get("warning_emails_failing"))
+    healthy = report["ok"] and not (request.GET.get("strict") == "1" and health.needs_a_person(report))
     return JsonResponse(report, status=200 if healthy else 503)

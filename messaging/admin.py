@@ -9,7 +9,7 @@ from django.utils.translation import ngettext
 
 from cradle_site.errors import StateError
 from messaging import history, services
-from messaging.models import Delivery, Message, Notice, Recipient, StatusLog
+from messaging.models import Delivery, Message, Recipient, StaffAlarm, StatusLog
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -140,10 +140,42 @@ class MessageAdmin(admin.ModelAdmin):
         )
 
 
+class NeedsStaffFilter(admin.SimpleListFilter):
+    """The deliveries behind the staff alarm (and /healthz?strict=1): refused for good, or overdue."""
+
+    title = _("needs staff")
+    parameter_name = "needs_staff"
+    ANY = "any"
+
+    def lookups(self, request, model_admin):
+        return [
+            (self.ANY, _("refused for good or not sent in time")),
+            (StaffAlarm.Reason.REFUSED, StaffAlarm.Reason.REFUSED.label),
+            (StaffAlarm.Reason.OVERDUE, StaffAlarm.Reason.OVERDUE.label),
+        ]
+
+    def queryset(self, request, queryset):
+        return {
+            self.ANY: queryset.needing_staff,
+            StaffAlarm.Reason.REFUSED: queryset.refused,
+            StaffAlarm.Reason.OVERDUE: queryset.overdue,
+        }.get(self.value(), queryset.all)()
+
+
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
-    list_display = ("id", "message", "recipient", "state", "attempts", "next_attempt_at", "delivered_at", "short_error")
-    list_filter = ("state",)
+    list_display = (
+        "id",
+        "message",
+        "recipient",
+        "state",
+        "attempts",
+        "created_at",
+        "next_attempt_at",
+        "delivered_at",
+        "short_error",
+    )
+    list_filter = (NeedsStaffFilter, "state")
     list_select_related = ("message", "recipient")
     search_fields = ("=message__id", "recipient__name")
     readonly_fields = [f.name for f in Delivery._meta.fields]
@@ -183,13 +215,13 @@ class StatusLogAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(Notice)
-class NoticeAdmin(admin.ModelAdmin):
-    list_display = ("id", "message", "kind", "state", "attempts", "created_at", "sent_at")
-    list_filter = ("kind", "state")
-    search_fields = ("=message__id",)
-    list_select_related = ("message",)
-    readonly_fields = [f.name for f in Notice._meta.fields]
+@admin.register(StaffAlarm)
+class StaffAlarmAdmin(admin.ModelAdmin):
+    list_display = ("id", "delivery", "reason", "state", "attempts", "created_at", "sent_at")
+    list_filter = ("reason", "state")
+    search_fields = ("=delivery__id", "=delivery__message__id")
+    list_select_related = ("delivery",)
+    readonly_fields = [f.name for f in StaffAlarm._meta.fields]
 
     def has_add_permission(self, request) -> bool:
         return False

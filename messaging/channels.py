@@ -1,11 +1,15 @@
 """Delivery channels: e-mail, webhook and SMS behind one small interface.
 
 A channel's ``send(recipient=..., message=..., delivery_id=...)`` returns on success and raises
-``ChannelError`` with a readable reason on failure; ``messaging.delivery`` retries. Every
-attempt of one delivery carries the same ``delivery_id`` where the channel has a place for it
-(the webhook's ``webhook-id``, the e-mail's Message-ID), so a receiver can drop a copy; a
-failure after which the far end may have the message anyway (no answer in time) is a
-``ChannelMaybeSent``.
+``ChannelError`` with a readable reason on failure. Whether a failure can pass is decided
+here and only here (``ChannelError.kind``): the far end refused this address for good
+(SMTP 5xx for the recipient, a webhook's 404 or 410, a mail no retry can build) is
+PERMANENT and ``messaging.delivery`` stops and alerts staff; everything else (a relay
+outage, a refused connection, a 5xx webhook, our own credentials) is TRANSIENT and is
+retried for as long as it takes. Every attempt of one delivery carries the same
+``delivery_id`` where the channel has a place for it (the webhook's ``webhook-id``, the
+e-mail's Message-ID), so a receiver can drop a copy; a failure after which the far end may
+have the message anyway (no answer in time) is a ``ChannelMaybeSent``.
 Contacts are validated here too (``validate_contact``), so forms, the API and services
 refuse the same things with the same words.
 """
@@ -17,12 +21,13 @@ import hashlib
 import hmac
 import json
 import re
+import smtplib
 from enum import StrEnum
 
 import requests
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import BadHeaderError, EmailMultiAlternatives
 from django.core.mail.utils import DNS_NAME
 from django.core.validators import URLValidator, validate_email
 from django.template.loader import render_to_string
@@ -32,32 +37,70 @@ from django.utils.translation import gettext as _
 from urllib3.exceptions import MaxRetryError
 
 from cradle_site.outbound import UnsafeURL, check_public_url, public_post
+from cradle_site.text import one_line
 from messaging.models import Message, Recipient
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 SIGNATURE_HEADER = "X-Cradle-Signature"
 
 
+class FailureKind(StrEnum):
+    """Why a delivery attempt failed, as the history (``error_kind``) and the delivery record it.
+
+    Rows written before the split into transient and permanent said ``channel``; migration
+    0006 rewrote them to ``transient``, which is how they were treated (retried).
+    """
+
+    TRANSIENT = "transient"  # the far end or the way to it failed; a later attempt may pass
+    PERMANENT = "permanent"  # refused for good (the address no longer exists); retrying cannot help
+    CRASH = "crash"  # not a ChannelError: a bug on our side (logged with its traceback), retried
+
+
 class ChannelError(Exception):
-    """The channel could not hand the message over (refused, unreachable, timed out)."""
+    """The channel could not hand the message over; ``kind`` says whether a retry can help."""
 
     maybe_sent = False  # True: the request left and no answer said how it went
+
+    def __init__(self, reason: str, *, kind: FailureKind = FailureKind.TRANSIENT) -> None:
+        super().__init__(reason)
+        self.kind = kind
+
+    @property
+    def permanent(self) -> bool:
+        return self.kind == FailureKind.PERMANENT
 
 
 class ChannelMaybeSent(ChannelError):
     """The request was sent but no answer came in time: the far end may have the message.
 
-    Retried like any failure, with the same delivery id, and the history says it may have arrived.
+    Transient: retried with the same delivery id, and the history says it may have arrived.
     """
 
     maybe_sent = True
 
 
-class FailureKind(StrEnum):
-    """Why a delivery attempt failed, as the history records it."""
+# Webhook answers that say the address is gone. Any other status may pass later: a 5xx, a
+# 429, even a 401/403 (a receiver's misconfiguration is theirs to fix, and the delivery
+# alarm tells staff if it lasts).
+WEBHOOK_GONE = frozenset({404, 410})
 
-    CHANNEL = "channel"  # a ChannelError: the far end or the way to it failed
-    CRASH = "crash"  # anything else: a bug on our side (logged with its traceback)
+
+def _smtp_kind(exc: Exception) -> FailureKind:
+    """PERMANENT when the relay refused this recipient or this mail with a 5xx, or Django could not build it.
+
+    A 5xx for the sender (``SMTPSenderRefused``) or the log-in (``SMTPAuthenticationError``)
+    is about our relay's configuration, not the address: transient, staff fix it.
+    """
+    if isinstance(exc, BadHeaderError | UnicodeEncodeError):
+        return FailureKind.PERMANENT  # the same mail fails the same way every time
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _reason in exc.recipients.values()]
+        return FailureKind.PERMANENT if codes and min(codes) >= 500 else FailureKind.TRANSIENT
+    if isinstance(exc, smtplib.SMTPSenderRefused | smtplib.SMTPAuthenticationError):
+        return FailureKind.TRANSIENT
+    if isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500:
+        return FailureKind.PERMANENT  # e.g. 550 / 554 after DATA: each mail has one recipient
+    return FailureKind.TRANSIENT
 
 
 def sms_available() -> bool:
@@ -101,7 +144,11 @@ class EmailChannel:
         owner = message.owner
         with translation.override(owner.language):
             context = {"recipient": recipient, "message": message, "owner": owner}
-            subject = message.title or _("A message from %(name)s") % {"name": owner.get_full_name() or owner.username}
+            # One line whatever is stored: a title saved before line breaks were refused (or an
+            # owner's name with one) must not stop the mail, and cannot write headers of its own.
+            subject = one_line(
+                message.title or _("A message from %(name)s") % {"name": owner.get_full_name() or owner.username}
+            )
             text = render_to_string("messaging/email/delivery.txt", context)
             html = render_to_string("messaging/email/delivery.html", context)
         # The same Message-ID on every attempt: a mail system that got it twice can tell.
@@ -110,8 +157,8 @@ class EmailChannel:
         mail.attach_alternative(html, "text/html")
         try:
             mail.send()
-        except Exception as exc:  # SMTP errors come in many classes; all mean "retry later"
-            raise ChannelError(f"e-mail: {exc.__class__.__name__}: {exc}") from exc
+        except Exception as exc:  # SMTP errors come in many classes: _smtp_kind sorts them
+            raise ChannelError(f"e-mail: {exc.__class__.__name__}: {exc}", kind=_smtp_kind(exc)) from exc
 
 
 def webhook_signature(body: bytes, secret: str | None = None) -> str:
@@ -166,7 +213,8 @@ class WebhookChannel:
                 raise ChannelMaybeSent(f"webhook: no answer in time ({exc.__class__.__name__})") from exc
             raise ChannelError(f"webhook: {exc.__class__.__name__}") from exc
         if not 200 <= response.status_code < 300:
-            raise ChannelError(f"webhook: HTTP {response.status_code}")
+            kind = FailureKind.PERMANENT if response.status_code in WEBHOOK_GONE else FailureKind.TRANSIENT
+            raise ChannelError(f"webhook: HTTP {response.status_code}", kind=kind)
 
 
 def _request_may_have_arrived(exc: requests.RequestException) -> bool:

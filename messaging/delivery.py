@@ -2,8 +2,11 @@
 
 Each recipient gets the message once: its Delivery row is unique, claimed before sending
 (``DELIVERY_LEASE``, see ``cradle_site.leases``) and marked sent right after. A failed attempt writes a
-DELIVERY_FAILED status log and is retried later; after the last attempt the row is
-``failed``, the owner gets a notice by e-mail and staff see it in the admin (retry action).
+DELIVERY_FAILED status log. A transient failure (``messaging.channels`` decides) is retried
+at the capped back-off for as long as it lasts - a relay outage of days ends in delivery;
+a permanent one (the address is gone) makes the row ``failed``, not retried until staff
+retry it, and raises the staff alarm in the same transaction (``messaging.alarms``).
+The owner is not told (they are, by design, absent) and neither are the other recipients.
 Every attempt carries the delivery's id (``Delivery.uid``), so after an attempt that may have
 arrived (a webhook that answered too late) the receiver can drop the copy.
 
@@ -33,17 +36,14 @@ from django.utils import timezone
 from cradle_site.retry import Backoff, retry_write
 from messaging import history
 from messaging.channels import ChannelError, FailureKind, channel_for
-from messaging.models import DELIVERY_LEASE, Delivery, Message, Notice, StatusLog
+from messaging.models import DELIVERY_LEASE, Delivery, Message, StaffAlarm, StatusLog
 
 log = logging.getLogger(__name__)
 
 
 def delivery_backoff() -> Backoff:
-    return Backoff(
-        base=settings.MESSAGING_RETRY_BASE_SECONDS,
-        cap=settings.MESSAGING_RETRY_MAX_SECONDS,
-        max_attempts=settings.MESSAGING_DELIVERY_MAX_ATTEMPTS,
-    )
+    """Never exhausted: a transient failure passes some day, and giving up would drop the message."""
+    return Backoff(base=settings.MESSAGING_RETRY_BASE_SECONDS, cap=settings.MESSAGING_RETRY_MAX_SECONDS)
 
 
 def deliveries_send(
@@ -76,7 +76,7 @@ def deliveries_send(
                 recipient=delivery.recipient, message=delivery.message, delivery_id=str(delivery.uid)
             )
         except ChannelError as exc:
-            _record_failure(delivery, str(exc), now, kind=FailureKind.CHANNEL, maybe_sent=exc.maybe_sent)
+            _record_failure(delivery, str(exc), now, kind=exc.kind, maybe_sent=exc.maybe_sent)
             counts[Delivery.State.FAILED] += 1
         except Exception as exc:  # a bug in a gateway must not stop the other deliveries
             log.exception("delivery %s crashed", delivery.pk)
@@ -123,18 +123,17 @@ def _record_failure(
     delivery: Delivery, error: str, now: datetime, *, kind: FailureKind, maybe_sent: bool = False
 ) -> None:
     attempts = delivery.attempts + 1
-    retry = delivery_backoff()
-    final = retry.exhausted(attempts)
+    permanent = kind == FailureKind.PERMANENT
     recipient = delivery.recipient
     with transaction.atomic():
         # Conditional on the claim: a revoke during the send has cancelled the row, and a
         # cancelled delivery stays cancelled (only the attempt and its error are kept).
         moved = Delivery.objects.filter(pk=delivery.pk, state=Delivery.State.SENDING).update(
             **DELIVERY_LEASE.released(
-                state=Delivery.State.FAILED if final else Delivery.State.PENDING,
+                state=Delivery.State.FAILED if permanent else Delivery.State.PENDING,
                 attempts=attempts,
                 last_error=error[:2000],
-                next_attempt_at=now + retry.delay(attempts),
+                next_attempt_at=now + delivery_backoff().delay(attempts),
             )
         )
         if not moved:
@@ -143,17 +142,15 @@ def _record_failure(
             message_id=delivery.message_id,
             created_at=now,
             **history.delivery_failed(
-                recipient=recipient, attempt=attempts, final=final, error=error, kind=kind, maybe_sent=maybe_sent
+                recipient=recipient, attempt=attempts, error=error, kind=kind, maybe_sent=maybe_sent
             ),
         )
-        if final and moved:
-            # The owner's other channel (e-mail) hears about a recipient that keeps failing.
-            Notice.objects.create(
-                message_id=delivery.message_id,
-                kind=Notice.Kind.DELIVERY_FAILED,
-                details=f"{recipient.name} ({recipient.get_contact_type_display()}): {error}"[:2000],
-                created_at=now,
-                next_attempt_at=now,
+        if permanent and moved:
+            # With the failure, so the alarm cannot be lost between the two; once per delivery
+            # (a refusal after a staff retry has already been reported).
+            StaffAlarm.objects.get_or_create(
+                delivery_id=delivery.pk,
+                defaults={"reason": StaffAlarm.Reason.REFUSED, "created_at": now, "next_attempt_at": now},
             )
 
 

@@ -14,7 +14,10 @@ The keys per status (all values JSON: ints, bools, strings, ISO-8601 times):
 - DELIVERY_FAILED: ``recipient_id``, ``recipient``, ``channel``, ``attempt``, ``final``, ``error``,
   ``error_kind`` (``messaging.channels.FailureKind``; absent on rows from before it),
   ``maybe_sent`` (the request left and no answer came: it may have arrived; absent on rows from
-  before it), ``actor``
+  before it), ``actor``.
+  ``final`` is true when Cradle does not try again by itself: since failures were split into
+  transient and permanent, exactly when ``error_kind`` is ``permanent`` (staff are alerted);
+  on older rows, when the attempts then allowed ran out.
 
 ``actor`` is ``{"kind": ...}`` with ``name`` (the staff member's username, or the job's name) and
 ``user_id`` (staff) where they apply. Rows written before ``data`` existed were filled once by
@@ -28,6 +31,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TypedDict
 
+from messaging.channels import FailureKind
 from messaging.models import Recipient, StatusLog
 
 ERROR_LIMIT = 2000  # as Delivery.last_error: a relay's whole HTML error page is not history
@@ -125,14 +129,15 @@ def delivered(*, recipients: int, actor: Actor) -> LogFields:
 
 
 def delivery_failed(
-    *, recipient: Recipient, attempt: int, final: bool, error: str, kind: str, maybe_sent: bool = False
+    *, recipient: Recipient, attempt: int, error: str, kind: str, maybe_sent: bool = False
 ) -> LogFields:
-    """Attempt ``attempt`` to reach ``recipient`` failed; ``final`` when Cradle gives up (staff can retry).
+    """Attempt ``attempt`` to reach ``recipient`` failed; a PERMANENT ``kind`` is final (staff are alerted).
 
     ``maybe_sent``: the outcome is unknown (no answer in time after the request left), so the
-    recipient may have it; a retry carries the same delivery id.
+    recipient may have it; the retry carries the same delivery id.
     """
     error = error[:ERROR_LIMIT]
+    final = kind == FailureKind.PERMANENT
     data = {
         "recipient_id": recipient.pk,
         "recipient": recipient.name,
@@ -144,9 +149,11 @@ def delivery_failed(
         "maybe_sent": maybe_sent,
         "actor": DELIVERY.as_data(),
     }
-    english = (
-        f"recipient {recipient.name} ({recipient.contact_type}), attempt {attempt}"
-        f"{' (no answer in time: may have arrived)' if maybe_sent else ''}"
-        f"{' (giving up; staff can retry)' if final else ''}: {error}"
-    )
+    if final:
+        outcome = " (refused for good; staff have been alerted)"
+    elif maybe_sent:
+        outcome = " (no answer in time: may have arrived; will retry with the same delivery id)"
+    else:
+        outcome = " (will retry)"
+    english = f"recipient {recipient.name} ({recipient.contact_type}), attempt {attempt}{outcome}: {error}"
     return _fields(StatusLog.Status.DELIVERY_FAILED, data, english[:ERROR_LIMIT])

@@ -15,6 +15,7 @@ from datetime import datetime
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from messaging.channels import FailureKind
 from messaging.history import ActorKind
 from messaging.models import Recipient, StatusLog
 
@@ -66,17 +67,17 @@ def _channel(value: str) -> str:
 
 
 def _delivery_failed(data: dict) -> str:
-    if data.get("maybe_sent") and data["final"]:
+    if data.get("error_kind") == FailureKind.PERMANENT:
         text = _(
-            "%(name)s (%(channel)s), attempt %(attempt)s got no answer in time, so it may have arrived; "
-            "Cradle has stopped trying and staff can retry: %(error)s"
+            "%(name)s (%(channel)s), attempt %(attempt)s: the address refused the message for good "
+            "(it may no longer exist); staff have been alerted: %(error)s"
         )
     elif data.get("maybe_sent"):
         text = _(
             "%(name)s (%(channel)s), attempt %(attempt)s got no answer in time, so it may have arrived; "
             "it will be sent again with the same delivery id, so the recipient can drop the copy: %(error)s"
         )
-    elif data["final"]:
+    elif data["final"]:  # a row from when transient failures were given up after a few attempts
         text = _(
             "%(name)s (%(channel)s), attempt %(attempt)s failed; Cradle has stopped trying and staff can retry: %(error)s"
         )

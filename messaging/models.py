@@ -1,4 +1,4 @@
-"""Cradle messages: the seed's Message / Recipient / StatusLog, plus delivery and notice records.
+"""Cradle messages: the seed's Message / Recipient / StatusLog, plus delivery and staff alarm records.
 
 Differences from the seed, on purpose:
 - ``title`` and ``content`` are Fernet-encrypted at rest (``EncryptedTextField``).
@@ -10,14 +10,17 @@ Differences from the seed, on purpose:
   each step is timed from when the previous warning was actually sent, never from the
   creation date, so a stopped cluster can never compress the ladder.
 - ``Delivery`` is one row per recipient (unique), so each recipient gets the message once
-  and a failing channel is retried and visible; ``Notice`` is the outbox for e-mails to
-  the owner about a recipient that keeps failing. The warning e-mail's outbox is three
-  columns on Message (``warning_email_*``), written by the sweep's own UPDATE.
+  and a failing channel is retried and visible; ``StaffAlarm`` is the outbox for the e-mail
+  to staff (``ADMINS``) about a delivery that needs a person: refused for good, or not sent
+  within ``MESSAGING_DELIVERY_ALARM_HOURS``. Not to the owner: by the time a message is
+  delivered, the owner is, by design, not there to read it. The warning e-mail's outbox is
+  three columns on Message (``warning_email_*``), written by the sweep's own UPDATE.
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
@@ -243,6 +246,23 @@ class DeliveryQuerySet(OwnedQuerySet):
             message__state=Message.State.DELIVERING,
         )
 
+    def overdue(self, now=None) -> DeliveryQuerySet:
+        """Deliveries still trying after ``MESSAGING_DELIVERY_ALARM_HOURS``: a person should look."""
+        since = (now or timezone.now()) - timedelta(hours=settings.MESSAGING_DELIVERY_ALARM_HOURS)
+        return self.filter(
+            state__in=[Delivery.State.PENDING, Delivery.State.SENDING],
+            created_at__lte=since,
+            message__state=Message.State.DELIVERING,
+        )
+
+    def refused(self) -> DeliveryQuerySet:
+        """Deliveries refused for good, waiting for staff (retry, or revoke the message)."""
+        return self.filter(state=Delivery.State.FAILED, message__state=Message.State.DELIVERING)
+
+    def needing_staff(self, now=None) -> DeliveryQuerySet:
+        """What raises the staff alarm: refused for good, or overdue."""
+        return self.refused() | self.overdue(now)
+
 
 class Delivery(models.Model):
     """The message's delivery to one recipient. ``recipient`` is unique: one row, one success."""
@@ -251,7 +271,9 @@ class Delivery(models.Model):
         PENDING = "pending", _("pending")
         SENDING = "sending", _("sending")
         SENT = "sent", _("sent")
-        FAILED = "failed", _("failed")
+        # Refused for good (messaging.channels.FailureKind.PERMANENT): not retried until staff
+        # retry it. A transient failure never ends here: it stays pending at the back-off.
+        FAILED = "failed", _("refused for good")
         CANCELLED = "cancelled", _("cancelled")
 
     recipient = models.OneToOneField(Recipient, on_delete=models.CASCADE, related_name="delivery")
@@ -282,47 +304,49 @@ class Delivery(models.Model):
         return f"Delivery #{self.pk} ({self.state})"
 
 
-class Notice(models.Model):
-    """Outbox for e-mails to the owner other than warnings (a recipient that keeps failing).
+class StaffAlarm(models.Model):
+    """Outbox for the e-mail to staff (``ADMINS``) about one delivery that needs a person.
 
-    Rows are written in the same transaction as the failure that causes them, so a notice
-    is never lost when the process dies after commit; a sender claims rows before sending
-    so each is sent once even with several workers.
+    One per delivery (``delivery`` is unique), so an alarm is raised once however many
+    minutes the condition lasts and however many workers see it. A refusal writes its
+    alarm in the same transaction as the failure; an overdue delivery gets one from the
+    alarm job. The e-mail is claimed before it is sent (``ALARM_LEASE``) and retried at the
+    back-off until the relay takes it: an alarm about a mail outage must survive the outage.
     """
 
-    class Kind(models.TextChoices):
-        DELIVERY_FAILED = "delivery_failed", _("delivery failed")
+    class Reason(models.TextChoices):
+        REFUSED = "refused", _("refused for good")
+        OVERDUE = "overdue", _("not sent in time")
 
     class State(models.TextChoices):
         PENDING = "pending", _("pending")
         SENDING = "sending", _("sending")
         SENT = "sent", _("sent")
-        FAILED = "failed", _("failed")
-        SKIPPED = "skipped", _("skipped")
+        # The delivery went out, or its message was revoked, before the e-mail could go: not sent.
+        RESOLVED = "resolved", _("resolved before it was e-mailed")
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="notices")
-    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.DELIVERY_FAILED)
-    details = models.TextField(blank=True, default="")
-    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True, default="")
-    next_attempt_at = models.DateTimeField(default=timezone.now)
+    delivery = models.OneToOneField(Delivery, on_delete=models.CASCADE, related_name="alarm")
+    reason = models.CharField(_("reason"), max_length=10, choices=Reason.choices)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True, default="")
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
     lease_until = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("raised"), default=timezone.now, editable=False)
+    sent_at = models.DateTimeField(_("e-mailed"), null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
-        verbose_name = _("notice")
-        verbose_name_plural = _("notices")
-        indexes = [models.Index(fields=["state", "next_attempt_at"], name="notice_due_idx")]
+        verbose_name = _("staff alarm")
+        verbose_name_plural = _("staff alarms")
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="alarm_due_idx")]
 
     def __str__(self) -> str:
-        return f"Notice #{self.pk} {self.kind} ({self.state})"
+        return f"Alarm #{self.pk} {self.reason} (delivery {self.delivery_id})"
 
 
-def _send_lease(model: type[Delivery] | type[Notice]) -> leases.Lease:
-    """Deliveries and notices are claimed alike: pending -> sending, with a lease (cradle_site.leases)."""
+def _send_lease(model: type[Delivery] | type[StaffAlarm]) -> leases.Lease:
+    """Deliveries and staff alarms are claimed alike: pending -> sending, with a lease (cradle_site.leases)."""
     return leases.Lease(
         model=model,
         state_field="state",
@@ -336,4 +360,4 @@ def _send_lease(model: type[Delivery] | type[Notice]) -> leases.Lease:
 
 
 DELIVERY_LEASE = _send_lease(Delivery)
-NOTICE_LEASE = _send_lease(Notice)
+ALARM_LEASE = _send_lease(StaffAlarm)

@@ -1,4 +1,4 @@
-"""Send the owner's e-mails: warnings (outbox on the message row) and failing recipients (Notice).
+"""Send the owner's warning e-mails (the outbox on the message row).
 
 Each e-mail is in the owner's language and time zone, HTML + text. A warning that cannot be
 sent is retried for as long as it takes, and the ladder waits for it. A warning is claimed
@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime
+from enum import StrEnum
 from functools import partial
 
 from django.conf import settings
@@ -29,22 +30,22 @@ from django.utils import timezone, translation
 from cradle_site import leases
 from cradle_site.retry import Backoff, retry_write
 from messaging import ladder, links
-from messaging.models import MAX_LEVEL, NOTICE_LEASE, Message, Notice
+from messaging.models import MAX_LEVEL, Message
 
 log = logging.getLogger(__name__)
+
+
+class SendOutcome(StrEnum):
+    """What an outbox job did with each claimed row (the counts it returns, keyed by these)."""
+
+    SENT = "sent"
+    SKIPPED = "skipped"  # no longer wanted (answered, reset, revoked) or no longer ours
+    FAILED = "failed"  # this attempt failed; the row is retried at the back-off
 
 
 def warning_backoff() -> Backoff:
     """Never exhausted: a warning fails because of our relay, and the ladder waits for it."""
     return Backoff(base=settings.MESSAGING_RETRY_BASE_SECONDS, cap=settings.MESSAGING_RETRY_MAX_SECONDS)
-
-
-def notice_backoff() -> Backoff:
-    return Backoff(
-        base=settings.MESSAGING_RETRY_BASE_SECONDS,
-        cap=settings.MESSAGING_RETRY_MAX_SECONDS,
-        max_attempts=settings.MESSAGING_NOTICE_MAX_ATTEMPTS,
-    )
 
 
 def _render(template: str, message: Message, **extra) -> EmailMultiAlternatives:
@@ -110,7 +111,7 @@ def warnings_send(*, now: datetime | None = None, limit: int = 500, run_seconds:
     now = now or timezone.now()
     deadline = _deadline(run_seconds)
     ids, lease_until = _claim_warnings(now, limit)
-    counts = {Notice.State.SENT: 0, Notice.State.SKIPPED: 0, Notice.State.FAILED: 0}
+    counts = {SendOutcome.SENT: 0, SendOutcome.SKIPPED: 0, SendOutcome.FAILED: 0}
     messages = list(Message.objects.filter(id__in=ids).select_related("owner"))
     for index, message in enumerate(messages):
         if time.monotonic() >= deadline:
@@ -126,13 +127,13 @@ def warnings_send(*, now: datetime | None = None, limit: int = 500, run_seconds:
             seconds=settings.MESSAGING_SEND_LEASE_SECONDS,
         )
         if renewed is None:
-            counts[Notice.State.SKIPPED] += 1
+            counts[SendOutcome.SKIPPED] += 1
             continue
         # Conditional on the lease: a newer warning queued meanwhile by the sweep stays queued.
         mine = Message.objects.filter(pk=message.pk, warning_email_due_at=renewed)
         if message.warning_level == 0:
             mine.update(warning_email_due_at=None)
-            counts[Notice.State.SKIPPED] += 1
+            counts[SendOutcome.SKIPPED] += 1
             continue
         try:
             warning_email(message).send()
@@ -148,7 +149,7 @@ def warnings_send(*, now: datetime | None = None, limit: int = 500, run_seconds:
                 warning_email_attempts=attempts,
                 warning_email_error=f"{exc.__class__.__name__}: {exc}"[:500],
             )
-            counts[Notice.State.FAILED] += 1
+            counts[SendOutcome.FAILED] += 1
         else:
             # At once, not at the end of the batch: a crash later must not resend this one.
             # The next step counts from when the warning actually went out, so an e-mail
@@ -157,45 +158,10 @@ def warnings_send(*, now: datetime | None = None, limit: int = 500, run_seconds:
             next_at = max(message.next_warning_date, sent_at + ladder.interval_after(message.warning_level))
             record = partial(mine.update, warning_email_due_at=None, warning_email_error="", next_warning_date=next_at)
             retry_write(record, seconds=settings.MESSAGING_BOOKKEEPING_RETRY_SECONDS)
-            counts[Notice.State.SENT] += 1
+            counts[SendOutcome.SENT] += 1
     return counts
 
 
 def warnings_failing() -> int:
     """Warning e-mails that failed at least once and are still waiting to go out."""
     return Message.objects.warning_email_failing().count()
-
-
-def notices_send(*, now: datetime | None = None, limit: int = 500, run_seconds: float | None = None) -> dict[str, int]:
-    """The e-mails to the owner other than warnings (a recipient that keeps failing)."""
-    now = now or timezone.now()
-    deadline = _deadline(run_seconds)
-    counts = {Notice.State.SENT: 0, Notice.State.FAILED: 0}
-    claim = NOTICE_LEASE.claim(Notice.objects.all(), now=now, limit=limit)
-    retry = notice_backoff()
-    notices = list(Notice.objects.filter(id__in=claim.ids).select_related("message__owner"))
-    for index, notice in enumerate(notices):
-        if time.monotonic() >= deadline:
-            NOTICE_LEASE.give_back([n.pk for n in notices[index:]], claim.lease_until)
-            break
-        if NOTICE_LEASE.hold(Notice.objects.filter(pk=notice.pk), claim.lease_until) is None:
-            continue
-        try:
-            _render("messaging/email/delivery_failed", notice.message, notice=notice).send()
-        except Exception as exc:
-            attempts = notice.attempts + 1
-            Notice.objects.filter(pk=notice.pk, state=Notice.State.SENDING).update(
-                **NOTICE_LEASE.released(
-                    state=Notice.State.FAILED if retry.exhausted(attempts) else Notice.State.PENDING,
-                    attempts=attempts,
-                    last_error=f"{exc.__class__.__name__}: {exc}"[:2000],
-                    next_attempt_at=now + retry.delay(attempts),
-                )
-            )
-            counts[Notice.State.FAILED] += 1
-        else:
-            Notice.objects.filter(pk=notice.pk).update(
-                **NOTICE_LEASE.released(state=Notice.State.SENT, sent_at=timezone.now())
-            )
-            counts[Notice.State.SENT] += 1
-    return counts

@@ -3,9 +3,9 @@ from django_q.models import Schedule
 from cradle_site.schedules import ScheduleSpec
 
 # Every minute, in this order within a minute when run by hand (tests, the demo): the sweep
-# queues warnings and deliveries, the senders send them, and a delivery's final failure
-# queues the notice the last job sends.
+# queues warnings and deliveries, the senders send them, and the last job alarms staff about
+# deliveries refused for good or not sent in time.
 SCHEDULES = [
     ScheduleSpec(name=f"messaging.{job}", func=f"messaging.tasks.{job}", schedule_type=Schedule.MINUTES, minutes=1)
-    for job in ("sweep", "send_warnings", "send_deliveries", "send_notices")
+    for job in ("sweep", "send_warnings", "send_deliveries", "alarm_staff")
 ]

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cradle_site.errors import StateError
+from cradle_site.text import validate_single_line
 from messaging import history, ladder
 from messaging.channels import validate_contact
 from messaging.contacts import contact_key
@@ -60,7 +61,16 @@ def clean_title(title: str) -> str:
     title = title or ""
     if len(title) > TITLE_MAX_LENGTH:
         raise ValidationError({"title": _too_long(TITLE_MAX_LENGTH)})
+    _single_line(title, "title")  # it becomes the delivery e-mail's subject
     return title
+
+
+def _single_line(value: str, field: str) -> None:
+    """Refuse a line break or control character in a one-line field, naming the field."""
+    try:
+        validate_single_line(value)
+    except ValidationError as exc:
+        raise ValidationError({field: exc.messages[0]}) from None
 
 
 def _too_long(limit: int) -> str:
@@ -82,7 +92,13 @@ def clean_recipients(recipients: list[dict]) -> list[dict]:
             errors[f"recipients[{index}].name"] = _("This field is required.")
         elif len(name) > RECIPIENT_NAME_MAX_LENGTH:
             errors[f"recipients[{index}].name"] = _too_long(RECIPIENT_NAME_MAX_LENGTH)
+        else:
+            try:
+                _single_line(name, f"recipients[{index}].name")
+            except ValidationError as exc:
+                errors.update(exc.message_dict)
         try:
+            validate_single_line((item.get("contact") or "").strip())
             contact = validate_contact(contact_type, item.get("contact", ""))
         except ValidationError as exc:
             errors[f"recipients[{index}].contact"] = exc.messages[0]

@@ -7,14 +7,16 @@ Each job does one thing, so a stuck or failing one shows up under its own name o
   complete any message left in ``delivering`` with every recipient served;
 - ``send_warnings``: send the owner's warning e-mails the sweep queued;
 - ``send_deliveries``: deliver to recipients, retrying failures at the back-off;
-- ``send_notices``: tell the owner about a recipient that keeps failing.
+- ``alarm_staff``: raise the staff alarm for deliveries not sent in time, and e-mail ``ADMINS``
+  every alarm not yet sent (a refusal raises its own, with the failure).
 """
 
 from __future__ import annotations
 
 from cradle_site import health
+from messaging.alarms import alarms_raise, alarms_send
 from messaging.delivery import deliveries_send, messages_complete
-from messaging.notices import notices_send, warnings_send
+from messaging.notices import warnings_send
 from messaging.sweep import sweep_due
 
 
@@ -43,7 +45,8 @@ def send_deliveries() -> dict:
     return counts
 
 
-def send_notices() -> dict:
-    counts = notices_send()
-    health.beat("messaging.send_notices")
-    return counts
+def alarm_staff() -> dict:
+    raised = alarms_raise()
+    counts = alarms_send()
+    health.beat("messaging.alarm_staff")
+    return {"raised": raised, **counts}

@@ -15,8 +15,7 @@ from django.core.exceptions import ValidationError
 
 from messaging import channels, services
 from messaging.delivery import deliveries_send
-from messaging.models import Delivery, Message, Notice, StatusLog
-from messaging.notices import notices_send
+from messaging.models import Delivery, Message, StaffAlarm, StatusLog
 from tests.clock import NOW
 from tests.jobs import messaging_minute
 
@@ -30,6 +29,14 @@ class RefusingGateway:
 
     def send(self, to, text):
         raise channels.ChannelError("sms: gateway said no")
+
+
+class NoSuchNumberGateway:
+    def __init__(self, **options):
+        pass
+
+    def send(self, to, text):
+        raise channels.ChannelError("sms: no such number", kind=channels.FailureKind.PERMANENT)
 
 
 SENT_SMS: list[tuple[str, str]] = []
@@ -98,24 +105,23 @@ def test_the_webhook_body_is_json_signed_with_hmac(owner, make_message, settings
     assert body["content"] == "the secret plan" and body["message_id"] == message.pk
 
 
-def test_a_recipient_that_keeps_failing_is_shown_and_the_owner_is_told(owner, make_message, settings):
-    settings.MESSAGING_DELIVERY_MAX_ATTEMPTS = 2
-    settings.MESSAGING_SMS_GATEWAY = "tests.messaging.test_delivery.RefusingGateway"
+def test_a_recipient_refused_for_good_alarms_staff_not_the_owner_and_staff_retry_it(owner, make_message, settings):
+    settings.ADMINS = [("Ops", "ops@example.com")]
+    settings.MESSAGING_SMS_GATEWAY = "tests.messaging.test_delivery.NoSuchNumberGateway"
     message = make_message(owner, recipients=[{"name": "Pat", "contact": "+14155550123", "contact_type": "sms"}])
     _due_for_delivery(message)
     with time_machine.travel(NOW, tick=False) as clock:
         messaging_minute()
-        clock.move_to(NOW + timedelta(hours=1))
+        clock.move_to(NOW + timedelta(days=3))
         messaging_minute()
     delivery = Delivery.objects.get(message=message)
-    assert (delivery.state, delivery.attempts) == ("failed", 2)
-    assert Notice.objects.get(message=message, kind="delivery_failed").state == "sent"
-    told = [m for m in mail.outbox if m.to == [owner.email]]
-    assert len(told) == 1 and "Pat" in told[0].body
+    assert (delivery.state, delivery.attempts) == ("failed", 1), "refused for good: not retried by itself"
+    assert StaffAlarm.objects.get(delivery=delivery).state == "sent"
+    assert [m.to for m in mail.outbox] == [["ops@example.com"]], "staff hear of it; the owner does not"
     # Staff retry it; the gateway now works; exactly one SMS goes out.
     settings.MESSAGING_SMS_GATEWAY = "tests.messaging.test_delivery.RecordingGateway"
     SENT_SMS.clear()
-    with time_machine.travel(NOW + timedelta(hours=2), tick=False):
+    with time_machine.travel(NOW + timedelta(days=3, hours=1), tick=False):
         assert services.delivery_retry(delivery=delivery)
         deliveries_send()
         deliveries_send()
@@ -156,7 +162,6 @@ def test_a_delivery_stuck_in_sending_is_taken_back_after_its_lease(owner, make_m
         assert deliveries_send() == {"sent": 0, "failed": 0}
     with time_machine.travel(NOW + timedelta(minutes=11), tick=False):
         assert deliveries_send() == {"sent": 1, "failed": 0}
-        notices_send()
     assert len(mail.outbox) == 1
 
 
@@ -209,7 +214,7 @@ def test_a_revoke_during_a_send_stops_every_later_send_of_the_batch(owner, make_
     message.refresh_from_db()
     assert message.state == Message.State.REVOKED
     assert not message.status_logs.filter(status="DELIVERED").exists()
-    assert not Notice.objects.filter(message=message).exists()
+    assert not StaffAlarm.objects.exists()
 
 
 @responses.activate
@@ -252,7 +257,7 @@ class CrashingGateway:
 
 @pytest.mark.parametrize(
     "gateway, kind",
-    [("RefusingGateway", channels.FailureKind.CHANNEL), ("CrashingGateway", channels.FailureKind.CRASH)],
+    [("RefusingGateway", channels.FailureKind.TRANSIENT), ("CrashingGateway", channels.FailureKind.CRASH)],
 )
 def test_the_history_records_why_an_attempt_failed(owner, make_message, settings, gateway, kind):
     settings.MESSAGING_SMS_GATEWAY = f"tests.messaging.test_delivery.{gateway}"

@@ -21,7 +21,7 @@ def test_the_sweep_queues_a_warning_and_only_send_warnings_sends_it(owner, make_
         assert tasks.sweep()["advanced"] == 1
         assert mail.outbox == []
         assert tasks.send_deliveries() == {"sent": 0, "failed": 0}
-        assert tasks.send_notices() == {"sent": 0, "failed": 0}
+        assert tasks.alarm_staff() == {"raised": 0, "sent": 0, "skipped": 0, "failed": 0}
         assert mail.outbox == []
         assert tasks.send_warnings()["sent"] == 1
     assert [m.to for m in mail.outbox] == [[owner.email]]
@@ -29,7 +29,7 @@ def test_the_sweep_queues_a_warning_and_only_send_warnings_sends_it(owner, make_
         "messaging.sweep",
         "messaging.send_warnings",
         "messaging.send_deliveries",
-        "messaging.send_notices",
+        "messaging.alarm_staff",
     }
 
 

@@ -41,8 +41,8 @@ def test_every_status_has_a_template():
 
 @responses.activate
 def test_every_row_the_code_writes_has_data_that_reads_in_chinese(owner, staff, make_message, settings):
-    settings.MESSAGING_DELIVERY_MAX_ATTEMPTS = 2
     responses.post(HOOK, status=503)
+    responses.post(HOOK, status=410)
     with time_machine.travel(NOW, tick=False) as clock:
         answered = make_message(owner)
         _step(answered)  # warning 1
@@ -62,7 +62,7 @@ def test_every_row_the_code_writes_has_data_that_reads_in_chinese(owner, staff, 
         Message.objects.filter(pk=failing.pk).update(warning_level=5)
         _step(failing)  # delivery: attempt 1 fails
         clock.shift(timedelta(days=1))
-        messaging_minute()  # attempt 2 fails: given up
+        messaging_minute()  # attempt 2 is refused for good
         delivered = make_message(owner)
         Message.objects.filter(pk=delivered.pk).update(warning_level=5)
         _step(delivered)
@@ -99,17 +99,36 @@ def test_it_says_who_acted(staff):
         assert _text(history.revoked(actor=history.staff(staff))) == "已撤销。由工作人员（staff）操作。"
 
 
-def test_a_failed_delivery_reads_with_the_channels_name(owner, make_message):
+def test_a_failed_delivery_reads_with_the_channels_name_and_whether_it_will_retry(owner, make_message):
     message = make_message(owner, recipients=[{"name": "Hook", "contact": HOOK, "contact_type": "webhook"}])
-    failed = history.delivery_failed(
-        recipient=message.recipients.get(), attempt=3, final=True, error="HTTP 503", kind=FailureKind.CHANNEL
+    recipient = message.recipients.get()
+    retried = history.delivery_failed(recipient=recipient, attempt=3, error="HTTP 503", kind=FailureKind.TRANSIENT)
+    assert retried["details"] == "recipient Hook (webhook), attempt 3 (will retry): HTTP 503"
+    assert not retried["data"]["final"]
+    assert _text(retried) == "Hook (webhook), attempt 3 failed; it will be tried again: HTTP 503"
+    gone = history.delivery_failed(recipient=recipient, attempt=1, error="HTTP 410", kind=FailureKind.PERMANENT)
+    assert (
+        gone["details"] == "recipient Hook (webhook), attempt 1 (refused for good; staff have been alerted): HTTP 410"
     )
-    assert failed["details"] == "recipient Hook (webhook), attempt 3 (giving up; staff can retry): HTTP 503"
-    assert _text(failed) == (
-        "Hook (webhook), attempt 3 failed; Cradle has stopped trying and staff can retry: HTTP 503"
+    assert gone["data"]["final"] and gone["data"]["error_kind"] == "permanent"
+    assert _text(gone) == (
+        "Hook (webhook), attempt 1: the address refused the message for good (it may no longer exist); "
+        "staff have been alerted: HTTP 410"
     )
     with translation.override("zh-hans"):
-        assert _text(failed).startswith("Hook（Webhook）第 3 次发送失败；Cradle 已停止重试")
+        assert "工作人员" in _text(gone) and "Hook（Webhook）" in _text(gone)
+
+
+def test_a_row_from_when_deliveries_were_given_up_still_reads(owner, make_message):
+    """Rows written before transient failures were retried for ever: ``final`` with a transient kind."""
+    message = make_message(owner, recipients=[{"name": "Hook", "contact": HOOK, "contact_type": "webhook"}])
+    old = history.delivery_failed(
+        recipient=message.recipients.get(), attempt=8, error="HTTP 503", kind=FailureKind.TRANSIENT
+    )
+    old["data"]["final"] = True
+    assert _text(old) == "Hook (webhook), attempt 8 failed; Cradle has stopped trying and staff can retry: HTTP 503"
+    with translation.override("zh-hans"):
+        assert _text(old).startswith("Hook（Webhook）第 8 次发送失败；Cradle 已停止重试")
 
 
 def test_a_row_without_data_shows_its_details_as_stored():

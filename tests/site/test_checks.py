@@ -10,6 +10,12 @@ def cradle_errors() -> dict[str, str]:
     return {e.id: e.msg for e in run_checks() if e.id.startswith("cradle.") and e.hint}
 
 
+@pytest.fixture(autouse=True)
+def admins(settings):
+    """Tests run with DEBUG off: without ADMINS every test here would also see cradle.W001."""
+    settings.ADMINS = [("Ops", "ops@example.com")]
+
+
 @pytest.fixture
 def production(settings):
     settings.DEBUG = False
@@ -113,3 +119,9 @@ def test_a_send_job_must_end_inside_the_job_timeout(settings):
     settings.MESSAGING_SEND_RUN_SECONDS = 210
     assert set(cradle_errors()) == {"cradle.E012"}
     assert "300" in cradle_errors()["cradle.E012"]
+
+
+def test_production_without_admins_is_warned_that_alarms_reach_no_inbox(production):
+    production.ADMINS = []
+    assert set(cradle_errors()) == {"cradle.W001"}
+    call_command("check")  # a warning: the site still starts

@@ -8,55 +8,63 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from messaging.models import DELIVERY_LEASE, NOTICE_LEASE, Message, Notice
-from messaging.notices import notices_send
+from messaging.alarms import alarms_send
+from messaging.models import ALARM_LEASE, DELIVERY_LEASE, Delivery, Message, Recipient, StaffAlarm
 from publishing import queue
 from publishing.models import PublishingTask
 from publishing.services import project_create, project_set_paused, task_create
 
 
 @pytest.fixture
-def notices(owner, db):
-    message = Message.objects.create(owner=owner, next_warning_date=timezone.now(), revocation_key_hash="k" * 64)
+def alarms(owner, db):
+    message = Message.objects.create(
+        owner=owner, next_warning_date=timezone.now(), revocation_key_hash="k" * 64, state=Message.State.DELIVERING
+    )
     now = timezone.now()
-    return [
-        Notice.objects.create(message=message, details=f"n{i}", next_attempt_at=now - timedelta(minutes=10 - i))
-        for i in range(3)
-    ]
+    rows = []
+    for i in range(3):
+        recipient = Recipient.objects.create(message=message, name=f"r{i}", contact=f"r{i}@example.com")
+        delivery = Delivery.objects.create(message=message, recipient=recipient, state=Delivery.State.FAILED)
+        rows.append(
+            StaffAlarm.objects.create(
+                delivery=delivery, reason=StaffAlarm.Reason.REFUSED, next_attempt_at=now - timedelta(minutes=10 - i)
+            )
+        )
+    return rows
 
 
-def test_a_claim_holds_due_free_rows_in_order_and_a_second_claim_gets_none(notices):
+def test_a_claim_holds_due_free_rows_in_order_and_a_second_claim_gets_none(alarms):
     now = timezone.now()
-    first = NOTICE_LEASE.claim(Notice.objects.all(), now=now, limit=2)
-    assert first.ids == [notices[0].pk, notices[1].pk]
-    assert set(Notice.objects.filter(state="sending").values_list("pk", flat=True)) == set(first.ids)
-    assert all(n.lease_until == first.lease_until for n in Notice.objects.filter(pk__in=first.ids))
-    second = NOTICE_LEASE.claim(Notice.objects.all(), now=now, limit=5)
-    assert second.ids == [notices[2].pk]  # the held rows are not claimed again
+    first = ALARM_LEASE.claim(StaffAlarm.objects.all(), now=now, limit=2)
+    assert first.ids == [alarms[0].pk, alarms[1].pk]
+    assert set(StaffAlarm.objects.filter(state="sending").values_list("pk", flat=True)) == set(first.ids)
+    assert all(n.lease_until == first.lease_until for n in StaffAlarm.objects.filter(pk__in=first.ids))
+    second = ALARM_LEASE.claim(StaffAlarm.objects.all(), now=now, limit=5)
+    assert second.ids == [alarms[2].pk]  # the held rows are not claimed again
 
 
-def test_rows_not_yet_due_are_not_claimed(notices):
-    Notice.objects.update(next_attempt_at=timezone.now() + timedelta(minutes=5))
-    assert NOTICE_LEASE.claim(Notice.objects.all(), now=timezone.now(), limit=5).ids == []
+def test_rows_not_yet_due_are_not_claimed(alarms):
+    StaffAlarm.objects.update(next_attempt_at=timezone.now() + timedelta(minutes=5))
+    assert ALARM_LEASE.claim(StaffAlarm.objects.all(), now=timezone.now(), limit=5).ids == []
 
 
-def test_an_expired_lease_is_taken_back_and_claimed_again(notices, settings):
+def test_an_expired_lease_is_taken_back_and_claimed_again(alarms, settings):
     now = timezone.now()
-    dead = NOTICE_LEASE.claim(Notice.objects.all(), now=now, limit=3)
+    dead = ALARM_LEASE.claim(StaffAlarm.objects.all(), now=now, limit=3)
     later = now + timedelta(seconds=settings.MESSAGING_SEND_LEASE_SECONDS + 1)
-    again = NOTICE_LEASE.claim(Notice.objects.all(), now=later, limit=3)
+    again = ALARM_LEASE.claim(StaffAlarm.objects.all(), now=later, limit=3)
     assert again.taken_back == 3 and sorted(again.ids) == sorted(dead.ids)
     # The dead worker's renewal right before a send fails: the row is someone else's now.
-    assert NOTICE_LEASE.hold(Notice.objects.filter(pk=dead.ids[0]), dead.lease_until) is None
-    assert NOTICE_LEASE.hold(Notice.objects.filter(pk=again.ids[0]), again.lease_until) is not None
+    assert ALARM_LEASE.hold(StaffAlarm.objects.filter(pk=dead.ids[0]), dead.lease_until) is None
+    assert ALARM_LEASE.hold(StaffAlarm.objects.filter(pk=again.ids[0]), again.lease_until) is not None
 
 
-def test_a_renewal_moves_the_lease_and_only_once(notices):
-    claim = NOTICE_LEASE.claim(Notice.objects.all(), now=timezone.now(), limit=1)
-    row = Notice.objects.filter(pk=claim.ids[0])
-    renewed = NOTICE_LEASE.hold(row, claim.lease_until)
+def test_a_renewal_moves_the_lease_and_only_once(alarms):
+    claim = ALARM_LEASE.claim(StaffAlarm.objects.all(), now=timezone.now(), limit=1)
+    row = StaffAlarm.objects.filter(pk=claim.ids[0])
+    renewed = ALARM_LEASE.hold(row, claim.lease_until)
     assert renewed is not None and row.get().lease_until == renewed
-    assert NOTICE_LEASE.hold(row, claim.lease_until) is None  # the old lease is gone
+    assert ALARM_LEASE.hold(row, claim.lease_until) is None  # the old lease is gone
 
 
 def test_released_clears_the_lease_and_the_holder():
@@ -64,15 +72,18 @@ def test_released_clears_the_lease_and_the_holder():
     assert queue.TASK_LEASE.released() == {"lease_expires_at": None, "locked_by": "", "locked_at": None}
 
 
-def test_notices_have_their_own_attempt_limit(notices, settings):
-    settings.MESSAGING_NOTICE_MAX_ATTEMPTS = 2
-    settings.MESSAGING_DELIVERY_MAX_ATTEMPTS = 8
+def test_an_alarm_the_relay_refuses_is_kept_and_retried_never_given_up(alarms, settings):
+    settings.ADMINS = [("Ops", "ops@example.com")]
     settings.EMAIL_BACKEND = "tests.site.test_leases.RefusingBackend"
     now = timezone.now()
-    notices_send(now=now)
-    notices_send(now=now + timedelta(days=1))
-    assert set(Notice.objects.values_list("state", "attempts")) == {("failed", 2)}
+    for day in range(30):
+        alarms_send(now=now + timedelta(days=day))
+    assert set(StaffAlarm.objects.values_list("state", "attempts")) == {("pending", 30)}
     assert mail.outbox == []
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    alarms_send(now=now + timedelta(days=31))
+    assert set(StaffAlarm.objects.values_list("state", flat=True)) == {"sent"}
+    assert len(mail.outbox) == 3 and all(m.to == ["ops@example.com"] for m in mail.outbox)
 
 
 class RefusingBackend:

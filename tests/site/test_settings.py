@@ -59,6 +59,7 @@ PRODUCTION = {
     "FERNET_KEYS": "q6mF0p7QyQ3xq3kH3r8v0cVd5m2i3T8S7nq1H6C2y0E=",
     "ALLOWED_HOSTS": ".example.com",
     "SITE_URL": "https://cradle.example.com",
+    "ADMINS": "Ops <ops@example.com>,oncall@example.com",
 }
 
 
@@ -98,3 +99,9 @@ def test_it_refuses_a_log_level_a_port_and_a_rate_it_cannot_use():
         assert result.returncode == 2 and words in result.stderr, result.stderr
         assert result.stderr.strip().count("\n") == 0
     assert run_check(LOG_LEVEL="warning", API_THROTTLE_USER="10/hour").returncode == 0
+
+
+def test_it_refuses_an_admins_entry_that_is_not_an_address():
+    result = run_check(ADMINS="Ops <ops@example.com>,nobody")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "Configuration error: ADMINS: 'nobody' is not an e-mail address"

@@ -1,5 +1,5 @@
 """Each vocabulary (failure kinds, task and log statuses, status-log statuses, message,
-delivery and notice states) is spelled once, as its enum: no string literal in the
+delivery and staff alarm states, outbox outcomes) is spelled once, as its enum: no string literal in the
 project's own Python (the apps, migrations excluded) repeats a member's value.
 
 The scan reads every string constant with ``ast``, and every f-string whose fixed parts
@@ -19,7 +19,9 @@ from pathlib import Path
 from django.apps import apps
 from django.conf import settings
 
-from messaging.models import Delivery, Message, Notice, StatusLog
+from messaging.channels import FailureKind
+from messaging.models import Delivery, Message, StaffAlarm, StatusLog
+from messaging.notices import SendOutcome
 from publishing.models import PublishingLog, PublishingTask
 
 VOCABULARIES = [
@@ -30,8 +32,10 @@ VOCABULARIES = [
     StatusLog.Response,
     Message.State,
     Delivery.State,
-    Notice.State,
-    Notice.Kind,
+    StaffAlarm.State,
+    StaffAlarm.Reason,
+    SendOutcome,
+    FailureKind,
 ]
 
 # (file, enclosing function or class, value): why this literal is not the vocabulary.
