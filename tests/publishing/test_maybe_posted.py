@@ -188,3 +188,12 @@ def test_staff_decide_in_the_admin(client, staff, media_task):
     assert "Held: check X" in client.get(changelist + "?status__exact=held").content.decode()
     client.post(changelist, {"action": "mark_posted", "_selected_action": [media_task.pk]}, follow=True)
     assert PublishingTask.objects.get(pk=media_task.pk).status == Status.SUCCESS
+
+
+def test_the_held_task_reads_in_chinese_for_a_chinese_owner(client, owner, media_task):
+    owner.language = "zh-hans"
+    owner.save()
+    _held(media_task)
+    client.force_login(owner)
+    page = client.get(reverse("publishing:task_list")).content.decode()
+    assert "已暂扣：请查看 X" in page and "没有：仍然发布" in page and "已有：标记为已发布" in page
