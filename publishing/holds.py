@@ -8,18 +8,19 @@ X answers 403 "duplicate content" to the same text from the same account, and
 (media only) gives X nothing to compare: every upload gets a fresh media id, and X posts
 the same picture twice without a word. So a ``maybe_posted`` task X cannot refuse a copy of
 is not posted blindly; it goes to ``held`` (a status, so no claim takes it and nothing
-counts it as waiting to be posted) with the reason as ``last_error`` and a skipped log
-row saying why, and its owner, who can
-look at the account, decides: ``services.task_post_anyway`` (it is not there) or
-``services.task_mark_posted`` (it is), or cancels it.
+counts it as waiting to be posted) with the reason as ``last_error`` and a skipped log row
+saying why. Its owner, who can look at the account, decides: ``services.task_post_anyway``
+(it is not there) or ``services.task_mark_posted`` (it is), or cancels it.
 
-Why hold rather than look on X first (``get_me`` + ``get_users_tweets`` and compare): the
-timeline shows a post's media as ``media_keys`` of X's own, not the ids or bytes we sent,
-and a media-only post carries no marker of ours, so "is it there?" could only be guessed
-(by time, by position), and a wrong guess posts it twice. The timeline read is also rate
-limited far tighter than posting. Holding costs the owner one click in the rare case of a
-dead worker; it never doubles a post. The price: a media-only task a dead worker had
-claimed but not yet started is held too, since nothing records how far that worker got.
+Why hold rather than look on X first (``get_me`` + ``get_users_tweets`` and compare): a
+timeline entry names its media by X's media key, which only the attempt that uploaded it
+knew, and that attempt is the one that died before writing anything down; a fresh upload
+gets a new id, and a media-only post carries no text or marker of ours. So "is it there?"
+could only be guessed (by time, by position), and a wrong guess posts it twice. The
+timeline read is also rate limited far tighter than posting. Holding costs the owner one
+click in the rare case of a dead worker or a timed-out post, and never doubles a post. The
+price: a media-only task a dead worker had claimed but not yet started is held too, since
+nothing records how far that worker got.
 """
 
 from __future__ import annotations
