@@ -57,7 +57,17 @@ class ContentSourceAdmin(admin.ModelAdmin):
 
 @admin.register(PublishingTask)
 class PublishingTaskAdmin(admin.ModelAdmin):
-    list_display = ["id", "project", "media_path", "status", "scheduled_at", "priority", "retry_count", "locked_by"]
+    list_display = [
+        "id",
+        "project",
+        "media_path",
+        "status",
+        "maybe_posted",
+        "scheduled_at",
+        "priority",
+        "retry_count",
+        "locked_by",
+    ]
     list_filter = ["status", "scheduled_at", "maybe_posted"]
     search_fields = ["media_path", "project__name", "project__owner__username"]
     list_select_related = ["project"]
@@ -78,7 +88,7 @@ class PublishingTaskAdmin(admin.ModelAdmin):
         "updated_at",
         "last_error",
     ]
-    actions = ["retry", "cancel"]
+    actions = ["retry", "cancel", "post_anyway", "mark_posted"]
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         # The bounds are the service's, as on the page and the API.
@@ -103,6 +113,14 @@ class PublishingTaskAdmin(admin.ModelAdmin):
     @admin.action(description=_("Cancel the selected tasks"))
     def cancel(self, request, queryset):
         self._apply(request, queryset, services.task_cancel, _("Cancelled"))
+
+    @admin.action(description=_("Held tasks: not on X, post them anyway"))
+    def post_anyway(self, request, queryset):
+        self._apply(request, queryset, services.task_post_anyway, _("Back in the queue"))
+
+    @admin.action(description=_("Held tasks: already on X, mark them as posted"))
+    def mark_posted(self, request, queryset):
+        self._apply(request, queryset, services.task_mark_posted, _("Marked as posted"))
 
 
 @admin.register(PublishingLog)

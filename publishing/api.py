@@ -168,6 +168,7 @@ class TaskSerializer(serializers.ModelSerializer):
             "priority",
             "retry_count",
             "version",
+            "maybe_posted",
             "last_error",
             "published_at",
             "created_at",
@@ -269,7 +270,8 @@ class TaskChangeIn(serializers.Serializer):
 
 
 class TaskAction(APIView):
-    """Retry a failed or cancelled task, or cancel a pending or failed one. No request body."""
+    """Retry a failed or cancelled task, cancel a pending, failed or held one, or decide on a
+    held one (it may already be on X): post it anyway, or mark it as posted. No request body."""
 
     scope_area = "publishing"
     operation = ""
@@ -281,6 +283,10 @@ class TaskAction(APIView):
             services.task_retry(task=task)
         elif self.operation == "cancel":
             services.task_cancel(task=task)
+        elif self.operation == "post-anyway":
+            services.task_post_anyway(task=task)
+        elif self.operation == "mark-posted":
+            services.task_mark_posted(task=task)
         else:
             values = TaskChangeIn(data=request.data)
             values.is_valid(raise_exception=True)

@@ -11,6 +11,16 @@ urlpatterns = [
     path("publishing/tasks/<int:pk>", api.TaskStatus.as_view(), name="publishing_task_status"),
     path("publishing/tasks/<int:pk>/retry", api.TaskAction.as_view(operation="retry"), name="publishing_task_retry"),
     path("publishing/tasks/<int:pk>/cancel", api.TaskAction.as_view(operation="cancel"), name="publishing_task_cancel"),
+    path(
+        "publishing/tasks/<int:pk>/post-anyway",
+        api.TaskAction.as_view(operation="post-anyway"),
+        name="publishing_task_post_anyway",
+    ),
+    path(
+        "publishing/tasks/<int:pk>/mark-posted",
+        api.TaskAction.as_view(operation="mark-posted"),
+        name="publishing_task_mark_posted",
+    ),
     path("publishing/tasks/<int:pk>/change", api.TaskChange.as_view(), name="publishing_task_change"),
     path("publishing/logs", api.LogList.as_view(), name="publishing_logs"),
 ]

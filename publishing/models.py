@@ -11,7 +11,9 @@ The tables follow the seed (000_710f4bc246469258) with these deliberate changes:
 - ``source`` is nullable: tasks created through the API come from no source.
 - Tasks carry a lease (``locked_by`` / ``lease_expires_at``) so a task locked by a worker
   that died is taken back, and ``maybe_posted`` remembers that an attempt may have reached
-  X (a timeout or a lost worker) so a later 403 "duplicate" means "already posted".
+  X (a timeout or a lost worker) so a later 403 "duplicate" means "already posted"; a
+  ``maybe_posted`` task X cannot refuse a copy of is ``held`` for its owner instead
+  (``publishing.holds``).
 - X credentials are encrypted at rest with the site's Fernet keys.
 """
 
@@ -131,6 +133,9 @@ class PublishingTask(models.Model):
         SUCCESS = "success", _("Published")
         FAILED = "failed", _("Failed")
         CANCELLED = "cancelled", _("Cancelled")
+        # An earlier attempt may have posted it and X cannot refuse a copy (no text): the
+        # owner checks X and decides (publishing.holds).
+        HELD = "held", _("Held: check X")
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tasks")
     source = models.ForeignKey(ContentSource, on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks")
@@ -191,11 +196,16 @@ class PublishingTask(models.Model):
     def text(self) -> str:
         return (self.content_data or {}).get("text", "")
 
-    # The states each queue action accepts (services.task_cancel / task_retry / task_reschedule);
-    # the queue page offers an action only where its service would take it.
+    # The states each queue action accepts (services.task_cancel / task_retry / task_reschedule,
+    # holds.task_post_anyway / task_mark_posted); the queue page offers an action only where
+    # its service would take it.
     @property
     def is_open(self) -> bool:
-        return self.status in (self.Status.PENDING, self.Status.FAILED)
+        return self.status in (self.Status.PENDING, self.Status.FAILED, self.Status.HELD)
+
+    @property
+    def is_held(self) -> bool:
+        return self.status == self.Status.HELD
 
     @property
     def is_retryable(self) -> bool:

@@ -10,6 +10,10 @@ the task's state change (a version-checked UPDATE). The outcomes by error kind:
 - ``duplicate`` (403): failed as a duplicate — unless an earlier attempt of this task may
   have reached X (``maybe_posted``), in which case the post is already there: success.
 - ``media`` / ``other``: failed; retrying would not help.
+
+A task that may already be on X and that X cannot refuse a copy of is not attempted:
+``apply_hold`` moves it to ``held`` for its owner with a skipped log row saying why
+(``publishing.holds``).
 """
 
 from __future__ import annotations
@@ -39,7 +43,10 @@ def task_backoff() -> Backoff:
     )
 
 
-def _log(task: PublishingTask, *, status: str, duration: float, kind: str = "", message: str = "", tweet_id: str = ""):
+def log_attempt(
+    task: PublishingTask, *, status: str, duration: float, kind: str = "", message: str = "", tweet_id: str = ""
+) -> PublishingLog:
+    """The task's log row for one attempt (or an owner's decision that stands for one)."""
     return PublishingLog.objects.create(
         task=task,
         tweet_id=tweet_id,
@@ -64,7 +71,9 @@ def apply_success(task: PublishingTask, result: PublishResult, *, duration: floa
         )
         if not moved:
             note = (note + " " if note else "") + "(the lease ran out before this worker finished)"
-        _log(task, status=PublishingLog.Status.SUCCESS, duration=duration, tweet_id=result.tweet_id, message=note)
+        log_attempt(
+            task, status=PublishingLog.Status.SUCCESS, duration=duration, tweet_id=result.tweet_id, message=note
+        )
     return moved
 
 
@@ -110,8 +119,23 @@ def apply_failure(task: PublishingTask, error: PublishError, *, duration: float,
             **changes,
             **queue.TASK_LEASE.released(),
         )
-        _log(task, status=log_status, duration=duration, kind=kind, message=error.message)
+        log_attempt(task, status=log_status, duration=duration, kind=kind, message=error.message)
     return outcome
+
+
+def apply_hold(task: PublishingTask, *, reason: str) -> bool:
+    """Hold a claimed task for its owner instead of posting it (``publishing.holds``)."""
+    with transaction.atomic():
+        moved = queue.task_transition(
+            task,
+            expect_status=Status.LOCKED,
+            status=Status.HELD,
+            last_error=reason[:2000],
+            **queue.TASK_LEASE.released(),
+        )
+        if moved:
+            log_attempt(task, status=PublishingLog.Status.SKIPPED, duration=0.0, message=reason)
+    return moved
 
 
 def release_tasks(tasks: list[PublishingTask], *, scheduled_at: datetime | None = None) -> int:

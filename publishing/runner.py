@@ -3,7 +3,8 @@
 Dry-run tasks (projects without X credentials) are finished set-based: per claimed batch,
 one duplicate lookup, one UPDATE per outcome and one bulk insert of logs. Live tasks wait
 on X one at a time, so at most ``PUBLISHING_LIVE_BATCH_SIZE`` of them stay claimed; the
-rest go straight back to the queue.
+rest go straight back to the queue. A live task that may already be on X, of a kind X
+cannot refuse a copy of, is held for its owner instead of posted (``publishing.holds``).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from django.utils import timezone
 from publishing import queue
 from publishing.duplicates import duplicate_reasons
 from publishing.failures import ON_FAILURE, Outcome
+from publishing.holds import HELD_REASON, needs_hold
 from publishing.models import Project, PublishingLog, PublishingTask
-from publishing.outcomes import apply_failure, apply_success, release_tasks
+from publishing.outcomes import apply_failure, apply_hold, apply_success, release_tasks
 from publishing.publishers import DryRunPublisher, PublishError, TweepyPublisher, publisher_for
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,7 @@ class RunStats:
     failed: int = 0
     retried: int = 0
     released: int = 0
+    held: int = 0
     reclaimed: int = 0
     lost: int = 0
     batches: int = 0
@@ -117,6 +120,9 @@ def _publish_live(
         if reasons:
             apply_failure(task, PublishError(ErrorKind.DUPLICATE, reasons[task.pk]), duration=0.0, skipped=True)
             stats.skipped += 1
+            continue
+        if needs_hold(task):
+            stats.held += apply_hold(task, reason=HELD_REASON)
             continue
         started = time.perf_counter()
         try:

@@ -22,7 +22,8 @@ from cradle_site.errors import StateError
 from cradle_site.outbound import UnsafeURL, check_public_url
 from publishing import queue
 from publishing.content import X_TEXT_LIMIT, file_hash, text_hash
-from publishing.models import ContentSource, Project, PublishingTask
+from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
+from publishing.outcomes import log_attempt
 from publishing.scheduling import parse_slot_time, slots_next_free
 from publishing.sources import SourceError
 from publishing.sources.local_folder import MEDIA_SUFFIXES, resolve_allowed
@@ -244,8 +245,8 @@ def task_retry(*, task: PublishingTask, when: datetime | None = None) -> Publish
 
 
 def task_cancel(*, task: PublishingTask) -> PublishingTask:
-    if task.status not in (Status.PENDING, Status.FAILED):
-        raise StateError(_("Only pending or failed tasks can be cancelled."))
+    if task.status not in (Status.PENDING, Status.FAILED, Status.HELD):
+        raise StateError(_("Only pending, failed or held tasks can be cancelled."))
     if not queue.task_transition(task, expect_status=task.status, status=Status.CANCELLED):
         raise _stale()
     return task
@@ -263,4 +264,45 @@ def task_reschedule(*, task: PublishingTask, scheduled_at: datetime | None = Non
         changes["priority"] = priority
     if changes and not queue.task_transition(task, expect_status=Status.PENDING, **changes):
         raise _stale()
+    return task
+
+
+def _check_held(task: PublishingTask) -> None:
+    if task.status != Status.HELD:
+        raise StateError(_("Only a task held because it may already be on X waits for this decision."))
+
+
+def task_post_anyway(*, task: PublishingTask) -> PublishingTask:
+    """The owner checked X and the held post is not there: post it now (``publishing.holds``).
+
+    ``maybe_posted`` is cleared, since the owner's look at X answers it, so the task is not
+    held again and a later "duplicate" from X is a real duplicate.
+    """
+    _check_held(task)
+    if not queue.task_transition(
+        task,
+        expect_status=Status.HELD,
+        status=Status.PENDING,
+        maybe_posted=False,
+        scheduled_at=timezone.now(),
+        last_error="",
+    ):
+        raise _stale()
+    return task
+
+
+def task_mark_posted(*, task: PublishingTask) -> PublishingTask:
+    """The owner checked X and the held post is there: record it as published, never post it."""
+    _check_held(task)
+    with transaction.atomic():
+        if not queue.task_transition(
+            task, expect_status=Status.HELD, status=Status.SUCCESS, published_at=timezone.now(), last_error=""
+        ):
+            raise _stale()
+        log_attempt(
+            task,
+            status=PublishingLog.Status.SUCCESS,
+            duration=0.0,
+            message="Marked as posted by the owner: an earlier attempt had posted it.",
+        )
     return task

@@ -23,7 +23,7 @@ from publishing.models import ContentSource, Project, PublishingLog, PublishingT
 from publishing.scan import source_scan
 
 PAGE_SIZE = 50
-TASK_ACTIONS = {"retry", "cancel", "change"}
+TASK_ACTIONS = {"retry", "cancel", "change", "post_anyway", "mark_posted"}
 
 
 # Service error keys whose page field has another name.
@@ -172,6 +172,10 @@ def task_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             services.task_retry(task=task)
         elif action == "cancel":
             services.task_cancel(task=task)
+        elif action == "post_anyway":
+            services.task_post_anyway(task=task)
+        elif action == "mark_posted":
+            services.task_mark_posted(task=task)
         else:
             form = TaskChangeForm(request.POST)
             if not form.is_valid():

@@ -1,4 +1,9 @@
-"""Several real worker processes on MariaDB: every due task is posted exactly once."""
+"""Several real worker processes on MariaDB: every due task is posted exactly once.
+
+"Once" is counted at the X double: every post it created, matched to its task (by text, or
+by media hash for a post without text). X's duplicate refusal (which the double answers as
+X does) would hide a second post of a text; the count does not.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,13 @@ import pytest
 from django.utils import timezone
 
 from publishing.factories import tasks_bulk_create
+from publishing.holds import HELD_REASON
 from publishing.models import PublishingLog, PublishingTask
 from publishing.runner import publish_due
+from publishing.services import task_create
 from tests.conftest import run_python
 
+from .conftest import png_bytes
 from .xdouble import XDouble
 
 pytestmark = [pytest.mark.mariadb_only, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -40,8 +48,10 @@ def test_four_workers_post_every_task_exactly_once(x_project):
         for worker, (_out, err) in zip(workers, outputs, strict=True):
             assert worker.returncode == 0, err[-2000:]
         published = [int(out.split()[0]) for out, _ in outputs]
-        assert double.total == n
-        assert set(double.posts.values()) == {1}
+        assert double.creations_per_task(PublishingTask.objects.all()) == dict.fromkeys(
+            PublishingTask.objects.values_list("pk", flat=True), 1
+        )
+        assert double.refused == 0
     assert sum(published) == n
     assert sum(1 for p in published if p) >= 2  # the work really was shared
     assert PublishingTask.objects.filter(status=PublishingTask.Status.SUCCESS).count() == n
@@ -75,6 +85,56 @@ def test_tasks_of_a_killed_worker_are_posted_once_after_the_lease(x_project, set
         time.sleep(max((lease_end - timezone.now()).total_seconds(), 0) + 0.5)
         stats = publish_due(run_seconds=30)
         assert stats.reclaimed == 25
-        assert double.total == 40 and set(double.posts.values()) == {1}
+        assert double.creations_per_task(PublishingTask.objects.all()) == dict.fromkeys(
+            PublishingTask.objects.values_list("pk", flat=True), 1
+        )
     assert PublishingTask.objects.filter(status=PublishingTask.Status.SUCCESS).count() == 40
     assert PublishingTask.objects.filter(status=PublishingTask.Status.SUCCESS, maybe_posted=True).count() == 25
+
+
+def _wait_for_lease_end() -> None:
+    lease_end = PublishingTask.objects.filter(status=PublishingTask.Status.LOCKED).get().lease_expires_at
+    time.sleep(max((lease_end - timezone.now()).total_seconds(), 0) + 0.5)
+
+
+@pytest.mark.parametrize("with_text", [False, True], ids=["media-only", "text"])
+def test_a_worker_killed_after_x_took_its_post_never_leads_to_a_second_post(x_project, media_root, settings, with_text):
+    """SIGKILL while X holds the created post and the worker waits for the answer: the next
+    worker re-claims the task (``maybe_posted``); a media-only post is held for its owner, a
+    text post is sent again and ends on X's duplicate refusal. One creation either way."""
+    path = media_root / "dog.png"
+    path.write_bytes(png_bytes(9))
+    text = "A dog and a ball" if with_text else ""
+    task = task_create(project=x_project, text=text, media_path=str(path), scheduled_at=timezone.now())
+    with XDouble() as double:
+        double.hang_after_create = True
+        worker = run_python(
+            WORKER,
+            PUBLISHING_X_BASE_URL=double.url,
+            PUBLISHING_LEASE_SECONDS="10",
+            PUBLISHING_LOCAL_ROOTS=str(media_root),
+        )
+        deadline = time.monotonic() + 60
+        while not double.created.wait(timeout=0.2):
+            if worker.poll() is not None or time.monotonic() > deadline:
+                worker.kill()
+                pytest.fail(f"the worker never reached X: {worker.communicate()[1][-2000:]}")
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+        double.hang_after_create = False
+        assert double.creations_per_task([task]) == {task.pk: 1}
+
+        settings.PUBLISHING_X_BASE_URL = double.url
+        _wait_for_lease_end()
+        stats = publish_due(run_seconds=30)
+
+        assert stats.reclaimed == 1
+        assert double.creations_per_task([task]) == {task.pk: 1}
+    task.refresh_from_db()
+    last = task.logs.order_by("-id").first()
+    if with_text:
+        assert (task.status, double.refused) == (PublishingTask.Status.SUCCESS, 1)
+        assert "treated as published" in last.error_message
+    else:
+        assert (task.status, task.last_error, stats.held) == (PublishingTask.Status.HELD, HELD_REASON, 1)
+        assert (last.status, last.error_message) == (PublishingLog.Status.SKIPPED, HELD_REASON)

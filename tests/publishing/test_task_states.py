@@ -32,7 +32,7 @@ def _set_status(task, status: str) -> None:
     ("status", "action", "reason"),
     [
         ("success", "retry", "Only failed or cancelled tasks can be retried."),
-        ("success", "cancel", "Only pending or failed tasks can be cancelled."),
+        ("success", "cancel", "Only pending, failed or held tasks can be cancelled."),
         ("cancelled", "change", "Only pending tasks can be moved."),
     ],
 )
@@ -70,7 +70,7 @@ def test_the_admin_warns_about_a_task_in_the_wrong_state(client, staff, task):
         follow=True,
     )
     texts = [str(m) for m in response.context["messages"]]
-    assert f"#{task.pk}: Only pending or failed tasks can be cancelled." in texts
+    assert f"#{task.pk}: Only pending, failed or held tasks can be cancelled." in texts
     assert PublishingTask.objects.get(pk=task.pk).status == "success"
 
 

@@ -92,6 +92,8 @@ CALLS: dict[tuple[str, str], Call] = {
     ("api:publishing_tasks", "post"): Call(body=lambda w: {"project": w.project.pk, "text": "Hello"}, outsider=400),
     ("api:publishing_task_retry", "post"): Call(kwargs=lambda w: {"pk": w.failed_task.pk}),
     ("api:publishing_task_cancel", "post"): Call(kwargs=lambda w: {"pk": w.task.pk}),
+    ("api:publishing_task_post_anyway", "post"): Call(kwargs=lambda w: {"pk": w.held_task.pk}),
+    ("api:publishing_task_mark_posted", "post"): Call(kwargs=lambda w: {"pk": w.held_task.pk}),
     ("api:publishing_task_change", "post"): Call(kwargs=lambda w: {"pk": w.task.pk}, body=lambda w: {"priority": 7}),
 }
 

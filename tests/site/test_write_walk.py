@@ -115,6 +115,8 @@ WRITES: dict[str, list[Case]] = {
         Case("retry", kwargs=lambda w: {"pk": w.failed_task.pk, "action": "retry"}),
         Case("cancel", kwargs=lambda w: {"pk": w.task.pk, "action": "cancel"}),
         Case("change", kwargs=lambda w: {"pk": w.task.pk, "action": "change"}, body=lambda w: {"priority": "7"}),
+        Case("post_anyway", kwargs=lambda w: {"pk": w.held_task.pk, "action": "post_anyway"}),
+        Case("mark_posted", kwargs=lambda w: {"pk": w.held_task.pk, "action": "mark_posted"}),
     ],
 }
 

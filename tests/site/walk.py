@@ -81,6 +81,7 @@ class World:
     source: ContentSource
     task: PublishingTask  # pending: cancel and change act on it
     failed_task: PublishingTask  # failed: retry acts on it
+    held_task: PublishingTask  # held (it may already be on X): post anyway / mark posted act on it
     api_key: ApiKey
     media_root: Path
 
@@ -108,6 +109,9 @@ def build_world(owner: User, outsider: User, media_root: Path) -> World:
     failed_task = publishing_services.task_create(project=project, text="Failed post")
     PublishingTask.objects.filter(pk=failed_task.pk).update(status=PublishingTask.Status.FAILED)
     failed_task.refresh_from_db()
+    held_task = publishing_services.task_create(project=project, media_path=str(media_root / "cat.png"))
+    PublishingTask.objects.filter(pk=held_task.pk).update(status=PublishingTask.Status.HELD, maybe_posted=True)
+    held_task.refresh_from_db()
     return World(
         owner=owner,
         outsider=outsider,
@@ -118,6 +122,7 @@ def build_world(owner: User, outsider: User, media_root: Path) -> World:
         source=source,
         task=task,
         failed_task=failed_task,
+        held_task=held_task,
         api_key=apikey_create(user=owner, name="script", permissions=["account:read"]).api_key,
         media_root=media_root,
     )
