@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from cradle_site import leases
 from cradle_site.retry import Backoff
 from messaging import history
 from messaging.channels import ChannelError, FailureKind, channel_for
@@ -39,14 +40,8 @@ def deliveries_send(*, now: datetime | None = None, limit: int = 200) -> dict[st
     counts = {Delivery.State.SENT: 0, Delivery.State.FAILED: 0}
     deliveries = Delivery.objects.filter(id__in=claim.ids).select_related("recipient", "message__owner")
     for delivery in deliveries:
-        if not _still_delivering(delivery):
-            # Revoked since the claim (possibly during an earlier send of this batch): never deliver.
-            Delivery.objects.filter(pk=delivery.pk, state=Delivery.State.SENDING).update(
-                **DELIVERY_LEASE.released(state=Delivery.State.CANCELLED)
-            )
-            continue
-        if DELIVERY_LEASE.hold(Delivery.objects.filter(pk=delivery.pk), claim.lease_until) is None:
-            continue  # the batch outlasted its lease and another worker took this one back
+        if not _hold_for_send(delivery, claim.lease_until):
+            continue  # revoked since the claim, or another worker took it back
         try:
             channel_for(delivery.recipient.contact_type).send(recipient=delivery.recipient, message=delivery.message)
         except ChannelError as exc:
@@ -70,13 +65,36 @@ def deliveries_send(*, now: datetime | None = None, limit: int = 200) -> dict[st
     return counts
 
 
-def _still_delivering(delivery: Delivery) -> bool:
-    """Whether the message may still go out, read fresh just before each send.
+def _hold_for_send(delivery: Delivery, lease_until: datetime) -> bool:
+    """Renew the delivery's lease right before its send, if its message is still being delivered.
 
-    A batch's sends can take minutes (webhook timeouts), so the state loaded with the batch
-    is not enough: a revoke that lands during one send must stop every later one.
+    Checked fresh before each send, not with the batch: a batch's sends can take minutes
+    (webhook timeouts), and a revoke that lands during one send must stop every later one.
+    Checked under the message's row lock, in the same short transaction as the lease, in the
+    order a revoke takes them (the message row, then its deliveries): a revoke still in
+    flight holds that lock, so this waits for it and then reads REVOKED. A lock-free read
+    would see the last committed state, "delivering", and send while the revoke committed.
+    What a lock cannot stop is a revoke that begins after this returns: that send was
+    already decided, and the revoke's history comes after it.
     """
-    return Message.objects.filter(pk=delivery.message_id, state=Message.State.DELIVERING).exists()
+    with transaction.atomic():
+        state = (
+            Message.objects.select_for_update()
+            .filter(pk=delivery.message_id)
+            .values_list("state", flat=True)
+            .first()
+        )
+        if state != Message.State.DELIVERING:
+            # A revoke cancels the held rows itself; this covers any other way off "delivering".
+            leases.compare_and_set(
+                Delivery,
+                pk=delivery.pk,
+                expect={"state": Delivery.State.SENDING},
+                **DELIVERY_LEASE.released(state=Delivery.State.CANCELLED),
+            )
+            return False
+        # None: the batch outlasted its lease and another worker took this one back.
+        return DELIVERY_LEASE.hold(delivery.pk, lease_until) is not None
 
 
 def _record_failure(delivery: Delivery, error: str, now: datetime, *, kind: FailureKind) -> None:
