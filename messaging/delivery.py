@@ -79,10 +79,7 @@ def _hold_for_send(delivery: Delivery, lease_until: datetime) -> bool:
     """
     with transaction.atomic():
         state = (
-            Message.objects.select_for_update()
-            .filter(pk=delivery.message_id)
-            .values_list("state", flat=True)
-            .first()
+            Message.objects.select_for_update().filter(pk=delivery.message_id).values_list("state", flat=True).first()
         )
         if state != Message.State.DELIVERING:
             # A revoke cancels the held rows itself; this covers any other way off "delivering".

@@ -44,14 +44,18 @@ def warning_next_step(*, level: int, due_at: datetime, sending_at: datetime) -> 
     """When the step after warning ``level`` comes, for its e-mail going out at ``sending_at``.
 
     The one rule for both the time the warning e-mail states and the ``next_warning_date``
-    stored after it went out (``messaging.notices``), so the two cannot disagree. The
+    stored after it went out (``messaging.notices``), so the two do not disagree. The
     interval counts from the send, not from when the sweep queued the warning (``due_at``,
     the later one wins): a warning held up by a relay outage still gives the owner its whole
-    interval, and its e-mail never names a deadline that is already past. The time is fixed
-    before the send (the e-mail must state it), so it allows ``EMAIL_TIMEOUT`` for the send
-    itself, and it is rounded up to the minute, as precise as the e-mail states it.
+    interval, and its e-mail never names a deadline that is already past.
+
+    The e-mail states it to the minute, so it is rounded up to the minute: what the owner
+    reads is never earlier than what the ladder keeps. It is fixed just before the send (the
+    e-mail must carry it); the sender then stores ``max(this, sent + interval)``, which is
+    this same time unless the send itself took longer than the rounding left over, and then
+    only seconds later (the same minute, unless the send took over a minute): never early.
     """
-    at = max(due_at, sending_at + interval_after(level) + timedelta(seconds=settings.EMAIL_TIMEOUT))
+    at = max(due_at, sending_at + interval_after(level))
     minute = at.replace(second=0, microsecond=0)
     return minute if minute == at else minute + timedelta(minutes=1)
 

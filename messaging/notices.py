@@ -147,8 +147,9 @@ def warnings_send(*, now: datetime | None = None, limit: int = 500) -> dict[str,
             counts[Notice.State.FAILED] += 1
         else:
             # At once, not at the end of the batch: a crash later must not resend this one.
-            # The time the e-mail stated; later only if the send outlasted the allowance in
-            # it, so the next step is never less than the interval after the real send.
+            # The time the e-mail stated; seconds later only if the send outlasted the
+            # rounding in it, so the next step is never less than the interval after the
+            # real send (ladder.warning_next_step).
             sent_at = timezone.now()
             next_at = max(next_at, sent_at + ladder.interval_after(message.warning_level))
             leases.compare_and_set(
