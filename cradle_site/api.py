@@ -4,8 +4,10 @@ Every error the API returns has the shape
 ``{"error": {"code": "...", "message": "...", "fields": {"field": ["reason", ...]}}}``,
 so clients handle validation, auth and throttling the same way. ``exception_handler`` is
 the only place that maps exceptions to that body: a service's Django ``ValidationError``
-and a ``StateError`` are 400s like a serializer's errors, so API views call services
-without a try/except of their own, and neither can become a 500.
+and a ``StateError`` are 400s like a serializer's errors, and ``Busy`` (the database kept
+rolling the change back for a lock conflict; nothing was saved) is a 503 with code ``busy``
+and ``Retry-After``, so API views call services without a try/except of their own, and
+none of them can become a 500.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ from __future__ import annotations
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, pagination
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from cradle_site.errors import StateError
+from cradle_site.errors import Busy, StateError
 
 
 class Pagination(pagination.PageNumberPagination):
@@ -62,6 +65,18 @@ def _django_detail(exc: DjangoValidationError) -> dict:
     }
 
 
+class BusyError(exceptions.APIException):
+    """503 for ``cradle_site.errors.Busy``; DRF's handler writes ``wait`` as Retry-After."""
+
+    status_code = 503
+    default_code = "busy"
+    default_detail = _("Cradle is busy; nothing was saved. Please try again.")
+
+    def __init__(self, wait: int) -> None:
+        super().__init__()
+        self.wait = wait
+
+
 def _as_api_exception(exc: Exception) -> Exception:
     if isinstance(exc, Http404):
         return exceptions.NotFound()
@@ -72,6 +87,8 @@ def _as_api_exception(exc: Exception) -> Exception:
     if isinstance(exc, StateError):
         # One field for a wrong state in every app, whatever the model calls its state.
         return exceptions.ValidationError({"state": [str(exc)]})
+    if isinstance(exc, Busy):
+        return BusyError(wait=exc.retry_after)
     return exc
 
 
@@ -106,7 +123,7 @@ _ERROR_SCHEMA = {
                 "code": {
                     "type": "string",
                     "description": "invalid, parse_error, not_authenticated, authentication_failed, "
-                    "permission_denied, not_found, method_not_allowed or throttled.",
+                    "permission_denied, not_found, method_not_allowed, throttled or busy.",
                 },
                 "message": {"type": "string"},
                 "fields": {
@@ -131,6 +148,10 @@ _ERROR_TEXT = {
     "403": "The key lacks the scope, or the account cannot write.",
     "404": "No such object among yours (or no such page).",
     "429": "Too many requests; see Retry-After.",
+    "503": (
+        "Busy (code `busy`): the change met another one on the same object and lost the race more often "
+        "than Cradle retries it; nothing was saved. Send the same request again after Retry-After seconds."
+    ),
 }
 
 
@@ -138,7 +159,8 @@ def error_responses_hook(result, generator, request, public):
     """drf-spectacular post-processing: document the error format on every operation.
 
     401, 403 and 429 can answer anything; 400 any change (bad body or state) or a read with
-    query parameters; 404 anything with an id in the path or a page number.
+    query parameters; 503 any change (busy: nothing saved, try again); 404 anything with an
+    id in the path or a page number.
     """
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = _ERROR_SCHEMA
     for path, operations in result.get("paths", {}).items():
@@ -147,6 +169,8 @@ def error_responses_hook(result, generator, request, public):
             codes = ["401", "403", "429"]
             if method != "get" or query:
                 codes.append("400")
+            if method != "get":
+                codes.append("503")
             if "{" in path or any(p.get("name") == "page" for p in query):
                 codes.append("404")
             responses = operation.setdefault("responses", {})

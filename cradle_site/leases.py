@@ -15,7 +15,10 @@ sending the staff alarms, publishing tasks - takes its rows the same way:
 3. **Hold**: right before each send, renew that one row's lease with a compare-and-set on
    the lease this worker holds. A batch can outlast its lease (a slow relay, webhooks that
    time out), and then another worker may have taken a row back; whoever took it wrote a
-   lease of its own, so exactly one of the two renews it and sends.
+   lease of its own, so exactly one of the two renews it and sends. The compare-and-set
+   locks the row by primary key first and compares in Python (``compare_and_set``): an
+   UPDATE that named the lease in its WHERE locked a secondary-index entry before the row
+   and deadlocked with the answers, which lock the row first. Row first, everywhere.
 4. **Release**: the UPDATE that ends the work (sent, failed, back to the queue) clears the
    lease in the same statement (``Lease.released``). A job whose time budget runs out gives
    the rows it claimed and did not start back at once (``Lease.give_back``), rather than
@@ -59,23 +62,49 @@ def lease_end(seconds: int, *, now: datetime | None = None) -> datetime:
     return (now or timezone.now()) + timedelta(seconds=seconds)
 
 
+def compare_and_set(model: type[models.Model], *, pk: Any, expect: Mapping[str, Any], **changes: Any) -> bool:
+    """Write ``changes`` on one row only while its columns still hold ``expect``; False when they do not.
+
+    Row first, in one short transaction: lock the row by primary key (``SELECT ... FOR
+    UPDATE``), compare in Python, then UPDATE by primary key. The obvious single statement,
+    ``UPDATE ... WHERE id = ? AND lease = ? AND state = ?``, is planned by MariaDB through
+    the secondary index on those columns (``msg_sweep_outbox_idx``): it locks that index
+    entry, then waits for the row. An answer (``messaging.services``) locks the row first and
+    then needs the same index entry to write its new state, so the two deadlocked (InnoDB
+    1213; tests/messaging/test_answer_locks.py). Locking the row by its primary key takes no
+    secondary-index lock before the row's, so every writer queues on the row, in one order.
+    On SQLite the transaction's write lock (taken at BEGIN) makes the read and write one step.
+    """
+    manager = model._default_manager
+    with transaction.atomic():
+        current = manager.select_for_update().filter(pk=pk).values("pk", *expect).first()
+        if current is None or any(current[name] != value for name, value in expect.items()):
+            return False
+        manager.filter(pk=pk).update(**changes)
+    return True
+
+
 def renew(
-    queryset: models.QuerySet,
+    model: type[models.Model],
     *,
+    pk: Any,
     field: str,
     held: datetime,
     seconds: int,
     now: datetime | None = None,
+    expect: Mapping[str, Any] | None = None,
     **changes: Any,
 ) -> datetime | None:
-    """Compare-and-set: move ``field`` from the lease we hold to a fresh one.
+    """Compare-and-set: move ``field`` of row ``pk`` from the lease we hold to a fresh one.
 
-    Returns the new lease, or None when the row (the one ``queryset`` selects) no longer
-    carries our lease: somebody answered, cancelled, or took it back meanwhile.
+    ``expect`` names other columns the row must still hold (its state, its level). Returns
+    the new lease, or None when the row no longer carries our lease: somebody answered,
+    cancelled, or took it back meanwhile. Row first (``compare_and_set``), so a renewal
+    never deadlocks with an answer that holds the row.
     """
     renewed = lease_end(seconds, now=now)
-    updated = queryset.filter(**{field: held}).update(**{field: renewed}, **changes)
-    return renewed if updated else None
+    held_now = compare_and_set(model, pk=pk, expect={**(expect or {}), field: held}, **{field: renewed}, **changes)
+    return renewed if held_now else None
 
 
 @dataclass(frozen=True)
@@ -153,15 +182,26 @@ class Lease:
         return Claim(ids=retry_on_deadlock(hold_due), lease_until=lease_until, taken_back=taken_back)
 
     def hold(
-        self, queryset: models.QuerySet, lease_until: datetime, *, now: datetime | None = None, **changes: Any
+        self,
+        pk: Any,
+        lease_until: datetime,
+        *,
+        now: datetime | None = None,
+        expect: Mapping[str, Any] | None = None,
+        **changes: Any,
     ) -> datetime | None:
-        """Renew the lease of one claimed row right before its send; None when it is no longer ours."""
+        """Renew the lease of claimed row ``pk`` right before its send; None when it is no longer ours.
+
+        ``expect``: other columns the row must still hold (publishing: its version).
+        """
         return renew(
-            queryset.filter(**{self.state_field: self.held}),
+            self.model,
+            pk=pk,
             field=self.lease_field,
             held=lease_until,
             seconds=self.seconds,
             now=now,
+            expect={**(expect or {}), self.state_field: self.held},
             **changes,
         )
 

@@ -21,6 +21,8 @@ from typing import TypeVar
 
 from django.db import InterfaceError, OperationalError, connection, transaction
 
+from cradle_site.errors import Busy
+
 T = TypeVar("T")
 
 # MySQL/MariaDB: lock wait timeout, deadlock. The transaction was rolled back as a whole.
@@ -53,14 +55,24 @@ def retry_on_deadlock(work: Callable[[], T], *, attempts: int = 5, pause: float 
     """Run ``work`` (one whole transaction) again when the database rolled it back for a deadlock.
 
     Only for idempotent work: the rolled-back attempt left nothing behind, and running it
-    again must give the same result. Any other error, or the last deadlock, is raised.
+    again must give the same result. Any other error is raised as it is; the last deadlock
+    is raised as ``Busy`` (same arguments), which callers facing a person turn into "try again".
+
+    Inside an outer transaction nothing is retried: InnoDB rolled back the whole outer
+    transaction, not only ``work``'s savepoint, so only the outer transaction's owner can
+    run it again. ``Busy`` at once tells it so (its own ``retry_on_deadlock`` retries it).
     """
+    inside = connection.in_atomic_block
     for attempt in range(1, attempts + 1):
         try:
             return work()
         except OperationalError as exc:
-            if attempt == attempts or not exc.args or exc.args[0] not in _DEADLOCK_CODES:
+            if not exc.args or exc.args[0] not in _DEADLOCK_CODES:
                 raise
+            if isinstance(exc, Busy) and inside:
+                raise
+            if inside or attempt == attempts:
+                raise Busy(*exc.args) from exc
             time.sleep(pause * attempt)
     raise AssertionError("unreachable")
 

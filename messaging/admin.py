@@ -7,7 +7,7 @@ from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from cradle_site.errors import StateError
+from cradle_site.errors import Busy, StateError
 from messaging import history, services
 from messaging.models import Delivery, Message, Recipient, StaffAlarm, StatusLog
 
@@ -46,14 +46,20 @@ class StatusLogInline(ReadOnlyInline):
 
 
 def _run(modeladmin, request, queryset, func, done_text) -> None:
-    done, refused = 0, 0
+    done, refused, busy = 0, 0, 0
     for message in queryset:
         try:
             func(message=message, actor=history.staff(request.user))
             done += 1
         except StateError:
             refused += 1
+        except Busy:
+            busy += 1
     modeladmin.message_user(request, done_text % {"n": done})
+    if busy:
+        modeladmin.message_user(
+            request, _("%(n)d message(s) were busy and not changed; please try again.") % {"n": busy}, messages.ERROR
+        )
     if refused:
         modeladmin.message_user(
             request, _("%(n)d message(s) were not in a state that allows this.") % {"n": refused}, messages.WARNING

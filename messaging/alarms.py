@@ -78,7 +78,7 @@ def alarms_send(*, now: datetime | None = None, limit: int = 100) -> dict[str, i
     counts = {SendOutcome.SENT: 0, SendOutcome.SKIPPED: 0, SendOutcome.FAILED: 0}
     claim = ALARM_LEASE.claim(StaffAlarm.objects.all(), now=now, limit=limit)
     for alarm in StaffAlarm.objects.filter(id__in=claim.ids).select_related("delivery__recipient"):
-        if ALARM_LEASE.hold(StaffAlarm.objects.filter(pk=alarm.pk), claim.lease_until) is None:
+        if ALARM_LEASE.hold(alarm.pk, claim.lease_until) is None:
             continue
         if not Delivery.objects.needing_staff(now).filter(pk=alarm.delivery_id).exists():
             # Raised during an outage that also held the e-mail back, and the delivery has gone

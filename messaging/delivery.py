@@ -33,6 +33,7 @@ from django.db import transaction
 from django.db.models import Count, Exists, Max, OuterRef
 from django.utils import timezone
 
+from cradle_site import leases
 from cradle_site.retry import Backoff, retry_write
 from messaging import history
 from messaging.channels import ChannelError, FailureKind, channel_for
@@ -63,14 +64,8 @@ def deliveries_send(
         if time.monotonic() >= deadline:
             DELIVERY_LEASE.give_back([d.pk for d in deliveries[index:]], claim.lease_until)
             break
-        if not _still_delivering(delivery):
-            # Revoked since the claim (possibly during an earlier send of this batch): never deliver.
-            Delivery.objects.filter(pk=delivery.pk, state=Delivery.State.SENDING).update(
-                **DELIVERY_LEASE.released(state=Delivery.State.CANCELLED)
-            )
-            continue
-        if DELIVERY_LEASE.hold(Delivery.objects.filter(pk=delivery.pk), claim.lease_until) is None:
-            continue  # the batch outlasted its lease and another worker took this one back
+        if not _hold_for_send(delivery, claim.lease_until):
+            continue  # revoked since the claim, or another worker took it back
         try:
             channel_for(delivery.recipient.contact_type).send(
                 recipient=delivery.recipient, message=delivery.message, delivery_id=str(delivery.uid)
@@ -110,13 +105,33 @@ def _record_sent(delivery: Delivery, *, sent_at: datetime) -> None:
     retry_write(write, seconds=settings.MESSAGING_BOOKKEEPING_RETRY_SECONDS)  # one transaction per try
 
 
-def _still_delivering(delivery: Delivery) -> bool:
-    """Whether the message may still go out, read fresh just before each send.
+def _hold_for_send(delivery: Delivery, lease_until: datetime) -> bool:
+    """Renew the delivery's lease right before its send, if its message is still being delivered.
 
-    A batch's sends can take minutes (webhook timeouts), so the state loaded with the batch
-    is not enough: a revoke that lands during one send must stop every later one.
+    Checked fresh before each send, not with the batch: a batch's sends can take minutes
+    (webhook timeouts), and a revoke that lands during one send must stop every later one.
+    Checked under the message's row lock, in the same short transaction as the lease, in the
+    order a revoke takes them (the message row, then its deliveries): a revoke still in
+    flight holds that lock, so this waits for it and then reads REVOKED. A lock-free read
+    would see the last committed state, "delivering", and send while the revoke committed.
+    What a lock cannot stop is a revoke that begins after this returns: that send was
+    already decided, and the revoke's history comes after it.
     """
-    return Message.objects.filter(pk=delivery.message_id, state=Message.State.DELIVERING).exists()
+    with transaction.atomic():
+        state = (
+            Message.objects.select_for_update().filter(pk=delivery.message_id).values_list("state", flat=True).first()
+        )
+        if state != Message.State.DELIVERING:
+            # A revoke cancels the held rows itself; this covers any other way off "delivering".
+            leases.compare_and_set(
+                Delivery,
+                pk=delivery.pk,
+                expect={"state": Delivery.State.SENDING},
+                **DELIVERY_LEASE.released(state=Delivery.State.CANCELLED),
+            )
+            return False
+        # None: the batch outlasted its lease and another worker took this one back.
+        return DELIVERY_LEASE.hold(delivery.pk, lease_until) is not None
 
 
 def _record_failure(
@@ -126,6 +141,9 @@ def _record_failure(
     permanent = kind == FailureKind.PERMANENT
     recipient = delivery.recipient
     with transaction.atomic():
+        # The message row first, as a revoke takes them: the history row below needs the
+        # message (its foreign key), and a revoke holding the message waits for this delivery.
+        _lock_message(delivery.message_id)
         # Conditional on the claim: a revoke during the send has cancelled the row, and a
         # cancelled delivery stays cancelled (only the attempt and its error are kept).
         moved = Delivery.objects.filter(pk=delivery.pk, state=Delivery.State.SENDING).update(

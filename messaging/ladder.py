@@ -40,6 +40,26 @@ def interval_after(level: int) -> timedelta:
     return timedelta(days=settings.MESSAGING_LADDER_DAYS[level - 1])
 
 
+def warning_next_step(*, level: int, due_at: datetime, sending_at: datetime) -> datetime:
+    """When the step after warning ``level`` comes, for its e-mail going out at ``sending_at``.
+
+    The one rule for both the time the warning e-mail states and the ``next_warning_date``
+    stored after it went out (``messaging.notices``), so the two do not disagree. The
+    interval counts from the send, not from when the sweep queued the warning (``due_at``,
+    the later one wins): a warning held up by a relay outage still gives the owner its whole
+    interval, and its e-mail never names a deadline that is already past.
+
+    The e-mail states it to the minute, so it is rounded up to the minute: what the owner
+    reads is never earlier than what the ladder keeps. It is fixed just before the send (the
+    e-mail must carry it); the sender then stores ``max(this, sent + interval)``, which is
+    this same time unless the send itself took longer than the rounding left over, and then
+    only seconds later (the same minute, unless the send took over a minute): never early.
+    """
+    at = max(due_at, sending_at + interval_after(level))
+    minute = at.replace(second=0, microsecond=0)
+    return minute if minute == at else minute + timedelta(minutes=1)
+
+
 def schedule_from(*, level: int, next_at: datetime) -> list[Step]:
     """The remaining steps of a message now at ``level`` whose next step is at ``next_at``."""
     steps = [Step(level + 1, next_at)]

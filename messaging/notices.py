@@ -67,16 +67,22 @@ def _render(template: str, message: Message, **extra) -> EmailMultiAlternatives:
     return mail
 
 
-def warning_email(message: Message) -> EmailMultiAlternatives:
+def warning_email(message: Message, *, next_step_at: datetime) -> EmailMultiAlternatives:
+    """The warning e-mail for the message's level; ``next_step_at`` from ``ladder.warning_next_step``.
+
+    The deadline is the next step (the next warning, or delivery after the final one); the
+    delivery date is the earliest the rest of the ladder allows from that deadline. Both come
+    from the send time, never from the row's stale ``next_warning_date``: a warning delayed by
+    an outage would otherwise state a deadline that had passed.
+    """
     level = message.warning_level
-    # The deadline is the next step: the next warning, or delivery after the final one.
     return _render(
         "messaging/email/warning",
         message,
         level=level,
         is_final=level == MAX_LEVEL,
-        deadline=message.next_warning_date,
-        delivery_after_days=sum(settings.MESSAGING_LADDER_DAYS[level - 1 :]),
+        deadline=next_step_at,
+        delivery_at=ladder.schedule_from(level=level, next_at=next_step_at)[-1].at,
     )
 
 
@@ -120,23 +126,32 @@ def warnings_send(*, now: datetime | None = None, limit: int = 500, run_seconds:
         # Renewed right before the send, compare-and-set on our lease (cradle_site.leases):
         # an answer during an earlier, slow send of this batch cleared it, and a worker that
         # took it back after our lease ran out wrote its own; either way it is not ours.
+        # Row first (leases.compare_and_set): an answer holding the row makes this wait for
+        # it, then see the answer, instead of deadlocking with it on the outbox index.
         renewed = leases.renew(
-            Message.objects.filter(pk=message.pk, state=Message.State.ACTIVE, warning_level=message.warning_level),
+            Message,
+            pk=message.pk,
             field="warning_email_due_at",
             held=lease_until,
             seconds=settings.MESSAGING_SEND_LEASE_SECONDS,
+            expect={"state": Message.State.ACTIVE, "warning_level": message.warning_level},
         )
         if renewed is None:
             counts[SendOutcome.SKIPPED] += 1
             continue
-        # Conditional on the lease: a newer warning queued meanwhile by the sweep stays queued.
-        mine = Message.objects.filter(pk=message.pk, warning_email_due_at=renewed)
+        # Each write below is conditional on the lease (and row first, like the renewal): a
+        # newer warning queued meanwhile by the sweep stays queued.
+        mine = {"warning_email_due_at": renewed}
         if message.warning_level == 0:
-            mine.update(warning_email_due_at=None)
+            leases.compare_and_set(Message, pk=message.pk, expect=mine, warning_email_due_at=None)
             counts[SendOutcome.SKIPPED] += 1
             continue
+        # The e-mail states this time and the ladder keeps it (the same rule, messaging.ladder).
+        next_at = ladder.warning_next_step(
+            level=message.warning_level, due_at=message.next_warning_date, sending_at=timezone.now()
+        )
         try:
-            warning_email(message).send()
+            warning_email(message, next_step_at=next_at).send()
         except Exception as exc:  # SMTP trouble: retry later, never drop silently
             log.warning("warning e-mail for message %s not sent: %s", message.pk, exc)
             attempts = message.warning_email_attempts + 1
@@ -144,7 +159,10 @@ def warnings_send(*, now: datetime | None = None, limit: int = 500, run_seconds:
             # and a ladder that went on without the warning could deliver while the owner
             # is alive and well. It is retried at the capped back-off, the ladder waits, and
             # /healthz reports it until it goes out.
-            mine.update(
+            leases.compare_and_set(
+                Message,
+                pk=message.pk,
+                expect=mine,
                 warning_email_due_at=now + warning_backoff().delay(attempts),
                 warning_email_attempts=attempts,
                 warning_email_error=f"{exc.__class__.__name__}: {exc}"[:500],
@@ -152,11 +170,20 @@ def warnings_send(*, now: datetime | None = None, limit: int = 500, run_seconds:
             counts[SendOutcome.FAILED] += 1
         else:
             # At once, not at the end of the batch: a crash later must not resend this one.
-            # The next step counts from when the warning actually went out, so an e-mail
-            # delayed by an SMTP outage still leaves the owner the whole interval.
+            # The time the e-mail stated; seconds later only if the send outlasted the
+            # rounding in it, so the next step is never less than the interval after the
+            # real send (ladder.warning_next_step).
             sent_at = timezone.now()
-            next_at = max(message.next_warning_date, sent_at + ladder.interval_after(message.warning_level))
-            record = partial(mine.update, warning_email_due_at=None, warning_email_error="", next_warning_date=next_at)
+            next_at = max(next_at, sent_at + ladder.interval_after(message.warning_level))
+            record = partial(
+                leases.compare_and_set,
+                Message,
+                pk=message.pk,
+                expect=mine,
+                warning_email_due_at=None,
+                warning_email_error="",
+                next_warning_date=next_at,
+            )
             retry_write(record, seconds=settings.MESSAGING_BOOKKEEPING_RETRY_SECONDS)
             counts[SendOutcome.SENT] += 1
     return counts

@@ -8,6 +8,13 @@ field; an answer the message's state does not allow raises ``StateError``.
 State changes lock the message row (``select_for_update``) and re-check its state inside
 the transaction, so an answer and a concurrent sweep cannot both win: whichever commits
 second sees the other's result.
+
+Every writer takes the message row first, by primary key, before any secondary-index entry
+(the jobs too: ``cradle_site.leases.compare_and_set``), so an answer waits for a sender at
+most for one short transaction and does not deadlock with it. Should a transaction still
+lose a deadlock, it is rolled back whole and run again (``retry_on_deadlock``); one that
+keeps losing raises ``cradle_site.errors.Busy``, nothing saved, and the owner is told to
+try again (pages: a flash; API: 503). An answer is never half-applied and never a 500.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cradle_site.errors import StateError
+from cradle_site.retry import retry_on_deadlock
 from cradle_site.text import validate_single_line
 from messaging import history, ladder
 from messaging.channels import validate_contact
@@ -171,22 +179,26 @@ def message_update(
     cleaned = clean_recipients(recipients) if recipients is not None else None
     if not (content or "").strip():
         raise ValidationError({"content": _("Write the message.")})
-    with transaction.atomic():
-        locked = _lock(message)
-        if locked.state != Message.State.ACTIVE:
-            raise StateError(_("Only a message that has not been delivered or revoked can be changed."))
-        locked.title = title
-        MessageBody.objects.update_or_create(message=locked, defaults={"content": content})
-        if months != locked.initial_delay_months and locked.warning_level == 0:
-            # Never earlier than now: a shorter delay warns at the next sweep, not in the past.
-            locked.next_warning_date = max(locked.cycle_started_at + ladder.initial_delay(months), now)
-        locked.initial_delay_months = months
-        locked.save()
-        if cleaned is not None:
-            # Safe to replace: an active message has no delivery records yet.
-            locked.recipients.all().delete()
-            Recipient.objects.bulk_create([Recipient(message=locked, **item) for item in cleaned])
-    _refresh(message, locked)
+
+    def update() -> Message:
+        with transaction.atomic():
+            locked = _lock(message)
+            if locked.state != Message.State.ACTIVE:
+                raise StateError(_("Only a message that has not been delivered or revoked can be changed."))
+            locked.title = title
+            MessageBody.objects.update_or_create(message=locked, defaults={"content": content})
+            if months != locked.initial_delay_months and locked.warning_level == 0:
+                # Never earlier than now: a shorter delay warns at the next sweep, not in the past.
+                locked.next_warning_date = max(locked.cycle_started_at + ladder.initial_delay(months), now)
+            locked.initial_delay_months = months
+            locked.save()
+            if cleaned is not None:
+                # Safe to replace: an active message has no delivery records yet.
+                locked.recipients.all().delete()
+                Recipient.objects.bulk_create([Recipient(message=locked, **item) for item in cleaned])
+        return locked
+
+    _refresh(message, retry_on_deadlock(update))
     return message
 
 
@@ -214,33 +226,37 @@ def message_reset(
     says the history that it came with "I'm still here" for every message.
     """
     now = now or timezone.now()
-    with transaction.atomic():
-        locked = _lock(message)
-        if locked.state != Message.State.ACTIVE:
-            raise StateError(
-                _("This message can no longer be reset (it is %(state)s).") % {"state": locked.get_state_display()}
+
+    def reset() -> Message:
+        with transaction.atomic():
+            locked = _lock(message)
+            if locked.state != Message.State.ACTIVE:
+                raise StateError(
+                    _("This message can no longer be reset (it is %(state)s).") % {"state": locked.get_state_display()}
+                )
+            previous = locked.warning_level
+            locked.warning_level = 0
+            locked.cycle_started_at = now
+            locked.next_warning_date = now + ladder.initial_delay(locked.initial_delay_months)
+            _drop_pending_warning(locked)
+            locked.save(
+                update_fields=[
+                    "warning_level",
+                    "cycle_started_at",
+                    "next_warning_date",
+                    "warning_email_due_at",
+                    "warning_email_attempts",
+                    "updated_at",
+                ]
             )
-        previous = locked.warning_level
-        locked.warning_level = 0
-        locked.cycle_started_at = now
-        locked.next_warning_date = now + ladder.initial_delay(locked.initial_delay_months)
-        _drop_pending_warning(locked)
-        locked.save(
-            update_fields=[
-                "warning_level",
-                "cycle_started_at",
-                "next_warning_date",
-                "warning_email_due_at",
-                "warning_email_attempts",
-                "updated_at",
-            ]
-        )
-        StatusLog.objects.create(
-            message=locked,
-            created_at=now,
-            **history.reset(from_level=previous, actor=actor, all_messages=all_messages),
-        )
-    _refresh(message, locked)
+            StatusLog.objects.create(
+                message=locked,
+                created_at=now,
+                **history.reset(from_level=previous, actor=actor, all_messages=all_messages),
+            )
+        return locked
+
+    _refresh(message, retry_on_deadlock(reset))
     return message
 
 
@@ -248,69 +264,88 @@ def messages_reset_all(*, owner, now: datetime | None = None) -> int:
     """ "I'm still here": RESET every message of ``owner`` still on its ladder; return how many.
 
     Each goes through ``message_reset`` (its own lock and log), so one that a sweep or
-    another answer moves off the ladder meanwhile is skipped, not forced.
+    another answer moves off the ladder meanwhile is skipped, not forced. All of them in one
+    transaction, locked in id order: the answer is saved whole or not at all, so "not saved,
+    try again" (``Busy``) is true when it is said, and running it again is safe.
     """
     now = now or timezone.now()
-    done = 0
-    for message in Message.objects.owned_by(owner).filter(state=Message.State.ACTIVE).order_by("id"):
-        try:
-            message_reset(message=message, now=now, all_messages=True)
-        except StateError:
-            continue
-        done += 1
-    return done
+
+    def reset_each() -> int:
+        done = 0
+        with transaction.atomic():
+            for message in Message.objects.owned_by(owner).filter(state=Message.State.ACTIVE).order_by("id"):
+                try:
+                    message_reset(message=message, now=now, all_messages=True)
+                except StateError:
+                    continue
+                done += 1
+        return done
+
+    return retry_on_deadlock(reset_each)
 
 
 def message_continue(*, message: Message, now: datetime | None = None, actor: history.Actor = history.OWNER) -> Message:
     """CONTINUE: the owner saw the warning and lets the ladder go on. Logged, nothing moves."""
     now = now or timezone.now()
-    with transaction.atomic():
-        locked = _lock(message)
-        if locked.state != Message.State.ACTIVE:
-            raise StateError(
-                _("This message is no longer on its ladder (it is %(state)s).") % {"state": locked.get_state_display()}
+
+    def acknowledge() -> Message:
+        with transaction.atomic():
+            locked = _lock(message)
+            if locked.state != Message.State.ACTIVE:
+                raise StateError(
+                    _("This message is no longer on its ladder (it is %(state)s).")
+                    % {"state": locked.get_state_display()}
+                )
+            StatusLog.objects.create(
+                message=locked, created_at=now, **history.continued(level=locked.warning_level, actor=actor)
             )
-        StatusLog.objects.create(
-            message=locked, created_at=now, **history.continued(level=locked.warning_level, actor=actor)
-        )
-    _refresh(message, locked)
+        return locked
+
+    _refresh(message, retry_on_deadlock(acknowledge))
     return message
 
 
 def message_revoke(*, message: Message, now: datetime | None = None, actor: history.Actor = history.OWNER) -> Message:
     """REVOKE: the message will never be delivered. Pending deliveries are cancelled."""
     now = now or timezone.now()
-    with transaction.atomic():
-        locked = _lock(message)
-        if not locked.is_revocable:
-            raise StateError(
-                _("This message can no longer be revoked (it is %(state)s).") % {"state": locked.get_state_display()}
+
+    def revoke() -> Message:
+        with transaction.atomic():
+            locked = _lock(message)
+            if not locked.is_revocable:
+                raise StateError(
+                    _("This message can no longer be revoked (it is %(state)s).")
+                    % {"state": locked.get_state_display()}
+                )
+            if locked.state == Message.State.DELIVERING and _every_delivery_sent(locked):
+                # Every recipient has it (the message is waiting for its DELIVERED, see
+                # messaging.delivery.messages_complete): a REVOKED now would be false history.
+                raise StateError(_("This message can no longer be revoked: it has already been delivered."))
+            locked.state = Message.State.REVOKED
+            locked.is_active = False
+            locked.revoked_at = now
+            _drop_pending_warning(locked)
+            locked.save(
+                update_fields=[
+                    "state",
+                    "is_active",
+                    "revoked_at",
+                    "warning_email_due_at",
+                    "warning_email_attempts",
+                    "updated_at",
+                ]
             )
-        if locked.state == Message.State.DELIVERING and _every_delivery_sent(locked):
-            # Every recipient has it (the message is waiting for its DELIVERED, see
-            # messaging.delivery.messages_complete): a REVOKED now would be false history.
-            raise StateError(_("This message can no longer be revoked: it has already been delivered."))
-        locked.state = Message.State.REVOKED
-        locked.is_active = False
-        locked.revoked_at = now
-        _drop_pending_warning(locked)
-        locked.save(
-            update_fields=[
-                "state",
-                "is_active",
-                "revoked_at",
-                "warning_email_due_at",
-                "warning_email_attempts",
-                "updated_at",
-            ]
-        )
-        # Claimed rows too: a send already under way cannot be recalled (it is recorded as
-        # sent if it succeeds), but every later one sees the cancel (messaging.delivery).
-        Delivery.objects.filter(
-            message=locked, state__in=[Delivery.State.PENDING, Delivery.State.FAILED, Delivery.State.SENDING]
-        ).update(state=Delivery.State.CANCELLED, lease_until=None)
-        StatusLog.objects.create(message=locked, created_at=now, **history.revoked(actor=actor))
-    _refresh(message, locked)
+            # Claimed rows too: a send already under way cannot be recalled (it is recorded as
+            # sent if it succeeds), but every later one sees the cancel: a delivery sender
+            # checks the state under this row's lock, so it waits for this transaction
+            # (messaging.delivery._hold_for_send).
+            Delivery.objects.filter(
+                message=locked, state__in=[Delivery.State.PENDING, Delivery.State.FAILED, Delivery.State.SENDING]
+            ).update(state=Delivery.State.CANCELLED, lease_until=None)
+            StatusLog.objects.create(message=locked, created_at=now, **history.revoked(actor=actor))
+        return locked
+
+    _refresh(message, retry_on_deadlock(revoke))
     return message
 
 

@@ -2,6 +2,9 @@
 
 Every page whose POST changes a message is behind ``writer_required`` (a viewer gets 403);
 the public revocation page is not: the key is the authority there (cradle_site.roles).
+
+A service that raises ``Busy`` (the database kept losing a lock conflict; nothing was saved)
+is answered with ``BUSY_TEXT`` on the same page, never a 500: the owner tries again.
 """
 
 from __future__ import annotations
@@ -14,15 +17,17 @@ from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from cradle_site import ratelimit
-from cradle_site.errors import StateError
+from cradle_site.errors import Busy, StateError
 from cradle_site.querysets import get_owned_or_404
 from cradle_site.roles import writer_required
 from messaging import ladder, links, services
 from messaging.forms import MessageForm, RecipientFormSet, RevokeByKeyForm
 from messaging.models import Message
+
+BUSY_TEXT = gettext_lazy("Cradle is busy; your answer was not saved — please try again.")
 
 ACTIONS = {
     "reset": services.message_reset,
@@ -93,6 +98,8 @@ def message_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except StateError as exc:
             flash.error(request, str(exc))
             return redirect("messaging:message_detail", pk=pk)
+        except Busy:
+            flash.error(request, BUSY_TEXT)  # the form comes back as typed, to send again
         else:
             flash.success(request, _("Your message has been saved."))
             return redirect("messaging:message_detail", pk=pk)
@@ -136,7 +143,11 @@ def reset_all(request: HttpRequest) -> HttpResponse:
     """GET: a confirmation page. POST: reset every message still on its ladder."""
     active = Message.objects.owned_by(request.user).filter(state=Message.State.ACTIVE)
     if request.method == "POST":
-        count = services.messages_reset_all(owner=request.user)
+        try:
+            count = services.messages_reset_all(owner=request.user)
+        except Busy:
+            flash.error(request, BUSY_TEXT)
+            return redirect("messaging:reset_all")
         flash.success(
             request,
             ngettext(
@@ -156,6 +167,8 @@ def _answer(request: HttpRequest, message: Message, action: str) -> HttpResponse
         ACTIONS[action](message=message)
     except StateError as exc:
         flash.error(request, str(exc))
+    except Busy:
+        flash.error(request, BUSY_TEXT)
     else:
         flash.success(request, _done_text(action))
     return redirect("messaging:message_detail", pk=message.pk)
@@ -209,7 +222,11 @@ def public_revoke(request: HttpRequest) -> HttpResponse:
         else:
             ratelimit.hit("revoke", ident, window=window)
             if form.is_valid():
-                message = services.message_revoke_by_key(key=form.cleaned_data["key"])
+                try:
+                    message = services.message_revoke_by_key(key=form.cleaned_data["key"])
+                except Busy:
+                    form.add_error(None, BUSY_TEXT)
+                    return render(request, "messaging/public_revoke.html", {"form": form}, status=503)
                 if message is not None:
                     return render(request, "messaging/public_revoke.html", {"done": True})
                 # A right key for a message no longer revocable gets a plain answer, not

@@ -122,9 +122,10 @@ def task_renew_lease(task: PublishingTask, *, now: datetime | None = None) -> bo
     """
     now = now or timezone.now()
     renewed = TASK_LEASE.hold(
-        PublishingTask.objects.filter(pk=task.pk, version=task.version),
+        task.pk,
         task.lease_expires_at,
         now=now,
+        expect={"version": task.version},
         version=F("version") + 1,
         updated_at=now,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import smtplib
 from collections import Counter
 from datetime import timedelta
 
@@ -10,6 +11,7 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.mail.backends import locmem
+from django.utils import formats, timezone, translation
 
 from messaging import services
 from messaging.models import Message
@@ -161,3 +163,52 @@ def test_warnings_of_a_batch_that_outlasts_its_lease_go_out_once(owner, make_mes
     per_message = Counter(re.search(r"/messages/(\d+)/", m.body).group(1) for m in mail.outbox)
     assert sorted(per_message.values()) == [1, 1, 1], per_message
     assert SLOW_SMTP["other_worker_sent"] == 1, "the other worker took back the one the first had not reached"
+
+
+class RelayDownBackend:
+    """The relay is down: every send fails the way smtplib fails when it loses the server."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def send_messages(self, messages):
+        raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+
+
+def _stated(at, owner) -> str:
+    """``at`` as the warning e-mail writes it: to the minute, in the owner's language and time zone."""
+    with translation.override(owner.language), timezone.override(owner.time_zone):
+        return formats.date_format(timezone.localtime(at), "DATETIME_FORMAT")
+
+
+@pytest.mark.parametrize(("level", "interval_days"), [(0, 30), (4, 1)])
+def test_a_warning_delayed_by_a_relay_outage_states_the_deadline_the_ladder_keeps(
+    owner, make_message, seed_ladder, settings, level, interval_days
+):
+    owner.time_zone = "Asia/Shanghai"
+    owner.save()
+    message = make_message(owner, months=1)
+    Message.objects.filter(pk=message.pk).update(warning_level=level, next_warning_date=NOW)
+    settings.EMAIL_BACKEND = "tests.messaging.test_notices.RelayDownBackend"
+    with time_machine.travel(NOW, tick=False):
+        messaging_minute()  # queued at NOW, the relay refuses it
+    message.refresh_from_db()
+    assert message.warning_level == level + 1 and message.warning_email_attempts == 1
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    back = NOW + timedelta(days=3, minutes=7, seconds=30)  # the relay is back three days later
+    with time_machine.travel(back, tick=False):
+        messaging_minute()
+    [email] = mail.outbox
+    message.refresh_from_db()
+    # The next step is the whole interval after the real send, and the e-mail says exactly that.
+    assert message.next_warning_date >= back + timedelta(days=interval_days)
+    # Not the deadline planned when it was queued (for the final warning: a date already past).
+    assert _stated(NOW + timedelta(days=interval_days), owner) not in email.body
+    assert f"the next step happens on {_stated(message.next_warning_date, owner)} (Asia/Shanghai)" in email.body
+    assert message.next_warning_date.second == 0  # the e-mail states minutes: the ladder keeps minutes
+    if level + 1 == 5:
+        # The final warning names the delivery date: after the send, never already past.
+        assert "final warning" in email.body
+    else:
+        delivery = message.next_warning_date + timedelta(days=30 + 7 + 1 + 1)
+        assert f"delivered on {_stated(delivery, owner)} at the earliest" in email.body

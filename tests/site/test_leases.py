@@ -55,16 +55,16 @@ def test_an_expired_lease_is_taken_back_and_claimed_again(alarms, settings):
     again = ALARM_LEASE.claim(StaffAlarm.objects.all(), now=later, limit=3)
     assert again.taken_back == 3 and sorted(again.ids) == sorted(dead.ids)
     # The dead worker's renewal right before a send fails: the row is someone else's now.
-    assert ALARM_LEASE.hold(StaffAlarm.objects.filter(pk=dead.ids[0]), dead.lease_until) is None
-    assert ALARM_LEASE.hold(StaffAlarm.objects.filter(pk=again.ids[0]), again.lease_until) is not None
+    assert ALARM_LEASE.hold(dead.ids[0], dead.lease_until) is None
+    assert ALARM_LEASE.hold(again.ids[0], again.lease_until) is not None
 
 
 def test_a_renewal_moves_the_lease_and_only_once(alarms):
     claim = ALARM_LEASE.claim(StaffAlarm.objects.all(), now=timezone.now(), limit=1)
     row = StaffAlarm.objects.filter(pk=claim.ids[0])
-    renewed = ALARM_LEASE.hold(row, claim.lease_until)
+    renewed = ALARM_LEASE.hold(claim.ids[0], claim.lease_until)
     assert renewed is not None and row.get().lease_until == renewed
-    assert ALARM_LEASE.hold(row, claim.lease_until) is None  # the old lease is gone
+    assert ALARM_LEASE.hold(claim.ids[0], claim.lease_until) is None  # the old lease is gone
 
 
 def test_released_clears_the_lease_and_the_holder():

@@ -1,4 +1,4 @@
-"""The one retry policy (``cradle_site.retry``), the deadlock retry and the write retry after a send."""
+"""The one retry policy (``cradle_site.retry``) and the deadlock retry."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.db import IntegrityError, InterfaceError, OperationalError
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 
+from cradle_site.errors import Busy
 from cradle_site.retry import Backoff, retry_on_deadlock, retry_write
 
 
@@ -59,6 +60,36 @@ def test_other_errors_and_the_last_deadlock_are_raised():
     with pytest.raises(OperationalError):
         retry_on_deadlock(always_deadlocked, attempts=4, pause=0)
     assert len(calls) == 4
+
+
+def test_the_last_deadlock_is_raised_as_busy_and_other_errors_as_they_are():
+    def always_deadlocked():
+        raise OperationalError(1213, "Deadlock")
+
+    with pytest.raises(Busy) as raised:
+        retry_on_deadlock(always_deadlocked, attempts=2, pause=0)
+    assert raised.value.args[0] == 1213 and isinstance(raised.value, OperationalError)
+
+    def gone():
+        raise OperationalError(2006, "MySQL server has gone away")
+
+    with pytest.raises(OperationalError) as raised:
+        retry_on_deadlock(gone, pause=0)
+    assert not isinstance(raised.value, Busy)
+
+
+@pytest.mark.django_db
+def test_inside_an_outer_transaction_a_deadlock_is_busy_at_once_and_not_run_again():
+    # InnoDB rolled back the whole outer transaction: running only the inner part again is wrong.
+    calls = []
+
+    def work():
+        calls.append(1)
+        raise OperationalError(1213, "Deadlock")
+
+    with pytest.raises(Busy), transaction.atomic():
+        retry_on_deadlock(work, pause=0)
+    assert calls == [1]
 
 
 @pytest.mark.django_db
