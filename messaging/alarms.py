@@ -16,6 +16,7 @@ must arrive when the relay comes back.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 
 from django.conf import settings
@@ -25,7 +26,7 @@ from django.utils import timezone
 
 from cradle_site.retry import Backoff
 from messaging.models import ALARM_LEASE, Delivery, StaffAlarm
-from messaging.notices import SendOutcome
+from messaging.sending import SendOutcome, send_deadline
 
 log = logging.getLogger(__name__)
 NAMED_MAX = 20  # deliveries /healthz names; the count is always whole
@@ -72,12 +73,17 @@ def _subject_and_body(alarm: StaffAlarm) -> tuple[str, str]:
     return subject, body
 
 
-def alarms_send(*, now: datetime | None = None, limit: int = 100) -> dict[str, int]:
+def alarms_send(*, now: datetime | None = None, limit: int = 100, run_seconds: float | None = None) -> dict[str, int]:
     """E-mail the due alarms to ``ADMINS``; return how many were sent, skipped (resolved meanwhile) and failed."""
     now = now or timezone.now()
+    deadline = send_deadline(run_seconds)
     counts = {SendOutcome.SENT: 0, SendOutcome.SKIPPED: 0, SendOutcome.FAILED: 0}
     claim = ALARM_LEASE.claim(StaffAlarm.objects.all(), now=now, limit=limit)
-    for alarm in StaffAlarm.objects.filter(id__in=claim.ids).select_related("delivery__recipient"):
+    alarms = list(StaffAlarm.objects.filter(id__in=claim.ids).select_related("delivery__recipient"))
+    for index, alarm in enumerate(alarms):
+        if time.monotonic() >= deadline:
+            ALARM_LEASE.give_back([a.pk for a in alarms[index:]], claim.lease_until)
+            break
         if ALARM_LEASE.hold(alarm.pk, claim.lease_until) is None:
             continue
         if not Delivery.objects.needing_staff(now).filter(pk=alarm.delivery_id).exists():

@@ -38,6 +38,7 @@ from cradle_site.retry import Backoff, retry_write
 from messaging import history
 from messaging.channels import ChannelError, FailureKind, channel_for
 from messaging.models import DELIVERY_LEASE, Delivery, Message, StaffAlarm, StatusLog
+from messaging.sending import SendOutcome, send_deadline
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +57,9 @@ def deliveries_send(
     rows claimed and not started go back to the queue at once.
     """
     now = now or timezone.now()
-    deadline = time.monotonic() + (run_seconds if run_seconds is not None else settings.MESSAGING_SEND_RUN_SECONDS)
+    deadline = send_deadline(run_seconds)
     claim = DELIVERY_LEASE.claim(Delivery.objects.filter(message__state=Message.State.DELIVERING), now=now, limit=limit)
-    counts = {Delivery.State.SENT: 0, Delivery.State.FAILED: 0}
+    counts = {SendOutcome.SENT: 0, SendOutcome.FAILED: 0}
     deliveries = list(Delivery.objects.filter(id__in=claim.ids).select_related("recipient", "message__owner"))
     for index, delivery in enumerate(deliveries):
         if time.monotonic() >= deadline:
@@ -72,14 +73,14 @@ def deliveries_send(
             )
         except ChannelError as exc:
             _record_failure(delivery, str(exc), now, kind=exc.kind, maybe_sent=exc.maybe_sent)
-            counts[Delivery.State.FAILED] += 1
+            counts[SendOutcome.FAILED] += 1
         except Exception as exc:  # a bug in a gateway must not stop the other deliveries
             log.exception("delivery %s crashed", delivery.pk)
             _record_failure(delivery, f"{exc.__class__.__name__}: {exc}", now, kind=FailureKind.CRASH)
-            counts[Delivery.State.FAILED] += 1
+            counts[SendOutcome.FAILED] += 1
         else:
             _record_sent(delivery, sent_at=timezone.now())
-            counts[Delivery.State.SENT] += 1
+            counts[SendOutcome.SENT] += 1
     return counts
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime
-from enum import StrEnum
 from functools import partial
 
 from django.conf import settings
@@ -31,16 +30,9 @@ from cradle_site import leases
 from cradle_site.retry import Backoff, retry_write
 from messaging import ladder, links
 from messaging.models import MAX_LEVEL, Message
+from messaging.sending import SendOutcome, send_deadline
 
 log = logging.getLogger(__name__)
-
-
-class SendOutcome(StrEnum):
-    """What an outbox job did with each claimed row (the counts it returns, keyed by these)."""
-
-    SENT = "sent"
-    SKIPPED = "skipped"  # no longer wanted (answered, reset, revoked) or no longer ours
-    FAILED = "failed"  # this attempt failed; the row is retried at the back-off
 
 
 def warning_backoff() -> Backoff:
@@ -103,11 +95,6 @@ def _claim_warnings(now: datetime, limit: int) -> tuple[list[int], datetime]:
     return ids, lease_until
 
 
-def _deadline(run_seconds: float | None) -> float:
-    """The monotonic time after which a send job starts no more sends."""
-    return time.monotonic() + (run_seconds if run_seconds is not None else settings.MESSAGING_SEND_RUN_SECONDS)
-
-
 def _give_back_warnings(ids: list[int], lease_until: datetime, now: datetime) -> None:
     # Due again at once, conditional on our lease (an answer or another worker may own it now).
     Message.objects.filter(id__in=ids, warning_email_due_at=lease_until).update(warning_email_due_at=now)
@@ -115,7 +102,7 @@ def _give_back_warnings(ids: list[int], lease_until: datetime, now: datetime) ->
 
 def warnings_send(*, now: datetime | None = None, limit: int = 500, run_seconds: float | None = None) -> dict[str, int]:
     now = now or timezone.now()
-    deadline = _deadline(run_seconds)
+    deadline = send_deadline(run_seconds)
     ids, lease_until = _claim_warnings(now, limit)
     counts = {SendOutcome.SENT: 0, SendOutcome.SKIPPED: 0, SendOutcome.FAILED: 0}
     messages = list(Message.objects.filter(id__in=ids).select_related("owner"))

@@ -111,3 +111,11 @@ def test_a_task_held_by_a_dead_worker_is_taken_back_by_the_next_claim_flagged_ma
     assert (task.status, task.locked_by, task.lease_expires_at, task.maybe_posted) == ("pending", "", None, True)
     assert task.version == held.version + 1  # the dead worker's later writes are refused
     assert not queue.task_transition(held, expect_status="locked", status="success")
+
+
+def test_an_alarm_batch_out_of_time_gives_back_what_it_did_not_start(alarms, settings):
+    settings.ADMINS = [("Ops", "ops@example.com")]
+    assert alarms_send(run_seconds=0) == {"sent": 0, "skipped": 0, "failed": 0}
+    assert mail.outbox == []
+    assert set(StaffAlarm.objects.values_list("state", "lease_until")) == {(StaffAlarm.State.PENDING, None)}
+    assert alarms_send()["sent"] == 3  # the next run sends them

@@ -21,7 +21,7 @@ from django.conf import settings
 
 from messaging.channels import FailureKind
 from messaging.models import Delivery, Message, StaffAlarm, StatusLog
-from messaging.notices import SendOutcome
+from messaging.sending import SendOutcome
 from publishing.models import PublishingLog, PublishingTask
 
 VOCABULARIES = [
