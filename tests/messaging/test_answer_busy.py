@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from messaging import links, services, views
 from messaging.models import Message, StatusLog
+from tests.messaging.page_forms import message_form
 
 RW = ["messages:read", "messages:write"]
 DEADLOCK = (1213, "Deadlock found when trying to get lock; try restarting transaction")
@@ -113,18 +114,7 @@ def test_a_busy_check_in_edit_and_reset_all_say_try_again(owner_client, owner, m
     assert reset_all.status_code == 302 and _flashes(reset_all)[-1] == str(views.BUSY_TEXT)
     edit = owner_client.post(
         reverse("messaging:message_edit", args=[message.pk]),
-        {
-            "title": "",
-            "content": "changed",
-            "initial_delay_months": "1",
-            "recipients-TOTAL_FORMS": "1",
-            "recipients-INITIAL_FORMS": "0",
-            "recipients-MIN_NUM_FORMS": "1",
-            "recipients-MAX_NUM_FORMS": "50",
-            "recipients-0-name": "Rae",
-            "recipients-0-contact_type": "email",
-            "recipients-0-contact": "rae@example.com",
-        },
+        message_form(title="", content="changed"),
     )
     assert edit.status_code == 200 and str(views.BUSY_TEXT) in edit.content.decode()
     assert Message.objects.get(pk=message.pk).content == "the secret plan"

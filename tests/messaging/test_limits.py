@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from messaging import services
 from messaging.models import Message
+from tests.messaging.page_forms import message_form
 
 pytestmark = pytest.mark.django_db
 RW = ["messages:read", "messages:write"]
@@ -98,16 +99,7 @@ def test_the_api_refuses_too_many_recipients(api_client_for, owner):
 
 def test_the_page_still_shows_the_title_limit_as_a_form_error(client, owner):
     client.force_login(owner)
-    form = {
-        "title": "t" * (services.TITLE_MAX_LENGTH + 1),
-        "content": "the plan",
-        "initial_delay_months": "2",
-        "recipients-TOTAL_FORMS": "1",
-        "recipients-INITIAL_FORMS": "0",
-        "recipients-0-name": "Rae",
-        "recipients-0-contact_type": "email",
-        "recipients-0-contact": "rae@example.com",
-    }
+    form = message_form(title="t" * (services.TITLE_MAX_LENGTH + 1), months=2)
     response = client.post(reverse("messaging:message_create"), form)
     assert response.status_code == 200
     assert response.context["form"].errors["title"]

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from messaging import links, services
 from messaging.models import Message, StatusLog
+from tests.messaging.page_forms import HOOK, RAE, message_form
 
 pytestmark = pytest.mark.django_db
 
@@ -28,23 +29,7 @@ def other_client(client, other_user):
 
 
 def _form(**extra) -> dict:
-    data = {
-        "title": "For Rae",
-        "content": "the secret plan",
-        "initial_delay_months": "2",
-        "recipients-TOTAL_FORMS": "2",
-        "recipients-INITIAL_FORMS": "0",
-        "recipients-MIN_NUM_FORMS": "1",
-        "recipients-MAX_NUM_FORMS": "50",
-        "recipients-0-name": "Rae",
-        "recipients-0-contact_type": "email",
-        "recipients-0-contact": "rae@example.com",
-        "recipients-1-name": "Hook",
-        "recipients-1-contact_type": "webhook",
-        "recipients-1-contact": "https://hooks.example.com/x",
-    }
-    data.update(extra)
-    return data
+    return message_form(content="the secret plan", months=2, recipients=(RAE, HOOK), **extra)
 
 
 def test_it_creates_a_message_and_shows_the_revocation_key_once(owner_client, owner):

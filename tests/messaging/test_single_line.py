@@ -12,6 +12,7 @@ from messaging import services
 from messaging.models import Delivery, Message
 from tests.clock import NOW
 from tests.jobs import messaging_minute
+from tests.messaging.page_forms import message_form
 
 pytestmark = pytest.mark.django_db
 RAE = {"name": "Rae", "contact": "rae@example.com", "contact_type": "email"}
@@ -64,18 +65,7 @@ def test_the_api_answers_400_naming_the_title(api_client_for, owner):
 
 def test_the_page_shows_it_as_an_error_on_the_title(client, owner):
     client.force_login(owner)
-    form = {
-        "title": "Hello\nWorld",
-        "content": "the plan",
-        "initial_delay_months": "1",
-        "recipients-TOTAL_FORMS": "1",
-        "recipients-INITIAL_FORMS": "0",
-        "recipients-MIN_NUM_FORMS": "1",
-        "recipients-MAX_NUM_FORMS": "50",
-        "recipients-0-name": "Rae",
-        "recipients-0-contact_type": "email",
-        "recipients-0-contact": "rae@example.com",
-    }
+    form = message_form(title="Hello\nWorld")
     response = client.post(reverse("messaging:message_create"), form)
     assert response.status_code == 200
     assert "one line" in " ".join(response.context["form"].errors["title"])
