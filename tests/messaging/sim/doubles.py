@@ -108,14 +108,26 @@ def _record(item: Accepted) -> None:
         os.close(fd)
 
 
-def read_mailbox(path: str) -> list[Accepted]:
-    items = []
-    with open(path) as handle:
-        for line in handle:
-            data = json.loads(line)
-            data["at"] = datetime.fromisoformat(data["at"])
-            items.append(Accepted(**data))
-    return items
+class Mailbox:
+    """What child processes accepted (``CRADLE_SIM_MAILBOX``), read on from where the last read stopped."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.offset = 0
+        self.items: list[Accepted] = []
+
+    def read(self) -> list[Accepted]:
+        if os.path.exists(self.path):
+            with open(self.path, "rb") as handle:
+                handle.seek(self.offset)
+                chunk = handle.read()
+            complete = chunk[: chunk.rfind(b"\n") + 1]  # a line still being written waits for the next read
+            self.offset += len(complete)
+            for line in complete.decode().splitlines():
+                data = json.loads(line)
+                data["at"] = datetime.fromisoformat(data["at"])
+                self.items.append(Accepted(**data))
+        return self.items
 
 
 class FlakyRelay(BaseEmailBackend):
@@ -164,7 +176,7 @@ def webhook_callback(request):
             raise requests.ConnectionError("simulated: connection refused")
         return (503, {}, "busy")
     body = request.body.decode() if isinstance(request.body, bytes) else (request.body or "")
-    ambiguous = FAULTS.rng.random() < FAULTS.hooks_ambiguous
+    ambiguous = FAULTS.rng.random() < _control().get("hooks_ambiguous", FAULTS.hooks_ambiguous)
     _record(
         Accepted(
             channel="webhook",
