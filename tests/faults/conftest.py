@@ -61,15 +61,24 @@ print(json.dumps(ids))
 
 # The cluster's minute, again and again, for RUN_SECONDS (0: once); a job that fails (the
 # database went away) is retried after the connection is dropped, as django-q2 does between tasks.
+# SEND_LIMIT: sweep, then deliveries_send(limit=SEND_LIMIT) - small claims, so a dead worker or
+# a lost connection strands only a few rows under their lease and the others go on sending.
 WORKER = r"""
 import os, sys, time
 from django.db import close_old_connections
+from messaging.delivery import deliveries_send
+from messaging.sweep import sweep_due
 from tests.jobs import messaging_minute
+limit = int(os.environ.get("SEND_LIMIT", "0"))
 print("ready", flush=True)
 deadline = time.monotonic() + float(os.environ.get("RUN_SECONDS", "0"))
 while True:
     try:
-        messaging_minute()
+        if limit:
+            sweep_due()
+            deliveries_send(limit=limit)
+        else:
+            messaging_minute()
     except Exception as exc:
         print(f"job failed: {exc.__class__.__name__}: {exc}", file=sys.stderr, flush=True)
         close_old_connections()

@@ -18,8 +18,8 @@ pytestmark = [pytest.mark.mariadb_only, pytest.mark.slow]
 def test_the_database_killed_mid_batch_loses_stuck_or_repeats_nothing(faults, receiver):
     ids = faults.setup(receiver, messages=300)
     receiver.delay = lambda path, n: 0.02
-    workers = [faults.worker(seconds=20) for _ in range(2)]
-    for kill_at in (20, 150):
+    workers = [faults.worker(seconds=20, SEND_LIMIT="10") for _ in range(2)]
+    for kill_at in (20, 120):
         wait_for(lambda at=kill_at: len(receiver.posts) >= at, 60, f"{kill_at} POSTs")
         faults.server.kill()  # SIGKILL while both workers are sending
         time.sleep(1.5)
@@ -35,12 +35,12 @@ def test_the_database_killed_mid_batch_loses_stuck_or_repeats_nothing(faults, re
 def test_workers_killed_mid_send_leave_nothing_lost_or_stuck_and_repeats_carry_one_delivery_id(faults, receiver):
     ids = faults.setup(receiver, messages=60)
     receiver.delay = lambda path, n: 0.4  # each send is in flight long enough for the kill to land in it
-    workers = [faults.worker(seconds=60) for _ in range(2)]
+    workers = [faults.worker(seconds=60, SEND_LIMIT="3") for _ in range(2)]
     for round_ in range(6):
-        wait_for(lambda r=round_: len(receiver.posts) >= 3 * (r + 1), 60, "sends in flight")
+        wait_for(lambda r=round_: len(receiver.posts) >= 4 * (r + 1), 60, "sends in flight")
         victim = workers.pop(round_ % len(workers))
         kill(victim)
-        workers.append(faults.worker(seconds=60))
+        workers.append(faults.worker(seconds=60, SEND_LIMIT="3"))
     for worker in workers:
         kill(worker)
     receiver.delay = lambda path, n: 0.0
