@@ -43,6 +43,7 @@ def sim_settings(settings):
     settings.OUTBOUND_ALLOW_PRIVATE = True  # the receivers are doubles; no name is looked up
     settings.RATE_LIMIT_CHECKIN = settings.RATE_LIMIT_REVOKE = (10**6, 300)
     settings.SESSION_COOKIE_AGE = 10 * 365 * 86400
+    settings.ADMINS = [("Staff", "staff@ops.sim.test")]
     return config
 
 
@@ -61,7 +62,7 @@ def test_simulated_lifecycles_keep_the_four_promises(sim_settings):
             config=config, start=NOW, move_clock=lambda at: clock.move_to(at, tick=False), run_jobs=messaging_minute
         )
         oracle = world.run()
-        oracle.final_check(snapshot=world.snapshot())
+        oracle.final_check(snapshot=world.snapshot(), health_strict=world.health_strict())
     print(
         f"{len(oracle.messages)} messages, {world.ticks} ticks, {world.job_runs} job runs, "
         f"{sum(len(w) for w in oracle.warnings.values())} warnings, {len(oracle.deliveries)} addresses served, "
@@ -139,6 +140,8 @@ class Children:
             "smtp_down": faults.smtp_down,
             "hooks_down": faults.hooks_down,
             "hooks_ambiguous": faults.hooks_ambiguous,
+            "refused": sorted(faults.refused_addresses),
+            "gone": sorted(faults.gone_urls),
         }
         self._write()
 
@@ -184,6 +187,6 @@ def test_simulated_lifecycles_with_three_sweeping_processes_keep_the_four_promis
             oracle = world.run()
         finally:
             outputs = children.stop()
-        oracle.final_check(snapshot=world.snapshot())
+        oracle.final_check(snapshot=world.snapshot(), health_strict=world.health_strict())
     print(f"{len(oracle.messages)} messages, {world.ticks} ticks in {time.monotonic() - started:.0f} s; {outputs}")
     assert not oracle.violations, f"seed {config.seed} (CRADLE_SIM_SEED={config.seed}): {oracle.report()}"

@@ -6,8 +6,9 @@ else: the oracle judges the code from these records alone. Failures come from ``
 - transient (the default): the relay disconnects (``SMTPServerDisconnected``) and the
   receivers answer 503 or drop the connection, while a window is open; a webhook may also
   take the POST and then time out (``ambiguous``: it arrived, the sender cannot know);
-- permanent (``FAULTS.permanent``, off unless the code can tell the two apart): the relay
-  refuses some addresses with 550 and some receivers answer 410 Gone, for ever.
+- permanent (only in the simulation's permanent mode, for code that tells the two apart):
+  the relay refuses the addresses in ``refused_addresses`` with 550 and the receivers in
+  ``gone_urls`` answer 410 Gone, for ever.
 
 In child processes (the MariaDB variant) the relay reads its switches from the control
 file named by ``CRADLE_SIM_CONTROL`` and appends what it accepts to ``CRADLE_SIM_MAILBOX``
@@ -54,13 +55,12 @@ class Faults:
     hooks_down: bool = False
     # The chance that an accepted webhook POST is answered too late (it arrived; the sender times out).
     hooks_ambiguous: float = 0.0
-    permanent: bool = False
     refused_addresses: set[str] = field(default_factory=set)  # 550 for ever (permanent mode)
     gone_urls: set[str] = field(default_factory=set)  # 410 for ever (permanent mode)
     rng: random.Random = field(default_factory=lambda: random.Random(0))
 
     def reset(self, *, seed: int) -> None:
-        self.smtp_down = self.hooks_down = self.permanent = False
+        self.smtp_down = self.hooks_down = False
         self.hooks_ambiguous = 0.0
         self.refused_addresses.clear()
         self.gone_urls.clear()
@@ -139,7 +139,7 @@ class FlakyRelay(BaseEmailBackend):
         for email in email_messages:
             if down:
                 raise smtplib.SMTPServerDisconnected("simulated relay outage")
-            refused = {a for a in email.to if FAULTS.permanent and a in FAULTS.refused_addresses}
+            refused = set(email.to) & set(control.get("refused", FAULTS.refused_addresses))
             if refused:
                 raise smtplib.SMTPRecipientsRefused({a: (550, b"5.1.1 no such mailbox") for a in refused})
             body = email.body
@@ -169,7 +169,7 @@ def delivery_id_of(headers) -> str:
 def webhook_callback(request):
     """``responses`` callback for every URL under HOOK_HOST."""
     url = request.url
-    if FAULTS.permanent and url in FAULTS.gone_urls:
+    if url in _control().get("gone", FAULTS.gone_urls):
         return (410, {}, "gone")
     if _control().get("hooks_down", FAULTS.hooks_down):
         if FAULTS.rng.random() < 0.5:

@@ -76,7 +76,7 @@ class Tracked:
 
 
 class Oracle:
-    def __init__(self, *, days_per_month: int, ladder_days: list[int]) -> None:
+    def __init__(self, *, days_per_month: int, ladder_days: list[int], staff_emails: set[str] = frozenset()) -> None:
         self.days_per_month = days_per_month
         self.ladder_days = list(ladder_days)
         self.messages: dict[int, Tracked] = {}
@@ -85,6 +85,8 @@ class Oracle:
         self.warnings: dict[int, list[Warning_]] = defaultdict(list)
         self.deliveries: dict[str, list[Accepted]] = defaultdict(list)
         self.notices: list[Accepted] = []
+        self.staff_emails = set(staff_emails)
+        self.staff_alarms: list[Accepted] = []  # e-mails to ADMINS
         self.violations: list[Violation] = []
         self._flagged: set[Violation] = set()
         self.answers = Counter()  # (how, kind, outcome) -> count
@@ -133,7 +135,9 @@ class Oracle:
         """Take in what the far ends accepted; return the new warnings (the owners may answer them)."""
         new_warnings = []
         for item in items:
-            if item.to in self.owner_emails:
+            if item.to in self.staff_emails:
+                self.staff_alarms.append(item)
+            elif item.to in self.owner_emails:
                 warning = self._as_warning(item)
                 if warning is None:
                     self.notices.append(item)
@@ -241,9 +245,24 @@ class Oracle:
                     self._flag(Violation("twice", pk, f"warning {level} sent {count} times in one cycle"))
 
     # After the faults ----------------------------------------------------------------------------
-    def final_check(self, *, snapshot: dict[int, dict]) -> None:
-        """``snapshot``: pk -> {"state", "warning_email_due_at", "deliveries": {address: state}}, read from the DB."""
+    def final_check(self, *, snapshot: dict[int, dict], health_strict: int) -> None:
+        """``snapshot``: pk -> {"state", "warning_email_due_at", "deliveries": {address: state}}, read from the DB;
+        ``health_strict``: what ``/healthz?strict=1`` answers now."""
         self.warnings_twice()
+        refused = [
+            (pk, a)
+            for pk, t in self.messages.items()
+            if t.revoked_order is None
+            for a in t.permanent_failures & t.final_recipients
+        ]
+        if refused:
+            # A recipient refused for good is staff's to act on: the strict health check and ADMINS say so.
+            if health_strict != 503:
+                self._flag(
+                    Violation("dropped", None, f"{len(refused)} refused for good, /healthz?strict=1 {health_strict}")
+                )
+            if not self.staff_alarms:
+                self._flag(Violation("dropped", None, f"{len(refused)} refused for good, no e-mail to ADMINS"))
         for pk, tracked in self.messages.items():
             row = snapshot[pk]
             if row["warning_email_due_at"] is not None and row["state"] == "active":

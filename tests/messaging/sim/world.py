@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
@@ -92,7 +93,11 @@ class World:
         self.accepted = accepted or (lambda: doubles.ACCEPTED)
         # Children: wait until the jobs started last have run (one process needs no waiting).
         self.settle = settle or (lambda: None)
-        self.oracle = Oracle(days_per_month=config.days_per_month, ladder_days=list(config.ladder_days))
+        self.oracle = Oracle(
+            days_per_month=config.days_per_month,
+            ladder_days=list(config.ladder_days),
+            staff_emails={email for _name, email in settings.ADMINS},
+        )
         self.owners: list[Owner] = []
         self.owner_of: dict[int, Owner] = {}
         self.keys: dict[int, str] = {}
@@ -294,7 +299,6 @@ class World:
             doubles.FAULTS.gone_urls.add(contact)
         else:
             doubles.FAULTS.refused_addresses.add(contact)
-        doubles.FAULTS.permanent = True
         self.oracle.messages[pk].permanent_failures.add(contact)
 
     def edit(self, pk: int) -> None:
@@ -344,6 +348,14 @@ class World:
             detail = response.content.decode(errors="replace")
             return self.oracle.answer_failed(pk=pk, how=how, kind=kind, status=response.status_code, detail=detail)
         self.oracle.answered(pk=pk, how=how, kind=kind, acknowledged=bool(acknowledged), at=self.now, order=order)
+
+    def health_strict(self) -> int:
+        """What the monitor that pages staff hears, with every job fresh (so only an alarm can make it 503)."""
+        from cradle_site import health
+
+        for name in health.REQUIRED_BEATS:
+            health.beat(name)
+        return Client().get("/healthz?strict=1").status_code
 
     # The end ------------------------------------------------------------------------------------
     def snapshot(self) -> dict[int, dict]:
