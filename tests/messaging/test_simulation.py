@@ -169,7 +169,12 @@ class Children:
 @pytest.mark.django_db(transaction=True)
 def test_simulated_lifecycles_with_three_sweeping_processes_keep_the_four_promises(sim_settings, tmp_path):
     config = SimConfig(
-        seed=sim_settings.seed, scale=sim_settings.scale * 0.2, permanent=sim_settings.permanent, owners=4, max_months=2
+        seed=sim_settings.seed,
+        scale=sim_settings.scale * 0.2,
+        permanent=sim_settings.permanent,
+        owners=4,
+        max_months=2,
+        race=True,
     )
     print(f"simulation seed {config.seed} scale {config.scale} (replay: CRADLE_SIM_SEED={config.seed})")
     started = time.monotonic()

@@ -49,6 +49,9 @@ class SimConfig:
     days_per_month: int = 2
     ladder_days: tuple[int, ...] = (3, 3, 2, 1, 1)
     max_months: int = 4
+    # Owners answer right when the oracle expects the next step, so answers meet the sweep and
+    # the warning sender (worth it only where the jobs run in other processes at the same time).
+    race: bool = False
 
     @property
     def messages(self) -> int:
@@ -177,6 +180,8 @@ class World:
         jobs_first = self.rng.random() < 0.5
         if jobs_first:
             self._jobs()
+            if self.config.race:
+                self._race()
         self._answers()
         if not jobs_first:
             self._jobs()
@@ -236,6 +241,27 @@ class World:
                 self.answer(pk, "revoke", "key")
             elif roll < 0.07:
                 self.answer(pk, self.rng.choice(["reset", "continue"]), self.rng.choice(["page", "api"]))
+
+    def _race(self) -> None:
+        """Answer messages whose next step is due now, while the jobs that take that step run."""
+        for pk in list(self.owner_of):
+            if self._next_step_due(pk) and self.rng.random() < 0.5:
+                roll = self.rng.random()
+                kind = "revoke" if roll < 0.3 else "reset" if roll < 0.8 else "continue"
+                self.answer(pk, kind, self.rng.choice(["page", "api"]))
+
+    def _next_step_due(self, pk: int) -> bool:
+        """From what the oracle saw: the last warning (or the cycle's start) plus the configured interval."""
+        tracked = self.oracle.messages[pk]
+        if tracked.revoked_order is not None:
+            return False
+        start_order, start_at = tracked.cycle_starts[-1]
+        warnings = [w for w in self.oracle.warnings.get(pk, []) if w.order > start_order]
+        if not warnings:
+            due = start_at + timedelta(days=tracked.months[-1][1] * self.config.days_per_month)
+        else:
+            due = warnings[-1].at + timedelta(days=self.config.ladder_days[warnings[-1].level - 1])
+        return due <= self.now
 
     def _recipients(self, key: int, version: int) -> list[dict]:
         items = []
@@ -312,7 +338,8 @@ class World:
         response = owner.page.post(reverse("messaging:message_edit", args=[pk]), {**data, **_formset(recipients)})
         order = doubles.order_stamp()
         if response.status_code >= 500:
-            return self.oracle.answer_failed(pk=pk, how="page", kind="edit", status=response.status_code, detail="")
+            status = response.status_code
+            return self.oracle.answer_failed(pk=pk, how="page", kind="edit", status=status, detail=_error(response))
         acknowledged = response.status_code == 302 and _flash_ok(response)
         self.oracle.answered(pk=pk, how="page", kind="edit", acknowledged=acknowledged, at=self.now, order=order)
         if acknowledged:
@@ -340,13 +367,15 @@ class World:
             path = urlsplit(found.group(0)).path
             shown = owner.page.get(path)
             if shown.status_code >= 500:
-                return self.oracle.answer_failed(pk=pk, how=how, kind="open", status=shown.status_code, detail="")
+                status = shown.status_code
+                return self.oracle.answer_failed(pk=pk, how=how, kind="open", status=status, detail=_error(shown))
             response = owner.page.post(path, {"answer": kind})
             acknowledged = response.status_code == 302 and _flash_ok(response)
         order = doubles.order_stamp()
         if response.status_code >= 500:
-            detail = response.content.decode(errors="replace")
-            return self.oracle.answer_failed(pk=pk, how=how, kind=kind, status=response.status_code, detail=detail)
+            return self.oracle.answer_failed(
+                pk=pk, how=how, kind=kind, status=response.status_code, detail=_error(response)
+            )
         self.oracle.answered(pk=pk, how=how, kind=kind, acknowledged=bool(acknowledged), at=self.now, order=order)
 
     def health_strict(self) -> int:
@@ -381,6 +410,14 @@ def _formset(recipients: list[dict]) -> dict:
         for name in ("name", "contact", "contact_type"):
             data[f"recipients-{index}-{name}"] = item[name]
     return data
+
+
+def _error(response) -> str:
+    """The exception behind a 500 (the test client keeps it), else the start of the body."""
+    exc_info = getattr(response, "exc_info", None)
+    if exc_info:
+        return f"{exc_info[0].__name__}: {exc_info[1]}"
+    return response.content.decode(errors="replace")[:200]
 
 
 def _flash_ok(response) -> bool:
