@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from tests.clock import NOW
 from tests.messaging.sim.doubles import Accepted
-from tests.messaging.sim.oracle import Oracle
+from tests.messaging.sim.oracle import Oracle, stated_deadline
 
 OWNER, RECIPIENT, HOOK = "o@owners.sim.test", "r@rcpt.sim.test", "https://hooks.sim.test/m0/r1v0"
 LADDER = [3, 3, 2, 1, 1]
@@ -92,3 +92,13 @@ def test_it_flags_a_message_never_delivered_or_left_delivering():
     }
     oracle.final_check(snapshot=snapshot, health_strict=200)
     assert [v.promise for v in oracle.violations] == ["stuck"]
+
+
+def test_it_reads_the_deadline_a_warning_states_and_flags_one_before_the_real_step():
+    body = "If you do not answer, the next step happens on Sept. 1, 2025, 4:37 p.m. (UTC).\nhttp://t/messages/1/"
+    assert stated_deadline(body) == datetime(2025, 9, 1, 16, 37, tzinfo=UTC)
+    assert stated_deadline(body.replace("Sept. 1, 2025, 4:37 p.m.", "March 10, 2025, noon")) == NOW
+    oracle = _oracle()
+    sent = datetime(2025, 8, 30, 16, 37, tzinfo=UTC)  # warning 2 of a 3-day interval: the step is Sept. 2
+    oracle.observe([Accepted("email", OWNER, "Cradle: warning 2 of 5 - please check in", body, sent, 1)])
+    assert [v.promise for v in oracle.violations] == ["deadline"]

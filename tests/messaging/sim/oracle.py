@@ -8,7 +8,7 @@ ladder the simulation configured (days per month, days after each warning) - nev
 1. never early: a delivery needs warnings 1..5 to the owner after the last acknowledged
    reset (or the creation), the first at least D after it and each next one at least its
    interval after the previous one was *accepted by the relay*, and the delivery at least
-   the last interval after warning 5;
+   the last interval after warning 5 (and each warning states a deadline no earlier than that);
 2. never twice: each address at most one copy, unless every copy carries the same delivery
    id and each earlier copy was one the sender could not know arrived (``ambiguous``);
 3. never after: nothing accepted after a revoke was acknowledged, nothing for an address
@@ -23,11 +23,21 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from tests.messaging.sim.doubles import Accepted
 
 WARNING_SUBJECT = re.compile(r"warning (\d) of 5")
+# "the next step happens on Sept. 1, 2025, 4:37 p.m. (UTC)" - Django's English DATETIME_FORMAT, minutes.
+STATED_DEADLINE = re.compile(
+    r"next step happens on (\w+)\.? (\d+), (\d{4}), (noon|midnight|(\d+)(?::(\d+))? ([ap])\.m\.) \(UTC\)"
+)
+MONTHS = {
+    name: n
+    for n, name in enumerate(
+        ["Jan", "Feb", "March", "April", "May", "June", "July", "Aug", "Sept", "Oct", "Nov", "Dec"], 1
+    )
+}
 FINAL_SUBJECT = "final warning"
 DETAIL_URL = re.compile(r"/messages/(\d+)/")
 
@@ -160,7 +170,25 @@ class Oracle:
         if detail is None:
             self._flag(Violation("early", None, f"a warning without a message link: {item.subject!r}"))
             return None
-        return Warning_(pk=int(detail.group(1)), level=level, at=item.at, order=item.order, body=item.body)
+        warning = Warning_(pk=int(detail.group(1)), level=level, at=item.at, order=item.order, body=item.body)
+        self._check_deadline(warning)
+        return warning
+
+    def _check_deadline(self, warning: Warning_) -> None:
+        """The deadline a warning states is its real one: no earlier than when it was sent plus its interval."""
+        stated = stated_deadline(warning.body)
+        if stated is None:
+            return  # another language or time zone: not read
+        earliest = warning.at + timedelta(days=self.ladder_days[warning.level - 1])
+        if stated < earliest.replace(second=0, microsecond=0):
+            self._flag(
+                Violation(
+                    "deadline",
+                    warning.pk,
+                    f"warning {warning.level} sent {warning.at} states the next step at {stated}, "
+                    f"{earliest - stated} before it can happen",
+                )
+            )
 
     def _delivered(self, item: Accepted) -> None:
         pk = self.address_owner[item.to]
@@ -313,6 +341,20 @@ class Oracle:
                 shown[violation.promise] += 1
                 lines.append(f"  {violation}")
         return "\n".join(lines)
+
+
+def stated_deadline(body: str) -> datetime | None:
+    found = STATED_DEADLINE.search(body)
+    if found is None:
+        return None
+    month, day, year, clock, hour, minute, half = found.groups()
+    if clock == "noon":
+        hour, minute = 12, 0
+    elif clock == "midnight":
+        hour, minute = 0, 0
+    else:
+        hour, minute = int(hour) % 12 + (12 if half == "p" else 0), int(minute or 0)
+    return datetime(int(year), MONTHS[month], int(day), hour, minute, tzinfo=UTC)
 
 
 def _last_before(history: list[tuple[int, datetime]], order: int) -> tuple[int, datetime]:

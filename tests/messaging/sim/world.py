@@ -293,7 +293,7 @@ class World:
             pk, revocation_key = response.json()["id"], response.json()["revocation_key"]
         else:
             data = {"title": title, "content": content, "initial_delay_months": months, **_formset(recipients)}
-            response = owner.page.post(reverse("messaging:message_create"), data)
+            response = _fresh_flash(owner.page).post(reverse("messaging:message_create"), data)
             context = response.context or {}
             if "revocation_key" not in context and title in HOSTILE_TITLES:
                 return self._create_refused(owner, key)
@@ -335,7 +335,9 @@ class World:
             version = self.rng.randint(1, 10**6)
             recipients = self._recipients(self.next_key + version, version)
         data = {"title": f"Edited {pk}", "content": f"Edited words of {pk}.", "initial_delay_months": months}
-        response = owner.page.post(reverse("messaging:message_edit", args=[pk]), {**data, **_formset(recipients)})
+        response = _fresh_flash(owner.page).post(
+            reverse("messaging:message_edit", args=[pk]), {**data, **_formset(recipients)}
+        )
         order = doubles.order_stamp()
         if response.status_code >= 500:
             status = response.status_code
@@ -350,13 +352,13 @@ class World:
     def answer(self, pk: int, kind: str, how: str) -> None:
         owner = self.owner_of[pk]
         if how == "page":
-            response = owner.page.post(reverse("messaging:message_action", args=[pk, kind]))
+            response = _fresh_flash(owner.page).post(reverse("messaging:message_action", args=[pk, kind]))
             acknowledged = response.status_code == 302 and _flash_ok(response)
         elif how == "api":
             response = owner.api.post(f"/api/v1/messages/{pk}/{'continue' if kind == 'continue' else kind}/")
             acknowledged = response.status_code == 200
         elif how == "key":
-            response = owner.page.post(reverse("messaging:public_revoke"), {"key": self.keys[pk]})
+            response = _fresh_flash(owner.page).post(reverse("messaging:public_revoke"), {"key": self.keys[pk]})
             context = response.context or {}
             acknowledged = response.status_code == 200 and context.get("done") and not context.get("already")
         else:  # the check-in link of the newest warning e-mail for this message
@@ -369,7 +371,7 @@ class World:
             if shown.status_code >= 500:
                 status = shown.status_code
                 return self.oracle.answer_failed(pk=pk, how=how, kind="open", status=status, detail=_error(shown))
-            response = owner.page.post(path, {"answer": kind})
+            response = _fresh_flash(owner.page).post(path, {"answer": kind})
             acknowledged = response.status_code == 302 and _flash_ok(response)
         order = doubles.order_stamp()
         if response.status_code >= 500:
@@ -412,6 +414,11 @@ def _formset(recipients: list[dict]) -> dict:
     return data
 
 
+def _fresh_flash(client: Client) -> Client:
+    client.cookies.pop("messages", None)  # django.contrib.messages' cookie storage
+    return client
+
+
 def _error(response) -> str:
     """The exception behind a 500 (the test client keeps it), else the start of the body."""
     exc_info = getattr(response, "exc_info", None)
@@ -421,4 +428,9 @@ def _error(response) -> str:
 
 
 def _flash_ok(response) -> bool:
+    """Whether this answer's own flash message says it was done.
+
+    The flash messages of earlier requests wait in the cookie until a page shows them, and
+    the simulation never follows a redirect: ``_fresh_flash`` drops them before each POST.
+    """
     return any(m.level_tag == "success" for m in get_messages(response.wsgi_request))
