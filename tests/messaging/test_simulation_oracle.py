@@ -102,3 +102,15 @@ def test_it_reads_the_deadline_a_warning_states_and_flags_one_before_the_real_st
     sent = datetime(2025, 8, 30, 16, 37, tzinfo=UTC)  # warning 2 of a 3-day interval: the step is Sept. 2
     oracle.observe([Accepted("email", OWNER, "Cradle: warning 2 of 5 - please check in", body, sent, 1)])
     assert [v.promise for v in oracle.violations] == ["deadline"]
+
+
+def test_it_times_warning_1_from_the_shortest_delay_in_force_while_the_owner_waited():
+    oracle = _oracle()  # created with 1 month: D = 2 days
+    oracle.edited(pk=1, months=4, addresses={RECIPIENT, HOOK}, order=5)  # lengthened before the warning went out
+    oracle.observe([_warning(1, NOW + timedelta(days=2), 10)])
+    at, order = NOW + timedelta(days=2), 10
+    for level in range(2, 6):
+        at, order = at + timedelta(days=LADDER[level - 2]), order + 10
+        oracle.observe([_warning(level, at, order)])
+    oracle.observe([Accepted("email", RECIPIENT, "m", "", at + timedelta(days=LADDER[4]), order + 1)])
+    assert oracle.violations == []

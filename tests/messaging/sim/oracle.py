@@ -233,7 +233,12 @@ class Oracle:
                 )
                 return
             if level == 1:
-                months = tracked.value_before(tracked.months, warning.order)
+                # The shortest delay in force at any time of the wait: an edit that lengthens it
+                # after the sweep took the step (the e-mail held up by the relay) rightly changes nothing.
+                months = min(
+                    [tracked.value_before(tracked.months, start_order + 1)]
+                    + [m for at_order, m in tracked.months if start_order < at_order < warning.order]
+                )
                 need = timedelta(days=months * self.days_per_month)
             else:
                 need = timedelta(days=self.ladder_days[level - 2])
