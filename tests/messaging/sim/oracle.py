@@ -1,0 +1,370 @@
+"""The simulation's oracle: the four promises, judged from what the simulation did and saw.
+
+It is told every answer the simulation gave and whether the site acknowledged it, and it
+reads what the far ends accepted (``doubles.Accepted``). From those alone, and from the
+ladder the simulation configured (days per month, days after each warning) - never from
+``messaging.ladder`` or the services - it decides, for every message:
+
+1. never early: a delivery needs warnings 1..5 to the owner after the last acknowledged
+   reset (or the creation), the first at least D after it and each next one at least its
+   interval after the previous one was *accepted by the relay*, and the delivery at least
+   the last interval after warning 5 (and each warning states a deadline no earlier than that);
+2. never twice: each address at most one copy, unless every copy carries the same delivery
+   id and each earlier copy was one the sender could not know arrived (``ambiguous``);
+3. never after: nothing accepted after a revoke was acknowledged, nothing for an address
+   the owner had removed, and no answer answered with a 500;
+4. never dropped or stuck (``final_check``, after the faults end and the cluster ran long
+   enough): every message not revoked is delivered to every recipient it names, nothing
+   is left ``delivering``/``sending``, no warning e-mail is left queued.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from tests.messaging.sim.doubles import Accepted
+
+WARNING_SUBJECT = re.compile(r"warning (\d) of 5")
+# "the next step happens on Sept. 1, 2025, 4:37 p.m. (UTC)" - Django's English DATETIME_FORMAT, minutes.
+STATED_DEADLINE = re.compile(
+    r"next step happens on (\w+)\.? (\d+), (\d{4}), (noon|midnight|(\d+)(?::(\d+))? ([ap])\.m\.) \(UTC\)"
+)
+MONTHS = {
+    name: n
+    for n, name in enumerate(
+        ["Jan", "Feb", "March", "April", "May", "June", "July", "Aug", "Sept", "Oct", "Nov", "Dec"], 1
+    )
+}
+FINAL_SUBJECT = "final warning"
+DETAIL_URL = re.compile(r"/messages/(\d+)/")
+
+
+@dataclass(frozen=True)
+class Violation:
+    promise: str  # "early", "twice", "after", "dropped", "stuck", "answer"
+    pk: int | None
+    text: str
+
+    def __str__(self) -> str:
+        return f"[{self.promise}] message {self.pk}: {self.text}"
+
+
+@dataclass
+class Warning_:
+    pk: int
+    level: int
+    at: datetime
+    order: int
+    body: str
+
+
+@dataclass
+class Tracked:
+    pk: int
+    owner_email: str
+    revocation_key: str
+    # (order, value) histories: a value is in force from the order it was acknowledged at.
+    months: list[tuple[int, int]] = field(default_factory=list)
+    recipients: list[tuple[int, frozenset[str]]] = field(default_factory=list)
+    cycle_starts: list[tuple[int, datetime]] = field(default_factory=list)
+    revoked_order: int | None = None
+    permanent_failures: set[str] = field(default_factory=set)
+
+    def value_before(self, history: list, order: int):
+        value = history[0][1]
+        for at_order, item in history:
+            if at_order < order:
+                value = item
+        return value
+
+    @property
+    def final_recipients(self) -> frozenset[str]:
+        return self.recipients[-1][1]
+
+
+class Oracle:
+    def __init__(self, *, days_per_month: int, ladder_days: list[int], staff_emails: set[str] = frozenset()) -> None:
+        self.days_per_month = days_per_month
+        self.ladder_days = list(ladder_days)
+        self.messages: dict[int, Tracked] = {}
+        self.address_owner: dict[str, int] = {}  # recipient address or URL -> message pk
+        self.owner_emails: set[str] = set()
+        self.warnings: dict[int, list[Warning_]] = defaultdict(list)
+        self.deliveries: dict[str, list[Accepted]] = defaultdict(list)
+        self.notices: list[Accepted] = []
+        self.staff_emails = set(staff_emails)
+        self.staff_alarms: list[Accepted] = []  # e-mails to ADMINS
+        self.violations: list[Violation] = []
+        self._flagged: set[Violation] = set()
+        self.answers = Counter()  # (how, kind, outcome) -> count
+
+    def _flag(self, violation: Violation) -> None:
+        if violation not in self._flagged:  # one line per fact, not per recipient who shows it
+            self._flagged.add(violation)
+            self.violations.append(violation)
+
+    # What the simulation did --------------------------------------------------------------
+    def created(
+        self, *, pk: int, owner_email: str, key: str, months: int, addresses: set[str], at: datetime, order: int
+    ) -> None:
+        tracked = Tracked(pk=pk, owner_email=owner_email, revocation_key=key)
+        tracked.months.append((order, months))
+        tracked.recipients.append((order, frozenset(addresses)))
+        tracked.cycle_starts.append((order, at))
+        self.messages[pk] = tracked
+        self.owner_emails.add(owner_email)
+        for address in addresses:
+            self.address_owner[address] = pk
+
+    def edited(self, *, pk: int, months: int, addresses: set[str], order: int) -> None:
+        tracked = self.messages[pk]
+        tracked.months.append((order, months))
+        tracked.recipients.append((order, frozenset(addresses)))
+        for address in addresses:
+            self.address_owner[address] = pk
+
+    def answered(self, *, pk: int, how: str, kind: str, acknowledged: bool, at: datetime, order: int) -> None:
+        self.answers[(how, kind, "ok" if acknowledged else "refused")] += 1
+        if not acknowledged:
+            return
+        tracked = self.messages[pk]
+        if kind == "reset":
+            tracked.cycle_starts.append((order, at))
+        elif kind == "revoke" and tracked.revoked_order is None:
+            tracked.revoked_order = order
+
+    def answer_failed(self, *, pk: int, how: str, kind: str, status: int, detail: str) -> None:
+        self.answers[(how, kind, f"HTTP {status}")] += 1
+        self._flag(Violation("answer", pk, f"{how} {kind} answered HTTP {status}: {detail[:300]}"))
+
+    # What the far ends saw -------------------------------------------------------------------
+    def observe(self, items: list[Accepted]) -> list[Warning_]:
+        """Take in what the far ends accepted; return the new warnings (the owners may answer them)."""
+        new_warnings = []
+        for item in items:
+            if item.to in self.staff_emails:
+                self.staff_alarms.append(item)
+            elif item.to in self.owner_emails:
+                warning = self._as_warning(item)
+                if warning is None:
+                    self.notices.append(item)
+                else:
+                    self.warnings[warning.pk].append(warning)
+                    new_warnings.append(warning)
+            elif item.to in self.address_owner:
+                self._delivered(item)
+            else:
+                self._flag(Violation("after", None, f"something reached an unknown address {item.to}"))
+        return new_warnings
+
+    def _as_warning(self, item: Accepted) -> Warning_ | None:
+        subject = item.subject.lower()
+        found = WARNING_SUBJECT.search(subject)
+        level = int(found.group(1)) if found else (5 if FINAL_SUBJECT in subject else None)
+        if level is None:
+            return None
+        detail = DETAIL_URL.search(item.body)
+        if detail is None:
+            self._flag(Violation("early", None, f"a warning without a message link: {item.subject!r}"))
+            return None
+        warning = Warning_(pk=int(detail.group(1)), level=level, at=item.at, order=item.order, body=item.body)
+        self._check_deadline(warning)
+        return warning
+
+    def _check_deadline(self, warning: Warning_) -> None:
+        """The deadline a warning states is its real one: no earlier than when it was sent plus its interval."""
+        stated = stated_deadline(warning.body)
+        if stated is None:
+            return  # another language or time zone: not read
+        earliest = warning.at + timedelta(days=self.ladder_days[warning.level - 1])
+        if stated < earliest.replace(second=0, microsecond=0):
+            self._flag(
+                Violation(
+                    "deadline",
+                    warning.pk,
+                    f"warning {warning.level} sent {warning.at} states the next step at {stated}, "
+                    f"{earliest - stated} before it can happen",
+                )
+            )
+
+    def _delivered(self, item: Accepted) -> None:
+        pk = self.address_owner[item.to]
+        tracked = self.messages[pk]
+        copies = self.deliveries[item.to]
+        copies.append(item)
+        if item.to not in tracked.value_before(tracked.recipients, item.order):
+            self._flag(Violation("after", pk, f"{item.to} got it at {item.at} after the owner removed it"))
+        if tracked.revoked_order is not None and item.order > tracked.revoked_order:
+            self._flag(Violation("after", pk, f"{item.to} got it at {item.at} after the revoke was acknowledged"))
+        if len(copies) > 1 and not self._allowed_copy(copies):
+            ids = [c.delivery_id or "-" for c in copies]
+            self.violations.append(
+                Violation("twice", pk, f"{item.to} got {len(copies)} copies (delivery ids {ids}, at {copies[-1].at})")
+            )
+        self._check_not_early(tracked, item)
+
+    @staticmethod
+    def _allowed_copy(copies: list[Accepted]) -> bool:
+        """A repeat is excused only where the sender could not know the first arrived, and it says so."""
+        ids = {c.delivery_id for c in copies}
+        return len(ids) == 1 and "" not in ids and all(c.ambiguous for c in copies[:-1])
+
+    def _check_not_early(self, tracked: Tracked, delivery: Accepted) -> None:
+        if len(self.deliveries[delivery.to]) > 1:
+            return  # judged at the first copy
+        start_order, start_at = _last_before(tracked.cycle_starts, delivery.order)
+        warnings = sorted(
+            (w for w in self.warnings[tracked.pk] if start_order < w.order < delivery.order), key=lambda w: w.order
+        )
+        previous_at, previous_order = start_at, start_order
+        for level in range(1, 6):
+            warning = next((w for w in warnings if w.level == level and w.order > previous_order), None)
+            if warning is None:
+                self.violations.append(
+                    Violation(
+                        "early",
+                        tracked.pk,
+                        f"{delivery.to} got it at {delivery.at} but warning {level} was never sent "
+                        f"after the cycle began at {start_at}",
+                    )
+                )
+                return
+            if level == 1:
+                # The shortest delay in force at any time of the wait: an edit that lengthens it
+                # after the sweep took the step (the e-mail held up by the relay) rightly changes nothing.
+                months = min(
+                    [tracked.value_before(tracked.months, start_order + 1)]
+                    + [m for at_order, m in tracked.months if start_order < at_order < warning.order]
+                )
+                need = timedelta(days=months * self.days_per_month)
+            else:
+                need = timedelta(days=self.ladder_days[level - 2])
+            if warning.at < previous_at + need:
+                self.violations.append(
+                    Violation(
+                        "early",
+                        tracked.pk,
+                        f"warning {level} at {warning.at} came {previous_at + need - warning.at} early "
+                        f"(previous step {previous_at}, interval {need}); delivered at {delivery.at}",
+                    )
+                )
+            previous_at, previous_order = warning.at, warning.order
+        need = timedelta(days=self.ladder_days[4])
+        if delivery.at < previous_at + need:
+            self.violations.append(
+                Violation(
+                    "early",
+                    tracked.pk,
+                    f"{delivery.to} got it at {delivery.at}, {previous_at + need - delivery.at} before "
+                    f"the final warning's interval ran out (sent {previous_at})",
+                )
+            )
+
+    def warnings_twice(self) -> None:
+        """A warning level sent twice within one cycle (between acknowledged resets)."""
+        for pk, warnings in self.warnings.items():
+            tracked = self.messages.get(pk)
+            if tracked is None:
+                continue
+            seen = Counter()
+            for warning in warnings:
+                cycle = _last_before(tracked.cycle_starts, warning.order)[0]
+                seen[(cycle, warning.level)] += 1
+            for (_cycle, level), count in seen.items():
+                if count > 1:
+                    self._flag(Violation("twice", pk, f"warning {level} sent {count} times in one cycle"))
+
+    # After the faults ----------------------------------------------------------------------------
+    def final_check(self, *, snapshot: dict[int, dict], health_strict: int) -> None:
+        """``snapshot``: pk -> {"state", "warning_email_due_at", "deliveries": {address: state}}, read from the DB;
+        ``health_strict``: what ``/healthz?strict=1`` answers now."""
+        self.warnings_twice()
+        refused = [
+            (pk, a)
+            for pk, t in self.messages.items()
+            if t.revoked_order is None
+            for a in t.permanent_failures & t.final_recipients
+        ]
+        if refused:
+            # A recipient refused for good is staff's to act on: the strict health check and ADMINS say so.
+            if health_strict != 503:
+                self._flag(
+                    Violation("dropped", None, f"{len(refused)} refused for good, /healthz?strict=1 {health_strict}")
+                )
+            if not self.staff_alarms:
+                self._flag(Violation("dropped", None, f"{len(refused)} refused for good, no e-mail to ADMINS"))
+        for pk, tracked in self.messages.items():
+            row = snapshot[pk]
+            if row["warning_email_due_at"] is not None and row["state"] == "active":
+                self._flag(Violation("stuck", pk, "a warning e-mail is still queued"))
+            sending = [a for a, state in row["deliveries"].items() if state == "sending"]
+            if sending:
+                self._flag(Violation("stuck", pk, f"deliveries left sending: {sending}"))
+            if tracked.revoked_order is not None:
+                if row["state"] != "revoked":
+                    self._flag(Violation("after", pk, f"revoke acknowledged but the message is {row['state']}"))
+                served = [a for a in tracked.final_recipients if self.deliveries.get(a)]
+                if served and len(served) == len(tracked.final_recipients):
+                    before = all(self.deliveries[a][0].order < tracked.revoked_order for a in served)
+                    if before:
+                        self.violations.append(
+                            Violation(
+                                "stuck",
+                                pk,
+                                "a revoke was accepted after every recipient had the message "
+                                "(it had been left 'delivering')",
+                            )
+                        )
+                continue
+            expected = tracked.final_recipients - tracked.permanent_failures
+            missing = sorted(a for a in expected if not self.deliveries.get(a))
+            if missing:
+                states = {a: row["deliveries"].get(a, "no delivery row") for a in missing}
+                self.violations.append(Violation("dropped", pk, f"message is {row['state']}; never reached {states}"))
+            elif not tracked.permanent_failures and row["state"] != "delivered":
+                self.violations.append(
+                    Violation("stuck", pk, f"every recipient has it but the message is {row['state']}")
+                )
+            for address in tracked.permanent_failures & tracked.final_recipients:
+                if row["deliveries"].get(address) in ("pending", "sending"):
+                    self.violations.append(
+                        Violation("stuck", pk, f"{address} refused for good but its delivery is still retried")
+                    )
+            for address, state in row["deliveries"].items():
+                if state == "sent" and not self.deliveries.get(address):
+                    self._flag(Violation("dropped", pk, f"{address} recorded sent but nothing arrived"))
+
+    def report(self, *, limit: int = 12) -> str:
+        by_promise = Counter(v.promise for v in self.violations)
+        lines = [f"{len(self.violations)} violations: {dict(by_promise)}"]
+        shown = Counter()
+        for violation in self.violations:
+            if shown[violation.promise] < limit:
+                shown[violation.promise] += 1
+                lines.append(f"  {violation}")
+        return "\n".join(lines)
+
+
+def stated_deadline(body: str) -> datetime | None:
+    found = STATED_DEADLINE.search(body)
+    if found is None:
+        return None
+    month, day, year, clock, hour, minute, half = found.groups()
+    if clock == "noon":
+        hour, minute = 12, 0
+    elif clock == "midnight":
+        hour, minute = 0, 0
+    else:
+        hour, minute = int(hour) % 12 + (12 if half == "p" else 0), int(minute or 0)
+    return datetime(int(year), MONTHS[month], int(day), hour, minute, tzinfo=UTC)
+
+
+def _last_before(history: list[tuple[int, datetime]], order: int) -> tuple[int, datetime]:
+    found = history[0]
+    for item in history:
+        if item[0] < order:
+            found = item
+    return found

@@ -1,0 +1,437 @@
+"""The simulated world: owners who write, edit and answer, a cluster that comes and goes, and a clock.
+
+One ``World`` runs a seeded scenario in two phases:
+
+- **chaos**: time jumps forward in random steps (minutes to a day and a half); owners create
+  messages (API and pages), answer warnings late or never (the check-in link from the
+  e-mail, the message page, the API), edit messages (page), revoke (page, API, the public
+  key page); the cluster is down for random windows (time passes, no job runs), the relay
+  and the webhook receivers fail for random windows, and some webhooks take a POST and
+  answer too late;
+- **calm**: every fault ends, owners stop answering, and the cluster runs (every two
+  simulated hours) for longer than the longest ladder, so every message must end.
+
+Every answer is recorded in the oracle with whether the site acknowledged it; everything
+the far ends accepted is passed to it as it happens.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.messages import get_messages
+from django.test import Client
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from tests.conftest import make_api_client
+from tests.messaging.sim import doubles
+from tests.messaging.sim.oracle import Oracle, Warning_
+
+CHECKIN_URL = re.compile(r"https?://\S+/messages/check-in/[^\s/]+/")
+# A title some clients send: a line break (hostile or pasted); the site may refuse it, but if
+# it takes it, the message must still reach its recipients.
+HOSTILE_TITLES = ("Hello\nWorld", "line\r\nbreak", "tab\there")
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    seed: int
+    scale: float = 1.0
+    permanent: bool = False  # the far ends also refuse some addresses for good (550, 410)
+    owners: int = 6
+    days_per_month: int = 2
+    ladder_days: tuple[int, ...] = (3, 3, 2, 1, 1)
+    max_months: int = 4
+    # Owners answer right when the oracle expects the next step, so answers meet the sweep and
+    # the warning sender (worth it only where the jobs run in other processes at the same time).
+    race: bool = False
+
+    @property
+    def messages(self) -> int:
+        return max(20, int(300 * self.scale))
+
+    @property
+    def chaos(self) -> timedelta:
+        return timedelta(days=max(15, int(45 * self.scale**0.5)))
+
+    @property
+    def longest_cycle(self) -> timedelta:
+        return timedelta(days=self.max_months * self.days_per_month + sum(self.ladder_days))
+
+
+@dataclass
+class Owner:
+    user: User
+    page: Client
+    api: APIClient
+    answers: float  # the chance they answer a warning at all
+    lag_hours: float  # how late, on average
+    messages: list[int] = field(default_factory=list)
+
+
+@dataclass(order=True)
+class Planned:
+    at: datetime
+    pk: int = field(compare=False)
+    kind: str = field(compare=False)
+    how: str = field(compare=False)
+
+
+class World:
+    def __init__(self, *, config: SimConfig, start: datetime, move_clock, run_jobs, accepted=None, settle=None) -> None:
+        self.config = config
+        self.rng = random.Random(config.seed)
+        self.now = start
+        self.start = start
+        self.move_clock = move_clock
+        self.run_jobs = run_jobs
+        # Everything the far ends accepted so far, in the order they took it (children: a mailbox file).
+        self.accepted = accepted or (lambda: doubles.ACCEPTED)
+        # Children: wait until the jobs started last have run (one process needs no waiting).
+        self.settle = settle or (lambda: None)
+        self.oracle = Oracle(
+            days_per_month=config.days_per_month,
+            ladder_days=list(config.ladder_days),
+            staff_emails={email for _name, email in settings.ADMINS},
+        )
+        self.owners: list[Owner] = []
+        self.owner_of: dict[int, Owner] = {}
+        self.keys: dict[int, str] = {}
+        self.recipients: dict[int, list[dict]] = {}
+        self.planned: list[Planned] = []
+        self.next_key = 0
+        self.seen = 0
+        self.ticks = self.job_runs = 0
+        doubles.FAULTS.reset(seed=config.seed)
+        doubles.ACCEPTED.clear()
+        self.windows = {name: self._windows() for name in ("cluster", "smtp", "hooks")}
+
+    # Set-up -----------------------------------------------------------------------------------
+    def _windows(self) -> list[tuple[datetime, datetime]]:
+        """Random fault windows over the chaos phase: ten minutes to three days each."""
+        windows, at = [], self.start
+        end = self.start + self.config.chaos
+        while True:
+            at += timedelta(hours=self.rng.expovariate(1 / 60))
+            if at >= end:
+                return windows
+            length = timedelta(minutes=self.rng.choice([10, 45, 120, 400, 1500, 4300]) * self.rng.uniform(0.5, 1.5))
+            windows.append((at, at + length))
+            at += length
+
+    def _in(self, name: str) -> bool:
+        return any(a <= self.now < b for a, b in self.windows[name])
+
+    def add_owners(self) -> None:
+        for index in range(self.config.owners):
+            user = User.objects.create_user(
+                username=f"owner{index}", email=f"owner{index}@owners.sim.test", password="pw-sim-owner-1!"
+            )
+            page = Client(raise_request_exception=False)
+            page.force_login(user)
+            api = make_api_client(user, ["messages:read", "messages:write"])
+            api.raise_request_exception = False
+            # One owner never answers (their messages must all be delivered); the others vary.
+            answers = 0.0 if index == 0 else self.rng.uniform(0.3, 0.95)
+            self.owners.append(Owner(user=user, page=page, api=api, answers=answers, lag_hours=self.rng.uniform(2, 60)))
+
+    # The phases -------------------------------------------------------------------------------
+    def run(self) -> Oracle:
+        self.add_owners()
+        creations = sorted(
+            self.start + self.config.chaos * self.rng.uniform(0, 0.75) for _ in range(self.config.messages)
+        )
+        end = self.start + self.config.chaos
+        while self.now < end:
+            self._tick_chaos(creations)
+        self._calm()
+        self.settle()
+        self.harvest()
+        return self.oracle
+
+    def _step(self) -> timedelta:
+        roll = self.rng.random()
+        if roll < 0.7:
+            return timedelta(minutes=self.rng.uniform(5, 90))
+        if roll < 0.95:
+            return timedelta(hours=self.rng.uniform(2, 8))
+        return timedelta(hours=self.rng.uniform(12, 36))
+
+    def _advance(self, step: timedelta) -> None:
+        self.now += step
+        self.move_clock(self.now)
+        self.ticks += 1
+
+    def _tick_chaos(self, creations: list[datetime]) -> None:
+        self._advance(self._step())
+        faults = doubles.FAULTS
+        faults.smtp_down, faults.hooks_down = self._in("smtp"), self._in("hooks")
+        faults.hooks_ambiguous = 0.05
+        while creations and creations[0] <= self.now:
+            creations.pop(0)
+            self.create_message(self.rng.choice(self.owners))
+        jobs_first = self.rng.random() < 0.5
+        if jobs_first:
+            self._jobs()
+            if self.config.race:
+                self._race()
+        self._answers()
+        if not jobs_first:
+            self._jobs()
+
+    def _calm(self) -> None:
+        faults = doubles.FAULTS
+        faults.smtp_down = faults.hooks_down = False
+        faults.hooks_ambiguous = 0.0
+        self.planned.clear()
+        end = self.now + self.config.longest_cycle + timedelta(days=3)
+        while self.now < end:
+            self._advance(timedelta(hours=2))
+            self._jobs(force=True)
+
+    def _jobs(self, *, force: bool = False) -> None:
+        if not force and self._in("cluster"):
+            return  # the cluster is down: time passes, no job runs
+        self.run_jobs()
+        self.job_runs += 1
+        self.harvest()
+
+    def harvest(self) -> None:
+        everything = self.accepted()
+        new = everything[self.seen :]
+        self.seen = len(everything)
+        for warning in self.oracle.observe(new):
+            self._decide(warning)
+
+    # What owners do -------------------------------------------------------------------------------
+    def _decide(self, warning: Warning_) -> None:
+        owner = self.owner_of.get(warning.pk)
+        if owner is None or self.rng.random() >= owner.answers:
+            return
+        roll = self.rng.random()
+        kind = "reset" if roll < 0.75 else "continue" if roll < 0.96 else "revoke"
+        how = (
+            self.rng.choice(["checkin", "checkin", "page", "api"])
+            if kind != "revoke"
+            else self.rng.choice(["page", "api", "key"])
+        )
+        lag = timedelta(hours=self.rng.expovariate(1 / owner.lag_hours))
+        self.planned.append(Planned(at=self.now + lag, pk=warning.pk, kind=kind, how=how))
+
+    def _answers(self) -> None:
+        due = [p for p in self.planned if p.at <= self.now]
+        self.planned = [p for p in self.planned if p.at > self.now]
+        for planned in sorted(due):
+            self.answer(planned.pk, planned.kind, planned.how)
+        for owner in self.owners:
+            if not owner.messages:
+                continue
+            roll = self.rng.random()
+            pk = self.rng.choice(owner.messages)
+            if roll < 0.04:
+                self.edit(pk)
+            elif roll < 0.05:
+                self.answer(pk, "revoke", "key")
+            elif roll < 0.07:
+                self.answer(pk, self.rng.choice(["reset", "continue"]), self.rng.choice(["page", "api"]))
+
+    def _race(self) -> None:
+        """Answer messages whose next step is due now, while the jobs that take that step run."""
+        for pk in list(self.owner_of):
+            if self._next_step_due(pk) and self.rng.random() < 0.5:
+                roll = self.rng.random()
+                kind = "revoke" if roll < 0.3 else "reset" if roll < 0.8 else "continue"
+                self.answer(pk, kind, self.rng.choice(["page", "api"]))
+
+    def _next_step_due(self, pk: int) -> bool:
+        """From what the oracle saw: the last warning (or the cycle's start) plus the configured interval."""
+        tracked = self.oracle.messages[pk]
+        if tracked.revoked_order is not None:
+            return False
+        start_order, start_at = tracked.cycle_starts[-1]
+        warnings = [w for w in self.oracle.warnings.get(pk, []) if w.order > start_order]
+        if not warnings:
+            due = start_at + timedelta(days=tracked.months[-1][1] * self.config.days_per_month)
+        else:
+            due = warnings[-1].at + timedelta(days=self.config.ladder_days[warnings[-1].level - 1])
+        return due <= self.now
+
+    def _recipients(self, key: int, version: int) -> list[dict]:
+        items = []
+        for index in range(self.rng.choice([1, 1, 2, 2, 3])):
+            if self.rng.random() < 0.3:
+                contact = f"https://{doubles.HOOK_HOST}/m{key}/r{index}v{version}"
+                items.append({"name": f"Hook {index}", "contact": contact, "contact_type": "webhook"})
+            else:
+                contact = f"m{key}r{index}v{version}@rcpt.sim.test"
+                items.append({"name": f"Person {index}", "contact": contact, "contact_type": "email"})
+        return items
+
+    def create_message(self, owner: Owner) -> None:
+        key = self.next_key
+        self.next_key += 1
+        months = self.rng.randint(1, self.config.max_months)
+        recipients = self._recipients(key, 0)
+        title = self.rng.choice(HOSTILE_TITLES) if self.rng.random() < 0.03 else f"Message {key}"
+        content = f"The words of message {key}."
+        if self.rng.random() < 0.7:
+            response = owner.api.post(
+                "/api/v1/messages/",
+                {"title": title, "content": content, "initial_delay_months": months, "recipients": recipients},
+                format="json",
+            )
+            if response.status_code == 400 and title in HOSTILE_TITLES:
+                return self._create_refused()
+            assert response.status_code == 201, (response.status_code, response.content[:500])
+            pk, revocation_key = response.json()["id"], response.json()["revocation_key"]
+        else:
+            data = {"title": title, "content": content, "initial_delay_months": months, **_formset(recipients)}
+            response = _fresh_flash(owner.page).post(reverse("messaging:message_create"), data)
+            context = response.context or {}
+            if "revocation_key" not in context and title in HOSTILE_TITLES:
+                return self._create_refused()
+            assert response.status_code == 200 and "revocation_key" in context, response.content[:2000]
+            pk, revocation_key = context["message"].pk, context["revocation_key"]
+        self.oracle.created(
+            pk=pk,
+            owner_email=owner.user.email,
+            key=revocation_key,
+            months=months,
+            addresses={r["contact"] for r in recipients},
+            at=self.now,
+            order=doubles.order_stamp(),
+        )
+        self._mark_permanent(pk, recipients)
+        owner.messages.append(pk)
+        self.owner_of[pk] = owner
+        self.keys[pk] = revocation_key
+        self.recipients[pk] = recipients
+
+    def _create_refused(self) -> None:
+        # Refusing a line break in a title is right (a 400 naming the field); nothing to follow up.
+        self.oracle.answers[("create", "hostile title", "refused")] += 1
+
+    def _mark_permanent(self, pk: int, recipients: list[dict]) -> None:
+        if not self.config.permanent or self.rng.random() > 0.05:
+            return
+        contact = self.rng.choice(recipients)["contact"]
+        if contact.startswith("https://"):
+            doubles.FAULTS.gone_urls.add(contact)
+        else:
+            doubles.FAULTS.refused_addresses.add(contact)
+        self.oracle.messages[pk].permanent_failures.add(contact)
+
+    def edit(self, pk: int) -> None:
+        owner = self.owner_of[pk]
+        months = self.rng.randint(1, self.config.max_months)
+        recipients = list(self.recipients[pk])
+        if self.rng.random() < 0.5:
+            version = self.rng.randint(1, 10**6)
+            recipients = self._recipients(self.next_key + version, version)
+        data = {"title": f"Edited {pk}", "content": f"Edited words of {pk}.", "initial_delay_months": months}
+        response = _fresh_flash(owner.page).post(
+            reverse("messaging:message_edit", args=[pk]), {**data, **_formset(recipients)}
+        )
+        order = doubles.order_stamp()
+        if response.status_code >= 500:
+            status = response.status_code
+            return self.oracle.answer_failed(pk=pk, how="page", kind="edit", status=status, detail=_error(response))
+        acknowledged = response.status_code == 302 and _flash_ok(response)
+        self.oracle.answered(pk=pk, how="page", kind="edit", acknowledged=acknowledged, at=self.now, order=order)
+        if acknowledged:
+            self.oracle.edited(pk=pk, months=months, addresses={r["contact"] for r in recipients}, order=order)
+            self._mark_permanent(pk, recipients)
+            self.recipients[pk] = recipients
+
+    def answer(self, pk: int, kind: str, how: str) -> None:
+        owner = self.owner_of[pk]
+        if how == "page":
+            response = _fresh_flash(owner.page).post(reverse("messaging:message_action", args=[pk, kind]))
+            acknowledged = response.status_code == 302 and _flash_ok(response)
+        elif how == "api":
+            response = owner.api.post(f"/api/v1/messages/{pk}/{'continue' if kind == 'continue' else kind}/")
+            acknowledged = response.status_code == 200
+        elif how == "key":
+            response = _fresh_flash(owner.page).post(reverse("messaging:public_revoke"), {"key": self.keys[pk]})
+            context = response.context or {}
+            acknowledged = response.status_code == 200 and context.get("done") and not context.get("already")
+        else:  # the check-in link of the newest warning e-mail for this message
+            warnings = self.oracle.warnings.get(pk)
+            found = CHECKIN_URL.search(warnings[-1].body) if warnings else None
+            if found is None:
+                return self.oracle.answer_failed(pk=pk, how=how, kind=kind, status=0, detail="no check-in link")
+            path = urlsplit(found.group(0)).path
+            shown = owner.page.get(path)
+            if shown.status_code >= 500:
+                status = shown.status_code
+                return self.oracle.answer_failed(pk=pk, how=how, kind="open", status=status, detail=_error(shown))
+            response = _fresh_flash(owner.page).post(path, {"answer": kind})
+            acknowledged = response.status_code == 302 and _flash_ok(response)
+        order = doubles.order_stamp()
+        if response.status_code >= 500:
+            return self.oracle.answer_failed(
+                pk=pk, how=how, kind=kind, status=response.status_code, detail=_error(response)
+            )
+        self.oracle.answered(pk=pk, how=how, kind=kind, acknowledged=bool(acknowledged), at=self.now, order=order)
+
+    def health_strict(self) -> int:
+        """What the monitor that pages staff hears, with every job fresh (so only an alarm can make it 503)."""
+        from cradle_site import health
+
+        for name in health.REQUIRED_BEATS:
+            health.beat(name)
+        return Client().get("/healthz?strict=1").status_code
+
+    # The end ------------------------------------------------------------------------------------
+    def snapshot(self) -> dict[int, dict]:
+        from messaging.models import Delivery, Message
+
+        rows = {
+            pk: {"state": state, "warning_email_due_at": due, "deliveries": {}}
+            for pk, state, due in Message.objects.values_list("pk", "state", "warning_email_due_at")
+        }
+        for message_id, contact, state in Delivery.objects.values_list("message_id", "recipient__contact", "state"):
+            rows[message_id]["deliveries"][contact] = state
+        return rows
+
+
+def _formset(recipients: list[dict]) -> dict:
+    data = {
+        "recipients-TOTAL_FORMS": str(len(recipients)),
+        "recipients-INITIAL_FORMS": "0",
+        "recipients-MIN_NUM_FORMS": "1",
+        "recipients-MAX_NUM_FORMS": "50",
+    }
+    for index, item in enumerate(recipients):
+        for name in ("name", "contact", "contact_type"):
+            data[f"recipients-{index}-{name}"] = item[name]
+    return data
+
+
+def _fresh_flash(client: Client) -> Client:
+    client.cookies.pop("messages", None)  # django.contrib.messages' cookie storage
+    return client
+
+
+def _error(response) -> str:
+    """The exception behind a 500 (the test client keeps it), else the start of the body."""
+    exc_info = getattr(response, "exc_info", None)
+    if exc_info:
+        return f"{exc_info[0].__name__}: {exc_info[1]}"
+    return response.content.decode(errors="replace")[:200]
+
+
+def _flash_ok(response) -> bool:
+    """Whether this answer's own flash message says it was done.
+
+    The flash messages of earlier requests wait in the cookie until a page shows them, and
+    the simulation never follows a redirect: ``_fresh_flash`` drops them before each POST.
+    """
+    return any(m.level_tag == "success" for m in get_messages(response.wsgi_request))
