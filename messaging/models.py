@@ -96,6 +96,8 @@ class Message(models.Model):
             # the sweep:  state = 'active' AND warning_email_due_at IS NULL AND next_warning_date <= now
             # the outbox: state = 'active' AND warning_email_due_at <= now
             models.Index(fields=["state", "warning_email_due_at", "next_warning_date"], name="msg_sweep_outbox_idx"),
+            # The owner's lists (page, API, admin) walk this in their order: a keyset page reads its rows only.
+            models.Index(fields=["owner", "-created_at", "-id"], name="message_owner_created_idx"),
         ]
         constraints = [
             models.CheckConstraint(

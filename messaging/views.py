@@ -9,11 +9,13 @@ is answered with ``BUSY_TEXT`` on the same page, never a 500: the owner tries ag
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from django.conf import settings
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -25,7 +27,7 @@ from cradle_site.querysets import get_owned_or_404
 from cradle_site.roles import writer_required
 from messaging import ladder, links, services
 from messaging.forms import MessageForm, RecipientFormSet, RevokeByKeyForm
-from messaging.models import Message
+from messaging.models import Message, Recipient
 
 BUSY_TEXT = gettext_lazy("Cradle is busy; your answer was not saved — please try again.")
 
@@ -36,14 +38,71 @@ ACTIONS = {
 }
 
 
+PAGE_SIZE = 50
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+# What the list shows: the body is never loaded, and only these rows' titles are decrypted.
+_LIST_FIELDS = ("id", "owner_id", "title", "state", "warning_level", "next_warning_date", "created_at")
+
+
+def _cursor_of(message: Message) -> str:
+    # Whole microseconds since the epoch, so the cursor is exact (no float rounding) and URL-safe.
+    return f"{(message.created_at - _EPOCH) // _MICROSECOND}.{message.pk}"
+
+
+def _cursor_from(raw: str) -> tuple[datetime, int] | None:
+    """(created_at, id) from a cursor; None for anything that is not one (the first page is served)."""
+    micros, _dot, pk = raw.partition(".")
+    try:
+        return _EPOCH + timedelta(microseconds=int(micros)), int(pk)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _message_page(owned, *, before: tuple[datetime, int] | None, after: tuple[datetime, int] | None):
+    """One page newest first, keyset-walked on (owner, -created_at, -id): the last page costs what the first does.
+
+    Returns (rows, has_newer, has_older).
+    """
+    rows = owned.only(*_LIST_FIELDS)
+    if after is not None:
+        at, pk = after
+        newer = list(
+            rows.filter(Q(created_at__gt=at) | Q(created_at=at, id__gt=pk)).order_by("created_at", "id")[
+                : PAGE_SIZE + 1
+            ]
+        )
+        if len(newer) > PAGE_SIZE:
+            return newer[:PAGE_SIZE][::-1], True, True
+        # Back at the start: the first page, full, rather than a short page of the newest rows.
+        before = None
+    elif before is not None:
+        at, pk = before
+        rows = rows.filter(Q(created_at__lt=at) | Q(created_at=at, id__lt=pk))
+    older = list(rows.order_by("-created_at", "-id")[: PAGE_SIZE + 1])
+    return older[:PAGE_SIZE], before is not None, len(older) > PAGE_SIZE
+
+
 @login_required
 def message_list(request: HttpRequest) -> HttpResponse:
-    items = (
-        Message.objects.owned_by(request.user)
-        .annotate(recipient_count=Count("recipients"))
-        .defer("revocation_key_hash")
+    before = _cursor_from(request.GET.get("before", ""))
+    after = None if before else _cursor_from(request.GET.get("after", ""))
+    items, has_newer, has_older = _message_page(Message.objects.owned_by(request.user), before=before, after=after)
+    # One grouped query over the shown ids, not a GROUP BY over every message the owner has.
+    counts = dict(
+        Recipient.objects.filter(message_id__in=[m.pk for m in items])
+        .values("message_id")
+        .annotate(n=Count("id"))
+        .values_list("message_id", "n")
     )
-    return render(request, "messaging/message_list.html", {"items": items})
+    for m in items:
+        m.recipient_count = counts.get(m.pk, 0)
+    context = {
+        "items": items,
+        "newer_cursor": _cursor_of(items[0]) if has_newer and items else "",
+        "older_cursor": _cursor_of(items[-1]) if has_older else "",
+    }
+    return render(request, "messaging/message_list.html", context)
 
 
 def _apply_errors(exc: ValidationError, form, formset) -> None:
