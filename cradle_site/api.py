@@ -29,6 +29,22 @@ class Pagination(pagination.PageNumberPagination):
     max_page_size = 500
 
 
+class CursorPagination(pagination.CursorPagination):
+    """Keyset pages (``next``/``previous`` links, no ``count``): the last page costs what the first does.
+
+    It follows the view's queryset ordering (e.g. ``-created_at, -id``), so a view states its
+    order once, where an index serves it; an invalid cursor is a 404 in the API's error shape.
+    """
+
+    ordering = ("-created_at", "-id")
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+    def get_ordering(self, request, queryset, view) -> tuple[str, ...]:
+        return tuple(queryset.query.order_by) or self.ordering
+
+
 def _flatten(detail) -> dict:
     if isinstance(detail, dict):
         out = {}
