@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
+from django.core.paginator import Paginator
 from django.db.models import Count
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from cradle_site.errors import Busy, StateError
 from messaging import history, services
-from messaging.models import Delivery, Message, Recipient, StaffAlarm, StatusLog
+from messaging.models import MAX_LEVEL, Delivery, Message, Recipient, StaffAlarm, StatusLog
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -79,6 +82,50 @@ class WarningEmailFilter(admin.SimpleListFilter):
         return queryset
 
 
+class WarningLevelFilter(admin.SimpleListFilter):
+    """The six levels as fixed choices: listing the distinct values would read every message."""
+
+    title = _("warning level")
+    parameter_name = "warning_level"
+
+    def lookups(self, request, model_admin):
+        return [(str(level), str(level)) for level in range(MAX_LEVEL + 1)]
+
+    def queryset(self, request, queryset):
+        if self.value() in {str(level) for level in range(MAX_LEVEL + 1)}:
+            return queryset.filter(warning_level=int(self.value()))
+        return queryset
+
+
+class CappedCountPaginator(Paginator):
+    """Counts at most ``CAP + 1`` rows: a COUNT(*) over every message would read the whole table.
+
+    The admin then offers the first ``CAP`` rows' pages; a filter or a search narrows the rest.
+    """
+
+    CAP = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list.order_by()[: self.CAP + 1].count()
+
+
+class MessageChangeList(ChangeList):
+    def get_results(self, request) -> None:
+        super().get_results(request)
+        # Recipients counted for the shown rows only (one grouped query over their ids), not a
+        # GROUP BY that turns every changelist query into an aggregate over all messages.
+        rows = list(self.result_list)
+        counts = dict(
+            Recipient.objects.filter(message_id__in=[m.pk for m in rows])
+            .values("message_id")
+            .annotate(n=Count("id"))
+            .values_list("message_id", "n")
+        )
+        for message in rows:
+            message.recipient_total = counts.get(message.pk, 0)
+
+
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
     list_display = (
@@ -91,11 +138,15 @@ class MessageAdmin(admin.ModelAdmin):
         "recipient_count",
         "created_at",
     )
-    list_filter = ("state", "warning_level", "is_active", WarningEmailFilter)
+    list_filter = ("state", WarningLevelFilter, "is_active", WarningEmailFilter)
     list_select_related = ("owner",)
-    search_fields = ("=id", "owner__username", "owner__email")
+    # Exact keys only (see get_search_results): a LIKE '%…%' would scan every row.
+    search_fields = ("=id", "=owner__email")
+    search_help_text = _("A message number or the owner's e-mail address.")
     raw_id_fields = ("owner",)
-    date_hierarchy = "created_at"
+    # No date_hierarchy: its year/month links are a DISTINCT over every message's date.
+    show_full_result_count = False
+    paginator = CappedCountPaginator
     # Content is private: staff see the metadata and the ladder, never the text.
     fields = (
         "owner",
@@ -119,13 +170,24 @@ class MessageAdmin(admin.ModelAdmin):
     actions = ["reset_messages", "revoke_messages", "retry_deliveries"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(recipient_total=Count("recipients")).defer("title")
+        return super().get_queryset(request).defer("title", "revocation_key_hash")
+
+    def get_changelist(self, request, **kwargs):
+        return MessageChangeList
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        if term.isdigit():
+            return queryset.filter(pk=int(term)), False
+        return queryset.filter(owner__email__iexact=term), False
 
     def has_add_permission(self, request) -> bool:
         # Messages are written by their owners (pages or API), not by staff.
         return False
 
-    @admin.display(description=_("recipients"), ordering="recipient_total")
+    @admin.display(description=_("recipients"))
     def recipient_count(self, obj: Message) -> int:
         return obj.recipient_total
 
