@@ -8,7 +8,7 @@ numbers from the same rows and the last upsert wins with identical values. A row
 in the table whose logs have gone (purged, re-dated) is rewritten with zeros.
 
 Hours are UTC, computed as whole hours since 1970 (no time zone tables needed on MySQL);
-pages regroup hours into the viewer's local days in Python.
+day charts group them into the viewer's local days in SQL with the same trick (analytics.selectors).
 """
 
 from __future__ import annotations

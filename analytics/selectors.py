@@ -1,21 +1,26 @@
 """Read the hourly tables into chart- and API-ready series, owner-scoped.
 
-Each series is one query: the hourly rows of the caller's projects (or messages) in the
-range, summed per hour in SQL, then bucketed into hours or the viewer's local days in
-Python (the bucket count is bounded by the range limits), with zeros for empty buckets.
+Each series is one query over the hourly rows of the caller's projects (or messages) in the
+range, summed in SQL per bucket: per UTC hour for hour charts, per the viewer's local day
+for day charts (a year is 366 rows from the database, not 8,784), then filled with zeros for
+empty buckets in Python. Local days are computed without time zone tables (MySQL needs them
+for CONVERT_TZ): the zone's UTC offsets over the range are known in Python, so the day is
+``floor((hours since 1970 * 3600 + offset) / 86400)`` with the offset as a CASE on the hour.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from itertools import pairwise
 
 from django.conf import settings
-from django.db.models import F, Sum
+from django.db.models import Case, F, IntegerField, Sum, Value, When
+from django.db.models.functions import Floor
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from analytics.aggregate import MESSAGE_FIELDS, POST_STATUS_FIELDS, PUBLISHING_FIELDS
+from analytics.aggregate import EPOCH, HOUR, MESSAGE_FIELDS, POST_STATUS_FIELDS, PUBLISHING_FIELDS, HoursSinceEpoch
 from analytics.models import AnalyticsHourly, MessageHourly
 from cradle_site import dates
 
@@ -94,10 +99,46 @@ def series_range(
     return SeriesRange(first_day=first_day, last_day=last_day, interval=interval, tz=tz)
 
 
-def _fill(rng: SeriesRange, rows, fields: list[str]) -> list[dict]:
+def _offsets(rng: SeriesRange) -> list[tuple[datetime, int]]:
+    """``(from this UTC hour on, the zone's UTC offset in seconds)`` across the range; one entry per DST change."""
+    changes: list[tuple[datetime, int]] = []
+    hour = rng.start
+    while hour < rng.end:
+        offset = int(hour.astimezone(rng.tz).utcoffset().total_seconds())
+        if not changes or changes[-1][1] != offset:
+            changes.append((hour, offset))
+        hour += HOUR
+    return changes
+
+
+def _local_day(rng: SeriesRange) -> Floor:
+    """Days since 1970 of each row's hour in the viewer's zone, as SQL (see the module docstring)."""
+    changes = _offsets(rng)
+    offset = Case(
+        *(When(hour_timestamp__lt=until, then=Value(seconds)) for (_, seconds), (until, _) in pairwise(changes)),
+        default=Value(changes[-1][1]),
+        output_field=IntegerField(),
+    )
+    return Floor((HoursSinceEpoch("hour_timestamp") * 3600 + offset) / 86400)
+
+
+def _summed(rng: SeriesRange, qs, sums: dict) -> list[tuple[datetime, dict]]:
+    """``(bucket start, {name: sum})`` per hour or local day with rows, summed by the database."""
+    if rng.interval == "hour":
+        rows = qs.values("hour_timestamp").annotate(**sums).order_by("hour_timestamp")
+        return [(rng.bucket_of(row.pop("hour_timestamp").astimezone(UTC)), row) for row in rows]
+    rows = qs.annotate(local_day=_local_day(rng)).values("local_day").annotate(**sums).order_by("local_day")
+    first = EPOCH.date()
+    return [
+        (datetime.combine(first + timedelta(days=int(row.pop("local_day"))), time(), tzinfo=rng.tz), row)
+        for row in rows
+    ]
+
+
+def _fill(rng: SeriesRange, summed: list[tuple[datetime, dict]], fields: list[str]) -> list[dict]:
     points = {bucket: {"start": bucket, **dict.fromkeys(fields, 0)} for bucket in rng.buckets()}
-    for row in rows:
-        point = points.get(rng.bucket_of(row.pop("hour_timestamp").astimezone(UTC)))
+    for bucket, row in summed:
+        point = points.get(bucket)
         if point is None:
             continue
         for name, value in row.items():
@@ -114,8 +155,7 @@ def publishing_series(*, user, rng: SeriesRange, project=None) -> list[dict]:
     # (First, so F("posts_success") means the column, not the Sum annotation of that name.)
     sums = {"duration_total": Sum(F("avg_duration") * F("posts_success"))}
     sums.update({name: Sum(name) for name in PUBLISHING_COUNTS})
-    rows = qs.values("hour_timestamp").annotate(**sums).order_by("hour_timestamp")
-    points = _fill(rng, rows, [*PUBLISHING_COUNTS, "duration_total"])
+    points = _fill(rng, _summed(rng, qs, sums), [*PUBLISHING_COUNTS, "duration_total"])
     for point in points:
         total = point.pop("duration_total")
         point["avg_duration"] = round(total / point["posts_success"], 3) if point["posts_success"] else None
@@ -124,10 +164,7 @@ def publishing_series(*, user, rng: SeriesRange, project=None) -> list[dict]:
 
 def message_series(*, user, rng: SeriesRange) -> list[dict]:
     qs = MessageHourly.objects.owned_by(user).filter(hour_timestamp__gte=rng.start, hour_timestamp__lt=rng.end)
-    rows = (
-        qs.values("hour_timestamp").annotate(**{name: Sum(name) for name in MESSAGE_FIELDS}).order_by("hour_timestamp")
-    )
-    return _fill(rng, rows, MESSAGE_FIELDS)
+    return _fill(rng, _summed(rng, qs, {name: Sum(name) for name in MESSAGE_FIELDS}), MESSAGE_FIELDS)
 
 
 def project_totals(*, user, rng: SeriesRange) -> list[dict]:

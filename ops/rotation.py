@@ -17,8 +17,10 @@ from django.db import connection, transaction
 from cradle_site import crypto
 from cradle_site.fields import EncryptedTextField
 
-# Rows read into memory per transaction; more would only overflow the LIMIT and hold locks long.
-MAX_BATCH_SIZE = 100_000
+# Rows read, re-encrypted and written back per transaction. The write is one UPDATE with three
+# parameters per row, so this keeps it under SQLite's 32,766 variables and a batch's tokens well
+# inside MariaDB's max_allowed_packet; more would also hold the row locks long.
+MAX_BATCH_SIZE = 5_000
 
 
 class RotationError(Exception):
@@ -46,7 +48,6 @@ def column_rotate(
     qn = connection.ops.quote_name
     table, column, pk = qn(model._meta.db_table), qn(field.column), qn(model._meta.pk.column)
     select = f"SELECT {pk}, {column} FROM {table} WHERE {pk} > %s ORDER BY {pk} LIMIT %s"
-    update = f"UPDATE {table} SET {column} = %s WHERE {pk} = %s"
     last, changed, seen = None, 0, 0
     while True:
         with transaction.atomic(), connection.cursor() as cursor:
@@ -71,8 +72,17 @@ def column_rotate(
                         "FERNET_KEYS (is the old key still listed after the new one?)"
                     ) from None
             if updates and not dry_run:
-                cursor.executemany(update, updates)
+                cursor.execute(*batch_update(table=table, column=column, pk=pk, updates=updates))
             changed += len(updates)
             seen += len(rows)
             last = rows[-1][0]
         progress(f"  {model._meta.label}.{field.name}: {seen} rows checked, {changed} re-encrypted")
+
+
+def batch_update(*, table: str, column: str, pk: str, updates: list[tuple[str, object]]) -> tuple[str, list]:
+    """One ``UPDATE ... CASE`` writing every ``(token, pk)`` of a batch: a round trip per batch, not per row."""
+    whens = " ".join(f"WHEN {pk} = %s THEN %s" for _ in updates)
+    ids = ", ".join(["%s"] * len(updates))
+    params = [value for token, row_pk in updates for value in (row_pk, token)]
+    params += [row_pk for _, row_pk in updates]
+    return f"UPDATE {table} SET {column} = CASE {whens} ELSE {column} END WHERE {pk} IN ({ids})", params

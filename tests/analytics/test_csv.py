@@ -1,0 +1,118 @@
+"""The statistics CSV: streamed from the cursor, the same lines as before, the owner's rows only."""
+
+from __future__ import annotations
+
+from datetime import UTC, timedelta
+
+import pytest
+import time_machine
+from django.http import StreamingHttpResponse
+from django.urls import reverse
+
+from analytics.aggregate import MESSAGE_FIELDS, PUBLISHING_FIELDS
+from analytics.models import AnalyticsHourly, MessageHourly
+from tests.analytics.factories import NOW, make_project
+
+DAY_START = NOW.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def _hours(project, count: int, *, seed: int) -> list[AnalyticsHourly]:
+    rows = [
+        AnalyticsHourly(
+            project=project,
+            hour_timestamp=DAY_START - timedelta(hours=hour),
+            posts_success=seed + hour,
+            posts_failed=hour % 3,
+            posts_skipped=1,
+            avg_duration=None if hour % 4 == 0 else 1.5 + hour,
+            failures_rate_limit=hour % 2,
+        )
+        for hour in range(count)
+    ]
+    return AnalyticsHourly.objects.bulk_create(rows)
+
+
+@pytest.fixture
+def hourly(owner, other_user):
+    first, second = make_project(owner, "First, with a comma"), make_project(owner, "Second")
+    theirs = make_project(other_user, "Theirs-secret")
+    mine = _hours(first, 30, seed=10) + _hours(second, 5, seed=100)
+    _hours(theirs, 30, seed=5000)
+    return first, second, theirs, mine
+
+
+def _body(response) -> str:
+    assert isinstance(response, StreamingHttpResponse)
+    return b"".join(response.streaming_content).decode()
+
+
+def _expected_publishing(rows) -> str:
+    """The old row-by-row output, written out: header, then rows by hour (and id), CSV-quoted, CRLF."""
+    head = ",".join(["hour_utc", "project_id", "project", *PUBLISHING_FIELDS])
+    lines = [head]
+    for row in sorted(rows, key=lambda row: (row.hour_timestamp, row.pk)):
+        name = f'"{row.project.name}"' if "," in row.project.name else row.project.name
+        values = ["" if getattr(row, f) is None else str(getattr(row, f)) for f in PUBLISHING_FIELDS]
+        lines.append(",".join([row.hour_timestamp.isoformat(), str(row.project_id), name, *values]))
+    return "".join(f"{line}\r\n" for line in lines)
+
+
+def test_publishing_csv_streams_the_same_lines_for_my_projects_only(client, owner, hourly):
+    first, second, _theirs, mine = hourly
+    client.force_login(owner)
+    response = client.get(reverse("analytics:publishing_export"), {"from": "2025-03-08", "to": "2025-03-10"})
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == 'attachment; filename="cradle-publishing-hourly.csv"'
+    body = _body(response)
+    assert body == _expected_publishing(mine)
+    assert "Theirs-secret" not in body and "5000" not in body
+
+
+def test_project_csv_has_that_project_only(client, owner, hourly):
+    first, _second, _theirs, mine = hourly
+    client.force_login(owner)
+    response = client.get(reverse("analytics:project_export", args=[first.pk]), {"from": "2025-03-08"})
+    assert response["Content-Disposition"] == f'attachment; filename="cradle-project-{first.pk}-hourly.csv"'
+    assert _body(response) == _expected_publishing([row for row in mine if row.project_id == first.pk])
+
+
+def test_message_csv_streams_my_hours_only(client, owner, other_user):
+    for user, base in ((owner, 1), (other_user, 7000)):
+        MessageHourly.objects.bulk_create(
+            MessageHourly(user=user, hour_timestamp=DAY_START - timedelta(hours=h), warnings_1=base + h, resets=h)
+            for h in range(3)
+        )
+    client.force_login(owner)
+    response = client.get(reverse("analytics:messages_export"))
+    assert response["Content-Disposition"] == 'attachment; filename="cradle-messages-hourly.csv"'
+    expected = [",".join(["hour_utc", *MESSAGE_FIELDS])]
+    for h in (2, 1, 0):
+        values = {"warnings_1": 1 + h, "resets": h}
+        hour = (DAY_START - timedelta(hours=h)).isoformat()
+        expected.append(",".join([hour, *(str(values.get(f, 0)) for f in MESSAGE_FIELDS)]))
+    assert _body(response) == "".join(f"{line}\r\n" for line in expected)
+
+
+@pytest.mark.parametrize(
+    "params, reason",
+    [
+        ({"from": "2025-03-10", "to": "2025-03-01"}, "The end date must be on or after the start date."),
+        ({"from": "not-a-date"}, "Enter a valid date."),
+        ({"from": "2020-01-01", "to": "2025-03-10"}, "at most 366 days"),
+        ({"to": "0001-01-01"}, "Choose a date between 2000-01-01 and 2999-12-31."),
+        ({"interval": "fortnight"}, "Select a valid choice."),
+    ],
+)
+def test_csv_with_a_bad_range_is_a_400_saying_why(client, owner, hourly, params, reason):
+    client.force_login(owner)
+    for url in (reverse("analytics:publishing_export"), reverse("analytics:messages_export")):
+        response = client.get(url, params)
+        assert response.status_code == 400
+        assert reason in response.content.decode()
