@@ -9,7 +9,7 @@ service that queues posts holds no more rights than that. Credentials are write-
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
-from rest_framework import generics, serializers, status
+from rest_framework import generics, pagination, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -322,6 +322,15 @@ class LogSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class LogPagination(pagination.CursorPagination):
+    """Newest first by (published_at, id), "next"/"previous" cursors: no COUNT and no OFFSET
+    over a million rows, so the last page costs what the first does."""
+
+    ordering = ("-published_at", "-id")
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
 class LogFilterIn(serializers.Serializer):
     task = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="A task id.")
 
@@ -330,9 +339,10 @@ class LogFilterIn(serializers.Serializer):
 class LogList(generics.ListAPIView):
     scope_area = "publishing"
     serializer_class = LogSerializer
+    pagination_class = LogPagination
 
     def get_queryset(self):
-        logs = PublishingLog.objects.owned_by(self.request.user).order_by("-published_at", "-id")
+        logs = PublishingLog.objects.owned_by(self.request.user)
         filters = _filters(LogFilterIn, self.request)
         if "task" in filters:
             logs = logs.filter(task_id=filters["task"])

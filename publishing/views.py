@@ -19,6 +19,7 @@ from cradle_site.querysets import get_owned_or_404
 from cradle_site.roles import writer_required
 from publishing import services
 from publishing.forms import CredentialsForm, ProjectForm, SourceForm, TaskChangeForm, TaskFilterForm
+from publishing.keyset import keyset_page
 from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
 from publishing.scan import source_scan
 
@@ -199,10 +200,12 @@ def task_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 @login_required
 def log_list(request: HttpRequest) -> HttpResponse:
-    logs = PublishingLog.objects.owned_by(request.user).select_related("task__project")
+    logs = PublishingLog.objects.owned_by(request.user).select_related("project")
     status = request.GET.get("status")
     if status in PublishingLog.Status.values:
         logs = logs.filter(status=status)
-    page = Paginator(logs.order_by("-published_at", "-id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = keyset_page(
+        logs, field="published_at", after=request.GET.get("after"), before=request.GET.get("before"), size=PAGE_SIZE
+    )
     context = {"page": page, "status": status or "", "statuses": PublishingLog.Status.choices}
     return render(request, "publishing/log_list.html", context)
