@@ -1,6 +1,7 @@
 """Keyset pages for the owner's lists: newest first by (field, id), "newer" / "older" links
 that carry the id of the row at the page's edge, so the last page costs what the first does
-(no OFFSET, no COUNT)."""
+(no OFFSET, no COUNT). Ids come first, from the index, then the page's rows: the sort never
+carries the wide columns (task JSON, log texts) of rows it skips."""
 
 from __future__ import annotations
 
@@ -26,10 +27,14 @@ class KeysetPage:
 def _edge(queryset: QuerySet, field: str, value: str | None):
     """The (field value, id) of the row a cursor names, or None: a bad or foreign id is
     the first page (the queryset is the owner's, so another user's id finds nothing)."""
-    if not value or not value.isdigit() or len(value) > 19:
+    if not value or not value.isdigit() or len(value) > 18:
         return None
-    row = queryset.filter(pk=int(value)).values_list(field, "pk").first()
-    return row
+    return queryset.filter(pk=int(value)).values_list(field, "pk").first()
+
+
+def _rows(queryset: QuerySet, ids: list[int]) -> list:
+    by_pk = queryset.order_by().in_bulk(ids)
+    return [by_pk[pk] for pk in ids if pk in by_pk]
 
 
 def keyset_page(queryset: QuerySet, *, field: str, after: str | None, before: str | None, size: int) -> KeysetPage:
@@ -38,21 +43,16 @@ def keyset_page(queryset: QuerySet, *, field: str, after: str | None, before: st
     if edge := _edge(queryset, field, before):
         value, pk = edge
         above = queryset.filter(Q(**{f"{field}__gt": value}) | Q(**{field: value, "pk__gt": pk}))
-        rows = list(above.order_by(field, "pk")[: size + 1])
-        more = len(rows) > size
-        rows = rows[:size][::-1]
-        return KeysetPage(rows, newer=rows[0].pk if more else None, older=rows[-1].pk if rows else None)
-    queryset = queryset.order_by(f"-{field}", "-pk")
-    newer = None
-    if edge := _edge(queryset, field, after):
+        ids = list(above.order_by(field, "pk").values_list("pk", flat=True)[: size + 1])
+        more = len(ids) > size
+        ids = ids[:size][::-1]
+        return KeysetPage(_rows(queryset, ids), newer=ids[0] if more else None, older=ids[-1] if ids else None)
+    edge = _edge(queryset, field, after)
+    below = queryset
+    if edge:
         value, pk = edge
-        queryset = queryset.filter(Q(**{f"{field}__lt": value}) | Q(**{field: value, "pk__lt": pk}))
-        newer = True
-    rows = list(queryset[: size + 1])
-    more = len(rows) > size
-    rows = rows[:size]
-    return KeysetPage(
-        rows,
-        newer=rows[0].pk if newer and rows else None,
-        older=rows[-1].pk if more else None,
-    )
+        below = queryset.filter(Q(**{f"{field}__lt": value}) | Q(**{field: value, "pk__lt": pk}))
+    ids = list(below.order_by(f"-{field}", "-pk").values_list("pk", flat=True)[: size + 1])
+    more = len(ids) > size
+    ids = ids[:size]
+    return KeysetPage(_rows(queryset, ids), newer=ids[0] if edge and ids else None, older=ids[-1] if more else None)

@@ -178,6 +178,9 @@ class PublishingTask(models.Model):
             models.Index(fields=["project", "content_hash"], name="ix_tasks_project_content"),
             models.Index(fields=["project", "media_hash"], name="ix_tasks_project_media"),
             models.Index(fields=["project", "scheduled_at"], name="ix_tasks_project_sched"),
+            # The queue's status filter in its order, and the per-status counts of the
+            # project list and page, read from the index alone.
+            models.Index(fields=["project", "status", "scheduled_at"], name="ix_tasks_project_status"),
         ]
 
     def __str__(self) -> str:
