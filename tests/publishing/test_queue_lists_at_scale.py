@@ -121,3 +121,13 @@ def test_the_project_list_counts_tasks_per_status_in_one_grouped_query(client, o
     assert projects == {"Mine": (10, 10, 10), "Empty": (0, 0, 0)}
     grouped = [q["sql"] for q in captured if "GROUP BY" in q["sql"]]
     assert len(grouped) == 1 and "publishing_publishingtask" in grouped[0]
+
+
+def test_the_tasks_admin_counts_no_whole_table(client, staff, mine):
+    add_tasks(mine, 60, label="a")
+    client.force_login(staff)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get("/admin/publishing/publishingtask/", {"status": "pending"})
+    assert response.status_code == 200 and len(response.context["cl"].result_list) == 20
+    counts = [q["sql"] for q in captured if "COUNT(" in q["sql"].upper() and "publishing_publishingtask" in q["sql"]]
+    assert counts and all("LIMIT" in sql.upper() for sql in counts), counts
