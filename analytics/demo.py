@@ -46,6 +46,7 @@ def create_demo(user) -> None:
         logs.append(
             PublishingLog(
                 task=task,
+                project_id=task.project_id,
                 tweet_id="" if failed else f"dry-{task.pk}",
                 tweet_content=task.content_data["text"],
                 published_at=task.scheduled_at,

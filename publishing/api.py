@@ -9,7 +9,7 @@ service that queues posts holds no more rights than that. Credentials are write-
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
-from rest_framework import generics, serializers, status
+from rest_framework import generics, pagination, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -151,6 +151,28 @@ class SourceScan(APIView):
         return Response({"created": result.created, "total_items": source.total_items, "used_items": source.used_items})
 
 
+class IdsFirstCursorPagination(pagination.CursorPagination):
+    """Newest first by (field, id) with "next"/"previous" cursors: no COUNT and no OFFSET, so
+    the last page costs what the first does. The page is chosen on (id, field) alone, then
+    its rows are read in full: the sort never carries the JSON and texts of skipped rows."""
+
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+    def paginate_queryset(self, queryset, request, view=None):
+        keys = super().paginate_queryset(queryset.only("pk", self.ordering[0].lstrip("-")), request, view)
+        rows = queryset.order_by().in_bulk([row.pk for row in keys])
+        return [rows[row.pk] for row in keys]
+
+
+class TaskPagination(IdsFirstCursorPagination):
+    ordering = ("-scheduled_at", "-id")
+
+
+class LogPagination(IdsFirstCursorPagination):
+    ordering = ("-published_at", "-id")
+
+
 class TaskSerializer(serializers.ModelSerializer):
     text = serializers.CharField(read_only=True)
 
@@ -208,9 +230,10 @@ def _filters(serializer_class, request) -> dict:
 class TaskList(generics.ListCreateAPIView):
     required_scopes = {"GET": {"publishing:read"}, "POST": {"tasks:create"}}
     serializer_class = TaskSerializer
+    pagination_class = TaskPagination
 
     def get_queryset(self):
-        tasks = PublishingTask.objects.owned_by(self.request.user).order_by("-scheduled_at", "-id")
+        tasks = PublishingTask.objects.owned_by(self.request.user)
         filters = _filters(TaskFilterIn, self.request)
         if "status" in filters:
             tasks = tasks.filter(status=filters["status"])
@@ -330,9 +353,10 @@ class LogFilterIn(serializers.Serializer):
 class LogList(generics.ListAPIView):
     scope_area = "publishing"
     serializer_class = LogSerializer
+    pagination_class = LogPagination
 
     def get_queryset(self):
-        logs = PublishingLog.objects.owned_by(self.request.user).order_by("-published_at", "-id")
+        logs = PublishingLog.objects.owned_by(self.request.user)
         filters = _filters(LogFilterIn, self.request)
         if "task" in filters:
             logs = logs.filter(task_id=filters["task"])

@@ -178,6 +178,9 @@ class PublishingTask(models.Model):
             models.Index(fields=["project", "content_hash"], name="ix_tasks_project_content"),
             models.Index(fields=["project", "media_hash"], name="ix_tasks_project_media"),
             models.Index(fields=["project", "scheduled_at"], name="ix_tasks_project_sched"),
+            # The queue's status filter in its order, and the per-status counts of the
+            # project list and page, read from the index alone.
+            models.Index(fields=["project", "status", "scheduled_at"], name="ix_tasks_project_status"),
         ]
 
     def __str__(self) -> str:
@@ -217,7 +220,9 @@ class PublishingTask(models.Model):
 
 
 class PublishingLogQuerySet(OwnedQuerySet):
-    owner_path = "task__project__owner"
+    # One join: through the task, MariaDB started from projects and sorted a million-row
+    # temporary table for every logs page.
+    owner_path = "project__owner"
 
 
 class PublishingLog(models.Model):
@@ -238,6 +243,9 @@ class PublishingLog(models.Model):
 
     # No index of its own: ix_logs_task_published starts with task and serves the FK.
     task = models.ForeignKey(PublishingTask, on_delete=models.CASCADE, related_name="logs", db_index=False)
+    # The task's project, copied so the owner's lists filter and sort on one table
+    # (ix_logs_project_published); every writer sets it from the task.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="logs", db_index=False)
     tweet_id = models.CharField(max_length=255, blank=True)
     tweet_content = models.TextField(blank=True)
     published_at = models.DateTimeField(default=timezone.now)
@@ -253,6 +261,10 @@ class PublishingLog(models.Model):
         ordering = ["-published_at", "-id"]
         indexes = [
             models.Index(fields=["task", "published_at"], name="ix_logs_task_published"),
+            # The logs page and API: one project's rows newest first; also serves the FK.
+            models.Index(fields=["project", "-published_at", "-id"], name="ix_logs_project_published"),
+            # The admin's search: an exact tweet id.
+            models.Index(fields=["tweet_id"], name="ix_logs_tweet"),
             # Starts with published_at for purge and the hourly aggregation, and covers every
             # column the aggregation reads, so it never touches the table rows.
             models.Index(

@@ -49,6 +49,7 @@ def log_attempt(
     """The task's log row for one attempt (or an owner's decision that stands for one)."""
     return PublishingLog.objects.create(
         task=task,
+        project_id=task.project_id,
         tweet_id=tweet_id,
         tweet_content=task.text,
         published_at=timezone.now(),

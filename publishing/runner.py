@@ -78,6 +78,7 @@ def _finish_dry_batch(tasks: list[PublishingTask], projects: dict[int, Project],
                 logs.append(
                     PublishingLog(
                         task_id=task.pk,
+                        project_id=task.project_id,
                         tweet_id=result.tweet_id,
                         tweet_content=result.text,
                         published_at=now,
@@ -91,6 +92,7 @@ def _finish_dry_batch(tasks: list[PublishingTask], projects: dict[int, Project],
                 logs.append(
                     PublishingLog(
                         task_id=task.pk,
+                        project_id=task.project_id,
                         tweet_content=task.text,
                         published_at=now,
                         status=PublishingLog.Status.SKIPPED,

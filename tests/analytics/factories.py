@@ -42,9 +42,11 @@ def random_publishing_logs(rng: random.Random, tasks, *, start: datetime, hours:
     rows = []
     for _ in range(count):
         status = rng.choice([LogStatus.SUCCESS, LogStatus.SUCCESS, LogStatus.FAILED, LogStatus.SKIPPED])
+        task = rng.choice(tasks)
         rows.append(
             PublishingLog(
-                task=rng.choice(tasks),
+                task=task,
+                project_id=task.project_id,
                 published_at=start + timedelta(seconds=rng.randrange(hours * 3600)),
                 status=status,
                 error_kind=rng.choice(KINDS) if status == LogStatus.FAILED else PublishingLog.ErrorKind.NONE,

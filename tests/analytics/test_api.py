@@ -30,21 +30,38 @@ def data(owner, other_user):
     PublishingLog.objects.bulk_create(
         [
             PublishingLog(
-                task=task, published_at=NOW - timedelta(hours=2), status=LogStatus.SUCCESS, duration_seconds=1.0
+                task=task,
+                project_id=task.project_id,
+                published_at=NOW - timedelta(hours=2),
+                status=LogStatus.SUCCESS,
+                duration_seconds=1.0,
             )
         ]
         + [
             PublishingLog(
-                task=task, published_at=NOW - timedelta(hours=1), status=LogStatus.SUCCESS, duration_seconds=3.0
+                task=task,
+                project_id=task.project_id,
+                published_at=NOW - timedelta(hours=1),
+                status=LogStatus.SUCCESS,
+                duration_seconds=3.0,
             )
         ]
         + [
             PublishingLog(
-                task=task, published_at=NOW - timedelta(days=1), status=LogStatus.FAILED, error_kind=ErrorKind.AUTH
+                task=task,
+                project_id=task.project_id,
+                published_at=NOW - timedelta(days=1),
+                status=LogStatus.FAILED,
+                error_kind=ErrorKind.AUTH,
             )
         ]
         + [
-            PublishingLog(task=other_task, published_at=NOW - timedelta(hours=1), status=LogStatus.SUCCESS)
+            PublishingLog(
+                task=other_task,
+                project_id=other_task.project_id,
+                published_at=NOW - timedelta(hours=1),
+                status=LogStatus.SUCCESS,
+            )
             for _ in range(9)
         ]
     )
@@ -122,7 +139,9 @@ def test_query_counts_are_flat(api_client_for, owner, data, django_assert_max_nu
     client = api_client_for(owner, SCOPE)
     tasks = make_tasks(mine, 3)
     PublishingLog.objects.bulk_create(
-        PublishingLog(task=tasks[i % 3], published_at=NOW - timedelta(minutes=7 * i), status=LogStatus.SUCCESS)
+        PublishingLog(
+            task=tasks[i % 3], project_id=mine.pk, published_at=NOW - timedelta(minutes=7 * i), status=LogStatus.SUCCESS
+        )
         for i in range(1000)
     )
     hourly_aggregate(since=NOW - timedelta(days=7), until=NOW + timedelta(hours=1))

@@ -40,9 +40,27 @@ def projects(owner, other_user):
     other_task = make_tasks(theirs, 1)[0]
     hour = NOW - timedelta(hours=2)
     PublishingLog.objects.bulk_create(
-        [PublishingLog(task=task, published_at=hour, status=LogStatus.SUCCESS, duration_seconds=2.0) for _ in range(3)]
-        + [PublishingLog(task=task, published_at=hour, status=LogStatus.FAILED, error_kind=ErrorKind.RATE_LIMIT)]
-        + [PublishingLog(task=other_task, published_at=hour, status=LogStatus.SUCCESS) for _ in range(50)]
+        [
+            PublishingLog(
+                task=task, project_id=task.project_id, published_at=hour, status=LogStatus.SUCCESS, duration_seconds=2.0
+            )
+            for _ in range(3)
+        ]
+        + [
+            PublishingLog(
+                task=task,
+                project_id=task.project_id,
+                published_at=hour,
+                status=LogStatus.FAILED,
+                error_kind=ErrorKind.RATE_LIMIT,
+            )
+        ]
+        + [
+            PublishingLog(
+                task=other_task, project_id=other_task.project_id, published_at=hour, status=LogStatus.SUCCESS
+            )
+            for _ in range(50)
+        ]
     )
     hourly_aggregate(since=NOW - timedelta(days=1), until=NOW + timedelta(hours=1))
     return mine, theirs

@@ -29,7 +29,12 @@ def aged(owner):
     offsets = [timedelta(days=d, seconds=rng.randrange(86400)) for d in rng.sample(range(1, 400), 120)]
     offsets += [timedelta(0), timedelta(seconds=1), timedelta(seconds=-1)]
     PublishingLog.objects.bulk_create(
-        PublishingLog(task=rng.choice(tasks), published_at=CUTOFF + offset, status=LogStatus.SUCCESS)
+        PublishingLog(
+            task=rng.choice(tasks),
+            project_id=tasks[0].project_id,
+            published_at=CUTOFF + offset,
+            status=LogStatus.SUCCESS,
+        )
         for offset in offsets
     )
     StatusLog.objects.bulk_create(

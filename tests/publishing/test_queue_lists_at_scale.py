@@ -1,0 +1,133 @@
+"""The queue page, the tasks API and the project list/page at scale: keyset pages that pick
+ids before reading rows (no task JSON in the sort), per-status counts in one grouped query,
+query counts that do not grow with rows."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from publishing.factories import tasks_bulk_create
+from publishing.models import Project, PublishingTask
+from tests.clock import NOW
+
+TASKS_URL = "/api/v1/publishing/tasks"
+
+
+def add_tasks(project: Project, count: int, *, label: str) -> None:
+    tasks = tasks_bulk_create(project=project, count=count, scheduled_at=NOW, label=label)
+    # Pairs share a time, so the id must break the tie; a few failed and done ones to count.
+    for i, task in enumerate(tasks):
+        task.scheduled_at = NOW + timedelta(minutes=i // 2)
+        task.status = [PublishingTask.Status.PENDING, PublishingTask.Status.SUCCESS, PublishingTask.Status.FAILED][
+            i % 3
+        ]
+    PublishingTask.objects.bulk_update(tasks, ["scheduled_at", "status"], batch_size=1000)
+
+
+@pytest.fixture
+def mine(owner) -> Project:
+    return Project.objects.create(owner=owner, name="Mine")
+
+
+@pytest.fixture
+def theirs(other_user) -> Project:
+    project = Project.objects.create(owner=other_user, name="Theirs")
+    add_tasks(project, 30, label="other")
+    return project
+
+
+def queries_for(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+def test_queue_and_project_queries_do_not_grow_between_100_and_2000_tasks(
+    client, owner, mine, theirs, api_client_for, django_assert_max_num_queries
+):
+    add_tasks(mine, 100, label="a")
+    api = api_client_for(owner, ["publishing:read"])
+    client.force_login(owner)
+    urls = [
+        reverse("publishing:task_list"),
+        reverse("publishing:task_list") + "?status=pending",
+        reverse("publishing:project_list"),
+        reverse("publishing:project_detail", args=[mine.pk]),
+    ]
+    small = {url: queries_for(client, url) for url in urls}
+    small_api = queries_for(api, TASKS_URL)
+    add_tasks(mine, 1900, label="b")
+    for url in urls:
+        with django_assert_max_num_queries(small[url]):
+            assert client.get(url).status_code == 200
+    with django_assert_max_num_queries(small_api):
+        assert api.get(TASKS_URL).status_code == 200
+
+
+def test_the_queue_page_walks_every_own_task_once_and_sorts_without_the_json(client, owner, mine, theirs):
+    add_tasks(mine, 120, label="a")
+    client.force_login(owner)
+    expected = list(
+        PublishingTask.objects.filter(project=mine).order_by("-scheduled_at", "-id").values_list("pk", flat=True)
+    )
+    seen, params = [], {}
+    while True:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(reverse("publishing:task_list"), params)
+        page = response.context["page"]
+        seen += [task.pk for task in page]
+        assert all(task.project_id == mine.pk for task in page)
+        sorted_reads = [q["sql"] for q in captured if "publishing_publishingtask" in q["sql"] and "LIMIT" in q["sql"]]
+        assert sorted_reads and not any("content_data" in sql for sql in sorted_reads), sorted_reads
+        if page.older is None:
+            break
+        params = {"after": page.older}
+    assert seen == expected
+    back = client.get(reverse("publishing:task_list"), {"before": page.newer}).context["page"]
+    assert [task.pk for task in back] == expected[50:100]
+
+
+def test_the_tasks_api_pages_by_cursor_without_count_or_json_in_the_sort(owner, mine, theirs, api_client_for):
+    add_tasks(mine, 120, label="a")
+    api = api_client_for(owner, ["publishing:read"])
+    seen, url = [], TASKS_URL
+    while url:
+        with CaptureQueriesContext(connection) as captured:
+            body = api.get(url).json()
+        assert "count" not in body
+        sorted_reads = [q["sql"] for q in captured if "publishing_publishingtask" in q["sql"] and "LIMIT" in q["sql"]]
+        assert sorted_reads and not any("content_data" in sql for sql in sorted_reads), sorted_reads
+        assert all("text" in row and "content_data" in row for row in body["results"])
+        seen += [row["id"] for row in body["results"]]
+        url = body["next"]
+    expected = list(
+        PublishingTask.objects.filter(project=mine).order_by("-scheduled_at", "-id").values_list("pk", flat=True)
+    )
+    assert seen == expected
+
+
+def test_the_project_list_counts_tasks_per_status_in_one_grouped_query(client, owner, mine, theirs):
+    add_tasks(mine, 30, label="a")
+    Project.objects.create(owner=owner, name="Empty")
+    client.force_login(owner)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(reverse("publishing:project_list"))
+    projects = {p.name: (p.pending, p.published, p.failed) for p in response.context["projects"]}
+    assert projects == {"Mine": (10, 10, 10), "Empty": (0, 0, 0)}
+    grouped = [q["sql"] for q in captured if "GROUP BY" in q["sql"]]
+    assert len(grouped) == 1 and "publishing_publishingtask" in grouped[0]
+
+
+def test_the_tasks_admin_counts_no_whole_table(client, staff, mine):
+    add_tasks(mine, 60, label="a")
+    client.force_login(staff)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get("/admin/publishing/publishingtask/", {"status": "pending"})
+    assert response.status_code == 200 and len(response.context["cl"].result_list) == 20
+    counts = [q["sql"] for q in captured if "COUNT(" in q["sql"].upper() and "publishing_publishingtask" in q["sql"]]
+    assert counts and all("LIMIT" in sql.upper() for sql in counts), counts
