@@ -45,6 +45,22 @@ class CursorPagination(pagination.CursorPagination):
         return tuple(queryset.query.order_by) or self.ordering
 
 
+class IdsFirstCursorPagination(pagination.CursorPagination):
+    """Keyset pages by a subclass's ``ordering`` (field, id), for rows too wide to sort whole.
+
+    The page is chosen on (id, field) alone, then its rows are read in full: the sort never
+    carries the JSON and texts of skipped rows (publishing's tasks and logs).
+    """
+
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+    def paginate_queryset(self, queryset, request, view=None):
+        keys = super().paginate_queryset(queryset.only("pk", self.ordering[0].lstrip("-")), request, view)
+        rows = queryset.order_by().in_bulk([row.pk for row in keys])
+        return [rows[row.pk] for row in keys]
+
+
 def _flatten(detail) -> dict:
     if isinstance(detail, dict):
         out = {}

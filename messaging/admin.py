@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
-from django.core.paginator import Paginator
 from django.db.models import Count
-from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from cradle_site.errors import Busy, StateError
+from cradle_site.paginators import CappedCountPaginator
 from messaging import history, services
 from messaging.models import MAX_LEVEL, Delivery, Message, Recipient, StaffAlarm, StatusLog
 
@@ -95,19 +94,6 @@ class WarningLevelFilter(admin.SimpleListFilter):
         if self.value() in {str(level) for level in range(MAX_LEVEL + 1)}:
             return queryset.filter(warning_level=int(self.value()))
         return queryset
-
-
-class CappedCountPaginator(Paginator):
-    """Counts at most ``CAP + 1`` rows: a COUNT(*) over every message would read the whole table.
-
-    The admin then offers the first ``CAP`` rows' pages; a filter or a search narrows the rest.
-    """
-
-    CAP = 10_000
-
-    @cached_property
-    def count(self) -> int:
-        return self.object_list.order_by()[: self.CAP + 1].count()
 
 
 class MessageChangeList(ChangeList):

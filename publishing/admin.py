@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.core.paginator import Paginator
 from django.db.models import Q
-from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from cradle_site.errors import StateError
+from cradle_site.paginators import CappedCountPaginator
 from publishing import services
 from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
 from publishing.scan import source_scan
-
-
-class CappedCountPaginator(Paginator):
-    """Counts at most COUNT_CAP rows (an index range, not the whole table): the changelist
-    needs a count for its page links, and COUNT(*) over a million logs took seconds. Beyond
-    the cap the admin offers the first COUNT_CAP rows; a search or filter finds the rest."""
-
-    COUNT_CAP = 10_000
-
-    @cached_property
-    def count(self) -> int:
-        return self.object_list.values("pk")[: self.COUNT_CAP].count()
 
 
 @admin.register(Project)

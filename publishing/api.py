@@ -9,11 +9,12 @@ service that queues posts holds no more rights than that. Credentials are write-
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
-from rest_framework import generics, pagination, serializers, status
+from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cradle_site.api import IdsFirstCursorPagination
 from cradle_site.querysets import MAX_ID, get_owned_or_404
 from publishing import services
 from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
@@ -149,20 +150,6 @@ class SourceScan(APIView):
         if result.error:
             raise ValidationError({"path_or_identifier": [result.error]})
         return Response({"created": result.created, "total_items": source.total_items, "used_items": source.used_items})
-
-
-class IdsFirstCursorPagination(pagination.CursorPagination):
-    """Newest first by (field, id) with "next"/"previous" cursors: no COUNT and no OFFSET, so
-    the last page costs what the first does. The page is chosen on (id, field) alone, then
-    its rows are read in full: the sort never carries the JSON and texts of skipped rows."""
-
-    page_size_query_param = "page_size"
-    max_page_size = 500
-
-    def paginate_queryset(self, queryset, request, view=None):
-        keys = super().paginate_queryset(queryset.only("pk", self.ordering[0].lstrip("-")), request, view)
-        rows = queryset.order_by().in_bulk([row.pk for row in keys])
-        return [rows[row.pk] for row in keys]
 
 
 class TaskPagination(IdsFirstCursorPagination):

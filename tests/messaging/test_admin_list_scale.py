@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from messaging.admin import CappedCountPaginator
+from cradle_site.paginators import CappedCountPaginator
 from tests.messaging.bulk import bulk_messages
 
 pytestmark = pytest.mark.django_db
