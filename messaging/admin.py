@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
-from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -99,15 +98,8 @@ class WarningLevelFilter(admin.SimpleListFilter):
 class MessageChangeList(ChangeList):
     def get_results(self, request) -> None:
         super().get_results(request)
-        # Recipients counted for the shown rows only (one grouped query over their ids), not a
-        # GROUP BY that turns every changelist query into an aggregate over all messages.
         rows = list(self.result_list)
-        counts = dict(
-            Recipient.objects.filter(message_id__in=[m.pk for m in rows])
-            .values("message_id")
-            .annotate(n=Count("id"))
-            .values_list("message_id", "n")
-        )
+        counts = Recipient.objects.counts_by_message([m.pk for m in rows])
         for message in rows:
             message.recipient_total = counts.get(message.pk, 0)
 

@@ -152,6 +152,12 @@ class MessageBody(models.Model):
 class RecipientQuerySet(OwnedQuerySet):
     owner_path = "message__owner"
 
+    def counts_by_message(self, message_ids: list[int]) -> dict[int, int]:
+        """Recipients per message for the shown ids: one grouped query over those ids, never a
+        GROUP BY over every message (a list counts only the rows it shows)."""
+        rows = self.filter(message_id__in=message_ids).values("message_id").annotate(n=models.Count("id"))
+        return dict(rows.values_list("message_id", "n"))
+
 
 class Recipient(models.Model):
     class ContactType(models.TextChoices):

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -88,13 +88,7 @@ def message_list(request: HttpRequest) -> HttpResponse:
     before = _cursor_from(request.GET.get("before", ""))
     after = None if before else _cursor_from(request.GET.get("after", ""))
     items, has_newer, has_older = _message_page(Message.objects.owned_by(request.user), before=before, after=after)
-    # One grouped query over the shown ids, not a GROUP BY over every message the owner has.
-    counts = dict(
-        Recipient.objects.filter(message_id__in=[m.pk for m in items])
-        .values("message_id")
-        .annotate(n=Count("id"))
-        .values_list("message_id", "n")
-    )
+    counts = Recipient.objects.counts_by_message([m.pk for m in items])
     for m in items:
         m.recipient_count = counts.get(m.pk, 0)
     context = {

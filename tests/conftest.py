@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def pytest_collection_modifyitems(config, items):
     is_mysql = os.environ.get("DATABASE_URL", "").startswith(("mysql", "mariadb"))
     skip = pytest.mark.skip(reason="needs MySQL/MariaDB row locks; run with DATABASE_URL=mysql://...")
-    skip_sqlite = pytest.mark.skip(reason="exercises the SQLite backup path; this run is on MySQL/MariaDB")
+    skip_sqlite = pytest.mark.skip(reason="exercises what only SQLite does; this run is on MySQL/MariaDB")
     for item in items:
         if "mariadb_only" in item.keywords and not is_mysql:
             item.add_marker(skip)

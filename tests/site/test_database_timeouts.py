@@ -72,8 +72,7 @@ def test_maintenance_runs_without_the_read_timeout(db, monkeypatch):
     assert connection.settings_dict["OPTIONS"]["read_timeout"] == 1  # the shared settings are untouched
 
 
+@pytest.mark.sqlite_only  # SQLite has no read timeout to lift: the shared connection serves
 def test_maintenance_on_sqlite_uses_the_shared_connection(db):
-    if connection.vendor != "sqlite":
-        pytest.skip("SQLite has no read timeout to lift")
     with unhurried_connection() as maintenance:
         assert maintenance is connections[DEFAULT_DB_ALIAS]
