@@ -56,6 +56,17 @@ class BaseRecipientFormSet(forms.BaseFormSet):
     # Django's own words ("Please submit at least 1 form.") mean nothing to the person writing.
     default_error_messages = {"too_few_forms": _("Name at least one recipient.")}
 
+    def add_fields(self, form: forms.Form, index: int | None) -> None:
+        super().add_fields(form, index)
+        # The rows sit in a table whose column headings are not <label>s: name each control
+        # with its row ("Recipient 2: contact") so a screen reader says what it is.
+        if index is not None:
+            for name, field in form.fields.items():
+                what = _("Remove") if name == "DELETE" else field.label
+                field.widget.attrs["aria-label"] = _("Recipient %(row)s: %(field)s") % {"row": index + 1, "field": what}
+        # One help text under the table serves every row (an id per row would point nowhere).
+        form.fields["contact"].widget.attrs["aria-describedby"] = "recipients-help"
+
     def recipient_forms(self) -> list[forms.Form]:
         """The rows that name a recipient (not the empty or deleted ones), in order: the
         service's ``recipients[i]`` is the i-th of these."""

@@ -29,6 +29,8 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
         if "sqlite_only" in item.keywords and is_mysql:
             item.add_marker(skip_sqlite)
+        if "one_database" in item.keywords and is_mysql:
+            item.add_marker(pytest.mark.skip(reason="the same on every database; runs on SQLite"))
 
 
 @pytest.fixture(autouse=True)

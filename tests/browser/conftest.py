@@ -62,3 +62,10 @@ def log_in(page, base: str, username: str, next_path: str, password: str = PASSW
 def flash_text(page) -> str:
     """The page's flash messages, or "" when there are none."""
     return page.inner_text("ul.flash") if page.locator("ul.flash").count() else ""
+
+
+def choose_language(page, code: str) -> None:
+    """Switch the language with the header's select and its button; wait for the new page."""
+    page.select_option("header select[name=language]", code)
+    with page.expect_navigation():
+        page.click("header form.lang button")

@@ -15,7 +15,7 @@ from django.core.cache import cache
 from django.utils import formats, translation
 
 from accounts.models import ApiKey, User
-from tests.browser.conftest import BROWSER
+from tests.browser.conftest import BROWSER, choose_language
 
 pytestmark = BROWSER
 
@@ -115,8 +115,7 @@ def test_signup_mistakes_preferences_password_and_login_limit(live_server, page,
     assert f"{created:%H:%M}" in row, row
 
     # Back to English with the header switcher; the profile remembers the choice.
-    with page.expect_navigation():
-        page.select_option("header select[name=language]", "en")
+    choose_language(page, "en")
     assert page.inner_text("h1") == "API keys"
 
     # Change the password: a wrong old password is refused, then it works.
@@ -245,8 +244,7 @@ def test_api_keys_scopes_expiry_secret_once_revoke_viewer_and_chinese(live_serve
     assert status == 401 and "revoked" in json.dumps(body)
 
     # The same page in Simplified Chinese.
-    with page.expect_navigation():
-        page.select_option("header select[name=language]", "zh-hans")
+    choose_language(page, "zh-hans")
     assert page.inner_text("h1") == "API 密钥"
     main = page.inner_text("main")
     for english in ("Name", "Scopes", "Created", "Last used", "Expires", "State", "Revoke", "Create", "active"):
@@ -255,8 +253,7 @@ def test_api_keys_scopes_expiry_secret_once_revoke_viewer_and_chinese(live_serve
     # A viewer (read only) is offered read scopes only, and told why.
     with page.expect_navigation():
         page.click("header button:has-text('退出')")
-    with page.expect_navigation():
-        page.select_option("header select[name=language]", "en")
+    choose_language(page, "en")
     User.objects.create_user(username="vera", email="vera@example.com", password=PASSWORD, role=User.Role.VIEWER)
     log_in(page, base, "vera", PASSWORD)
     page.goto(f"{base}/accounts/keys/")

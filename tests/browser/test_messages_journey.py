@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from messaging.models import Delivery, Message
-from tests.browser.conftest import BROWSER, PASSWORD, flash_text, log_in
+from tests.browser.conftest import BROWSER, PASSWORD, choose_language, flash_text, log_in
 from tests.jobs import messaging_minute
 
 pytestmark = BROWSER
@@ -146,7 +146,7 @@ def test_the_owner_writes_changes_answers_and_revokes_a_message(live_server, pag
     assert page.locator("a.button:has-text('Revoke')").count() == 0
 
     # In Simplified Chinese: the key pages speak Chinese.
-    page.select_option("header select[name=language]", "zh-hans")
+    choose_language(page, "zh-hans")
     page.wait_for_function("document.documentElement.lang === 'zh-hans'")
     page.goto(f"{base}/messages/revoke/")
     assert page.inner_text("h1") == "撤销留言"

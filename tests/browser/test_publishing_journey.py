@@ -16,7 +16,7 @@ from accounts.models import User
 from analytics.demo import create_demo
 from publishing.runner import publish_due
 from publishing.services import project_create, task_create
-from tests.browser.conftest import BROWSER, PASSWORD, flash_text, log_in
+from tests.browser.conftest import BROWSER, PASSWORD, choose_language, flash_text, log_in
 from tests.publishing.conftest import png_bytes
 
 pytestmark = BROWSER
@@ -194,7 +194,7 @@ def test_statistics_charts_ranges_and_chinese(live_server, page):
 
     # In Simplified Chinese, through the language switcher.
     page.goto(f"{base}/stats/")
-    page.select_option("header select[name=language]", "zh-hans")
+    choose_language(page, "zh-hans")
     page.wait_for_load_state()
     page.wait_for_function("document.documentElement.lang === 'zh-hans'")
     headings = [page.inner_text("h1"), *page.locator("main h2").all_inner_texts(), *_chart_titles(page)]

@@ -1,0 +1,194 @@
+"""Every page of every app, logged out, as a user and as staff, at 390 px and 1280 px, in
+English and Simplified Chinese: no horizontal scrolling and no axe-core violation of serious
+or critical impact (WCAG 2.2 AA rules).
+
+axe-core is vendored (``tests/browser/vendor/axe.min.js``, npm ``axe-core`` 4.14.1, MPL-2.0)
+so the test needs no network. The page list is built from the URL patterns: a pattern that
+no case below covers fails the test, so a page added later is checked too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.contrib.admin import site as admin_site
+from django.contrib.auth.tokens import default_token_generator
+from django.urls import get_resolver, reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from accounts.models import User
+from tests.browser.conftest import BROWSER, PASSWORD
+
+pytestmark = BROWSER
+
+AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text()
+WIDTHS = (390, 1280)
+LANGUAGES = ("en", "zh-hans")
+SERIOUS = ("serious", "critical")
+
+# Routes that are not pages a person reads: actions (POST only), files, the API.
+NOT_PAGES = {
+    "healthz",
+    "set_language",
+    "logout",
+    "language_set",
+    "apikey_revoke",
+    "source_scan",
+    "task_action",
+    "project_credentials",
+    "source_add",
+    "project_export",
+    "publishing_export",
+    "messages_export",
+    # Swagger UI (drf-spectacular's page) and the schema file
+    "api-docs",
+    "api-schema",
+}
+
+
+def _route_names() -> set[str]:
+    names: set[str] = set()
+
+    def walk(resolver, namespace: str = "") -> None:
+        for entry in resolver.url_patterns:
+            if hasattr(entry, "url_patterns"):
+                if entry.namespace in ("admin",) or str(entry.pattern).startswith("api/"):
+                    continue
+                walk(entry, f"{namespace}{entry.namespace}:" if entry.namespace else namespace)
+            elif entry.name:
+                names.add(f"{namespace}{entry.name}")
+
+    walk(get_resolver())
+    return names
+
+
+def _data() -> dict:
+    """The demo accounts' data: a user with messages and a project, and a superuser."""
+    from analytics.demo import create_demo as analytics_demo
+    from messaging import links
+    from messaging.demo import create_demo as messaging_demo
+    from messaging.models import Message
+    from publishing.demo import create_demo as publishing_demo
+
+    user = User.objects.create_user(username="demo", email="demo@example.com", password=PASSWORD)
+    messaging_demo(user)
+    project = publishing_demo(user)
+    analytics_demo(user)
+    User.objects.create_superuser(username="boss", email="boss@example.com", password=PASSWORD)
+    message = Message.objects.filter(owner=user).order_by("pk").last()
+    return {"user": user, "project": project, "message": message, "checkin": links.checkin_token(message)}
+
+
+def _reset_link(data: dict) -> list:
+    user = data["user"]
+    return [urlsafe_base64_encode(force_bytes(user.pk)), default_token_generator.make_token(user)]
+
+
+# route name -> (who visits it, the URL arguments from the demo data)
+PAGES = {
+    "home": ("user", None),
+    "accounts:signup": ("public", None),
+    "accounts:login": ("public", None),
+    "accounts:password_reset": ("public", None),
+    "accounts:password_reset_done": ("public", None),
+    "accounts:password_reset_confirm": ("public", _reset_link),
+    "accounts:password_reset_complete": ("public", None),
+    "accounts:profile": ("user", None),
+    "accounts:apikey_list": ("user", None),
+    "accounts:password_change": ("user", None),
+    "accounts:password_change_done": ("user", None),
+    "messaging:public_revoke": ("public", None),
+    "messaging:message_list": ("user", None),
+    "messaging:message_create": ("user", None),
+    "messaging:message_detail": ("user", lambda d: [d["message"].pk]),
+    "messaging:message_edit": ("user", lambda d: [d["message"].pk]),
+    "messaging:message_action": ("user", lambda d: [d["message"].pk, "revoke"]),
+    "messaging:reset_all": ("user", None),
+    "messaging:checkin": ("user", lambda d: [d["checkin"]]),
+    "publishing:project_list": ("user", None),
+    "publishing:project_detail": ("user", lambda d: [d["project"].pk]),
+    "publishing:task_list": ("user", None),
+    "publishing:log_list": ("user", None),
+    "analytics:dashboard": ("user", None),
+    "analytics:project_detail": ("user", lambda d: [d["project"].pk]),
+}
+
+
+def _pages(data: dict, who: str) -> list[str]:
+    return [
+        reverse(name, args=args(data) if args else None) for name, (visitor, args) in PAGES.items() if visitor == who
+    ]
+
+
+def _admin_pages() -> list[str]:
+    pages = [reverse("admin:index")]
+    for model, model_admin in admin_site._registry.items():
+        info = (model._meta.app_label, model._meta.model_name)
+        pages.append(reverse("admin:{}_{}_changelist".format(*info)))
+        first = model_admin.get_queryset(None).order_by("pk").first() if _lists_without_request(model_admin) else None
+        if first is not None:
+            pages.append(reverse("admin:{}_{}_change".format(*info), args=[first.pk]))
+    return pages
+
+
+def _lists_without_request(model_admin) -> bool:
+    try:
+        model_admin.get_queryset(None)
+    except AttributeError:
+        return False
+    return True
+
+
+def _log_in(page, base: str, username: str) -> None:
+    page.goto(f"{base}{reverse('accounts:login')}")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_load_state()
+
+
+def _problems(page, url: str) -> list[str]:
+    response = page.goto(url)
+    found = []
+    if response is None or response.status >= 400:
+        found.append(f"{url}: answered {response.status if response else 'nothing'}")
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    if overflow > 0:
+        found.append(f"{url}: {overflow} px of horizontal scrolling")
+    page.add_script_tag(content=AXE)
+    violations = page.evaluate(
+        """async () => {
+            const result = await axe.run(document, {runOnly: {type: 'tag',
+                values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}});
+            return result.violations.map(v => ({id: v.id, impact: v.impact,
+                targets: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+        }"""
+    )
+    found += [f"{url}: {v['impact']} {v['id']} at {v['targets']}" for v in violations if v["impact"] in SERIOUS]
+    return found
+
+
+def test_every_page_route_is_covered():
+    missing = sorted(name for name in _route_names() if name.split(":")[-1] not in NOT_PAGES and name not in PAGES)
+    assert missing == [], f"pages this test does not visit: {missing}"
+
+
+@pytest.mark.one_database
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_page_fits_the_screen_and_passes_axe(live_server, page, language, width):
+    data = _data()
+    base = live_server.url
+    problems: list[str] = []
+    page.set_viewport_size({"width": width, "height": 900})
+    for who, paths in (("logged out", _pages(data, "public")), ("user", _pages(data, "user")), ("staff", None)):
+        page.context.clear_cookies()
+        page.context.add_cookies([{"name": "django_language", "value": language, "url": base}])
+        if who != "logged out":
+            _log_in(page, base, "demo" if who == "user" else "boss")
+        for path in paths if paths is not None else _admin_pages():
+            problems += [f"[{who}] {problem}" for problem in _problems(page, f"{base}{path}")]
+    assert problems == [], "\n".join(problems)
