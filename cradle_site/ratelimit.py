@@ -90,7 +90,9 @@ class Bucket:
     @property
     def key(self) -> str:
         # An HMAC, not the identity: the table and Redis hold no address, name or e-mail.
-        return salted_hmac("cradle.ratelimit", f"{self.scope}\0{self.rate.window}\0{self.ident}").hexdigest()[:64]
+        return salted_hmac(
+            "cradle.ratelimit", f"{self.scope}\0{self.rate.window}\0{self.ident}", algorithm="sha256"
+        ).hexdigest()
 
 
 @dataclass

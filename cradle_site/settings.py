@@ -207,8 +207,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "cradle_site.api.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "cradle_site.api.AnonRateThrottle",
+        "cradle_site.api.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.env_rate("API_THROTTLE_ANON", "60/min"),
