@@ -16,25 +16,12 @@ from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
-from rest_framework import exceptions, pagination, throttling
+from rest_framework import exceptions, pagination
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from cradle_site import ratelimit
 from cradle_site.errors import Busy, StateError
-
-
-class AnonRateThrottle(throttling.AnonRateThrottle):
-    """DRF's throttle, counting per client address as ``cradle_site.ratelimit`` finds it (trusted proxies)."""
-
-    def get_ident(self, request) -> str:
-        return ratelimit.request_address(request)
-
-
-class UserRateThrottle(throttling.UserRateThrottle):
-    def get_ident(self, request) -> str:
-        return ratelimit.request_address(request)
 
 
 class Pagination(pagination.PageNumberPagination):

@@ -55,15 +55,11 @@ from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
-from django.utils.translation import gettext_lazy as _
 
 from cradle_site.errors import Busy
 from cradle_site.retry import retry_on_deadlock
 
 logger = logging.getLogger(__name__)
-
-# The sentence a limited page shows (with status 429 and Retry-After).
-LIMITED_TEXT = _("Too many attempts. Please wait a few minutes and try again.")
 
 # One insert in this many also deletes a batch of dead rows.
 _PURGE_ONE_IN = 50

@@ -207,8 +207,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "cradle_site.api.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": [
-        "cradle_site.api.AnonRateThrottle",
-        "cradle_site.api.UserRateThrottle",
+        "cradle_site.throttles.AnonRateThrottle",
+        "cradle_site.throttles.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.env_rate("API_THROTTLE_ANON", "60/min"),
