@@ -130,3 +130,13 @@ def test_it_deletes_dead_rows_as_it_goes(db, settings, time_machine, monkeypatch
     monkeypatch.setattr(ratelimit.random, "randrange", lambda n: 0)  # this insert purges
     ratelimit.hit(Bucket("new", "x", Rate(5, 60)))
     assert RateBucket.objects.count() == 1
+
+
+def test_the_apis_throttles_count_by_the_same_client_address(settings):
+    from rest_framework.request import Request
+
+    from cradle_site.throttles import AnonRateThrottle
+
+    settings.TRUSTED_PROXY_COUNT, settings.TRUSTED_PROXY_NETWORKS = 1, []
+    request = Request(_request("10.0.0.1", "6.6.6.6, 203.0.113.5"))
+    assert AnonRateThrottle().get_ident(request) == "203.0.113.5"
