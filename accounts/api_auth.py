@@ -53,7 +53,16 @@ SESSION_ONLY = "__session_only__"
 def required_scopes_for(view, method: str) -> set[str]:
     explicit = getattr(view, "required_scopes", None)
     if explicit is not None:
-        return set(explicit.get(method, explicit.get("*", set())))
+        if method in explicit:
+            return set(explicit[method])
+        if "*" in explicit:
+            return set(explicit["*"])
+        # HEAD is a GET without the body (its Content-Length still tells a count) and
+        # OPTIONS describes the view: both need what GET needs. Any method the view does not
+        # list needs every scope it lists, so an unlisted method is never open to any key.
+        if method in {"HEAD", "OPTIONS"} and "GET" in explicit:
+            return set(explicit["GET"])
+        return set().union(*explicit.values())
     area = getattr(view, "scope_area", None)
     if area is None:
         return set()
