@@ -7,10 +7,13 @@ control. A logged-in browser session (the browsable API) acts with the user's fu
 
 from __future__ import annotations
 
+from django.conf import settings
 from rest_framework import authentication, exceptions, permissions
 
 from accounts.api_keys import ApiKeyError, apikey_authenticate
 from accounts.models import ApiKey
+from cradle_site import ratelimit
+from cradle_site.ratelimit import Bucket, Rate
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -25,9 +28,17 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             return None
         if not raw.strip():
             raise exceptions.AuthenticationFailed("No API key after the Authorization keyword.")
+        # Failures per client address: after the limit a wrong key is a 429 with Retry-After,
+        # and so is a right one (a guesser must not learn that a guess was right).
+        failures = Bucket(
+            "api-key:failures", ratelimit.request_address(request), Rate.of(settings.RATE_LIMIT_API_KEY_FAILURES)
+        )
+        if wait := ratelimit.limited([failures]):
+            raise exceptions.Throttled(wait=wait)
         try:
             api_key = apikey_authenticate(raw)
         except ApiKeyError as exc:
+            ratelimit.hit(failures)
             raise exceptions.AuthenticationFailed(str(exc)) from None
         return api_key.user, api_key
 
@@ -42,7 +53,16 @@ SESSION_ONLY = "__session_only__"
 def required_scopes_for(view, method: str) -> set[str]:
     explicit = getattr(view, "required_scopes", None)
     if explicit is not None:
-        return set(explicit.get(method, explicit.get("*", set())))
+        if method in explicit:
+            return set(explicit[method])
+        if "*" in explicit:
+            return set(explicit["*"])
+        # HEAD is a GET without the body (its Content-Length still tells a count) and
+        # OPTIONS describes the view: both need what GET needs. Any method the view does not
+        # list needs every scope it lists, so an unlisted method is never open to any key.
+        if method in {"HEAD", "OPTIONS"} and "GET" in explicit:
+            return set(explicit["GET"])
+        return set().union(*explicit.values())
     area = getattr(view, "scope_area", None)
     if area is None:
         return set()

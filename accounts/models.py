@@ -4,11 +4,13 @@ import zoneinfo
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts import scopes
+from accounts.identity import username_key
 from cradle_site.querysets import OwnedQuerySet
 
 TIME_ZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones()) if "/" in name or name == "UTC"]
@@ -25,12 +27,26 @@ class User(AbstractUser):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     time_zone = models.CharField(max_length=64, choices=TIME_ZONE_CHOICES, default="UTC")
     language = models.CharField(max_length=10, choices=settings.LANGUAGES, default="en")
+    # The name folded (accounts.identity): the log-in looks it up, sign-up keeps it unique.
+    # Empty only for an old account whose folded name collided with another's.
+    username_key = models.CharField(max_length=450, unique=True, null=True, editable=False)
 
     objects = UserManager()
 
     REQUIRED_FIELDS = ["email"]
 
+    def clean(self) -> None:
+        super().clean()
+        key = username_key(self.username or "")
+        if key and User.objects.filter(username_key=key).exclude(pk=self.pk).exists():
+            raise ValidationError({"username": _("This name is taken (it reads the same as an existing one).")})
+
     def save(self, *args, **kwargs):
+        if self.username and (self.username_key is not None or self._state.adding):
+            self.username_key = username_key(self.username)
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None and "username" in update_fields:
+                kwargs["update_fields"] = {*update_fields, "username_key"}
         # The role is the one source of truth for back-office access.
         if self.is_superuser:
             self.role = self.Role.ADMIN

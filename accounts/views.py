@@ -12,18 +12,27 @@ from django.views.i18n import set_language
 
 from accounts.api_keys import apikey_create, apikey_revoke
 from accounts.forms import ApiKeyForm, ProfileForm, SignupForm
+from accounts.identity import email_key
+from accounts.login_guard import LoginGuard
 from accounts.models import ApiKey
 from cradle_site import ratelimit
 from cradle_site.querysets import get_owned_or_404
+from cradle_site.ratelimit import Bucket, Rate
 
 
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
+    if request.method == "POST":
+        decision = ratelimit.reserve(
+            [Bucket("signup:address", ratelimit.request_address(request), Rate.of(settings.RATE_LIMIT_SIGNUP))]
+        )
+        if not decision.allowed:
+            return _limited_page(request, decision.retry_after)
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, user, backend="accounts.backends.UsernameKeyBackend")
         # The next page is in the language just chosen; so is its greeting.
         with translation.override(user.language):
             messages.success(request, _("Welcome to Cradle, %(name)s.") % {"name": user.username})
@@ -34,35 +43,50 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 
 class RateLimitedLoginView(auth_views.LoginView):
-    """Login, refused for a while after repeated failures from one address or for one name."""
+    """Log-in, refused for a while after repeated failures (``accounts.login_guard``)."""
 
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
 
-    def _idents(self) -> list[str]:
-        username = (self.request.POST.get("username") or "").strip().lower()
-        return [f"ip:{ratelimit.client_ip(self.request)}", f"user:{username}"]
-
     def post(self, request, *args, **kwargs):
-        limit, window = settings.RATE_LIMIT_LOGIN
-        if any(ratelimit.is_limited("login", ident, limit=limit, window=window) for ident in self._idents()):
+        self.guard = LoginGuard(request, request.POST.get("username") or "")
+        if not self.guard.allowed:
             form = self.get_form()
             form.add_error(None, _("Too many failed attempts. Please wait a few minutes and try again."))
             response = self.render_to_response(self.get_context_data(form=form))
-            response.status_code = 429
-            return response
+            return ratelimit.limited_response(response, self.guard.retry_after)
         return super().post(request, *args, **kwargs)
-
-    def form_invalid(self, form):
-        _limit, window = settings.RATE_LIMIT_LOGIN
-        for ident in self._idents():
-            ratelimit.hit("login", ident, window=window)
-        return super().form_invalid(form)
 
     def form_valid(self, form):
         response = super().form_valid(form)
+        self.guard.succeeded(response, form.get_user())
         response.set_cookie(settings.LANGUAGE_COOKIE_NAME, form.get_user().language)
         return response
+
+
+class RateLimitedPasswordResetView(auth_views.PasswordResetView):
+    """Each request may send an e-mail: limited per address and per e-mail address asked for.
+
+    The second bucket is what stops "15 requests, 15 e-mails" to one victim from many
+    addresses; it counts the address typed, folded, whether or not an account has it.
+    """
+
+    def post(self, request, *args, **kwargs):
+        address = ratelimit.request_address(request)
+        email = email_key(request.POST.get("email") or "")[:320]
+        decision = ratelimit.reserve(
+            [
+                Bucket("password-reset:address", address, Rate.of(settings.RATE_LIMIT_PASSWORD_RESET_ADDRESS)),
+                Bucket("password-reset:email", email, Rate.of(settings.RATE_LIMIT_PASSWORD_RESET_EMAIL)),
+            ]
+        )
+        if not decision.allowed:
+            return _limited_page(request, decision.retry_after)
+        return super().post(request, *args, **kwargs)
+
+
+def _limited_page(request: HttpRequest, retry_after: int) -> HttpResponse:
+    return ratelimit.limited_response(render(request, "limited.html"), retry_after)
 
 
 @login_required

@@ -149,4 +149,33 @@ def check_admins(app_configs=None, **kwargs) -> list[Warning]:
     ]
 
 
-ALL = [check_site_url, check_sms_gateway, check_email_security, check_retry_bounds, check_send_budget, check_admins]
+def check_trusted_proxies(app_configs=None, **kwargs) -> list[Warning]:
+    """Behind the TLS proxy the README prescribes, ``REMOTE_ADDR`` is the proxy for everyone.
+
+    Trusting the proxy's ``X-Forwarded-Proto`` (``SECURE_PROXY_SSL_HEADER``) while trusting no
+    proxy for addresses means every rate limit counts all clients as one: twenty wrong
+    log-ins from anyone would lock everyone out.
+    """
+    proxied = getattr(settings, "SECURE_PROXY_SSL_HEADER", None)
+    if not proxied or settings.TRUSTED_PROXY_COUNT or settings.TRUSTED_PROXY_NETWORKS:
+        return []
+    return [
+        Warning(
+            "SECURE_PROXY_SSL_HEADER trusts a proxy, but TRUSTED_PROXY_COUNT is 0 and TRUSTED_PROXY_NETWORKS is empty: "
+            "every client gets the proxy's address and shares its rate limits.",
+            hint="Set TRUSTED_PROXY_COUNT to the number of proxies in front of the site (1 for one TLS proxy), "
+            "or TRUSTED_PROXY_NETWORKS to their networks.",
+            id="cradle.W002",
+        )
+    ]
+
+
+ALL = [
+    check_site_url,
+    check_sms_gateway,
+    check_email_security,
+    check_retry_bounds,
+    check_send_budget,
+    check_admins,
+    check_trusted_proxies,
+]

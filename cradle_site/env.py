@@ -89,6 +89,19 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_networks(name: str) -> list[str]:
+    """Comma-separated IP networks (``10.0.0.0/8,fd00::/8``, a bare address is a /32 or /128)."""
+    import ipaddress
+
+    out = []
+    for item in env_list(name):
+        try:
+            out.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {item!r} is not an IP address or network (10.0.0.0/8)") from None
+    return out
+
+
 def admins(name: str) -> list[tuple[str, str]]:
     """``ADMINS`` as Django wants it, from ``"Ops <ops@example.com>,oncall@example.com"``."""
     out = []

@@ -32,7 +32,7 @@ CSRF_TRUSTED_ORIGINS = env.env_list("CSRF_TRUSTED_ORIGINS")
 SITE_URL = env.env_str("SITE_URL", "http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "cradle_site.apps.CradleAdminConfig",  # django.contrib.admin with the rate-limited log-in
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -114,6 +114,8 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
+# Look-up by the NFKC + case-folded name (accounts.identity): ｄａｖｅ is dave, not a stranger.
+AUTHENTICATION_BACKENDS = ["accounts.backends.UsernameKeyBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -140,7 +142,7 @@ STORAGES = {
     },
 }
 
-# --- caches (rate limits live here: use Redis when there is more than one process) --
+# --- caches (a shared one when there is more than one process; rate limits, see below) --
 CACHE_REDIS_URL = env.redis_url("CACHE_REDIS_URL")
 if CACHE_REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_REDIS_URL}}
@@ -205,8 +207,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "cradle_site.api.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "cradle_site.throttles.AnonRateThrottle",
+        "cradle_site.throttles.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.env_rate("API_THROTTLE_ANON", "60/min"),
@@ -235,10 +237,34 @@ SPECTACULAR_SETTINGS = {
 # API key last_used is written at most this often per key, not on every request.
 API_KEY_LAST_USED_RESOLUTION = timedelta(minutes=5)
 
-# --- rate limits for pages (attempts, window seconds) -------------------------------
-RATE_LIMIT_LOGIN = (env.env_int("RATE_LIMIT_LOGIN_ATTEMPTS", 5, minimum=1), 300)
+# --- rate limits (cradle_site.ratelimit): (attempts, window seconds) -------------------
+# Counters live in the database unless CACHE_REDIS_URL is set (then Redis), so every web
+# process and machine shares one count.
+RATE_LIMIT_STORE = env.env_choice("RATE_LIMIT_STORE", "redis" if CACHE_REDIS_URL else "database", ["database", "redis"])
+if RATE_LIMIT_STORE == "redis" and not CACHE_REDIS_URL:
+    raise ImproperlyConfigured("RATE_LIMIT_STORE=redis needs CACHE_REDIS_URL")
+# Log-in failures: per address and account name, per address (any name), and per account name
+# from anywhere (a browser with the account's known-device cookie skips the last one, so an
+# attacker elsewhere cannot lock the owner out).
+RATE_LIMIT_LOGIN = (env.env_int("RATE_LIMIT_LOGIN_ATTEMPTS", 5, minimum=1), 900)
+RATE_LIMIT_LOGIN_ADDRESS = (env.env_int("RATE_LIMIT_LOGIN_ADDRESS_ATTEMPTS", 20, minimum=1), 900)
+RATE_LIMIT_LOGIN_ACCOUNT = (env.env_int("RATE_LIMIT_LOGIN_ACCOUNT_ATTEMPTS", 20, minimum=1), 900)
+# Password-reset requests: per address and per e-mail address asked for (each may send a mail).
+RATE_LIMIT_PASSWORD_RESET_ADDRESS = (env.env_int("RATE_LIMIT_PASSWORD_RESET_ADDRESS", 10, minimum=1), 3600)
+RATE_LIMIT_PASSWORD_RESET_EMAIL = (env.env_int("RATE_LIMIT_PASSWORD_RESET_EMAIL", 3, minimum=1), 3600)
+RATE_LIMIT_SIGNUP = (env.env_int("RATE_LIMIT_SIGNUP_ATTEMPTS", 10, minimum=1), 3600)
 RATE_LIMIT_CHECKIN = (env.env_int("RATE_LIMIT_CHECKIN_ATTEMPTS", 20, minimum=1), 300)
 RATE_LIMIT_REVOKE = (env.env_int("RATE_LIMIT_REVOKE_ATTEMPTS", 10, minimum=1), 300)
+# Failed API-key authentications per address; then 429 with Retry-After.
+RATE_LIMIT_API_KEY_FAILURES = (env.env_int("RATE_LIMIT_API_KEY_FAILURES", 20, minimum=1), 300)
+# The "known device" cookie a successful log-in leaves (signed, per user, HttpOnly).
+LOGIN_KNOWN_DEVICE_DAYS = env.env_int("LOGIN_KNOWN_DEVICE_DAYS", 365, minimum=1)
+
+# --- client addresses behind proxies (cradle_site.ratelimit.client_ip) ------------------
+# How many proxies of ours stand in front of the site (each appends to X-Forwarded-For),
+# and/or the networks they live in. With neither, X-Forwarded-For is never read.
+TRUSTED_PROXY_COUNT = env.env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)
+TRUSTED_PROXY_NETWORKS = env.env_networks("TRUSTED_PROXY_NETWORKS")
 
 # --- security (production) ---------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -239,17 +239,19 @@ def _done_text(action: str) -> str:
 @writer_required
 def checkin(request: HttpRequest, token: str) -> HttpResponse:
     """The link in a warning e-mail. GET only shows; the answer is a POST by the owner."""
-    limit, window = settings.RATE_LIMIT_CHECKIN
-    ident = f"ip:{ratelimit.client_ip(request)}"
-    if ratelimit.is_limited("checkin", ident, limit=limit, window=window):
-        return render(request, "messaging/checkin_invalid.html", {"reason": "limited"}, status=429)
+    bucket = ratelimit.Bucket(
+        "checkin:address", ratelimit.request_address(request), ratelimit.Rate.of(settings.RATE_LIMIT_CHECKIN)
+    )
+    if wait := ratelimit.limited([bucket]):
+        page = render(request, "messaging/checkin_invalid.html", {"reason": "limited"})
+        return ratelimit.limited_response(page, wait)
     try:
         message_id, owner_id = links.checkin_read(token)
     except links.LinkError as exc:
-        ratelimit.hit("checkin", ident, window=window)
+        ratelimit.hit(bucket)
         return render(request, "messaging/checkin_invalid.html", {"reason": exc.reason}, status=400)
     if owner_id != request.user.pk:
-        ratelimit.hit("checkin", ident, window=window)
+        ratelimit.hit(bucket)
         raise Http404
     message = get_owned_or_404(Message.objects, request.user, pk=message_id)
     if request.method == "POST":
@@ -263,17 +265,23 @@ def checkin(request: HttpRequest, token: str) -> HttpResponse:
 
 def public_revoke(request: HttpRequest) -> HttpResponse:
     """Anyone holding the revocation key may revoke the message (rate-limited by address)."""
-    limit, window = settings.RATE_LIMIT_REVOKE
-    ident = f"ip:{ratelimit.client_ip(request)}"
     form = RevokeByKeyForm(request.POST or None)
     status = 200
     if request.method == "POST":
-        if ratelimit.is_limited("revoke", ident, limit=limit, window=window):
+        # Per client address only: junk keys from one place never block the real key elsewhere.
+        decision = ratelimit.reserve(
+            [
+                ratelimit.Bucket(
+                    "revoke:address", ratelimit.request_address(request), ratelimit.Rate.of(settings.RATE_LIMIT_REVOKE)
+                )
+            ]
+        )
+        if not decision.allowed:
             form.is_valid()
             form.add_error(None, _("Too many attempts. Please wait a few minutes and try again."))
-            status = 429
+            page = render(request, "messaging/public_revoke.html", {"form": form})
+            return ratelimit.limited_response(page, decision.retry_after)
         else:
-            ratelimit.hit("revoke", ident, window=window)
             if form.is_valid():
                 try:
                     message = services.message_revoke_by_key(key=form.cleaned_data["key"])

@@ -60,6 +60,7 @@ PRODUCTION = {
     "ALLOWED_HOSTS": ".example.com",
     "SITE_URL": "https://cradle.example.com",
     "ADMINS": "Ops <ops@example.com>,oncall@example.com",
+    "TRUSTED_PROXY_COUNT": "1",  # the README's one TLS proxy
 }
 
 

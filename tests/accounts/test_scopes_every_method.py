@@ -1,0 +1,104 @@
+"""Every API route, every method, each single-scope key: exactly what the scope vocabulary says.
+
+The oracle below is written from the vocabulary (``accounts/scopes.py``'s descriptions), not
+from the views' declarations: a key may read an area with ``<area>:read`` (HEAD and OPTIONS
+are reads), change it with ``<area>:write``; ``tasks:create`` queues tasks,
+``tasks:read_status`` reads one task; keys never manage keys. Routes come from the URL
+resolver, so a new one fails ``test_it_knows_every_api_route`` until the oracle has it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from accounts import scopes
+from tests.conftest import make_api_client
+from tests.site.walk import build_world, resolved_routes
+
+pytestmark = pytest.mark.django_db
+
+METHODS = ("get", "head", "options", "post", "put", "patch", "delete")
+READS = {"get", "head", "options"}
+NO_KEY = None  # no key may, whatever it holds
+
+
+def _needed(name: str, method: str):
+    """The one scope this call needs (``NO_KEY``: none), per the vocabulary."""
+    read = method in READS
+    if name == "api:me":
+        return "account:read" if read else NO_KEY
+    if name == "api:apikey-list":
+        return "account:read" if method in READS else NO_KEY
+    if name == "api:apikey-revoke":
+        return NO_KEY
+    if name.startswith("api:messaging-"):
+        return "messages:read" if read else "messages:write"
+    if name.startswith("api:analytics-"):
+        return "analytics:read" if read else NO_KEY
+    if name == "api:publishing_tasks":
+        return "publishing:read" if read else ("tasks:create" if method == "post" else NO_KEY)
+    if name == "api:publishing_task_status":
+        return "tasks:read_status" if read else NO_KEY
+    if name.startswith("api:publishing_"):
+        return "publishing:read" if read else "publishing:write"
+    raise KeyError(name)
+
+
+def _api_routes():
+    return sorted(name for name, _route, _callback in resolved_routes() if name.startswith("api:"))
+
+
+def test_it_knows_every_api_route():
+    for name in _api_routes():
+        _needed(name, "get")  # raises for a route the oracle does not know
+
+
+def _url(name: str, w) -> str:
+    if "pk" not in reverse_kwargs(name):
+        return reverse(name)
+    pk = {
+        "api:apikey-revoke": w.api_key.pk,
+        "api:publishing_source_scan": w.source.pk,
+    }.get(name)
+    if pk is None:
+        if name.startswith("api:messaging-"):
+            pk = w.message.pk
+        elif name.startswith("api:publishing_task"):
+            pk = w.task.pk
+        else:
+            pk = w.project.pk
+    return reverse(name, kwargs={"pk": pk})
+
+
+def reverse_kwargs(name: str) -> set[str]:
+    from django.urls import get_resolver
+
+    namespace, _, short = name.partition(":")
+    resolver = get_resolver().namespace_dict[namespace][1]
+    possibilities = resolver.reverse_dict.getlist(short)
+    return set(possibilities[0][0][0][1]) if possibilities else set()
+
+
+@pytest.mark.parametrize("scope", sorted(scopes.SCOPES))
+def test_each_single_scope_key_gets_exactly_its_scope_on_every_route_and_method(
+    scope, owner, other_user, tmp_path, settings
+):
+    media_root = (tmp_path / "media").resolve()
+    media_root.mkdir()
+    settings.PUBLISHING_LOCAL_ROOTS = [media_root]
+    w = build_world(owner, other_user, media_root)
+    granted = scopes.expand([scope])
+    client = make_api_client(owner, [scope])
+    wrong = []
+    for name in _api_routes():
+        for method in METHODS:
+            url = _url(name, w)
+            needed = _needed(name, method)
+            allowed = needed is not NO_KEY and needed in granted
+            status = getattr(client, method)(url, {} if method in {"post", "put", "patch"} else None).status_code
+            # Refused: 403, or 405 for a method the view has not (nothing served either way).
+            refused_ok = status in {403, 405}
+            if (allowed and status == 403) or (not allowed and not refused_ok) or status in {401, 429, 500}:
+                wrong.append((name, method.upper(), status, "allowed" if allowed else "refused"))
+    assert wrong == []
