@@ -352,6 +352,11 @@ PUBLISHING_RETRY_MAX_SECONDS = env.env_int("PUBLISHING_RETRY_MAX_SECONDS", 3600,
 # Video processing on X: give up polling processing_info after this long.
 PUBLISHING_MEDIA_PROCESSING_TIMEOUT = env.env_int("PUBLISHING_MEDIA_PROCESSING_TIMEOUT", 300, minimum=1)
 PUBLISHING_SCAN_MINUTES = env.env_int("PUBLISHING_SCAN_MINUTES", 15, minimum=1)
+# One source's scan stops after this long (publishing.scan_runs); one scan job claims no new
+# source after PUBLISHING_SCAN_RUN_SECONDS. A source's claim outlives its deadline.
+PUBLISHING_SCAN_DEADLINE_SECONDS = env.env_int("PUBLISHING_SCAN_DEADLINE_SECONDS", 120, minimum=1)
+PUBLISHING_SCAN_RUN_SECONDS = env.env_int("PUBLISHING_SCAN_RUN_SECONDS", 50, minimum=1)
+PUBLISHING_SCAN_LEASE_SECONDS = PUBLISHING_SCAN_DEADLINE_SECONDS + 2 * PUBLISHING_HTTP_TIMEOUT + 60
 # Feeds, enclosures and webhooks may not point inside the server's network (cradle_site.outbound);
 # set this only to develop against local services.
 OUTBOUND_ALLOW_PRIVATE = env.env_bool("OUTBOUND_ALLOW_PRIVATE", False)

@@ -8,9 +8,8 @@ from django.utils.translation import gettext_lazy as _
 
 from cradle_site.errors import StateError
 from cradle_site.paginators import CappedCountPaginator
-from publishing import services
+from publishing import folders, scan_runs, services
 from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
-from publishing.scan import source_scan
 
 
 @admin.register(Project)
@@ -37,8 +36,26 @@ class ContentSourceAdmin(admin.ModelAdmin):
     list_select_related = ["project"]
     raw_id_fields = ["project"]
     exclude = ["credential"]
-    readonly_fields = ["total_items", "used_items", "last_scanned", "last_error"]
+    readonly_fields = [
+        "owner_folders",
+        "total_items",
+        "used_items",
+        "last_scanned",
+        "last_error",
+        "scan_progress",
+    ]
     actions = ["rescan"]
+
+    @admin.display(description=_("owner's local folders"))
+    def owner_folders(self, source: ContentSource) -> str:
+        # Staff see the server paths; the owner sees only the folder's name (publishing.folders).
+        if source.pk is None:
+            return "—"
+        return ", ".join(str(folder) for folder in folders.folders_of(source.project.owner_id)) or "—"
+
+    @admin.display(description=_("scan"))
+    def scan_progress(self, source: ContentSource) -> str:
+        return source.scan_label if source.pk else "—"
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         # The column is a text field: the length limit is the service's, as on the page and the API.
@@ -48,13 +65,11 @@ class ContentSourceAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Scan the selected sources now"))
     def rescan(self, request, queryset):
-        created = 0
-        for source in queryset.select_related("project__owner"):
-            result = source_scan(source=source)
-            if result.error:
-                self.message_user(request, f"{source}: {result.error}", messages.ERROR)
-            created += result.created
-        self.message_user(request, _("%(n)s new tasks.") % {"n": created}, messages.SUCCESS)
+        # Queued as jobs, like the owner's "Scan now": one slow feed must not hold the request.
+        sources = list(queryset)
+        for source in sources:
+            scan_runs.source_scan_request(source=source)
+        self.message_user(request, _("%(n)s scans queued.") % {"n": len(sources)}, messages.SUCCESS)
 
 
 @admin.register(PublishingTask)

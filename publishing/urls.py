@@ -10,6 +10,7 @@ urlpatterns = [
     path("projects/<int:pk>/credentials/", views.project_credentials, name="project_credentials"),
     path("projects/<int:pk>/sources/", views.source_add, name="source_add"),
     path("sources/<int:pk>/scan/", views.source_scan_now, name="source_scan"),
+    path("sources/<int:pk>/scan/status/", views.source_scan_status, name="source_scan_status"),
     path("queue/", views.task_list, name="task_list"),
     path("queue/<int:pk>/<str:action>/", views.task_action, name="task_action"),
     path("logs/", views.log_list, name="log_list"),

@@ -216,6 +216,7 @@ READS: dict[str, Read] = {
     "accounts:password_reset_complete": Read(),
     "publishing:task_list": Read(),
     "publishing:log_list": Read(),
+    "publishing:source_scan_status": Read(lambda w: {"pk": w.source.pk}),
     "analytics:dashboard": Read(),
     "analytics:project_detail": Read(lambda w: {"pk": w.project.pk}),
     "analytics:project_export": Read(lambda w: {"pk": w.project.pk}),
@@ -247,9 +248,10 @@ OWNED_CASES = [param for param in WRITE_CASES if param.values[1].owned] + [
 
 @pytest.fixture
 def world(owner, other_user, tmp_path, settings) -> World:
-    media_root = (tmp_path / "media").resolve()
-    media_root.mkdir()
-    settings.PUBLISHING_LOCAL_ROOTS = [media_root]
+    root = (tmp_path / "media").resolve()
+    media_root = root / str(owner.pk)  # the owner's own folder (publishing.folders)
+    media_root.mkdir(parents=True)
+    settings.PUBLISHING_LOCAL_ROOTS = [root]
     cache.clear()  # the check-in page's rate limit counts across tests otherwise
     return build_world(owner, other_user, media_root)
 

@@ -86,7 +86,7 @@ class World:
     media_root: Path
 
     def new_folder(self) -> str:
-        """A folder inside the allowed roots that no source reads yet."""
+        """A folder inside the owner's own folder that no source reads yet."""
         folder = self.media_root / "more"
         folder.mkdir(exist_ok=True)
         return str(folder)
