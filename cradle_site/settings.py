@@ -335,7 +335,20 @@ PUBLISHING_X_BASE_URL = env.env_str("PUBLISHING_X_BASE_URL", "").rstrip("/")  # 
 PUBLISHING_GOOGLE_DRIVE_BASE_URL = env.env_str("PUBLISHING_GOOGLE_DRIVE_BASE_URL", "https://www.googleapis.com").rstrip(
     "/"
 )
+# The operator's own Drive credential: used only for projects staff mark as the operator's
+# (Project.uses_operator_drive, editable in the admin alone), never for a user's project.
 PUBLISHING_GOOGLE_DRIVE_CREDENTIAL = env.env_str("PUBLISHING_GOOGLE_DRIVE_CREDENTIAL", "")
+# Each project connects its own Drive account by OAuth 2.0 (publishing.drive_oauth): the
+# OAuth client of this site, registered with SITE_URL/publishing/drive/callback/ as redirect URI.
+PUBLISHING_GOOGLE_OAUTH_CLIENT_ID = env.env_str("PUBLISHING_GOOGLE_OAUTH_CLIENT_ID", "")
+PUBLISHING_GOOGLE_OAUTH_CLIENT_SECRET = env.env_str("PUBLISHING_GOOGLE_OAUTH_CLIENT_SECRET", "")
+PUBLISHING_GOOGLE_OAUTH_AUTHORIZE_URL = env.env_str(
+    "PUBLISHING_GOOGLE_OAUTH_AUTHORIZE_URL", "https://accounts.google.com/o/oauth2/v2/auth"
+)
+PUBLISHING_GOOGLE_OAUTH_TOKEN_URL = env.env_str("PUBLISHING_GOOGLE_OAUTH_TOKEN_URL", "https://oauth2.googleapis.com/token")
+PUBLISHING_GOOGLE_OAUTH_REVOKE_URL = env.env_str(
+    "PUBLISHING_GOOGLE_OAUTH_REVOKE_URL", "https://oauth2.googleapis.com/revoke"
+)
 PUBLISHING_HTTP_TIMEOUT = env.env_int("PUBLISHING_HTTP_TIMEOUT", 30, minimum=1)
 # A claimed task is taken back from a silent worker after this long.
 PUBLISHING_LEASE_SECONDS = env.env_int("PUBLISHING_LEASE_SECONDS", 300, minimum=10)

@@ -15,13 +15,28 @@ from publishing.models import ContentSource, Project, PublishingLog, PublishingT
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
     list_display = ["name", "owner", "live", "needs_credentials", "paused", "daily_cap", "created_at"]
-    list_filter = ["paused", "needs_credentials", "created_at"]
+    list_filter = ["paused", "needs_credentials", "uses_operator_drive", "created_at"]
     search_fields = ["name", "description", "owner__username", "owner__email"]
     list_select_related = ["owner"]
     raw_id_fields = ["owner"]
     # Credentials are never shown, not even to staff; owners set them on their page.
-    exclude = ["x_consumer_key", "x_consumer_secret", "x_access_token", "x_access_token_secret"]
-    readonly_fields = ["credentials_hint", "created_at"]
+    # uses_operator_drive is edited here only: owners never see or set it.
+    exclude = [
+        "x_consumer_key",
+        "x_consumer_secret",
+        "x_access_token",
+        "x_access_token_secret",
+        "gdrive_refresh_token",
+        "gdrive_access_token",
+        "gdrive_token_expires_at",
+    ]
+    readonly_fields = ["credentials_hint", "gdrive_account", "owner_folders", "created_at"]
+
+    @admin.display(description=_("owner's local folders"))
+    def owner_folders(self, project: Project) -> str:
+        if project.pk is None:
+            return "—"
+        return ", ".join(str(folder) for folder in folders.folders_of(project.owner_id)) or "—"
 
     @admin.display(boolean=True, description=_("live (has credentials)"))
     def live(self, project: Project) -> bool:

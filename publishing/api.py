@@ -42,6 +42,7 @@ class ProjectSerializer(serializers.ModelSerializer):
             "has_credentials",
             "credentials_hint",
             "needs_credentials",
+            "drive_connected",
             "paused",
             "slot_times",
             "slot_interval_minutes",
@@ -49,7 +50,14 @@ class ProjectSerializer(serializers.ModelSerializer):
             "duplicate_window_days",
             "credentials",
         ]
-        read_only_fields = ["id", "created_at", "has_credentials", "credentials_hint", "needs_credentials"]
+        read_only_fields = [
+            "id",
+            "created_at",
+            "has_credentials",
+            "credentials_hint",
+            "needs_credentials",
+            "drive_connected",
+        ]
         # The uniqueness of the name is the service's rule (it knows the owner).
         validators = []
 

@@ -49,6 +49,19 @@ class Project(models.Model):
     x_consumer_secret = EncryptedTextField(_("API key secret"), blank=True)
     x_access_token = EncryptedTextField(_("access token"), blank=True)
     x_access_token_secret = EncryptedTextField(_("access token secret"), blank=True)
+    # Google Drive, connected by the owner through OAuth 2.0 (publishing.drive_oauth): the
+    # refresh token is the lasting secret; the access token is a cache until it expires.
+    gdrive_refresh_token = EncryptedTextField(blank=True)
+    gdrive_access_token = EncryptedTextField(blank=True)
+    gdrive_token_expires_at = models.DateTimeField(null=True, blank=True)
+    gdrive_account = models.CharField(_("Google Drive account"), max_length=254, blank=True)
+    # Staff only (the admin): this project is the operator's own, so its Drive sources may use
+    # PUBLISHING_GOOGLE_DRIVE_CREDENTIAL. Never offered to owners on their pages or the API.
+    uses_operator_drive = models.BooleanField(
+        _("uses the operator's Drive credential"),
+        default=False,
+        help_text=_("Only for the operator's own projects: their Drive sources read with the site's credential."),
+    )
     # Set when X answered 401: the queue stays paused until new credentials are saved.
     needs_credentials = models.BooleanField(_("needs new credentials"), default=False)
     paused = models.BooleanField(_("paused"), default=False)
@@ -89,6 +102,10 @@ class Project(models.Model):
     @property
     def is_active(self) -> bool:
         return not (self.paused or self.needs_credentials)
+
+    @property
+    def drive_connected(self) -> bool:
+        return bool(self.gdrive_refresh_token)
 
 
 class ContentSourceQuerySet(OwnedQuerySet):

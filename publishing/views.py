@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from cradle_site.errors import StateError
 from cradle_site.querysets import get_owned_or_404
 from cradle_site.roles import writer_required
-from publishing import folders, scan_runs, services
+from publishing import drive_oauth, folders, scan_runs, services
 from publishing.forms import CredentialsForm, ProjectForm, SourceForm, TaskChangeForm, TaskFilterForm
 from publishing.keyset import keyset_page
 from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
@@ -100,6 +100,7 @@ def _detail_context(project: Project, **extra) -> dict:
         "counts": _status_counts([project]).get(project.pk, {}),
         # The owner's own folder, as they see it: local sources read nothing else.
         "local_folder": folders.folder_name(project.owner_id),
+        "drive_available": drive_oauth.is_configured(),
         **extra,
     }
 
@@ -119,6 +120,56 @@ def project_credentials(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, _("Credentials saved."))
     else:
         messages.error(request, _("All four credentials are needed."))
+    return redirect("publishing:project_detail", pk=pk)
+
+
+@login_required
+@require_POST
+@writer_required
+def drive_connect(request: HttpRequest, pk: int) -> HttpResponse:
+    """Off to Google's consent screen, with a state and a PKCE verifier kept in this session."""
+    project = get_owned_or_404(Project.objects.all(), request.user, pk=pk)
+    try:
+        return HttpResponseRedirect(drive_oauth.authorization_start(session=request.session, project=project))
+    except drive_oauth.DriveAuthError as exc:
+        messages.error(request, str(exc))
+        return redirect("publishing:project_detail", pk=pk)
+
+
+@login_required
+@writer_required
+def drive_callback(request: HttpRequest) -> HttpResponse:
+    """Where Google sends the owner back. A GET (Google's redirect), yet a write: it is only
+    accepted with the state this session started, for a project the user owns."""
+    if not request.user.can_write:
+        raise PermissionDenied
+    try:
+        project_id, verifier = drive_oauth.authorization_pending(
+            session=request.session, state=request.GET.get("state", "")
+        )
+    except drive_oauth.DriveAuthError as exc:
+        messages.error(request, str(exc))
+        return redirect("publishing:project_list")
+    project = get_owned_or_404(Project.objects.all(), request.user, pk=project_id)
+    if request.GET.get("error"):  # the owner said no on Google's screen
+        messages.error(request, _("Google Drive was not connected."))
+        return redirect("publishing:project_detail", pk=project.pk)
+    try:
+        drive_oauth.authorization_finish(project=project, code=request.GET.get("code", ""), verifier=verifier)
+    except drive_oauth.DriveAuthError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Google Drive connected."))
+    return redirect("publishing:project_detail", pk=project.pk)
+
+
+@login_required
+@require_POST
+@writer_required
+def drive_disconnect(request: HttpRequest, pk: int) -> HttpResponse:
+    project = get_owned_or_404(Project.objects.all(), request.user, pk=pk)
+    drive_oauth.disconnect(project=project)
+    messages.success(request, _("Google Drive disconnected: its sources are not read until you connect again."))
     return redirect("publishing:project_detail", pk=pk)
 
 
