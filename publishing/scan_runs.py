@@ -29,7 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from cradle_site.leases import Lease
-from publishing.models import ContentSource
+from publishing.models import ContentSource, Project
 from publishing.scan import ScanResult, source_scan
 from publishing.sources.base import ScanContext, current_scan
 
@@ -121,7 +121,9 @@ def source_scan_job(source_id: int) -> ScanResult | None:
 def sources_scan_due() -> int:
     """The schedule's job: scan due sources one at a time until the run's time is up; return tasks created."""
     stop_at = time.monotonic() + settings.PUBLISHING_SCAN_RUN_SECONDS
-    due = ContentSource.objects.filter(is_active=True, project__paused=False)
+    # A subquery, not a join: under FOR UPDATE SKIP LOCKED a join would lock the project row
+    # too, and a second worker would skip every source of that project while the first claims.
+    due = ContentSource.objects.filter(is_active=True, project__in=Project.objects.filter(paused=False).values("pk"))
     created = 0
     while time.monotonic() < stop_at:
         claimed = _claim(due)

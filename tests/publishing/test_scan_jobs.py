@@ -190,3 +190,16 @@ def test_a_requested_scan_of_a_source_another_worker_holds_is_left_to_it(folder_
     )
     assert source_scan_job(folder_source.pk) is None
     assert ContentSource.objects.get(pk=folder_source.pk).scan_lease_expires_at == lease
+
+
+def test_the_schedule_leaves_paused_projects_and_inactive_sources_alone(folder_source, media_root, project):
+    (media_root / "a.png").write_bytes(png_bytes(1))
+    project.paused = True
+    project.save()
+    assert sources_scan_due() == 0
+    project.paused = False
+    project.save()
+    ContentSource.objects.filter(pk=folder_source.pk).update(is_active=False)
+    assert sources_scan_due() == 0
+    ContentSource.objects.filter(pk=folder_source.pk).update(is_active=True)
+    assert sources_scan_due() == 1
