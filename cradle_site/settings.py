@@ -361,7 +361,20 @@ PUBLISHING_X_BASE_URL = env.env_str("PUBLISHING_X_BASE_URL", "").rstrip("/")  # 
 PUBLISHING_GOOGLE_DRIVE_BASE_URL = env.env_str("PUBLISHING_GOOGLE_DRIVE_BASE_URL", "https://www.googleapis.com").rstrip(
     "/"
 )
+# The operator's own Drive credential: used only for projects staff mark as the operator's
+# (Project.uses_operator_drive, editable in the admin alone), never for a user's project.
 PUBLISHING_GOOGLE_DRIVE_CREDENTIAL = env.env_str("PUBLISHING_GOOGLE_DRIVE_CREDENTIAL", "")
+# Each project connects its own Drive account by OAuth 2.0 (publishing.drive_oauth): the
+# OAuth client of this site, registered with SITE_URL/publishing/drive/callback/ as redirect URI.
+PUBLISHING_GOOGLE_OAUTH_CLIENT_ID = env.env_str("PUBLISHING_GOOGLE_OAUTH_CLIENT_ID", "")
+PUBLISHING_GOOGLE_OAUTH_CLIENT_SECRET = env.env_str("PUBLISHING_GOOGLE_OAUTH_CLIENT_SECRET", "")
+PUBLISHING_GOOGLE_OAUTH_AUTHORIZE_URL = env.env_str(
+    "PUBLISHING_GOOGLE_OAUTH_AUTHORIZE_URL", "https://accounts.google.com/o/oauth2/v2/auth"
+)
+PUBLISHING_GOOGLE_OAUTH_TOKEN_URL = env.env_str("PUBLISHING_GOOGLE_OAUTH_TOKEN_URL", "https://oauth2.googleapis.com/token")
+PUBLISHING_GOOGLE_OAUTH_REVOKE_URL = env.env_str(
+    "PUBLISHING_GOOGLE_OAUTH_REVOKE_URL", "https://oauth2.googleapis.com/revoke"
+)
 PUBLISHING_HTTP_TIMEOUT = env.env_int("PUBLISHING_HTTP_TIMEOUT", 30, minimum=1)
 # A claimed task is taken back from a silent worker after this long.
 PUBLISHING_LEASE_SECONDS = env.env_int("PUBLISHING_LEASE_SECONDS", 300, minimum=10)
@@ -378,6 +391,11 @@ PUBLISHING_RETRY_MAX_SECONDS = env.env_int("PUBLISHING_RETRY_MAX_SECONDS", 3600,
 # Video processing on X: give up polling processing_info after this long.
 PUBLISHING_MEDIA_PROCESSING_TIMEOUT = env.env_int("PUBLISHING_MEDIA_PROCESSING_TIMEOUT", 300, minimum=1)
 PUBLISHING_SCAN_MINUTES = env.env_int("PUBLISHING_SCAN_MINUTES", 15, minimum=1)
+# One source's scan stops after this long (publishing.scan_runs); one scan job claims no new
+# source after PUBLISHING_SCAN_RUN_SECONDS. A source's claim outlives its deadline.
+PUBLISHING_SCAN_DEADLINE_SECONDS = env.env_int("PUBLISHING_SCAN_DEADLINE_SECONDS", 120, minimum=1)
+PUBLISHING_SCAN_RUN_SECONDS = env.env_int("PUBLISHING_SCAN_RUN_SECONDS", 50, minimum=1)
+PUBLISHING_SCAN_LEASE_SECONDS = PUBLISHING_SCAN_DEADLINE_SECONDS + 2 * PUBLISHING_HTTP_TIMEOUT + 60
 # Feeds, enclosures and webhooks may not point inside the server's network (cradle_site.outbound);
 # set this only to develop against local services.
 OUTBOUND_ALLOW_PRIVATE = env.env_bool("OUTBOUND_ALLOW_PRIVATE", False)

@@ -8,21 +8,35 @@ from django.utils.translation import gettext_lazy as _
 
 from cradle_site.errors import StateError
 from cradle_site.paginators import CappedCountPaginator
-from publishing import services
+from publishing import folders, scan_runs, services
 from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
-from publishing.scan import source_scan
 
 
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
     list_display = ["name", "owner", "live", "needs_credentials", "paused", "daily_cap", "created_at"]
-    list_filter = ["paused", "needs_credentials", "created_at"]
+    list_filter = ["paused", "needs_credentials", "uses_operator_drive", "created_at"]
     search_fields = ["name", "description", "owner__username", "owner__email"]
     list_select_related = ["owner"]
     raw_id_fields = ["owner"]
     # Credentials are never shown, not even to staff; owners set them on their page.
-    exclude = ["x_consumer_key", "x_consumer_secret", "x_access_token", "x_access_token_secret"]
-    readonly_fields = ["credentials_hint", "created_at"]
+    # uses_operator_drive is edited here only: owners never see or set it.
+    exclude = [
+        "x_consumer_key",
+        "x_consumer_secret",
+        "x_access_token",
+        "x_access_token_secret",
+        "gdrive_refresh_token",
+        "gdrive_access_token",
+        "gdrive_token_expires_at",
+    ]
+    readonly_fields = ["credentials_hint", "gdrive_account", "owner_folders", "created_at"]
+
+    @admin.display(description=_("owner's local folders"))
+    def owner_folders(self, project: Project) -> str:
+        if project.pk is None:
+            return "—"
+        return ", ".join(str(folder) for folder in folders.folders_of(project.owner_id)) or "—"
 
     @admin.display(boolean=True, description=_("live (has credentials)"))
     def live(self, project: Project) -> bool:
@@ -37,8 +51,26 @@ class ContentSourceAdmin(admin.ModelAdmin):
     list_select_related = ["project"]
     raw_id_fields = ["project"]
     exclude = ["credential"]
-    readonly_fields = ["total_items", "used_items", "last_scanned", "last_error"]
+    readonly_fields = [
+        "owner_folders",
+        "total_items",
+        "used_items",
+        "last_scanned",
+        "last_error",
+        "scan_progress",
+    ]
     actions = ["rescan"]
+
+    @admin.display(description=_("owner's local folders"))
+    def owner_folders(self, source: ContentSource) -> str:
+        # Staff see the server paths; the owner sees only the folder's name (publishing.folders).
+        if source.pk is None:
+            return "—"
+        return ", ".join(str(folder) for folder in folders.folders_of(source.project.owner_id)) or "—"
+
+    @admin.display(description=_("scan"))
+    def scan_progress(self, source: ContentSource) -> str:
+        return source.scan_label if source.pk else "—"
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         # The column is a text field: the length limit is the service's, as on the page and the API.
@@ -48,13 +80,11 @@ class ContentSourceAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Scan the selected sources now"))
     def rescan(self, request, queryset):
-        created = 0
-        for source in queryset.select_related("project__owner"):
-            result = source_scan(source=source)
-            if result.error:
-                self.message_user(request, f"{source}: {result.error}", messages.ERROR)
-            created += result.created
-        self.message_user(request, _("%(n)s new tasks.") % {"n": created}, messages.SUCCESS)
+        # Queued as jobs, like the owner's "Scan now": one slow feed must not hold the request.
+        sources = list(queryset)
+        for source in sources:
+            scan_runs.source_scan_request(source=source)
+        self.message_user(request, _("%(n)s scans queued.") % {"n": len(sources)}, messages.SUCCESS)
 
 
 @admin.register(PublishingTask)

@@ -8,6 +8,7 @@ service that queues posts holds no more rights than that. Credentials are write-
 
 from __future__ import annotations
 
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
@@ -16,9 +17,8 @@ from rest_framework.views import APIView
 
 from cradle_site.api import IdsFirstCursorPagination
 from cradle_site.querysets import MAX_ID, get_owned_or_404
-from publishing import services
+from publishing import folders, scan_runs, services
 from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
-from publishing.scan import source_scan
 
 
 class CredentialsIn(serializers.Serializer):
@@ -42,6 +42,7 @@ class ProjectSerializer(serializers.ModelSerializer):
             "has_credentials",
             "credentials_hint",
             "needs_credentials",
+            "drive_connected",
             "paused",
             "slot_times",
             "slot_interval_minutes",
@@ -49,7 +50,14 @@ class ProjectSerializer(serializers.ModelSerializer):
             "duplicate_window_days",
             "credentials",
         ]
-        read_only_fields = ["id", "created_at", "has_credentials", "credentials_hint", "needs_credentials"]
+        read_only_fields = [
+            "id",
+            "created_at",
+            "has_credentials",
+            "credentials_hint",
+            "needs_credentials",
+            "drive_connected",
+        ]
         # The uniqueness of the name is the service's rule (it knows the owner).
         validators = []
 
@@ -111,6 +119,13 @@ class SourceSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["id", "project", "total_items", "used_items", "last_scanned", "last_error", "is_active"]
 
+    def to_representation(self, source):
+        data = super().to_representation(source)
+        if source.source_type == ContentSource.SourceType.LOCAL_FOLDER:
+            # Relative to the owner's folder: the server's paths are not theirs to see.
+            data["path_or_identifier"] = folders.relative(source.project.owner_id, source.path_or_identifier)
+        return data
+
 
 class SourceList(generics.ListCreateAPIView):
     scope_area = "publishing"
@@ -130,26 +145,43 @@ class SourceList(generics.ListCreateAPIView):
         return Response(SourceSerializer(source).data, status=status.HTTP_201_CREATED)
 
 
+ScanStatusOut = inline_serializer(
+    "ScanStatus",
+    {
+        "source": serializers.IntegerField(),
+        "status": serializers.ChoiceField(choices=ContentSource.ScanStatus.choices),
+        "finished": serializers.BooleanField(),
+        "requested_at": serializers.DateTimeField(allow_null=True),
+        "started_at": serializers.DateTimeField(allow_null=True),
+        "finished_at": serializers.DateTimeField(allow_null=True),
+        "items_seen": serializers.IntegerField(),
+        "items_added": serializers.IntegerField(),
+        "error": serializers.CharField(),
+        "next_scan_at": serializers.DateTimeField(),
+        "status_url": serializers.CharField(),
+    },
+)
+
+
 class SourceScan(APIView):
+    """POST queues a scan and answers 202 at once (the scan is a job); GET is its progress."""
+
     scope_area = "publishing"
 
-    @extend_schema(
-        request=None,
-        responses=inline_serializer(
-            "ScanResult",
-            {
-                "created": serializers.IntegerField(),
-                "total_items": serializers.IntegerField(),
-                "used_items": serializers.IntegerField(),
-            },
-        ),
-    )
+    def _answer(self, request, source: ContentSource, code: int) -> Response:
+        url = request.build_absolute_uri(reverse("api:publishing_source_scan", args=[source.pk]))
+        body = {**scan_runs.scan_status(source), "status_url": url}
+        return Response(body, status=code, headers={"Location": url} if code == status.HTTP_202_ACCEPTED else None)
+
+    @extend_schema(request=None, responses={202: ScanStatusOut})
     def post(self, request, pk: int):
-        source = get_owned_or_404(ContentSource.objects.select_related("project__owner"), request.user, pk=pk)
-        result = source_scan(source=source)
-        if result.error:
-            raise ValidationError({"path_or_identifier": [result.error]})
-        return Response({"created": result.created, "total_items": source.total_items, "used_items": source.used_items})
+        source = get_owned_or_404(ContentSource.objects.all(), request.user, pk=pk)
+        return self._answer(request, scan_runs.source_scan_request(source=source), status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses=ScanStatusOut)
+    def get(self, request, pk: int):
+        source = get_owned_or_404(ContentSource.objects.all(), request.user, pk=pk)
+        return self._answer(request, source, status.HTTP_200_OK)
 
 
 class TaskPagination(IdsFirstCursorPagination):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from pathlib import Path
+from typing import BinaryIO
 
 _SPACE = re.compile(r"\s+")
 X_TEXT_LIMIT = 280
@@ -22,9 +22,9 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(normalised.encode("utf-8")).hexdigest() if normalised else ""
 
 
-def file_hash(path: Path) -> str:
+def stream_hash(handle: BinaryIO) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
-            digest.update(chunk)
+    for chunk in iter(lambda: handle.read(1024 * 1024), b""):
+        digest.update(chunk)
     return digest.hexdigest()
+

@@ -34,7 +34,8 @@ def _png(rgb: tuple[int, int, int], size: int = 16) -> bytes:
 
 
 def create_demo(user) -> Project:
-    folder = Path(settings.VAR_DIR) / "demo_media"
+    # The user's own folder under the demo root: local sources read nothing else (publishing.folders).
+    folder = Path(settings.VAR_DIR) / "demo_media" / str(user.pk)
     folder.mkdir(parents=True, exist_ok=True)
     for name, text, alt in CAPTIONS:
         (folder / f"{name}.png").write_bytes(_png(COLOURS[name]))

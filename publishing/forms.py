@@ -53,7 +53,7 @@ class SourceForm(forms.Form):
         label=_("Drive credential (optional)"),
         required=False,
         widget=forms.PasswordInput(render_value=False),
-        help_text=_("An API key or access token for Google Drive; empty uses the site's."),
+        help_text=_("An API key or access token for this Drive folder; empty uses the Google account connected below."),
     )
 
 

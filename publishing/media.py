@@ -21,9 +21,9 @@ import requests
 from django.conf import settings
 
 from cradle_site.outbound import UnsafeURL, public_get
+from publishing import folders
 from publishing.models import PublishingTask
 from publishing.sources import SourceError, google_drive
-from publishing.sources.local_folder import resolve_allowed
 
 CHUNK_BYTES = 1024 * 1024
 
@@ -58,9 +58,14 @@ def open_media(
     """
     kind = media.get("kind")
     if kind == "file":
-        path = resolve_allowed(media["path"])
-        with open(path, "rb") as file:
-            yield MediaFile(path.name, _mime(path.name), file)
+        # Checked again now, not only when queued: the folder may have changed since.
+        try:
+            file = folders.open_file(task.project.owner_id, media["path"])
+        except SourceError as exc:
+            raise MediaError(str(exc)) from None
+        name = PurePosixPath(media["path"]).name
+        with file:
+            yield MediaFile(name, _mime(name), file)
     elif kind == "gdrive":
         if task.source is None:
             raise MediaError("The Drive source of this task is gone")

@@ -49,6 +49,19 @@ class Project(models.Model):
     x_consumer_secret = EncryptedTextField(_("API key secret"), blank=True)
     x_access_token = EncryptedTextField(_("access token"), blank=True)
     x_access_token_secret = EncryptedTextField(_("access token secret"), blank=True)
+    # Google Drive, connected by the owner through OAuth 2.0 (publishing.drive_oauth): the
+    # refresh token is the lasting secret; the access token is a cache until it expires.
+    gdrive_refresh_token = EncryptedTextField(blank=True)
+    gdrive_access_token = EncryptedTextField(blank=True)
+    gdrive_token_expires_at = models.DateTimeField(null=True, blank=True)
+    gdrive_account = models.CharField(_("Google Drive account"), max_length=254, blank=True)
+    # Staff only (the admin): this project is the operator's own, so its Drive sources may use
+    # PUBLISHING_GOOGLE_DRIVE_CREDENTIAL. Never offered to owners on their pages or the API.
+    uses_operator_drive = models.BooleanField(
+        _("uses the operator's Drive credential"),
+        default=False,
+        help_text=_("Only for the operator's own projects: their Drive sources read with the site's credential."),
+    )
     # Set when X answered 401: the queue stays paused until new credentials are saved.
     needs_credentials = models.BooleanField(_("needs new credentials"), default=False)
     paused = models.BooleanField(_("paused"), default=False)
@@ -90,6 +103,10 @@ class Project(models.Model):
     def is_active(self) -> bool:
         return not (self.paused or self.needs_credentials)
 
+    @property
+    def drive_connected(self) -> bool:
+        return bool(self.gdrive_refresh_token)
+
 
 class ContentSourceQuerySet(OwnedQuerySet):
     owner_path = "project__owner"
@@ -113,13 +130,65 @@ class ContentSource(models.Model):
     is_active = models.BooleanField(_("scan automatically"), default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
+    # Scans run as jobs (publishing.scan_runs): claimed one source at a time through a lease
+    # (cradle_site.leases), so a slow source holds one worker while the others go on.
+    class ScanState(models.TextChoices):  # the claim's column
+        IDLE = "idle", _("Idle")
+        RUNNING = "running", _("Scanning")
+
+    class ScanStatus(models.TextChoices):  # what the page and the API show (scan_status)
+        NEVER = "never", _("Not scanned yet")
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Scanning")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    scan_state = models.CharField(max_length=10, choices=ScanState.choices, default=ScanState.IDLE, editable=False)
+    next_scan_at = models.DateTimeField(_("next scan"), default=timezone.now)
+    scan_lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # What the page shows of the latest scan: asked for, started, items seen so far and added.
+    scan_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
+    scan_started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    scan_items_seen = models.PositiveIntegerField(default=0, editable=False)
+    scan_items_added = models.PositiveIntegerField(default=0, editable=False)
+
     objects = ContentSourceQuerySet.as_manager()
 
     class Meta:
         ordering = ["project_id", "id"]
+        indexes = [
+            # The scan claim: free sources in due order (and the take-back of expired leases).
+            models.Index(fields=["scan_state", "next_scan_at"], name="ix_sources_scan_due"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_source_type_display()}: {self.path_or_identifier}"
+
+    @property
+    def where(self) -> str:
+        """The source as its owner sees it: a local folder relative to their own folder."""
+        if self.source_type == self.SourceType.LOCAL_FOLDER:
+            from publishing import folders
+
+            return folders.relative(self.project.owner_id, self.path_or_identifier)
+        return self.path_or_identifier
+
+    @property
+    def scan_status(self) -> str:
+        """The latest scan's ``ScanStatus``: asked for and not started yet is queued."""
+        if self.scan_state == self.ScanState.RUNNING:
+            return self.ScanStatus.RUNNING
+        if self.scan_requested_at and (self.scan_started_at is None or self.scan_requested_at > self.scan_started_at):
+            return self.ScanStatus.QUEUED
+        if self.last_error:
+            return self.ScanStatus.FAILED
+        return self.ScanStatus.DONE if self.last_scanned else self.ScanStatus.NEVER
+
+    @property
+    def scan_label(self) -> str:
+        from publishing.scan_runs import scan_status_label
+
+        return scan_status_label(self)
 
 
 class PublishingTaskQuerySet(OwnedQuerySet):

@@ -10,7 +10,6 @@ nothing.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -22,7 +21,6 @@ from publishing.models import ContentSource, PublishingTask
 from publishing.scheduling import slots_next_free
 from publishing.sources import SourceError, fetch_items
 
-log = logging.getLogger(__name__)
 INSERT_BATCH_SIZE = 500
 LOOKUP_CHUNK = 500
 
@@ -86,15 +84,3 @@ def source_scan(*, source: ContentSource, batch_size: int = INSERT_BATCH_SIZE) -
         )
     source.refresh_from_db(fields=["total_items", "used_items", "last_scanned", "last_error"])
     return ScanResult(created=len(tasks), total=len(unique))
-
-
-def sources_scan_due() -> int:
-    """The schedule's entry: scan every active source of every active project."""
-    created = 0
-    sources = ContentSource.objects.filter(is_active=True, project__paused=False).select_related("project__owner")
-    for source in sources.iterator(chunk_size=100):
-        try:
-            created += source_scan(source=source).created
-        except Exception:  # one broken source must not stop the others; it rolled back
-            log.exception("scan of source %s failed", source.pk)
-    return created

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django_q.models import Schedule
 
 from cradle_site.schedules import ScheduleSpec
@@ -9,6 +8,8 @@ SCHEDULES = [
         name="publishing.scan",
         func="publishing.tasks.scan",
         schedule_type=Schedule.MINUTES,
-        minutes=settings.PUBLISHING_SCAN_MINUTES,
+        # Every minute: each source is due PUBLISHING_SCAN_MINUTES after its last scan
+        # (publishing.scan_runs), and a run takes the due ones one at a time.
+        minutes=1,
     ),
 ]

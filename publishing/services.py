@@ -20,13 +20,13 @@ from django.utils.translation import gettext as _
 from cradle_site import dates
 from cradle_site.errors import StateError
 from cradle_site.outbound import UnsafeURL, check_public_url
-from publishing import queue
-from publishing.content import X_TEXT_LIMIT, file_hash, text_hash
+from publishing import folders, queue
+from publishing.content import X_TEXT_LIMIT, stream_hash, text_hash
 from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
 from publishing.outcomes import log_attempt
 from publishing.scheduling import parse_slot_time, slots_next_free
 from publishing.sources import SourceError
-from publishing.sources.local_folder import MEDIA_SUFFIXES, resolve_allowed
+from publishing.sources.local_folder import MEDIA_SUFFIXES
 
 Status = PublishingTask.Status
 CREDENTIAL_FIELDS = ("x_consumer_key", "x_consumer_secret", "x_access_token", "x_access_token_secret")
@@ -140,9 +140,17 @@ def source_create(
         raise ValidationError({"path_or_identifier": _too_long(SOURCE_PATH_MAX_LENGTH)})
     if source_type == ContentSource.SourceType.LOCAL_FOLDER:
         try:
-            path_or_identifier = str(resolve_allowed(path_or_identifier))
+            folder = folders.resolve(project.owner_id, path_or_identifier)
         except SourceError as exc:
             raise ValidationError({"path_or_identifier": str(exc)}) from None
+        if not folder.is_dir():
+            raise ValidationError(
+                {
+                    "path_or_identifier": _("There is no folder %(path)s in your folder.")
+                    % {"path": folders.relative(project.owner_id, folder)}
+                }
+            )
+        path_or_identifier = str(folder)
     elif source_type == ContentSource.SourceType.RSS_FEED:
         if not path_or_identifier.startswith(("http://", "https://")):
             raise ValidationError({"path_or_identifier": _("A feed is an http:// or https:// address.")})
@@ -174,7 +182,8 @@ def task_create(
 ) -> PublishingTask:
     """A task from outside any source (the API). Without ``scheduled_at`` it takes the next slot.
 
-    ``media_path`` must name a media file under ``PUBLISHING_LOCAL_ROOTS``; ``key`` (the
+    ``media_path`` must name a media file inside the owner's folder (``publishing.folders``:
+    absolute, or relative to that folder); ``key`` (the
     caller's idempotency key) defaults to the media path, or a fresh id.
     """
     _check_scheduled_at(scheduled_at)
@@ -191,16 +200,21 @@ def task_create(
     media = None
     media_hash = ""
     if media_path:
+        # Outside the folder: folders.OUTSIDE whether or not something is there. Inside:
+        # the user may learn what their own folder holds.
         try:
-            path = resolve_allowed(media_path)
-        except SourceError as exc:
+            path = folders.resolve(project.owner_id, media_path)
+            if path.suffix.lower() not in MEDIA_SUFFIXES:
+                raise folders.NotAFile()
+            with folders.open_file(project.owner_id, path) as handle:
+                media_hash = stream_hash(handle)
+        except folders.OutsideFolder as exc:
             raise ValidationError({"media_path": str(exc)}) from None
-        if not path.is_file() or path.suffix.lower() not in MEDIA_SUFFIXES:
-            raise ValidationError({"media_path": _("No image, GIF or video at this path.")})
+        except SourceError:
+            raise ValidationError({"media_path": _("No image, GIF or video at this path.")}) from None
         if len(str(path)) > MEDIA_PATH_MAX_LENGTH:  # resolved, a relative path grows
             raise ValidationError({"media_path": _too_long(MEDIA_PATH_MAX_LENGTH)})
         media = {"kind": "file", "path": str(path)}
-        media_hash = file_hash(path)
     if not text and not media:
         raise ValidationError({"text": _("Give a text, a media file, or both.")})
     item_key = key or (str(media["path"]) if media else f"api:{uuid.uuid4().hex}")

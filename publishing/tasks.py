@@ -7,7 +7,7 @@ from dataclasses import asdict
 
 from cradle_site.health import beat
 from publishing.runner import publish_due
-from publishing.scan import sources_scan_due
+from publishing.scan_runs import source_scan_job, sources_scan_due
 
 log = logging.getLogger(__name__)
 
@@ -22,3 +22,9 @@ def scan() -> int:
     created = sources_scan_due()
     beat("publishing.scan")
     return created
+
+
+def scan_source(source_id: int) -> int:
+    """A scan a person asked for (``scan_runs.source_scan_request``)."""
+    result = source_scan_job(source_id)
+    return result.created if result else 0

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -16,11 +16,10 @@ from django.views.decorators.http import require_POST
 from cradle_site.errors import StateError
 from cradle_site.querysets import get_owned_or_404
 from cradle_site.roles import writer_required
-from publishing import services
+from publishing import drive_oauth, folders, scan_runs, services
 from publishing.forms import CredentialsForm, ProjectForm, SourceForm, TaskChangeForm, TaskFilterForm
 from publishing.keyset import keyset_page
 from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
-from publishing.scan import source_scan
 
 PAGE_SIZE = 50
 TASK_ACTIONS = {"retry", "cancel", "change", "post_anyway", "mark_posted"}
@@ -88,19 +87,22 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, _("Project saved."))
                 return redirect("publishing:project_detail", pk=project.pk)
-    counts = _status_counts([project]).get(project.pk, {})
-    return render(
-        request,
-        "publishing/project_detail.html",
-        {
-            "project": project,
-            "form": form,
-            "credentials_form": CredentialsForm(),
-            "source_form": SourceForm(),
-            "sources": project.sources.all(),
-            "counts": counts,
-        },
-    )
+    return render(request, "publishing/project_detail.html", _detail_context(project, form=form))
+
+
+def _detail_context(project: Project, **extra) -> dict:
+    return {
+        "project": project,
+        "form": ProjectForm(instance=project),
+        "credentials_form": CredentialsForm(),
+        "source_form": SourceForm(),
+        "sources": project.sources.all(),
+        "counts": _status_counts([project]).get(project.pk, {}),
+        # The owner's own folder, as they see it: local sources read nothing else.
+        "local_folder": folders.folder_name(project.owner_id),
+        "drive_available": drive_oauth.is_configured(),
+        **extra,
+    }
 
 
 @login_required
@@ -124,6 +126,56 @@ def project_credentials(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 @writer_required
+def drive_connect(request: HttpRequest, pk: int) -> HttpResponse:
+    """Off to Google's consent screen, with a state and a PKCE verifier kept in this session."""
+    project = get_owned_or_404(Project.objects.all(), request.user, pk=pk)
+    try:
+        return HttpResponseRedirect(drive_oauth.authorization_start(session=request.session, project=project))
+    except drive_oauth.DriveAuthError as exc:
+        messages.error(request, str(exc))
+        return redirect("publishing:project_detail", pk=pk)
+
+
+@login_required
+@writer_required
+def drive_callback(request: HttpRequest) -> HttpResponse:
+    """Where Google sends the owner back. A GET (Google's redirect), yet a write: it is only
+    accepted with the state this session started, for a project the user owns."""
+    if not request.user.can_write:
+        raise PermissionDenied
+    try:
+        project_id, verifier = drive_oauth.authorization_pending(
+            session=request.session, state=request.GET.get("state", "")
+        )
+    except drive_oauth.DriveAuthError as exc:
+        messages.error(request, str(exc))
+        return redirect("publishing:project_list")
+    project = get_owned_or_404(Project.objects.all(), request.user, pk=project_id)
+    if request.GET.get("error"):  # the owner said no on Google's screen
+        messages.error(request, _("Google Drive was not connected."))
+        return redirect("publishing:project_detail", pk=project.pk)
+    try:
+        drive_oauth.authorization_finish(project=project, code=request.GET.get("code", ""), verifier=verifier)
+    except drive_oauth.DriveAuthError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Google Drive connected."))
+    return redirect("publishing:project_detail", pk=project.pk)
+
+
+@login_required
+@require_POST
+@writer_required
+def drive_disconnect(request: HttpRequest, pk: int) -> HttpResponse:
+    project = get_owned_or_404(Project.objects.all(), request.user, pk=pk)
+    drive_oauth.disconnect(project=project)
+    messages.success(request, _("Google Drive disconnected: its sources are not read until you connect again."))
+    return redirect("publishing:project_detail", pk=pk)
+
+
+@login_required
+@require_POST
+@writer_required
 def source_add(request: HttpRequest, pk: int) -> HttpResponse:
     project = get_owned_or_404(Project.objects.all(), request.user, pk=pk)
     form = SourceForm(request.POST)
@@ -135,29 +187,27 @@ def source_add(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Source added."))
             return redirect("publishing:project_detail", pk=pk)
-    counts = _status_counts([project]).get(project.pk, {})
-    context = {
-        "project": project,
-        "form": ProjectForm(instance=project),
-        "credentials_form": CredentialsForm(),
-        "source_form": form,
-        "sources": project.sources.all(),
-        "counts": counts,
-    }
-    return render(request, "publishing/project_detail.html", context, status=400)
+    return render(request, "publishing/project_detail.html", _detail_context(project, source_form=form), status=400)
 
 
 @login_required
 @require_POST
 @writer_required
 def source_scan_now(request: HttpRequest, pk: int) -> HttpResponse:
-    source = get_owned_or_404(ContentSource.objects.select_related("project__owner"), request.user, pk=pk)
-    result = source_scan(source=source)
-    if result.error:
-        messages.error(request, _("Scan failed: %(error)s") % {"error": result.error})
-    else:
-        messages.success(request, _("Scan done: %(n)s new tasks.") % {"n": result.created})
+    """Queue a scan (a job: a slow feed must not hold the request); the page shows its progress."""
+    source = get_owned_or_404(ContentSource.objects.all(), request.user, pk=pk)
+    scan_runs.source_scan_request(source=source)
+    messages.success(request, _("Scan queued: the list below shows its progress."))
     return redirect("publishing:project_detail", pk=source.project_id)
+
+
+@login_required
+def source_scan_status(request: HttpRequest, pk: int) -> JsonResponse:
+    """What the project page polls (static/publishing/scan_progress.js) while a scan runs."""
+    source = get_owned_or_404(ContentSource.objects.select_related("project"), request.user, pk=pk)
+    body = scan_runs.scan_status(source)
+    body["label"] = scan_runs.scan_status_label(source)
+    return JsonResponse(body)
 
 
 @login_required

@@ -2,65 +2,79 @@
 
 ``photo.jpg`` takes its text from ``photo.txt`` (the whole file) or ``photo.json``
 (``{"text": ..., "alt_text": ...}``). A file without a caption posts with no text.
-The folder must be inside one of ``PUBLISHING_LOCAL_ROOTS``.
+The folder, every file and every caption must resolve inside the owner's own folder
+(``publishing.folders``), checked again at each scan: a media file that leads outside is
+not an item, and a caption that does fails the scan with ``folders.OUTSIDE``.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 from pathlib import Path
 
-from django.conf import settings
 from django.utils.translation import gettext as _
 
-from publishing.content import file_hash
-from publishing.sources.base import Item, SourceError
+from publishing import folders
+from publishing.content import stream_hash
+from publishing.sources.base import Item, SourceError, scan_tick
 
+log = logging.getLogger(__name__)
 MEDIA_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".mp4", ".mov", ".m4v"}
+# A post is 280 characters; a bigger caption file is a mistake, not a reason to read it all.
+CAPTION_MAX_BYTES = 64 * 1024
 
 
-def resolve_allowed(path: str) -> Path:
-    """The resolved path if it lies under an allowed root; SourceError otherwise."""
-    resolved = Path(path).expanduser().resolve()
-    for root in settings.PUBLISHING_LOCAL_ROOTS:
-        if resolved == root or root in resolved.parents:
-            return resolved
-    roots = ", ".join(str(root) for root in settings.PUBLISHING_LOCAL_ROOTS)
-    raise SourceError(_("The folder must be inside one of: %(roots)s") % {"roots": roots})
-
-
-def _caption(media: Path) -> tuple[str, str]:
+def _caption(owner_id: int, media: Path) -> tuple[str, str]:
+    # lexists, not is_file: is_file follows a symlink, so it would tell a link to an
+    # existing file outside from a link to nothing. The link itself is the user's own.
     json_path = media.with_suffix(".json")
-    if json_path.is_file():
-        try:
-            data = json.loads(json_path.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise SourceError(_("%(name)s is not valid JSON: %(error)s") % {"name": json_path.name, "error": exc})
-        if not isinstance(data, dict):
-            raise SourceError(_("%(name)s must hold a JSON object") % {"name": json_path.name})
-        return str(data.get("text", "")).strip(), str(data.get("alt_text", "")).strip()
     text_path = media.with_suffix(".txt")
-    if text_path.is_file():
-        return text_path.read_text(encoding="utf-8", errors="replace").strip(), ""
+    try:
+        if os.path.lexists(json_path):
+            raw = folders.read_text(owner_id, json_path, max_bytes=CAPTION_MAX_BYTES)
+            try:
+                data = json.loads(raw)
+            except ValueError:
+                raise SourceError(_("%(name)s is not valid JSON.") % {"name": json_path.name}) from None
+            if not isinstance(data, dict):
+                raise SourceError(_("%(name)s must hold a JSON object") % {"name": json_path.name})
+            return str(data.get("text", "")).strip(), str(data.get("alt_text", "")).strip()
+        if os.path.lexists(text_path):
+            return folders.read_text(owner_id, text_path, max_bytes=CAPTION_MAX_BYTES).strip(), ""
+    except folders.OutsideFolder:
+        name = json_path.name if os.path.lexists(json_path) else text_path.name
+        raise SourceError(f"{name}: {folders.OUTSIDE}") from None
     return "", ""
 
 
 def fetch_items(source) -> list[Item]:
-    folder = resolve_allowed(source.path_or_identifier)
+    owner_id = source.project.owner_id
+    folder = folders.resolve(owner_id, source.path_or_identifier)
     if not folder.is_dir():
-        raise SourceError(_("The folder %(path)s does not exist") % {"path": folder})
+        raise SourceError(
+            _("There is no folder %(path)s in your folder.") % {"path": folders.relative(owner_id, folder)}
+        )
     items = []
     for media in sorted(folder.iterdir()):
-        if not media.is_file() or media.suffix.lower() not in MEDIA_SUFFIXES:
+        if media.suffix.lower() not in MEDIA_SUFFIXES:
             continue
-        text, alt_text = _caption(media)
+        try:
+            with folders.open_file(owner_id, media) as handle:
+                media_hash = stream_hash(handle)
+        except SourceError:  # a symlink leading out of the folder, a FIFO, a sub-folder
+            log.info("source %s: skipped %s", source.pk, media.name)
+            continue
+        text, alt_text = _caption(owner_id, media)
         items.append(
             Item(
                 key=str(media),
                 text=text,
                 alt_text=alt_text,
                 media={"kind": "file", "path": str(media)},
-                media_hash=file_hash(media),
+                media_hash=media_hash,
             )
         )
+        scan_tick(len(items))
     return items

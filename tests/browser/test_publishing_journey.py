@@ -27,20 +27,31 @@ def _row(page, text: str):
 
 
 @pytest.fixture
-def posts_folder(tmp_path, settings):
+def media_root(tmp_path, settings):
     root = (tmp_path / "media").resolve()
-    folder = root / "cats"
+    root.mkdir()
+    settings.PUBLISHING_LOCAL_ROOTS = [root]
+    return root
+
+
+def _posts_folder(root, user) -> str:
+    """Three captioned pictures in ``cats`` inside the user's own folder; the path as they give it."""
+    folder = root / str(user.pk) / "cats"
     folder.mkdir(parents=True)
     for index, caption in enumerate(["Morning cat", "Lunch cat", "Evening cat"]):
         (folder / f"{index}.png").write_bytes(png_bytes(index))
         (folder / f"{index}.txt").write_text(caption, encoding="utf-8")
-    settings.PUBLISHING_LOCAL_ROOTS = [root]
-    return folder
+    return "cats"
 
 
 @pytest.mark.django_db(transaction=True)
-def test_create_a_project_fill_the_queue_work_it_and_publish(live_server, page, posts_folder):
+def test_create_a_project_fill_the_queue_work_it_and_publish(live_server, page, media_root, monkeypatch):
+    from django_q.conf import Conf
+
+    # The scan job runs in the live server's thread here, at once: no cluster in this test.
+    monkeypatch.setattr(Conf, "SYNC", True)
     pia = User.objects.create_user(username="pia", email="pia@example.com", password=PASSWORD, time_zone="Europe/Paris")
+    posts_folder = _posts_folder(media_root, pia)
     dogs = project_create(owner=pia, name="Dogs")
     task_create(project=dogs, text="Dog of the day", scheduled_at=timezone.now() + timedelta(days=2))
     base = live_server.url
@@ -56,12 +67,12 @@ def test_create_a_project_fill_the_queue_work_it_and_publish(live_server, page, 
     assert "No credentials: posts are logged as a dry run" in page.content()
     assert page.input_value("#id_slot_times_text") == "09:00, 13:30"
 
-    # A folder outside the allowed roots is refused; the settings form beside it still works.
+    # A folder outside the user's own folder is refused; the settings form beside it still works.
     page.select_option("#id_source_type", "local_folder")
     page.fill("#id_path_or_identifier", "/etc")
     page.click("#source-form button[type=submit]")
     page.wait_for_load_state()
-    assert "The folder must be inside one of" in page.inner_text("#source-form")
+    assert "That path is not inside your folder." in page.inner_text("#source-form")
     page.fill("#id_slot_times_text", "18:00, 09:00")
     page.click("#project-form button[type=submit]")
     page.wait_for_load_state()
@@ -69,13 +80,14 @@ def test_create_a_project_fill_the_queue_work_it_and_publish(live_server, page, 
     assert page.input_value("#id_slot_times_text") == "09:00, 18:00"
 
     page.select_option("#id_source_type", "local_folder")
-    page.fill("#id_path_or_identifier", str(posts_folder))
+    page.fill("#id_path_or_identifier", posts_folder)
     page.click("#source-form button[type=submit]")
     page.wait_for_load_state()
     assert "Source added." in flash_text(page)
     page.click("text=Scan now")
     page.wait_for_load_state()
-    assert "Scan done: 3 new tasks." in flash_text(page)
+    assert "Scan queued" in flash_text(page)
+    assert "3 new of 3 items" in page.inner_text("#sources")
     assert "pending: 3" in page.inner_text(".panel .actions")
 
     # The project's own queue, then narrowed to pending posts: still this project only.

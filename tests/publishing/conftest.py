@@ -1,5 +1,5 @@
-"""Publishing fixtures: projects with and without X credentials, a media folder inside the
-allowed roots, and small real media files."""
+"""Publishing fixtures: projects with and without X credentials, the owner's media folder
+inside the allowed root, and small real media files."""
 
 from __future__ import annotations
 
@@ -35,11 +35,20 @@ def png_bytes(seed: int = 0) -> bytes:
 
 
 @pytest.fixture
-def media_root(tmp_path, settings):
+def local_root(tmp_path, settings):
+    """The one root of local folders; each user's folder is ``<root>/<user id>``."""
     root = (tmp_path / "media").resolve()
     root.mkdir()
     settings.PUBLISHING_LOCAL_ROOTS = [root]
     return root
+
+
+@pytest.fixture
+def media_root(local_root, owner):
+    """The owner's own folder, where their sources and media files live."""
+    folder = local_root / str(owner.pk)
+    folder.mkdir()
+    return folder
 
 
 @pytest.fixture

@@ -112,7 +112,7 @@ def test_a_worker_killed_after_x_took_its_post_never_leads_to_a_second_post(x_pr
             WORKER,
             PUBLISHING_X_BASE_URL=double.url,
             PUBLISHING_LEASE_SECONDS="10",
-            PUBLISHING_LOCAL_ROOTS=str(media_root),
+            PUBLISHING_LOCAL_ROOTS=str(media_root.parent),
         )
         deadline = time.monotonic() + 60
         while not double.created.wait(timeout=0.2):

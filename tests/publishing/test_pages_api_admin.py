@@ -92,7 +92,7 @@ def test_the_settings_form_still_saves_after_a_refused_source(client, owner, pro
     )
     assert response.status_code == 400
     page = response.content.decode()
-    assert "The folder must be inside one of" in page
+    assert "That path is not inside your folder." in page
     action = f'action="{reverse("publishing:project_detail", args=[project.pk])}"'
     assert re.search(rf'<form method="post" {action}[^>]*id="project-form"', page)
 

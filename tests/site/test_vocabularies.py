@@ -22,12 +22,14 @@ from django.conf import settings
 from messaging.channels import FailureKind
 from messaging.models import Delivery, Message, StaffAlarm, StatusLog
 from messaging.sending import SendOutcome
-from publishing.models import PublishingLog, PublishingTask
+from publishing.models import ContentSource, PublishingLog, PublishingTask
 
 VOCABULARIES = [
     PublishingTask.Status,
     PublishingLog.Status,
     PublishingLog.ErrorKind,
+    ContentSource.ScanState,
+    ContentSource.ScanStatus,
     StatusLog.Status,
     StatusLog.Response,
     Message.State,
@@ -43,6 +45,7 @@ ALLOWED = {
     ("accounts/models.py", "ApiKey.state", "active"): "an API key's own state, not a message's",
     ("accounts/models.py", "ApiKey.state", "revoked"): "an API key's own state, not a message's",
     ("cradle_site/settings.py", "<module>", "media"): "the default local media folder's name",
+    ("messaging/views.py", "public_revoke", "done"): "the public revoke page's own step, not a scan's status",
     ("publishing/duplicates.py", "duplicate_reasons", "media"): "which hash matched (text or media)",
     ("publishing/media.py", "open_media", "media"): "the file name used when a URL has none",
     ("publishing/services.py", "task_create", "media"): "the content_data key of the media",

@@ -111,6 +111,7 @@ WRITES: dict[str, list[Case]] = {
         )
     ],
     "publishing:source_scan": [Case("scan", kwargs=lambda w: {"pk": w.source.pk})],
+    "publishing:drive_disconnect": [Case("disconnect", kwargs=lambda w: {"pk": w.project.pk})],
     "publishing:task_action": [
         Case("retry", kwargs=lambda w: {"pk": w.failed_task.pk, "action": "retry"}),
         Case("cancel", kwargs=lambda w: {"pk": w.task.pk, "action": "cancel"}),
@@ -216,6 +217,11 @@ READS: dict[str, Read] = {
     "accounts:password_reset_complete": Read(),
     "publishing:task_list": Read(),
     "publishing:log_list": Read(),
+    "publishing:source_scan_status": Read(lambda w: {"pk": w.source.pk}),
+    # Connect changes only the session (a state for Google's answer); the callback writes,
+    # and only with that session's state (tests/publishing/test_drive_oauth.py walks both).
+    "publishing:drive_connect": Read(lambda w: {"pk": w.project.pk}),
+    "publishing:drive_callback": Read(),
     "analytics:dashboard": Read(),
     "analytics:project_detail": Read(lambda w: {"pk": w.project.pk}),
     "analytics:project_export": Read(lambda w: {"pk": w.project.pk}),
@@ -247,9 +253,11 @@ OWNED_CASES = [param for param in WRITE_CASES if param.values[1].owned] + [
 
 @pytest.fixture
 def world(owner, other_user, tmp_path, settings) -> World:
-    media_root = (tmp_path / "media").resolve()
-    media_root.mkdir()
-    settings.PUBLISHING_LOCAL_ROOTS = [media_root]
+    root = (tmp_path / "media").resolve()
+    media_root = root / str(owner.pk)  # the owner's own folder (publishing.folders)
+    media_root.mkdir(parents=True)
+    settings.PUBLISHING_LOCAL_ROOTS = [root]
+    settings.PUBLISHING_GOOGLE_OAUTH_REVOKE_URL = "http://127.0.0.1:9/revoke"  # disconnect's best effort: refused at once
     cache.clear()  # the check-in page's rate limit counts across tests otherwise
     return build_world(owner, other_user, media_root)
 
