@@ -84,9 +84,10 @@ def reverse_kwargs(name: str) -> set[str]:
 def test_each_single_scope_key_gets_exactly_its_scope_on_every_route_and_method(
     scope, owner, other_user, tmp_path, settings
 ):
-    media_root = (tmp_path / "media").resolve()
-    media_root.mkdir()
-    settings.PUBLISHING_LOCAL_ROOTS = [media_root]
+    root = (tmp_path / "media").resolve()
+    media_root = root / str(owner.pk)  # the owner's own folder (publishing.folders)
+    media_root.mkdir(parents=True)
+    settings.PUBLISHING_LOCAL_ROOTS = [root]
     w = build_world(owner, other_user, media_root)
     granted = scopes.expand([scope])
     client = make_api_client(owner, [scope])

@@ -39,6 +39,10 @@ NOT_PAGES = {
     "task_action",
     "project_credentials",
     "source_add",
+    "drive_connect",
+    "drive_disconnect",
+    "drive_callback",  # Google's redirect back: it answers with a redirect to the project page
+    "source_scan_status",  # JSON for the scan progress poll
     "project_export",
     "publishing_export",
     "messages_export",
