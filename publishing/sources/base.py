@@ -6,7 +6,14 @@ from dataclasses import dataclass, field
 
 
 class SourceError(Exception):
-    """The source cannot be read (missing folder, bad feed, Drive refused). Shown to the user."""
+    """The source cannot be read (missing folder, bad feed, Drive refused). Shown to the user.
+
+    ``kind`` is an ``outbound_errors.Kind`` when the reading was an HTTP request, else "".
+    """
+
+    def __init__(self, message: str, *, kind: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass(frozen=True)
