@@ -32,7 +32,14 @@ CHUNK_BYTES = 1024 * 1024
 
 
 class MediaError(Exception):
-    """The media cannot be used (gone, too large, not an image or video). Not worth retrying."""
+    """The media cannot be used (gone, too large, not an image or video). Not worth retrying.
+
+    ``kind`` is an ``outbound_errors.Kind`` when a download failed, else "".
+    """
+
+    def __init__(self, message: str, *, kind: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -87,12 +94,12 @@ def _fetch(url: str) -> Iterator[requests.Response]:
         ) as response:
             yield response
     except UnsafeURL as exc:
-        raise MediaError(str(exc)) from None  # the address is refused: no retry can help
+        raise MediaError(str(exc), kind=exc.kind) from None  # the address is refused: no retry can help
     except OutboundError as exc:
         if exc.status in (404, 410):
-            raise MediaError(_("The media is gone: %(error)s") % {"error": exc}) from None
+            raise MediaError(_("The media is gone: %(error)s") % {"error": exc}, kind=exc.kind) from None
         if exc.kind == Kind.TOO_LARGE:
-            raise MediaError(str(exc)) from None
+            raise MediaError(str(exc), kind=exc.kind) from None
         raise SourceError(_("The media could not be fetched: %(error)s") % {"error": exc}, kind=exc.kind) from None
 
 
