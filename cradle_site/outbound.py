@@ -85,6 +85,7 @@ _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # local-use NAT64 (RFC 82
 _SIXTOFOUR = ipaddress.ip_network("2002::/16")  # 6to4: bits 16-48 are an IPv4 address
 _TEREDO = ipaddress.ip_network("2001::/32")  # Teredo tunnels to a client address we cannot judge
 _NUMERIC_LABEL = re.compile(r"^(?:0x[0-9a-f]*|[0-9]+)$", re.IGNORECASE)
+_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
 _FORBIDDEN_CHARS = re.compile(r"[\x00-\x20\x7f-\x9f\\\s]")
 
 
@@ -141,6 +142,14 @@ def _numeric_but_not_dotted_quad(host: str) -> bool:
         return True
 
 
+def _host_key(host: str, port: int) -> str:
+    """``host:port`` as ``OUTBOUND_ALLOWED_HOSTS`` spells it (an IPv6 address in brackets)."""
+    host = host.lower()
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"{host}:{port}"
+
+
 def operator_hosts() -> frozenset[str]:
     """``OUTBOUND_ALLOWED_HOSTS`` as ``host:port`` strings, for the operator's own endpoints only."""
     return frozenset(settings.OUTBOUND_ALLOWED_HOSTS)
@@ -155,11 +164,17 @@ def _authority(url: str) -> str:
     return re.split(r"[/?#]", rest, maxsplit=1)[0] if sep else ""
 
 
-def check_url_syntax(url: str) -> str:
+def _valid_name(host: str) -> bool:
+    labels = host[:-1].split(".") if host.endswith(".") else host.split(".")
+    return len(host) <= 253 and all(_LABEL.match(label) for label in labels)
+
+
+def check_url_syntax(url: str, *, allowed_hosts: Iterable[str] = ()) -> str:
     """The URL as it will be sent, or ``UnsafeURL`` naming what is wrong. Never resolves a name.
 
     What forms and the API call for a feed or webhook address: the full check (the address
-    the name resolves to) is made when the connection is opened.
+    the name resolves to) is made when the connection is opened. ``allowed_hosts``: the
+    operator's ``host:port`` services a literal private address may name (``operator_hosts``).
     """
     url = url or ""
     if _FORBIDDEN_CHARS.search(url):
@@ -183,8 +198,12 @@ def check_url_syntax(url: str) -> str:
     if _numeric_but_not_dotted_quad(host):
         raise invalid_url(_("Write an IPv4 address as four decimal numbers, e.g. 93.184.215.14."))
     literal = _literal(host)
+    if literal is None and not _valid_name(host):
+        raise invalid_url(_("%(host)s is not a valid host name.") % {"host": host[:100]})
     if literal is not None and not settings.OUTBOUND_ALLOW_PRIVATE and not address_is_public(literal):
-        raise refused_address(host)
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        if _host_key(host, port) not in allowed_hosts:
+            raise refused_address(host)
     return prepared
 
 
@@ -222,7 +241,7 @@ class _Guard:
         return None if self.ends_at is None else max(0.0, self.ends_at - time.monotonic())
 
     def admits(self, host: str, port: int, address: str) -> bool:
-        if settings.OUTBOUND_ALLOW_PRIVATE or f"{host.lower()}:{port}" in self.allowed_hosts:
+        if settings.OUTBOUND_ALLOW_PRIVATE or _host_key(host, port) in self.allowed_hosts:
             return True
         return address_is_public(address)
 
@@ -307,6 +326,7 @@ class _CheckedConnectionMixin:
             return sock
         raise unreachable(host) from last_error
 
+
 class _CheckedHTTPConnection(_CheckedConnectionMixin, HTTPConnection):
     pass
 
@@ -366,11 +386,11 @@ class OutboundSession(requests.Session):
 
     def request(self, method, url, *args, **kwargs):
         # The URL as given, before requests normalises a backslash or a user name away.
-        check_url_syntax(url)
+        check_url_syntax(url, allowed_hosts=self.guard.allowed_hosts)
         return super().request(method, url, *args, **kwargs)
 
     def send(self, request, **kwargs):
-        check_url_syntax(request.url)  # every hop passes here
+        check_url_syntax(request.url, allowed_hosts=self.guard.allowed_hosts)  # every hop passes here
         return super().send(request, **kwargs)
 
     def get_redirect_target(self, resp):
