@@ -438,6 +438,10 @@ def open_url(
         response.outbound_url = url  # for the sentence of a failure while reading
         response.outbound_guard = http.guard
         try:
+            if http.guard.passed:
+                # The deadline cut the socket while the headers came in: http.client takes the
+                # end of the stream for the end of the headers, and this "answer" is not one.
+                raise outbound_failure(TimeoutError("deadline passed"), url=url, deadline_passed=True)
             if ok_statuses is not None and response.status_code not in set(ok_statuses):
                 raise bad_status(host_of(url), response.status_code)
             yield response
