@@ -278,3 +278,11 @@ def test_the_log_gets_the_full_text_with_secrets_redacted(caplog):
     assert "ConnectionError" in logged and "feeds.example.org" in logged
     assert SECRET not in logged and "user:pw" not in logged and "abc.def" not in logged
     assert redact(f"GET /drive/v3/files?key={SECRET}&q=1") == "GET /drive/v3/files?key=[redacted]&q=1"
+
+
+def test_the_sentence_is_translated():
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        _kind, sentence = describe(ConnectionResetError(104, "reset"), url="https://feeds.example.org/rss")
+    assert sentence == "无法连接 feeds.example.org，请检查地址。"
