@@ -286,9 +286,9 @@ class _CheckedConnectionMixin:
     def _new_conn(self) -> socket.socket:
         guard = self._outbound_guard
         host = self._dns_host.strip("[]").rstrip(".").lower()
-        if _numeric_but_not_dotted_quad(host):
-            raise invalid_url(_("Write an IPv4 address as four decimal numbers, e.g. 93.184.215.14."))
         literal = _literal(host)
+        if literal is None and _numeric_but_not_dotted_quad(host):
+            raise invalid_url(_("Write an IPv4 address as four decimal numbers, e.g. 93.184.215.14."))
         if literal is not None:
             addresses = [str(literal)]
         else:

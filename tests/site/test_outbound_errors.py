@@ -115,9 +115,7 @@ def network(monkeypatch, settings):
     bad = _Misbehaving()
     fake = FakeNetwork(monkeypatch, internet)
     fake.routes.update({REFUSING: bad.closed_port, RESETTING: bad.reset_port, HANGING_UP: bad.hangup_port})
-    fake.names.update(
-        {"closed.test": [REFUSING], "rst.test": [RESETTING], "hangs-up.test": [HANGING_UP]}
-    )
+    fake.names.update({"closed.test": [REFUSING], "rst.test": [RESETTING], "hangs-up.test": [HANGING_UP]})
     fake.names["drive.test"] = ["93.184.215.14"]
     yield fake
     bad.close()
@@ -202,9 +200,7 @@ def test_a_webhook_delivery_error_is_clean_in_the_delivery_the_history_and_the_p
         title="",
         content="hello",
         initial_delay_months=1,
-        recipients=[
-            {"name": "Hook", "contact": f"https://rst.test/hook?token={SECRET}", "contact_type": "webhook"}
-        ],
+        recipients=[{"name": "Hook", "contact": f"https://rst.test/hook?token={SECRET}", "contact_type": "webhook"}],
     )
     Message.objects.filter(pk=message.pk).update(warning_level=5, next_warning_date=timezone.now())
     messaging_minute()
