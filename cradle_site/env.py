@@ -102,6 +102,20 @@ def env_networks(name: str) -> list[str]:
     return out
 
 
+_HOST_PORT = re.compile(
+    r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\]):\d{1,5}"
+)
+
+
+def host_ports(name: str) -> list[str]:
+    """A comma-separated list of ``host:port`` (the port is required: one service, not a whole host)."""
+    items = [item.lower() for item in env_list(name)]
+    for item in items:
+        if not _HOST_PORT.fullmatch(item):
+            raise ImproperlyConfigured(f"{name}: {item!r} is not host:port (e.g. sms.internal:8080)")
+    return items
+
+
 def admins(name: str) -> list[tuple[str, str]]:
     """``ADMINS`` as Django wants it, from ``"Ops <ops@example.com>,oncall@example.com"``."""
     out = []

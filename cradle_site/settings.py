@@ -399,8 +399,17 @@ PUBLISHING_SCAN_LEASE_SECONDS = PUBLISHING_SCAN_DEADLINE_SECONDS + 2 * PUBLISHIN
 # Feeds, enclosures and webhooks may not point inside the server's network (cradle_site.outbound);
 # set this only to develop against local services.
 OUTBOUND_ALLOW_PRIVATE = env.env_bool("OUTBOUND_ALLOW_PRIVATE", False)
+# host:port services of the operator's inside the network that the operator's own endpoints
+# (the SMS gateway, the Drive base URL) may reach; a URL a user gives never may.
+OUTBOUND_ALLOWED_HOSTS = env.host_ports("OUTBOUND_ALLOWED_HOSTS")
 # Remote media (Drive files, feed enclosures) larger than this is refused; X takes video up to 512 MB.
 PUBLISHING_MEDIA_MAX_BYTES = env.env_int("PUBLISHING_MEDIA_MAX_BYTES", 512 * 1024 * 1024, minimum=1)
+# A download of remote media ends after this many seconds, however the bytes trickle in.
+PUBLISHING_MEDIA_READ_SECONDS = env.env_int("PUBLISHING_MEDIA_READ_SECONDS", 240, minimum=1)
+# A feed (or a page of a Drive listing) larger than this is refused; it is read into memory.
+PUBLISHING_FEED_MAX_BYTES = env.env_int("PUBLISHING_FEED_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
+# Reading a feed (or a Drive listing page) ends after this many seconds: connect, redirects and body.
+PUBLISHING_FEED_READ_SECONDS = env.env_int("PUBLISHING_FEED_READ_SECONDS", 15, minimum=1)
 
 # --- analytics (aggregation) ---------------------------------------------------------
 # The hourly job recomputes this many past hours so logs written late still count.

@@ -1,8 +1,9 @@
 """A post's media as an open file, whatever the source: a local file, a Drive file, a feed enclosure.
 
 Remote media is streamed into a temporary file in chunks, never read whole into memory
-(a video may be hundreds of megabytes), and refused past ``PUBLISHING_MEDIA_MAX_BYTES``
-both by its declared length and by what actually arrives. The file is gone when the
+(a video may be hundreds of megabytes), refused past ``PUBLISHING_MEDIA_MAX_BYTES``
+both by its declared length and by what actually arrives, and cut off after
+``PUBLISHING_MEDIA_READ_SECONDS`` however slowly it trickles (``cradle_site.outbound``). The file is gone when the
 ``with`` block ends.
 """
 
@@ -19,8 +20,10 @@ from urllib.parse import unquote, urlsplit
 
 import requests
 from django.conf import settings
+from django.utils.translation import gettext as _
 
-from cradle_site.outbound import UnsafeURL, public_get
+from cradle_site.outbound import OutboundError, UnsafeURL, iter_capped, open_url
+from cradle_site.outbound_errors import Kind
 from publishing import folders
 from publishing.models import PublishingTask
 from publishing.sources import SourceError, google_drive
@@ -29,7 +32,14 @@ CHUNK_BYTES = 1024 * 1024
 
 
 class MediaError(Exception):
-    """The media cannot be used (gone, too large, not an image or video). Not worth retrying."""
+    """The media cannot be used (gone, too large, not an image or video). Not worth retrying.
+
+    ``kind`` is an ``outbound_errors.Kind`` when a download failed, else "".
+    """
+
+    def __init__(self, message: str, *, kind: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -80,38 +90,31 @@ def open_media(
         raise MediaError(f"Unknown media kind {kind!r}")
 
 
-def _fetch(url: str) -> requests.Response:
+@contextmanager
+def _fetch(url: str) -> Iterator[requests.Response]:
+    """The enclosure at ``url`` through the checked session; read within ``PUBLISHING_MEDIA_READ_SECONDS``."""
     try:
-        response = public_get(url, stream=True, timeout=settings.PUBLISHING_HTTP_TIMEOUT)
+        with open_url(
+            url, timeout=settings.PUBLISHING_HTTP_TIMEOUT, deadline=settings.PUBLISHING_MEDIA_READ_SECONDS
+        ) as response:
+            yield response
     except UnsafeURL as exc:
-        raise MediaError(f"{url[:200]}: {exc}") from None
-    except requests.RequestException as exc:
-        raise SourceError(f"The media could not be fetched: {exc}") from None
-    if response.status_code in (404, 410):
-        response.close()
-        raise MediaError(f"The media is gone ({response.status_code}): {url[:200]}")
-    if response.status_code != 200:
-        response.close()
-        raise SourceError(f"The media could not be fetched: HTTP {response.status_code}")
-    return response
+        raise MediaError(str(exc), kind=exc.kind) from None  # the address is refused: no retry can help
+    except OutboundError as exc:
+        if exc.status in (404, 410):
+            raise MediaError(_("The media is gone: %(error)s") % {"error": exc}, kind=exc.kind) from None
+        if exc.kind == Kind.TOO_LARGE:
+            raise MediaError(str(exc), kind=exc.kind) from None
+        raise SourceError(_("The media could not be fetched: %(error)s") % {"error": exc}, kind=exc.kind) from None
 
 
 @contextmanager
 def _spool(response: requests.Response, keep_alive: Callable[[], None]) -> Iterator[BinaryIO]:
-    limit = settings.PUBLISHING_MEDIA_MAX_BYTES
-    declared = response.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise MediaError(f"The media is {int(declared):,} bytes, more than the {limit:,} bytes allowed")
+    # iter_capped raises OutboundError (too large, cut off, past the deadline); the
+    # ``_fetch``/``google_drive.download`` block around this one turns it into ours.
     with tempfile.TemporaryFile(prefix="cradle-media-") as file:
-        size = 0
-        try:
-            for chunk in response.iter_content(CHUNK_BYTES):
-                keep_alive()
-                size += len(chunk)
-                if size > limit:
-                    raise MediaError(f"The media is more than the {limit:,} bytes allowed")
-                file.write(chunk)
-        except requests.RequestException as exc:
-            raise SourceError(f"The media download broke off: {exc}") from None
+        for chunk in iter_capped(response, max_bytes=settings.PUBLISHING_MEDIA_MAX_BYTES, chunk_bytes=CHUNK_BYTES):
+            keep_alive()
+            file.write(chunk)
         file.seek(0)
         yield file

@@ -27,6 +27,7 @@ from django.conf import settings
 from django.utils import timezone
 from requests.adapters import HTTPAdapter
 
+from cradle_site.outbound_errors import outbound_failure
 from publishing.content import ALT_TEXT_LIMIT
 from publishing.media import MediaError, no_keep_alive, open_media
 from publishing.models import Project, PublishingLog, PublishingTask
@@ -122,7 +123,10 @@ def classify(exc: BaseException, *, stage: Literal["upload", "post"]) -> Publish
     if isinstance(cause, requests.RequestException):
         # A read timeout while posting: the request may have reached X and been posted.
         maybe_posted = stage == "post" and isinstance(cause, requests.ReadTimeout)
-        return PublishError(ErrorKind.NETWORK, f"{type(cause).__name__}: {cause}", maybe_posted=maybe_posted)
+        # The sentence, not the exception: requests' text carries the pool repr and the URL.
+        url = getattr(cause.request, "url", None) or "https://api.x.com/"
+        message = outbound_failure(cause, url=url).message
+        return PublishError(ErrorKind.NETWORK, message, maybe_posted=maybe_posted)
     if isinstance(exc, SourceError):
         return PublishError(ErrorKind.NETWORK, str(exc))
     if isinstance(exc, MediaError):

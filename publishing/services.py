@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from cradle_site import dates
 from cradle_site.errors import StateError
-from cradle_site.outbound import UnsafeURL, check_public_url
+from cradle_site.outbound import UnsafeURL, check_url_syntax
 from publishing import folders, queue
 from publishing.content import X_TEXT_LIMIT, stream_hash, text_hash
 from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
@@ -155,7 +155,9 @@ def source_create(
         if not path_or_identifier.startswith(("http://", "https://")):
             raise ValidationError({"path_or_identifier": _("A feed is an http:// or https:// address.")})
         try:
-            check_public_url(path_or_identifier)
+            # Syntax and a literal address only, no DNS inside the request: the address the
+            # name resolves to is checked when the feed is read (cradle_site.outbound).
+            check_url_syntax(path_or_identifier)
         except UnsafeURL as exc:
             raise ValidationError({"path_or_identifier": str(exc)}) from None
     elif "'" in path_or_identifier or "/" in path_or_identifier:

@@ -17,7 +17,14 @@ from django.utils.translation import gettext as _
 
 
 class SourceError(Exception):
-    """The source cannot be read (missing folder, bad feed, Drive refused). Shown to the user."""
+    """The source cannot be read (missing folder, bad feed, Drive refused). Shown to the user.
+
+    ``kind`` is an ``outbound_errors.Kind`` when the reading was an HTTP request, else "".
+    """
+
+    def __init__(self, message: str, *, kind: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass(frozen=True)

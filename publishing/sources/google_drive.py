@@ -11,12 +11,18 @@ description.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import quote
+
 import requests
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from cradle_site.outbound import OutboundError, open_url, operator_hosts, read_capped
+from cradle_site.outbound_errors import Kind
 from publishing.sources.base import Item, SourceError, scan_tick
-from publishing.sources.google_http import google_request
 
 FIELDS = "nextPageToken, files(id, name, mimeType, description, md5Checksum)"
 MAX_PAGES = 100
@@ -41,19 +47,40 @@ def _credential(source) -> str:
     raise SourceError(_("Connect Google Drive on the project page first."))
 
 
-def _get(path: str, *, credential: str, params: dict | None = None, stream: bool = False) -> requests.Response:
+@contextmanager
+def _open(path: str, *, credential: str, params: dict | None = None, deadline: int) -> Iterator[requests.Response]:
+    """A streamed answer of the Drive API, through the checked session (``cradle_site.outbound``).
+
+    The base URL is the operator's, so ``OUTBOUND_ALLOWED_HOSTS`` may admit a Drive double
+    inside the network. Failures are one sentence naming the host: never the URL, whose
+    query string may carry the API key.
+    """
     extra_params, headers = _auth(credential)
     url = f"{settings.PUBLISHING_GOOGLE_DRIVE_BASE_URL}/drive/v3/{path}"
     try:
-        response = google_request("GET", url, params={**(params or {}), **extra_params}, headers=headers, stream=stream)
-    except requests.RequestException as exc:
-        raise SourceError(_("Google Drive could not be reached: %(error)s") % {"error": exc}) from None
-    if response.status_code != 200:
-        raise SourceError(
-            _("Google Drive answered %(status)s: %(body)s")
-            % {"status": response.status_code, "body": response.text[:200]}
-        )
-    return response
+        with open_url(
+            url,
+            params={**(params or {}), **extra_params},
+            headers=headers,
+            timeout=settings.PUBLISHING_HTTP_TIMEOUT,
+            deadline=deadline,
+            allowed_hosts=operator_hosts(),
+        ) as response:
+            yield response
+    except OutboundError as exc:
+        raise SourceError(_("Google Drive: %(error)s") % {"error": exc}, kind=exc.kind) from None
+
+
+def _list(params: dict, *, credential: str) -> dict:
+    with _open("files", credential=credential, params=params, deadline=settings.PUBLISHING_FEED_READ_SECONDS) as r:
+        body = read_capped(r, max_bytes=settings.PUBLISHING_FEED_MAX_BYTES)
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise SourceError(_("Google Drive sent an answer that is not a file list."), kind=Kind.BAD_ANSWER)
+    return data
 
 
 def fetch_items(source) -> list[Item]:
@@ -70,7 +97,7 @@ def fetch_items(source) -> list[Item]:
         params = {"q": query, "fields": FIELDS, "pageSize": 1000, "orderBy": "name"}
         if page_token:
             params["pageToken"] = page_token
-        data = _get("files", credential=credential, params=params).json()
+        data = _list(params, credential=credential)
         for file in data.get("files", []):
             items.append(
                 Item(
@@ -92,6 +119,13 @@ def fetch_items(source) -> list[Item]:
     return items
 
 
-def download(source, file_id: str) -> requests.Response:
-    """The file's content (``alt=media``) as a streamed response, to be closed by the caller."""
-    return _get(f"files/{file_id}", credential=_credential(source), params={"alt": "media"}, stream=True)
+@contextmanager
+def download(source, file_id: str) -> Iterator[requests.Response]:
+    """The file's content (``alt=media``) as a streamed response, closed when the block ends."""
+    with _open(
+        f"files/{quote(file_id, safe='')}",
+        credential=_credential(source),
+        params={"alt": "media"},
+        deadline=settings.PUBLISHING_MEDIA_READ_SECONDS,
+    ) as response:
+        yield response

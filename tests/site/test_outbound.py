@@ -1,149 +1,261 @@
-"""Addresses users give us (feeds, enclosures, webhooks) may not reach inside the server's network."""
+"""The checked session: the address rule, the URL rule (no DNS), and what the connection keeps."""
 
 from __future__ import annotations
 
+import datetime
+import socket
+import ssl
 import threading
-from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-import responses
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 
-from cradle_site.outbound import UnsafeURL, check_public_url, public_get
-from messaging.models import Delivery, Message, Recipient
+from cradle_site import outbound
+from cradle_site.outbound import OutboundError, UnsafeURL, address_is_public, check_url_syntax, open_url
+from cradle_site.outbound_errors import Kind
+from messaging.channels import HttpSmsGateway, WebhookChannel, validate_contact
+from messaging.models import Recipient
 from messaging.services import message_create
-from publishing.models import PublishingLog, PublishingTask
-from publishing.runner import publish_due
-from publishing.scan import source_scan
-from publishing.services import source_create, task_create
-from tests.jobs import messaging_minute
-
-PUBLIC = "http://93.184.215.14"  # a public address literal: no DNS needed
+from publishing.services import project_create, source_create
+from tests.site.outbound_doubles import PUBLIC_IP, FakeNetwork, LocalServers, redirect_to
 
 
 @pytest.mark.parametrize(
-    "url",
+    "address",
     [
-        "http://127.0.0.1/",
-        "http://localhost:6379/",
-        "http://10.1.2.3/feed",
-        "https://192.168.0.1/",
-        "http://169.254.169.254/latest/meta-data/",
-        "http://100.64.0.1/",
-        "http://[::1]/",
-        "http://[::ffff:127.0.0.1]/",
-        "http://0.0.0.0/",
-        "ftp://93.184.215.14/",
-        "http:///nohost",
-        "http://[::1/",  # a malformed IPv6 literal: urlsplit raises ValueError
-        "http://[zz]/",
-        f"http://{'a' * 64}.com/",  # a label over 63 characters: urllib3 raised ValueError at fetch time
-        "http://a..b/",
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.0.1",
+        "169.254.169.254",
+        "100.64.0.1",  # shared (carrier-grade NAT)
+        "0.0.0.0",
+        "224.0.0.1",  # multicast
+        "240.0.0.1",  # reserved
+        "255.255.255.255",
+        "192.0.2.1",  # documentation
+        "::",
+        "::1",
+        "fe80::1",
+        "fc00::1",
+        "fec0::1",  # site-local
+        "ff0e::1",  # global-scope multicast: still not a host
+        "::ffff:127.0.0.1",
+        "::ffff:10.0.0.1",
+        "::127.0.0.1",  # IPv4-compatible
+        "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
+        "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254
+        "64:ff9b:1::1",  # local-use NAT64
+        "2002:7f00:1::",  # 6to4 of 127.0.0.1
+        "2002:a00:1::1",  # 6to4 of 10.0.0.1
+        "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo
+        "2001:db8::1",  # documentation
     ],
 )
-def test_inside_addresses_and_other_schemes_are_refused(url):
-    with pytest.raises(UnsafeURL):
-        check_public_url(url)
+def test_it_refuses_every_address_inside_or_around_the_network(address):
+    assert not address_is_public(address)
 
 
-@pytest.mark.parametrize("url", [f"{PUBLIC}/feed.xml", "https://[2606:4700::1111]/", "https://no-such-host.invalid/"])
-def test_public_and_unresolvable_hosts_pass(url):
-    check_public_url(url)
+@pytest.mark.parametrize(
+    "address", [PUBLIC_IP, "1.1.1.1", "2606:4700::1111", "64:ff9b::5db8:d70e", "2002:5db8:d70e::1"]
+)
+def test_it_admits_public_addresses_and_public_ones_embedded(address):
+    assert address_is_public(address)
 
 
-def test_the_setting_lets_development_reach_local_services(settings):
-    settings.OUTBOUND_ALLOW_PRIVATE = True
-    check_public_url("http://127.0.0.1:8000/feed.xml")
+@pytest.fixture
+def no_dns(monkeypatch):
+    """Any name resolution fails the test: validation inside a request must not wait on DNS."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a name was resolved")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(outbound, "resolve", refuse)
 
 
-@responses.activate
-def test_a_redirect_into_the_network_is_refused_before_it_is_followed():
-    responses.get(f"{PUBLIC}/feed.xml", status=302, headers={"Location": "http://127.0.0.1:6379/"})
-    secret = responses.get("http://127.0.0.1:6379/", body="+PONG")
-    with pytest.raises(UnsafeURL):
-        public_get(f"{PUBLIC}/feed.xml", timeout=5)
-    assert secret.call_count == 0
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        ("http://127.0.0.1:8343\\@example.com/../admin/feed.xml", Kind.INVALID_URL),
+        ("https://169.254.169.254\\@example.com/../latest/meta-data/", Kind.INVALID_URL),
+        ("https://user@example.com/", Kind.INVALID_URL),
+        ("https://user:pw@example.com/", Kind.INVALID_URL),
+        ("https://exa mple.com/", Kind.INVALID_URL),
+        ("https://example.com/\x00", Kind.INVALID_URL),
+        ("ftp://example.com/", Kind.INVALID_URL),
+        ("javascript:alert(1)", Kind.INVALID_URL),
+        ("https:///nohost", Kind.INVALID_URL),
+        ("https://[::1/", Kind.INVALID_URL),
+        (f"https://{'a' * 64}.com/", Kind.INVALID_URL),
+        ("https://2130706433/", Kind.INVALID_URL),
+        ("https://0x7f.1/", Kind.INVALID_URL),
+        ("https://0177.0.0.1/", Kind.INVALID_URL),
+        ("https://127.1/", Kind.INVALID_URL),
+        ("https://10.0.0.5/hook", Kind.REFUSED_ADDRESS),
+        ("https://[::ffff:127.0.0.1]/", Kind.REFUSED_ADDRESS),
+        ("https://[64:ff9b::7f00:1]/", Kind.REFUSED_ADDRESS),
+    ],
+)
+def test_the_url_rule_refuses_ambiguous_addresses_without_resolving(url, kind, no_dns, settings):
+    settings.OUTBOUND_ALLOW_PRIVATE = False
+    with pytest.raises(UnsafeURL) as error:
+        check_url_syntax(url)
+    assert error.value.kind == kind
 
 
-class _LocalServer:
-    """A real HTTP server on 127.0.0.1 that counts the requests it is sent."""
-
-    def __init__(self):
-        self.hits = 0
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - the http.server API
-                server.hits += 1
-                body = b'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title></channel></rss>'
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/feed.xml"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-@pytest.mark.django_db
-def test_a_feed_inside_the_network_is_refused_and_never_fetched(owner, settings):
-    from publishing.services import project_create
-
-    project = project_create(owner=owner, name="P", slot_interval_minutes=30, daily_cap=10)
-    local = _LocalServer()
-    try:
-        with pytest.raises(ValidationError) as error:
-            source_create(project=project, source_type="rss_feed", path_or_identifier=local.url)
-        assert "inside this server's network" in error.value.message_dict["path_or_identifier"][0]
-        # One stored before the rule (or through a name that now resolves inside) is refused at fetch time.
-        settings.OUTBOUND_ALLOW_PRIVATE = True
-        source = source_create(project=project, source_type="rss_feed", path_or_identifier=local.url)
-        settings.OUTBOUND_ALLOW_PRIVATE = False
-        result = source_scan(source=source)
-        assert "inside this server's network" in result.error and local.hits == 0
-        settings.OUTBOUND_ALLOW_PRIVATE = True
-        assert source_scan(source=source).error == "" and local.hits == 1
-    finally:
-        local.close()
+def test_the_url_rule_admits_names_it_cannot_judge_without_dns_and_normalises_as_it_sends(no_dns):
+    assert check_url_syntax("HTTPS://Hooks.Example.COM:443/a/../b?x=1") == "https://hooks.example.com:443/b?x=1"
+    assert check_url_syntax("https://no-such-host.invalid/feed") == "https://no-such-host.invalid/feed"
 
 
 @pytest.mark.django_db
-def test_a_feed_whose_host_is_not_a_host_name_is_refused_and_scans_to_an_error(owner):
-    from publishing.models import ContentSource
-    from publishing.services import project_create
-
-    project = project_create(owner=owner, name="P", slot_interval_minutes=30, daily_cap=10)
-    url = f"http://{'a' * 70}.com/feed.xml"
-    with pytest.raises(ValidationError) as error:
-        source_create(project=project, source_type="rss_feed", path_or_identifier=url)
-    assert "is not a valid host name" in error.value.message_dict["path_or_identifier"][0]
-    # One stored before the rule: the scan (page, API, job) reports it instead of raising.
-    source = ContentSource.objects.create(project=project, source_type="rss_feed", path_or_identifier=url)
-    assert "is not a valid host name" in source_scan(source=source).error
-
-
-@pytest.mark.django_db
-def test_a_webhook_inside_the_network_is_a_400_and_is_never_called(owner, api_client_for):
+@pytest.mark.parametrize(
+    "contact",
+    ["https://169.254.169.254\\@example.com/../latest/meta-data/", "https://user@hooks.example.com/", "https://[::1]/"],
+)
+def test_the_api_answers_400_naming_the_field_without_resolving(contact, owner, api_client_for, no_dns):
     api = api_client_for(owner, ["messages:write"])
     body = {
         "content": "hello",
         "initial_delay_months": 1,
-        "recipients": [{"name": "Hook", "contact": "https://10.0.0.5/hook", "contact_type": "webhook"}],
+        "recipients": [{"name": "Hook", "contact": contact, "contact_type": "webhook"}],
     }
     response = api.post("/api/v1/messages/", body, format="json")
     assert response.status_code == 400
-    assert "recipients[0].contact" in response.json()["error"]["fields"]
+    [reason] = response.json()["error"]["fields"]["recipients[0].contact"]
+    assert reason.startswith(("Give", "Write", "[::1] is an address inside"))
 
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://127.0.0.1:8343\\@example.com/../admin/feed.xml", "backslashes"),
+        ("https://user:pw@feeds.example.org/rss", "without a user name"),
+        ("http://2130706433/feed", "four decimal numbers"),
+        ("http://10.0.0.1/feed", "inside this server's network"),
+    ],
+)
+def test_a_feed_source_refuses_the_url_naming_the_field_without_resolving(url, reason, owner, no_dns):
+    project = project_create(owner=owner, name="P", slot_interval_minutes=30, daily_cap=10)
+    with pytest.raises(ValidationError) as error:
+        source_create(project=project, source_type="rss_feed", path_or_identifier=url)
+    assert reason in error.value.message_dict["path_or_identifier"][0]
+
+
+def test_a_webhook_contact_is_checked_by_the_same_rule(no_dns):
+    with pytest.raises(ValidationError) as error:
+        validate_contact(Recipient.ContactType.WEBHOOK, "https://u@hooks.example.com/")
+    assert error.value.code == "invalid_url"
+    with pytest.raises(ValidationError) as error:
+        validate_contact(Recipient.ContactType.WEBHOOK, "https://[::ffff:10.0.0.1]/")
+    assert error.value.code == "private_address"
+    assert (
+        validate_contact(Recipient.ContactType.WEBHOOK, "https://hooks.example.com/x") == "https://hooks.example.com/x"
+    )
+
+
+@pytest.fixture
+def internal():
+    servers = LocalServers()
+    yield servers
+    servers.close()
+
+
+@pytest.fixture
+def internet():
+    servers = LocalServers(ipv6=False)
+    yield servers
+    servers.close()
+
+
+@pytest.fixture
+def network(monkeypatch, internet, settings):
+    settings.OUTBOUND_ALLOW_PRIVATE = False
+    settings.OUTBOUND_ALLOWED_HOSTS = []
+    fake = FakeNetwork(monkeypatch, internet)
+    fake.names["public.test"] = [PUBLIC_IP]
+    return fake
+
+
+def _get(url: str, **kwargs) -> int:
+    with open_url(url, timeout=3, deadline=5, ok_statuses=None, **kwargs) as response:
+        return response.status_code
+
+
+def test_a_name_that_does_not_resolve_is_refused_when_connecting(network):
+    def nxdomain(host, port):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    network.names["gone.test"] = nxdomain
+    with pytest.raises(OutboundError) as error:
+        _get("http://gone.test/feed")
+    assert error.value.kind == Kind.UNREACHABLE
+    assert str(error.value) == "Couldn't reach gone.test — check the address."
+
+
+def test_the_name_stays_in_the_host_header_while_the_socket_goes_to_the_checked_address(network, internet):
+    assert _get("http://public.test/feed.xml?x=1") == 200
+    assert internet.state.hosts == ["public.test"]
+    assert network.connected == [(PUBLIC_IP, 80)]
+
+
+def test_a_rebinding_name_is_resolved_once_and_the_connection_uses_that_answer(network, internet, internal):
+    network.rebinding("rebind.test")
+    assert _get(f"http://rebind.test:{internal.port}/") == 200
+    assert network.resolved == ["rebind.test"]
+    assert network.connected == [(PUBLIC_IP, internal.port)]
+    assert internal.connections == 0 and internet.connections == 1
+
+
+def test_each_redirect_hop_is_checked_and_a_post_never_follows(network, internet, internal, settings):
+    internet.routes["/hop"] = redirect_to("/to-loopback")
+    internet.routes["/to-loopback"] = redirect_to(f"http://127.0.0.1:{internal.port}/secret")
+    with pytest.raises(UnsafeURL) as error:
+        _get("http://public.test/hop")
+    assert error.value.kind == Kind.REFUSED_ADDRESS
+    assert internet.state.paths == {"/hop": 1, "/to-loopback": 1}
+    with open_url("http://public.test/hop", method="POST", timeout=3, deadline=5, ok_statuses=None) as response:
+        assert response.status_code == 302
+    assert internal.connections == 0
+
+
+def test_too_many_redirects_end_the_request(network, internet):
+    internet.routes["/loop"] = redirect_to("/loop")
+    with pytest.raises(OutboundError) as error:
+        _get("http://public.test/loop")
+    assert error.value.kind == Kind.TOO_MANY_REDIRECTS
+    assert internet.state.paths["/loop"] == outbound.MAX_REDIRECTS + 1
+
+
+def test_a_proxy_in_the_environment_is_not_used(network, internet, internal, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{internal.port}")
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{internal.port}")
+    assert _get("http://public.test/") == 200
+    assert internal.connections == 0 and internet.connections == 1
+
+
+def test_allow_private_lifts_the_address_rule_and_nothing_else(internal, settings):
+    settings.OUTBOUND_ALLOW_PRIVATE = True
+    assert _get(f"http://127.0.0.1:{internal.port}/") == 200
+    for url in (f"http://127.0.0.1:{internal.port}\\@example.com/", f"http://2130706433:{internal.port}/"):
+        with pytest.raises(UnsafeURL):
+            _get(url)
+    assert internal.connections == 1
+
+
+@pytest.mark.django_db
+def test_the_operator_allow_list_admits_the_sms_gateway_and_never_a_users_webhook(internal, settings, owner):
+    settings.OUTBOUND_ALLOW_PRIVATE = False
+    settings.OUTBOUND_ALLOWED_HOSTS = [f"127.0.0.1:{internal.port}"]
+    url = f"http://127.0.0.1:{internal.port}/sms"
+    HttpSmsGateway(url=url, token="t").send("+14155550123", "hello")
+    assert internal.state.paths == {"/sms": 1}
     message, _key = message_create(
         owner=owner,
         title="",
@@ -151,32 +263,77 @@ def test_a_webhook_inside_the_network_is_a_400_and_is_never_called(owner, api_cl
         initial_delay_months=1,
         recipients=[{"name": "Hook", "contact": "https://hooks.example.com/x", "contact_type": "webhook"}],
     )
-    Recipient.objects.filter(message=message).update(contact="https://10.0.0.5/hook")
-    Message.objects.filter(pk=message.pk).update(warning_level=5, next_warning_date=timezone.now())
-    with responses.RequestsMock() as mocked:  # any request at all would fail this test
-        messaging_minute()
-        assert len(mocked.calls) == 0
-    delivery = Delivery.objects.get(message=message)
-    assert delivery.state == Delivery.State.PENDING and "inside this server's network" in delivery.last_error
+    recipient = Recipient(message=message, name="Hook", contact=url, contact_type=Recipient.ContactType.WEBHOOK)
+    with pytest.raises(Exception, match="inside this server's network"):
+        WebhookChannel().send(recipient=recipient, message=message, delivery_id="d-1")
+    assert internal.state.paths == {"/sms": 1}
 
 
-@pytest.mark.django_db
-@responses.activate
-def test_an_enclosure_inside_the_network_fails_the_post_as_media(owner, settings, tmp_path):
-    from publishing.services import project_create, project_set_credentials
-    from tests.publishing.conftest import SECRETS
+# --- TLS: the name, not the address, is what the certificate is checked against ----------
 
-    project = project_set_credentials(
-        project=project_create(owner=owner, name="Live", slot_interval_minutes=30, daily_cap=10), **SECRETS
+
+def _certificate(tmp_path, name: str):
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
     )
-    task = task_create(project=project, text="Look")
-    PublishingTask.objects.filter(pk=task.pk).update(
-        content_data={"text": "Look", "media": {"kind": "url", "url": "http://169.254.169.254/latest/meta-data/"}},
-        scheduled_at=timezone.now() - timedelta(seconds=1),
+    cert_path, key_path = tmp_path / f"{name}.pem", tmp_path / f"{name}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
-    publish_due(run_seconds=5)
-    task.refresh_from_db()
-    log = task.logs.get()
-    assert (task.status, log.error_kind) == (PublishingTask.Status.FAILED, PublishingLog.ErrorKind.MEDIA)
-    assert "inside this server's network" in log.error_message
-    assert len(responses.calls) == 0
+    return cert_path, key_path
+
+
+@pytest.fixture
+def tls_public(tmp_path, network):
+    """A TLS server for "secure.test" (its own CA) behind the public address, recording the SNI it was sent."""
+    cert_path, key_path = _certificate(tmp_path, "secure.test")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_path, key_path)
+    seen: list[str | None] = []
+    context.sni_callback = lambda sock, name, ctx: seen.append(name)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def serve():
+        while True:
+            try:
+                raw, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                with context.wrap_socket(raw, server_side=True) as conn:
+                    conn.recv(65536)
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+            except (OSError, ssl.SSLError):
+                pass
+
+    threading.Thread(target=serve, daemon=True).start()
+    network.routes[PUBLIC_IP] = listener.getsockname()[1]
+    network.names["secure.test"] = [PUBLIC_IP]
+    network.names["other.test"] = [PUBLIC_IP]
+    yield cert_path, seen
+    listener.close()
+
+
+def test_tls_sends_the_name_as_sni_and_verifies_the_certificate_for_it(tls_public):
+    ca, seen = tls_public
+    assert _get("https://secure.test/", verify=str(ca)) == 200
+    assert seen == ["secure.test"]
+    with pytest.raises(OutboundError) as error:
+        _get("https://other.test/", verify=str(ca))  # same address, a certificate for another name
+    assert error.value.kind == Kind.TLS
+    assert str(error.value) == "Couldn't make a secure connection to other.test."
