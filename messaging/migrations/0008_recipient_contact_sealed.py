@@ -6,7 +6,7 @@ recipient's own signing secret). Added nullable-free with an empty default, whic
 adds in place and SQLite with one ALTER; 0009 fills them, 0010 drops the clear column.
 """
 
-from django.db import migrations
+from django.db import migrations, models
 
 import cradle_site.fields
 import messaging.models
@@ -18,6 +18,12 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # A default for the clear column, so that undoing 0010 can add it back to existing rows.
+        migrations.AlterField(
+            model_name="recipient",
+            name="contact",
+            field=models.CharField(blank=True, default="", max_length=500, verbose_name="contact"),
+        ),
         migrations.AddField(
             model_name="recipient",
             name="contact_sealed",
