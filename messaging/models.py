@@ -211,7 +211,8 @@ class Recipient(models.Model):
         _("contact type"), max_length=20, choices=ContactType.choices, default=ContactType.EMAIL
     )
     contact_hash = ContactHashField(_("contact hash"))
-    webhook_secret = WebhookSecretField(_("signing secret"), blank=True, default="", editable=False)
+    # Nullable only so that adding it to a big table was one instant ALTER (migration 0008).
+    webhook_secret = WebhookSecretField(_("signing secret"), blank=True, null=True, default="", editable=False)
 
     objects = RecipientQuerySet.as_manager()
 

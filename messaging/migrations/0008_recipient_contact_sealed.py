@@ -2,8 +2,10 @@
 
 ``contact_sealed`` (the Fernet token, renamed to ``contact`` by 0010), ``contact_hash`` (the
 keyed hash the sweep and the admin find addresses by) and ``webhook_secret`` (each webhook
-recipient's own signing secret). Added nullable-free with an empty default, which MariaDB
-adds in place and SQLite with one ALTER; 0009 fills them, 0010 drops the clear column.
+recipient's own signing secret). The two text columns are nullable with no default: Django
+gives a TEXT column on MySQL/MariaDB its default with one UPDATE of the whole table, which
+on a million rows is the long lock 0009 exists to avoid. So each ALTER here is instant;
+0009 fills the columns in batches, 0010 drops the clear column and makes ``contact`` NOT NULL.
 """
 
 from django.db import migrations, models
@@ -27,7 +29,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="recipient",
             name="contact_sealed",
-            field=cradle_site.fields.EncryptedTextField(blank=True, default=""),
+            field=cradle_site.fields.EncryptedTextField(null=True),
         ),
         migrations.AddField(
             model_name="recipient",
@@ -38,7 +40,15 @@ class Migration(migrations.Migration):
             model_name="recipient",
             name="webhook_secret",
             field=messaging.models.WebhookSecretField(
-                blank=True, default="", editable=False, verbose_name="signing secret"
+                blank=True, editable=False, null=True, verbose_name="signing secret"
+            ),
+        ),
+        # The default the model gives new rows; on the database a no-op (no default on TEXT).
+        migrations.AlterField(
+            model_name="recipient",
+            name="webhook_secret",
+            field=messaging.models.WebhookSecretField(
+                blank=True, default="", editable=False, null=True, verbose_name="signing secret"
             ),
         ),
     ]

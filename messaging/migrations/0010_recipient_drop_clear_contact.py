@@ -1,5 +1,8 @@
 """Recipient contacts encrypted at rest, step 3 of 3: drop the clear column, the token takes its name.
 
+``contact`` becomes NOT NULL (every row was filled by 0009): on MariaDB an in-place rebuild
+that lets writes go on; dropping and renaming a column are instant there.
+
 Then the index the admin's search by address and the sweep's one-delivery-per-address read
 use (built once the column is filled: one pass, not a million index updates).
 """
