@@ -340,8 +340,8 @@ MESSAGING_SEND_RUN_SECONDS = env.env_int(
 MESSAGING_BOOKKEEPING_RETRY_SECONDS = env.env_int(
     "MESSAGING_BOOKKEEPING_RETRY_SECONDS", min(60, Q_CLUSTER["timeout"] // 4), minimum=0
 )
-# Webhook bodies are signed with HMAC-SHA256 under this secret (header X-Cradle-Signature).
-MESSAGING_WEBHOOK_SECRET = env.env_str("MESSAGING_WEBHOOK_SECRET", SECRET_KEY)
+# No site-wide webhook secret: each webhook recipient has its own (messaging.webhook_signing),
+# so a recipient given its secret cannot forge deliveries to the others.
 # SMS: dotted path to a gateway class (see messaging.channels.SmsGateway); empty = SMS refused.
 MESSAGING_SMS_GATEWAY = env.env_str("MESSAGING_SMS_GATEWAY", "")
 MESSAGING_SMS_GATEWAY_OPTIONS = {

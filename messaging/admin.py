@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from cradle_site.errors import Busy, StateError
 from cradle_site.paginators import CappedCountPaginator
 from messaging import history, services
+from messaging.contacts import contact_hashes_any_type
 from messaging.models import MAX_LEVEL, Delivery, Message, Recipient, StaffAlarm, StatusLog
 
 
@@ -120,7 +122,7 @@ class MessageAdmin(admin.ModelAdmin):
     list_select_related = ("owner",)
     # Exact keys only (see get_search_results): a LIKE '%…%' would scan every row.
     search_fields = ("=id", "=owner__email")
-    search_help_text = _("A message number or the owner's e-mail address.")
+    search_help_text = _("A message number, the owner's e-mail address or a recipient's exact address.")
     raw_id_fields = ("owner",)
     # No date_hierarchy: its year/month links are a DISTINCT over every message's date.
     show_full_result_count = False
@@ -159,7 +161,7 @@ class MessageAdmin(admin.ModelAdmin):
             return queryset, False
         if term.isdigit():
             return queryset.filter(pk=int(term)), False
-        return queryset.filter(owner__email__iexact=term), False
+        return queryset.filter(Q(owner__email__iexact=term) | Q(pk__in=_messages_with_address(term))), False
 
     def has_add_permission(self, request) -> bool:
         # Messages are written by their owners (pages or API), not by staff.
@@ -208,6 +210,19 @@ class NeedsStaffFilter(admin.SimpleListFilter):
         }.get(self.value(), queryset.all)()
 
 
+def _messages_with_address(term: str) -> list[int]:
+    """Ids of the messages with a recipient at exactly this address (as normalised for comparing).
+
+    Contacts are encrypted, so the search is by their keyed hash (``recipient_contact_hash_idx``),
+    never a LIKE over ciphertext; capped, as a search result page is.
+    """
+    rows = Recipient.objects.filter(contact_hash__in=contact_hashes_any_type(term))
+    return list(rows.values_list("message_id", flat=True)[:ADDRESS_SEARCH_LIMIT])
+
+
+ADDRESS_SEARCH_LIMIT = 1000
+
+
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
     list_display = (
@@ -224,8 +239,18 @@ class DeliveryAdmin(admin.ModelAdmin):
     list_filter = (NeedsStaffFilter, "state")
     list_select_related = ("message", "recipient")
     search_fields = ("=message__id", "recipient__name")
+    search_help_text = _("A message number, a recipient's name or a recipient's exact address.")
     readonly_fields = [f.name for f in Delivery._meta.fields]
     actions = ["retry"]
+
+    def get_search_results(self, request, queryset, search_term):
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if not term:
+            return found, may_have_duplicates
+        # The contact is encrypted: an exact address is found by its keyed hash.
+        by_address = queryset.filter(recipient__contact_hash__in=contact_hashes_any_type(term))
+        return found | by_address, may_have_duplicates
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -2,7 +2,12 @@
 
 Scopes: ``messages:read`` for GET, ``messages:write`` for the rest. Every queryset goes
 through ``owned_by(request.user)``, so another user's message is a 404. The revocation
-key is in the create response only. The services' ValidationError and StateError reach the
+key is in the create response only; webhook recipients' signing secrets are never in a
+GET, only in the answer to ``POST .../webhook-secrets/`` (a write scope, as on the page).
+
+A request does bounded work: at most ``services.RECIPIENTS_MAX`` recipients, refused before
+any of them is looked at, and a webhook URL is checked by its text only (no DNS lookup in
+the request; the address is checked when the delivery connects). The services' ValidationError and StateError reach the
 client through the site's exception handler (cradle_site.api): no view converts them.
 """
 
@@ -98,6 +103,15 @@ class MessageSerializer(serializers.ModelSerializer):
         steps = ladder.schedule_from(level=obj.warning_level, next_at=obj.next_warning_date)
         return [{"step": s.step, "at": s.at, "is_delivery": s.is_delivery} for s in steps]
 
+    def to_internal_value(self, data):
+        # Before any recipient is validated: a request naming thousands costs one len().
+        recipients = data.get("recipients") if hasattr(data, "get") else None
+        if isinstance(recipients, list) and len(recipients) > services.RECIPIENTS_MAX:
+            raise ValidationError(
+                {"recipients": [_("At most %(n)d recipients.") % {"n": services.RECIPIENTS_MAX}]}, code="max_length"
+            )
+        return super().to_internal_value(data)
+
     def validate_recipients(self, value):
         if not value:
             raise ValidationError("Name at least one recipient.")
@@ -109,6 +123,12 @@ class MessageCreatedSerializer(MessageSerializer):
 
     class Meta(MessageSerializer.Meta):
         fields = [*MessageSerializer.Meta.fields, "revocation_key"]
+
+
+class WebhookSecretSerializer(serializers.Serializer):
+    recipient_id = serializers.IntegerField()
+    name = serializers.CharField()
+    webhook_secret = serializers.CharField(help_text="Hand it to the recipient: it verifies each delivery with it.")
 
 
 class StatusLogSerializer(serializers.ModelSerializer):
@@ -191,6 +211,15 @@ class MessageViewSet(viewsets.ModelViewSet):
         """ "I'm still here": RESET every one of your messages still on its ladder; returns how many."""
         request.data  # noqa: B018 - parsed first, so a malformed body is a 400 and resets nothing
         return Response({"reset": services.messages_reset_all(owner=request.user)})
+
+    @extend_schema(request=None, responses=WebhookSecretSerializer(many=True))
+    @action(detail=True, methods=["post"], url_path="webhook-secrets", url_name="webhook-secrets")
+    def webhook_secrets(self, request, pk=None):
+        """The signing secret of each webhook recipient (Standard Webhooks, ``whsec_…``): a POST, never cached."""
+        message = self.get_object()
+        rows = message.recipients.filter(contact_type=Recipient.ContactType.WEBHOOK).order_by("id")
+        data = [{"recipient_id": r.pk, "name": r.name, "webhook_secret": r.webhook_secret} for r in rows]
+        return Response(WebhookSecretSerializer(data, many=True).data, headers={"Cache-Control": "no-store"})
 
     @extend_schema(responses=StatusLogSerializer(many=True))
     @action(detail=True, methods=["get"])

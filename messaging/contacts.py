@@ -12,6 +12,10 @@ comparison is normalised:
 - webhook: scheme and host without case, the default port dropped, a trailing slash on the
   path ignored; the rest of the path and the query are compared as typed (a fragment is
   never sent, so it is left out).
+
+The contact is stored encrypted; ``contact_hash`` (a keyed hash of this key, kept in
+``Recipient.contact_hash``) is how the database compares and finds addresses without
+decrypting them.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from cradle_site.crypto import lookup_hash
 from messaging.models import Recipient
 
 _PHONE_PUNCTUATION = re.compile(r"[\s\-().]")
@@ -35,6 +40,18 @@ def contact_key(contact_type: str, contact: str) -> tuple[str, str]:
     if contact_type == Recipient.ContactType.WEBHOOK:
         return contact_type, _url_key(contact)
     return contact_type, contact
+
+
+def contact_hash(contact_type: str, contact: str) -> str:
+    """The keyed hash of ``contact_key``: equal for two spellings of one address, and nothing
+    a reader of the table can turn back into the address."""
+    kind, key = contact_key(contact_type, contact)
+    return lookup_hash(f"{kind}:{key}")
+
+
+def contact_hashes_any_type(contact: str) -> list[str]:
+    """The hash ``contact`` would have as each kind of address: a search box does not say which it is."""
+    return [contact_hash(kind, contact) for kind in Recipient.ContactType.values]
 
 
 def _url_key(url: str) -> str:

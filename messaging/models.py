@@ -28,8 +28,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cradle_site import leases
-from cradle_site.fields import EncryptedTextField
+from cradle_site.fields import EncryptedTextField, KeyedHashField
 from cradle_site.querysets import OwnedQuerySet
+from messaging import webhook_signing
 
 MAX_LEVEL = 5
 
@@ -159,7 +160,44 @@ class RecipientQuerySet(OwnedQuerySet):
         return dict(rows.values_list("message_id", "n"))
 
 
+class ContactHashField(KeyedHashField):
+    """The keyed hash of the recipient's normalised address (``messaging.contacts.contact_hash``)."""
+
+    sources = ("contact_type", "contact")
+
+    def digest(self, instance) -> str:
+        from messaging.contacts import contact_hash  # it reads Recipient's vocabulary
+
+        return contact_hash(instance.contact_type, instance.contact)
+
+
+class WebhookSecretField(EncryptedTextField):
+    """A webhook recipient's signing secret (``messaging.webhook_signing``); empty for the other channels.
+
+    Filled in on the first save or bulk insert of a webhook recipient that has none, so every
+    way a recipient is written (the services, a test, a migration's model) gives it one.
+    """
+
+    def pre_save(self, model_instance, add):
+        value = getattr(model_instance, self.attname)
+        if model_instance.contact_type != Recipient.ContactType.WEBHOOK:
+            value = ""
+        elif not value:
+            value = webhook_signing.new_secret()
+        setattr(model_instance, self.attname, value)
+        return value
+
+
 class Recipient(models.Model):
+    """Someone the message goes to.
+
+    ``contact`` (an e-mail address, a phone number or a webhook URL) is encrypted at rest: who
+    a dead man's switch will write to is as private as what it says. It is found by
+    ``contact_hash``, a keyed hash of the normalised address (``messaging.contacts``): the sweep
+    sends each address once, and staff search by an exact address. ``webhook_secret`` signs a
+    webhook recipient's delivery (``messaging.webhook_signing``).
+    """
+
     class ContactType(models.TextChoices):
         EMAIL = "email", _("e-mail")
         WEBHOOK = "webhook", _("webhook")
@@ -167,10 +205,14 @@ class Recipient(models.Model):
 
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="recipients")
     name = models.CharField(_("name"), max_length=100)
-    contact = models.CharField(_("contact"), max_length=500)
+    # Encrypted, so no column length limits it: messaging.services.RECIPIENT_CONTACT_MAX_LENGTH does.
+    contact = EncryptedTextField(_("contact"))
     contact_type = models.CharField(
         _("contact type"), max_length=20, choices=ContactType.choices, default=ContactType.EMAIL
     )
+    contact_hash = ContactHashField(_("contact hash"))
+    # Nullable only so that adding it to a big table was one instant ALTER (migration 0008).
+    webhook_secret = WebhookSecretField(_("signing secret"), blank=True, null=True, default="", editable=False)
 
     objects = RecipientQuerySet.as_manager()
 
@@ -178,6 +220,7 @@ class Recipient(models.Model):
         ordering = ["id"]
         verbose_name = _("recipient")
         verbose_name_plural = _("recipients")
+        indexes = [models.Index(fields=["contact_hash"], name="recipient_contact_hash_idx")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_contact_type_display()})"

@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 from cradle_site.errors import StateError
 from cradle_site.retry import retry_on_deadlock
 from cradle_site.text import validate_single_line
-from messaging import history, ladder
+from messaging import history, ladder, webhook_secrets
 from messaging.channels import validate_contact
 from messaging.contacts import contact_key
 from messaging.models import Delivery, Message, MessageBody, Recipient, StatusLog
@@ -42,7 +42,8 @@ TITLE_MAX_LENGTH = 200
 DELAY_MIN_MONTHS = 1  # the maximum is the operator's: settings.MESSAGING_MAX_DELAY_MONTHS
 RECIPIENTS_MAX = 50
 RECIPIENT_NAME_MAX_LENGTH = Recipient._meta.get_field("name").max_length
-RECIPIENT_CONTACT_MAX_LENGTH = Recipient._meta.get_field("contact").max_length
+# The contact is encrypted (a text column); this keeps an address to what any channel takes.
+RECIPIENT_CONTACT_MAX_LENGTH = 500
 
 
 def revocation_key_hash(key: str) -> str:
@@ -193,9 +194,13 @@ def message_update(
             locked.initial_delay_months = months
             locked.save()
             if cleaned is not None:
-                # Safe to replace: an active message has no delivery records yet.
+                # Safe to replace: an active message has no delivery records yet. A webhook
+                # address named again keeps its signing secret: its recipient already has it.
+                kept = webhook_secrets.secrets_by_address(locked)
                 locked.recipients.all().delete()
-                Recipient.objects.bulk_create([Recipient(message=locked, **item) for item in cleaned])
+                Recipient.objects.bulk_create(
+                    [webhook_secrets.recipient_build(message=locked, item=item, kept=kept) for item in cleaned]
+                )
         return locked
 
     _refresh(message, retry_on_deadlock(update))

@@ -32,7 +32,6 @@ from django.utils import timezone
 
 from cradle_site import leases
 from messaging import history, ladder
-from messaging.contacts import contact_key
 from messaging.models import MAX_LEVEL, Delivery, Message, Recipient, StatusLog
 
 log = logging.getLogger(__name__)
@@ -160,12 +159,12 @@ def _one_per_address(ids: list[int]) -> list[tuple[int, int]]:
     address get the message twice.
     """
     rows = Recipient.objects.filter(message_id__in=ids).order_by("id")
-    seen: set[tuple[int, tuple[str, str]]] = set()
+    seen: set[tuple[int, str]] = set()
     pairs = []
-    for recipient_id, message_id, contact_type, contact in rows.values_list(
-        "id", "message_id", "contact_type", "contact"
-    ):
-        key = (message_id, contact_key(contact_type, contact))
+    # By the keyed hash of the normalised address (messaging.contacts.contact_hash): the same
+    # comparison as contact_key, without decrypting every recipient's contact.
+    for recipient_id, message_id, address in rows.values_list("id", "message_id", "contact_hash"):
+        key = (message_id, address or f"row:{recipient_id}")
         if key not in seen:
             seen.add(key)
             pairs.append((recipient_id, message_id))

@@ -10,6 +10,7 @@ urlpatterns = [
     path("reset-all/", views.reset_all, name="reset_all"),
     path("<int:pk>/", views.message_detail, name="message_detail"),
     path("<int:pk>/edit/", views.message_edit, name="message_edit"),
+    path("<int:pk>/recipients/<int:recipient_pk>/signing-secret/", views.recipient_secret, name="recipient_secret"),
     path("<int:pk>/<str:action>/", views.message_action, name="message_action"),
     path("check-in/<str:token>/", views.checkin, name="checkin"),
     path("revoke/", views.public_revoke, name="public_revoke"),

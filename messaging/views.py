@@ -17,15 +17,16 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_POST
 
 from cradle_site import ratelimit
 from cradle_site.errors import Busy, StateError
 from cradle_site.querysets import get_owned_or_404
 from cradle_site.roles import writer_required
-from messaging import ladder, links, services
+from messaging import ladder, links, services, webhook_secrets
 from messaging.forms import MessageForm, RecipientFormSet, RevokeByKeyForm
 from messaging.models import Message, Recipient
 
@@ -168,14 +169,49 @@ def _schedule(message: Message) -> list[ladder.Step]:
 @login_required
 def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
     message = get_owned_or_404(Message.objects, request.user, pk=pk)
+    return _render_detail(request, message)
+
+
+def _render_detail(request: HttpRequest, message: Message, *, revealed: Recipient | None = None) -> HttpResponse:
+    recipients = list(message.recipients.select_related("delivery"))
+    for recipient in recipients:
+        # The secret only in the answer to the owner's POST, for the one recipient asked about.
+        recipient.revealed_secret = revealed.webhook_secret if revealed and revealed.pk == recipient.pk else ""
     context = {
         "message": message,
-        "recipients": message.recipients.select_related("delivery"),
+        "recipients": recipients,
         "logs": message.status_logs.all(),
         "schedule": _schedule(message),
         "total_days": ladder.total_days(message.initial_delay_months),
     }
-    return render(request, "messaging/message_detail.html", context)
+    response = render(request, "messaging/message_detail.html", context)
+    if revealed is not None:
+        response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@writer_required
+@require_POST
+def recipient_secret(request: HttpRequest, pk: int, recipient_pk: int) -> HttpResponse:
+    """POST ``do=show``: the page with this webhook recipient's signing secret; ``do=regenerate``: a new one."""
+    message = get_owned_or_404(Message.objects, request.user, pk=pk)
+    recipient = get_object_or_404(
+        message.recipients.filter(contact_type=Recipient.ContactType.WEBHOOK), pk=recipient_pk
+    )
+    if request.POST.get("do") == "regenerate":
+        try:
+            webhook_secrets.recipient_secret_regenerate(recipient=recipient)
+        except StateError as exc:
+            flash.error(request, str(exc))
+            return redirect("messaging:message_detail", pk=pk)
+        except Busy:
+            flash.error(request, BUSY_TEXT)
+            return redirect("messaging:message_detail", pk=pk)
+        flash.success(
+            request, _("A new signing secret was made; the old one no longer verifies. Give this one to the recipient.")
+        )
+    return _render_detail(request, message, revealed=recipient)
 
 
 @login_required

@@ -1,8 +1,16 @@
 """Re-encrypt every EncryptedTextField column under the newest Fernet key (``rotate_secrets``).
 
-Finds the fields itself (every model of every app), so message content, titles and the
-publishing credentials are all covered. Rows already readable with the newest key alone
-are left as they are, so a rotation can be stopped and run again.
+Finds the fields itself (every model of every app), so message content, titles, recipient
+contacts and webhook signing secrets and the publishing credentials are all covered. Rows
+already readable with the newest key alone are left as they are, so a rotation can be
+stopped and run again. Each batch's rows are locked while they are rewritten (FOR UPDATE
+where the database has it), so a value changed meanwhile (a regenerated webhook secret)
+is not overwritten with its old one.
+
+It also recomputes every keyed hash column (``KeyedHashField``, e.g. a recipient's
+``contact_hash``) from the decrypted values, rewriting only those that differ: nothing after
+a Fernet rotation, every row after a change of SECRET_KEY, which keys them
+(``cradle_site.crypto.lookup_hash``).
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from cradle_site import crypto
-from cradle_site.fields import EncryptedTextField
+from cradle_site.fields import EncryptedTextField, KeyedHashField
 
 # Rows read, re-encrypted and written back per transaction. The write is one UPDATE with three
 # parameters per row, so this keeps it under SQLite's 32,766 variables and a batch's tokens well
@@ -48,6 +56,8 @@ def column_rotate(
     qn = connection.ops.quote_name
     table, column, pk = qn(model._meta.db_table), qn(field.column), qn(model._meta.pk.column)
     select = f"SELECT {pk}, {column} FROM {table} WHERE {pk} > %s ORDER BY {pk} LIMIT %s"
+    if connection.features.has_select_for_update:
+        select += " FOR UPDATE"
     last, changed, seen = None, 0, 0
     while True:
         with transaction.atomic(), connection.cursor() as cursor:
@@ -86,3 +96,40 @@ def batch_update(*, table: str, column: str, pk: str, updates: list[tuple[str, o
     params = [value for token, row_pk in updates for value in (row_pk, token)]
     params += [row_pk for _, row_pk in updates]
     return f"UPDATE {table} SET {column} = CASE {whens} ELSE {column} END WHERE {pk} IN ({ids})", params
+
+
+def hash_columns() -> list[tuple[type, KeyedHashField]]:
+    return [
+        (model, field)
+        for model in apps.get_models()
+        if not model._meta.proxy and model._meta.managed
+        for field in model._meta.concrete_fields
+        if isinstance(field, KeyedHashField)
+    ]
+
+
+def column_rehash(
+    *, model: type, field: KeyedHashField, batch_size: int, dry_run: bool, progress: Callable[[str], None]
+) -> int:
+    """Recompute (or with ``dry_run`` only count) one keyed hash column's stale values, a batch per transaction."""
+    if not 1 <= batch_size <= MAX_BATCH_SIZE:
+        raise ValueError(f"batch size must be between 1 and {MAX_BATCH_SIZE}")
+    rows = model._base_manager.order_by("pk").only("pk", *field.sources, field.attname)
+    last, changed, seen = None, 0, 0
+    while True:
+        with transaction.atomic():
+            batch = list((rows if last is None else rows.filter(pk__gt=last)).select_for_update()[:batch_size])
+            if not batch:
+                return changed
+            stale = []
+            for obj in batch:
+                value = field.digest(obj)
+                if value != getattr(obj, field.attname):
+                    setattr(obj, field.attname, value)
+                    stale.append(obj)
+            if stale and not dry_run:
+                model._base_manager.bulk_update(stale, [field.name])
+            changed += len(stale)
+            seen += len(batch)
+            last = batch[-1].pk
+        progress(f"  {model._meta.label}.{field.name}: {seen} rows checked, {changed} recomputed")

@@ -196,6 +196,20 @@ class PublishingTaskQuerySet(OwnedQuerySet):
 
 
 class PublishingTask(models.Model):
+    """One post to publish. What is encrypted at rest, decided per column:
+
+    - ``content_data`` (the caption, alt text and where the media is): kept in clear. A
+      caption is written to be posted publicly on X, and it is read in bulk where encryption
+      would cost most: the queue page and API list it, scans insert it by the thousand, and
+      the duplicate check matches it. What in publishing is secret is the X credentials and a
+      source's credential, which are encrypted (``Project``, ``ContentSource``).
+    - ``content_hash``: a plain SHA-256 of the normalised text, not keyed: the duplicate check
+      (``publishing.duplicates``) matches it, and it reveals nothing the clear caption does not.
+    - ``media_path``: a file name, a feed entry or a Drive id, needed for the unique key.
+    A message of a dead man's switch is the opposite case: its text and its recipients'
+    addresses are encrypted (``messaging.models``).
+    """
+
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
         LOCKED = "locked", _("Publishing")

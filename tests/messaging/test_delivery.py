@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 from datetime import timedelta
 
 import pytest
@@ -12,6 +9,7 @@ import responses
 import time_machine
 from django.core import mail
 from django.core.exceptions import ValidationError
+from standardwebhooks import Webhook
 
 from messaging import channels, services
 from messaging.delivery import deliveries_send
@@ -91,18 +89,18 @@ def test_a_failing_webhook_is_retried_with_backoff_then_succeeds_once(owner, mak
 
 
 @responses.activate
-def test_the_webhook_body_is_json_signed_with_hmac(owner, make_message, settings):
-    settings.MESSAGING_WEBHOOK_SECRET = "s3cret"
+def test_the_webhook_body_is_json_signed_with_the_recipients_own_secret(owner, make_message):
     message = make_message(owner, recipients=[{"name": "Hook", "contact": HOOK, "contact_type": "webhook"}])
     _due_for_delivery(message)
     responses.post(HOOK, status=204)
     with time_machine.travel(NOW, tick=False):
         messaging_minute()
-    request = responses.calls[0].request
-    expected = "sha256=" + hmac.new(b"s3cret", request.body, hashlib.sha256).hexdigest()
-    assert request.headers["X-Cradle-Signature"] == expected
-    body = json.loads(request.body)
+        request = responses.calls[0].request
+        secret = message.recipients.get().webhook_secret
+        body = Webhook(secret).verify(request.body, dict(request.headers))
     assert body["content"] == "the secret plan" and body["message_id"] == message.pk
+    assert secret not in request.body.decode(), "the secret never travels with the delivery"
+    assert "X-Cradle-Signature" not in request.headers, "no signature under a site-wide secret any more"
 
 
 def test_a_recipient_refused_for_good_alarms_staff_not_the_owner_and_staff_retry_it(owner, make_message, settings):

@@ -41,6 +41,8 @@ def test_rotate_secrets_finds_every_encrypted_field():
     assert {
         ("messaging.MessageBody", "content"),
         ("messaging.Message", "title"),
+        ("messaging.Recipient", "contact"),
+        ("messaging.Recipient", "webhook_secret"),
         ("publishing.Project", "x_consumer_key"),
         ("publishing.Project", "x_consumer_secret"),
         ("publishing.Project", "x_access_token"),

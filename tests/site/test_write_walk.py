@@ -81,6 +81,14 @@ WRITES: dict[str, list[Case]] = {
         Case(action, kwargs=lambda w, action=action: {"pk": w.message.pk, "action": action})
         for action in ("reset", "continue", "revoke")
     ],
+    # Regenerating changes the secret; showing it (do=show) changes nothing but is a writer's too.
+    "messaging:recipient_secret": [
+        Case(
+            "regenerate",
+            kwargs=lambda w: {"pk": w.message.pk, "recipient_pk": w.webhook_recipient.pk},
+            body=lambda w: {"do": "regenerate"},
+        )
+    ],
     "messaging:reset_all": [Case("reset all", owned=False)],
     "messaging:checkin": [
         Case(answer, kwargs=lambda w: {"token": w.checkin_token}, body=lambda w, answer=answer: {"answer": answer})

@@ -1,12 +1,13 @@
 from django.core.management.base import CommandError
 
 from cradle_site.commands import OperatorCommand
-from ops.rotation import MAX_BATCH_SIZE, RotationError, column_rotate, encrypted_columns
+from ops.rotation import MAX_BATCH_SIZE, RotationError, column_rehash, column_rotate, encrypted_columns, hash_columns
 
 
 class Command(OperatorCommand):
     help = (
-        "Re-encrypt secrets at rest (every EncryptedTextField) under the newest key in FERNET_KEYS. "
+        "Re-encrypt secrets at rest (every EncryptedTextField) under the newest key in FERNET_KEYS, "
+        "and recompute the keyed hashes that find them (needed after SECRET_KEY changes). "
         "Put the new key first and keep the old ones after it until this has run; safe to stop and "
         "run again. Progress per batch goes to stderr."
     )
@@ -37,5 +38,13 @@ class Command(OperatorCommand):
                 raise CommandError(str(exc)) from None
             total_changed += changed
             self.stderr.write(f"{model._meta.label}.{field.name}: {changed} re-encrypted")
+        total_hashes = 0
+        for model, field in hash_columns():
+            changed = column_rehash(
+                model=model, field=field, batch_size=batch_size, dry_run=dry_run, progress=self.stderr.write
+            )
+            total_hashes += changed
+            self.stderr.write(f"{model._meta.label}.{field.name}: {changed} recomputed")
         verb = "would be re-encrypted" if dry_run else "re-encrypted"
-        self.stdout.write(self.style.SUCCESS(f"{total_changed} values {verb}."))
+        hashed = "would be recomputed" if dry_run else "recomputed"
+        self.stdout.write(self.style.SUCCESS(f"{total_changed} values {verb}; {total_hashes} keyed hashes {hashed}."))
