@@ -109,6 +109,11 @@ def _valid_name(host: str) -> bool:
     return len(host) <= 253 and all(_LABEL.match(label) for label in labels)
 
 
+def _is_local_name(host: str) -> bool:
+    name = host.rstrip(".")
+    return name == "localhost" or name.endswith(".localhost")
+
+
 def check_url_syntax(url: str, *, allowed_hosts: Iterable[str] = ()) -> str:
     """The URL as it will be sent, or ``UnsafeURL`` naming what is wrong. Never resolves a name.
 
@@ -140,6 +145,15 @@ def check_url_syntax(url: str, *, allowed_hosts: Iterable[str] = ()) -> str:
     literal = ip_literal(host)
     if literal is None and not _valid_name(host):
         raise invalid_url(_("%(host)s is not a valid host name.") % {"host": host[:100]})
+    # Names that mean this machine by definition (RFC 6761): refused now, with the same
+    # sentence as a literal loopback address, instead of only when the socket would open.
+    if (
+        literal is None
+        and not settings.OUTBOUND_ALLOW_PRIVATE
+        and _is_local_name(host)
+        and not any(key.rsplit(":", 1)[0] == host for key in allowed_hosts)
+    ):
+        raise refused_address(host)
     if literal is not None and not settings.OUTBOUND_ALLOW_PRIVATE and not address_is_public(literal):
         port = parsed.port or (443 if parsed.scheme == "https" else 80)
         if host_key(host, port) not in allowed_hosts:

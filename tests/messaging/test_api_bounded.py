@@ -3,7 +3,8 @@
 Two requests naming 200 webhooks each once held both gunicorn workers on name lookups; the
 request now checks a webhook URL by its text, and the address is checked when the delivery
 connects (cradle_site.outbound). Lookups are counted at ``socket.getaddrinfo``, where every
-resolver call of Python's ends up.
+resolver call of Python's ends up. That a name accepted here is refused when the delivery
+connects is proven against real sockets in tests/site/test_outbound_channels.py.
 """
 
 from __future__ import annotations
@@ -12,15 +13,10 @@ import socket
 import time
 
 import pytest
-import responses
-import time_machine
 from django.urls import reverse
 
 from messaging import services
-from messaging.delivery import deliveries_send
-from messaging.models import Delivery, Message, Recipient
-from tests.clock import NOW
-from tests.messaging.test_delivery_faults import _start_delivery
+from messaging.models import Message, Recipient
 
 pytestmark = pytest.mark.django_db
 RW = ["messages:read", "messages:write"]
@@ -118,20 +114,3 @@ def test_it_refuses_an_ambiguous_or_internal_webhook_url_by_its_text(api_client_
     assert list(response.json()["error"]["fields"]) == ["recipients[0].contact"]
     assert lookups == []
     assert not Message.objects.exists()
-
-
-@responses.activate
-def test_the_address_accepted_by_its_text_is_checked_when_the_delivery_connects(owner, make_message, monkeypatch):
-    message = make_message(owner, recipients=[{"name": "Hook", "contact": INTERNAL, "contact_type": "webhook"}])
-    responses.post(INTERNAL, status=204)
-
-    def loopback(host, *args, **kwargs):
-        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", ("127.0.0.1", 443))]
-
-    monkeypatch.setattr(socket, "getaddrinfo", loopback)
-    _start_delivery(message)
-    with time_machine.travel(NOW, tick=False):
-        deliveries_send()
-    delivery = Delivery.objects.get(message=message)
-    assert delivery.state == Delivery.State.PENDING and delivery.attempts == 1
-    assert len(responses.calls) == 0, "nothing was sent to an address inside the network"

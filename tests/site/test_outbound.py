@@ -20,6 +20,7 @@ from cradle_site.outbound_errors import Kind
 from messaging.channels import HttpSmsGateway, WebhookChannel, validate_contact
 from messaging.models import Recipient
 from messaging.services import message_create
+from messaging.webhook_signing import new_secret
 from publishing.services import project_create, source_create
 from tests.site.outbound_doubles import PUBLIC_IP, FakeNetwork, LocalServers, redirect_to
 
@@ -263,7 +264,13 @@ def test_the_operator_allow_list_admits_the_sms_gateway_and_never_a_users_webhoo
         initial_delay_months=1,
         recipients=[{"name": "Hook", "contact": "https://hooks.example.com/x", "contact_type": "webhook"}],
     )
-    recipient = Recipient(message=message, name="Hook", contact=url, contact_type=Recipient.ContactType.WEBHOOK)
+    recipient = Recipient(
+        message=message,
+        name="Hook",
+        contact=url,
+        contact_type=Recipient.ContactType.WEBHOOK,
+        webhook_secret=new_secret(),
+    )
     with pytest.raises(Exception, match="inside this server's network"):
         WebhookChannel().send(recipient=recipient, message=message, delivery_id="d-1")
     assert internal.state.paths == {"/sms": 1}

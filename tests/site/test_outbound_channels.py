@@ -17,6 +17,7 @@ from cradle_site.outbound_errors import Kind, OutboundError
 from messaging.channels import ChannelError, HttpSmsGateway, WebhookChannel
 from messaging.models import Recipient
 from messaging.services import message_create
+from messaging.webhook_signing import new_secret
 from publishing.media import MediaError, open_media
 from publishing.models import ContentSource
 from publishing.services import project_create
@@ -157,7 +158,13 @@ def via_webhook(url: str, project, settings) -> str:
         initial_delay_months=1,
         recipients=[{"name": "Hook", "contact": "https://hooks.example.com/x", "contact_type": "webhook"}],
     )
-    recipient = Recipient(message=message, name="Hook", contact=url, contact_type=Recipient.ContactType.WEBHOOK)
+    recipient = Recipient(
+        message=message,
+        name="Hook",
+        contact=url,
+        contact_type=Recipient.ContactType.WEBHOOK,
+        webhook_secret=new_secret(),
+    )
     try:
         WebhookChannel().send(recipient=recipient, message=message, delivery_id="d-1")
     except ChannelError as exc:

@@ -17,6 +17,7 @@ from cradle_site.outbound_errors import Kind
 from messaging.channels import ChannelMaybeSent, WebhookChannel
 from messaging.models import Recipient
 from messaging.services import message_create
+from messaging.webhook_signing import new_secret
 from publishing.media import MediaError, open_media
 from publishing.models import ContentSource
 from publishing.services import project_create
@@ -171,7 +172,11 @@ def test_a_webhook_answering_a_byte_a_second_ends_within_twice_its_timeout(netwo
         recipients=[{"name": "Hook", "contact": "https://hooks.example.com/x", "contact_type": "webhook"}],
     )
     recipient = Recipient(
-        message=message, name="Hook", contact="http://hooks.test/slow-headers", contact_type="webhook"
+        message=message,
+        name="Hook",
+        contact="http://hooks.test/slow-headers",
+        contact_type="webhook",
+        webhook_secret=new_secret(),
     )
     started = time.monotonic()
     with pytest.raises(ChannelMaybeSent) as error:

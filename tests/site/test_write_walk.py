@@ -265,7 +265,9 @@ def world(owner, other_user, tmp_path, settings) -> World:
     media_root = root / str(owner.pk)  # the owner's own folder (publishing.folders)
     media_root.mkdir(parents=True)
     settings.PUBLISHING_LOCAL_ROOTS = [root]
-    settings.PUBLISHING_GOOGLE_OAUTH_REVOKE_URL = "http://127.0.0.1:9/revoke"  # disconnect's best effort: refused at once
+    settings.PUBLISHING_GOOGLE_OAUTH_REVOKE_URL = (
+        "http://127.0.0.1:9/revoke"  # disconnect's best effort: refused at once
+    )
     cache.clear()  # the check-in page's rate limit counts across tests otherwise
     return build_world(owner, other_user, media_root)
 
