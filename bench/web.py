@@ -132,7 +132,20 @@ def _body_size(response) -> int:
     return len(response.content)
 
 
-def measure(ds, requests_per: int, only: str | None) -> None:
+def explain(connection, captured) -> None:
+    """Each SELECT of one request with its time and its plan, on stderr (``--explain``)."""
+    for query in captured:
+        sql = query["sql"]
+        print(f"\n-- {query['time']} s: {sql}", file=sys.stderr)
+        if connection.vendor == "mysql" and sql.lstrip().upper().startswith("SELECT"):
+            with connection.cursor() as cursor:
+                cursor.execute(f"EXPLAIN {sql}")
+                names = [c[0] for c in cursor.description]
+                for row in cursor.fetchall():
+                    print("   ", dict(zip(names, row, strict=True)), file=sys.stderr)
+
+
+def measure(ds, requests_per: int, only: str | None, show_plans: bool = False) -> None:
     """One JSON line per endpoint through the test client (in this process)."""
     from django.db import connection
     from django.test import Client
@@ -166,6 +179,9 @@ def measure(ds, requests_per: int, only: str | None) -> None:
             queries = max(queries, len(captured))
             if i:  # the first request warms the caches (and the connection)
                 timings.append(elapsed * 1000)
+            elif show_plans:
+                print(f"\n=== {name}: {url}", file=sys.stderr)
+                explain(connection, captured)
         emit(
             {
                 "endpoint": name,
@@ -340,6 +356,7 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true", help="build the data set again even if present")
     parser.add_argument("--requests", type=int, default=30, help="sequential requests per endpoint")
     parser.add_argument("--only", help="a regular expression: measure only the endpoints it matches")
+    parser.add_argument("--explain", action="store_true", help="print each query's plan on stderr")
     parser.add_argument("--clients", type=int, default=4, help="concurrent clients in the load run")
     parser.add_argument("--seconds", type=float, default=20, help="seconds of load per endpoint")
     parser.add_argument("--no-load", action="store_true", help="skip the gunicorn run")
@@ -367,7 +384,7 @@ def main() -> None:
             "logs": ds.logs,
         }
     )
-    measure(ds, args.requests, args.only)
+    measure(ds, args.requests, args.only, args.explain)
     if not args.no_load:
         connection.close()
         load(ds, clients=args.clients, seconds=args.seconds)

@@ -154,6 +154,7 @@ def _tasks(projects: list, per_project: int, now: datetime) -> None:
                 text = f"{project.name} post {i}"
                 yield PublishingTask(
                     project=project,
+                    owner_id=project.owner_id,
                     media_path=f"bench:{i}",
                     content_data={"text": text, "alt_text": "", "media": None},
                     content_hash=text_hash(text),
@@ -173,17 +174,20 @@ def _logs(projects: list, total: int, now: datetime) -> None:
     L = PublishingLog.Status
     kinds = [k for k in PublishingLog.ErrorKind.values if k]
     tasks = list(
-        PublishingTask.objects.filter(project__in=projects).order_by("id").values_list("id", "project_id", "media_path")
+        PublishingTask.objects.filter(project__in=projects)
+        .order_by("id")
+        .values_list("id", "project_id", "owner_id", "media_path")
     )
     step = YEAR / total
 
     def rows():
         for j in range(total):
-            task_id, project_id, key = tasks[j % len(tasks)]
+            task_id, project_id, owner_id, key = tasks[j % len(tasks)]
             failed = j % 20 == 0
             yield PublishingLog(
                 task_id=task_id,
                 project_id=project_id,
+                owner_id=owner_id,
                 tweet_id="" if failed else str(1_700_000_000_000_000_000 + j),
                 tweet_content=f"post {key}",
                 # Oldest first, as the publisher appends them.
@@ -220,7 +224,9 @@ def _hourly(projects: list, user_id: int, hours: int, now: datetime) -> None:
     _bulk(
         MessageHourly,
         (
-            MessageHourly(hour_timestamp=top - timedelta(hours=h), user_id=user_id, warnings_1=h % 5 == 0, resets=h % 7 == 0)
+            MessageHourly(
+                hour_timestamp=top - timedelta(hours=h), user_id=user_id, warnings_1=h % 5 == 0, resets=h % 7 == 0
+            )
             for h in range(hours)
         ),
     )
