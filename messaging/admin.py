@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from accounts.models import User
 from cradle_site.errors import Busy, StateError
 from cradle_site.paginators import CappedCountPaginator
 from messaging import history, services
@@ -119,7 +120,12 @@ class MessageAdmin(admin.ModelAdmin):
         "created_at",
     )
     list_filter = ("state", WarningLevelFilter, "is_active", WarningEmailFilter)
-    list_select_related = ("owner",)
+    # Newest first by the primary key, which ids give in creation order: no sort at all. With
+    # the owner joined in for -created_at, MariaDB read the users first and sorted every
+    # message in a temporary table (0.35 s at 100,000 messages); the owners of the shown rows
+    # come from one IN query instead (an empty tuple: no select_related of list_display's FK).
+    ordering = ("-id",)
+    list_select_related = ()
     # Exact keys only (see get_search_results): a LIKE '%…%' would scan every row.
     search_fields = ("=id", "=owner__email")
     search_help_text = _("A message number, the owner's e-mail address or a recipient's exact address.")
@@ -150,7 +156,8 @@ class MessageAdmin(admin.ModelAdmin):
     actions = ["reset_messages", "revoke_messages", "retry_deliveries"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).defer("title", "revocation_key_hash")
+        owners = Prefetch("owner", queryset=User.objects.only("id", "username"))
+        return super().get_queryset(request).defer("title", "revocation_key_hash").prefetch_related(owners)
 
     def get_changelist(self, request, **kwargs):
         return MessageChangeList

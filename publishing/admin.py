@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.utils.translation import gettext_lazy as _
 
 from cradle_site.errors import StateError
 from cradle_site.paginators import CappedCountPaginator
 from publishing import folders, scan_runs, services
 from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
+
+# What a changelist shows of each row's project: its name (no credentials decrypted).
+_PROJECT_NAMES = Prefetch("project", queryset=Project.objects.only("id", "name"))
+
+
+def _exact_search(queryset, term: str):
+    """A task number or the owner's exact e-mail, each an index lookup (never LIKE '%…%')."""
+    term = term.strip()
+    if not term:
+        return queryset
+    if term.isdigit() and len(term) <= 18:
+        return queryset.filter(pk=int(term))
+    return queryset.filter(owner__email__iexact=term)
 
 
 @admin.register(Project)
@@ -37,6 +50,10 @@ class ProjectAdmin(admin.ModelAdmin):
         if project.pk is None:
             return "—"
         return ", ".join(str(folder) for folder in folders.folders_of(project.owner_id)) or "—"
+
+    def get_readonly_fields(self, request, obj=None):
+        # A project keeps its owner: its tasks and logs carry a copy of it (models.fill_owners).
+        return [*self.readonly_fields, "owner"] if obj is not None else self.readonly_fields
 
     @admin.display(boolean=True, description=_("live (has credentials)"))
     def live(self, project: Project) -> bool:
@@ -101,10 +118,16 @@ class PublishingTaskAdmin(admin.ModelAdmin):
         "locked_by",
     ]
     list_filter = ["status", "scheduled_at", "maybe_posted"]
-    search_fields = ["media_path", "project__name", "project__owner__username"]
-    list_select_related = ["project"]
+    # Exact keys only (get_search_results): LIKE '%…%' over media paths read every task.
+    search_fields = ["=id", "=owner__email"]
+    search_help_text = _("A task number or the owner's e-mail address.")
     raw_id_fields = ["project", "source"]
-    # 100,000s of rows: no date_hierarchy (a DISTINCT over every row's date), no full count.
+    # 100,000s of rows: no date_hierarchy (a DISTINCT over every row's date), no full count,
+    # and newest first by the primary key rather than the model's priority order, which
+    # sorted every row, JSON included, with the project joined in. The shown rows' projects
+    # come from one IN query (an empty tuple: no select_related of list_display's FK).
+    ordering = ["-id"]
+    list_select_related = ()
     show_full_result_count = False
     paginator = CappedCountPaginator
     readonly_fields = [
@@ -123,6 +146,12 @@ class PublishingTaskAdmin(admin.ModelAdmin):
         "last_error",
     ]
     actions = ["retry", "cancel", "post_anyway", "mark_posted"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related(_PROJECT_NAMES)
+
+    def get_search_results(self, request, queryset, search_term):
+        return _exact_search(queryset, search_term), False
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         # The bounds are the service's, as on the page and the API.
@@ -174,10 +203,17 @@ class PublishingLogAdmin(admin.ModelAdmin):
     # Exact keys, each served by an index: a tweet id (ix_logs_tweet) or a task id.
     search_fields = ["=tweet_id"]
     search_help_text = _("An exact tweet id or task id.")
-    list_select_related = ["project"]
     raw_id_fields = ["task", "project"]
+    # As for tasks: newest first by the primary key (logs are appended in time order), the
+    # projects of the shown rows by one IN query. With the project joined in and
+    # -published_at, MariaDB sorted a million rows in a temporary table (seconds).
+    ordering = ["-id"]
+    list_select_related = ()
     show_full_result_count = False
     paginator = CappedCountPaginator
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related(_PROJECT_NAMES)
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()

@@ -191,8 +191,34 @@ class ContentSource(models.Model):
         return scan_status_label(self)
 
 
-class PublishingTaskQuerySet(OwnedQuerySet):
-    owner_path = "project__owner"
+def fill_owners(rows) -> None:
+    """Copy each row's project owner onto a task or log that has none (one query at most).
+
+    Tasks and logs carry their owner so the owner's lists filter and sort on one table, with
+    an index in the list's order: through the project, MariaDB started from the user's
+    projects and sorted every task (or every log: a million rows) for each page. Every write
+    path goes through here (``save``, ``bulk_create``); a project never changes owner (the
+    admin shows it read-only), so the copy cannot go stale.
+    """
+    missing = [row for row in rows if row.owner_id is None]
+    unknown = {row.project_id for row in missing if "project" not in row._state.fields_cache}
+    owners = dict(Project.objects.filter(pk__in=unknown).values_list("pk", "owner_id")) if unknown else {}
+    for row in missing:
+        cached = row._state.fields_cache.get("project")
+        row.owner_id = cached.owner_id if cached is not None else owners.get(row.project_id)
+
+
+class _OwnerCopiedQuerySet(OwnedQuerySet):
+    owner_path = "owner"
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        fill_owners(objs)
+        return super().bulk_create(objs, *args, **kwargs)
+
+
+class PublishingTaskQuerySet(_OwnerCopiedQuerySet):
+    pass
 
 
 class PublishingTask(models.Model):
@@ -221,6 +247,10 @@ class PublishingTask(models.Model):
         HELD = "held", _("Held: check X")
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tasks")
+    # The project's owner, copied (fill_owners); served by the ix_tasks_owner_* indexes.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="publishing_tasks", db_index=False
+    )
     source = models.ForeignKey(ContentSource, on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks")
     # 500 characters keeps (project_id, media_path) inside InnoDB's 3072-byte key limit in utf8mb4.
     media_path = models.CharField(_("media path"), max_length=500)
@@ -264,10 +294,17 @@ class PublishingTask(models.Model):
             # The queue's status filter in its order, and the per-status counts of the
             # project list and page, read from the index alone.
             models.Index(fields=["project", "status", "scheduled_at"], name="ix_tasks_project_status"),
+            # The queue page and the tasks API, newest first, with and without a status filter.
+            models.Index(fields=["owner", "-scheduled_at", "-id"], name="ix_tasks_owner_sched"),
+            models.Index(fields=["owner", "status", "-scheduled_at", "-id"], name="ix_tasks_owner_status"),
         ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.media_path}"
+
+    def save(self, *args, **kwargs):
+        fill_owners([self])
+        super().save(*args, **kwargs)
 
     @property
     def origin_label(self) -> str:
@@ -302,10 +339,8 @@ class PublishingTask(models.Model):
         return self.status == self.Status.PENDING
 
 
-class PublishingLogQuerySet(OwnedQuerySet):
-    # One join: through the task, MariaDB started from projects and sorted a million-row
-    # temporary table for every logs page.
-    owner_path = "project__owner"
+class PublishingLogQuerySet(_OwnerCopiedQuerySet):
+    pass
 
 
 class PublishingLog(models.Model):
@@ -329,6 +364,10 @@ class PublishingLog(models.Model):
     # The task's project, copied so the owner's lists filter and sort on one table
     # (ix_logs_project_published); every writer sets it from the task.
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="logs", db_index=False)
+    # And its owner (fill_owners): the owner's lists read ix_logs_owner_published alone.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="publishing_logs", db_index=False
+    )
     tweet_id = models.CharField(max_length=255, blank=True)
     tweet_content = models.TextField(blank=True)
     published_at = models.DateTimeField(default=timezone.now)
@@ -344,8 +383,10 @@ class PublishingLog(models.Model):
         ordering = ["-published_at", "-id"]
         indexes = [
             models.Index(fields=["task", "published_at"], name="ix_logs_task_published"),
-            # The logs page and API: one project's rows newest first; also serves the FK.
+            # A project's rows newest first (the project filter, the analytics); also serves the FK.
             models.Index(fields=["project", "-published_at", "-id"], name="ix_logs_project_published"),
+            # The logs page and API: the owner's rows newest first.
+            models.Index(fields=["owner", "-published_at", "-id"], name="ix_logs_owner_published"),
             # The admin's search: an exact tweet id.
             models.Index(fields=["tweet_id"], name="ix_logs_tweet"),
             # Starts with published_at for purge and the hourly aggregation, and covers every
@@ -358,3 +399,7 @@ class PublishingLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_status_display()} #{self.task_id} {self.published_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        fill_owners([self])
+        super().save(*args, **kwargs)
