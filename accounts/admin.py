@@ -1,8 +1,11 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts.api_keys import apikey_revoke
 from accounts.models import ApiKey, User
+from cradle_site.admin_confirm import confirm_first
 
 
 @admin.register(User)
@@ -45,7 +48,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False  # keys are created by their owner, who must see the secret once
 
-    @admin.action(description="Revoke selected keys")
+    @admin.action(description=_("Revoke the selected keys"))
+    @confirm_first(consequence=_("Revoked keys stop working at once and cannot be turned back on."))
     def revoke(self, request, queryset):
         count = sum(apikey_revoke(api_key=key) for key in queryset)
-        self.message_user(request, f"Revoked {count} key(s).", messages.SUCCESS)
+        self.message_user(
+            request, ngettext("%(n)d key revoked.", "%(n)d keys revoked.", count) % {"n": count}, messages.SUCCESS
+        )

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.models import User
+from cradle_site.admin_confirm import confirm_first
 from cradle_site.errors import Busy, StateError
 from cradle_site.paginators import CappedCountPaginator
 from messaging import history, services
@@ -183,6 +184,7 @@ class MessageAdmin(admin.ModelAdmin):
         _run(self, request, queryset, services.message_reset, _("%(n)d message(s) reset."))
 
     @admin.action(description=_("Revoke the selected messages"))
+    @confirm_first(consequence=_("Revoking cannot be undone: these messages will never be delivered."))
     def revoke_messages(self, request, queryset):
         _run(self, request, queryset, services.message_revoke, _("%(n)d message(s) revoked."))
 

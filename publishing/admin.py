@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.db.models import Prefetch, Q
 from django.utils.translation import gettext_lazy as _
 
+from cradle_site.admin_confirm import confirm_first
 from cradle_site.errors import StateError
 from cradle_site.paginators import CappedCountPaginator
 from publishing import folders, scan_runs, services
@@ -174,6 +175,7 @@ class PublishingTaskAdmin(admin.ModelAdmin):
         self._apply(request, queryset, services.task_retry, _("Retried"))
 
     @admin.action(description=_("Cancel the selected tasks"))
+    @confirm_first(consequence=_("Cancelled tasks are never published; a new task is needed to post them."))
     def cancel(self, request, queryset):
         self._apply(request, queryset, services.task_cancel, _("Cancelled"))
 
@@ -182,6 +184,7 @@ class PublishingTaskAdmin(admin.ModelAdmin):
         self._apply(request, queryset, services.task_post_anyway, _("Back in the queue"))
 
     @admin.action(description=_("Held tasks: already on X, mark them as posted"))
+    @confirm_first(consequence=_("Tasks marked as posted are never published again, even if they are not on X."))
     def mark_posted(self, request, queryset):
         self._apply(request, queryset, services.task_mark_posted, _("Marked as posted"))
 

@@ -51,7 +51,10 @@ def test_staff_sees_keys_without_secret_and_can_revoke(client, owner, staff):
     page = client.get(reverse("admin:accounts_apikey_change", args=[new.api_key.pk])).content.decode()
     assert new.api_key.key_hash not in page
     assert new.secret.split("_", 2)[2] not in page
-    client.post(reverse("admin:accounts_apikey_changelist"), {"action": "revoke", "_selected_action": [new.api_key.pk]})
+    client.post(
+        reverse("admin:accounts_apikey_changelist"),
+        {"action": "revoke", "_selected_action": [new.api_key.pk], "index": "0", "confirmed": "yes"},
+    )
     assert not ApiKey.objects.get(pk=new.api_key.pk).is_active
 
 

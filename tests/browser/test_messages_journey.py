@@ -176,6 +176,9 @@ def _admin_action(page, pk: int, action: str) -> str:
     page.select_option("select[name=action]", action)
     page.click("button[name=index]")
     page.wait_for_load_state()
+    if page.locator("input[name=confirmed]").count():  # an irreversible action asks first
+        page.click("#content form input[type=submit]")
+        page.wait_for_load_state()
     return page.inner_text("ul.messagelist") if page.locator("ul.messagelist").count() else ""
 
 

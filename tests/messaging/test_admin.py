@@ -40,7 +40,8 @@ def test_the_message_list_never_shows_content(staff_client, owner, make_message,
 def test_actions_call_the_services(staff_client, owner, make_message, action, state, status):
     message = make_message(owner)
     response = staff_client.post(
-        reverse("admin:messaging_message_changelist"), {"action": action, "_selected_action": [message.pk]}
+        reverse("admin:messaging_message_changelist"),
+        {"action": action, "_selected_action": [message.pk], "index": "0", "confirmed": "yes"},  # revoke asks first
     )
     assert response.status_code == 302
     message.refresh_from_db()

@@ -186,7 +186,8 @@ def test_staff_decide_in_the_admin(client, staff, media_task):
     client.force_login(staff)
     changelist = reverse("admin:publishing_publishingtask_changelist")
     assert "Held: check X" in client.get(changelist + "?status__exact=held").content.decode()
-    client.post(changelist, {"action": "mark_posted", "_selected_action": [media_task.pk]}, follow=True)
+    confirmed = {"index": "0", "confirmed": "yes"}  # the action asks first (cradle_site.admin_confirm)
+    client.post(changelist, {"action": "mark_posted", "_selected_action": [media_task.pk], **confirmed}, follow=True)
     assert PublishingTask.objects.get(pk=media_task.pk).status == Status.SUCCESS
 
 

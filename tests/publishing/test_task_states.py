@@ -66,7 +66,7 @@ def test_the_admin_warns_about_a_task_in_the_wrong_state(client, staff, task):
     client.force_login(staff)
     response = client.post(
         reverse("admin:publishing_publishingtask_changelist"),
-        {"action": "cancel", "_selected_action": [task.pk]},
+        {"action": "cancel", "_selected_action": [task.pk], "index": "0", "confirmed": "yes"},
         follow=True,
     )
     texts = [str(m) for m in response.context["messages"]]
