@@ -76,7 +76,7 @@ class WarningEmailFilter(admin.SimpleListFilter):
     parameter_name = "warning_email"
 
     def lookups(self, request, model_admin):
-        return [("failing", _("failing (the ladder waits)"))]
+        return [("failing", _("failing (the warning schedule waits)"))]
 
     def queryset(self, request, queryset):
         if self.value() == "failing":

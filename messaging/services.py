@@ -298,8 +298,14 @@ def message_continue(*, message: Message, now: datetime | None = None, actor: hi
             locked = _lock(message)
             if locked.state != Message.State.ACTIVE:
                 raise StateError(
-                    _("This message is no longer on its ladder (it is %(state)s).")
+                    _("This message is no longer on its warning schedule (it is %(state)s).")
                     % {"state": locked.get_state_display()}
+                )
+            if locked.warning_level == 0:
+                # An old check-in link still offers the answer after a reset: nothing is
+                # out to acknowledge, and "continue" must not read as "I'm still here".
+                raise StateError(
+                    _("No warning is waiting for an answer: Continue only acknowledges a warning you received.")
                 )
             StatusLog.objects.create(
                 message=locked, created_at=now, **history.continued(level=locked.warning_level, actor=actor)

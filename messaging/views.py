@@ -266,7 +266,7 @@ def _answer(request: HttpRequest, message: Message, action: str) -> HttpResponse
 def _done_text(action: str) -> str:
     return {
         "reset": _("Thank you - the cycle starts again. Your next warning is far away."),
-        "continue": _("Noted. The ladder goes on."),
+        "continue": _("Noted. The warning schedule goes on."),
         "revoke": _("Revoked. This message will never be delivered."),
     }[action]
 

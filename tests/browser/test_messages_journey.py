@@ -98,7 +98,7 @@ def test_the_owner_writes_changes_answers_and_revokes_a_message(live_server, pag
     page.wait_for_url(f"{base}/messages/{message.pk}/continue/")
     page.click("form button[type=submit]:has-text('Continue')")
     page.wait_for_url(f"{base}/messages/{message.pk}/")
-    assert "Noted. The ladder goes on." in flash_text(page)
+    assert "Noted. The warning schedule goes on." in flash_text(page)
     assert "warning 1/5" in page.inner_text("h1")
     events = [row.split("\t")[1].strip() for row in page.locator("#timeline tbody tr").all_inner_texts()]
     assert events == ["created", "first warning", "continued"]
@@ -231,7 +231,7 @@ def test_staff_work_messages_in_the_back_office(live_server, page, settings):
         assert private not in body, private
 
     # The filter for warning e-mails that keep failing shows exactly that message.
-    page.click("#changelist-filter a:has-text('failing (the ladder waits)')")
+    page.click("#changelist-filter a:has-text('failing (the warning schedule waits)')")
     page.wait_for_load_state()
     rows = _admin_rows(page)
     assert len(rows) == 1 and rows[0].split("\t")[1].strip() == str(stuck.pk), rows

@@ -5,15 +5,28 @@ from __future__ import annotations
 import pytest
 
 from messaging import services
+from messaging.models import Message
 
 
 @pytest.fixture
 def make_message():
-    def make(owner, *, months: int = 1, recipients: list[dict] | None = None, content: str = "the secret plan", **kw):
+    def make(
+        owner,
+        *,
+        months: int = 1,
+        recipients: list[dict] | None = None,
+        content: str = "the secret plan",
+        level: int = 0,
+        **kw,
+    ):
+        """``level``: the warnings already sent (a message at level 0 has nothing to "continue")."""
         recipients = recipients or [{"name": "Rae", "contact": "rae@example.com", "contact_type": "email"}]
         message, _key = services.message_create(
             owner=owner, content=content, initial_delay_months=months, recipients=recipients, **kw
         )
+        if level:
+            Message.objects.filter(pk=message.pk).update(warning_level=level)
+            message.refresh_from_db()
         return message
 
     return make

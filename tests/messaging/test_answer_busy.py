@@ -53,7 +53,7 @@ def _flashes(response) -> list[str]:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("action", ["reset", "continue", "revoke"])
 def test_an_answer_that_lost_a_deadlock_is_run_again_and_saved(owner, make_message, deadlocks, action):
-    message = make_message(owner)
+    message = make_message(owner, level=1)
     lost = deadlocks(2)
     getattr(services, f"message_{action}")(message=message)
     assert len(lost) == 2

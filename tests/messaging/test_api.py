@@ -66,12 +66,20 @@ def test_scopes_are_enforced(api_client_for, owner, make_message):
     ("action", "status"), [("reset", "WARNING_RESET"), ("continue", "CONTINUED"), ("revoke", "REVOKED")]
 )
 def test_answers(api_client_for, owner, make_message, action, status):
-    message = make_message(owner)
+    message = make_message(owner, level=1)
     api = api_client_for(owner, RW)
     response = api.post(reverse(f"api:messaging-message-{action}", args=[message.pk]))
     assert response.status_code == 200
     logs = api.get(reverse("api:messaging-message-logs", args=[message.pk])).json()
     assert [log["status"] for log in logs["results"]] == [status]
+
+
+def test_continue_with_no_warning_out_is_a_clear_400(api_client_for, owner, make_message):
+    message = make_message(owner)
+    response = api_client_for(owner, RW).post(reverse("api:messaging-message-continue", args=[message.pk]))
+    assert response.status_code == 400
+    assert "No warning is waiting" in str(response.json()["error"]["fields"]["state"])
+    assert not message.status_logs.exists()
 
 
 def test_answering_a_revoked_message_is_a_clear_400(api_client_for, owner, make_message):

@@ -99,7 +99,14 @@ def test_it_resets_at_every_level_and_never_delivers_the_old_cycle(seed_ladder, 
         assert not Delivery.objects.filter(message=message).exists()
 
 
-@pytest.mark.parametrize("level", [0, 1, 2, 3, 4, 5])
+def test_it_refuses_continue_before_any_warning(seed_ladder, owner, make_message):
+    message = make_message(owner, months=1)
+    with pytest.raises(StateError, match="No warning is waiting"):
+        services.message_continue(message=message)
+    assert not message.status_logs.exists()
+
+
+@pytest.mark.parametrize("level", [1, 2, 3, 4, 5])
 def test_it_continues_at_every_level_and_the_ladder_goes_on(seed_ladder, owner, make_message, level):
     with time_machine.travel(NOW, tick=False) as clock:
         message = make_message(owner, months=1)

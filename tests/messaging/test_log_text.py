@@ -161,23 +161,23 @@ def test_the_back_office_shows_a_rows_data(client, staff, owner, make_message):
 
 
 def test_the_api_shows_data_next_to_details(api_client_for, owner, make_message):
-    message = make_message(owner)
+    message = make_message(owner, level=1)
     services.message_continue(message=message)
     api = api_client_for(owner, ["messages:read"])
     row = api.get(reverse("api:messaging-message-logs", args=[message.pk])).json()["results"][0]
-    assert row["details"] == "continue at level 0"
-    assert row["data"] == {"level": 0, "actor": {"kind": "owner"}}
+    assert row["details"] == "continue at level 1"
+    assert row["data"] == {"level": 1, "actor": {"kind": "owner"}}
 
 
 def test_the_detail_page_shows_the_history_in_chinese(client, owner, make_message):
     owner.language = "zh-hans"
     owner.save()
-    message = make_message(owner)
+    message = make_message(owner, level=1)
     services.message_continue(message=message)
     client.force_login(owner)
     client.cookies["django_language"] = "zh-hans"
     page = client.get(reverse("messaging:message_detail", args=[message.pk])).content.decode()
-    assert "在第 0 级选择继续。" in page and "continue at level 0" not in page
+    assert "在第 1 级选择继续。" in page and "continue at level 1" not in page
 
 
 # The English the code wrote before StatusLog.data, and what the migration reads in it.

@@ -77,10 +77,10 @@ def test_the_list_shows_status_and_its_queries_do_not_grow(
 
 
 def test_the_detail_shows_the_schedule_and_the_timeline(owner_client, owner, make_message):
-    message = make_message(owner, months=1)
+    message = make_message(owner, months=1, level=1)
     services.message_continue(message=message)
     response = owner_client.get(reverse("messaging:message_detail", args=[message.pk]))
-    assert [s.step for s in response.context["schedule"]] == [1, 2, 3, 4, 5, 6]
+    assert [s.step for s in response.context["schedule"]] == [2, 3, 4, 5, 6]  # warning 1 is out
     assert "continue" in response.content.decode()
     assert "the secret plan" in response.content.decode()
 
@@ -99,7 +99,7 @@ def test_the_owner_edits_recipients(owner_client, owner, make_message):
 
 @pytest.mark.parametrize("action", ["reset", "continue", "revoke"])
 def test_answers_are_posts_and_a_get_changes_nothing(owner_client, owner, make_message, action):
-    message = make_message(owner)
+    message = make_message(owner, level=1)
     url = reverse("messaging:message_action", args=[message.pk, action])
     assert owner_client.get(url).status_code == 200
     assert not StatusLog.objects.exists()

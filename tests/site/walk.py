@@ -115,6 +115,9 @@ def build_world(owner: User, outsider: User, media_root: Path) -> World:
             {"name": "Hook", "contact": "https://hooks.example.com/walk", "contact_type": "webhook"},
         ],
     )
+    # The first warning is out, so every answer (continue too) has something to act on.
+    message.__class__.objects.filter(pk=message.pk).update(warning_level=1)
+    message.refresh_from_db()
     project = publishing_services.project_create(owner=owner, name="Cats", slot_interval_minutes=30, daily_cap=1000)
     publishing_services.project_set_credentials(project=project, **SECRETS)
     project.gdrive_refresh_token = "rt-connected-drive"  # connected, so disconnecting changes something
