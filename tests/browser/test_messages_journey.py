@@ -55,6 +55,10 @@ def test_the_owner_writes_changes_answers_and_revokes_a_message(live_server, pag
     assert _errors(page) == []
     key = page.inner_text("#revocation-key-secret").strip()
     assert len(key) > 30
+    assert page.inner_text("#revocation-page-url").strip() == f"{base}/messages/revoke/"
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+    page.click("button[data-copy]")
+    assert page.evaluate("navigator.clipboard.readText()") == key
     message = Message.objects.get(owner=una)
 
     page.click("text=See the message and its schedule")
