@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from messaging import links, services
 from messaging.models import Message, StatusLog
+from tests.clock import NOW
 from tests.messaging.page_forms import HOOK, RAE, message_form
 
 pytestmark = pytest.mark.django_db
@@ -272,3 +273,23 @@ def test_the_edit_page_says_when_a_new_delay_waits_for_the_next_reset(owner_clie
     Message.objects.filter(pk=message.pk).update(warning_level=2)
     page = owner_client.get(url).content.decode()
     assert "Warning 2 of 5 has been sent: a new delay applies from your next reset" in page
+
+
+def test_a_failing_delivery_says_why_and_when_it_is_tried_again(owner_client, owner, make_message):
+    from messaging.models import Delivery
+
+    message = make_message(owner)
+    Message.objects.filter(pk=message.pk).update(state="delivering", is_active=False)
+    retry_at = NOW + timedelta(minutes=20)
+    Delivery.objects.create(
+        recipient=message.recipients.get(),
+        message=message,
+        state="pending",
+        attempts=2,
+        last_error="Couldn't reach the mail server — Cradle will try again.",
+        next_attempt_at=retry_at,
+    )
+    with time_machine.travel(NOW, tick=False):
+        page = owner_client.get(reverse("messaging:message_detail", args=[message.pk])).content.decode()
+    assert "Couldn&#x27;t reach the mail server" in page
+    assert "Cradle tries again at" in page and f"{retry_at:%Y}" in page
