@@ -182,3 +182,27 @@ class FakeNetwork:
         """``name`` answers the public address the first time and 127.0.0.1 every time after."""
         answers = iter([[PUBLIC_IP]])
         self.names[name] = lambda: next(answers, ["127.0.0.1"])
+
+
+def webhook_recipient(owner, url: str):
+    """An unsaved webhook recipient of a fresh message of ``owner``, pointing at ``url`` (which the
+    forms would refuse): (message, recipient) for ``WebhookChannel().send``."""
+    from messaging.models import Recipient
+    from messaging.services import message_create
+    from messaging.webhook_signing import new_secret
+
+    message, _key = message_create(
+        owner=owner,
+        title="",
+        content="hello",
+        initial_delay_months=1,
+        recipients=[{"name": "Hook", "contact": "https://hooks.example.com/x", "contact_type": "webhook"}],
+    )
+    recipient = Recipient(
+        message=message,
+        name="Hook",
+        contact=url,
+        contact_type=Recipient.ContactType.WEBHOOK,
+        webhook_secret=new_secret(),
+    )
+    return message, recipient

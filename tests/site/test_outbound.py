@@ -19,10 +19,8 @@ from cradle_site.outbound import OutboundError, UnsafeURL, address_is_public, ch
 from cradle_site.outbound_errors import Kind
 from messaging.channels import HttpSmsGateway, WebhookChannel, validate_contact
 from messaging.models import Recipient
-from messaging.services import message_create
-from messaging.webhook_signing import new_secret
 from publishing.services import project_create, source_create
-from tests.site.outbound_doubles import PUBLIC_IP, FakeNetwork, LocalServers, redirect_to
+from tests.site.outbound_doubles import PUBLIC_IP, FakeNetwork, LocalServers, redirect_to, webhook_recipient
 
 
 @pytest.mark.parametrize(
@@ -257,20 +255,7 @@ def test_the_operator_allow_list_admits_the_sms_gateway_and_never_a_users_webhoo
     url = f"http://127.0.0.1:{internal.port}/sms"
     HttpSmsGateway(url=url, token="t").send("+14155550123", "hello")
     assert internal.state.paths == {"/sms": 1}
-    message, _key = message_create(
-        owner=owner,
-        title="",
-        content="hello",
-        initial_delay_months=1,
-        recipients=[{"name": "Hook", "contact": "https://hooks.example.com/x", "contact_type": "webhook"}],
-    )
-    recipient = Recipient(
-        message=message,
-        name="Hook",
-        contact=url,
-        contact_type=Recipient.ContactType.WEBHOOK,
-        webhook_secret=new_secret(),
-    )
+    message, recipient = webhook_recipient(owner, url)
     with pytest.raises(Exception, match="inside this server's network"):
         WebhookChannel().send(recipient=recipient, message=message, delivery_id="d-1")
     assert internal.state.paths == {"/sms": 1}

@@ -15,14 +15,11 @@ import pytest
 
 from cradle_site.outbound_errors import Kind, OutboundError
 from messaging.channels import ChannelError, HttpSmsGateway, WebhookChannel
-from messaging.models import Recipient
-from messaging.services import message_create
-from messaging.webhook_signing import new_secret
 from publishing.media import MediaError, open_media
 from publishing.models import ContentSource
 from publishing.services import project_create
 from publishing.sources import SourceError, google_drive, rss
-from tests.site.outbound_doubles import PUBLIC_IP, FakeNetwork, LocalServers, redirect_to
+from tests.site.outbound_doubles import PUBLIC_IP, FakeNetwork, LocalServers, redirect_to, webhook_recipient
 
 FORMS = {
     "backslash": "http://127.0.0.1:{P}\\@example.com/../admin/feed.xml",
@@ -151,20 +148,7 @@ def via_drive(url: str, project, settings) -> str:
 
 
 def via_webhook(url: str, project, settings) -> str:
-    message, _key = message_create(
-        owner=project.owner,
-        title="",
-        content="hello",
-        initial_delay_months=1,
-        recipients=[{"name": "Hook", "contact": "https://hooks.example.com/x", "contact_type": "webhook"}],
-    )
-    recipient = Recipient(
-        message=message,
-        name="Hook",
-        contact=url,
-        contact_type=Recipient.ContactType.WEBHOOK,
-        webhook_secret=new_secret(),
-    )
+    message, recipient = webhook_recipient(project.owner, url)
     try:
         WebhookChannel().send(recipient=recipient, message=message, delivery_id="d-1")
     except ChannelError as exc:

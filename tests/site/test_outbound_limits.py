@@ -15,14 +15,11 @@ import pytest
 
 from cradle_site.outbound_errors import Kind
 from messaging.channels import ChannelMaybeSent, WebhookChannel
-from messaging.models import Recipient
-from messaging.services import message_create
-from messaging.webhook_signing import new_secret
 from publishing.media import MediaError, open_media
 from publishing.models import ContentSource
 from publishing.services import project_create
 from publishing.sources import SourceError, rss
-from tests.site.outbound_doubles import PUBLIC_IP, FakeNetwork, LocalServers, drip, endless
+from tests.site.outbound_doubles import PUBLIC_IP, FakeNetwork, LocalServers, drip, endless, webhook_recipient
 
 MEMORY_BOUND_MB = 50
 
@@ -164,20 +161,7 @@ def test_an_enclosure_dripping_or_too_large_ends_too(network, settings):
 def test_a_webhook_answering_a_byte_a_second_ends_within_twice_its_timeout(network, owner, settings):
     settings.MESSAGING_WEBHOOK_TIMEOUT = 1
     network.names["hooks.test"] = [PUBLIC_IP]
-    message, _key = message_create(
-        owner=owner,
-        title="",
-        content="hello",
-        initial_delay_months=1,
-        recipients=[{"name": "Hook", "contact": "https://hooks.example.com/x", "contact_type": "webhook"}],
-    )
-    recipient = Recipient(
-        message=message,
-        name="Hook",
-        contact="http://hooks.test/slow-headers",
-        contact_type="webhook",
-        webhook_secret=new_secret(),
-    )
+    message, recipient = webhook_recipient(owner, "http://hooks.test/slow-headers")
     started = time.monotonic()
     with pytest.raises(ChannelMaybeSent) as error:
         WebhookChannel().send(recipient=recipient, message=message, delivery_id="d-1")
