@@ -38,6 +38,7 @@ NOT_PAGES = {
     "source_scan",
     "task_action",
     "project_credentials",
+    "recipient_secret",  # POST: show or regenerate a webhook recipient's signing secret
     "source_add",
     "drive_connect",
     "drive_disconnect",
