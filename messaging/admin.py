@@ -8,10 +8,11 @@ from django.db.models import Prefetch, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from accounts.models import User
+from accounts.models import SecurityEvent, User
+from accounts.security_events import security_event_record
 from cradle_site.errors import Busy, StateError
 from cradle_site.paginators import CappedCountPaginator
-from messaging import history, services
+from messaging import history, owner_contacts, services
 from messaging.contacts import contact_hashes_any_type
 from messaging.models import MAX_LEVEL, Delivery, Message, Recipient, StaffAlarm, StatusLog
 
@@ -55,6 +56,14 @@ def _run(modeladmin, request, queryset, func, done_text) -> None:
         try:
             func(message=message, actor=history.staff(request.user))
             done += 1
+            if message.owner_id != request.user.pk:
+                security_event_record(
+                    user=message.owner,
+                    kind=SecurityEvent.Kind.STAFF_CHANGED_DATA,
+                    request=request,
+                    obj=message,
+                    data={"action": func.__name__},
+                )
         except StateError:
             refused += 1
         except Busy:
@@ -75,11 +84,16 @@ class WarningEmailFilter(admin.SimpleListFilter):
     parameter_name = "warning_email"
 
     def lookups(self, request, model_admin):
-        return [("failing", _("failing (the ladder waits)"))]
+        return [
+            ("failing", _("failing (the ladder waits)")),
+            ("held", _("held: the owner's e-mail is not verified (the ladder waits)")),
+        ]
 
     def queryset(self, request, queryset):
         if self.value() == "failing":
             return queryset.warning_email_failing()
+        if self.value() == "held":
+            return owner_contacts.warnings_held(queryset)
         return queryset
 
 
