@@ -22,6 +22,7 @@ from django.contrib.auth import user_logged_in
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
+from rest_framework.request import Request
 
 from accounts.security_models import USER_AGENT_MAX, SecurityEvent
 from cradle_site import ratelimit
@@ -68,7 +69,8 @@ def security_event_record(
     if request is not None and actor is None and getattr(request, "user", None) is not None:
         if request.user.is_authenticated:
             actor = request.user
-    auth = getattr(request, "auth", None) if request is not None else None
+    # A DRF request authenticated by an API key carries the key (accounts.api_auth).
+    auth = request.auth if isinstance(request, Request) else None
     if actor_kind is None:
         if auth is not None and getattr(auth, "prefix", None):
             actor_kind, actor_label = ActorKind.API_KEY, actor_label or f"crd_{auth.prefix}"

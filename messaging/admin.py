@@ -86,13 +86,13 @@ class WarningEmailFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         return [
             ("failing", _("failing (the ladder waits)")),
-            ("held", _("held: the owner's e-mail is not verified (the ladder waits)")),
+            ("unverified", _("held: the owner's e-mail is not verified (the ladder waits)")),
         ]
 
     def queryset(self, request, queryset):
         if self.value() == "failing":
             return queryset.warning_email_failing()
-        if self.value() == "held":
+        if self.value() == "unverified":
             return owner_contacts.warnings_held(queryset)
         return queryset
 
