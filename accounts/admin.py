@@ -1,26 +1,85 @@
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.api_keys import apikey_revoke
-from accounts.models import ApiKey, User
+from accounts.email_verification import staff_change_announce
+from accounts.models import ApiKey, SecurityEvent, User
 from cradle_site.admin_confirm import confirm_first
+from cradle_site.paginators import CappedCountPaginator
+
+
+class EmailVerifiedFilter(admin.SimpleListFilter):
+    # Staff see who Cradle cannot warn: an owner with an unverified address has every
+    # warning held, and their messages wait on the ladder (messaging.owner_contacts).
+    title = "e-mail verified"
+    parameter_name = "email_verified"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "verified"), ("no", "not verified (no warnings go out)")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(email_verified_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(email_verified_at__isnull=True)
+        return queryset
 
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    list_display = ("username", "email", "role", "is_active", "time_zone", "language", "created_at")
-    list_filter = ("role", "is_active", "language")
+    list_display = (
+        "username",
+        "email",
+        "email_verified_at",
+        "role",
+        "is_active",
+        "time_zone",
+        "language",
+        "created_at",
+    )
+    list_filter = ("role", "is_active", "language", EmailVerifiedFilter)
     search_fields = ("username", "email")
     ordering = ("-created_at",)
     fieldsets = (
         (None, {"fields": ("username", "password")}),
         ("Profile", {"fields": ("email", "first_name", "last_name", "time_zone", "language")}),
         ("Access", {"fields": ("role", "is_active", "is_superuser")}),
-        ("Dates", {"fields": ("last_login", "date_joined")}),
+        ("Dates", {"fields": ("last_login", "date_joined", "email_verified_at")}),
     )
+    readonly_fields = ("email_verified_at",)
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("username", "email", "role", "password1", "password2")}),)
+
+    def save_model(self, request, obj, form, change) -> None:
+        """A staff member's change of someone's address is recorded and told to the old address.
+
+        The new address is unverified until its owner opens the link sent there: staff may have
+        typed it wrong, and a wrong address must hold the warnings, not swallow them.
+        """
+        old_email = None
+        if change and "email" in form.changed_data:
+            old_email = User.objects.filter(pk=obj.pk).values_list("email", flat=True).first()
+            obj.email_verified_at = None
+        super().save_model(request, obj, form, change)
+        if old_email is not None and old_email != obj.email:
+            transaction.on_commit(
+                lambda: staff_change_announce(
+                    user=obj, staff=request.user, old_email=old_email, password=False, request=request
+                )
+            )
+
+    def user_change_password(self, request, id, form_url=""):
+        user = self.get_object(request, unquote(id))
+        before = user.password if user is not None else None
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and user is not None:
+            user.refresh_from_db(fields=["password"])
+            if user.password != before:
+                staff_change_announce(user=user, staff=request.user, old_email=None, password=True, request=request)
+        return response
 
 
 @admin.register(ApiKey)
@@ -51,7 +110,44 @@ class ApiKeyAdmin(admin.ModelAdmin):
     @admin.action(description=_("Revoke the selected keys"))
     @confirm_first(consequence=_("Revoked keys stop working at once and cannot be turned back on."))
     def revoke(self, request, queryset):
-        count = sum(apikey_revoke(api_key=key) for key in queryset)
+        count = sum(apikey_revoke(api_key=key, request=request) for key in queryset)
         self.message_user(
             request, ngettext("%(n)d key revoked.", "%(n)d keys revoked.", count) % {"n": count}, messages.SUCCESS
         )
+
+
+@admin.register(SecurityEvent)
+class SecurityEventAdmin(admin.ModelAdmin):
+    """Read-only: events are appended by ``accounts.security_events`` and never edited."""
+
+    list_display = ("created_at", "user", "kind", "actor_kind", "actor_label", "ip", "object_type", "object_id")
+    list_filter = ("kind", "actor_kind")
+    # The exact address only: a LIKE '%…%' over a big table would scan every row.
+    search_fields = ("=user__email",)
+    list_select_related = ("user",)
+    ordering = ("-created_at", "-id")
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    fields = (
+        "created_at",
+        "user",
+        "kind",
+        "actor_kind",
+        "actor",
+        "actor_label",
+        "object_type",
+        "object_id",
+        "ip",
+        "user_agent",
+        "data",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

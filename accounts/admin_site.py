@@ -23,4 +23,6 @@ class CradleAdminSite(admin.AdminSite):
         # Django's LoginView logs the user in on success (and answers a redirect).
         if request.user.is_authenticated and response.status_code == 302:
             guard.succeeded(response, request.user)
+        elif response.status_code == 200:
+            guard.failed()
         return response

@@ -66,7 +66,7 @@ class ApiKeyListCreateView(ListAPIView):
     def post(self, request):
         data = ApiKeyInput(data=request.data)
         data.is_valid(raise_exception=True)
-        new = apikey_create(user=request.user, **data.validated_data)
+        new = apikey_create(user=request.user, request=request, **data.validated_data)
         body = ApiKeyOutput(new.api_key).data | {"key": new.secret}
         return Response(body, status=status.HTTP_201_CREATED)
 
@@ -77,5 +77,5 @@ class ApiKeyRevokeView(APIView):
     @extend_schema(request=None, responses=ApiKeyOutput)
     def post(self, request, pk: int):
         api_key = get_owned_or_404(ApiKey.objects.all(), request.user, pk=pk)
-        apikey_revoke(api_key=api_key)
+        apikey_revoke(api_key=api_key, request=request)
         return Response(ApiKeyOutput(api_key).data)

@@ -10,10 +10,12 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts import scopes as scope_vocabulary
 from accounts.models import ApiKey, User
+from accounts.security_events import Kind, security_event_record
 
 KEY_PREFIX = "crd"
 
@@ -42,7 +44,14 @@ def _hash(secret: str) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), secret.encode(), hashlib.sha256).hexdigest()
 
 
-def apikey_create(*, user: User, name: str, permissions: list[str], expires_at: datetime | None = None) -> NewApiKey:
+def apikey_create(
+    *,
+    user: User,
+    name: str,
+    permissions: list[str],
+    expires_at: datetime | None = None,
+    request: HttpRequest | None = None,
+) -> NewApiKey:
     normalised = scope_vocabulary.normalise(permissions)
     for _attempt in range(5):
         prefix = secrets.token_hex(4)
@@ -57,15 +66,36 @@ def apikey_create(*, user: User, name: str, permissions: list[str], expires_at: 
                     permissions=normalised,
                     expires_at=expires_at,
                 )
+                security_event_record(
+                    user=user,
+                    kind=Kind.API_KEY_CREATED,
+                    request=request,
+                    obj=api_key,
+                    data={"name": name, "prefix": prefix, "scopes": normalised},
+                )
         except IntegrityError:
             continue  # prefix collision: draw again
         return NewApiKey(api_key=api_key, secret=f"{KEY_PREFIX}_{prefix}_{secret}")
     raise RuntimeError("could not allocate a unique API key prefix")
 
 
-def apikey_revoke(*, api_key: ApiKey) -> bool:
-    """Revoke; True if this call revoked it (False if it already was)."""
-    updated = ApiKey.objects.filter(pk=api_key.pk, is_active=True).update(is_active=False, revoked_at=timezone.now())
+def apikey_revoke(*, api_key: ApiKey, request: HttpRequest | None = None) -> bool:
+    """Revoke; True if this call revoked it (False if it already was).
+
+    ``request`` names who did it for the security event (the owner, or staff in the admin).
+    """
+    with transaction.atomic():
+        updated = ApiKey.objects.filter(pk=api_key.pk, is_active=True).update(
+            is_active=False, revoked_at=timezone.now()
+        )
+        if updated:
+            security_event_record(
+                user=api_key.user,
+                kind=Kind.API_KEY_REVOKED,
+                request=request,
+                obj=api_key,
+                data={"name": api_key.name, "prefix": api_key.prefix},
+            )
     api_key.refresh_from_db(fields=["is_active", "revoked_at"])
     return bool(updated)
 

@@ -7,4 +7,8 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self) -> None:
-        from accounts import api_schema  # noqa: F401  (registers the OpenAPI auth scheme)
+        from accounts import (  # noqa: F401  (their signal receivers)
+            api_schema,  # noqa: F401  (registers the OpenAPI auth scheme)
+            security_events,
+            user_sessions,
+        )

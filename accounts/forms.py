@@ -1,5 +1,5 @@
 from django import forms
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import PasswordChangeForm, UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
 from accounts import scopes
@@ -25,16 +25,39 @@ class SignupForm(UserCreationForm):
 
 
 class ProfileForm(forms.ModelForm):
+    # Not the e-mail: it changes only through a link sent to the new address (EmailChangeForm).
     class Meta:
         model = User
-        fields = ("email", "time_zone", "language")
+        fields = ("time_zone", "language")
         labels = PREFERENCE_LABELS
+
+
+class EmailChangeForm(forms.Form):
+    email = forms.EmailField(label=_("New e-mail address"), max_length=254)
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip()
-        if User.objects.filter(email__iexact=email).exclude(pk=self.instance.pk).exists():
+        if email.lower() == self.user.email.lower():
+            raise forms.ValidationError(_("This is already your account's address."))
+        if User.objects.filter(email__iexact=email).exclude(pk=self.user.pk).exists():
             raise forms.ValidationError(_("An account with this e-mail address already exists."))
         return email
+
+
+class PasswordChangeEndingSessionsForm(PasswordChangeForm):
+    """Django's password change, plus the choice to revoke every API key in the same step."""
+
+    revoke_api_keys = forms.BooleanField(
+        label=_("Also revoke all my API keys"),
+        required=False,
+        help_text=_(
+            "Your other sessions are signed out in any case; scripts using your keys stop only if you tick this."
+        ),
+    )
 
 
 class ApiKeyForm(forms.Form):

@@ -74,6 +74,7 @@ class LoginGuard:
         self.request = request
         address = ratelimit.request_address(request)
         account = username_key(username)[:200]
+        self.account = account
         self.pair = Bucket("login:address+account", f"{address}\0{account}", Rate.of(settings.RATE_LIMIT_LOGIN))
         buckets = [self.pair, Bucket("login:address", address, Rate.of(settings.RATE_LIMIT_LOGIN_ADDRESS))]
         known = known_device_users(request)
@@ -93,6 +94,30 @@ class LoginGuard:
         ratelimit.release(self.decision)
         ratelimit.reset(self.pair)
         remember_device(self.request, response, user)
+
+    def failed(self) -> None:
+        """A wrong password. When it fills a bucket that names the account, that is a burst
+        worth telling the owner about (a security event); a refused attempt never gets here,
+        so each bucket records it once per window."""
+        from accounts.models import User
+        from accounts.security_events import ActorKind, Kind, security_event_record
+
+        full = [
+            bucket.scope
+            for bucket in self.decision.taken
+            if bucket.scope in ("login:address+account", "login:account")
+            and ratelimit.count(bucket) >= bucket.rate.limit
+        ]
+        pk = _account_pk(self.account) if full and self.account else None
+        if pk is None:
+            return
+        security_event_record(
+            user=User.objects.get(pk=pk),
+            kind=Kind.LOGIN_LOCKED,
+            request=self.request,
+            actor_kind=ActorKind.ANONYMOUS,
+            data={"limits": full},
+        )
 
     def limited_page(self, request: HttpRequest) -> HttpResponse:
         response = render(request, "limited.html", {"retry_after": self.retry_after})

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from accounts import views
+from accounts import security_views, views
 
 app_name = "accounts"
 
@@ -13,13 +13,13 @@ urlpatterns = [
     path("language/", views.language_set, name="language_set"),
     path("keys/", views.apikey_list, name="apikey_list"),
     path("keys/<int:pk>/revoke/", views.apikey_revoke_view, name="apikey_revoke"),
-    path(
-        "password/change/",
-        auth_views.PasswordChangeView.as_view(
-            template_name="accounts/form_page.html", success_url=reverse_lazy("accounts:password_change_done")
-        ),
-        name="password_change",
-    ),
+    path("email/verify/send/", security_views.email_verify_resend, name="email_verify_resend"),
+    path("email/verify/<str:token>/", security_views.email_verify, name="email_verify"),
+    path("email/change/", security_views.email_change, name="email_change"),
+    path("email/change/<str:token>/", security_views.email_change_confirm, name="email_change_confirm"),
+    path("activity/", security_views.activity, name="activity"),
+    # Ends the other sessions and may revoke the API keys (accounts.security_views).
+    path("password/change/", security_views.PasswordChangeEndingSessionsView.as_view(), name="password_change"),
     path(
         "password/change/done/",
         auth_views.PasswordChangeDoneView.as_view(template_name="accounts/message_page.html"),
@@ -42,7 +42,7 @@ urlpatterns = [
     ),
     path(
         "password/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(
+        security_views.PasswordResetConfirmEndingSessionsView.as_view(
             template_name="accounts/form_page.html", success_url=reverse_lazy("accounts:password_reset_complete")
         ),
         name="password_reset_confirm",

@@ -11,10 +11,12 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
 from accounts.api_keys import apikey_create, apikey_revoke
+from accounts.email_verification import email_verification_send
 from accounts.forms import ApiKeyForm, ProfileForm, SignupForm
 from accounts.identity import email_key
 from accounts.login_guard import LoginGuard
 from accounts.models import ApiKey
+from accounts.security_events import Kind, security_event_record
 from cradle_site import ratelimit
 from cradle_site.querysets import get_owned_or_404
 from cradle_site.ratelimit import Bucket, Rate
@@ -32,6 +34,8 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
+        security_event_record(user=user, kind=Kind.ACCOUNT_CREATED, request=request, actor=user)
+        email_verification_send(user=user)
         login(request, user, backend="accounts.backends.UsernameKeyBackend")
         # The next page is in the language just chosen; so is its greeting.
         with translation.override(user.language):
@@ -56,6 +60,10 @@ class RateLimitedLoginView(auth_views.LoginView):
             response = self.render_to_response(self.get_context_data(form=form))
             return ratelimit.limited_response(response, self.guard.retry_after)
         return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        self.guard.failed()
+        return super().form_invalid(form)
 
     def form_valid(self, form):
         response = super().form_valid(form)
@@ -124,6 +132,7 @@ def apikey_list(request: HttpRequest) -> HttpResponse:
             name=form.cleaned_data["name"],
             permissions=form.cleaned_data["permissions"],
             expires_at=form.cleaned_data["expires_at"],
+            request=request,
         )
         form = ApiKeyForm(user=request.user)
     keys = ApiKey.objects.owned_by(request.user)
@@ -134,6 +143,6 @@ def apikey_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def apikey_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
     api_key = get_owned_or_404(ApiKey.objects.all(), request.user, pk=pk)
-    if apikey_revoke(api_key=api_key):
+    if apikey_revoke(api_key=api_key, request=request):
         messages.success(request, _("The key “%(name)s” has been revoked.") % {"name": api_key.name})
     return redirect("accounts:apikey_list")

@@ -259,6 +259,11 @@ RATE_LIMIT_REVOKE = (env.env_int("RATE_LIMIT_REVOKE_ATTEMPTS", 10, minimum=1), 3
 RATE_LIMIT_API_KEY_FAILURES = (env.env_int("RATE_LIMIT_API_KEY_FAILURES", 20, minimum=1), 300)
 # The "known device" cookie a successful log-in leaves (signed, per user, HttpOnly).
 LOGIN_KNOWN_DEVICE_DAYS = env.env_int("LOGIN_KNOWN_DEVICE_DAYS", 365, minimum=1)
+# Verification e-mails (sign-up's, "send the link again") and e-mail change requests per account.
+RATE_LIMIT_EMAIL_VERIFY = (env.env_int("RATE_LIMIT_EMAIL_VERIFY", 3, minimum=1), 3600)
+RATE_LIMIT_EMAIL_CHANGE = (env.env_int("RATE_LIMIT_EMAIL_CHANGE", 5, minimum=1), 3600)
+# How long a link to verify an address or confirm a new one stays valid.
+ACCOUNT_EMAIL_LINK_DAYS = env.env_int("ACCOUNT_EMAIL_LINK_DAYS", 3, minimum=1)
 
 # --- client addresses behind proxies (cradle_site.ratelimit.client_ip) ------------------
 # How many proxies of ours stand in front of the site (each appends to X-Forwarded-For),
@@ -371,7 +376,9 @@ PUBLISHING_GOOGLE_OAUTH_CLIENT_SECRET = env.env_str("PUBLISHING_GOOGLE_OAUTH_CLI
 PUBLISHING_GOOGLE_OAUTH_AUTHORIZE_URL = env.env_str(
     "PUBLISHING_GOOGLE_OAUTH_AUTHORIZE_URL", "https://accounts.google.com/o/oauth2/v2/auth"
 )
-PUBLISHING_GOOGLE_OAUTH_TOKEN_URL = env.env_str("PUBLISHING_GOOGLE_OAUTH_TOKEN_URL", "https://oauth2.googleapis.com/token")
+PUBLISHING_GOOGLE_OAUTH_TOKEN_URL = env.env_str(
+    "PUBLISHING_GOOGLE_OAUTH_TOKEN_URL", "https://oauth2.googleapis.com/token"
+)
 PUBLISHING_GOOGLE_OAUTH_REVOKE_URL = env.env_str(
     "PUBLISHING_GOOGLE_OAUTH_REVOKE_URL", "https://oauth2.googleapis.com/revoke"
 )

@@ -8,11 +8,12 @@ from django.db.models import Prefetch, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from accounts.models import User
+from accounts.models import SecurityEvent, User
+from accounts.security_events import security_event_record
 from cradle_site.admin_confirm import confirm_first
 from cradle_site.errors import Busy, StateError
 from cradle_site.paginators import CappedCountPaginator
-from messaging import history, services
+from messaging import history, owner_contacts, services
 from messaging.contacts import contact_hashes_any_type
 from messaging.models import MAX_LEVEL, Delivery, Message, Recipient, StaffAlarm, StatusLog
 
@@ -56,6 +57,14 @@ def _run(modeladmin, request, queryset, func, done_text) -> None:
         try:
             func(message=message, actor=history.staff(request.user))
             done += 1
+            if message.owner_id != request.user.pk:
+                security_event_record(
+                    user=message.owner,
+                    kind=SecurityEvent.Kind.STAFF_CHANGED_DATA,
+                    request=request,
+                    obj=message,
+                    data={"action": func.__name__},
+                )
         except StateError:
             refused += 1
         except Busy:
@@ -76,11 +85,16 @@ class WarningEmailFilter(admin.SimpleListFilter):
     parameter_name = "warning_email"
 
     def lookups(self, request, model_admin):
-        return [("failing", _("failing (the warning schedule waits)"))]
+        return [
+            ("failing", _("failing (the warning schedule waits)")),
+            ("unverified", _("held: the owner's e-mail is not verified (the warning schedule waits)")),
+        ]
 
     def queryset(self, request, queryset):
         if self.value() == "failing":
             return queryset.warning_email_failing()
+        if self.value() == "unverified":
+            return owner_contacts.warnings_held(queryset)
         return queryset
 
 

@@ -1,7 +1,8 @@
 """Send the owner's warning e-mails (the outbox on the message row).
 
 Each e-mail is in the owner's language and time zone, HTML + text. A warning that cannot be
-sent is retried for as long as it takes, and the ladder waits for it. A warning is claimed
+sent is retried for as long as it takes, and the ladder waits for it; so does a warning for
+an owner whose e-mail is not verified (held, ``messaging.owner_contacts``). A warning is claimed
 before it is sent (``warning_email_due_at`` moves to the end of a lease under a row lock),
 so with several workers each goes out once; a warning for a message that was reset or
 revoked meanwhile is dropped by the answer itself (it clears the column).
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
@@ -30,6 +31,7 @@ from cradle_site import leases
 from cradle_site.retry import Backoff, retry_write
 from messaging import ladder, links
 from messaging.models import MAX_LEVEL, Message
+from messaging.owner_contacts import hold_seconds, owner_can_be_warned
 from messaging.sending import SendOutcome, send_deadline
 
 log = logging.getLogger(__name__)
@@ -104,7 +106,7 @@ def warnings_send(*, now: datetime | None = None, limit: int = 500, run_seconds:
     now = now or timezone.now()
     deadline = send_deadline(run_seconds)
     ids, lease_until = _claim_warnings(now, limit)
-    counts = {SendOutcome.SENT: 0, SendOutcome.SKIPPED: 0, SendOutcome.FAILED: 0}
+    counts = {SendOutcome.SENT: 0, SendOutcome.SKIPPED: 0, SendOutcome.FAILED: 0, SendOutcome.HELD: 0}
     messages = list(Message.objects.filter(id__in=ids).select_related("owner"))
     for index, message in enumerate(messages):
         if time.monotonic() >= deadline:
@@ -132,6 +134,15 @@ def warnings_send(*, now: datetime | None = None, limit: int = 500, run_seconds:
         if message.warning_level == 0:
             leases.compare_and_set(Message, pk=message.pk, expect=mine, warning_email_due_at=None)
             counts[SendOutcome.SKIPPED] += 1
+            continue
+        if not owner_can_be_warned(message.owner):
+            # No verified contact: a warning sent to an address nobody proved is not a
+            # warning. Held like a relay outage (the ladder waits for it) until the owner
+            # verifies, which releases it at once (messaging.owner_contacts).
+            leases.compare_and_set(
+                Message, pk=message.pk, expect=mine, warning_email_due_at=now + timedelta(seconds=hold_seconds())
+            )
+            counts[SendOutcome.HELD] += 1
             continue
         # The e-mail states this time and the ladder keeps it (the same rule, messaging.ladder).
         next_at = ladder.warning_next_step(

@@ -20,6 +20,7 @@ class SendOutcome(StrEnum):
     SENT = "sent"
     SKIPPED = "skipped"  # no longer wanted (answered, reset, revoked) or no longer ours
     FAILED = "failed"  # this attempt failed; the row is retried at the back-off
+    HELD = "held"  # not sent on purpose: the owner has no verified contact yet (messaging.owner_contacts)
 
 
 def send_deadline(run_seconds: float | None = None) -> float:

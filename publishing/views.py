@@ -14,11 +14,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cradle_site.errors import StateError
+from cradle_site.keyset import keyset_page
 from cradle_site.querysets import get_owned_or_404
 from cradle_site.roles import writer_required
 from publishing import drive_oauth, folders, scan_runs, services
 from publishing.forms import CredentialsForm, ProjectForm, SourceForm, TaskChangeForm, TaskFilterForm
-from publishing.keyset import keyset_page
 from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
 
 PAGE_SIZE = 50

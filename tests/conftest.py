@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
-from django.utils import translation
+from django.utils import timezone, translation
 from rest_framework.test import APIClient
 
 from accounts.api_keys import apikey_create
@@ -54,14 +54,28 @@ def _default_language():
     translation.deactivate()
 
 
+def create_user(*, verified: bool = True, **fields) -> User:
+    """A user; ``verified`` (the default for the personas) means their e-mail is verified,
+    so Cradle warns them. A sign-up starts unverified: pass ``verified=False`` for that."""
+    if verified:
+        fields.setdefault("email_verified_at", timezone.now())
+    return User.objects.create_user(**fields)
+
+
+@pytest.fixture
+def make_user(db):
+    """``make_user(username=..., email=..., password=..., verified=True)``."""
+    return create_user
+
+
 @pytest.fixture
 def owner(db) -> User:
-    return User.objects.create_user(username="alice", email="alice@example.com", password="pw-alice-123!")
+    return create_user(username="alice", email="alice@example.com", password="pw-alice-123!")
 
 
 @pytest.fixture
 def other_user(db) -> User:
-    return User.objects.create_user(username="bob", email="bob@example.com", password="pw-bob-123!")
+    return create_user(username="bob", email="bob@example.com", password="pw-bob-123!")
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from django.urls import get_resolver, reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from accounts.email_verification import email_change_token, email_verification_token
 from accounts.models import User
 from tests.browser.conftest import BROWSER, PASSWORD
 
@@ -35,6 +36,7 @@ NOT_PAGES = {
     "logout",
     "language_set",
     "apikey_revoke",
+    "email_verify_resend",  # POST only: the banner's "send the link again"
     "source_scan",
     "task_action",
     "project_credentials",
@@ -104,6 +106,10 @@ PAGES = {
     "accounts:apikey_list": ("user", None),
     "accounts:password_change": ("user", None),
     "accounts:password_change_done": ("user", None),
+    "accounts:activity": ("user", None),
+    "accounts:email_change": ("user", None),
+    "accounts:email_verify": ("user", lambda d: [email_verification_token(d["user"])]),
+    "accounts:email_change_confirm": ("user", lambda d: [email_change_token(d["user"], "demo@new.example")]),
     "messaging:public_revoke": ("public", None),
     "messaging:message_list": ("user", None),
     "messaging:message_create": ("user", None),

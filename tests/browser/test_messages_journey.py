@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.models import User
 from messaging.models import Delivery, Message
 from tests.browser.conftest import BROWSER, PASSWORD, choose_language, flash_text, log_in
+from tests.conftest import create_user
 from tests.jobs import messaging_minute
 
 pytestmark = BROWSER
@@ -34,7 +35,7 @@ def _move_on(message: Message) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_the_owner_writes_changes_answers_and_revokes_a_message(live_server, page):
-    una = User.objects.create_user(username="una", email="una@example.com", password=PASSWORD)
+    una = create_user(username="una", email="una@example.com", password=PASSWORD)  # verified: she is warned
     base = live_server.url
     log_in(page, base, "una", "/messages/")
     assert "No messages yet." in page.inner_text("#message-list")
@@ -197,7 +198,7 @@ def test_staff_work_messages_in_the_back_office(live_server, page, settings):
     responses.post("https://hooks.example.com/gone", status=410)
     from messaging import services
 
-    owner = User.objects.create_user(username="vera", email="vera@example.com", password=PASSWORD)
+    owner = create_user(username="vera", email="vera@example.com", password=PASSWORD)  # verified: her ladder moves
     User.objects.create_superuser(username="sam", email="sam@example.com", password=PASSWORD)
     waiting, _key = services.message_create(
         owner=owner,

@@ -29,6 +29,7 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from accounts.email_verification import email_change_token, email_verification_token
 from accounts.models import User
 from tests.site.walk import World, build_world, changes, resolved_routes, snapshot
 
@@ -144,13 +145,36 @@ def _reset_link(w: World) -> dict:
     }
 
 
+def _unverified_token(w: World) -> str:
+    # The owner fixture is verified; a verification link works for an unverified address only.
+    User.objects.filter(pk=w.owner.pk).update(email_verified_at=None)
+    w.owner.refresh_from_db()
+    return email_verification_token(w.owner)
+
+
 VIEWER_MAY: dict[str, Allowed] = {
     "accounts:profile": Allowed(
-        "their own e-mail, time zone and language, not data the account owns",
-        Case(
-            "profile", body=lambda w: {"email": "alice@example.org", "time_zone": "UTC", "language": "en"}, owned=False
-        ),
+        "their own time zone and language, not data the account owns",
+        Case("profile", body=lambda w: {"time_zone": "Europe/Paris", "language": "en"}, owned=False),
         changes=True,
+    ),
+    "accounts:email_change": Allowed(
+        "a link to a new address of their own (nothing changes until it is opened)",
+        Case("email change", body=lambda w: {"email": "alice@example.org"}, owned=False),
+        changes=True,
+    ),
+    "accounts:email_change_confirm": Allowed(
+        "the link sent to the new address: their own account's address",
+        Case("confirm", kwargs=lambda w: {"token": email_change_token(w.owner, "alice@example.org")}, owned=False),
+        changes=True,
+    ),
+    "accounts:email_verify": Allowed(
+        "verifying their own address",
+        Case("verify", kwargs=lambda w: {"token": _unverified_token(w)}, owned=False),
+        changes=True,
+    ),
+    "accounts:email_verify_resend": Allowed(
+        "a new link for their own address (none is sent once it is verified)", Case("resend", owned=False), False
     ),
     "accounts:language_set": Allowed(
         "the header's language switch; it also saves the profile's language",
@@ -221,6 +245,7 @@ READS: dict[str, Read] = {
     "messaging:message_list": Read(),
     "messaging:message_detail": Read(lambda w: {"pk": w.message.pk}),
     "accounts:password_change_done": Read(),
+    "accounts:activity": Read(),
     "accounts:password_reset_done": Read(),
     "accounts:password_reset_complete": Read(),
     "publishing:task_list": Read(),

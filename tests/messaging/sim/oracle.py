@@ -92,6 +92,8 @@ class Oracle:
         self.messages: dict[int, Tracked] = {}
         self.address_owner: dict[str, int] = {}  # recipient address or URL -> message pk
         self.owner_emails: set[str] = set()
+        # Owners who never verify their address: nothing of theirs may ever go out.
+        self.unverified_emails: set[str] = set()
         self.warnings: dict[int, list[Warning_]] = defaultdict(list)
         self.deliveries: dict[str, list[Accepted]] = defaultdict(list)
         self.notices: list[Accepted] = []
@@ -147,6 +149,8 @@ class Oracle:
         for item in items:
             if item.to in self.staff_emails:
                 self.staff_alarms.append(item)
+            elif item.to in self.unverified_emails:
+                self._flag(Violation("early", None, f"a warning reached the unverified address {item.to}"))
             elif item.to in self.owner_emails:
                 warning = self._as_warning(item)
                 if warning is None:
@@ -195,6 +199,8 @@ class Oracle:
         tracked = self.messages[pk]
         copies = self.deliveries[item.to]
         copies.append(item)
+        if tracked.owner_email in self.unverified_emails:
+            self._flag(Violation("early", pk, f"delivered to {item.to} though the owner never verified an address"))
         if item.to not in tracked.value_before(tracked.recipients, item.order):
             self._flag(Violation("after", pk, f"{item.to} got it at {item.at} after the owner removed it"))
         if tracked.revoked_order is not None and item.order > tracked.revoked_order:
@@ -298,6 +304,15 @@ class Oracle:
                 self._flag(Violation("dropped", None, f"{len(refused)} refused for good, no e-mail to ADMINS"))
         for pk, tracked in self.messages.items():
             row = snapshot[pk]
+            if tracked.owner_email in self.unverified_emails:
+                # Held, never advanced: still on the ladder, nothing delivered (promise 1).
+                if tracked.revoked_order is None and row["state"] != "active":
+                    self._flag(Violation("early", pk, f"an unverified owner's message is {row['state']}"))
+                if row["deliveries"]:
+                    self._flag(
+                        Violation("early", pk, f"an unverified owner's message has deliveries {row['deliveries']}")
+                    )
+                continue
             if row["warning_email_due_at"] is not None and row["state"] == "active":
                 self._flag(Violation("stuck", pk, "a warning e-mail is still queued"))
             sending = [a for a, state in row["deliveries"].items() if state == "sending"]

@@ -132,7 +132,10 @@ class World:
     def add_owners(self) -> None:
         for index in range(self.config.owners):
             user = User.objects.create_user(
-                username=f"owner{index}", email=f"owner{index}@owners.sim.test", password="pw-sim-owner-1!"
+                username=f"owner{index}",
+                email=f"owner{index}@owners.sim.test",
+                password="pw-sim-owner-1!",
+                email_verified_at=self.now,  # Cradle warns only a verified address
             )
             page = Client(raise_request_exception=False)
             page.force_login(user)
@@ -142,9 +145,43 @@ class World:
             answers = 0.0 if index == 0 else self.rng.uniform(0.3, 0.95)
             self.owners.append(Owner(user=user, page=page, api=api, answers=answers, lag_hours=self.rng.uniform(2, 60)))
 
+    def add_unverified_owner(self) -> None:
+        """An owner who never opens the verification link and never answers: their messages
+        are held at their first warning for the whole run, never warned, never delivered.
+        Their messages are made here, without the run's random draws, so the scenario of a
+        seed stays what it was before they existed."""
+        user = User.objects.create_user(
+            username="unverified", email="unverified@owners.sim.test", password="pw-sim-owner-1!"
+        )
+        self.oracle.unverified_emails.add(user.email)
+        api = make_api_client(user, ["messages:read", "messages:write"])
+        for index in range(3):
+            address = f"held{index}@recipients.sim.test"
+            response = api.post(
+                "/api/v1/messages/",
+                {
+                    "title": f"Held {index}",
+                    "content": "never to be sent",
+                    "initial_delay_months": 1,
+                    "recipients": [{"name": f"Held {index}", "contact": address, "contact_type": "email"}],
+                },
+                format="json",
+            )
+            assert response.status_code == 201, response.content[:500]
+            self.oracle.created(
+                pk=response.json()["id"],
+                owner_email=user.email,
+                key=response.json()["revocation_key"],
+                months=1,
+                addresses={address},
+                at=self.now,
+                order=doubles.order_stamp(),
+            )
+
     # The phases -------------------------------------------------------------------------------
     def run(self) -> Oracle:
         self.add_owners()
+        self.add_unverified_owner()
         creations = sorted(
             self.start + self.config.chaos * self.rng.uniform(0, 0.75) for _ in range(self.config.messages)
         )

@@ -1,5 +1,5 @@
-"""Keyset pages for the owner's lists: newest first by (field, id), "newer" / "older" links
-that carry the id of the row at the page's edge, so the last page costs what the first does
+"""Keyset pages for the owner's lists (publishing's queue and logs, the account's activity):
+newest first by (field, id), "newer" / "older" links that carry the id of the row at the page's edge, so the last page costs what the first does
 (no OFFSET, no COUNT). Ids come first, from the index, then the page's rows: the sort never
 carries the wide columns (task JSON, log texts) of rows it skips."""
 
