@@ -19,7 +19,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     # Browsers ask for /favicon.ico whatever the page's <link rel=icon> says.
-    path("favicon.ico", RedirectView.as_view(url=static("cradle/favicon.svg"), permanent=True)),
+    path("favicon.ico", RedirectView.as_view(url=static("cradle/favicon.svg"), permanent=True), name="favicon"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),

@@ -64,7 +64,10 @@ def test_api_key_creation_and_revocation_are_recorded_without_the_secret(client,
 def test_staff_revoking_a_key_in_the_admin_is_recorded_as_staff(client, owner, staff):
     key = apikey_create(user=owner, name="k", permissions=["messages:read"]).api_key
     client.force_login(staff)
-    client.post(reverse("admin:accounts_apikey_changelist"), {"action": "revoke", "_selected_action": [key.pk]})
+    client.post(
+        reverse("admin:accounts_apikey_changelist"),
+        {"action": "revoke", "_selected_action": [key.pk], "index": "0", "confirmed": "yes"},
+    )
     event = SecurityEvent.objects.get(user=owner, kind=Kind.API_KEY_REVOKED)
     assert event.actor_id == staff.pk and event.actor_kind == SecurityEvent.ActorKind.STAFF
     assert event.actor_label == "staff"
@@ -79,7 +82,8 @@ def test_staff_actions_on_a_users_messages_are_recorded(client, owner, staff):
     )
     client.force_login(staff)
     client.post(
-        reverse("admin:messaging_message_changelist"), {"action": "revoke_messages", "_selected_action": [message.pk]}
+        reverse("admin:messaging_message_changelist"),
+        {"action": "revoke_messages", "_selected_action": [message.pk], "index": "0", "confirmed": "yes"},
     )
     event = SecurityEvent.objects.get(user=owner, kind=Kind.STAFF_CHANGED_DATA)
     assert event.object_type == "messaging.message" and event.object_id == str(message.pk)

@@ -32,6 +32,7 @@ SERIOUS = ("serious", "critical")
 # Routes that are not pages a person reads: actions (POST only), files, the API.
 NOT_PAGES = {
     "healthz",
+    "favicon",
     "set_language",
     "logout",
     "language_set",

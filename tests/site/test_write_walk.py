@@ -242,6 +242,7 @@ class Read:
 READS: dict[str, Read] = {
     "home": Read(),
     "healthz": Read(),
+    "favicon": Read(),
     "messaging:message_list": Read(),
     "messaging:message_detail": Read(lambda w: {"pk": w.message.pk}),
     "accounts:password_change_done": Read(),
