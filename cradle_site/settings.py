@@ -56,6 +56,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # The Content-Security-Policy header (CONTENT_SECURITY_POLICY below) on every response.
     "csp.middleware.CSPMiddleware",
+    # /healthz is answered here, before any middleware that reads the database (the session,
+    # the signed-in user): a database outage is a 503 "fail", never a 500.
+    "cradle_site.middleware.HealthzMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -198,6 +201,9 @@ else:
 if Q_CLUSTER["retry"] <= Q_CLUSTER["timeout"]:
     raise ImproperlyConfigured("Q_RETRY must be larger than Q_TIMEOUT")
 
+# /healthz gives its details (which job ran when, what needs staff) to "Authorization: Bearer
+# <this>" or a staff session; everyone else gets "ok" or "fail". Empty: staff sessions only.
+HEALTHZ_TOKEN = env.env_str("HEALTHZ_TOKEN", "")
 # Heartbeat: the cluster is "stale" when no sweep ran within this many seconds.
 CRADLE_HEARTBEAT_STALE_SECONDS = env.env_int("CRADLE_HEARTBEAT_STALE_SECONDS", 300, minimum=60)
 
