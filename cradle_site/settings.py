@@ -263,6 +263,10 @@ RATE_LIMIT_LOGIN_ACCOUNT = (env.env_int("RATE_LIMIT_LOGIN_ACCOUNT_ATTEMPTS", 20,
 RATE_LIMIT_PASSWORD_RESET_ADDRESS = (env.env_int("RATE_LIMIT_PASSWORD_RESET_ADDRESS", 10, minimum=1), 3600)
 RATE_LIMIT_PASSWORD_RESET_EMAIL = (env.env_int("RATE_LIMIT_PASSWORD_RESET_EMAIL", 3, minimum=1), 3600)
 RATE_LIMIT_SIGNUP = (env.env_int("RATE_LIMIT_SIGNUP_ATTEMPTS", 10, minimum=1), 3600)
+# Sign-up e-mails (a confirm link, or "you already have an account") per e-mail address typed.
+RATE_LIMIT_SIGNUP_EMAIL = (env.env_int("RATE_LIMIT_SIGNUP_EMAIL", 3, minimum=1), 3600)
+# How long a sign-up's confirm link works (accounts.signup).
+SIGNUP_LINK_MAX_AGE_HOURS = env.env_int("SIGNUP_LINK_MAX_AGE_HOURS", 48, minimum=1)
 RATE_LIMIT_CHECKIN = (env.env_int("RATE_LIMIT_CHECKIN_ATTEMPTS", 20, minimum=1), 300)
 RATE_LIMIT_REVOKE = (env.env_int("RATE_LIMIT_REVOKE_ATTEMPTS", 10, minimum=1), 300)
 # Failed API-key authentications per address; then 429 with Retry-After.

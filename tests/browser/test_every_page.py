@@ -25,6 +25,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import User
+from accounts.signup import PendingSignup, signup_token
 from tests.browser.conftest import BROWSER, PASSWORD
 
 pytestmark = BROWSER
@@ -97,7 +98,13 @@ def _data() -> dict:
     analytics_demo(user)
     User.objects.create_superuser(username="boss", email="boss@example.com", password=PASSWORD)
     message = Message.objects.filter(owner=user).order_by("pk").last()
-    return {"user": user, "project": project, "message": message, "checkin": links.checkin_token(message)}
+    return {
+        "user": user,
+        "project": project,
+        "message": message,
+        "checkin": links.checkin_token(message),
+        "signup_token": signup_token(PendingSignup("new@example.com", "newcomer", "!", "UTC", "en")),
+    }
 
 
 def _reset_link(data: dict) -> list:
@@ -109,6 +116,8 @@ def _reset_link(data: dict) -> list:
 PAGES = {
     "home": ("user", None),
     "accounts:signup": ("public", None),
+    "accounts:signup_sent": ("public", None),
+    "accounts:signup_confirm": ("public", lambda d: [d["signup_token"]]),
     "accounts:login": ("public", None),
     "accounts:password_reset": ("public", None),
     "accounts:password_reset_done": ("public", None),
