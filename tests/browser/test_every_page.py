@@ -51,6 +51,7 @@ NOT_PAGES = {
     "logout",
     "language_set",
     "apikey_revoke",
+    "recipient_secret",  # POST only: shows or regenerates a webhook recipient's signing secret
     "source_scan",
     "task_action",
     "project_credentials",
