@@ -1,5 +1,6 @@
 from django import forms
-from django.contrib.auth.forms import PasswordChangeForm, UserCreationForm
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import PasswordChangeForm
 from django.utils.translation import gettext_lazy as _
 
 from accounts import scopes
@@ -11,17 +12,55 @@ from cradle_site import dates
 PREFERENCE_LABELS = {"time_zone": _("Time zone"), "language": _("Language")}
 
 
-class SignupForm(UserCreationForm):
-    class Meta:
-        model = User
-        fields = ("username", "email", "time_zone", "language")
-        labels = PREFERENCE_LABELS
+class SignupForm(forms.Form):
+    """What sign-up asks. It checks only what the typed text itself can tell (a valid name,
+    a valid address, a good password): never whether a name or an address is taken, which
+    would tell a visitor who has an account (``accounts.signup`` decides that, by e-mail)."""
+
+    username = User._meta.get_field("username").formfield()
+    email = User._meta.get_field("email").formfield()
+    time_zone = User._meta.get_field("time_zone").formfield(label=PREFERENCE_LABELS["time_zone"])
+    language = User._meta.get_field("language").formfield(label=PREFERENCE_LABELS["language"])
+    password1 = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    password2 = forms.CharField(
+        label=_("Password confirmation"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("Enter the same password as before, for verification."),
+    )
+
+    def clean_username(self) -> str:
+        return User.normalize_username(self.cleaned_data["username"])
 
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(_("An account with this e-mail address already exists."))
-        return email
+        return self.cleaned_data["email"].strip()
+
+    def clean(self) -> dict:
+        data = super().clean()
+        first, second = data.get("password1"), data.get("password2")
+        if first and second and first != second:
+            self.add_error("password2", _("The two password fields didn’t match."))
+        elif first:
+            candidate = User(username=data.get("username") or "", email=data.get("email") or "")
+            try:
+                password_validation.validate_password(first, candidate)
+            except forms.ValidationError as error:
+                self.add_error("password2", error)
+        return data
+
+
+class SignupConfirmForm(forms.Form):
+    """The confirm link's page: the name, kept from sign-up or chosen again if it is taken."""
+
+    username = User._meta.get_field("username").formfield()
+
+    def clean_username(self) -> str:
+        return User.normalize_username(self.cleaned_data["username"])
 
 
 class ProfileForm(forms.ModelForm):

@@ -11,18 +11,26 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
 from accounts.api_keys import apikey_create, apikey_revoke
-from accounts.email_verification import email_verification_send
-from accounts.forms import ApiKeyForm, ProfileForm, SignupForm
+from accounts.forms import ApiKeyForm, ProfileForm, SignupConfirmForm, SignupForm
 from accounts.identity import email_key
 from accounts.login_guard import LoginGuard
 from accounts.models import ApiKey
 from accounts.security_events import Kind, security_event_record
+from accounts.signup import SignupRefused, signup_complete, signup_request, signup_token_read
 from cradle_site import ratelimit
 from cradle_site.querysets import get_owned_or_404
 from cradle_site.ratelimit import Bucket, Rate
 
 
 def signup(request: HttpRequest) -> HttpResponse:
+    """Sign-up. A valid form always ends on the same "check your e-mail" page, whether or not
+    the address or the name has an account (``accounts.signup`` says what the address is
+    sent instead): the answer tells a visitor nothing about who is registered.
+
+    Limited per client address (every attempt) and per e-mail address typed (every e-mail
+    sent), like the password reset: the second bucket stops sign-up being used to flood one
+    inbox, and it counts an address the same whether it has an account or not.
+    """
     if request.user.is_authenticated:
         return redirect("home")
     if request.method == "POST":
@@ -33,17 +41,60 @@ def signup(request: HttpRequest) -> HttpResponse:
             return _limited_page(request, decision.retry_after)
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
-        security_event_record(user=user, kind=Kind.ACCOUNT_CREATED, request=request, actor=user)
-        email_verification_send(user=user)
-        login(request, user, backend="accounts.backends.UsernameKeyBackend")
-        # The next page is in the language just chosen; so is its greeting.
-        with translation.override(user.language):
-            messages.success(request, _("Welcome to Cradle, %(name)s.") % {"name": user.username})
-        response = redirect("home")
-        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, user.language)
-        return response
+        data = form.cleaned_data
+        decision = ratelimit.reserve(
+            [Bucket("signup:email", email_key(data["email"])[:320], Rate.of(settings.RATE_LIMIT_SIGNUP_EMAIL))]
+        )
+        if not decision.allowed:
+            return _limited_page(request, decision.retry_after)
+        signup_request(
+            username=data["username"],
+            email=data["email"],
+            password=data["password1"],
+            time_zone=data["time_zone"],
+            language=data["language"],
+        )
+        return redirect("accounts:signup_sent")
     return render(request, "accounts/signup.html", {"form": form})
+
+
+def signup_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/signup_sent.html")
+
+
+def signup_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The e-mail's link: make the account (a POST), under the name chosen at sign-up or,
+    when that one is taken, another. Limited per client address like sign-up, since a taken
+    name is what this page can tell."""
+    if request.user.is_authenticated:
+        return redirect("home")
+    pending = signup_token_read(token)
+    if pending is None:
+        return render(request, "accounts/signup_confirm.html", {"valid": False}, status=400)
+    if request.method == "POST":
+        decision = ratelimit.reserve(
+            [Bucket("signup:address", ratelimit.request_address(request), Rate.of(settings.RATE_LIMIT_SIGNUP))]
+        )
+        if not decision.allowed:
+            return _limited_page(request, decision.retry_after)
+        form = SignupConfirmForm(request.POST)
+    else:
+        form = SignupConfirmForm(initial={"username": pending.username})
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = signup_complete(pending=pending, username=form.cleaned_data["username"])
+        except SignupRefused as refused:
+            form.add_error(refused.field, refused.reason)
+        else:
+            security_event_record(user=user, kind=Kind.ACCOUNT_CREATED, request=request, actor=user)
+            login(request, user, backend="accounts.backends.UsernameKeyBackend")
+            # The next page is in the language just chosen; so is its greeting.
+            with translation.override(user.language):
+                messages.success(request, _("Welcome to Cradle, %(name)s.") % {"name": user.username})
+            response = redirect("home")
+            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, user.language)
+            return response
+    return render(request, "accounts/signup_confirm.html", {"valid": True, "form": form, "email": pending.email})
 
 
 class RateLimitedLoginView(auth_views.LoginView):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "django_q",
     "cradle_site",
     "accounts",
@@ -52,6 +54,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The Content-Security-Policy header (CONTENT_SECURITY_POLICY below) on every response.
+    "csp.middleware.CSPMiddleware",
+    # /healthz is answered here, before any middleware that reads the database (the session,
+    # the signed-in user): a database outage is a 503 "fail", never a 500.
+    "cradle_site.middleware.HealthzMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -194,6 +201,9 @@ else:
 if Q_CLUSTER["retry"] <= Q_CLUSTER["timeout"]:
     raise ImproperlyConfigured("Q_RETRY must be larger than Q_TIMEOUT")
 
+# /healthz gives its details (which job ran when, what needs staff) to "Authorization: Bearer
+# <this>" or a staff session; everyone else gets "ok" or "fail". Empty: staff sessions only.
+HEALTHZ_TOKEN = env.env_str("HEALTHZ_TOKEN", "")
 # Heartbeat: the cluster is "stale" when no sweep ran within this many seconds.
 CRADLE_HEARTBEAT_STALE_SECONDS = env.env_int("CRADLE_HEARTBEAT_STALE_SECONDS", 300, minimum=60)
 
@@ -253,6 +263,10 @@ RATE_LIMIT_LOGIN_ACCOUNT = (env.env_int("RATE_LIMIT_LOGIN_ACCOUNT_ATTEMPTS", 20,
 RATE_LIMIT_PASSWORD_RESET_ADDRESS = (env.env_int("RATE_LIMIT_PASSWORD_RESET_ADDRESS", 10, minimum=1), 3600)
 RATE_LIMIT_PASSWORD_RESET_EMAIL = (env.env_int("RATE_LIMIT_PASSWORD_RESET_EMAIL", 3, minimum=1), 3600)
 RATE_LIMIT_SIGNUP = (env.env_int("RATE_LIMIT_SIGNUP_ATTEMPTS", 10, minimum=1), 3600)
+# Sign-up e-mails (a confirm link, or "you already have an account") per e-mail address typed.
+RATE_LIMIT_SIGNUP_EMAIL = (env.env_int("RATE_LIMIT_SIGNUP_EMAIL", 3, minimum=1), 3600)
+# How long a sign-up's confirm link works (accounts.signup).
+SIGNUP_LINK_MAX_AGE_HOURS = env.env_int("SIGNUP_LINK_MAX_AGE_HOURS", 48, minimum=1)
 RATE_LIMIT_CHECKIN = (env.env_int("RATE_LIMIT_CHECKIN_ATTEMPTS", 20, minimum=1), 300)
 RATE_LIMIT_REVOKE = (env.env_int("RATE_LIMIT_REVOKE_ATTEMPTS", 10, minimum=1), 300)
 # Failed API-key authentications per address; then 429 with Retry-After.
@@ -275,6 +289,23 @@ TRUSTED_PROXY_NETWORKS = env.env_networks("TRUSTED_PROXY_NETWORKS")
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts and styles only from our own static files, so
+# an injected <script> or on* attribute does not run. No page needs inline script or style:
+# the Swagger UI page loads its start-up script from its own URL (SpectacularSwaggerSplitView)
+# and its styles from a static file. img-src allows data: for the icons Swagger UI inlines;
+# the charts are inline SVG in the page, not images.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG:

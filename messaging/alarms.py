@@ -24,6 +24,7 @@ from django.core.mail import mail_admins
 from django.urls import reverse
 from django.utils import timezone
 
+from cradle_site.mail_errors import mail_failure
 from cradle_site.retry import Backoff
 from messaging.models import ALARM_LEASE, Delivery, StaffAlarm
 from messaging.sending import SendOutcome, send_deadline
@@ -96,13 +97,13 @@ def alarms_send(*, now: datetime | None = None, limit: int = 100, run_seconds: f
         try:
             mail_admins(subject, body, fail_silently=False)
         except Exception as exc:  # the relay is down too: keep it and try again later
-            log.warning("staff alarm %s not sent: %s", alarm.pk, exc)
+            error = mail_failure(exc, what=f"staff alarm {alarm.pk}")  # the full text is logged there
             attempts = alarm.attempts + 1
             StaffAlarm.objects.filter(pk=alarm.pk, state=StaffAlarm.State.SENDING).update(
                 **ALARM_LEASE.released(
                     state=StaffAlarm.State.PENDING,
                     attempts=attempts,
-                    last_error=f"{exc.__class__.__name__}: {exc}"[:2000],
+                    last_error=str(error)[:2000],
                     next_attempt_at=now + alarm_backoff().delay(attempts),
                 )
             )

@@ -2,9 +2,9 @@
 
 A channel's ``send(recipient=..., message=..., delivery_id=...)`` returns on success and raises
 ``ChannelError`` with a readable reason on failure. Whether a failure can pass is decided
-here and only here (``ChannelError.kind``): the far end refused this address for good
-(SMTP 5xx for the recipient, a webhook's 404 or 410, a mail no retry can build) is
-PERMANENT and ``messaging.delivery`` stops and alerts staff; everything else (a relay
+here and only here (``ChannelError.kind``; for e-mail, from ``cradle_site.mail_errors``'s
+kind): the far end refused this address for good (SMTP 5xx for the recipient, a webhook's
+404 or 410, a mail no retry can build) is PERMANENT and ``messaging.delivery`` stops and alerts staff; everything else (a relay
 outage, a refused connection, a 5xx webhook, our own credentials) is TRANSIENT and is
 retried for as long as it takes. Every attempt of one delivery carries the same
 ``delivery_id`` where the channel has a place for it (the webhook's ``webhook-id``, the
@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import json
 import re
-import smtplib
 from enum import StrEnum
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import BadHeaderError, EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives
 from django.core.mail.utils import DNS_NAME
 from django.core.validators import URLValidator, validate_email
 from django.template.loader import render_to_string
@@ -31,6 +30,7 @@ from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
+from cradle_site.mail_errors import mail_failure
 from cradle_site.outbound import OutboundError, UnsafeURL, check_url_syntax, open_url, operator_hosts
 from cradle_site.outbound_errors import Kind
 from cradle_site.text import one_line
@@ -79,24 +79,6 @@ class ChannelMaybeSent(ChannelError):
 # 429, even a 401/403 (a receiver's misconfiguration is theirs to fix, and the delivery
 # alarm tells staff if it lasts).
 WEBHOOK_GONE = frozenset({404, 410})
-
-
-def _smtp_kind(exc: Exception) -> FailureKind:
-    """PERMANENT when the relay refused this recipient or this mail with a 5xx, or Django could not build it.
-
-    A 5xx for the sender (``SMTPSenderRefused``) or the log-in (``SMTPAuthenticationError``)
-    is about our relay's configuration, not the address: transient, staff fix it.
-    """
-    if isinstance(exc, BadHeaderError | UnicodeEncodeError):
-        return FailureKind.PERMANENT  # the same mail fails the same way every time
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        codes = [code for code, _reason in exc.recipients.values()]
-        return FailureKind.PERMANENT if codes and min(codes) >= 500 else FailureKind.TRANSIENT
-    if isinstance(exc, smtplib.SMTPSenderRefused | smtplib.SMTPAuthenticationError):
-        return FailureKind.TRANSIENT
-    if isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500:
-        return FailureKind.PERMANENT  # e.g. 550 / 554 after DATA: each mail has one recipient
-    return FailureKind.TRANSIENT
 
 
 def sms_available() -> bool:
@@ -156,8 +138,13 @@ class EmailChannel:
         mail.attach_alternative(html, "text/html")
         try:
             mail.send()
-        except Exception as exc:  # SMTP errors come in many classes: _smtp_kind sorts them
-            raise ChannelError(f"e-mail: {exc.__class__.__name__}: {exc}", kind=_smtp_kind(exc)) from exc
+        except Exception as exc:  # SMTP errors come in many classes: mail_failure sorts them
+            # A sentence and a reply code, never the relay's words (cradle_site.mail_errors);
+            # permanent when the relay refused this address or this mail with a 5xx. A 5xx for
+            # our sender or log-in is about our relay's settings: transient, staff fix it.
+            error = mail_failure(exc, what=f"delivery {delivery_id}")
+            kind = FailureKind.PERMANENT if error.permanent else FailureKind.TRANSIENT
+            raise ChannelError(f"e-mail: {error}", kind=kind) from exc
 
 
 class WebhookChannel:

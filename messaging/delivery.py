@@ -42,6 +42,9 @@ from messaging.sending import SendOutcome, send_deadline
 
 log = logging.getLogger(__name__)
 
+# What the owner and staff read when a send failed on our side (a bug, logged with its traceback).
+CRASH_SENTENCE = "Cradle failed on its side while sending; it will try again (the details are in the server log)."
+
 
 def delivery_backoff() -> Backoff:
     """Never exhausted: a transient failure passes some day, and giving up would drop the message."""
@@ -74,9 +77,10 @@ def deliveries_send(
         except ChannelError as exc:
             _record_failure(delivery, str(exc), now, kind=exc.kind, maybe_sent=exc.maybe_sent)
             counts[SendOutcome.FAILED] += 1
-        except Exception as exc:  # a bug in a gateway must not stop the other deliveries
+        except Exception:  # a bug in a gateway must not stop the other deliveries
             log.exception("delivery %s crashed", delivery.pk)
-            _record_failure(delivery, f"{exc.__class__.__name__}: {exc}", now, kind=FailureKind.CRASH)
+            # The owner reads last_error and the history: the traceback is in the log only.
+            _record_failure(delivery, CRASH_SENTENCE, now, kind=FailureKind.CRASH)
             counts[SendOutcome.FAILED] += 1
         else:
             _record_sent(delivery, sent_at=timezone.now())

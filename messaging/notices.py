@@ -28,6 +28,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from cradle_site import leases
+from cradle_site.mail_errors import mail_failure
 from cradle_site.retry import Backoff, retry_write
 from messaging import ladder, links
 from messaging.models import MAX_LEVEL, Message
@@ -151,7 +152,9 @@ def warnings_send(*, now: datetime | None = None, limit: int = 500, run_seconds:
         try:
             warning_email(message, next_step_at=next_at).send()
         except Exception as exc:  # SMTP trouble: retry later, never drop silently
-            log.warning("warning e-mail for message %s not sent: %s", message.pk, exc)
+            # The owner's message page, the admin and /healthz read this: a sentence, never
+            # the relay's words (cradle_site.mail_errors logs those).
+            error = mail_failure(exc, what=f"warning for message {message.pk}")
             attempts = message.warning_email_attempts + 1
             # Never given up: a send fails because of our relay (an outage, bad credentials),
             # and a ladder that went on without the warning could deliver while the owner
@@ -163,7 +166,7 @@ def warnings_send(*, now: datetime | None = None, limit: int = 500, run_seconds:
                 expect=mine,
                 warning_email_due_at=now + warning_backoff().delay(attempts),
                 warning_email_attempts=attempts,
-                warning_email_error=f"{exc.__class__.__name__}: {exc}"[:500],
+                warning_email_error=str(error)[:500],
             )
             counts[SendOutcome.FAILED] += 1
         else:

@@ -83,6 +83,14 @@ def staff(db) -> User:
     return User.objects.create_superuser(username="staff", email="staff@example.com", password="pw-staff-123!")
 
 
+def healthz_report(client, params: dict | None = None):
+    """/healthz as the operator's monitor reads it: with the token, so the JSON report."""
+    from django.test import override_settings
+
+    with override_settings(HEALTHZ_TOKEN="test-healthz-token"):
+        return client.get("/healthz", params or {}, HTTP_AUTHORIZATION="Bearer test-healthz-token")
+
+
 def make_api_client(user: User, scopes: list[str]) -> APIClient:
     key = apikey_create(user=user, name="test", permissions=scopes)
     client = APIClient()

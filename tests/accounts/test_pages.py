@@ -1,40 +1,7 @@
 from django.core import mail
 from django.urls import reverse
 
-from accounts.models import User
-
-
-def test_signup_logs_in_and_keeps_preferences(client, db):
-    response = client.post(
-        reverse("accounts:signup"),
-        {
-            "username": "carol",
-            "email": "carol@example.com",
-            "time_zone": "Asia/Shanghai",
-            "language": "zh-hans",
-            "password1": "a-long-pass-phrase-9",
-            "password2": "a-long-pass-phrase-9",
-        },
-    )
-    assert response.status_code == 302
-    user = User.objects.get(username="carol")
-    assert user.time_zone == "Asia/Shanghai" and user.language == "zh-hans" and user.role == "editor"
-    home = client.get(reverse("home"))
-    assert home.context["user"] == user
-    # The page is rendered in the user's language.
-    page = client.get(reverse("accounts:profile")).content.decode()
-    assert "个人资料" in page and "API 密钥" in page
-
-
-def test_signup_shows_errors_for_bad_input(client, owner):
-    response = client.post(
-        reverse("accounts:signup"),
-        {"username": "", "email": "ALICE@example.com", "password1": "x", "password2": "y", "time_zone": "Mars/Base"},
-    )
-    assert response.status_code == 200
-    errors = response.context["form"].errors
-    assert {"username", "email", "password2", "time_zone"} <= set(errors)
-    assert User.objects.count() == 1
+# Sign-up (what it answers, the confirm link, the preferences kept): tests/accounts/test_signup.py
 
 
 def test_login_is_throttled_after_repeated_failures(client, owner, settings):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 
 import pytest
+from django.core import mail
 
 from tests.browser.conftest import BROWSER
 
@@ -22,6 +24,10 @@ def test_signup_login_create_key_and_call_the_api(live_server, page):
     page.fill("#id_password1", "a-very-long-pass-77")
     page.fill("#id_password2", "a-very-long-pass-77")
     page.click("#signup-form button[type=submit]")
+    page.wait_for_url(f"{base}/accounts/signup/sent/")
+    # The account is made from the e-mail's link (accounts/signup.py).
+    page.goto(base + re.search(r"/accounts/signup/confirm/\S+/", mail.outbox[-1].body).group(0))
+    page.click("#signup-confirm-form button[type=submit]")
     page.wait_for_url(f"{base}/")
     assert "dora" in page.content()
 

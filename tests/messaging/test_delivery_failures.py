@@ -23,6 +23,7 @@ from cradle_site import health
 from messaging.channels import FailureKind
 from messaging.models import Delivery, Message, StaffAlarm, StatusLog
 from tests.clock import NOW
+from tests.conftest import healthz_report
 from tests.jobs import messaging_minute
 
 pytestmark = pytest.mark.django_db
@@ -78,7 +79,7 @@ def _run_until(clock, until) -> None:
 
 def _strict(client) -> tuple[int, dict]:
     health.beat("publishing.publish")  # the other required job, so only messaging's state decides
-    response = client.get("/healthz?strict=1")
+    response = healthz_report(client, {"strict": "1"})
     return response.status_code, response.json()
 
 

@@ -138,6 +138,12 @@ class Allowed:
     changes: bool  # the viewer's POST is seen to take effect (else: it is only not refused)
 
 
+def _signup_token() -> str:
+    from accounts.signup import PendingSignup, signup_token
+
+    return signup_token(PendingSignup("newbie@example.com", "newbie", "!", "UTC", "en"))
+
+
 def _reset_link(w: World) -> dict:
     return {
         "uidb64": urlsafe_base64_encode(force_bytes(w.owner.pk)),
@@ -223,6 +229,13 @@ VIEWER_MAY: dict[str, Allowed] = {
     "accounts:signup": Allowed(
         "signing up is for visitors (a signed-in person is sent home)", Case("signup", owned=False), False
     ),
+    "accounts:signup_confirm": Allowed(
+        "the sign-up's confirm link is for visitors (a signed-in person is sent home)",
+        Case(
+            "confirm", kwargs=lambda w: {"token": _signup_token()}, body=lambda w: {"username": "newbie"}, owned=False
+        ),
+        False,
+    ),
     "accounts:password_reset": Allowed(
         "asking for a reset mail for an address",
         Case("reset", body=lambda w: {"email": w.owner.email}, owned=False),
@@ -248,6 +261,7 @@ READS: dict[str, Read] = {
     "accounts:password_change_done": Read(),
     "accounts:activity": Read(),
     "accounts:password_reset_done": Read(),
+    "accounts:signup_sent": Read(),
     "accounts:password_reset_complete": Read(),
     "publishing:task_list": Read(),
     "publishing:log_list": Read(),
