@@ -49,3 +49,6 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         count = sum(apikey_revoke(api_key=key) for key in queryset)
         self.message_user(request, f"Revoked {count} key(s).", messages.SUCCESS)
+
+
+from accounts import mfa_admin  # noqa: E402,F401  (second factors, in place of django-otp's admin)

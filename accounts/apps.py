@@ -7,4 +7,5 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self) -> None:
-        from accounts import api_schema  # noqa: F401  (registers the OpenAPI auth scheme)
+        # api_schema registers the OpenAPI auth scheme; mfa and reauth their log-in receivers.
+        from accounts import api_schema, mfa, reauth  # noqa: F401

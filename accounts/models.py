@@ -106,3 +106,7 @@ class ApiKey(models.Model):
         if self.is_expired:
             return "expired"
         return "active"
+
+
+# Second factors live in their own module; imported here so Django finds the models.
+from accounts.mfa_models import RecoveryCode, WebAuthnCredential  # noqa: E402,F401

@@ -1,7 +1,9 @@
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.urls import path, reverse_lazy
 
-from accounts import views
+from accounts import mfa_urls, views
+from accounts.reauth import reauth_required
 
 app_name = "accounts"
 
@@ -15,8 +17,12 @@ urlpatterns = [
     path("keys/<int:pk>/revoke/", views.apikey_revoke_view, name="apikey_revoke"),
     path(
         "password/change/",
-        auth_views.PasswordChangeView.as_view(
-            template_name="accounts/form_page.html", success_url=reverse_lazy("accounts:password_change_done")
+        login_required(
+            reauth_required(
+                auth_views.PasswordChangeView.as_view(
+                    template_name="accounts/form_page.html", success_url=reverse_lazy("accounts:password_change_done")
+                )
+            )
         ),
         name="password_change",
     ),
@@ -53,3 +59,6 @@ urlpatterns = [
         name="password_reset_complete",
     ),
 ]
+
+# Two-factor log-in, its settings and re-authentication (accounts.mfa_urls).
+urlpatterns += mfa_urls.urlpatterns

@@ -14,7 +14,9 @@ from accounts.api_keys import apikey_create, apikey_revoke
 from accounts.forms import ApiKeyForm, ProfileForm, SignupForm
 from accounts.identity import email_key
 from accounts.login_guard import LoginGuard
+from accounts.mfa_login import TwoStepLoginMixin
 from accounts.models import ApiKey
+from accounts.reauth import reauth_required
 from cradle_site import ratelimit
 from cradle_site.querysets import get_owned_or_404
 from cradle_site.ratelimit import Bucket, Rate
@@ -42,8 +44,9 @@ def signup(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/signup.html", {"form": form})
 
 
-class RateLimitedLoginView(auth_views.LoginView):
-    """Log-in, refused for a while after repeated failures (``accounts.login_guard``)."""
+class RateLimitedLoginView(TwoStepLoginMixin, auth_views.LoginView):
+    """Log-in, refused for a while after repeated failures (``accounts.login_guard``);
+    an account with a second factor goes on to the second step (``accounts.mfa_login``)."""
 
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
@@ -115,6 +118,7 @@ def language_set(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@reauth_required(methods=("POST",))
 def apikey_list(request: HttpRequest) -> HttpResponse:
     form = ApiKeyForm(request.POST or None, user=request.user)
     new_key = None
