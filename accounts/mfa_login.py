@@ -66,4 +66,5 @@ class TwoStepLoginMixin:
 
 
 class TwoStepAdminLoginView(TwoStepLoginMixin, auth_views.LoginView):
-    pass
+    def get_default_redirect_url(self) -> str:
+        return reverse("admin:index")
