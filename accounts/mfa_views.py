@@ -107,7 +107,9 @@ def login_passkey_verify(request: HttpRequest) -> HttpResponse:
     try:
         mfa_webauthn.authentication_verify(request, user, credential=json.dumps(_json_body(request).get("credential")))
     except mfa_webauthn.CeremonyFailed:
-        return JsonResponse({"error": _("This passkey could not be verified. Try again or use another way.")}, status=400)
+        return JsonResponse(
+            {"error": _("This passkey could not be verified. Try again or use another way.")}, status=400
+        )
     ratelimit.release(decision)
     return JsonResponse({"redirect": mfa_login.pending_finish(request, user, data)})
 

@@ -49,7 +49,9 @@ def needs_reauth(request: HttpRequest) -> bool:
 
 
 def safe_next(request: HttpRequest, url: str | None) -> str:
-    if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return url
     return reverse(settings.LOGIN_REDIRECT_URL)
 

@@ -86,7 +86,9 @@ def reauth_passkey_verify(request: HttpRequest) -> HttpResponse:
     try:
         mfa_webauthn.authentication_verify(request, request.user, credential=json.dumps(body.get("credential")))
     except mfa_webauthn.CeremonyFailed:
-        return JsonResponse({"error": _("This passkey could not be verified. Try again or use another way.")}, status=400)
+        return JsonResponse(
+            {"error": _("This passkey could not be verified. Try again or use another way.")}, status=400
+        )
     ratelimit.release(decision)
     mark_authenticated(request)
     mfa.session_mark_verified(request)

@@ -123,7 +123,9 @@ def test_the_admin_log_in_still_works(client, staff):
     # The password step leaves the known-device cookie; the second step logs in.
     assert response.status_code == 302 and "_auth_user_id" not in client.session
     assert KNOWN_DEVICE_COOKIE in response.cookies
-    second = client.post(reverse("accounts:login_verify"), {"method": "totp", "code": totp_code(staff.totpdevice_set.get())})
+    second = client.post(
+        reverse("accounts:login_verify"), {"method": "totp", "code": totp_code(staff.totpdevice_set.get())}
+    )
     assert second.status_code == 302 and second["Location"] == reverse("admin:index")
     assert client.session["_auth_user_id"] == str(staff.pk)
     assert client.get(reverse("admin:index")).status_code == 200

@@ -101,7 +101,9 @@ def test_the_admin_log_in_asks_for_the_second_step(client, staff):
     assert first.status_code == 302 and first["Location"] == reverse("accounts:login_verify")
     assert "_auth_user_id" not in client.session
     assert client.get("/admin/").status_code == 302
-    second = client.post(reverse("accounts:login_verify"), {"method": "totp", "code": totp_code(staff.totpdevice_set.get())})
+    second = client.post(
+        reverse("accounts:login_verify"), {"method": "totp", "code": totp_code(staff.totpdevice_set.get())}
+    )
     assert second["Location"] == "/admin/"
     assert client.get("/admin/").status_code == 200
 
@@ -226,7 +228,10 @@ def test_second_step_attempts_are_limited(client, owner, device, settings):
     with time_machine.travel(NOW, tick=False):
         client.post(reverse("accounts:login"), {"username": "alice", "password": "pw-alice-123!"})
         wrong = f"{(int(totp_code(device)) + 5) % 1_000_000:06d}"
-        codes = [client.post(reverse("accounts:login_verify"), {"method": "totp", "code": wrong}).status_code for _ in range(3)]
+        codes = [
+            client.post(reverse("accounts:login_verify"), {"method": "totp", "code": wrong}).status_code
+            for _ in range(3)
+        ]
         blocked = client.post(reverse("accounts:login_verify"), {"method": "totp", "code": totp_code(device)})
     assert codes == [200, 200, 200]
     assert blocked.status_code == 429 and "Retry-After" in blocked

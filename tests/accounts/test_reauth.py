@@ -66,7 +66,6 @@ class Sensitive:
     setup: Callable = lambda owner, message: None
 
 
-
 CASES = [
     Sensitive(
         "add an authenticator app",
@@ -123,7 +122,11 @@ CASES = [
     Sensitive(
         "change the password",
         url=lambda o, m: reverse("accounts:password_change"),
-        body=lambda o, m: {"old_password": PASSWORD, "new_password1": "a-new-long-pass-91", "new_password2": "a-new-long-pass-91"},
+        body=lambda o, m: {
+            "old_password": PASSWORD,
+            "new_password1": "a-new-long-pass-91",
+            "new_password2": "a-new-long-pass-91",
+        },
         done=lambda o, m: User.objects.get(pk=o.pk).check_password("a-new-long-pass-91"),
         form_page=lambda o, m: reverse("accounts:password_change"),
     ),
@@ -213,7 +216,9 @@ def test_a_totp_code_renews_the_window(owner, message):
         client = Client()
         client.force_login(owner)
         clock.shift(LATE)
-        response = client.post(reverse("accounts:reauth"), {"method": "totp", "code": totp_code(device), "next": "/messages/"})
+        response = client.post(
+            reverse("accounts:reauth"), {"method": "totp", "code": totp_code(device), "next": "/messages/"}
+        )
         assert response.status_code == 302 and response["Location"] == "/messages/"
         assert client.get(reverse("messaging:message_edit", args=[message.pk])).status_code == 200
 
@@ -232,7 +237,8 @@ def test_reauth_password_attempts_share_the_log_in_limit(owner, settings):
     with time_machine.travel(NOW, tick=False):
         client = _logged_in_at_now(owner)
         codes = [
-            client.post(reverse("accounts:reauth"), {"method": "password", "password": "nope"}).status_code for _ in range(4)
+            client.post(reverse("accounts:reauth"), {"method": "password", "password": "nope"}).status_code
+            for _ in range(4)
         ]
         assert codes == [200, 200, 200, 429]
 
