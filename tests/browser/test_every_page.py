@@ -36,6 +36,7 @@ NOT_PAGES = {
     "logout",
     "language_set",
     "apikey_revoke",
+    "recipient_secret",  # POST only: the signing secret is shown in its answer (messaging:message_detail)
     "source_scan",
     "task_action",
     "project_credentials",
