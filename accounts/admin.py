@@ -151,3 +151,6 @@ class SecurityEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+from accounts import mfa_admin  # noqa: E402,F401  (second factors, in place of django-otp's admin)

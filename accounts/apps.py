@@ -7,8 +7,5 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self) -> None:
-        from accounts import (  # noqa: F401  (their signal receivers)
-            api_schema,  # noqa: F401  (registers the OpenAPI auth scheme)
-            security_events,
-            user_sessions,
-        )
+        # api_schema registers the OpenAPI auth scheme; the others their signal receivers.
+        from accounts import api_schema, mfa, reauth, security_events, user_sessions  # noqa: F401

@@ -25,6 +25,7 @@ from accounts import email_verification as verification
 from accounts.api_keys import apikey_revoke
 from accounts.forms import EmailChangeForm, PasswordChangeEndingSessionsForm
 from accounts.models import ApiKey
+from accounts.reauth import reauth_required
 from accounts.security_events import Kind, security_event_record, security_events_of
 from accounts.user_sessions import session_keep_after_password_change, sessions_end_others
 from cradle_site import ratelimit
@@ -95,8 +96,8 @@ def email_change_confirm(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
-# mfa13: @reauth_required goes here, under @login_required.
 @login_required
+@reauth_required
 def email_change(request: HttpRequest) -> HttpResponse:
     form = EmailChangeForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():

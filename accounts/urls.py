@@ -1,7 +1,9 @@
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.urls import path, reverse_lazy
 
-from accounts import security_views, views
+from accounts import mfa_urls, security_views, views
+from accounts.reauth import reauth_required
 
 app_name = "accounts"
 
@@ -21,7 +23,11 @@ urlpatterns = [
     path("email/change/<str:token>/", security_views.email_change_confirm, name="email_change_confirm"),
     path("activity/", security_views.activity, name="activity"),
     # Ends the other sessions and may revoke the API keys (accounts.security_views).
-    path("password/change/", security_views.PasswordChangeEndingSessionsView.as_view(), name="password_change"),
+    path(
+        "password/change/",
+        login_required(reauth_required(security_views.PasswordChangeEndingSessionsView.as_view())),
+        name="password_change",
+    ),
     path(
         "password/change/done/",
         auth_views.PasswordChangeDoneView.as_view(template_name="accounts/message_page.html"),
@@ -55,3 +61,6 @@ urlpatterns = [
         name="password_reset_complete",
     ),
 ]
+
+# Two-factor log-in, its settings and re-authentication (accounts.mfa_urls).
+urlpatterns += mfa_urls.urlpatterns

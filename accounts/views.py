@@ -14,7 +14,9 @@ from accounts.api_keys import apikey_create, apikey_revoke
 from accounts.forms import ApiKeyForm, ProfileForm, SignupConfirmForm, SignupForm
 from accounts.identity import email_key
 from accounts.login_guard import LoginGuard
+from accounts.mfa_login import TwoStepLoginMixin
 from accounts.models import ApiKey
+from accounts.reauth import reauth_required
 from accounts.security_events import Kind, security_event_record
 from accounts.signup import SignupRefused, signup_complete, signup_request, signup_token_read
 from cradle_site import ratelimit
@@ -97,8 +99,9 @@ def signup_confirm(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "accounts/signup_confirm.html", {"valid": True, "form": form, "email": pending.email})
 
 
-class RateLimitedLoginView(auth_views.LoginView):
-    """Log-in, refused for a while after repeated failures (``accounts.login_guard``)."""
+class RateLimitedLoginView(TwoStepLoginMixin, auth_views.LoginView):
+    """Log-in, refused for a while after repeated failures (``accounts.login_guard``);
+    an account with a second factor goes on to the second step (``accounts.mfa_login``)."""
 
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
@@ -174,6 +177,7 @@ def language_set(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@reauth_required(methods=("POST",))
 def apikey_list(request: HttpRequest) -> HttpResponse:
     form = ApiKeyForm(request.POST or None, user=request.user)
     new_key = None

@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "csp",
     "django_q",
+    "django_otp",  # second factors (accounts.mfa): its TOTP device, nothing of its middleware
+    "django_otp.plugins.otp_totp",
     "cradle_site",
     "accounts",
     "messaging",
@@ -278,6 +280,23 @@ RATE_LIMIT_EMAIL_VERIFY = (env.env_int("RATE_LIMIT_EMAIL_VERIFY", 3, minimum=1),
 RATE_LIMIT_EMAIL_CHANGE = (env.env_int("RATE_LIMIT_EMAIL_CHANGE", 5, minimum=1), 3600)
 # How long a link to verify an address or confirm a new one stays valid.
 ACCOUNT_EMAIL_LINK_DAYS = env.env_int("ACCOUNT_EMAIL_LINK_DAYS", 3, minimum=1)
+# Second-factor codes (the log-in's second step and re-authentication): per account, per address.
+RATE_LIMIT_MFA_ACCOUNT = (env.env_int("RATE_LIMIT_MFA_ACCOUNT_ATTEMPTS", 10, minimum=1), 900)
+RATE_LIMIT_MFA_ADDRESS = (env.env_int("RATE_LIMIT_MFA_ADDRESS_ATTEMPTS", 30, minimum=1), 900)
+
+# --- two-factor and re-authentication (accounts.mfa, accounts.reauth) --------------------
+# How long a right password waits for its second factor before the log-in starts over.
+MFA_PENDING_SECONDS = env.env_int("MFA_PENDING_SECONDS", 300, minimum=30, maximum=3600)
+# Sensitive changes ask for the password (or a second factor) again past this age of the last one.
+REAUTH_WINDOW_SECONDS = env.env_int("REAUTH_WINDOW_SECONDS", 600, minimum=30)
+# WebAuthn relying party: the host passkeys are bound to (default: SITE_URL's host) and the
+# origin the browser must report (SITE_URL's scheme, host and port).
+WEBAUTHN_RP_ID = env.env_str("WEBAUTHN_RP_ID", "")
+WEBAUTHN_RP_NAME = "Cradle"
+OTP_TOTP_ISSUER = "Cradle"
+# django-otp's own back-off after a wrong code is off: cradle_site.ratelimit counts the
+# attempts (one home for "how often may anyone try", shared by every process).
+OTP_TOTP_THROTTLE_FACTOR = 0
 
 # --- client addresses behind proxies (cradle_site.ratelimit.client_ip) ------------------
 # How many proxies of ours stand in front of the site (each appends to X-Forwarded-For),

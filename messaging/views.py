@@ -18,10 +18,12 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
+from accounts.reauth import reauth_required
 from cradle_site import ratelimit
 from cradle_site.errors import Busy, StateError
 from cradle_site.querysets import get_owned_or_404
@@ -132,6 +134,7 @@ def message_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @writer_required
+@reauth_required  # it changes who receives the message
 def message_edit(request: HttpRequest, pk: int) -> HttpResponse:
     message = get_owned_or_404(Message.objects, request.user, pk=pk)
     if not message.is_editable:
@@ -192,6 +195,7 @@ def _render_detail(request: HttpRequest, message: Message, *, revealed: Recipien
 
 @login_required
 @writer_required
+@reauth_required(return_to=lambda request, pk, recipient_pk: reverse("messaging:message_detail", args=[pk]))
 @require_POST
 def recipient_secret(request: HttpRequest, pk: int, recipient_pk: int) -> HttpResponse:
     """POST ``do=show``: the page with this webhook recipient's signing secret; ``do=regenerate``: a new one."""

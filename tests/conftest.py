@@ -80,7 +80,36 @@ def other_user(db) -> User:
 
 @pytest.fixture
 def staff(db) -> User:
-    return User.objects.create_superuser(username="staff", email="staff@example.com", password="pw-staff-123!")
+    """A superuser with an authenticator app: the back office wants a second factor
+    (``accounts.admin_site``); ``client.force_login(staff)`` counts as both log-in steps."""
+    user = User.objects.create_superuser(username="staff", email="staff@example.com", password="pw-staff-123!")
+    give_totp(user)
+    return user
+
+
+def give_totp(user: User):
+    """A confirmed TOTP device for ``user``; ``totp_code(device)`` gives its current code."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice.objects.create(user=user, name="test app", confirmed=True)
+
+
+def totp_code(device, *, steps: int = 0) -> str:
+    """The device's code now, or ``steps`` time steps away (the clock may be frozen)."""
+    import time
+
+    from django_otp.oath import TOTP
+
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits)
+    totp.time = time.time() + steps * device.step
+    return f"{totp.token():0{device.digits}d}"
+
+
+def log_in_two_steps(client, username: str, password: str, device, *, login_url: str = "/accounts/login/", **extra):
+    """Both steps of the log-in through the pages; returns the second step's response."""
+    first = client.post(login_url, {"username": username, "password": password, **extra})
+    assert first.status_code == 302 and first["Location"].endswith("/accounts/login/verify/"), first
+    return client.post("/accounts/login/verify/", {"method": "totp", "code": totp_code(device)})
 
 
 def healthz_report(client, params: dict | None = None):

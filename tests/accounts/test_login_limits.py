@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from accounts.login_guard import KNOWN_DEVICE_COOKIE
 from accounts.models import User
+from tests.conftest import totp_code
 
 LOGIN = "/accounts/login/"
 
@@ -126,8 +127,15 @@ def test_the_admin_log_in_is_limited_and_shares_the_sites_buckets(client, staff,
 
 def test_the_admin_log_in_still_works(client, staff):
     response = client.post(reverse("admin:login"), {"username": "staff", "password": "pw-staff-123!"})
-    assert response.status_code == 302 and client.session["_auth_user_id"] == str(staff.pk)
+    # The password step leaves the known-device cookie; the second step logs in.
+    assert response.status_code == 302 and "_auth_user_id" not in client.session
     assert KNOWN_DEVICE_COOKIE in response.cookies
+    second = client.post(
+        reverse("accounts:login_verify"), {"method": "totp", "code": totp_code(staff.totpdevice_set.get())}
+    )
+    assert second.status_code == 302 and second["Location"] == reverse("admin:index")
+    assert client.session["_auth_user_id"] == str(staff.pk)
+    assert client.get(reverse("admin:index")).status_code == 200
 
 
 def test_fifteen_reset_requests_for_one_address_send_three_emails(owner, behind_a_proxy, settings):

@@ -50,13 +50,24 @@ def page():
 PASSWORD = "a-very-long-pass-77"
 
 
-def log_in(page, base: str, username: str, next_path: str, password: str = PASSWORD) -> None:
-    """Log in through the login form and land on ``next_path``."""
+def log_in(page, base: str, username: str, next_path: str, password: str = PASSWORD, totp_device=None) -> None:
+    """Log in through the login form (and, given the user's TOTP device, the second step) and land on ``next_path``."""
     page.goto(f"{base}/accounts/login/?next={next_path}")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click("#login-form button[type=submit]")
+    if totp_device is not None:
+        second_step(page, base, totp_device)
     page.wait_for_url(f"{base}{next_path}")
+
+
+def second_step(page, base: str, totp_device) -> None:
+    """The log-in's second step with the device's current code."""
+    from tests.conftest import totp_code
+
+    page.wait_for_url(f"{base}/accounts/login/verify/")
+    page.fill("#id_code", totp_code(totp_device))
+    page.click("#totp-form button[type=submit]")
 
 
 def flash_text(page) -> str:

@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import User
 from messaging.models import Delivery, Message
 from tests.browser.conftest import BROWSER, PASSWORD, choose_language, flash_text, log_in
-from tests.conftest import create_user
+from tests.conftest import create_user, give_totp
 from tests.jobs import messaging_minute
 
 pytestmark = BROWSER
@@ -199,7 +199,8 @@ def test_staff_work_messages_in_the_back_office(live_server, page, settings):
     from messaging import services
 
     owner = create_user(username="vera", email="vera@example.com", password=PASSWORD)  # verified: her ladder moves
-    User.objects.create_superuser(username="sam", email="sam@example.com", password=PASSWORD)
+    sam = User.objects.create_superuser(username="sam", email="sam@example.com", password=PASSWORD)
+    sam_app = give_totp(sam)  # the back office needs a second factor
     waiting, _key = services.message_create(
         owner=owner,
         title="Letter to Rae",
@@ -229,7 +230,7 @@ def test_staff_work_messages_in_the_back_office(live_server, page, settings):
     )
 
     base = live_server.url
-    log_in(page, base, "sam", "/admin/messaging/message/")
+    log_in(page, base, "sam", "/admin/messaging/message/", totp_device=sam_app)
     body = page.inner_text("body")
     assert len(_admin_rows(page)) == 3
     for private in ("Letter to Rae", "private words", "Hook note", "webhook that is gone"):

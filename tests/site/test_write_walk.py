@@ -244,6 +244,23 @@ VIEWER_MAY: dict[str, Allowed] = {
     "accounts:password_reset_confirm": Allowed(
         "the reset link is the authority for a new password", Case("confirm", kwargs=_reset_link, owned=False), False
     ),
+    # Two-factor settings concern only the account's own log-in (accounts.mfa_views).
+    "accounts:totp_add": Allowed(
+        "their own authenticator app (a wrong code leaves the device unconfirmed)",
+        Case("totp", body=lambda w: {"code": "000000"}, owned=False),
+        changes=True,
+    ),
+    "accounts:passkey_add_options": Allowed(
+        "a challenge for their own passkey, kept in the session", Case("passkey options", owned=False), False
+    ),
+    "accounts:recovery_regenerate": Allowed(
+        "their own recovery codes (none without a factor)", Case("recovery codes", owned=False), False
+    ),
+    "accounts:factor_remove": Allowed(
+        "removing one of their own factors (another's is not found)",
+        Case("remove", kwargs=lambda w: {"kind": "totp", "pk": 1}, owned=False),
+        False,
+    ),
 }
 
 
@@ -275,6 +292,18 @@ READS: dict[str, Read] = {
     "analytics:project_export": Read(lambda w: {"pk": w.project.pk}),
     "analytics:publishing_export": Read(),
     "analytics:messages_export": Read(),
+    # The second step without a pending log-in sends back to the password step; re-authentication
+    # and a passkey's answer change nothing without the right password or the browser's answer
+    # to a fresh challenge (tests/accounts/test_mfa.py, tests/browser/test_passkeys.py).
+    "accounts:login_verify": Read(),
+    "accounts:login_passkey_options": Read(),
+    "accounts:login_passkey_verify": Read(),
+    "accounts:two_factor": Read(),
+    "accounts:passkey_add_verify": Read(),
+    "accounts:recovery_codes_new": Read(),
+    "accounts:reauth": Read(),
+    "accounts:reauth_passkey_options": Read(),
+    "accounts:reauth_passkey_verify": Read(),
 }
 
 

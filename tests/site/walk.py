@@ -27,7 +27,7 @@ from tests.publishing.conftest import SECRETS, png_bytes
 
 ROOT = Path(settings.BASE_DIR).resolve()
 # A POST that only queues a job still changes what will happen: the queue is watched too.
-THIRD_PARTY_WATCHED = {"django_q"}
+THIRD_PARTY_WATCHED = {"django_q", "otp_totp"}  # otp_totp: the TOTP devices (accounts.mfa)
 
 
 def resolved_routes() -> Iterator[tuple[str, str, object]]:
