@@ -23,6 +23,7 @@ from accounts import mfa, mfa_login, mfa_webauthn
 from accounts.mfa_forms import RecoveryCodeForm, TotpCodeForm
 from accounts.mfa_models import WebAuthnCredential
 from accounts.reauth import needs_reauth, reauth_required
+from accounts.security_events import Kind, security_event_record
 from cradle_site import ratelimit
 
 TOO_MANY = gettext_lazy("Too many attempts. Please wait a few minutes and try again.")
@@ -66,6 +67,7 @@ def login_verify(request: HttpRequest) -> HttpResponse:
                 ratelimit.release(decision)
                 if form is recovery_form:
                     left = mfa.recovery_codes_left(user)
+                    _record(request, user, Kind.MFA_RECOVERY_CODE_USED, left=left)
                     messages.warning(
                         request,
                         _("You logged in with a recovery code; %(left)d remain. Make new ones if you are running out.")
@@ -135,6 +137,19 @@ def _after_first_factor(request: HttpRequest, had_factor: bool) -> list[str]:
     return [] if had_factor else mfa.recovery_codes_generate(user=request.user)
 
 
+def _record(request: HttpRequest, user, kind: str, **data) -> None:
+    """One security event for a change of second factors (shown on the Activity page)."""
+    security_event_record(user=user, kind=kind, request=request, actor=user, data=data or None)
+
+
+def _record_added(request: HttpRequest, factor: str, had_factor: bool, codes: list[str]) -> None:
+    _record(request, request.user, Kind.MFA_DEVICE_ADDED, factor=factor)
+    if not had_factor:
+        _record(request, request.user, Kind.MFA_ENABLED, factor=factor)
+    if codes:
+        _record(request, request.user, Kind.MFA_RECOVERY_CODES, count=len(codes))
+
+
 def _codes_page(request: HttpRequest, codes: list[str]) -> HttpResponse:
     response = render(request, "accounts/recovery_codes.html", {"codes": codes})
     response["Cache-Control"] = "no-store"
@@ -150,6 +165,7 @@ def totp_add(request: HttpRequest) -> HttpResponse:
         had_factor = mfa.user_has_second_factor(request.user)
         if mfa.totp_confirm(device=device, code=form.cleaned_data["code"]):
             codes = _after_first_factor(request, had_factor)
+            _record_added(request, "totp", had_factor, codes)
             messages.success(request, _("Your authenticator app is set up."))
             return _codes_page(request, codes) if codes else redirect("accounts:two_factor")
         form.add_error("code", _("This code is not right. Check the time on your phone and try the next one."))
@@ -182,6 +198,7 @@ def passkey_add_verify(request: HttpRequest) -> HttpResponse:
     except mfa_webauthn.CeremonyFailed:
         return JsonResponse({"error": _("This passkey could not be registered. Please try again.")}, status=400)
     codes = _after_first_factor(request, had_factor)
+    _record_added(request, "passkey", had_factor, codes)
     if codes:
         # Shown once, on the next page; never kept after that.
         request.session["cradle_recovery_codes_once"] = codes
@@ -204,7 +221,9 @@ def recovery_regenerate(request: HttpRequest) -> HttpResponse:
     if not mfa.user_has_second_factor(request.user):
         messages.error(request, _("Add an authenticator app or a passkey first."))
         return redirect("accounts:two_factor")
-    return _codes_page(request, mfa.recovery_codes_generate(user=request.user))
+    codes = mfa.recovery_codes_generate(user=request.user)
+    _record(request, request.user, Kind.MFA_RECOVERY_CODES, count=len(codes))
+    return _codes_page(request, codes)
 
 
 @login_required
@@ -219,5 +238,8 @@ def factor_remove(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
         else False
     )
     if removed:
+        _record(request, request.user, Kind.MFA_DEVICE_REMOVED, factor=kind)
+        if not mfa.user_has_second_factor(request.user):
+            _record(request, request.user, Kind.MFA_DISABLED)
         messages.success(request, _("The second factor was removed."))
     return redirect("accounts:two_factor")

@@ -314,3 +314,37 @@ def test_the_two_factor_page_is_in_chinese(client, owner):
     client.force_login(owner)
     page = client.get(reverse("accounts:two_factor")).content.decode()
     assert "双重验证" in page and "Two-factor authentication is off" not in page
+
+
+def test_two_factor_changes_are_security_events(client, owner):
+    from accounts.models import SecurityEvent
+
+    Kind = SecurityEvent.Kind
+    client.force_login(owner)
+    client.get(reverse("accounts:totp_add"))
+    device = TOTPDevice.objects.get(user=owner, confirmed=False)
+    with time_machine.travel(NOW, tick=False):
+        client.post(reverse("accounts:totp_add"), {"code": totp_code(device)})
+        client.post(reverse("accounts:recovery_regenerate"))
+        client.post(reverse("accounts:factor_remove", args=["totp", device.pk]))
+    kinds = list(SecurityEvent.objects.filter(user=owner).order_by("id").values_list("kind", flat=True))
+    assert kinds[-6:] == [
+        Kind.MFA_DEVICE_ADDED,
+        Kind.MFA_ENABLED,
+        Kind.MFA_RECOVERY_CODES,
+        Kind.MFA_RECOVERY_CODES,
+        Kind.MFA_DEVICE_REMOVED,
+        Kind.MFA_DISABLED,
+    ]
+    assert not any("code" in key for event in SecurityEvent.objects.all() for key in (event.data or {}))
+
+
+def test_logging_in_with_a_recovery_code_is_a_security_event(client, owner, device):
+    from accounts.models import SecurityEvent
+
+    [code, *_rest] = mfa.recovery_codes_generate(user=owner)
+    first = client.post("/accounts/login/", {"username": owner.username, "password": "pw-alice-123!"})
+    assert first.status_code == 302
+    client.post("/accounts/login/verify/", {"method": "recovery", "recovery_code": code})
+    event = SecurityEvent.objects.filter(user=owner, kind=SecurityEvent.Kind.MFA_RECOVERY_CODE_USED).get()
+    assert event.data == {"left": 9}
