@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from rest_framework import authentication, exceptions, permissions
+from rest_framework.renderers import JSONRenderer
 
 from accounts.api_keys import ApiKeyError, apikey_authenticate
 from accounts.models import ApiKey
@@ -88,3 +89,36 @@ class HasScope(permissions.BasePermission):
             self.message = "Viewers cannot change anything."
             return False
         return True
+
+
+# What a change answers to a key that may not read the area: the object's identity and
+# where it stands, never its content (a messages:write key got the message text back from
+# an empty PATCH).
+# "reset" is reset-all's count: how many, not what.
+WRITE_ANSWER_FIELDS = ("id", "state", "status", "status_url", "reset")
+
+
+def may_read_answer(request, view) -> bool:
+    """Whether the caller may see a write's full answer: a session, or a key holding what a GET needs."""
+    if request is None or request.method in permissions.SAFE_METHODS or not isinstance(request.auth, ApiKey):
+        return True
+    return required_scopes_for(view, "GET") <= request.auth.scopes
+
+
+class ScopedJSONRenderer(JSONRenderer):
+    """JSON, with a write's answer cut to ``WRITE_ANSWER_FIELDS`` for a key without the read scope.
+
+    A renderer, because it is the one step every API answer passes (views, viewset actions,
+    errors); errors (4xx/5xx) are left whole: they name fields, not content."""
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        context = renderer_context or {}
+        response = context.get("response")
+        if (
+            isinstance(data, dict)
+            and response is not None
+            and 200 <= response.status_code < 300
+            and not may_read_answer(context.get("request"), context.get("view"))
+        ):
+            data = {key: data[key] for key in WRITE_ANSWER_FIELDS if key in data}
+        return super().render(data, accepted_media_type, renderer_context)

@@ -216,6 +216,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.api_auth.HasScope"],
+    # JSON only (no browsable HTML API: the docs are at /api/docs/); a write's answer to a key
+    # without the read scope is cut to the id and state (accounts.api_auth.ScopedJSONRenderer).
+    "DEFAULT_RENDERER_CLASSES": ["accounts.api_auth.ScopedJSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "cradle_site.api.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": [

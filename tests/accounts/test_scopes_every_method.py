@@ -103,3 +103,37 @@ def test_each_single_scope_key_gets_exactly_its_scope_on_every_route_and_method(
             if (allowed and status == 403) or (not allowed and not refused_ok) or status in {401, 429, 500}:
                 wrong.append((name, method.upper(), status, "allowed" if allowed else "refused"))
     assert wrong == []
+
+
+def test_a_write_answer_to_a_key_without_the_read_scope_is_only_the_id_and_state(owner, make_message_for_scopes):
+    message = make_message_for_scopes(owner)
+    writer = make_api_client(owner, ["messages:write"])
+    answer = writer.patch(reverse("api:messaging-message-detail", args=[message.pk]), {}, format="json")
+    assert answer.status_code == 200
+    assert set(answer.json()) <= {"id", "state", "status"} and answer.json()["id"] == message.pk
+    assert "the secret plan" not in answer.content.decode()
+    reset = writer.post(reverse("api:messaging-message-reset", args=[message.pk]))
+    assert reset.status_code == 200 and set(reset.json()) <= {"id", "state", "status"}
+    reader_writer = make_api_client(owner, ["messages:write", "messages:read"])
+    full = reader_writer.patch(reverse("api:messaging-message-detail", args=[message.pk]), {}, format="json")
+    assert "the secret plan" in full.content.decode()
+
+
+def test_errors_still_name_the_field_for_a_write_only_key(owner, make_message_for_scopes):
+    message = make_message_for_scopes(owner)
+    writer = make_api_client(owner, ["messages:write"])
+    answer = writer.patch(
+        reverse("api:messaging-message-detail", args=[message.pk]), {"recipients": "x"}, format="json"
+    )
+    assert answer.status_code == 400 and "recipients" in answer.json()["error"]["fields"]
+
+
+@pytest.fixture
+def make_message_for_scopes():
+    from messaging.services import message_create
+
+    def make(owner):
+        recipients = [{"name": "Rae", "contact": "rae@example.com", "contact_type": "email"}]
+        return message_create(owner=owner, content="the secret plan", initial_delay_months=1, recipients=recipients)[0]
+
+    return make

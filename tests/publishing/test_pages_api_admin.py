@@ -276,7 +276,7 @@ def test_posting_times_or_an_interval_not_both_and_errors_sit_on_their_fields(cl
 
 
 def test_the_api_refuses_times_and_an_interval_together(owner, project, api_client_for):
-    api = api_client_for(owner, ["publishing:write"])
+    api = api_client_for(owner, ["publishing:write", "publishing:read"])  # read: to see the answer
     url = f"/api/v1/publishing/projects/{project.pk}"
     response = api.patch(url, {"slot_times": ["09:00"]}, format="json")  # the project has an interval
     assert response.status_code == 400 and "slot_interval_minutes" in response.json()["error"]["fields"]
