@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import time_machine
+from django.core import mail
 from django.test import Client
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -118,6 +119,13 @@ CASES = [
         done=lambda o, m: _hook(m).webhook_secret != _SECRETS.get(m.pk),
         form_page=lambda o, m: reverse("messaging:message_detail", args=[m.pk]),
         setup=lambda o, m: _SECRETS.__setitem__(m.pk, _hook(m).webhook_secret),
+    ),
+    Sensitive(
+        "change the e-mail address",
+        url=lambda o, m: reverse("accounts:email_change"),
+        body=lambda o, m: {"email": "new-address@example.com"},
+        done=lambda o, m: any(email.to == ["new-address@example.com"] for email in mail.outbox),
+        form_page=lambda o, m: reverse("accounts:email_change"),
     ),
     Sensitive(
         "change the password",
