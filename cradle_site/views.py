@@ -5,8 +5,9 @@ from importlib import import_module
 from django.conf import settings
 from django.contrib import auth
 from django.db import DatabaseError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.views.defaults import page_not_found
 
 from cradle_site import health
@@ -80,3 +81,9 @@ def _staff_session(request: HttpRequest) -> bool:
     probe.session = engine.SessionStore(request.COOKIES[settings.SESSION_COOKIE_NAME])
     user = auth.get_user(probe)
     return bool(user.is_authenticated and user.is_active and user.is_staff)
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever the page's <link rel=icon> says. The static URL is
+    looked up per request: at import time the production manifest may not exist yet."""
+    return HttpResponsePermanentRedirect(static("cradle/favicon.svg"))
