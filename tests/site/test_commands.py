@@ -96,3 +96,12 @@ def test_seed_demo_refuses_a_live_site(db, settings):
     with pytest.raises(CommandError, match="runs only with DEBUG=1; pass --force"):
         call_command("seed_demo")
     assert not User.objects.filter(username="admin").exists()
+
+
+def test_seed_demo_makes_a_demo_owner_who_can_be_warned(db, settings):
+    from accounts.models import User
+
+    settings.DEBUG = True
+    call_command("seed_demo")
+    assert User.objects.get(username="demo").email_verified
+    assert User.objects.get(username="admin").email_verified

@@ -8,6 +8,7 @@ import importlib
 
 from django.conf import settings
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from accounts.models import User
 from cradle_site.commands import OperatorCommand
@@ -35,7 +36,9 @@ class Command(OperatorCommand):
                 "seed_demo creates admin / admin-password and runs only with DEBUG=1; pass --force to seed anyway"
             )
         demo, created = User.objects.get_or_create(
-            username="demo", defaults={"email": "demo@example.com", "role": User.Role.EDITOR}
+            username="demo",
+            # Verified: the demo owner's warnings go out (an unverified address has them held).
+            defaults={"email": "demo@example.com", "role": User.Role.EDITOR, "email_verified_at": timezone.now()},
         )
         if created:
             demo.set_password("demo-password")
