@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pytest
@@ -78,6 +79,9 @@ def store(request, settings, db):
         try:
             redis.Redis.from_url(settings.CACHE_REDIS_URL, socket_connect_timeout=1).ping()
         except redis.RedisError:
+            # bin/test starts Redis and sets CRADLE_REQUIRE_REDIS=1: there a missing Redis is a failure.
+            if os.environ.get("CRADLE_REQUIRE_REDIS") == "1":
+                pytest.fail("CRADLE_REQUIRE_REDIS=1 but no Redis on 127.0.0.1:6379")
             pytest.skip("no Redis on 127.0.0.1:6379")
     return request.param
 
