@@ -106,11 +106,17 @@ def _data() -> dict:
     from messaging.demo import create_demo as messaging_demo
     from messaging.models import Message
     from publishing.demo import create_demo as publishing_demo
+    from publishing.models import PublishingTask
 
     user = User.objects.create_user(username="demo", email="demo@example.com", password=PASSWORD)
     messaging_demo(user)
     project = publishing_demo(user)
     analytics_demo(user)
+    # The back office walk opens the first task: give it the longest unbroken name a deep
+    # folder gives (a clean clone's longer path made that page 65 px too wide at 390 px).
+    first_task = PublishingTask.objects.order_by("pk").first()
+    deep = "/srv/" + "/".join(["a_rather_long_folder_name_without_spaces"] * 4) + "/" + Path(first_task.media_path).name
+    PublishingTask.objects.filter(pk=first_task.pk).update(media_path=deep)
     boss = User.objects.create_superuser(username="boss", email="boss@example.com", password=PASSWORD)
     message = Message.objects.filter(owner=user).order_by("pk").last()
     return {
