@@ -385,6 +385,9 @@ MESSAGING_CHECKIN_MAX_AGE_DAYS = env.env_int("MESSAGING_CHECKIN_MAX_AGE_DAYS", 6
 MESSAGING_RETRY_BASE_SECONDS = env.env_int("MESSAGING_RETRY_BASE_SECONDS", 60, minimum=1)
 MESSAGING_RETRY_MAX_SECONDS = env.env_int("MESSAGING_RETRY_MAX_SECONDS", 6 * 3600, minimum=1)
 MESSAGING_SEND_LEASE_SECONDS = env.env_int("MESSAGING_SEND_LEASE_SECONDS", 600, minimum=30)
+# How long a reset waits for a warning e-mail that is being sent at that moment before it says
+# "try again" (messaging.services.message_reset): the send must finish before the reset saves.
+MESSAGING_ANSWER_WAIT_SECONDS = env.env_int("MESSAGING_ANSWER_WAIT_SECONDS", 5, minimum=0)
 # A delivery not sent this long after it started raises the staff alarm (/healthz?strict=1, admin, ADMINS).
 MESSAGING_DELIVERY_ALARM_HOURS = env.env_int("MESSAGING_DELIVERY_ALARM_HOURS", 24, minimum=1)
 MESSAGING_WEBHOOK_TIMEOUT = env.env_int("MESSAGING_WEBHOOK_TIMEOUT", 10, minimum=1)

@@ -84,6 +84,10 @@ class Message(models.Model):
     warning_email_due_at = models.DateTimeField(null=True, blank=True, editable=False)
     warning_email_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
     warning_email_error = models.CharField(max_length=500, blank=True, default="", editable=False)
+    # Set while a sender is talking to the relay about this warning (until the send's own
+    # deadline): a reset then waits for the send, or says "try again", rather than commit
+    # while a warning of the cycle it ends is still on its way (messaging.notices).
+    warning_email_sending_until = models.DateTimeField(null=True, blank=True, editable=False)
     delivered_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = MessageQuerySet.as_manager()

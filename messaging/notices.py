@@ -5,7 +5,10 @@ sent is retried for as long as it takes, and the ladder waits for it; so does a 
 an owner whose e-mail is not verified (held, ``messaging.owner_contacts``). A warning is claimed
 before it is sent (``warning_email_due_at`` moves to the end of a lease under a row lock),
 so with several workers each goes out once; a warning for a message that was reset or
-revoked meanwhile is dropped by the answer itself (it clears the column).
+revoked meanwhile is dropped by the answer itself (it clears the column). Once a send has
+started it cannot be called back, so a reset waits for it to end (or says "try again")
+rather than be confirmed before the old cycle's warning arrives
+(``warning_email_sending_until``; messaging.services.message_reset).
 
 The write after a sent warning is retried while the database is away
 (``cradle_site.retry.retry_write``): left to its lease, the warning would be sent again. A
@@ -81,6 +84,24 @@ def warning_email(message: Message, *, next_step_at: datetime) -> EmailMultiAlte
     )
 
 
+def sending_deadline(now: datetime | None = None) -> datetime:
+    """How long a send may keep a reset waiting: a few of the relay's timeouts, never the lease.
+
+    Each SMTP step (connect, EHLO, STARTTLS, MAIL, RCPT, DATA) is bounded by
+    ``EMAIL_TIMEOUT``, so a live sender is done well within this. A sender that died mid-send
+    leaves its mark behind; once this time has passed a reset goes through again (a worker
+    that stalled longer than this could still deliver its warning late: the one gap).
+    """
+    seconds = min(4 * settings.EMAIL_TIMEOUT, settings.MESSAGING_SEND_LEASE_SECONDS)
+    return (now or timezone.now()) + timedelta(seconds=seconds)
+
+
+def warning_send_under_way(message: Message, *, now: datetime | None = None) -> bool:
+    """A sender is talking to the relay about this message's warning right now."""
+    until = message.warning_email_sending_until
+    return until is not None and until > (now or timezone.now())
+
+
 def _claim_warnings(now: datetime, limit: int) -> tuple[list[int], datetime]:
     """The warning outbox's claim (see ``cradle_site.leases`` for why it is not a ``Lease``).
 
@@ -118,6 +139,10 @@ def warnings_send(*, now: datetime | None = None, limit: int = 500, run_seconds:
         # took it back after our lease ran out wrote its own; either way it is not ours.
         # Row first (leases.compare_and_set): an answer holding the row makes this wait for
         # it, then see the answer, instead of deadlocking with it on the outbox index.
+        # The same write marks the send as under way (``warning_email_sending_until``): from
+        # here until the outcome is written, a reset waits for it or says "try again"
+        # (messaging.services.message_reset), so a warning of the cycle a reset ended never
+        # reaches the owner after the reset was confirmed.
         renewed = leases.renew(
             Message,
             pk=message.pk,
@@ -125,15 +150,17 @@ def warnings_send(*, now: datetime | None = None, limit: int = 500, run_seconds:
             held=lease_until,
             seconds=settings.MESSAGING_SEND_LEASE_SECONDS,
             expect={"state": Message.State.ACTIVE, "warning_level": message.warning_level},
+            warning_email_sending_until=sending_deadline(),
         )
         if renewed is None:
             counts[SendOutcome.SKIPPED] += 1
             continue
         # Each write below is conditional on the lease (and row first, like the renewal): a
-        # newer warning queued meanwhile by the sweep stays queued.
+        # newer warning queued meanwhile by the sweep stays queued. Each ends the send.
         mine = {"warning_email_due_at": renewed}
+        done = {"warning_email_sending_until": None}
         if message.warning_level == 0:
-            leases.compare_and_set(Message, pk=message.pk, expect=mine, warning_email_due_at=None)
+            leases.compare_and_set(Message, pk=message.pk, expect=mine, warning_email_due_at=None, **done)
             counts[SendOutcome.SKIPPED] += 1
             continue
         if not owner_can_be_warned(message.owner):
@@ -141,7 +168,11 @@ def warnings_send(*, now: datetime | None = None, limit: int = 500, run_seconds:
             # warning. Held like a relay outage (the ladder waits for it) until the owner
             # verifies, which releases it at once (messaging.owner_contacts).
             leases.compare_and_set(
-                Message, pk=message.pk, expect=mine, warning_email_due_at=now + timedelta(seconds=hold_seconds())
+                Message,
+                pk=message.pk,
+                expect=mine,
+                warning_email_due_at=now + timedelta(seconds=hold_seconds()),
+                **done,
             )
             counts[SendOutcome.HELD] += 1
             continue
@@ -167,6 +198,7 @@ def warnings_send(*, now: datetime | None = None, limit: int = 500, run_seconds:
                 warning_email_due_at=now + warning_backoff().delay(attempts),
                 warning_email_attempts=attempts,
                 warning_email_error=str(error)[:500],
+                **done,
             )
             counts[SendOutcome.FAILED] += 1
         else:
@@ -184,6 +216,7 @@ def warnings_send(*, now: datetime | None = None, limit: int = 500, run_seconds:
                 warning_email_due_at=None,
                 warning_email_error="",
                 next_warning_date=next_at,
+                **done,
             )
             retry_write(record, seconds=settings.MESSAGING_BOOKKEEPING_RETRY_SECONDS)
             counts[SendOutcome.SENT] += 1

@@ -42,12 +42,12 @@ def warnings_held(queryset=None):
 def warnings_release(*, owner, now: datetime | None = None) -> int:
     """Make the owner's held warnings due now (they verified); return how many."""
     now = now or timezone.now()
-    # Every queued row in the future is held: the owner was unverified until now, so no
-    # sender is sending one. A sender that claimed one a moment ago loses its lease here
+    # Every queued row in the future is held, except one a sender is sending right now (it
+    # checked the owner a moment before they verified): that one is left to its sender, or it
+    # would go out twice. A sender that claimed one and has not started loses its lease here
     # (its compare-and-set finds this write) and the next run sends it, once.
-    return Message.objects.filter(owner=owner, state=Message.State.ACTIVE, warning_email_due_at__gt=now).update(
-        warning_email_due_at=now
-    )
+    held = Message.objects.filter(owner=owner, state=Message.State.ACTIVE, warning_email_due_at__gt=now)
+    return held.exclude(warning_email_sending_until__gt=now).update(warning_email_due_at=now)
 
 
 @receiver(email_verified, dispatch_uid="messaging.owner_contacts.release")

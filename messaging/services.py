@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
+from collections.abc import Callable
 from datetime import datetime
 
 from django.conf import settings
@@ -29,10 +31,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cradle_site.errors import StateError
+from cradle_site.errors import Busy, StateError
 from cradle_site.retry import retry_on_deadlock
 from cradle_site.text import validate_single_line
-from messaging import history, ladder, webhook_secrets
+from messaging import history, ladder, notices, webhook_secrets
 from messaging.channels import validate_contact
 from messaging.contacts import contact_key
 from messaging.models import Delivery, Message, MessageBody, Recipient, StatusLog
@@ -220,6 +222,43 @@ def _drop_pending_warning(message: Message) -> None:
     # A warning queued before the answer must not reach the owner after it.
     message.warning_email_due_at = None
     message.warning_email_attempts = 0
+    message.warning_email_sending_until = None
+
+
+class _SendUnderWay(Busy):
+    """A warning of this message is being sent at this moment (``_after_any_send``)."""
+
+
+def _refuse_during_send(locked: Message) -> None:
+    if notices.warning_send_under_way(locked):
+        raise _SendUnderWay("a warning e-mail for this message is being sent")
+
+
+def _after_any_send(message: Message, answer: Callable[[], Message]) -> Message:
+    """Run ``answer`` (a transaction that calls ``_refuse_during_send`` under the row lock) once no
+    warning of ``message`` is being sent; wait for one that is, then say "try again".
+
+    A reset must not be confirmed while a warning of the cycle it ends is still on its way to
+    the owner: it would arrive after "you're still here" was saved. The sender marks the send
+    (``messaging.notices``); the check under the row lock is the guard, and the waiting in
+    between (up to ``MESSAGING_ANSWER_WAIT_SECONDS``, no lock held) lets it pass the sends of a
+    live sender, which take milliseconds. Still refused at the end: ``Busy``, nothing saved
+    (the page says "try again", the API answers 503 with Retry-After).
+    """
+    deadline = time.monotonic() + settings.MESSAGING_ANSWER_WAIT_SECONDS
+    while True:
+        try:
+            return retry_on_deadlock(answer)
+        except _SendUnderWay as exc:
+            if time.monotonic() >= deadline:
+                raise Busy(*exc.args) from exc
+        while time.monotonic() < deadline and _send_marked(message):
+            time.sleep(0.02)
+
+
+def _send_marked(message: Message) -> bool:
+    until = Message.objects.filter(pk=message.pk).values_list("warning_email_sending_until", flat=True).first()
+    return until is not None and until > timezone.now()
 
 
 def message_reset(
@@ -239,6 +278,7 @@ def message_reset(
                 raise StateError(
                     _("This message can no longer be reset (it is %(state)s).") % {"state": locked.get_state_display()}
                 )
+            _refuse_during_send(locked)
             previous = locked.warning_level
             locked.warning_level = 0
             locked.cycle_started_at = now
@@ -251,6 +291,7 @@ def message_reset(
                     "next_warning_date",
                     "warning_email_due_at",
                     "warning_email_attempts",
+                    "warning_email_sending_until",
                     "updated_at",
                 ]
             )
@@ -261,7 +302,7 @@ def message_reset(
             )
         return locked
 
-    _refresh(message, retry_on_deadlock(reset))
+    _refresh(message, _after_any_send(message, reset))
     return message
 
 
@@ -343,6 +384,7 @@ def message_revoke(*, message: Message, now: datetime | None = None, actor: hist
                     "revoked_at",
                     "warning_email_due_at",
                     "warning_email_attempts",
+                    "warning_email_sending_until",
                     "updated_at",
                 ]
             )
