@@ -32,7 +32,28 @@ class RangeForm(forms.Form):
         return cleaned
 
     def series_range(self) -> SeriesRange:
-        """The valid range, or the default one when the form has errors (they are shown)."""
+        """The valid range, or the default one when the form has errors (they are shown).
+
+        The date fields then show the range in force: a page opened without dates (or with
+        only one) shows the defaulted days in the picker, not empty fields beside charts
+        of some week the viewer has to guess. A form with errors keeps what was typed.
+        """
         if self.is_valid():
-            return self.cleaned_data["range"]
-        return series_range(first_day=None, last_day=None)
+            rng = self.cleaned_data["range"]
+            self._show(rng)
+            return rng
+        rng = series_range(first_day=None, last_day=None)
+        if not self.is_bound:
+            self._show(rng)
+        return rng
+
+    def _show(self, rng: SeriesRange) -> None:
+        shown = {"from": rng.first_day.isoformat(), "to": rng.last_day.isoformat()}
+        if not self.is_bound:
+            self.initial = {"from_": rng.first_day, "to": rng.last_day, "interval": "auto"}
+            return
+        data = self.data.copy()
+        for name, value in shown.items():
+            if not data.get(name):
+                data[name] = value
+        self.data = data
