@@ -150,11 +150,12 @@ class _Frame:
 
 
 def _frame(layout: Layout, ticks: list[float], labels: list[str], y_label: str) -> _Frame:
-    # Room for the widest tick label, the rotated axis name, and half the last x label
-    # (it is centred on the last point of a line chart).
+    # Room for the widest tick label and the rotated axis name, and for half the first and
+    # the last x label: a line chart centres them on its first and last points.
     tick_room = max(text_width(fmt(t)) for t in ticks) + 8
     widest_label = max((text_width(label) for label in labels), default=0)
-    return _Frame(layout, left=math.ceil(tick_room + (20 if y_label else 4)), right=math.ceil(widest_label / 2 + 4))
+    left = max(tick_room + (20 if y_label else 4), widest_label / 2 + 4)
+    return _Frame(layout, left=math.ceil(left), right=math.ceil(widest_label / 2 + 4))
 
 
 def _svg_open(chart_id: str, layout: Layout, title: str, description: str) -> list[str]:
@@ -179,9 +180,7 @@ def _axes(frame: _Frame, ticks: list[float], labels: list[str], y_label: str, x_
             f'<text x="{frame.left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{TICK_COLOUR}">{fmt(tick)}</text>'
         )
     out.append(f'<line x1="{frame.left}" x2="{x_end}" y1="{frame.base}" y2="{frame.base}" stroke="{AXIS_COLOUR}"/>')
-    out.append(
-        f'<line x1="{frame.left}" x2="{frame.left}" y1="{frame.top}" y2="{frame.base}" stroke="{AXIS_COLOUR}"/>'
-    )
+    out.append(f'<line x1="{frame.left}" x2="{frame.left}" y1="{frame.top}" y2="{frame.base}" stroke="{AXIS_COLOUR}"/>')
     # Label every n-th point, n chosen so that neighbouring labels keep a gap of 12 units.
     widest = max((text_width(label) for label in labels), default=0)
     every = max(1, math.ceil((widest + 12) / max(slot, 0.01)))
@@ -290,7 +289,8 @@ def _lines_svg(chart: Chart, layout: Layout, labels: list[str], y_label: str, em
 def _swatch(item: Series, number: int, line: bool) -> SafeString:
     head = '<svg class="swatch" aria-hidden="true" focusable="false" xmlns="http://www.w3.org/2000/svg"'
     if not line:
-        return mark_safe(f'{head} width="14" height="14" viewBox="0 0 14 14"><rect width="14" height="14" fill="{item.colour}"/></svg>')  # noqa: S308,E501
+        square = f'<rect width="14" height="14" fill="{item.colour}"/>'
+        return mark_safe(f'{head} width="14" height="14" viewBox="0 0 14 14">{square}</svg>')  # noqa: S308
     dash = DASHES[number % len(DASHES)]
     dashed = f' stroke-dasharray="{dash}"' if dash else ""
     mark = _marker(MARKERS[number % len(MARKERS)], 12, 7, item.colour, item.name)
