@@ -96,7 +96,7 @@ def text_width(text: str, size: float = FONT) -> float:
     return ems * size
 
 
-def nice_ticks(maximum: float, count: int = 5, *, whole: bool = False) -> list[float]:
+def nice_ticks(maximum: float, count: int = 6, *, whole: bool = False) -> list[float]:
     """Round tick values from 0 to at least ``maximum``: steps of 1, 2 or 5 × 10^n.
 
     ``whole`` (counts: posts, failures, warnings) keeps every tick a whole number and the
@@ -130,7 +130,7 @@ class _Frame:
     left: float
     right: float
     top: float = 14
-    bottom: float = 30
+    bottom: float = 32
 
     @property
     def width(self) -> int:
@@ -186,7 +186,7 @@ def _axes(frame: _Frame, ticks: list[float], labels: list[str], y_label: str, x_
     every = max(1, math.ceil((widest + 12) / max(slot, 0.01)))
     for index in range(0, len(labels), every):
         out.append(
-            f'<text x="{x_of(index):.1f}" y="{frame.base + 18}" text-anchor="middle" '
+            f'<text x="{x_of(index):.1f}" y="{frame.base + 20}" text-anchor="middle" '
             f'fill="{TICK_COLOUR}" class="x-label">{escape(labels[index])}</text>'
         )
     if y_label:

@@ -3,12 +3,18 @@ from django.utils.translation import gettext_lazy as _
 
 from analytics.selectors import RangeError, SeriesRange, series_range
 
+ISO_DATE = "%Y-%m-%d"
+
 
 class RangeForm(forms.Form):
     """The date-range picker (a GET form): both dates inclusive, in the viewer's time zone."""
 
-    from_ = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    # An <input type="date"> takes only YYYY-MM-DD: the localised default (2026/03/01 in
+    # Chinese) left the Chinese picker empty.
+    from_ = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format=ISO_DATE)
+    )
+    to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format=ISO_DATE))
     interval = forms.ChoiceField(
         label=_("Per"),
         required=False,

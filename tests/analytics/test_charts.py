@@ -129,8 +129,9 @@ def test_a_second_line_is_dashed_with_another_marker():
 def test_nice_ticks_have_round_steps():
     assert nice_ticks(0) == [0, 1]
     assert nice_ticks(7) == [0, 2, 4, 6, 8]
-    assert nice_ticks(100) == [0, 50, 100]
-    assert nice_ticks(0.5) == [0, 0.2, 0.4, 0.6]
+    assert nice_ticks(100) == [0, 20, 40, 60, 80, 100]
+    assert nice_ticks(8.04) == [0, 2, 4, 6, 8, 10]
+    assert nice_ticks(0.5) == [0, 0.1, 0.2, 0.3, 0.4, 0.5]
 
 
 @pytest.mark.parametrize("maximum", [1, 2, 3, 5, 6, 9, 10, 11, 13, 25, 99, 101, 999, 1234, 87_654])
