@@ -10,6 +10,9 @@ for wide screens (``WIDE``) and once for narrow ones (``NARROW``, 360 units, few
 labels); the stylesheet shows the one that fits (``analytics/charts.css``), so text is
 12 units drawn at 0.8 to 1.6 times its size: at least 9.6 px from a 320 px phone up.
 
+Hover tooltips (a ``<title>`` per bar or point) are in the wide drawing only: phones have
+no hover, the table holds the same numbers, and a month of hours is 2,232 bars.
+
 Why the legend and title are HTML. Laid out inside the SVG they had to be measured by
 guess and overflowed (Chinese labels overlapped, "Other" fell off the end); as a list
 beside the drawing they wrap like any text. Axis labels are still SVG text, placed with
@@ -213,9 +216,12 @@ def _bars_svg(chart: Chart, layout: Layout, labels: list[str], y_label: str, emp
     bar = max(1.0, slot * 0.8)
     # A white hairline between stacked segments where bars are wide enough to keep it.
     edge = ' stroke="#fff" stroke-width="1"' if bar >= 8 else ""
+    tooltips = layout is WIDE
     out = _svg_open(chart.chart_id, layout, chart.title, chart.description)
     out += _axes(frame, ticks, labels, y_label, lambda i: frame.left + slot * (i + 0.5), slot)
     scale = frame.plot_h / (ticks[-1] or 1)
+    # Without tooltips a series' bars are one <path> (a month of hours is 2,232 bars).
+    paths: dict[str, list[str]] = {item.meaning: [] for item in chart.series}
     for index, label in enumerate(chart.labels):
         y = frame.base
         x = frame.left + slot * index + (slot - bar) / 2
@@ -225,10 +231,16 @@ def _bars_svg(chart: Chart, layout: Layout, labels: list[str], y_label: str, emp
                 continue
             height = value * scale
             y -= height
+            if not tooltips:
+                paths[item.meaning].append(f"M{x:.1f} {y:.1f}h{bar:.1f}v{height:.1f}h{-bar:.1f}z")
+                continue
             out.append(
                 f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{height:.1f}" fill="{item.colour}"{edge}>'
                 f"<title>{escape(label)} · {escape(item.name)}: {fmt(value)}</title></rect>"
             )
+    for item in chart.series:
+        if paths[item.meaning]:
+            out.append(f'<path d="{"".join(paths[item.meaning])}" fill="{item.colour}"{edge}/>')
     if not any(totals):
         out.append(_empty_note(frame, empty_text))
     out.append("</svg>")
@@ -236,7 +248,7 @@ def _bars_svg(chart: Chart, layout: Layout, labels: list[str], y_label: str, emp
 
 
 def _marker(shape: str, x: float, y: float, paint: str, tooltip: str) -> str:
-    inner = f"<title>{escape(tooltip)}</title>"
+    inner = f"<title>{escape(tooltip)}</title>" if tooltip else ""
     if shape == "circle":
         return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{paint}">{inner}</circle>'
     if shape == "square":
@@ -253,6 +265,7 @@ def _lines_svg(chart: Chart, layout: Layout, labels: list[str], y_label: str, em
     ticks = nice_ticks(max(values, default=0))
     frame = _frame(layout, ticks, labels, y_label)
     step = frame.plot_w / (len(labels) - 1) if len(labels) > 1 else 0
+    tooltips = layout is WIDE
 
     def x_of(i: int) -> float:
         return frame.left + (step * i if len(labels) > 1 else frame.plot_w / 2)
@@ -279,7 +292,8 @@ def _lines_svg(chart: Chart, layout: Layout, labels: list[str], y_label: str, em
             if len(item.values) <= 200:
                 shape = MARKERS[number % len(MARKERS)]
                 for x, y, label, value in segment:
-                    out.append(_marker(shape, x, y, item.colour, f"{label} · {item.name}: {fmt(value)}"))
+                    tip = f"{label} · {item.name}: {fmt(value)}" if tooltips else ""
+                    out.append(_marker(shape, x, y, item.colour, tip))
     if not values:
         out.append(_empty_note(frame, empty_text))
     out.append("</svg>")

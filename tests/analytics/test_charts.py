@@ -68,7 +68,8 @@ def test_the_narrow_drawing_uses_the_short_axis_labels_and_the_tooltips_the_full
     wide, narrow = _drawings(chart)
     assert "2026-03-01" in [t.text for t in wide.iter(f"{SVG}text")]
     assert "03-01" in [t.text for t in narrow.iter(f"{SVG}text")]
-    assert "2026-03-01 · S: 1" in [t.text for t in narrow.iter(f"{SVG}title")]
+    assert "2026-03-01 · S: 1" in [t.text for t in wide.iter(f"{SVG}title")]
+    assert [t.text for t in narrow.iter(f"{SVG}title")] == ["T"], "no hover tooltips on the phone drawing"
 
 
 def _x_labels(root) -> list[tuple[float, str]]:
