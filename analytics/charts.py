@@ -7,8 +7,11 @@ text is escaped.
 Why the chart is drawn twice. An SVG scales with its ``viewBox``: one drawing 760 units
 wide shown on a 390 px phone had 11-unit text about 5 px tall. Each chart is drawn once
 for wide screens (``WIDE``) and once for narrow ones (``NARROW``, 360 units, fewer x
-labels); the stylesheet shows the one that fits (``analytics/charts.css``), so text is
-12 units drawn at 0.8 to 1.6 times its size: at least 9.6 px from a 320 px phone up.
+labels); the stylesheet shows the one that fits (``analytics/charts.css``), so 12-unit
+text is drawn at 0.76 to 1.56 times its size. Measured in Chromium (the smallest chart
+text on screen): 9.1 px at 320 px, 11.4 px at 390, 18.7 px at 759, 9.6 px at 760 (the
+switch to the wide drawing), 14.4 px at 1280; tests/browser/test_chart_layout.py holds
+it at 9 px or more at 390 and 1280.
 
 Hover tooltips (a ``<title>`` per bar or point) are in the wide drawing only: phones have
 no hover, the table holds the same numbers, and a month of hours is 2,232 bars.
