@@ -36,9 +36,9 @@ def publishing_charts(points: list[dict], rng: SeriesRange, *, prefix: str = "pu
             chart_id=f"{prefix}-posts",
             title=_("Posts %(per)s by outcome") % {"per": per},
             series=[
-                Series(_("Published"), [p["posts_success"] for p in points], "published"),
-                Series(_("Failed"), [p["posts_failed"] for p in points], "failed"),
-                Series(_("Skipped"), [p["posts_skipped"] for p in points], "skipped"),
+                Series(_("Published"), [p["posts_success"] for p in points], "posts_success"),
+                Series(_("Failed"), [p["posts_failed"] for p in points], "posts_failed"),
+                Series(_("Skipped"), [p["posts_skipped"] for p in points], "posts_skipped"),
             ],
             y_label=_("posts"),
             empty_text=empty,
@@ -47,7 +47,7 @@ def publishing_charts(points: list[dict], rng: SeriesRange, *, prefix: str = "pu
         line_chart(
             chart_id=f"{prefix}-duration",
             title=_("Average publishing time"),
-            series=[Series(_("Seconds"), [p["avg_duration"] for p in points], "duration")],
+            series=[Series(_("Seconds"), [p["avg_duration"] for p in points], "avg_duration")],
             y_label=_("seconds"),
             empty_text=empty,
             **axes,

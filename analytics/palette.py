@@ -18,14 +18,16 @@ from analytics.aggregate import FAILURE_FIELDS
 
 BACKGROUND = "#ffffff"
 
+# Keyed by meaning: the hourly tables' column a series charts (analytics.aggregate), so a
+# meaning is spelled once and a status word ("failed") is not repeated as a literal.
 COLOURS: dict[str, str] = {
     # Posts by outcome
-    "published": "#2e7d32",
-    "failed": "#c62828",
-    "skipped": "#6b7280",
+    "posts_success": "#2e7d32",
+    "posts_failed": "#c62828",
+    "posts_skipped": "#6b7280",
     # Average publishing time
-    "duration": "#0369a1",
-    # Failures by kind (keys: the aggregate's column names)
+    "avg_duration": "#0369a1",
+    # Failures by kind
     "failures_rate_limit": "#c2410c",
     "failures_auth": "#7e22ce",
     "failures_duplicate": "#0f766e",
@@ -33,7 +35,7 @@ COLOURS: dict[str, str] = {
     "failures_server": "#92400e",
     "failures_network": "#1d4ed8",
     "failures_other": "#525252",
-    # Message activity
+    # Message activity ("warnings": the five levels' sum)
     "warnings": "#b45309",
     "resets": "#047857",
     "continues": "#0e7490",

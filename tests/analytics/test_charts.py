@@ -19,7 +19,7 @@ def test_stacked_bars_are_valid_accessible_svg():
         chart_id="c1",
         title="Posts <per> day",
         labels=["03-01", "03-02"],
-        series=[Series("Published & ok", [3, 0], "published"), Series("Failed", [1, 2], "failed")],
+        series=[Series("Published & ok", [3, 0], "posts_success"), Series("Failed", [1, 2], "posts_failed")],
         y_label="posts",
     )
     wide, narrow = _drawings(chart)
@@ -34,7 +34,7 @@ def test_stacked_bars_are_valid_accessible_svg():
         "03-01 · Failed: 1",
         "03-02 · Failed: 2",
     ]
-    assert {bar.get("fill") for bar in bars} == {colour("published"), colour("failed")}
+    assert {bar.get("fill") for bar in bars} == {colour("posts_success"), colour("posts_failed")}
     texts = [t.text for t in wide.iter(f"{SVG}text")]
     assert "posts" in texts and "03-02" in texts
     assert [(wide.get("viewBox")), narrow.get("viewBox")] == [
@@ -48,11 +48,11 @@ def test_the_legend_and_the_table_carry_every_series():
         chart_id="c",
         title="T",
         labels=["a", "b"],
-        series=[Series("Published", [3, None], "published"), Series("Failed", [1, 2], "failed")],
+        series=[Series("Published", [3, None], "posts_success"), Series("Failed", [1, 2], "posts_failed")],
         label_heading="Day",
     )
     assert [item.name for item in chart.legend] == ["Published", "Failed"]
-    assert colour("published") in chart.legend[0].swatch and 'aria-hidden="true"' in chart.legend[0].swatch
+    assert colour("posts_success") in chart.legend[0].swatch and 'aria-hidden="true"' in chart.legend[0].swatch
     assert chart.columns == ["Published", "Failed", "Total"]
     assert chart.rows == [{"label": "a", "cells": ["3", "1", "4"]}, {"label": "b", "cells": ["–", "2", "2"]}]
 
@@ -63,7 +63,7 @@ def test_the_narrow_drawing_uses_the_short_axis_labels_and_the_tooltips_the_full
         title="T",
         labels=["2026-03-01", "2026-03-02"],
         axis_labels=["03-01", "03-02"],
-        series=[Series("S", [1, 1], "published")],
+        series=[Series("S", [1, 1], "posts_success")],
     )
     wide, narrow = _drawings(chart)
     assert "2026-03-01" in [t.text for t in wide.iter(f"{SVG}text")]
@@ -81,8 +81,10 @@ def _x_labels(root) -> list[tuple[float, str]]:
 )
 def test_x_labels_keep_apart_and_inside_the_drawing(labels):
     for chart in (
-        stacked_bar_chart(chart_id="b", title="T", labels=labels, series=[Series("S", [1] * len(labels), "published")]),
-        line_chart(chart_id="l", title="T", labels=labels, series=[Series("S", [1.5] * len(labels), "duration")]),
+        stacked_bar_chart(
+            chart_id="b", title="T", labels=labels, series=[Series("S", [1] * len(labels), "posts_success")]
+        ),
+        line_chart(chart_id="l", title="T", labels=labels, series=[Series("S", [1.5] * len(labels), "avg_duration")]),
     ):
         for root, layout in zip(_drawings(chart), (WIDE, NARROW), strict=True):
             placed = _x_labels(root)
@@ -100,14 +102,17 @@ def test_text_width_counts_cjk_glyphs_as_one_em():
 
 def test_empty_chart_says_so():
     chart = stacked_bar_chart(
-        chart_id="e", title="T", labels=["a"], series=[Series("x", [0], "published")], empty_text="Nothing"
+        chart_id="e", title="T", labels=["a"], series=[Series("x", [0], "posts_success")], empty_text="Nothing"
     )
     assert all("Nothing" in [t.text for t in root.iter(f"{SVG}text")] for root in _drawings(chart))
 
 
 def test_line_chart_leaves_gaps_for_missing_values():
     chart = line_chart(
-        chart_id="l", title="Duration", labels=["a", "b", "c", "d"], series=[Series("s", [1.5, None, 2, 3], "duration")]
+        chart_id="l",
+        title="Duration",
+        labels=["a", "b", "c", "d"],
+        series=[Series("s", [1.5, None, 2, 3], "avg_duration")],
     )
     wide = _drawings(chart)[0]
     assert len(wide.findall(f"{SVG}polyline")) == 2
@@ -119,7 +124,7 @@ def test_a_second_line_is_dashed_with_another_marker():
         chart_id="l",
         title="T",
         labels=["a", "b"],
-        series=[Series("one", [1, 2], "duration"), Series("two", [2, 1], "published")],
+        series=[Series("one", [1, 2], "avg_duration"), Series("two", [2, 1], "posts_success")],
     )
     wide = _drawings(chart)[0]
     first, second = wide.findall(f"{SVG}polyline")
@@ -159,9 +164,9 @@ def test_the_screen_reader_summary_is_in_the_active_language():
     from django.utils import translation
 
     with translation.override("zh-hans"):
-        bars = stacked_bar_chart(chart_id="c", title="T", labels=["a"], series=[Series("S", [2], "published")])
-        lines = line_chart(chart_id="l", title="T", labels=["a", "b"], series=[Series("S", [1, 4], "duration")])
-        empty = stacked_bar_chart(chart_id="e", title="T", labels=["a"], series=[Series("S", [0], "published")])
+        bars = stacked_bar_chart(chart_id="c", title="T", labels=["a"], series=[Series("S", [2], "posts_success")])
+        lines = line_chart(chart_id="l", title="T", labels=["a", "b"], series=[Series("S", [1, 4], "avg_duration")])
+        empty = stacked_bar_chart(chart_id="e", title="T", labels=["a"], series=[Series("S", [0], "posts_success")])
     assert bars.description == "T。合计：S: 2。"
     assert _drawings(lines)[0].find(f"{SVG}desc").text == "T。S：最高 4。"
     assert "此时间范围内没有数据" in empty.drawings[0]

@@ -50,3 +50,8 @@ def test_across_all_charts_a_colour_always_means_the_same_series():
 def test_within_a_chart_the_colours_differ():
     for chart in _charts():
         assert len({series.colour for series in chart.series}) == len(chart.series), chart.title
+
+
+def test_every_meaning_is_a_column_of_the_hourly_tables():
+    columns = set(_all_fields()) | {"warnings"}  # "warnings": the five levels' sum
+    assert sorted(set(COLOURS) - columns) == []
