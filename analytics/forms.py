@@ -3,12 +3,18 @@ from django.utils.translation import gettext_lazy as _
 
 from analytics.selectors import RangeError, SeriesRange, series_range
 
+ISO_DATE = "%Y-%m-%d"
+
 
 class RangeForm(forms.Form):
     """The date-range picker (a GET form): both dates inclusive, in the viewer's time zone."""
 
-    from_ = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    # An <input type="date"> takes only YYYY-MM-DD: the localised default (2026/03/01 in
+    # Chinese) left the Chinese picker empty.
+    from_ = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format=ISO_DATE)
+    )
+    to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format=ISO_DATE))
     interval = forms.ChoiceField(
         label=_("Per"),
         required=False,
@@ -32,7 +38,28 @@ class RangeForm(forms.Form):
         return cleaned
 
     def series_range(self) -> SeriesRange:
-        """The valid range, or the default one when the form has errors (they are shown)."""
+        """The valid range, or the default one when the form has errors (they are shown).
+
+        The date fields then show the range in force: a page opened without dates (or with
+        only one) shows the defaulted days in the picker, not empty fields beside charts
+        of some week the viewer has to guess. A form with errors keeps what was typed.
+        """
         if self.is_valid():
-            return self.cleaned_data["range"]
-        return series_range(first_day=None, last_day=None)
+            rng = self.cleaned_data["range"]
+            self._show(rng)
+            return rng
+        rng = series_range(first_day=None, last_day=None)
+        if not self.is_bound:
+            self._show(rng)
+        return rng
+
+    def _show(self, rng: SeriesRange) -> None:
+        shown = {"from": rng.first_day.isoformat(), "to": rng.last_day.isoformat()}
+        if not self.is_bound:
+            self.initial = {"from_": rng.first_day, "to": rng.last_day, "interval": "auto"}
+            return
+        data = self.data.copy()
+        for name, value in shown.items():
+            if not data.get(name):
+                data[name] = value
+        self.data = data

@@ -141,12 +141,12 @@ def test_create_a_project_fill_the_queue_work_it_and_publish(live_server, page, 
 
 
 def _chart_titles(page) -> list[str]:
-    return [title.strip() for title in page.locator("figure.chart svg > title").all_text_contents()]
+    return [title.strip() for title in page.locator("figure.chart svg.chart-wide > title").all_text_contents()]
 
 
 def _chart_summary(page, index: int = 0) -> str:
     """What a screen reader hears for a chart: its title and totals."""
-    return page.locator("figure.chart svg > desc").nth(index).text_content()
+    return page.locator("figure.chart svg.chart-wide > desc").nth(index).text_content()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -160,7 +160,7 @@ def test_statistics_charts_ranges_and_chinese(live_server, page):
     page.wait_for_load_state()
 
     assert page.inner_text("h1") == "Statistics"
-    assert page.locator("figure.chart svg").count() == 5
+    assert page.locator("figure.chart svg.chart-wide").count() == 5
     assert _chart_titles(page)[0] == "Posts per day by outcome"
     assert page.locator("figure.chart >> nth=0").locator("rect > title").count() > 0, "bars are drawn"
     totals = page.locator("#project-totals tbody tr", has_text="Demo history").locator("td").all_inner_texts()
@@ -202,7 +202,7 @@ def test_statistics_charts_ranges_and_chinese(live_server, page):
     page.click("#range-form button")
     page.wait_for_load_state()
     assert "The end date must be on or after the start date." in page.inner_text("#range-form")
-    assert page.locator("figure.chart svg").count() == 5
+    assert page.locator("figure.chart svg.chart-wide").count() == 5
 
     # In Simplified Chinese, through the language switcher.
     page.goto(f"{base}/stats/")
