@@ -190,9 +190,11 @@ def _axes(frame: _Frame, ticks: list[float], labels: list[str], y_label: str, x_
     # Label every n-th point, n chosen so that neighbouring labels keep a gap of 12 units.
     widest = max((text_width(label) for label in labels), default=0)
     every = max(1, math.ceil((widest + 12) / max(slot, 0.01)))
+    # 24 units below the axis: with Noto Sans CJK's tall line box (the Chinese pages' font) the
+    # first label's box touched the "0" tick's at 20.
     for index in range(0, len(labels), every):
         out.append(
-            f'<text x="{x_of(index):.1f}" y="{frame.base + 20}" text-anchor="middle" '
+            f'<text x="{x_of(index):.1f}" y="{frame.base + 24}" text-anchor="middle" '
             f'fill="{TICK_COLOUR}" class="x-label">{escape(labels[index])}</text>'
         )
     if y_label:
