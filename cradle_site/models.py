@@ -26,7 +26,7 @@ class RateBucket(models.Model):
     lazily by the limiter itself.
     """
 
-    key = models.CharField(max_length=64, primary_key=True, verbose_name=_("key"))
+    key = models.CharField(max_length=64, primary_key=True, verbose_name=_("counter id"))
     window_start = models.DateTimeField(verbose_name=_("window start"))
     hits = models.PositiveIntegerField(default=0, verbose_name=_("hits"))
     expires_at = models.DateTimeField(db_index=True, verbose_name=_("expires at"))

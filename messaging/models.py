@@ -157,6 +157,7 @@ class MessageBody(models.Model):
 
     class Meta:
         verbose_name = _("message text")
+        verbose_name_plural = _("message texts")
 
     def __str__(self) -> str:
         return f"text of message {self.message_id}"
