@@ -31,7 +31,10 @@ def _names() -> list[tuple[str, str]]:
             found.append((f"app {meta.app_label}", str(meta.app_config.verbose_name)))
         if THEIRS.get(meta.app_label) == "app":
             continue
-        found += [(f"model {meta.label}", str(meta.verbose_name)), (f"models {meta.label}", str(meta.verbose_name_plural))]
+        found += [
+            (f"model {meta.label}", str(meta.verbose_name)),
+            (f"models {meta.label}", str(meta.verbose_name_plural)),
+        ]
         if meta.app_label in OURS:
             found += [
                 (f"field {meta.label}.{field.name}", str(field.verbose_name))
