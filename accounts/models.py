@@ -116,6 +116,11 @@ class ApiKey(models.Model):
         return scopes.expand(self.permissions or [])
 
     @property
+    def scope_labels(self) -> list[str]:
+        """What the key may do, in words (the key list shows these, not "tasks:create")."""
+        return [str(scopes.SCOPES.get(scopes.SEED_ALIASES.get(name, name), name)) for name in self.permissions or []]
+
+    @property
     def is_expired(self) -> bool:
         return self.expires_at is not None and self.expires_at <= timezone.now()
 
