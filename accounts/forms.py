@@ -138,7 +138,7 @@ class PasswordChangeEndingSessionsForm(PasswordChangeForm):
         label=_("Also revoke all my API keys"),
         required=False,
         help_text=_(
-            "Your other sessions are signed out in any case; scripts using your keys stop only if you tick this."
+            "Your other sessions are logged out in any case; scripts using your keys stop only if you tick this."
         ),
     )
 

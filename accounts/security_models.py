@@ -31,10 +31,10 @@ USER_AGENT_MAX = 300
 
 class SecurityEvent(models.Model):
     class Kind(models.TextChoices):
-        LOGIN = "auth.login", _("Signed in")
-        LOGIN_LOCKED = "auth.login_locked", _("Sign-ins paused after repeated wrong passwords")
+        LOGIN = "auth.login", _("Logged in")
+        LOGIN_LOCKED = "auth.login_locked", _("Log-ins paused after repeated wrong passwords")
         PASSWORD_CHANGED = "auth.password_changed", _("Password changed")
-        SESSIONS_ENDED = "auth.sessions_ended", _("Other sessions signed out")
+        SESSIONS_ENDED = "auth.sessions_ended", _("Other sessions logged out")
         ACCOUNT_CREATED = "account.created", _("Account created")
         EMAIL_VERIFIED = "email.verified", _("E-mail address verified")
         EMAIL_CHANGE_REQUESTED = "email.change_requested", _("E-mail change requested")
@@ -55,7 +55,7 @@ class SecurityEvent(models.Model):
         USER = "user", _("you")
         STAFF = "staff", _("staff")
         API_KEY = "api_key", _("API key")
-        ANONYMOUS = "anonymous", _("someone not signed in")
+        ANONYMOUS = "anonymous", _("someone not logged in")
         SYSTEM = "system", _("Cradle")
 
     user = models.ForeignKey(

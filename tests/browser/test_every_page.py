@@ -350,7 +350,9 @@ def test_the_untranslated_check_knows_the_catalogues_english():
         "Revoke",
         "Write a message",
     ]
-    assert DOUBLED_STOP.search("at 4 p.m..") and not DOUBLED_STOP.search("Scan queued…") and not DOUBLED_STOP.search("...")
+    assert (
+        DOUBLED_STOP.search("at 4 p.m..") and not DOUBLED_STOP.search("Scan queued…") and not DOUBLED_STOP.search("...")
+    )
 
 
 def test_every_page_route_is_covered():
