@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from email.header import decode_header, make_header
+
 import pytest
 import time_machine
 from django.core import mail
@@ -85,7 +87,8 @@ def test_a_stored_title_with_a_line_break_still_delivers_in_one_header(owner, ma
     subject = f"A message from {owner.username}, left with Cradle: “Hello Bcc: evil@example.com World”"
     assert email.subject == subject
     headers = email.message()
-    assert headers["Subject"] == subject and headers["Bcc"] is None
+    # The quotes are not ASCII, so the header is RFC 2047-encoded: one header, read back whole.
+    assert str(make_header(decode_header(headers["Subject"]))) == subject and headers["Bcc"] is None
     assert Delivery.objects.get(message=message).state == Delivery.State.SENT
 
 
