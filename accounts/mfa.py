@@ -24,7 +24,7 @@ from django.contrib.auth.signals import user_logged_in
 from django.db import transaction
 from django.dispatch import receiver
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.crypto import salted_hmac
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -93,7 +93,12 @@ def attempt_reserve(request: HttpRequest, user) -> Decision:
 def totp_pending_device(user) -> TOTPDevice:
     """The unconfirmed device shown as a QR code until a code from it confirms it (one per user)."""
     device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("id").first()
-    return device or TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+    if device is not None:
+        return device
+    # The name is the owner's to read (their factor list, the back office): in their language.
+    with translation.override(user.language or settings.LANGUAGE_CODE):
+        name = translation.gettext("Authenticator app")
+    return TOTPDevice.objects.create(user=user, name=name, confirmed=False)
 
 
 def _verify_locked(device_pk: int, code: str) -> bool:
