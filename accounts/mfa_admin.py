@@ -61,7 +61,7 @@ class TOTPDeviceAdmin(_FactorAdmin):
 
     @admin.display(description=_("name"), ordering="name")
     def device_name(self, obj: TOTPDevice) -> str:
-        return obj.name
+        return mfa.totp_display_name(obj)
 
     @admin.display(description=_("confirmed"), boolean=True, ordering="confirmed")
     def device_confirmed(self, obj: TOTPDevice) -> bool:
