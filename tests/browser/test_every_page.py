@@ -113,6 +113,13 @@ VISIBLE_TEXT = """() => {
   }
   return Array.from(found);
 }"""
+# The deepest elements that reach past the viewport's right edge: what to fix when a page scrolls.
+WIDEST = """() => Array.from(document.body.querySelectorAll('*'))
+  .filter((el) => el.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)
+  .filter((el) => !Array.from(el.children).some((child) =>
+    child.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5))
+  .slice(0, 3).map((el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+    (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : ''))"""
 DOUBLED_STOP = re.compile(r"(?<![.])[.][.](?![.])|。。")
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%[sd]")
 
@@ -325,7 +332,8 @@ def _check(page, url: str, console: list) -> list[str]:
     found = []
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     if overflow > 0:
-        found.append(f"{url}: {overflow} px of horizontal scrolling")
+        culprits = page.evaluate(WIDEST)
+        found.append(f"{url}: {overflow} px of horizontal scrolling (from {culprits})")
     found += _words_problems(page, url)
     page.wait_for_load_state("load")
     found += _csp_problems(page, url, console)  # the page's own resources, before axe runs
