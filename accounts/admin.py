@@ -7,6 +7,7 @@ from django.utils.translation import ngettext
 
 from accounts.api_keys import apikey_revoke
 from accounts.email_verification import staff_change_announce
+from accounts.forms import time_zone_field
 from accounts.models import ApiKey, SecurityEvent, User
 from cradle_site.admin_confirm import confirm_first
 from cradle_site.paginators import CappedCountPaginator
@@ -15,11 +16,11 @@ from cradle_site.paginators import CappedCountPaginator
 class EmailVerifiedFilter(admin.SimpleListFilter):
     # Staff see who Cradle cannot warn: an owner with an unverified address has every
     # warning held, and their messages wait on the ladder (messaging.owner_contacts).
-    title = "e-mail verified"
+    title = _("e-mail verified")
     parameter_name = "email_verified"
 
     def lookups(self, request, model_admin):
-        return [("yes", "verified"), ("no", "not verified (no warnings go out)")]
+        return [("yes", _("verified")), ("no", _("not verified (no warnings go out)"))]
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
@@ -46,12 +47,19 @@ class UserAdmin(DjangoUserAdmin):
     ordering = ("-created_at",)
     fieldsets = (
         (None, {"fields": ("username", "password")}),
-        ("Profile", {"fields": ("email", "first_name", "last_name", "time_zone", "language")}),
-        ("Access", {"fields": ("role", "is_active", "is_superuser")}),
-        ("Dates", {"fields": ("last_login", "date_joined", "email_verified_at")}),
+        (_("Profile"), {"fields": ("email", "first_name", "last_name", "time_zone", "language")}),
+        (_("Access"), {"fields": ("role", "is_active", "is_superuser")}),
+        (_("Dates"), {"fields": ("last_login", "date_joined", "email_verified_at")}),
     )
     readonly_fields = ("email_verified_at",)
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("username", "email", "role", "password1", "password2")}),)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        # The same grouped, canonical zone list as the profile page (the model has no choices).
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if "time_zone" in form.base_fields:
+            form.base_fields["time_zone"] = time_zone_field(current=obj.time_zone if obj else None)
+        return form
 
     def save_model(self, request, obj, form, change) -> None:
         """A staff member's change of someone's address is recorded and told to the old address.

@@ -80,7 +80,7 @@ class HasScope(permissions.BasePermission):
         if isinstance(request.auth, ApiKey):
             missing = needed - request.auth.scopes
             if SESSION_ONLY in missing:
-                self.message = "An API key cannot do this: sign in on the site to manage API keys."
+                self.message = "An API key cannot do this: log in on the site to manage API keys."
                 return False
             if missing:
                 self.message = f"This API key lacks the scope {', '.join(sorted(missing))}."

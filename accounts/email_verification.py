@@ -67,7 +67,7 @@ def _read(token: str, purpose: str, user: User) -> EmailLink:
     except signing.BadSignature:
         raise EmailLinkError(_("This link is not valid.")) from None
     if not isinstance(value, dict) or value.get("u") != user.pk:
-        raise EmailLinkError(_("This link is for another account. Sign in as that account to use it."))
+        raise EmailLinkError(_("This link is for another account. Log in as that account to use it."))
     if value.get("s") != _state(user):
         raise EmailLinkError(_("This link has already been used, or a newer change replaced it."))
     return EmailLink(user_id=user.pk, email=str(value.get("e", "")))

@@ -1,15 +1,42 @@
 from django import forms
+from django.conf import settings
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import PasswordChangeForm
+from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm
+from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 
 from accounts import scopes
 from accounts.api_keys import validate_expiry
 from accounts.models import User
+from accounts.time_zones import canonical_time_zones, grouped_choices
+from accounts.widgets import TimeZoneSelect
 from cradle_site import dates
 
-# The model fields have no translated names; without these the labels stay English.
 PREFERENCE_LABELS = {"time_zone": _("Time zone"), "language": _("Language")}
+
+
+def language_choices() -> list[tuple[str, str]]:
+    """Each language named in itself ("English", "简体中文"): a reader who cannot read the
+    page's language still finds their own."""
+    return [(code, get_language_info(code)["name_local"]) for code, _name in settings.LANGUAGES]
+
+
+def time_zone_field(*, from_browser: bool = False, current: str | None = None) -> forms.ChoiceField:
+    """The canonical zones grouped by region (``accounts.time_zones``). An account that
+    still holds a legacy alias (chosen before the list was canonical) keeps it as a choice."""
+    choices = grouped_choices()
+    if current and current not in canonical_time_zones():
+        choices = [*choices, (current, current)]
+    return forms.ChoiceField(
+        label=PREFERENCE_LABELS["time_zone"],
+        choices=choices,
+        initial="UTC",
+        widget=TimeZoneSelect(from_browser=from_browser),
+    )
+
+
+def language_field() -> forms.ChoiceField:
+    return forms.ChoiceField(label=PREFERENCE_LABELS["language"], choices=language_choices())
 
 
 class SignupForm(forms.Form):
@@ -19,8 +46,8 @@ class SignupForm(forms.Form):
 
     username = User._meta.get_field("username").formfield()
     email = User._meta.get_field("email").formfield()
-    time_zone = User._meta.get_field("time_zone").formfield(label=PREFERENCE_LABELS["time_zone"])
-    language = User._meta.get_field("language").formfield(label=PREFERENCE_LABELS["language"])
+    time_zone = time_zone_field()
+    language = language_field()
     password1 = forms.CharField(
         label=_("Password"),
         strip=False,
@@ -33,6 +60,11 @@ class SignupForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=_("Enter the same password as before, for verification."),
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Unbound, the browser's zone is chosen by time-zone.js; bound, what was sent stays.
+        self.fields["time_zone"] = time_zone_field(from_browser=not self.is_bound)
 
     def clean_username(self) -> str:
         return User.normalize_username(self.cleaned_data["username"])
@@ -68,7 +100,19 @@ class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
         fields = ("time_zone", "language")
-        labels = PREFERENCE_LABELS
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"] = time_zone_field(current=self.instance.time_zone)
+        self.fields["language"] = language_field()
+
+
+class EmailPasswordResetForm(PasswordResetForm):
+    """Django's reset form, with the site's word for the address ("E-mail", not "Email")."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["email"].label = _("E-mail address")
 
 
 class EmailChangeForm(forms.Form):
@@ -94,7 +138,7 @@ class PasswordChangeEndingSessionsForm(PasswordChangeForm):
         label=_("Also revoke all my API keys"),
         required=False,
         help_text=_(
-            "Your other sessions are signed out in any case; scripts using your keys stop only if you tick this."
+            "Your other sessions are logged out in any case; scripts using your keys stop only if you tick this."
         ),
     )
 

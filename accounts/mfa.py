@@ -26,6 +26,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.mfa_models import RecoveryCode, WebAuthnCredential
@@ -89,11 +90,19 @@ def attempt_reserve(request: HttpRequest, user) -> Decision:
 
 # --- TOTP ----------------------------------------------------------------------------
 
+TOTP_DEFAULT_NAME = "Authenticator app"  # stored as is; shown through totp_display_name
+
 
 def totp_pending_device(user) -> TOTPDevice:
     """The unconfirmed device shown as a QR code until a code from it confirms it (one per user)."""
     device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("id").first()
-    return device or TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+    return device or TOTPDevice.objects.create(user=user, name=TOTP_DEFAULT_NAME, confirmed=False)
+
+
+def totp_display_name(device: TOTPDevice) -> str:
+    """The device's name to show: the default one in the reader's language (it is stored in
+    English, so a device set up in one language reads right in the other)."""
+    return gettext("Authenticator app") if device.name == TOTP_DEFAULT_NAME else device.name
 
 
 def _verify_locked(device_pk: int, code: str) -> bool:

@@ -8,6 +8,7 @@ recovery codes (``accounts.mfa``).
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import mfa
@@ -39,11 +40,40 @@ class _FactorAdmin(admin.ModelAdmin):
             mfa.forget_recovery_codes_without_factor(user)
 
 
+class _ConfirmedFilter(admin.BooleanFieldListFilter):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.title = _("confirmed")
+
+
 @admin.register(TOTPDevice)
 class TOTPDeviceAdmin(_FactorAdmin):
-    list_display = ("user", "name", "confirmed", "created_at", "last_used_at")
-    list_filter = ("confirmed",)
-    fields = ("user", "name", "confirmed", "created_at", "last_used_at")
+    """django-otp names its fields in plain English (no gettext): the columns and the read-only
+    fields are named here, so the Chinese back office reads Chinese."""
+
+    list_display = ("device_user", "device_name", "device_confirmed", "device_created_at", "device_last_used_at")
+    list_filter = (("confirmed", _ConfirmedFilter),)
+    fields = readonly_fields = list_display
+
+    @admin.display(description=_("user"), ordering="user__username")
+    def device_user(self, obj: TOTPDevice):
+        return obj.user
+
+    @admin.display(description=_("name"), ordering="name")
+    def device_name(self, obj: TOTPDevice) -> str:
+        return mfa.totp_display_name(obj)
+
+    @admin.display(description=_("confirmed"), boolean=True, ordering="confirmed")
+    def device_confirmed(self, obj: TOTPDevice) -> bool:
+        return obj.confirmed
+
+    @admin.display(description=_("created at"), ordering="created_at")
+    def device_created_at(self, obj: TOTPDevice):
+        return obj.created_at
+
+    @admin.display(description=_("last used at"), ordering="last_used_at")
+    def device_last_used_at(self, obj: TOTPDevice):
+        return obj.last_used_at
 
 
 @admin.register(WebAuthnCredential)

@@ -16,34 +16,40 @@ from django.utils.translation import gettext_lazy as _
 
 
 class WebAuthnCredential(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webauthn_credentials")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webauthn_credentials", verbose_name=_("user")
+    )
     name = models.CharField(_("name"), max_length=64)
     # base64url of the authenticator's credential id (up to 1023 bytes by the spec: too long
     # for a unique index on MariaDB's utf8mb4), found and kept unique by its SHA-256.
-    credential_id = models.TextField()
-    credential_hash = models.CharField(max_length=64, unique=True, editable=False)
-    public_key = models.BinaryField()
-    sign_count = models.BigIntegerField(default=0)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    last_used_at = models.DateTimeField(null=True, blank=True)
+    credential_id = models.TextField(verbose_name=_("credential id"))
+    credential_hash = models.CharField(max_length=64, unique=True, editable=False, verbose_name=_("credential hash"))
+    public_key = models.BinaryField(verbose_name=_("public key"))
+    sign_count = models.BigIntegerField(default=0, verbose_name=_("sign count"))
+    created_at = models.DateTimeField(default=timezone.now, editable=False, verbose_name=_("created at"))
+    last_used_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last used at"))
 
     class Meta:
         ordering = ["created_at", "id"]
         verbose_name = _("passkey")
+        verbose_name_plural = _("passkeys")
 
     def __str__(self) -> str:
         return self.name
 
 
 class RecoveryCode(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recovery_codes")
-    code_hash = models.CharField(max_length=64)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    used_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recovery_codes", verbose_name=_("user")
+    )
+    code_hash = models.CharField(max_length=64, verbose_name=_("code hash"))
+    created_at = models.DateTimeField(default=timezone.now, editable=False, verbose_name=_("created at"))
+    used_at = models.DateTimeField(null=True, blank=True, verbose_name=_("used at"))
 
     class Meta:
         indexes = [models.Index(fields=["user", "code_hash"], name="recoverycode_user_hash")]
         verbose_name = _("recovery code")
+        verbose_name_plural = _("recovery codes")
 
     def __str__(self) -> str:
         return f"recovery code {self.pk} of user {self.user_id}"

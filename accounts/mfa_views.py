@@ -122,8 +122,11 @@ def login_passkey_verify(request: HttpRequest) -> HttpResponse:
 @login_required
 def two_factor(request: HttpRequest) -> HttpResponse:
     user = request.user
+    devices = list(mfa.totp_devices(user))
+    for device in devices:
+        device.display_name = mfa.totp_display_name(device)
     context = {
-        "totp_devices": list(mfa.totp_devices(user)),
+        "totp_devices": devices,
         "passkeys": list(WebAuthnCredential.objects.filter(user=user)),
         "has_factor": mfa.user_has_second_factor(user),
         "recovery_left": mfa.recovery_codes_left(user),

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import zoneinfo
-
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
@@ -11,9 +9,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import scopes
 from accounts.identity import username_key
+from accounts.time_zones import validate_time_zone
 from cradle_site.querysets import OwnedQuerySet
-
-TIME_ZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones()) if "/" in name or name == "UTC"]
 
 
 class CradleUserManager(UserManager):
@@ -31,13 +28,18 @@ class User(AbstractUser):
         VIEWER = "viewer", _("Viewer (read only)")
 
     email = models.EmailField(_("e-mail address"), unique=True)
-    role = models.CharField(max_length=50, choices=Role.choices, default=Role.EDITOR)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    time_zone = models.CharField(max_length=64, choices=TIME_ZONE_CHOICES, default="UTC")
-    language = models.CharField(max_length=10, choices=settings.LANGUAGES, default="en")
+    role = models.CharField(max_length=50, choices=Role.choices, default=Role.EDITOR, verbose_name=_("role"))
+    created_at = models.DateTimeField(default=timezone.now, editable=False, verbose_name=_("created at"))
+    # Any zone Python knows (an old account may hold an alias); the forms offer the
+    # canonical ones grouped by region (accounts.time_zones). No choices here: they would
+    # copy this machine's tzdata into a migration.
+    time_zone = models.CharField(_("time zone"), max_length=64, default="UTC", validators=[validate_time_zone])
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, default="en")
     # The name folded (accounts.identity): the log-in looks it up, sign-up keeps it unique.
     # Empty only for an old account whose folded name collided with another's.
-    username_key = models.CharField(max_length=450, unique=True, null=True, editable=False)
+    username_key = models.CharField(
+        max_length=450, unique=True, null=True, editable=False, verbose_name=_("username key")
+    )
     # When the owner proved they read ``email`` (accounts.email_verification). Warnings go
     # to the account e-mail only once it is set: a typo must hold the ladder, not deliver.
     email_verified_at = models.DateTimeField(_("e-mail verified"), null=True, blank=True, editable=False)
@@ -86,22 +88,25 @@ class ApiKey(models.Model):
     ``key_hash`` (HMAC-SHA256 of the secret under SECRET_KEY), compared in constant time.
     The full key is ``crd_<prefix>_<secret>`` and is shown once, at creation."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys", verbose_name=_("user")
+    )
     name = models.CharField(_("name"), max_length=100)
-    prefix = models.CharField(max_length=16, unique=True, editable=False)
-    key_hash = models.CharField(max_length=128, unique=True, editable=False)
+    prefix = models.CharField(max_length=16, unique=True, editable=False, verbose_name=_("prefix"))
+    key_hash = models.CharField(max_length=128, unique=True, editable=False, verbose_name=_("key hash"))
     permissions = models.JSONField(_("scopes"), default=list)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    last_used = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False, verbose_name=_("created at"))
+    last_used = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=_("last used"))
     expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
-    is_active = models.BooleanField(default=True)
-    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    is_active = models.BooleanField(default=True, verbose_name=_("active"))
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=_("revoked at"))
 
     objects = ApiKeyQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
 
     def __str__(self) -> str:
         return f"{self.name} (crd_{self.prefix}_…)"
@@ -109,6 +114,11 @@ class ApiKey(models.Model):
     @property
     def scopes(self) -> frozenset[str]:
         return scopes.expand(self.permissions or [])
+
+    @property
+    def scope_labels(self) -> list[str]:
+        """What the key may do, in words (the key list shows these, not "tasks:create")."""
+        return [str(scopes.SCOPES.get(scopes.SEED_ALIASES.get(name, name), name)) for name in self.permissions or []]
 
     @property
     def is_expired(self) -> bool:
@@ -131,9 +141,11 @@ class UserSession(models.Model):
     they end too: Django checks each session's password hash on its next request.
     """
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    session_key = models.CharField(max_length=40, unique=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("user")
+    )
+    session_key = models.CharField(max_length=40, unique=True, verbose_name=_("session key"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
 
     class Meta:
         indexes = [models.Index(fields=["user", "created_at"], name="usersession_user_idx")]

@@ -8,14 +8,16 @@ area scopes cover (``IMPLIED``).
 
 from django.utils.translation import gettext_lazy as _
 
+# The labels are what people read on the key form: no internal names (the seed's
+# can_create_task / can_read_status are the two narrow scopes, accepted as aliases below).
 SCOPES = {
     "account:read": _("Read your profile"),
     "messages:read": _("Read messages, recipients and status logs"),
     "messages:write": _("Create, change, reset, continue and revoke messages"),
     "publishing:read": _("Read projects, sources, tasks and logs"),
     "publishing:write": _("Create and change projects, sources and tasks"),
-    "tasks:create": _("Create publishing tasks (the seed's can_create_task)"),
-    "tasks:read_status": _("Read publishing task status (the seed's can_read_status)"),
+    "tasks:create": _("Queue posts (create publishing tasks), nothing else"),
+    "tasks:read_status": _("See the status of publishing tasks, nothing else"),
     "analytics:read": _("Read statistics"),
 }
 

@@ -31,10 +31,10 @@ USER_AGENT_MAX = 300
 
 class SecurityEvent(models.Model):
     class Kind(models.TextChoices):
-        LOGIN = "auth.login", _("Signed in")
-        LOGIN_LOCKED = "auth.login_locked", _("Sign-ins paused after repeated wrong passwords")
+        LOGIN = "auth.login", _("Logged in")
+        LOGIN_LOCKED = "auth.login_locked", _("Log-ins paused after repeated wrong passwords")
         PASSWORD_CHANGED = "auth.password_changed", _("Password changed")
-        SESSIONS_ENDED = "auth.sessions_ended", _("Other sessions signed out")
+        SESSIONS_ENDED = "auth.sessions_ended", _("Other sessions logged out")
         ACCOUNT_CREATED = "account.created", _("Account created")
         EMAIL_VERIFIED = "email.verified", _("E-mail address verified")
         EMAIL_CHANGE_REQUESTED = "email.change_requested", _("E-mail change requested")
@@ -55,22 +55,29 @@ class SecurityEvent(models.Model):
         USER = "user", _("you")
         STAFF = "staff", _("staff")
         API_KEY = "api_key", _("API key")
-        ANONYMOUS = "anonymous", _("someone not signed in")
+        ANONYMOUS = "anonymous", _("someone not logged in")
         SYSTEM = "system", _("Cradle")
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="security_events")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="security_events", verbose_name=_("user")
+    )
     kind = models.CharField(_("event"), max_length=40, choices=Kind.choices)
     created_at = models.DateTimeField(_("time"), default=timezone.now)
     actor_kind = models.CharField(_("by"), max_length=10, choices=ActorKind.choices, default=ActorKind.USER)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
     )
-    actor_label = models.CharField(max_length=150, blank=True, default="")
-    object_type = models.CharField(max_length=100, blank=True, default="")
-    object_id = models.CharField(max_length=64, blank=True, default="")
+    actor_label = models.CharField(max_length=150, blank=True, default="", verbose_name=_("actor label"))
+    object_type = models.CharField(max_length=100, blank=True, default="", verbose_name=_("object type"))
+    object_id = models.CharField(max_length=64, blank=True, default="", verbose_name=_("object id"))
     ip = models.GenericIPAddressField(_("address"), null=True, blank=True)
     user_agent = models.CharField(_("browser"), max_length=USER_AGENT_MAX, blank=True, default="")
-    data = models.JSONField(blank=True, default=dict)
+    data = models.JSONField(blank=True, default=dict, verbose_name=_("data"))
 
     class Meta:
         verbose_name = _("security event")

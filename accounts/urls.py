@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.urls import path, reverse_lazy
 
 from accounts import mfa_urls, security_views, views
+from accounts.forms import EmailPasswordResetForm
 from accounts.reauth import reauth_required
 
 app_name = "accounts"
@@ -37,6 +38,7 @@ urlpatterns = [
         "password/reset/",
         views.RateLimitedPasswordResetView.as_view(
             template_name="accounts/form_page.html",
+            form_class=EmailPasswordResetForm,
             email_template_name="accounts/email/password_reset.txt",
             subject_template_name="accounts/email/password_reset_subject.txt",
             success_url=reverse_lazy("accounts:password_reset_done"),

@@ -41,7 +41,8 @@ def signup(request: HttpRequest) -> HttpResponse:
         )
         if not decision.allowed:
             return _limited_page(request, decision.retry_after)
-    form = SignupForm(request.POST or None)
+    # The page's language is the account's first guess (the visitor reads it already).
+    form = SignupForm(request.POST or None, initial={"language": translation.get_language()})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         decision = ratelimit.reserve(

@@ -22,7 +22,9 @@ class AnalyticsHourlyQuerySet(OwnedQuerySet):
 
 class AnalyticsHourly(models.Model):
     hour_timestamp = models.DateTimeField(_("hour (UTC)"))
-    project = models.ForeignKey("publishing.Project", on_delete=models.CASCADE, related_name="hourly_stats")
+    project = models.ForeignKey(
+        "publishing.Project", on_delete=models.CASCADE, related_name="hourly_stats", verbose_name=_("project")
+    )
     posts_success = models.PositiveIntegerField(_("published"), default=0)
     posts_failed = models.PositiveIntegerField(_("failed"), default=0)
     posts_skipped = models.PositiveIntegerField(_("skipped"), default=0)
@@ -58,7 +60,9 @@ class MessageHourlyQuerySet(OwnedQuerySet):
 
 class MessageHourly(models.Model):
     hour_timestamp = models.DateTimeField(_("hour (UTC)"))
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="message_hourly_stats")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="message_hourly_stats", verbose_name=_("user")
+    )
     warnings_1 = models.PositiveIntegerField(_("first warnings"), default=0)
     warnings_2 = models.PositiveIntegerField(_("second warnings"), default=0)
     warnings_3 = models.PositiveIntegerField(_("third warnings"), default=0)

@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from cradle_site.models import Heartbeat
 
@@ -12,7 +13,7 @@ class HeartbeatAdmin(admin.ModelAdmin):
     list_display = ("name", "last_beat", "is_stale", "beats")
     readonly_fields = ("name", "last_beat", "beats")
 
-    @admin.display(boolean=True, description="stale")
+    @admin.display(boolean=True, description=gettext_lazy("stale"))
     def is_stale(self, obj: Heartbeat) -> bool:
         return (timezone.now() - obj.last_beat).total_seconds() > settings.CRADLE_HEARTBEAT_STALE_SECONDS
 

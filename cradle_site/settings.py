@@ -45,7 +45,7 @@ INSTALLED_APPS = [
     "csp",
     "django_q",
     "django_otp",  # second factors (accounts.mfa): its TOTP device, nothing of its middleware
-    "django_otp.plugins.otp_totp",
+    "cradle_site.apps.OTPTOTPConfig",  # django_otp.plugins.otp_totp, with a translated name
     "cradle_site",
     "accounts",
     "messaging",
@@ -134,7 +134,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # --- i18n / time -------------------------------------------------------------
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
+# Each language named in itself, in every picker (the header, the profile, the back office).
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
 LOCALE_PATHS = [BASE_DIR / "cradle_site" / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -194,7 +195,7 @@ Q_CLUSTER = {
     "catch_up": False,
     "ack_failures": True,
     "poll": 0.5,
-    "label": "Jobs",
+    "label": _("Jobs"),  # the back office's name for django-q2's app
 }
 if Q_REDIS_URL:
     Q_CLUSTER["redis"] = Q_REDIS_URL

@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -38,7 +40,7 @@ urlpatterns = [
 # Unknown API paths answer in the API's error format, not with an HTML page.
 handler404 = "cradle_site.views.not_found"
 
-admin.site.site_header = "Cradle back office"
+admin.site.site_header = _("Cradle back office")
 admin.site.site_title = "Cradle"
 if settings.DEBUG:
-    admin.site.site_header += " (development)"
+    admin.site.site_header = format_lazy("{} ({})", _("Cradle back office"), _("development"))

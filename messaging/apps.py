@@ -1,8 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class MessagingConfig(AppConfig):
     name = "messaging"
+    verbose_name = _("Messages")
 
     def ready(self) -> None:
         from messaging import owner_contacts  # noqa: F401  (releases held warnings when an owner verifies)

@@ -120,6 +120,17 @@ def validate_contact(contact_type: str, contact: str) -> str:
     return contact
 
 
+def delivery_subject(message: Message) -> str:
+    """Who it is from and what it is, so the recipient does not take it for spam: the
+    owner's name, Cradle, and the title the owner gave it (if any). In the owner's language,
+    like the rest of the e-mail (the caller holds the translation)."""
+    owner = message.owner
+    name = owner.get_full_name() or owner.username
+    if message.title:
+        return _("A message from %(name)s, left with Cradle: “%(title)s”") % {"name": name, "title": message.title}
+    return _("A message from %(name)s, left with Cradle") % {"name": name}
+
+
 class EmailChannel:
     def send(self, *, recipient: Recipient, message: Message, delivery_id: str) -> None:
         owner = message.owner
@@ -127,9 +138,7 @@ class EmailChannel:
             context = {"recipient": recipient, "message": message, "owner": owner}
             # One line whatever is stored: a title saved before line breaks were refused (or an
             # owner's name with one) must not stop the mail, and cannot write headers of its own.
-            subject = one_line(
-                message.title or _("A message from %(name)s") % {"name": owner.get_full_name() or owner.username}
-            )
+            subject = one_line(delivery_subject(message))
             text = render_to_string("messaging/email/delivery.txt", context)
             html = render_to_string("messaging/email/delivery.html", context)
         # The same Message-ID on every attempt: a mail system that got it twice can tell.

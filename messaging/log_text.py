@@ -27,7 +27,8 @@ def _when(value: str) -> str:
 
 
 def _warning(data: dict) -> str:
-    return _("Warning %(level)s sent; next step at %(when)s.") % {
+    # The time in brackets: an English time can end in "p.m.", and a full stop after it doubles.
+    return _("Warning %(level)s sent (next step: %(when)s).") % {
         "level": data["level"],
         "when": _when(data["next_step_at"]),
     }

@@ -62,7 +62,9 @@ class Message(models.Model):
         DELIVERED = "delivered", _("delivered")
         REVOKED = "revoked", _("revoked")
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="messages")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="messages", verbose_name=_("owner")
+    )
     title = EncryptedTextField(_("title"), blank=True, default="")
     # The message text lives in MessageBody: the sweep rewrites this row at every step,
     # and a row that carries kilobytes of ciphertext makes every step touch more pages
@@ -70,25 +72,35 @@ class Message(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     initial_delay_months = models.PositiveSmallIntegerField(_("initial delay (months)"), default=6)
-    cycle_started_at = models.DateTimeField(default=timezone.now, editable=False)
+    cycle_started_at = models.DateTimeField(default=timezone.now, editable=False, verbose_name=_("cycle started at"))
     next_warning_date = models.DateTimeField(_("next step"))
     warning_level = models.PositiveSmallIntegerField(_("warning level"), default=0)
     last_warning_at = models.DateTimeField(_("last warning"), null=True, blank=True, editable=False)
     is_active = models.BooleanField(_("active"), default=True)
     state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.ACTIVE)
-    revocation_key_hash = models.CharField(max_length=64, unique=True, editable=False)
-    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revocation_key_hash = models.CharField(
+        max_length=64, unique=True, editable=False, verbose_name=_("revocation key hash")
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=_("revoked at"))
     # The outbox for the owner's warning e-mail, kept on the row so the sweep queues it in
     # the same UPDATE that raises the level (no extra insert per message): set to when it
     # is due, moved forward while a sender holds it, cleared once sent or no longer wanted.
-    warning_email_due_at = models.DateTimeField(null=True, blank=True, editable=False)
-    warning_email_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
-    warning_email_error = models.CharField(max_length=500, blank=True, default="", editable=False)
+    warning_email_due_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("warning e-mail due at")
+    )
+    warning_email_attempts = models.PositiveSmallIntegerField(
+        default=0, editable=False, verbose_name=_("warning e-mail attempts")
+    )
+    warning_email_error = models.CharField(
+        max_length=500, blank=True, default="", editable=False, verbose_name=_("warning e-mail error")
+    )
     # Set while a sender is talking to the relay about this warning (until the send's own
     # deadline): a reset then waits for the send, or says "try again", rather than commit
     # while a warning of the cycle it ends is still on its way (messaging.notices).
-    warning_email_sending_until = models.DateTimeField(null=True, blank=True, editable=False)
-    delivered_at = models.DateTimeField(null=True, blank=True, editable=False)
+    warning_email_sending_until = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("warning e-mail being sent until")
+    )
+    delivered_at = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=_("delivered at"))
 
     objects = MessageQuerySet.as_manager()
 
@@ -144,11 +156,14 @@ class Message(models.Model):
 class MessageBody(models.Model):
     """The encrypted text of a message, apart from the ladder columns the sweep rewrites."""
 
-    message = models.OneToOneField(Message, on_delete=models.CASCADE, primary_key=True, related_name="body")
+    message = models.OneToOneField(
+        Message, on_delete=models.CASCADE, primary_key=True, related_name="body", verbose_name=_("message")
+    )
     content = EncryptedTextField(_("content"))
 
     class Meta:
         verbose_name = _("message text")
+        verbose_name_plural = _("message texts")
 
     def __str__(self) -> str:
         return f"text of message {self.message_id}"
@@ -207,7 +222,7 @@ class Recipient(models.Model):
         WEBHOOK = "webhook", _("webhook")
         SMS = "sms", _("SMS")
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="recipients")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="recipients", verbose_name=_("message"))
     name = models.CharField(_("name"), max_length=100)
     # Encrypted, so no column length limits it: messaging.services.RECIPIENT_CONTACT_MAX_LENGTH does.
     contact = EncryptedTextField(_("contact"))
@@ -251,7 +266,9 @@ class StatusLog(models.Model):
         RESET = "RESET", _("reset")
         CONTINUE = "CONTINUE", _("continue")
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="status_logs")
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="status_logs", verbose_name=_("message")
+    )
     status = models.CharField(_("status"), max_length=50, choices=Status.choices)
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
     # English, for the audit (admin, API); pages render ``data`` (messaging.history, messaging.log_text).
@@ -331,8 +348,10 @@ class Delivery(models.Model):
         FAILED = "failed", _("refused for good")
         CANCELLED = "cancelled", _("cancelled")
 
-    recipient = models.OneToOneField(Recipient, on_delete=models.CASCADE, related_name="delivery")
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="deliveries")
+    recipient = models.OneToOneField(
+        Recipient, on_delete=models.CASCADE, related_name="delivery", verbose_name=_("recipient")
+    )
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("message"))
     # The delivery id every attempt carries (the webhook-id header, the e-mail's Message-ID):
     # after an attempt whose outcome we could not know, the retry is recognisably the same
     # delivery, so the receiver can drop the copy. Random rather than the primary key, which
@@ -343,8 +362,8 @@ class Delivery(models.Model):
     last_error = models.TextField(_("last error"), blank=True, default="")
     next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
     # While a worker sends, the row is "sending" until this time; after it, another may retry.
-    lease_until = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    lease_until = models.DateTimeField(null=True, blank=True, verbose_name=_("lease until"))
+    created_at = models.DateTimeField(default=timezone.now, editable=False, verbose_name=_("created at"))
     delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
 
     objects = DeliveryQuerySet.as_manager()
@@ -380,13 +399,15 @@ class StaffAlarm(models.Model):
         # The delivery went out, or its message was revoked, before the e-mail could go: not sent.
         RESOLVED = "resolved", _("resolved before it was e-mailed")
 
-    delivery = models.OneToOneField(Delivery, on_delete=models.CASCADE, related_name="alarm")
+    delivery = models.OneToOneField(
+        Delivery, on_delete=models.CASCADE, related_name="alarm", verbose_name=_("delivery")
+    )
     reason = models.CharField(_("reason"), max_length=10, choices=Reason.choices)
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True, default="")
     next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
-    lease_until = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True, verbose_name=_("lease until"))
     created_at = models.DateTimeField(_("raised"), default=timezone.now, editable=False)
     sent_at = models.DateTimeField(_("e-mailed"), null=True, blank=True)
 

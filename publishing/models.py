@@ -39,10 +39,12 @@ class ProjectQuerySet(OwnedQuerySet):
 
 
 class Project(models.Model):
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="projects")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="projects", verbose_name=_("owner")
+    )
     name = models.CharField(_("name"), max_length=255)
     description = models.TextField(_("description"), blank=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False, verbose_name=_("created at"))
 
     # OAuth 1.0a user-context credentials (media upload needs v1.1 + OAuth 1.0a).
     x_consumer_key = EncryptedTextField(_("API key"), blank=True)
@@ -51,9 +53,11 @@ class Project(models.Model):
     x_access_token_secret = EncryptedTextField(_("access token secret"), blank=True)
     # Google Drive, connected by the owner through OAuth 2.0 (publishing.drive_oauth): the
     # refresh token is the lasting secret; the access token is a cache until it expires.
-    gdrive_refresh_token = EncryptedTextField(blank=True)
-    gdrive_access_token = EncryptedTextField(blank=True)
-    gdrive_token_expires_at = models.DateTimeField(null=True, blank=True)
+    gdrive_refresh_token = EncryptedTextField(blank=True, verbose_name=_("Google Drive refresh token"))
+    gdrive_access_token = EncryptedTextField(blank=True, verbose_name=_("Google Drive access token"))
+    gdrive_token_expires_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("Google Drive token expires at")
+    )
     gdrive_account = models.CharField(_("Google Drive account"), max_length=254, blank=True)
     # Staff only (the admin): this project is the operator's own, so its Drive sources may use
     # PUBLISHING_GOOGLE_DRIVE_CREDENTIAL. Never offered to owners on their pages or the API.
@@ -82,6 +86,8 @@ class Project(models.Model):
     objects = ProjectQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("project")
+        verbose_name_plural = _("projects")
         ordering = ["name"]
         constraints = [models.UniqueConstraint(fields=["owner", "name"], name="uniq_project_owner_name")]
 
@@ -118,17 +124,21 @@ class ContentSource(models.Model):
         RSS_FEED = "rss_feed", _("RSS feed")
         GOOGLE_DRIVE = "google_drive", _("Google Drive folder")
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="sources")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="sources", verbose_name=_("project"))
     source_type = models.CharField(_("type"), max_length=50, choices=SourceType.choices)
     path_or_identifier = models.TextField(_("path or identifier"))
     # Drive: an OAuth access token or API key for this folder; empty = the site's setting.
     credential = EncryptedTextField(_("credential"), blank=True)
-    total_items = models.PositiveIntegerField(default=0)  # items seen in the source at the last scan
-    used_items = models.PositiveIntegerField(default=0)  # items turned into tasks (all time)
-    last_scanned = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
+    total_items = models.PositiveIntegerField(
+        default=0, verbose_name=_("total items")
+    )  # items seen in the source at the last scan
+    used_items = models.PositiveIntegerField(
+        default=0, verbose_name=_("used items")
+    )  # items turned into tasks (all time)
+    last_scanned = models.DateTimeField(null=True, blank=True, verbose_name=_("last scanned"))
+    last_error = models.TextField(blank=True, verbose_name=_("last error"))
     is_active = models.BooleanField(_("scan automatically"), default=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False, verbose_name=_("created at"))
 
     # Scans run as jobs (publishing.scan_runs): claimed one source at a time through a lease
     # (cradle_site.leases), so a slow source holds one worker while the others go on.
@@ -143,18 +153,24 @@ class ContentSource(models.Model):
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
 
-    scan_state = models.CharField(max_length=10, choices=ScanState.choices, default=ScanState.IDLE, editable=False)
+    scan_state = models.CharField(
+        max_length=10, choices=ScanState.choices, default=ScanState.IDLE, editable=False, verbose_name=_("scan state")
+    )
     next_scan_at = models.DateTimeField(_("next scan"), default=timezone.now)
-    scan_lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    scan_lease_expires_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("scan lease expires at")
+    )
     # What the page shows of the latest scan: asked for, started, items seen so far and added.
-    scan_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
-    scan_started_at = models.DateTimeField(null=True, blank=True, editable=False)
-    scan_items_seen = models.PositiveIntegerField(default=0, editable=False)
-    scan_items_added = models.PositiveIntegerField(default=0, editable=False)
+    scan_requested_at = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=_("scan requested at"))
+    scan_started_at = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=_("scan started at"))
+    scan_items_seen = models.PositiveIntegerField(default=0, editable=False, verbose_name=_("scan items seen"))
+    scan_items_added = models.PositiveIntegerField(default=0, editable=False, verbose_name=_("scan items added"))
 
     objects = ContentSourceQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("content source")
+        verbose_name_plural = _("content sources")
         ordering = ["project_id", "id"]
         indexes = [
             # The scan claim: free sources in due order (and the take-back of expired leases).
@@ -246,37 +262,47 @@ class PublishingTask(models.Model):
         # owner checks X and decides (publishing.holds).
         HELD = "held", _("Held: check X")
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tasks")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tasks", verbose_name=_("project"))
     # The project's owner, copied (fill_owners); served by the ix_tasks_owner_* indexes.
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="publishing_tasks", db_index=False
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="publishing_tasks",
+        db_index=False,
+        verbose_name=_("owner"),
     )
-    source = models.ForeignKey(ContentSource, on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks")
+    source = models.ForeignKey(
+        ContentSource, on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks", verbose_name=_("source")
+    )
     # 500 characters keeps (project_id, media_path) inside InnoDB's 3072-byte key limit in utf8mb4.
     media_path = models.CharField(_("media path"), max_length=500)
     # {"text": ..., "alt_text": ..., "media": {"kind": "file", "path": ...} | {"kind": "gdrive", ...}
     # | {"kind": "url", "url": ..., "mime_type": ...} (a feed enclosure) | null}
-    content_data = models.JSONField(default=dict)
+    content_data = models.JSONField(default=dict, verbose_name=_("content data"))
     status = models.CharField(_("status"), max_length=50, choices=Status.choices, default=Status.PENDING)
     scheduled_at = models.DateTimeField(_("scheduled for"))
     priority = models.IntegerField(_("priority"), default=0)  # higher first
-    retry_count = models.PositiveIntegerField(default=0)
-    version = models.PositiveIntegerField(default=1)  # optimistic lock: bumped by every state change
-    locked_at = models.DateTimeField(null=True, blank=True)
-    locked_by = models.CharField(max_length=100, blank=True)
-    lease_expires_at = models.DateTimeField(null=True, blank=True)
-    maybe_posted = models.BooleanField(default=False)
+    retry_count = models.PositiveIntegerField(default=0, verbose_name=_("retry count"))
+    version = models.PositiveIntegerField(
+        default=1, verbose_name=_("version")
+    )  # optimistic lock: bumped by every state change
+    locked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("locked at"))
+    locked_by = models.CharField(max_length=100, blank=True, verbose_name=_("locked by"))
+    lease_expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("lease expires at"))
+    maybe_posted = models.BooleanField(default=False, verbose_name=_("may already be posted"))
     # sha256 of the normalised text / of the media bytes, for the duplicate check.
-    content_hash = models.CharField(max_length=64, blank=True)
-    media_hash = models.CharField(max_length=64, blank=True)
-    last_error = models.TextField(blank=True)
-    published_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(auto_now=True)
+    content_hash = models.CharField(max_length=64, blank=True, verbose_name=_("content hash"))
+    media_hash = models.CharField(max_length=64, blank=True, verbose_name=_("media hash"))
+    last_error = models.TextField(blank=True, verbose_name=_("last error"))
+    published_at = models.DateTimeField(null=True, blank=True, verbose_name=_("published at"))
+    created_at = models.DateTimeField(default=timezone.now, editable=False, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     objects = PublishingTaskQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("publishing task")
+        verbose_name_plural = _("publishing tasks")
         ordering = ["-priority", "scheduled_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["project", "media_path"], name="uniq_task_project_media_path"),
@@ -360,26 +386,38 @@ class PublishingLog(models.Model):
         OTHER = "other", _("Other")
 
     # No index of its own: ix_logs_task_published starts with task and serves the FK.
-    task = models.ForeignKey(PublishingTask, on_delete=models.CASCADE, related_name="logs", db_index=False)
+    task = models.ForeignKey(
+        PublishingTask, on_delete=models.CASCADE, related_name="logs", db_index=False, verbose_name=_("task")
+    )
     # The task's project, copied so the owner's lists filter and sort on one table
     # (ix_logs_project_published); every writer sets it from the task.
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="logs", db_index=False)
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="logs", db_index=False, verbose_name=_("project")
+    )
     # And its owner (fill_owners): the owner's lists read ix_logs_owner_published alone.
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="publishing_logs", db_index=False
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="publishing_logs",
+        db_index=False,
+        verbose_name=_("owner"),
     )
-    tweet_id = models.CharField(max_length=255, blank=True)
-    tweet_content = models.TextField(blank=True)
-    published_at = models.DateTimeField(default=timezone.now)
-    status = models.CharField(max_length=50, choices=Status.choices)
-    error_kind = models.CharField(max_length=20, choices=ErrorKind.choices, default=ErrorKind.NONE, blank=True)
-    error_message = models.TextField(blank=True)
-    duration_seconds = models.FloatField(default=0.0)
-    dry_run = models.BooleanField(default=False)
+    tweet_id = models.CharField(max_length=255, blank=True, verbose_name=_("post id"))
+    tweet_content = models.TextField(blank=True, verbose_name=_("post text"))
+    published_at = models.DateTimeField(default=timezone.now, verbose_name=_("published at"))
+    status = models.CharField(max_length=50, choices=Status.choices, verbose_name=_("status"))
+    error_kind = models.CharField(
+        max_length=20, choices=ErrorKind.choices, default=ErrorKind.NONE, blank=True, verbose_name=_("error kind")
+    )
+    error_message = models.TextField(blank=True, verbose_name=_("error message"))
+    duration_seconds = models.FloatField(default=0.0, verbose_name=_("duration (seconds)"))
+    dry_run = models.BooleanField(default=False, verbose_name=_("dry run"))
 
     objects = PublishingLogQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("publishing log")
+        verbose_name_plural = _("publishing logs")
         ordering = ["-published_at", "-id"]
         indexes = [
             models.Index(fields=["task", "published_at"], name="ix_logs_task_published"),

@@ -141,7 +141,7 @@ def test_a_key_cannot_mint_or_revoke_keys(owner):
     response = client.post(f"/api/v1/keys/{new.api_key.pk}/revoke")
     assert response.status_code == 403
     # The reason names the rule, not an internal scope name ("lacks the scope __session_only__").
-    assert response.json()["error"]["message"] == "An API key cannot do this: sign in on the site to manage API keys."
+    assert response.json()["error"]["message"] == "An API key cannot do this: log in on the site to manage API keys."
 
 
 def test_keys_page_shows_the_secret_once(client, owner):

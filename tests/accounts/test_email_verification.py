@@ -111,7 +111,7 @@ def test_it_says_so_in_chinese(client, newcomer):
     client.force_login(newcomer)
     client.cookies["django_language"] = "zh-hans"
     page = client.get(reverse("messaging:message_list"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
-    assert "验证你的电子邮件地址" in page
+    assert "验证您的电子邮件地址" in page
 
 
 def test_it_resends_the_link_and_limits_how_often(client, newcomer, settings):

@@ -42,7 +42,7 @@ def test_it_greets_a_new_user_in_the_language_they_chose(client, db):
     )
     link = re.search(r"http\S+/signup/confirm/\S+/", mail.outbox[-1].body).group(0)
     response = client.post(link, {"username": "carol"}, follow=True)
-    assert "欢迎来到摇篮，carol。" in response.content.decode()
+    assert "欢迎来到 Cradle，carol。" in response.content.decode()
 
 
 def test_the_header_switcher_keeps_a_signed_in_persons_choice_after_the_next_login(client, owner):

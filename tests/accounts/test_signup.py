@@ -89,7 +89,7 @@ def test_a_new_address_confirms_by_the_link_and_gets_its_account(client, db):
     client.post(reverse("accounts:signup"), _form())
     assert User.objects.count() == 0
     (confirm,) = mail.outbox
-    assert confirm.to == ["carol@example.com"] and confirm.subject == "确认您的摇篮账户"  # in the language chosen
+    assert confirm.to == ["carol@example.com"] and confirm.subject == "确认您的 Cradle 账户"  # in the language chosen
     link = LINK.search(confirm.body).group(0)
     page = client.get(link)
     assert page.status_code == 200 and 'value="carol"' in page.content.decode()
@@ -104,7 +104,7 @@ def test_a_new_address_confirms_by_the_link_and_gets_its_account(client, db):
     )
     assert user.check_password(PASSWORD)
     assert response.context["user"] == user
-    assert "欢迎来到摇篮，carol。" in response.content.decode()
+    assert "欢迎来到 Cradle，carol。" in response.content.decode()
 
 
 def test_a_taken_name_is_chosen_again_on_the_link_page(client, dave):

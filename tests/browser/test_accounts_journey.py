@@ -240,8 +240,10 @@ def test_api_keys_scopes_expiry_secret_once_revoke_viewer_and_chinese(live_serve
     dashboard_row = page.locator("tbody tr", has_text="dashboard").inner_text()
     deploy_row = page.locator("tbody tr", has_text="deploy bot").inner_text()
     assert f"crd_{dashboard_secret.split('_')[1]}_…" in dashboard_row
-    assert "account:read" in dashboard_row
-    assert "messages:read" in deploy_row and "messages:write" in deploy_row
+    # The scopes in words, not their codes.
+    assert "Read your profile" in dashboard_row and "account:read" not in dashboard_row
+    assert "Read messages, recipients and status logs" in deploy_row
+    assert "Create, change, reset, continue and revoke messages" in deploy_row and "messages:write" not in deploy_row
     last_used = ApiKey.objects.get(name="dashboard").last_used.astimezone(ZoneInfo("Asia/Kolkata"))
     with translation.override("en"):  # as the template formats it ("7 p.m." on the hour, "7:05 p.m." else)
         assert formats.date_format(last_used, "SHORT_DATETIME_FORMAT") in dashboard_row, dashboard_row

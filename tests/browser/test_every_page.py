@@ -1,6 +1,9 @@
 """Every page of every app, logged out, as a user and as staff, at 390 px and 1280 px, in
 English and Simplified Chinese: no horizontal scrolling, no axe-core violation of serious
-or critical impact (WCAG 2.2 AA rules) and no Content-Security-Policy violation.
+or critical impact (WCAG 2.2 AA rules), no Content-Security-Policy violation, no doubled full
+stop ("p.m..") and, on the Chinese pages, no untranslated string against the catalogue: no
+visible text, accessible label or placeholder is the English of a catalogue entry (an entry
+whose Chinese is the same as its English, "Cradle", "Webhook", is a name and is let through).
 
 axe-core is vendored (``tests/browser/vendor/axe.min.js``, npm ``axe-core`` 4.14.1, MPL-2.0)
 so the test needs no network. The pages run under their real CSP (``script-src 'self'``):
@@ -15,6 +18,7 @@ no case below covers fails the test, so a page added later is checked too.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -28,6 +32,7 @@ from accounts.email_verification import email_change_token, email_verification_t
 from accounts.models import User
 from accounts.signup import PendingSignup, signup_token
 from tests.browser.conftest import BROWSER, PASSWORD, second_step
+from tests.catalogues import every_entry
 from tests.conftest import give_totp
 
 pytestmark = BROWSER
@@ -81,6 +86,78 @@ NOT_PAGES = {
     "api-docs",
     "api-schema",
 }
+
+
+# What a page shows as text: its text nodes and the lines of its elements' rendered text,
+# plus the labels a screen reader reads (aria-label, placeholder, title, alt). Code, hidden
+# elements and the values people typed are left out.
+VISIBLE_TEXT = """() => {
+  const skip = (el) => !el || el.closest('script, style, noscript, code, pre, textarea, [hidden], [aria-hidden=true]');
+  const found = new Set();
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (skip(node.parentElement) || !node.parentElement.getClientRects().length) continue;
+    const text = node.textContent.replace(/\\s+/g, ' ').trim();
+    if (text) found.add(text);
+  }
+  for (const el of document.body.querySelectorAll('p, li, td, th, label, button, a, h1, h2, h3, legend, option, small, span, div')) {
+    if (skip(el) || !el.getClientRects().length) continue;
+    for (const line of el.innerText.split('\\n')) { const text = line.replace(/\\s+/g, ' ').trim(); if (text) found.add(text); }
+  }
+  for (const el of document.body.querySelectorAll('[aria-label], [placeholder], [title], img[alt]')) {
+    if (skip(el)) continue;
+    for (const name of ['aria-label', 'placeholder', 'title', 'alt']) {
+      const text = (el.getAttribute(name) || '').replace(/\\s+/g, ' ').trim();
+      if (text) found.add(text);
+    }
+  }
+  return Array.from(found);
+}"""
+# The deepest elements that reach past the viewport's right edge: what to fix when a page scrolls.
+WIDEST = """() => Array.from(document.body.querySelectorAll('*'))
+  .filter((el) => el.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)
+  .filter((el) => !Array.from(el.children).some((child) =>
+    child.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5))
+  .slice(0, 3).map((el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+    (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : ''))"""
+DOUBLED_STOP = re.compile(r"(?<![.])[.][.](?![.])|。。")
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%[sd]")
+
+
+def _english_of_the_catalogues() -> tuple[set[str], list[re.Pattern]]:
+    """Every English string the catalogues translate, as exact texts and, for those with
+    placeholders, as patterns whose placeholders match anything. An entry translated to
+    itself (a name) and a string without two letters in a row are left out."""
+    exact: set[str] = set()
+    patterns: list[re.Pattern] = []
+    for entry in every_entry():
+        for english in filter(None, (entry.msgid, entry.msgid_plural)):
+            if english in entry.msgstrs or not re.search(r"[A-Za-z]{2}", english):
+                continue
+            for line in english.split("\n"):
+                line = " ".join(line.split())
+                if not re.search(r"[A-Za-z]{2}", PLACEHOLDER.sub("", line)):
+                    continue
+                if PLACEHOLDER.search(line):
+                    parts = [re.escape(part) for part in PLACEHOLDER.split(line)]
+                    # At least one word of English around the placeholders, or "%(a)s %(b)s" matches all.
+                    if len(re.sub(r"[^A-Za-z]", "", PLACEHOLDER.sub("", line))) >= 4:
+                        patterns.append(re.compile(".+?".join(parts)))
+                else:
+                    exact.add(line)
+    return exact, patterns
+
+
+ENGLISH, ENGLISH_PATTERNS = _english_of_the_catalogues()
+
+
+def _untranslated(texts: list[str]) -> list[str]:
+    found = []
+    for text in texts:
+        bare = text.rstrip(":：").strip()
+        if text in ENGLISH or bare in ENGLISH or any(p.fullmatch(text) for p in ENGLISH_PATTERNS):
+            found.append(text)
+    return sorted(found)
 
 
 def _route_names() -> set[str]:
@@ -247,12 +324,23 @@ def _problems(page, url: str, console: list) -> list[str]:
     return found + _check(page, url, console)
 
 
+def _words_problems(page, url: str) -> list[str]:
+    """Doubled full stops on any page; on a Chinese page, English the catalogues translate."""
+    texts = page.evaluate(VISIBLE_TEXT)
+    found = [f"{url}: doubled full stop in {text!r}" for text in texts if DOUBLED_STOP.search(text)]
+    if page.evaluate("document.documentElement.lang").lower().startswith("zh"):
+        found += [f"{url}: untranslated {text!r}" for text in _untranslated(texts)]
+    return found
+
+
 def _check(page, url: str, console: list) -> list[str]:
-    """Horizontal scrolling, the CSP's refusals and axe-core on the page as it is now."""
+    """Horizontal scrolling, the words, the CSP's refusals and axe-core on the page as it is now."""
     found = []
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     if overflow > 0:
-        found.append(f"{url}: {overflow} px of horizontal scrolling")
+        culprits = page.evaluate(WIDEST)
+        found.append(f"{url}: {overflow} px of horizontal scrolling (from {culprits})")
+    found += _words_problems(page, url)
     page.wait_for_load_state("load")
     found += _csp_problems(page, url, console)  # the page's own resources, before axe runs
     page.add_script_tag(url=AXE_PATH)
@@ -266,6 +354,19 @@ def _check(page, url: str, console: list) -> list[str]:
     )
     found += [f"{url}: {v['impact']} {v['id']} at {v['targets']}" for v in violations if v["impact"] in SERIOUS]
     return found + _csp_problems(page, url, console)  # and none from axe's run either
+
+
+def test_the_untranslated_check_knows_the_catalogues_english():
+    """The check is real: a string of a template, of a form and of a model is in it."""
+    assert {"Write a message", "Filter", "Revoke"} <= ENGLISH
+    assert _untranslated(["Revoke", "Write a message", "撤销", "Retry task 7", "demo", "Cradle"]) == [
+        "Retry task 7",
+        "Revoke",
+        "Write a message",
+    ]
+    assert (
+        DOUBLED_STOP.search("at 4 p.m..") and not DOUBLED_STOP.search("Scan queued…") and not DOUBLED_STOP.search("...")
+    )
 
 
 def test_every_page_route_is_covered():
@@ -291,6 +392,9 @@ def test_every_page_fits_the_screen_and_passes_axe(live_server, page, language, 
                 _log_in(page, base, "demo")
             else:
                 _log_in(page, base, "boss", data["boss_app"], problems, console)
+            # The log-in sets the cookie to the account's own language: set it back, or the
+            # signed-in pages of the Chinese walk would all be English.
+            page.context.add_cookies([{"name": "django_language", "value": language, "url": base}])
         for path in paths if paths is not None else _admin_pages():
             problems += [f"[{who}] {problem}" for problem in _problems(page, f"{base}{path}", console)]
         if who == "user":
@@ -306,3 +410,27 @@ def _api_docs_problems(page, base: str, console: list) -> list[str]:
     found = [] if response and response.status == 200 else [f"{url}: answered {response and response.status}"]
     page.wait_for_selector(".opblock", timeout=15000)  # the start-up script ran and fetched the schema
     return found + _csp_problems(page, url, console)
+
+
+@pytest.mark.one_database
+@pytest.mark.django_db(transaction=True)
+def test_the_walk_catches_a_template_string_left_untranslated(live_server, page):
+    """A string the Chinese catalogue loses shows in English on the Chinese page, and the
+    walk's check names it (the server runs in this process: its catalogue is patched here)."""
+    from django.utils.translation import trans_real
+
+    User.objects.create_user(username="demo", email="demo@example.com", password=PASSWORD, language="zh-hans")
+    catalog = trans_real.translation("zh-hans")._catalog
+    kept = catalog["Write a message"]
+    catalog["Write a message"] = "Write a message"
+    try:
+        page.context.add_cookies([{"name": "django_language", "value": "zh-hans", "url": live_server.url}])
+        _log_in(page, live_server.url, "demo")
+        page.goto(f"{live_server.url}{reverse('messaging:message_list')}")
+        problems = _words_problems(page, "list")
+    finally:
+        catalog["Write a message"] = kept
+    texts = page.evaluate(VISIBLE_TEXT)
+    assert problems == ["list: untranslated 'Write a message'"], texts
+    page.reload()
+    assert _words_problems(page, "list") == []

@@ -80,10 +80,10 @@ def test_every_row_the_code_writes_has_data_that_reads_in_chinese(owner, staff, 
 
 def test_it_renders_from_data_in_english_and_chinese_with_times_in_the_readers_zone():
     warning = history.warning_sent(level=2, next_step_at=datetime(2026, 3, 1, 12, tzinfo=UTC))
-    assert _text(warning) == "Warning 2 sent; next step at March 1, 2026, noon."
+    assert _text(warning) == "Warning 2 sent (next step: March 1, 2026, noon)."
     with translation.override("zh-hans"), timezone.override("Asia/Shanghai"):
         text = _text(warning)
-    assert text.startswith("已发出第 2 次预警") and "20:00" in text
+    assert text.startswith("已发出第 2 次提醒") and "20:00" in text
 
 
 def test_it_says_who_acted(staff):
@@ -185,7 +185,7 @@ OLD_ROWS = [
     (
         "WARNING_2",
         "warning 2 sent; next step at 2026-03-01T12:00:00+00:00",
-        "Warning 2 sent; next step at March 1, 2026, noon.",
+        "Warning 2 sent (next step: March 1, 2026, noon).",
     ),
     ("WARNING_RESET", "reset from level 4", "Reset from level 4."),
     ("WARNING_RESET", "reset with all messages, from level 1", "Reset with all messages, from level 1."),

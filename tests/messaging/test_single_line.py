@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from email.header import decode_header, make_header
+
 import pytest
 import time_machine
 from django.core import mail
@@ -82,9 +84,11 @@ def test_a_stored_title_with_a_line_break_still_delivers_in_one_header(owner, ma
         messaging_minute()
     [email] = mail.outbox
     assert email.to == ["rae@example.com"] and email.bcc == []
-    assert email.subject == "Hello Bcc: evil@example.com World"
+    subject = f"A message from {owner.username}, left with Cradle: “Hello Bcc: evil@example.com World”"
+    assert email.subject == subject
     headers = email.message()
-    assert headers["Subject"] == "Hello Bcc: evil@example.com World" and headers["Bcc"] is None
+    # The quotes are not ASCII, so the header is RFC 2047-encoded: one header, read back whole.
+    assert str(make_header(decode_header(headers["Subject"]))) == subject and headers["Bcc"] is None
     assert Delivery.objects.get(message=message).state == Delivery.State.SENT
 
 
@@ -96,4 +100,4 @@ def test_an_owners_name_with_a_line_break_makes_a_one_line_subject(owner, make_m
     with time_machine.travel(NOW, tick=False):
         messaging_minute()
     [email] = mail.outbox
-    assert email.subject == "A message from Al ice Smith"
+    assert email.subject == "A message from Al ice Smith, left with Cradle"
