@@ -16,7 +16,7 @@ CHARTED_KINDS = [kind for kind in PublishingLog.ErrorKind if kind != PublishingL
 
 def publishing_charts(points: list[dict], rng: SeriesRange, *, prefix: str = "pub") -> list[SafeString]:
     labels = [rng.label(p["start"]) for p in points]
-    per = _("per hour") if rng.interval == "hour" else _("per day")
+    per = {"hour": _("per hour"), "week": _("per week")}.get(rng.interval, _("per day"))
     empty = _("No data in this range")
     charts = [
         stacked_bar_chart(
@@ -54,7 +54,7 @@ def publishing_charts(points: list[dict], rng: SeriesRange, *, prefix: str = "pu
 
 def message_charts(points: list[dict], rng: SeriesRange) -> list[SafeString]:
     labels = [rng.label(p["start"]) for p in points]
-    per = _("per hour") if rng.interval == "hour" else _("per day")
+    per = {"hour": _("per hour"), "week": _("per week")}.get(rng.interval, _("per day"))
     warnings = [sum(p[f"warnings_{level}"] for level in range(1, 6)) for p in points]
     chart = stacked_bar_chart(
         chart_id="msg-activity",
