@@ -69,12 +69,15 @@ def project_detail(request, pk: int):
 CSV_CHUNK_ROWS = 2000
 
 
-def _csv_chunks(head: list[str], rows, *, first_is_hour: bool):
-    """The CSV text in chunks of ``CSV_CHUNK_ROWS`` lines, read from the cursor as it goes."""
+def _csv_chunks(head: list[str], rows, *, first_is_hour: bool, names: dict[int, str] | None = None):
+    """The CSV text in chunks of ``CSV_CHUNK_ROWS`` lines, read from the cursor as it goes.
+    With ``names``, the second column is a project id and its name is written after it."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(head)
     for index, (moment, *rest) in enumerate(rows.iterator(chunk_size=CSV_CHUNK_ROWS), start=1):
+        if names is not None:
+            rest.insert(1, names[rest[0]])
         writer.writerow([moment.astimezone(UTC).isoformat() if first_is_hour else moment.isoformat(), *rest])
         if index % CSV_CHUNK_ROWS == 0:
             yield buffer.getvalue()
@@ -108,16 +111,22 @@ def export_csv(request, kind: str, pk: int | None = None):
         return _bad_request({"interval": [_("The export has a row per hour or per day.")]})
     rng = form.series_range()
     time_column, time_head = ("day", "day_utc") if by_day else ("hour_timestamp", "hour_utc")
+    names = None
     if kind == "messages":
         qs = (MessageDaily if by_day else MessageHourly).objects.owned_by(request.user)
         columns = [time_column, *MESSAGE_FIELDS]
         head = [time_head, *MESSAGE_FIELDS]
         filename = "cradle-messages"
     else:
-        qs = (AnalyticsDaily if by_day else AnalyticsHourly).objects.owned_by(request.user)
+        # The owner's projects first, then their rows by project id: joining projects into
+        # the export made MariaDB sort a year's rows in a temporary table (3x slower).
         if pk is not None:
-            qs = qs.filter(project=get_owned_or_404(_project_queryset(), request.user, pk=pk))
-        columns = [time_column, "project_id", "project__name", *PUBLISHING_FIELDS]
+            project = get_owned_or_404(_project_queryset(), request.user, pk=pk)
+            names = {project.pk: project.name}
+        else:
+            names = dict(_project_queryset().owned_by(request.user).values_list("pk", "name"))
+        qs = (AnalyticsDaily if by_day else AnalyticsHourly).objects.filter(project_id__in=list(names))
+        columns = [time_column, "project_id", *PUBLISHING_FIELDS]
         head = [time_head, "project_id", "project", *PUBLISHING_FIELDS]
         filename = f"cradle-project-{pk}" if pk else "cradle-publishing"
     if by_day:
@@ -127,7 +136,7 @@ def export_csv(request, kind: str, pk: int | None = None):
         qs = qs.filter(hour_timestamp__gte=rng.start, hour_timestamp__lt=rng.end)
     rows = qs.order_by(time_column, "pk").values_list(*columns)
     response = StreamingHttpResponse(
-        _csv_chunks(head, rows, first_is_hour=not by_day), content_type="text/csv; charset=utf-8"
+        _csv_chunks(head, rows, first_is_hour=not by_day, names=names), content_type="text/csv; charset=utf-8"
     )
     response["Content-Disposition"] = f'attachment; filename="{filename}-{"daily" if by_day else "hourly"}.csv"'
     return response
