@@ -202,7 +202,10 @@ def _zero(fields: list[str]) -> dict:
     return {name: (None if name == "avg_duration" else 0) for name in fields}
 
 
-def _upsert(model, groups: dict, *, owner_field: str, fields: list[str], since: datetime, until: datetime) -> int:
+def _upsert(
+    model, groups: dict, *, owner_field: str, fields: list[str], since: datetime, until: datetime
+) -> tuple[int, set[int]]:
+    """Write the hour rows of [since, until): (rows written, the owners — projects or users — written)."""
     existing = model._base_manager.filter(hour_timestamp__gte=since, hour_timestamp__lt=until).values_list(
         "hour_timestamp", f"{owner_field}_id"
     )
@@ -215,12 +218,12 @@ def _upsert(model, groups: dict, *, owner_field: str, fields: list[str], since: 
         for (hour, owner_id), values in sorted(groups.items(), key=lambda item: (item[0][0], item[0][1]))
     ]
     if not objects:
-        return 0
+        return 0, set()
     options = {"update_conflicts": True, "update_fields": fields, "batch_size": _UPSERT_BATCH}
     if connection.features.supports_update_conflicts_with_target:
         options["unique_fields"] = ["hour_timestamp", owner_field]
     model._base_manager.bulk_create(objects, **options)
-    return len(objects)
+    return len(objects), {owner_id for _, owner_id in groups}
 
 
 def hourly_aggregate(*, since: datetime, until: datetime) -> AggregateResult:
@@ -235,10 +238,15 @@ def hourly_aggregate(*, since: datetime, until: datetime) -> AggregateResult:
     result.log_rows = publishing_logs + message_logs
 
     def upsert_both() -> None:
-        # One transaction for both tables; concurrent recomputes of the same hours may
-        # deadlock on MariaDB, and the upsert is idempotent, so the loser simply runs again.
+        # One transaction for both tables and their day roll-ups; concurrent recomputes of
+        # the same hours may deadlock on MariaDB, and the upsert is idempotent, so the loser
+        # simply runs again.
+        from analytics import rollup  # here: rollup imports this module
+
+        first_day, last_day = since.date(), (until - timedelta(microseconds=1)).date()
+        publishing_spec, message_spec = rollup.rollups()
         with transaction.atomic():
-            result.publishing_rows = _upsert(
+            result.publishing_rows, projects = _upsert(
                 AnalyticsHourly,
                 dict(publishing),
                 owner_field="project",
@@ -246,9 +254,13 @@ def hourly_aggregate(*, since: datetime, until: datetime) -> AggregateResult:
                 since=since,
                 until=until,
             )
-            result.message_rows = _upsert(
+            result.message_rows, users = _upsert(
                 MessageHourly, dict(messages), owner_field="user", fields=MESSAGE_FIELDS, since=since, until=until
             )
+            if projects:
+                rollup.roll_up_days(publishing_spec, first_day, last_day, owner_ids=projects)
+            if users:
+                rollup.roll_up_days(message_spec, first_day, last_day, owner_ids=users)
 
     retry_on_deadlock(upsert_both)
     result.seconds = time.perf_counter() - started

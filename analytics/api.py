@@ -1,7 +1,8 @@
-"""Statistics API: hourly and daily series per project, for all projects, and for messages.
+"""Statistics API: hourly, daily and weekly series per project, for all projects, and for messages.
 
-Series are bounded by the range limits (at most 744 hourly or ANALYTICS_MAX_RANGE_DAYS
-daily points), so they come whole rather than paginated. Dates are UTC days, inclusive.
+Series are bounded by the range limits (at most 744 hourly or ANALYTICS_MAX_RANGE_DAYS daily
+points), so they come whole rather than paginated. Dates are UTC days, inclusive; weeks
+start on Mondays (the first one on ``from``). Daily and weekly series are read from the day roll-ups.
 """
 
 from __future__ import annotations

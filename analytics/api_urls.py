@@ -2,7 +2,7 @@ from django.urls import path
 
 from analytics import api
 
-_INTERVALS = {"hourly": "hour", "daily": "day"}
+_INTERVALS = {"hourly": "hour", "daily": "day", "weekly": "week"}
 
 urlpatterns = []
 for word, interval in _INTERVALS.items():

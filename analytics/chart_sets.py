@@ -22,8 +22,11 @@ def _axes(points: list[dict], rng: SeriesRange) -> dict:
     labels = [rng.label(p["start"]) for p in points]
     if rng.interval == "hour":
         return {"labels": labels, "axis_labels": None, "label_heading": _("Hour"), "per": _("per hour")}
-    # Day labels are YYYY-MM-DD: the narrow axis drops the year (the table keeps it).
+    # Day and week labels are YYYY-MM-DD (a week by its first day): the narrow axis drops the
+    # year (the table keeps it).
     short = [p["start"].astimezone(rng.tz).strftime("%m-%d") for p in points]
+    if rng.interval == "week":
+        return {"labels": labels, "axis_labels": short, "label_heading": _("Week of"), "per": _("per week")}
     return {"labels": labels, "axis_labels": short, "label_heading": _("Day"), "per": _("per day")}
 
 

@@ -18,7 +18,7 @@ class RangeForm(forms.Form):
     interval = forms.ChoiceField(
         label=_("Per"),
         required=False,
-        choices=[("auto", _("automatic")), ("hour", _("hour")), ("day", _("day"))],
+        choices=[("auto", _("automatic")), ("hour", _("hour")), ("day", _("day")), ("week", _("week"))],
     )
 
     def add_prefix(self, field_name):

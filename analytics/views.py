@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import csv
+import io
 from datetime import UTC
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from analytics.aggregate import MESSAGE_FIELDS, POST_STATUS_FIELDS, PUBLISHING_FIELDS
 from analytics.chart_sets import message_charts, publishing_charts
 from analytics.forms import RangeForm
-from analytics.models import AnalyticsHourly, MessageHourly
+from analytics.models import AnalyticsDaily, AnalyticsHourly, MessageDaily, MessageHourly
 from analytics.selectors import message_series, project_totals, publishing_series
 from cradle_site.querysets import get_owned_or_404
 
@@ -62,54 +64,79 @@ def project_detail(request, pk: int):
     return render(request, "analytics/project_detail.html", context)
 
 
-class _Echo:
-    """The pseudo-buffer of Django's "Streaming large CSV files": csv.writer returns each line."""
-
-    def write(self, value):
-        return value
-
-
-# Rows fetched from the cursor per round trip; memory stays flat however long the range.
+# Rows fetched from the cursor per round trip, and written per chunk of the response: memory
+# stays flat however long the range, and the stream is not one generator step per line.
 CSV_CHUNK_ROWS = 2000
+
+
+def _csv_chunks(head: list[str], rows, *, first_is_hour: bool, names: dict[int, str] | None = None):
+    """The CSV text in chunks of ``CSV_CHUNK_ROWS`` lines, read from the cursor as it goes.
+    With ``names``, the second column is a project id and its name is written after it."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(head)
+    for index, (moment, *rest) in enumerate(rows.iterator(chunk_size=CSV_CHUNK_ROWS), start=1):
+        if names is not None:
+            rest.insert(1, names[rest[0]])
+        writer.writerow([moment.astimezone(UTC).isoformat() if first_is_hour else moment.isoformat(), *rest])
+        if index % CSV_CHUNK_ROWS == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _bad_request(errors: dict[str, list[str]]) -> HttpResponseBadRequest:
+    """One line per field: ``from: Enter a valid date.`` (the query parameter, then the reason)."""
+    lines = [
+        f"{'from' if field == 'from_' else field}: {reason}" for field, reasons in errors.items() for reason in reasons
+    ]
+    return HttpResponseBadRequest("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
 
 
 @login_required
 @require_GET
 def export_csv(request, kind: str, pk: int | None = None):
-    """The hourly rows (UTC) behind the charts, streamed from the database cursor.
+    """The rows behind the charts, streamed from the database cursor: per UTC hour, or per UTC
+    day (from the day roll-ups) with ``?interval=day``.
 
-    Tuples straight from ``values_list`` (no model instances, no per-row lookups), one CSV line
-    each. A bad range is a 400 naming the problem: a silent default would export other days.
+    Tuples straight from ``values_list`` (no model instances, no per-row lookups). A bad
+    range is a 400 naming the parameter and the problem: a silent default would export other days.
     """
     form = _range_form(request)
     if form.is_bound and not form.is_valid():
-        reasons = " ".join(str(error) for errors in form.errors.values() for error in errors)
-        return HttpResponseBadRequest(reasons, content_type="text/plain; charset=utf-8")
+        return _bad_request(form.errors)
+    by_day = form.is_bound and form.cleaned_data.get("interval") in {"day", "week"}
+    if form.is_bound and form.cleaned_data.get("interval") == "week":
+        return _bad_request({"interval": [_("The export has a row per hour or per day.")]})
     rng = form.series_range()
+    time_column, time_head = ("day", "day_utc") if by_day else ("hour_timestamp", "hour_utc")
+    names = None
     if kind == "messages":
-        qs = MessageHourly.objects.owned_by(request.user)
-        columns = ["hour_timestamp", *MESSAGE_FIELDS]
-        head = ["hour_utc", *MESSAGE_FIELDS]
-        filename = "cradle-messages-hourly.csv"
+        qs = (MessageDaily if by_day else MessageHourly).objects.owned_by(request.user)
+        columns = [time_column, *MESSAGE_FIELDS]
+        head = [time_head, *MESSAGE_FIELDS]
+        filename = "cradle-messages"
     else:
-        qs = AnalyticsHourly.objects.owned_by(request.user)
+        # The owner's projects first, then their rows by project id: joining projects into
+        # the export made MariaDB sort a year's rows in a temporary table (3x slower).
         if pk is not None:
-            qs = qs.filter(project=get_owned_or_404(_project_queryset(), request.user, pk=pk))
-        columns = ["hour_timestamp", "project_id", "project__name", *PUBLISHING_FIELDS]
-        head = ["hour_utc", "project_id", "project", *PUBLISHING_FIELDS]
-        filename = f"cradle-project-{pk}-hourly.csv" if pk else "cradle-publishing-hourly.csv"
-    rows = (
-        qs.filter(hour_timestamp__gte=rng.start, hour_timestamp__lt=rng.end)
-        .order_by("hour_timestamp", "pk")
-        .values_list(*columns)
+            project = get_owned_or_404(_project_queryset(), request.user, pk=pk)
+            names = {project.pk: project.name}
+        else:
+            names = dict(_project_queryset().owned_by(request.user).values_list("pk", "name"))
+        qs = (AnalyticsDaily if by_day else AnalyticsHourly).objects.filter(project_id__in=list(names))
+        columns = [time_column, "project_id", *PUBLISHING_FIELDS]
+        head = [time_head, "project_id", "project", *PUBLISHING_FIELDS]
+        filename = f"cradle-project-{pk}" if pk else "cradle-publishing"
+    if by_day:
+        # UTC days: the day rows are UTC days, the picker's dates taken as such.
+        qs = qs.filter(day__gte=rng.first_day, day__lte=rng.last_day)
+    else:
+        qs = qs.filter(hour_timestamp__gte=rng.start, hour_timestamp__lt=rng.end)
+    rows = qs.order_by(time_column, "pk").values_list(*columns)
+    response = StreamingHttpResponse(
+        _csv_chunks(head, rows, first_is_hour=not by_day, names=names), content_type="text/csv; charset=utf-8"
     )
-    writer = csv.writer(_Echo())
-
-    def stream():
-        yield writer.writerow(head)
-        for hour, *rest in rows.iterator(chunk_size=CSV_CHUNK_ROWS):
-            yield writer.writerow([hour.astimezone(UTC).isoformat(), *rest])
-
-    response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Content-Disposition"] = f'attachment; filename="{filename}-{"daily" if by_day else "hourly"}.csv"'
     return response

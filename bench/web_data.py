@@ -230,6 +230,9 @@ def _hourly(projects: list, user_id: int, hours: int, now: datetime) -> None:
             for h in range(hours)
         ),
     )
+    from analytics.rollup import rebuild
+
+    rebuild()  # the day rows the hourly aggregation writes beside its hours
 
 
 def _build(scale: float) -> None:

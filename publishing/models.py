@@ -23,7 +23,7 @@ import re
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -233,8 +233,55 @@ class _OwnerCopiedQuerySet(OwnedQuerySet):
         return super().bulk_create(objs, *args, **kwargs)
 
 
+# The columns ProjectTaskCount depends on: a write of any of them keeps the counts.
+_COUNTED = frozenset({"status", "project", "project_id"})
+
+
 class PublishingTaskQuerySet(_OwnerCopiedQuerySet):
-    pass
+    """Every bulk write keeps ``ProjectTaskCount`` in its transaction (``publishing.task_counts``)."""
+
+    def update(self, **kwargs):
+        if not _COUNTED & kwargs.keys():
+            return super().update(**kwargs)
+        from publishing import task_counts
+
+        with transaction.atomic(using=self.db):
+            # Locked in id order, so what is counted is what the UPDATE below changes.
+            rows = list(self.select_for_update().order_by("pk").values_list("pk", "project_id", "status"))
+            if not rows:
+                return 0
+            updated = super(PublishingTaskQuerySet, self.filter(pk__in=[pk for pk, _, _ in rows])).update(**kwargs)
+            project = kwargs.get("project_id", kwargs.get("project"))
+            project = getattr(project, "pk", project)
+            status = kwargs.get("status")
+            if isinstance(status, str | type(None)) and isinstance(project, int | type(None)):
+                before = [(p, s) for _, p, s in rows]
+                after = [(project if project is not None else p, status or s) for _, p, s in rows]
+                task_counts.apply(task_counts.moved(before, after))
+            else:  # an expression: count again
+                task_counts.recount({p for _, p, _ in rows} | ({project} if isinstance(project, int) else set()))
+        return updated
+
+    def bulk_create(self, objs, *args, **kwargs):
+        from publishing import task_counts
+
+        objs = list(objs)
+        with transaction.atomic(using=self.db):
+            created = super().bulk_create(objs, *args, **kwargs)
+            if kwargs.get("ignore_conflicts") or kwargs.get("update_conflicts") or args[1:]:
+                task_counts.recount({obj.project_id for obj in objs})
+            else:
+                task_counts.apply(task_counts.moved([], [(obj.project_id, obj.status) for obj in created]))
+        return created
+
+    def delete(self):
+        from publishing import task_counts
+
+        with transaction.atomic(using=self.db):
+            before = list(self.select_for_update().order_by("pk").values_list("project_id", "status"))
+            result = super().delete()
+            task_counts.apply(task_counts.moved(before, []))
+        return result
 
 
 class PublishingTask(models.Model):
@@ -330,7 +377,33 @@ class PublishingTask(models.Model):
 
     def save(self, *args, **kwargs):
         fill_owners([self])
-        super().save(*args, **kwargs)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and not _COUNTED & set(update_fields):
+            super().save(*args, **kwargs)
+            return
+        from publishing import task_counts
+
+        with transaction.atomic():
+            before = self._counted_row()
+            super().save(*args, **kwargs)
+            task_counts.apply(task_counts.moved(before, [(self.project_id, self.status)]))
+
+    def delete(self, *args, **kwargs):
+        from publishing import task_counts
+
+        with transaction.atomic():
+            before = self._counted_row()
+            result = super().delete(*args, **kwargs)
+            task_counts.apply(task_counts.moved(before, []))
+        return result
+
+    def _counted_row(self) -> list[tuple[int, str]]:
+        """The stored (project, status) of this task, locked; empty before it is inserted."""
+        if self.pk is None:
+            return []
+        return list(
+            PublishingTask._base_manager.select_for_update().filter(pk=self.pk).values_list("project_id", "status")
+        )
 
     @property
     def origin_label(self) -> str:
@@ -367,6 +440,22 @@ class PublishingTask(models.Model):
 
 class PublishingLogQuerySet(_OwnerCopiedQuerySet):
     pass
+
+
+class ProjectTaskCount(models.Model):
+    """How many of a project's tasks are in one status; kept by ``publishing.task_counts``."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="task_counts")
+    status = models.CharField(max_length=50, choices=PublishingTask.Status.choices)
+    tasks = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "status"], name="uniq_task_count_project_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} {self.status}: {self.tasks}"
 
 
 class PublishingLog(models.Model):

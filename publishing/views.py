@@ -6,7 +6,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -17,7 +16,7 @@ from cradle_site.errors import StateError
 from cradle_site.keyset import keyset_page
 from cradle_site.querysets import get_owned_or_404
 from cradle_site.roles import writer_required
-from publishing import drive_oauth, folders, scan_runs, services
+from publishing import drive_oauth, folders, scan_runs, services, task_counts
 from publishing.forms import CredentialsForm, ProjectForm, SourceForm, TaskChangeForm, TaskFilterForm
 from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
 
@@ -36,18 +35,9 @@ def _add_errors(form, error: ValidationError) -> None:
 
 
 def _status_counts(projects: list[Project]) -> dict[int, dict[str, int]]:
-    """{project id: {status: tasks}} in one grouped query that ix_tasks_project_status
-    answers from the index alone (conditional counts joined every task row)."""
-    rows = (
-        PublishingTask.objects.filter(project__in=[p.pk for p in projects])
-        .order_by()
-        .values_list("project_id", "status")
-        .annotate(n=Count("id"))
-    )
-    counts: dict[int, dict[str, int]] = {}
-    for project_id, status, n in rows:
-        counts.setdefault(project_id, {})[status] = n
-    return counts
+    """{project id: {status: tasks}}: the shown projects' count rows (``publishing.task_counts``),
+    one small read however many tasks they hold."""
+    return task_counts.counts_of(p.pk for p in projects)
 
 
 @login_required

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, timedelta
 
 import pytest
@@ -116,3 +118,35 @@ def test_csv_with_a_bad_range_is_a_400_saying_why(client, owner, hourly, params,
         response = client.get(url, params)
         assert response.status_code == 400
         assert reason in response.content.decode()
+
+
+def test_csv_per_day_is_the_day_rows_equal_to_their_hours(client, owner, hourly):
+    from analytics.rollup import rebuild
+
+    first, second, _theirs, mine = hourly
+    rebuild()
+    client.force_login(owner)
+    day = DAY_START.date()
+    response = client.get(
+        reverse("analytics:publishing_export"),
+        {"from": (day - timedelta(days=1)).isoformat(), "to": day.isoformat(), "interval": "day"},
+    )
+    assert 'filename="cradle-publishing-daily.csv"' in response["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(_body(response))))
+    expected = {}
+    for row in mine:
+        if row.hour_timestamp.astimezone(UTC).date() >= day - timedelta(days=1):
+            key = (row.hour_timestamp.astimezone(UTC).date().isoformat(), str(row.project_id))
+            expected[key] = expected.get(key, 0) + row.posts_success
+    assert len(expected) == 4  # two days of two projects, the day before them left out
+    assert {(r["day_utc"], r["project_id"]): int(r["posts_success"]) for r in rows} == expected
+    assert "Theirs-secret" not in _body(client.get(reverse("analytics:publishing_export"), {"interval": "day"}))
+
+
+def test_csv_400_names_the_parameter(client, owner, hourly):
+    client.force_login(owner)
+    response = client.get(reverse("analytics:publishing_export"), {"from": "not-a-date", "interval": "week"})
+    assert response.status_code == 400 and response.content.decode().startswith("from: Enter a valid date.")
+    response = client.get(reverse("analytics:publishing_export"), {"interval": "week"})
+    assert response.status_code == 400
+    assert response.content.decode() == "interval: The export has a row per hour or per day.\n"

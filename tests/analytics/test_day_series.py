@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from analytics.models import AnalyticsHourly, MessageHourly
+from analytics.rollup import rebuild
 from analytics.selectors import message_series, publishing_series, series_range
 from tests.analytics.factories import make_project
 
@@ -46,6 +47,7 @@ def a_year(owner, other_user):
     AnalyticsHourly.objects.bulk_create(
         AnalyticsHourly(project=theirs, hour_timestamp=row.hour_timestamp, posts_success=1000) for row in rows[:500]
     )
+    rebuild()  # hour rows written directly: their days rolled up as the aggregation does
     return project, rows, messages
 
 

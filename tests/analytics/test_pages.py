@@ -176,3 +176,30 @@ def test_query_counts_do_not_grow_with_rows(client, owner, django_assert_max_num
     with django_assert_max_num_queries(5):
         response = client.get(reverse("analytics:publishing_export"))
         b"".join(response.streaming_content)
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Shanghai"])
+@pytest.mark.parametrize("projects_count, logs", [(1, 10), (8, 1500)])
+def test_a_years_pages_make_the_same_queries_however_many_rows(
+    client, owner, django_assert_max_num_queries, projects_count, logs, zone
+):
+    """A year per week or per day reads the day roll-ups and the ragged hours: a fixed number of
+    queries (two tables per series at most) whatever the rows or the zone."""
+    owner.time_zone = zone
+    owner.save(update_fields=["time_zone"])
+    _grow(owner, projects_count, logs)
+    project = owner.projects.first()
+    client.force_login(owner)
+    year = {"from": (NOW - timedelta(days=365)).date().isoformat(), "to": NOW.date().isoformat()}
+    for interval in ("auto", "day", "week"):
+        with django_assert_max_num_queries(9):
+            assert client.get(reverse("analytics:dashboard"), {**year, "interval": interval}).status_code == 200
+        with django_assert_max_num_queries(6):
+            url = reverse("analytics:project_detail", args=[project.pk])
+            assert client.get(url, {**year, "interval": interval}).status_code == 200
+    with django_assert_max_num_queries(5):
+        response = client.get(reverse("analytics:publishing_export"), {**year, "interval": "day"})
+        rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert sum(int(row["posts_success"]) for row in rows) == sum(
+        owner.projects.values_list("hourly_stats__posts_success", flat=True).exclude(hourly_stats__isnull=True)
+    )

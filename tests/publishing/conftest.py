@@ -67,3 +67,28 @@ def folder_source(project, media_root) -> ContentSource:
     from publishing.services import source_create
 
     return source_create(project=project, source_type="local_folder", path_or_identifier=str(media_root))
+
+
+@pytest.fixture(autouse=True)
+def task_counts_stay_exact(request):
+    """After every publishing test that touched the database, the kept per-project counts
+    (publishing.task_counts) equal a GROUP BY over the tasks: whatever path the test took."""
+    names = set(request.fixturenames)
+    if not {"db", "transactional_db"} & names and request.node.get_closest_marker("django_db") is None:
+        yield
+        return
+    # Asked for here, so the database is torn down after this check, not before it.
+    request.getfixturevalue("transactional_db" if "transactional_db" in names else "db")
+    yield
+    from django.db.models import Count
+
+    from publishing.models import ProjectTaskCount, PublishingTask
+
+    kept = {(p, s): n for p, s, n in ProjectTaskCount.objects.values_list("project_id", "status", "tasks") if n}
+    actual = {
+        (p, s): n
+        for p, s, n in PublishingTask._base_manager.order_by()
+        .values_list("project_id", "status")
+        .annotate(n=Count("id"))
+    }
+    assert kept == actual

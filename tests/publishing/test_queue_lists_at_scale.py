@@ -111,16 +111,26 @@ def test_the_tasks_api_pages_by_cursor_without_count_or_json_in_the_sort(owner, 
     assert seen == expected
 
 
-def test_the_project_list_counts_tasks_per_status_in_one_grouped_query(client, owner, mine, theirs):
-    add_tasks(mine, 30, label="a")
+@pytest.mark.parametrize("tasks", [30, 600])
+def test_the_project_pages_read_kept_counts_not_the_tasks(
+    client, owner, mine, theirs, tasks, django_assert_max_num_queries
+):
+    """The per-status counts come from ProjectTaskCount (one read for the shown projects): no
+    query of the projects page or a project's page reads the tasks table, however many there are."""
+    add_tasks(mine, tasks, label="a")
+    add_tasks(theirs, 9, label="b")
     Project.objects.create(owner=owner, name="Empty")
     client.force_login(owner)
-    with CaptureQueriesContext(connection) as captured:
+    with django_assert_max_num_queries(4), CaptureQueriesContext(connection) as captured:
         response = client.get(reverse("publishing:project_list"))
+    third = tasks // 3
     projects = {p.name: (p.pending, p.published, p.failed) for p in response.context["projects"]}
-    assert projects == {"Mine": (10, 10, 10), "Empty": (0, 0, 0)}
-    grouped = [q["sql"] for q in captured if "GROUP BY" in q["sql"]]
-    assert len(grouped) == 1 and "publishing_publishingtask" in grouped[0]
+    assert projects == {"Mine": (third, third, third), "Empty": (0, 0, 0)}
+    assert not [q["sql"] for q in captured if "publishing_publishingtask" in q["sql"]]
+    with django_assert_max_num_queries(6), CaptureQueriesContext(connection) as captured:
+        response = client.get(reverse("publishing:project_detail", args=[mine.pk]))
+    assert response.context["counts"] == {"pending": third, "success": third, "failed": third}
+    assert not [q["sql"] for q in captured if "publishing_publishingtask" in q["sql"]]
 
 
 def test_the_tasks_admin_counts_no_whole_table(client, staff, mine):
