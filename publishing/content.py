@@ -27,4 +27,3 @@ def stream_hash(handle: BinaryIO) -> str:
     for chunk in iter(lambda: handle.read(1024 * 1024), b""):
         digest.update(chunk)
     return digest.hexdigest()
-
