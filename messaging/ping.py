@@ -89,16 +89,20 @@ def ping_token_delete(*, owner, request: HttpRequest | None = None) -> bool:
     return True
 
 
-def ping_token_owner(secret: str):
-    """The owner whose check-in URL this is, or None (unknown, rotated, deleted, or junk)."""
+def ping_token_find(secret: str) -> PingToken | None:
+    """The check-in URL's row (with its owner), or None: unknown, rotated, deleted, junk, or a disabled account."""
     if not secret or len(secret) > TOKEN_MAX_LENGTH:
         return None
     token = PingToken.objects.select_related("owner").filter(token_hash=token_hash(secret)).first()
     if token is None or not token.owner.is_active:
         return None
-    now = timezone.now()
-    PingToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.owner
+    return token
+
+
+def ping_token_used(token: PingToken) -> None:
+    """Note a check-in that went through (the settings page shows when)."""
+    token.last_used_at = timezone.now()
+    PingToken.objects.filter(pk=token.pk).update(last_used_at=token.last_used_at)
 
 
 def checkin_reset(*, owner, message_id: int | None = None, actor: history.Actor = history.PING_URL) -> int:

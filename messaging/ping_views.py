@@ -67,10 +67,11 @@ def ping(request: HttpRequest, token: str, message_id: str | None = None) -> Htt
         return ratelimit.limited_response(
             _reply(request, 429, _("Too many attempts. Please wait and try again.")), wait
         )
-    owner = pings.ping_token_owner(token)
-    if owner is None:
+    found = pings.ping_token_find(token)
+    if found is None:
         ratelimit.hit(failures)
         return _reply(request, 404, _("This check-in URL is not known (it may have been replaced or deleted)."))
+    owner = found.owner
     per_owner = ratelimit.Bucket("ping:owner", str(owner.pk), ratelimit.Rate.of(settings.RATE_LIMIT_PING_OWNER))
     decision = ratelimit.reserve([per_owner])
     if not decision.allowed:
@@ -88,6 +89,7 @@ def ping(request: HttpRequest, token: str, message_id: str | None = None) -> Htt
         response = _reply(request, 503, _("Cradle is busy; your check-in was not saved. Please try again."))
         response["Retry-After"] = str(Busy.retry_after)
         return response
+    pings.ping_token_used(found)
     text = ngettext("OK: %(count)d message reset.", "OK: %(count)d messages reset.", count) % {"count": count}
     return _reply(request, 200, text, reset=count)
 
