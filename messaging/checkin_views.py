@@ -40,8 +40,9 @@ def _bucket(request: HttpRequest) -> ratelimit.Bucket:
 
 def _private(response: HttpResponse) -> HttpResponse:
     # The token is in the URL: no cache keeps the page, no other site learns the URL, no index lists it.
+    # same-origin, not no-referrer: the forms here must still send their Origin (the CSRF check).
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex"
     return response
 

@@ -37,7 +37,7 @@ def _reply(request: HttpRequest, status: int, text: str, **data) -> HttpResponse
     else:
         response = HttpResponse(f"{text}\n", status=status, content_type="text/plain; charset=utf-8")
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 

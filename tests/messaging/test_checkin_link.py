@@ -69,7 +69,7 @@ def test_it_shows_the_answers_and_changes_nothing_on_get(client, warned):
     html = response.content.decode()
     assert 'value="reset"' in html and 'value="continue"' in html
     assert reverse("messaging:checkin_revoke", args=[url.split("/")[-2]]) in html
-    assert response["Cache-Control"] == "no-store" and response["Referrer-Policy"] == "no-referrer"
+    assert response["Cache-Control"] == "no-store" and response["Referrer-Policy"] == "same-origin"
     assert changes(before, snapshot()) == {}
     # The revoke page asks first: its GET changes nothing either.
     assert client.get(url + "revoke/").status_code == 200
