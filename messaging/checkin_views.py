@@ -112,8 +112,8 @@ def checkin_revoke(request: HttpRequest, token: str) -> HttpResponse:
 def _link_answer(
     request: HttpRequest, claim: links.LinkClaim, message: Message, action: str, token: str
 ) -> HttpResponse:
-    if not message.owner.can_write:
-        raise PermissionDenied  # the owner's account is a viewer: it changes nothing, by link or page
+    if not (message.owner.is_active and message.owner.can_write):
+        raise PermissionDenied  # a viewer's or a disabled account changes nothing, by link or page
     service = services.message_revoke if action == "revoke" else LINK_ANSWERS[action]
     try:
         service(message=message, actor=history.CHECKIN_LINK, guard=links.link_guard(claim))

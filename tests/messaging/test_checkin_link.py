@@ -220,9 +220,11 @@ def test_the_logged_in_owner_keeps_the_full_page(owner_client, warned):
     assert StatusLog.objects.get().data["actor"] == {"kind": "owner"}
 
 
-def test_a_viewer_owner_cannot_answer_through_the_link(client, owner, warned):
+@pytest.mark.parametrize("change", [{"role": "viewer"}, {"is_active": False}])
+def test_a_viewer_or_disabled_owner_cannot_answer_through_the_link(client, owner, warned, change):
     message, url = warned
-    owner.role = "viewer"
+    for field, value in change.items():
+        setattr(owner, field, value)
     owner.save()
     assert client.post(url, {"answer": "reset"}).status_code == 403
     assert not StatusLog.objects.exists()
