@@ -35,7 +35,11 @@ from django.utils.translation import gettext as _
 from cradle_site.errors import StateError
 from messaging.models import CheckinLinkUse, Message
 
-SALT = "messaging.checkin.v2"  # v2: bound to level and cycle (the v1 links named the message only)
+SALT = "messaging.checkin.v2"  # v2: bound to level and cycle
+# The links mailed before v2 named the message and owner only: still read, so the logged-in owner
+# keeps their page, but they answer nothing without a log-in (their level never matches).
+SALT_V1 = "messaging.checkin"
+_NO_LEVEL = -1
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -91,11 +95,23 @@ def checkin_read(token: str) -> LinkClaim:
     except signing.SignatureExpired:
         raise LinkError("expired") from None
     except (signing.BadSignature, ValueError, TypeError):
-        raise LinkError("invalid") from None
+        data = _read_v1(token, max_age)
     try:
         return LinkClaim(message_id=int(data["m"]), level=int(data["l"]), cycle=int(data["c"]))
     except (KeyError, TypeError, ValueError):
         raise LinkError("invalid") from None
+
+
+def _read_v1(token: str, max_age: timedelta) -> dict:
+    try:
+        data = signing.TimestampSigner(salt=SALT_V1).unsign_object(token, max_age=max_age)
+    except signing.SignatureExpired:
+        raise LinkError("expired") from None
+    except (signing.BadSignature, ValueError, TypeError):
+        raise LinkError("invalid") from None
+    if not isinstance(data, dict) or "m" not in data:
+        raise LinkError("invalid")
+    return {"m": data["m"], "l": _NO_LEVEL, "c": 0}
 
 
 def link_problem(claim: LinkClaim, message: Message) -> str | None:

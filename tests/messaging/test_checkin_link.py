@@ -252,3 +252,16 @@ def test_a_busy_database_says_try_again_and_spends_nothing(client, warned, monke
     assert not CheckinLinkUse.objects.exists() and not StatusLog.objects.exists()
     monkeypatch.undo()
     assert client.post(url, {"answer": "reset"}).status_code == 200  # the link still works
+
+
+def test_a_link_mailed_before_links_were_bound_opens_for_the_owner_only(client, owner, warned):
+    message, _url = warned
+    old = signing.TimestampSigner(salt=links.SALT_V1).sign_object({"m": message.pk, "u": owner.pk})
+    url = reverse("messaging:checkin", args=[old])
+    shown = client.get(url)
+    assert shown.status_code == 200 and shown.context["problem"] == "stale"
+    assert client.post(url, {"answer": "reset"}).status_code == 409
+    assert not StatusLog.objects.exists()
+    client.force_login(owner)
+    assert client.post(url, {"answer": "reset"}).status_code == 302  # the owner's page, as before
+    assert StatusLog.objects.get().data["actor"] == {"kind": "owner"}
