@@ -1,6 +1,7 @@
 """The fixed vocabulary of API key scopes.
 
-Read and write per area, plus the seed's two narrow permissions (``can_create_task``,
+Read and write per area, plus ``messages:checkin`` (a phone shortcut's or a script's
+"I'm still here", messaging.api.CheckinView) and the seed's two narrow permissions (``can_create_task``,
 ``can_read_status``) for services that only queue posts and poll their status. A write
 scope does not imply read: a key gets exactly what it lists, plus the narrow scopes its
 area scopes cover (``IMPLIED``).
@@ -14,6 +15,7 @@ SCOPES = {
     "account:read": _("Read your profile"),
     "messages:read": _("Read messages, recipients and status logs"),
     "messages:write": _("Create, change, reset, continue and revoke messages"),
+    "messages:checkin": _("Check in: reset your waiting messages (and nothing else)"),
     "publishing:read": _("Read projects, sources, tasks and logs"),
     "publishing:write": _("Create and change projects, sources and tasks"),
     "tasks:create": _("Queue posts (create publishing tasks), nothing else"),
@@ -22,9 +24,10 @@ SCOPES = {
 }
 
 # Scopes that change data: of no use to a viewer (read-only) account.
-WRITE_SCOPES = frozenset({"messages:write", "publishing:write", "tasks:create"})
+WRITE_SCOPES = frozenset({"messages:write", "messages:checkin", "publishing:write", "tasks:create"})
 
 IMPLIED = {
+    "messages:write": {"messages:checkin"},  # a key that may reset each message may check in
     "publishing:write": {"tasks:create"},
     "publishing:read": {"tasks:read_status"},
 }

@@ -275,6 +275,10 @@ RATE_LIMIT_SIGNUP_EMAIL = (env.env_int("RATE_LIMIT_SIGNUP_EMAIL", 3, minimum=1),
 SIGNUP_LINK_MAX_AGE_HOURS = env.env_int("SIGNUP_LINK_MAX_AGE_HOURS", 48, minimum=1)
 RATE_LIMIT_CHECKIN = (env.env_int("RATE_LIMIT_CHECKIN_ATTEMPTS", 20, minimum=1), 300)
 RATE_LIMIT_REVOKE = (env.env_int("RATE_LIMIT_REVOKE_ATTEMPTS", 10, minimum=1), 300)
+# The personal check-in URL (messaging.ping): unknown tokens per address, and check-ins per
+# owner (a phone shortcut or a script answers a few times a day; a runaway loop is cut off).
+RATE_LIMIT_PING_FAILURES = (env.env_int("RATE_LIMIT_PING_FAILURES", 20, minimum=1), 300)
+RATE_LIMIT_PING_OWNER = (env.env_int("RATE_LIMIT_PING_PER_OWNER", 10, minimum=1), 300)
 # Failed API-key authentications per address; then 429 with Retry-After.
 RATE_LIMIT_API_KEY_FAILURES = (env.env_int("RATE_LIMIT_API_KEY_FAILURES", 20, minimum=1), 300)
 # The "known device" cookie a successful log-in leaves (signed, per user, HttpOnly).

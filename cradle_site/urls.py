@@ -1,12 +1,13 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from cradle_site import views
+from messaging import ping_views
 
 api_v1 = [
     path("", include("accounts.api_urls")),
@@ -24,6 +25,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("messages/", include("messaging.urls")),
+    # The personal check-in URL (messaging.ping_views): with or without a trailing slash,
+    # since scripts are written by hand and a POST cannot be redirected.
+    re_path(r"^ping/(?P<token>[^/]+)/?$", ping_views.ping, name="ping"),
+    re_path(r"^ping/(?P<token>[^/]+)/(?P<message_id>[0-9]{1,18})/?$", ping_views.ping, name="ping_message"),
     path("publishing/", include("publishing.urls")),
     path("stats/", include("analytics.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),

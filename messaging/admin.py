@@ -15,7 +15,7 @@ from cradle_site.errors import Busy, StateError
 from cradle_site.paginators import CappedCountPaginator
 from messaging import history, owner_contacts, services
 from messaging.contacts import contact_hashes_any_type
-from messaging.models import MAX_LEVEL, Delivery, Message, Recipient, StaffAlarm, StatusLog
+from messaging.models import MAX_LEVEL, CheckinLinkUse, Delivery, Message, PingToken, Recipient, StaffAlarm, StatusLog
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -316,6 +316,42 @@ class StaffAlarmAdmin(admin.ModelAdmin):
     search_fields = ("=delivery__id", "=delivery__message__id")
     list_select_related = ("delivery",)
     readonly_fields = [f.name for f in StaffAlarm._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(PingToken)
+class PingTokenAdmin(admin.ModelAdmin):
+    """Read-only: the secret is never here (only its hash); staff may delete one, which stops the URL
+    (the owner's security activity says so: accounts.security_events' admin hook)."""
+
+    list_display = ("id", "owner", "created_at", "last_used_at")
+    search_fields = ("owner__username", "=owner__email")
+    list_select_related = ("owner",)
+    raw_id_fields = ("owner",)
+    exclude = ("token_hash",)
+    readonly_fields = ("owner", "created_at", "last_used_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(CheckinLinkUse)
+class CheckinLinkUseAdmin(admin.ModelAdmin):
+    """Read-only: which warning steps were answered through their e-mail link (messaging.links)."""
+
+    list_display = ("id", "message", "level", "cycle_started_at", "used_at")
+    search_fields = ("=message__id",)
+    list_select_related = ("message",)
+    readonly_fields = ("message", "level", "cycle_started_at", "used_at")
+    show_full_result_count = False
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -19,11 +19,12 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from cradle_site.api import CursorPagination
-from messaging import ladder, services
+from messaging import history, ladder, ping, services
 from messaging.channels import validate_contact
 from messaging.models import Message, Recipient, StatusLog
 
@@ -227,3 +228,31 @@ class MessageViewSet(viewsets.ModelViewSet):
         message = self.get_object()
         page = self.paginate_queryset(message.status_logs.order_by("created_at", "id"))
         return self.get_paginated_response(StatusLogSerializer(page, many=True).data)
+
+
+class CheckinView(APIView):
+    """ "I'm still here" for scripts: reset every waiting message, or the one named; returns how many.
+
+    Scope ``messages:checkin`` (``messages:write`` includes it): a key that can check in and
+    do nothing else, for a phone shortcut. The same rule as the personal check-in URL
+    (``messaging.ping.checkin_reset``); the history names the owner, as for any API answer.
+    """
+
+    required_scopes = {"POST": {"messages:checkin"}}
+
+    class InputSerializer(serializers.Serializer):
+        message = serializers.IntegerField(required=False, min_value=1, help_text="One message's id; all when absent.")
+
+    @extend_schema(
+        request=InputSerializer, responses=inline_serializer("Checkin", {"reset": serializers.IntegerField()})
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            count = ping.checkin_reset(
+                owner=request.user, message_id=serializer.validated_data.get("message"), actor=history.OWNER
+            )
+        except ping.NoSuchMessage:
+            raise NotFound(_("You have no message with this number.")) from None
+        return Response({"reset": count})

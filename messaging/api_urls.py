@@ -1,6 +1,7 @@
+from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
-from messaging.api import MessageViewSet
+from messaging.api import CheckinView, MessageViewSet
 
 router = SimpleRouter()
 # The other apps' routes have no trailing slash; these answer with and without one, so
@@ -9,4 +10,7 @@ router = SimpleRouter()
 router.trailing_slash = "/?"
 router.register("messages", MessageViewSet, basename="messaging-message")
 
-urlpatterns = router.urls
+urlpatterns = [
+    re_path(r"^checkin/?$", CheckinView.as_view(), name="checkin"),
+    *router.urls,
+]

@@ -19,7 +19,8 @@ The keys per status (all values JSON: ints, bools, strings, ISO-8601 times):
   transient and permanent, exactly when ``error_kind`` is ``permanent`` (staff are alerted);
   on older rows, when the attempts then allowed ran out.
 
-``actor`` is ``{"kind": ...}`` with ``name`` (the staff member's username, or the job's name) and
+``actor`` is ``{"kind": ...}`` (``ActorKind``: the owner logged in, the check-in link, the ping URL, staff,
+the revocation key, a job) with ``name`` (the staff member's username, or the job's name) and
 ``user_id`` (staff) where they apply. Rows written before ``data`` existed were filled once by
 migration 0004 from their English; the few it could not read keep ``data == {}``.
 """
@@ -42,6 +43,9 @@ class ActorKind(StrEnum):
     STAFF = "staff"
     REVOCATION_KEY = "revocation_key"  # anyone holding the key, logged in or not
     JOB = "job"
+    # The owner, proven by a token rather than a log-in (messaging.links, messaging.ping):
+    CHECKIN_LINK = "checkin_link"  # the single-use link in a warning e-mail
+    PING_URL = "ping_url"  # the personal check-in URL (POST /ping/<token>)
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ class Actor:
 
 OWNER = Actor(ActorKind.OWNER)
 REVOCATION_KEY = Actor(ActorKind.REVOCATION_KEY)
+CHECKIN_LINK = Actor(ActorKind.CHECKIN_LINK)
+PING_URL = Actor(ActorKind.PING_URL)
 SWEEP = Actor(ActorKind.JOB, name="sweep")
 DELIVERY = Actor(ActorKind.JOB, name="delivery")
 
@@ -85,7 +91,11 @@ def _fields(status: str, data: dict, details: str, response: str = "") -> LogFie
     return {"status": status, "response": response, "details": details, "data": data}
 
 
-def _by_staff(actor: Actor) -> str:
+def _by_whom(actor: Actor) -> str:
+    if actor.kind == ActorKind.CHECKIN_LINK:
+        return " (by the check-in link in a warning e-mail)"
+    if actor.kind == ActorKind.PING_URL:
+        return " (by the personal check-in URL)"
     return f" by staff ({actor.name})" if actor.kind == ActorKind.STAFF else ""
 
 
@@ -99,7 +109,7 @@ def reset(*, from_level: int, actor: Actor, all_messages: bool = False) -> LogFi
     """RESET from ``from_level``; ``all_messages`` when it came with "I'm still here" for every message."""
     data = {"from_level": from_level, "all_messages": all_messages, "actor": actor.as_data()}
     english = f"reset with all messages, from level {from_level}" if all_messages else f"reset from level {from_level}"
-    return _fields(StatusLog.Status.WARNING_RESET, data, english + _by_staff(actor), response=StatusLog.Response.RESET)
+    return _fields(StatusLog.Status.WARNING_RESET, data, english + _by_whom(actor), response=StatusLog.Response.RESET)
 
 
 def continued(*, level: int, actor: Actor) -> LogFields:
@@ -108,7 +118,7 @@ def continued(*, level: int, actor: Actor) -> LogFields:
     return _fields(
         StatusLog.Status.CONTINUED,
         data,
-        f"continue at level {level}{_by_staff(actor)}",
+        f"continue at level {level}{_by_whom(actor)}",
         response=StatusLog.Response.CONTINUE,
     )
 
@@ -118,7 +128,8 @@ def revoked(*, actor: Actor) -> LogFields:
     english = {
         ActorKind.OWNER: "revoked by the owner",
         ActorKind.REVOCATION_KEY: "revoked with the revocation key",
-    }.get(actor.kind, f"revoked{_by_staff(actor)}")
+        ActorKind.CHECKIN_LINK: "revoked by the check-in link in a warning e-mail",
+    }.get(actor.kind, f"revoked{_by_whom(actor)}")
     return _fields(StatusLog.Status.REVOKED, {"actor": actor.as_data()}, english)
 
 

@@ -54,6 +54,8 @@ def _revoked(data: dict) -> str:
         return _("Revoked by the owner.")
     if kind == ActorKind.REVOCATION_KEY:
         return _("Revoked with the revocation key.")
+    if kind == ActorKind.CHECKIN_LINK:
+        return _("Revoked with the check-in link of a warning e-mail.")
     return _("Revoked.")
 
 
@@ -106,12 +108,23 @@ TEMPLATES: dict[str, Callable[[dict], str]] = {
 }
 
 
+# Answers the owner gave without logging in: the history says which way (messaging.history).
+_HOW: dict[str, Callable[[], str]] = {
+    ActorKind.CHECKIN_LINK: lambda: _("By the check-in link in a warning e-mail."),
+    ActorKind.PING_URL: lambda: _("By your personal check-in URL."),
+}
+
+
 def log_text(*, status: str, data: dict, details: str) -> str:
     """The row in the active language and time zone; ``details`` as stored when it has no ``data``."""
     if not data:
         return details
     what = TEMPLATES[status](data)
     actor = data.get("actor", {})
+    how = _HOW.get(actor.get("kind"))
+    if how is not None and status != Status.REVOKED:  # a revocation's sentence names the link already
+        # Two sentences: joined by a space in English, by nothing in Chinese.
+        return _("%(what)s %(by)s") % {"what": what, "by": how()} if what else how()
     if actor.get("kind") != ActorKind.STAFF:
         return what
     by = _("By staff (%(name)s).") % {"name": actor["name"]}

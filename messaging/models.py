@@ -437,3 +437,6 @@ def _send_lease(model: type[Delivery] | type[StaffAlarm]) -> leases.Lease:
 
 DELIVERY_LEASE = _send_lease(Delivery)
 ALARM_LEASE = _send_lease(StaffAlarm)
+
+
+from messaging.checkin_models import CheckinLinkUse, PingToken  # noqa: E402,F401  (answers without a log-in)

@@ -261,19 +261,38 @@ def _send_marked(message: Message) -> bool:
     return until is not None and until > timezone.now()
 
 
+# A check the caller adds under the row lock, before anything is written (the check-in link's
+# "this step, once": messaging.links.link_guard). It raises StateError to refuse; what it
+# writes commits or rolls back with the answer.
+Guard = Callable[[Message], None]
+
+
+def _locked_for(message: Message, guard: Guard | None) -> Message:
+    locked = _lock(message)
+    if guard is not None:
+        guard(locked)
+    return locked
+
+
 def message_reset(
-    *, message: Message, now: datetime | None = None, actor: history.Actor = history.OWNER, all_messages: bool = False
+    *,
+    message: Message,
+    now: datetime | None = None,
+    actor: history.Actor = history.OWNER,
+    all_messages: bool = False,
+    guard: Guard | None = None,
 ) -> Message:
     """RESET: the owner is fine. Back to level 0; the next warning is D from now.
 
-    ``actor`` is who answered (the owner unless staff did, from the admin); ``all_messages``
-    says the history that it came with "I'm still here" for every message.
+    ``actor`` is who answered (the owner logged in, the check-in link, the ping URL, or staff
+    from the admin); ``all_messages`` says the history that it came with "I'm still here" for
+    every message; ``guard`` (see ``Guard``) runs under the lock first.
     """
     now = now or timezone.now()
 
     def reset() -> Message:
         with transaction.atomic():
-            locked = _lock(message)
+            locked = _locked_for(message, guard)
             if locked.state != Message.State.ACTIVE:
                 raise StateError(
                     _("This message can no longer be reset (it is %(state)s).") % {"state": locked.get_state_display()}
@@ -306,7 +325,7 @@ def message_reset(
     return message
 
 
-def messages_reset_all(*, owner, now: datetime | None = None) -> int:
+def messages_reset_all(*, owner, now: datetime | None = None, actor: history.Actor = history.OWNER) -> int:
     """ "I'm still here": RESET every message of ``owner`` still on its ladder; return how many.
 
     Each goes through ``message_reset`` (its own lock and log), so one that a sweep or
@@ -321,7 +340,7 @@ def messages_reset_all(*, owner, now: datetime | None = None) -> int:
         with transaction.atomic():
             for message in Message.objects.owned_by(owner).filter(state=Message.State.ACTIVE).order_by("id"):
                 try:
-                    message_reset(message=message, now=now, all_messages=True)
+                    message_reset(message=message, now=now, actor=actor, all_messages=True)
                 except StateError:
                     continue
                 done += 1
@@ -330,13 +349,19 @@ def messages_reset_all(*, owner, now: datetime | None = None) -> int:
     return retry_on_deadlock(reset_each)
 
 
-def message_continue(*, message: Message, now: datetime | None = None, actor: history.Actor = history.OWNER) -> Message:
+def message_continue(
+    *,
+    message: Message,
+    now: datetime | None = None,
+    actor: history.Actor = history.OWNER,
+    guard: Guard | None = None,
+) -> Message:
     """CONTINUE: the owner saw the warning and lets the ladder go on. Logged, nothing moves."""
     now = now or timezone.now()
 
     def acknowledge() -> Message:
         with transaction.atomic():
-            locked = _lock(message)
+            locked = _locked_for(message, guard)
             if locked.state != Message.State.ACTIVE:
                 raise StateError(
                     _("This message is no longer on its warning schedule (it is %(state)s).")
@@ -357,13 +382,19 @@ def message_continue(*, message: Message, now: datetime | None = None, actor: hi
     return message
 
 
-def message_revoke(*, message: Message, now: datetime | None = None, actor: history.Actor = history.OWNER) -> Message:
+def message_revoke(
+    *,
+    message: Message,
+    now: datetime | None = None,
+    actor: history.Actor = history.OWNER,
+    guard: Guard | None = None,
+) -> Message:
     """REVOKE: the message will never be delivered. Pending deliveries are cancelled."""
     now = now or timezone.now()
 
     def revoke() -> Message:
         with transaction.atomic():
-            locked = _lock(message)
+            locked = _locked_for(message, guard)
             if not locked.is_revocable:
                 raise StateError(
                     _("This message can no longer be revoked (it is %(state)s).")

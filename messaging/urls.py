@@ -1,6 +1,6 @@
 from django.urls import path
 
-from messaging import views
+from messaging import checkin_views, ping_views, views
 
 app_name = "messaging"
 
@@ -12,6 +12,8 @@ urlpatterns = [
     path("<int:pk>/edit/", views.message_edit, name="message_edit"),
     path("<int:pk>/recipients/<int:recipient_pk>/signing-secret/", views.recipient_secret, name="recipient_secret"),
     path("<int:pk>/<str:action>/", views.message_action, name="message_action"),
-    path("check-in/<str:token>/", views.checkin, name="checkin"),
+    path("check-in/<str:token>/", checkin_views.checkin, name="checkin"),
+    path("check-in/<str:token>/revoke/", checkin_views.checkin_revoke, name="checkin_revoke"),
+    path("check-in-url/", ping_views.ping_settings, name="ping_settings"),
     path("revoke/", views.public_revoke, name="public_revoke"),
 ]

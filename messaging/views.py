@@ -1,4 +1,4 @@
-"""The pages: my messages, create/edit, detail, answers, check-in links, public revocation.
+"""The pages: my messages, create/edit, detail, answers, public revocation (check-in links: checkin_views).
 
 Every page whose POST changes a message is behind ``writer_required`` (a viewer gets 403);
 the public revocation page is not: the key is the authority there (cradle_site.roles).
@@ -28,7 +28,7 @@ from cradle_site import ratelimit
 from cradle_site.errors import Busy, StateError
 from cradle_site.querysets import get_owned_or_404
 from cradle_site.roles import writer_required
-from messaging import ladder, links, services, webhook_secrets
+from messaging import ladder, services, webhook_secrets
 from messaging.forms import MessageForm, RecipientFormSet, RevokeByKeyForm
 from messaging.models import Message, Recipient
 
@@ -273,34 +273,6 @@ def _done_text(action: str) -> str:
         "continue": _("Noted. The warning schedule goes on."),
         "revoke": _("Revoked. This message will never be delivered."),
     }[action]
-
-
-@login_required
-@writer_required
-def checkin(request: HttpRequest, token: str) -> HttpResponse:
-    """The link in a warning e-mail. GET only shows; the answer is a POST by the owner."""
-    bucket = ratelimit.Bucket(
-        "checkin:address", ratelimit.request_address(request), ratelimit.Rate.of(settings.RATE_LIMIT_CHECKIN)
-    )
-    if wait := ratelimit.limited([bucket]):
-        page = render(request, "messaging/checkin_invalid.html", {"reason": "limited"})
-        return ratelimit.limited_response(page, wait)
-    try:
-        message_id, owner_id = links.checkin_read(token)
-    except links.LinkError as exc:
-        ratelimit.hit(bucket)
-        return render(request, "messaging/checkin_invalid.html", {"reason": exc.reason}, status=400)
-    if owner_id != request.user.pk:
-        ratelimit.hit(bucket)
-        raise Http404
-    message = get_owned_or_404(Message.objects, request.user, pk=message_id)
-    if request.method == "POST":
-        answer = request.POST.get("answer")
-        action = {"reset": "reset", "continue": "continue"}.get(answer)
-        if action is None:
-            return render(request, "messaging/checkin.html", {"message": message, "error": True}, status=400)
-        return _answer(request, message, action)
-    return render(request, "messaging/checkin.html", {"message": message})
 
 
 def public_revoke(request: HttpRequest) -> HttpResponse:

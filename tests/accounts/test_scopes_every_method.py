@@ -3,7 +3,7 @@
 The oracle below is written from the vocabulary (``accounts/scopes.py``'s descriptions), not
 from the views' declarations: a key may read an area with ``<area>:read`` (HEAD and OPTIONS
 are reads), change it with ``<area>:write``; ``tasks:create`` queues tasks,
-``tasks:read_status`` reads one task; keys never manage keys. Routes come from the URL
+``tasks:read_status`` reads one task; ``messages:checkin`` checks in; keys never manage keys. Routes come from the URL
 resolver, so a new one fails ``test_it_knows_every_api_route`` until the oracle has it.
 """
 
@@ -34,6 +34,8 @@ def _needed(name: str, method: str):
         return NO_KEY
     if name.startswith("api:messaging-"):
         return "messages:read" if read else "messages:write"
+    if name == "api:checkin":
+        return "messages:checkin"  # POST only; any other method is a 405 (messages:write includes it)
     if name.startswith("api:analytics-"):
         return "analytics:read" if read else NO_KEY
     if name == "api:publishing_tasks":

@@ -1,5 +1,6 @@
 """End to end in headless Chromium, the heart of the product: write a message, get the
-first warning by e-mail, follow its check-in link, log in, answer "I'm still here"."""
+first warning by e-mail, follow its check-in link logged out, answer "I'm still here"
+without logging in; the link then is used up, and a logged-in owner gets their full page."""
 
 from __future__ import annotations
 
@@ -47,16 +48,24 @@ def test_write_a_message_get_warned_and_check_in_from_the_email(live_server, pag
 
     page.click("text=Log out")
     page.goto(base + urlsplit(link).path)  # the link as the owner would open it, logged out
-    page.fill("#id_username", "erin")
-    page.fill("#id_password", PASSWORD)
-    page.click("#login-form button[type=submit]")
     page.wait_for_selector("button[value=reset]")
+    content = page.content()
+    assert "For Sam" not in content and "blue pot" not in content and "sam@example.com" not in content
     message.refresh_from_db()
     assert message.warning_level == 1, "opening the link changes nothing"
 
     page.click("button[value=reset]")
-    page.wait_for_url(f"{base}/messages/{message.pk}/")
+    page.wait_for_selector("#checkin-link")
     assert "the cycle starts again" in page.content()
     message.refresh_from_db()
     assert message.warning_level == 0
-    assert StatusLog.objects.filter(message=message, status="WARNING_RESET", response="RESET").count() == 1
+    log = StatusLog.objects.get(message=message, status="WARNING_RESET", response="RESET")
+    assert log.data["actor"] == {"kind": "checkin_link"}
+
+    # The link has done its work: opened again it says so, and offers no answer.
+    page.goto(base + urlsplit(link).path)
+    assert "out of date" in page.content() and page.locator("button[value=reset]").count() == 0
+
+    # Logged in, the owner sees the page they always had (the title, the way to the message).
+    log_in(page, base, "erin", urlsplit(link).path)
+    page.wait_for_selector("text=For Sam")

@@ -82,6 +82,9 @@ NOT_PAGES = {
     "recovery_codes_new",  # shown once after a first passkey, else a redirect (its template: the codes page)
     "publishing_export",
     "messages_export",
+    # The personal check-in URL: POST for scripts, plain text (GET answers 405 and changes nothing)
+    "ping",
+    "ping_message",
     # Swagger UI (drf-spectacular's page) and the schema file
     "api-docs",
     "api-schema",
@@ -242,7 +245,10 @@ PAGES = {
     "messaging:message_edit": ("user", lambda d: [d["message"].pk]),
     "messaging:message_action": ("user", lambda d: [d["message"].pk, "revoke"]),
     "messaging:reset_all": ("user", None),
-    "messaging:checkin": ("user", lambda d: [d["checkin"]]),
+    # The warning e-mail's link answers without a log-in (a logged-in owner's page: ALSO_PAGES).
+    "messaging:checkin": ("public", lambda d: [d["checkin"]]),
+    "messaging:checkin_revoke": ("public", lambda d: [d["checkin"]]),
+    "messaging:ping_settings": ("user", None),
     "publishing:project_list": ("user", None),
     "publishing:project_detail": ("user", lambda d: [d["project"].pk]),
     "publishing:task_list": ("user", None),
@@ -252,9 +258,15 @@ PAGES = {
 }
 
 
+# Pages that look different to a second visitor, visited by them too.
+ALSO_PAGES = [("messaging:checkin", ("user", lambda d: [d["checkin"]]))]
+
+
 def _pages(data: dict, who: str) -> list[str]:
     return [
-        reverse(name, args=args(data) if args else None) for name, (visitor, args) in PAGES.items() if visitor == who
+        reverse(name, args=args(data) if args else None)
+        for name, (visitor, args) in [*PAGES.items(), *ALSO_PAGES]
+        if visitor == who
     ]
 
 

@@ -49,6 +49,7 @@ def sim_settings(settings):
     settings.MESSAGING_LADDER_DAYS = list(config.ladder_days)
     settings.OUTBOUND_ALLOW_PRIVATE = True  # the receivers are doubles; no name is looked up
     settings.RATE_LIMIT_CHECKIN = settings.RATE_LIMIT_REVOKE = (10**6, 300)
+    settings.RATE_LIMIT_PING_FAILURES = settings.RATE_LIMIT_PING_OWNER = (10**6, 300)
     settings.SESSION_COOKIE_AGE = 10 * 365 * 86400
     settings.ADMINS = [("Staff", "staff@ops.sim.test")]
     return config

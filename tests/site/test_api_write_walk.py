@@ -78,6 +78,7 @@ CALLS: dict[tuple[str, str], Call] = {
     ("api:apikey-revoke", "post"): Call(kwargs=lambda w: {"pk": w.api_key.pk}, outsider=403, owner_by_session=True),
     ("api:messaging-message-list", "post"): Call(body=_message_body, outsider=None),
     ("api:messaging-message-reset-all", "post"): Call(outsider=None),
+    ("api:checkin", "post"): Call(outsider=None),  # an outsider checks in their own messages (none)
     ("api:messaging-message-detail", "put"): Call(kwargs=_message, body=_message_body),
     ("api:messaging-message-detail", "patch"): Call(kwargs=_message, body=lambda w: {"title": "Renamed"}),
     ("api:messaging-message-detail", "delete"): Call(kwargs=_message),

@@ -91,9 +91,25 @@ WRITES: dict[str, list[Case]] = {
         )
     ],
     "messaging:reset_all": [Case("reset all", owned=False)],
+    # The link's token is the authority (no log-in needed), so an outsider holding it answers
+    # like anyone holding it (tests/messaging/test_checkin_link.py); a viewer's account changes nothing.
     "messaging:checkin": [
-        Case(answer, kwargs=lambda w: {"token": w.checkin_token}, body=lambda w, answer=answer: {"answer": answer})
+        Case(
+            answer,
+            kwargs=lambda w: {"token": w.checkin_token},
+            body=lambda w, answer=answer: {"answer": answer},
+            owned=False,
+        )
         for answer in ("reset", "continue")
+    ],
+    "messaging:checkin_revoke": [
+        Case("revoke", kwargs=lambda w: {"token": w.checkin_token}, body=lambda w: {"confirm": "yes"}, owned=False)
+    ],
+    "messaging:ping_settings": [Case("create", body=lambda w: {"do": "create"}, owned=False)],
+    # The personal check-in URL: its token is the authority, the session is ignored.
+    "ping": [Case("check in", kwargs=lambda w: {"token": w.ping_secret}, owned=False)],
+    "ping_message": [
+        Case("check in one", kwargs=lambda w: {"token": w.ping_secret, "message_id": w.message.pk}, owned=False)
     ],
     "publishing:project_list": [Case("create", body=lambda w: _project_form(), owned=False)],
     "publishing:project_detail": [

@@ -18,7 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.api_keys import apikey_create
 from accounts.models import ApiKey, User
-from messaging import links
+from messaging import links, ping
 from messaging import services as messaging_services
 from messaging.models import Message
 from publishing import services as publishing_services
@@ -85,6 +85,7 @@ class World:
     message: Message
     revocation_key: str
     checkin_token: str
+    ping_secret: str  # the owner's personal check-in URL's token
     project: Project
     source: ContentSource
     task: PublishingTask  # pending: cancel and change act on it
@@ -139,6 +140,7 @@ def build_world(owner: User, outsider: User, media_root: Path) -> World:
         message=message,
         revocation_key=revocation_key,
         checkin_token=links.checkin_token(message),
+        ping_secret=ping.ping_token_create(owner=owner).secret,
         project=project,
         source=source,
         task=task,

@@ -4,8 +4,8 @@ One ``World`` runs a seeded scenario in two phases:
 
 - **chaos**: time jumps forward in random steps (minutes to a day and a half); owners create
   messages (API and pages), answer warnings late or never (the check-in link from the
-  e-mail, the message page, the API), edit messages (page), revoke (page, API, the public
-  key page); the cluster is down for random windows (time passes, no job runs), the relay
+  e-mail, logged out; the personal check-in URL; the message page; the API), edit messages
+  (page), revoke (page, API, the public key page); the cluster is down for random windows (time passes, no job runs), the relay
   and the webhook receivers fail for random windows, and some webhooks take a POST and
   answer too late;
 - **calm**: every fault ends, owners stop answering, and the cluster runs (every two
@@ -30,6 +30,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from accounts.models import User
+from messaging import ping
 from tests.conftest import make_api_client
 from tests.messaging.sim import doubles
 from tests.messaging.sim.oracle import Oracle, Warning_
@@ -106,6 +107,9 @@ class World:
         self.keys: dict[int, str] = {}
         self.recipients: dict[int, list[dict]] = {}
         self.planned: list[Planned] = []
+        self.ping_secrets: dict[int, str] = {}
+        # The warning e-mail's link is opened where no one is logged in (it needs no log-in).
+        self.mail_reader = Client(raise_request_exception=False)
         self.next_key = 0
         self.seen = 0
         self.ticks = self.job_runs = 0
@@ -141,6 +145,7 @@ class World:
             page.force_login(user)
             api = make_api_client(user, ["messages:read", "messages:write"])
             api.raise_request_exception = False
+            self.ping_secrets[user.pk] = ping.ping_token_create(owner=user).secret
             # One owner never answers (their messages must all be delivered); the others vary.
             answers = 0.0 if index == 0 else self.rng.uniform(0.3, 0.95)
             self.owners.append(Owner(user=user, page=page, api=api, answers=answers, lag_hours=self.rng.uniform(2, 60)))
@@ -254,11 +259,12 @@ class World:
             return
         roll = self.rng.random()
         kind = "reset" if roll < 0.75 else "continue" if roll < 0.96 else "revoke"
-        how = (
-            self.rng.choice(["checkin", "checkin", "page", "api"])
-            if kind != "revoke"
-            else self.rng.choice(["page", "api", "key"])
-        )
+        if kind == "reset":
+            how = self.rng.choice(["checkin", "checkin", "page", "api", "ping"])
+        elif kind == "continue":
+            how = self.rng.choice(["checkin", "checkin", "page", "api"])
+        else:
+            how = self.rng.choice(["page", "api", "key", "checkin"])
         lag = timedelta(hours=self.rng.expovariate(1 / owner.lag_hours))
         self.planned.append(Planned(at=self.now + lag, pk=warning.pk, kind=kind, how=how))
 
@@ -395,6 +401,10 @@ class World:
         elif how == "api":
             response = owner.api.post(f"/api/v1/messages/{pk}/{'continue' if kind == 'continue' else kind}/")
             acknowledged = response.status_code == 200
+        elif how == "ping":  # the personal check-in URL, for this one message
+            secret = self.ping_secrets[owner.user.pk]
+            response = Client(raise_request_exception=False).post(reverse("ping_message", args=[secret, pk]))
+            acknowledged = response.status_code == 200
         elif how == "key":
             response = _fresh_flash(owner.page).post(reverse("messaging:public_revoke"), {"key": self.keys[pk]})
             context = response.context or {}
@@ -405,12 +415,16 @@ class World:
             if found is None:
                 return self.oracle.answer_failed(pk=pk, how=how, kind=kind, status=0, detail="no check-in link")
             path = urlsplit(found.group(0)).path
-            shown = owner.page.get(path)
+            shown = self.mail_reader.get(path)
             if shown.status_code >= 500:
                 status = shown.status_code
                 return self.oracle.answer_failed(pk=pk, how=how, kind="open", status=status, detail=_error(shown))
-            response = _fresh_flash(owner.page).post(path, {"answer": kind})
-            acknowledged = response.status_code == 302 and _flash_ok(response)
+            if kind == "revoke":
+                response = self.mail_reader.post(path + "revoke/", {"confirm": "yes"})
+            else:
+                response = self.mail_reader.post(path, {"answer": kind})
+            # A link already used, or out of date (a newer warning, a reset), is refused: not done.
+            acknowledged = response.status_code == 200 and (response.context or {}).get("done") == kind
         order = doubles.order_stamp()
         if response.status_code >= 500:
             return self.oracle.answer_failed(
