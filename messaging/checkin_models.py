@@ -19,10 +19,12 @@ from django.utils.translation import gettext_lazy as _
 
 
 class CheckinLinkUse(models.Model):
-    message = models.ForeignKey("messaging.Message", on_delete=models.CASCADE, related_name="checkin_link_uses")
-    level = models.PositiveSmallIntegerField()
-    cycle_started_at = models.DateTimeField()
-    used_at = models.DateTimeField(default=timezone.now)
+    message = models.ForeignKey(
+        "messaging.Message", on_delete=models.CASCADE, related_name="checkin_link_uses", verbose_name=_("message")
+    )
+    level = models.PositiveSmallIntegerField(_("warning level"))
+    cycle_started_at = models.DateTimeField(_("cycle started"))
+    used_at = models.DateTimeField(_("used at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("used check-in link")
@@ -36,10 +38,12 @@ class CheckinLinkUse(models.Model):
 
 
 class PingToken(models.Model):
-    owner = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ping_token")
+    owner = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ping_token", verbose_name=_("owner")
+    )
     # HMAC-SHA256 of the secret (messaging.ping.token_hash): 192 random bits, so a fast keyed
     # hash is enough and a unique index finds the row.
-    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
 
