@@ -16,15 +16,9 @@ from django.utils.translation import gettext_lazy as _
 from cradle_site.querysets import OwnedQuerySet
 
 
-class AnalyticsHourlyQuerySet(OwnedQuerySet):
-    owner_path = "project__owner"
+class PublishingCounts(models.Model):
+    """The counters of one project over one period: an hour (``AnalyticsHourly``) or a day."""
 
-
-class AnalyticsHourly(models.Model):
-    hour_timestamp = models.DateTimeField(_("hour (UTC)"))
-    project = models.ForeignKey(
-        "publishing.Project", on_delete=models.CASCADE, related_name="hourly_stats", verbose_name=_("project")
-    )
     posts_success = models.PositiveIntegerField(_("published"), default=0)
     posts_failed = models.PositiveIntegerField(_("failed"), default=0)
     posts_skipped = models.PositiveIntegerField(_("skipped"), default=0)
@@ -37,6 +31,38 @@ class AnalyticsHourly(models.Model):
     failures_server = models.PositiveIntegerField(_("X server errors"), default=0)
     failures_network = models.PositiveIntegerField(_("network errors"), default=0)
     failures_other = models.PositiveIntegerField(_("other failures"), default=0)
+
+    class Meta:
+        abstract = True
+
+
+class MessageCounts(models.Model):
+    """The counters of one owner's messages over one period: an hour or a day."""
+
+    warnings_1 = models.PositiveIntegerField(_("first warnings"), default=0)
+    warnings_2 = models.PositiveIntegerField(_("second warnings"), default=0)
+    warnings_3 = models.PositiveIntegerField(_("third warnings"), default=0)
+    warnings_4 = models.PositiveIntegerField(_("fourth warnings"), default=0)
+    warnings_5 = models.PositiveIntegerField(_("final warnings"), default=0)
+    resets = models.PositiveIntegerField(_("resets"), default=0)
+    continues = models.PositiveIntegerField(_("continues"), default=0)
+    revocations = models.PositiveIntegerField(_("revocations"), default=0)
+    deliveries = models.PositiveIntegerField(_("deliveries"), default=0)
+    delivery_failures = models.PositiveIntegerField(_("failed deliveries"), default=0)
+
+    class Meta:
+        abstract = True
+
+
+class AnalyticsHourlyQuerySet(OwnedQuerySet):
+    owner_path = "project__owner"
+
+
+class AnalyticsHourly(PublishingCounts):
+    hour_timestamp = models.DateTimeField(_("hour (UTC)"))
+    project = models.ForeignKey(
+        "publishing.Project", on_delete=models.CASCADE, related_name="hourly_stats", verbose_name=_("project")
+    )
 
     objects = AnalyticsHourlyQuerySet.as_manager()
 
@@ -58,21 +84,11 @@ class MessageHourlyQuerySet(OwnedQuerySet):
     owner_path = "user"
 
 
-class MessageHourly(models.Model):
+class MessageHourly(MessageCounts):
     hour_timestamp = models.DateTimeField(_("hour (UTC)"))
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="message_hourly_stats", verbose_name=_("user")
     )
-    warnings_1 = models.PositiveIntegerField(_("first warnings"), default=0)
-    warnings_2 = models.PositiveIntegerField(_("second warnings"), default=0)
-    warnings_3 = models.PositiveIntegerField(_("third warnings"), default=0)
-    warnings_4 = models.PositiveIntegerField(_("fourth warnings"), default=0)
-    warnings_5 = models.PositiveIntegerField(_("final warnings"), default=0)
-    resets = models.PositiveIntegerField(_("resets"), default=0)
-    continues = models.PositiveIntegerField(_("continues"), default=0)
-    revocations = models.PositiveIntegerField(_("revocations"), default=0)
-    deliveries = models.PositiveIntegerField(_("deliveries"), default=0)
-    delivery_failures = models.PositiveIntegerField(_("failed deliveries"), default=0)
 
     objects = MessageHourlyQuerySet.as_manager()
 
@@ -92,7 +108,7 @@ class AnalyticsDailyQuerySet(OwnedQuerySet):
     owner_path = "project__owner"
 
 
-class AnalyticsDaily(models.Model):
+class AnalyticsDaily(PublishingCounts):
     """``AnalyticsHourly`` summed per project and UTC day (``analytics.rollup``).
 
     Rewritten from the hour rows in the transaction that writes them, so it always equals
@@ -102,17 +118,6 @@ class AnalyticsDaily(models.Model):
 
     day = models.DateField(_("day (UTC)"))
     project = models.ForeignKey("publishing.Project", on_delete=models.CASCADE, related_name="daily_stats")
-    posts_success = models.PositiveIntegerField(_("published"), default=0)
-    posts_failed = models.PositiveIntegerField(_("failed"), default=0)
-    posts_skipped = models.PositiveIntegerField(_("skipped"), default=0)
-    avg_duration = models.FloatField(_("average duration (s)"), null=True, blank=True)
-    failures_rate_limit = models.PositiveIntegerField(_("rate limited"), default=0)
-    failures_auth = models.PositiveIntegerField(_("credentials rejected"), default=0)
-    failures_duplicate = models.PositiveIntegerField(_("duplicates"), default=0)
-    failures_media = models.PositiveIntegerField(_("media rejected"), default=0)
-    failures_server = models.PositiveIntegerField(_("X server errors"), default=0)
-    failures_network = models.PositiveIntegerField(_("network errors"), default=0)
-    failures_other = models.PositiveIntegerField(_("other failures"), default=0)
 
     objects = AnalyticsDailyQuerySet.as_manager()
 
@@ -132,21 +137,11 @@ class MessageDailyQuerySet(OwnedQuerySet):
     owner_path = "user"
 
 
-class MessageDaily(models.Model):
+class MessageDaily(MessageCounts):
     """``MessageHourly`` summed per owner and UTC day, kept like ``AnalyticsDaily``."""
 
     day = models.DateField(_("day (UTC)"))
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="message_daily_stats")
-    warnings_1 = models.PositiveIntegerField(_("first warnings"), default=0)
-    warnings_2 = models.PositiveIntegerField(_("second warnings"), default=0)
-    warnings_3 = models.PositiveIntegerField(_("third warnings"), default=0)
-    warnings_4 = models.PositiveIntegerField(_("fourth warnings"), default=0)
-    warnings_5 = models.PositiveIntegerField(_("final warnings"), default=0)
-    resets = models.PositiveIntegerField(_("resets"), default=0)
-    continues = models.PositiveIntegerField(_("continues"), default=0)
-    revocations = models.PositiveIntegerField(_("revocations"), default=0)
-    deliveries = models.PositiveIntegerField(_("deliveries"), default=0)
-    delivery_failures = models.PositiveIntegerField(_("failed deliveries"), default=0)
 
     objects = MessageDailyQuerySet.as_manager()
 
