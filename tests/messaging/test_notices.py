@@ -213,3 +213,13 @@ def test_a_warning_delayed_by_a_relay_outage_states_the_deadline_the_ladder_keep
     else:
         delivery = message.next_warning_date + timedelta(days=30 + 7 + 1 + 1)
         assert f"delivered on {_stated(delivery, owner)} at the earliest" in email.body
+
+
+def test_the_warning_email_says_its_link_needs_no_log_in_and_works_once(owner, make_message, seed_ladder):
+    message = make_message(owner, months=1)
+    Message.objects.filter(pk=message.pk).update(warning_level=1, next_warning_date=NOW, warning_email_due_at=NOW)
+    with time_machine.travel(NOW, tick=False):
+        warnings_send(now=NOW)
+    [email] = mail.outbox
+    assert "works without logging in and answers this warning once" in email.body
+    assert "works without logging in" in email.alternatives[0][0]
