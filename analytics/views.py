@@ -30,10 +30,19 @@ def _range_form(request) -> RangeForm:
     return RangeForm(request.GET if request.GET else None)
 
 
+def _invalid(request, form: RangeForm, template: str, **context):
+    # A range that cannot be read draws nothing: the default week's charts under the error
+    # read as if they were the range the user asked for.
+    context = {"form": form, "invalid": True, "query": "", **context}
+    return render(request, template, context, status=400)
+
+
 @login_required
 @require_GET
 def dashboard(request):
     form = _range_form(request)
+    if form.is_bound and not form.is_valid():
+        return _invalid(request, form, "analytics/dashboard.html")
     rng = form.series_range()
     context = {
         "form": form,
@@ -51,6 +60,8 @@ def dashboard(request):
 def project_detail(request, pk: int):
     project = get_owned_or_404(_project_queryset(), request.user, pk=pk)
     form = _range_form(request)
+    if form.is_bound and not form.is_valid():
+        return _invalid(request, form, "analytics/project_detail.html", project=project)
     rng = form.series_range()
     points = publishing_series(user=request.user, rng=rng, project=project)
     context = {

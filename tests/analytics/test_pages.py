@@ -128,11 +128,15 @@ def test_pages_need_login(client, projects):
         ({"from": "9999-12-30", "to": "9999-12-31"}, "Choose a date between 2000-01-01 and 2999-12-31."),
     ],
 )
-def test_bad_ranges_show_form_errors(client, owner, projects, params, error):
+def test_bad_ranges_show_form_errors_and_no_charts_of_another_range(client, owner, projects, params, error):
     client.force_login(owner)
-    response = client.get(reverse("analytics:dashboard"), params)
-    assert response.status_code == 200
-    assert error in response.content.decode()
+    for url in (reverse("analytics:dashboard"), reverse("analytics:project_detail", args=[projects[0].pk])):
+        response = client.get(url, params)
+        page = response.content.decode()
+        assert response.status_code == 400
+        assert error in page
+        assert 'id="range-invalid"' in page
+        assert "<svg" not in page  # not the default week's charts, as if they were the range asked for
 
 
 def test_csv_export_is_mine_only(client, owner, projects):

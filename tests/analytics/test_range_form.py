@@ -19,9 +19,9 @@ def frozen():
         yield
 
 
-def _fields(client, query: str = "") -> dict:
+def _fields(client, query: str = "", *, status: int = 200) -> dict:
     response = client.get(reverse("analytics:dashboard") + query)
-    assert response.status_code == 200
+    assert response.status_code == status
     form = response.context["form"]
     return {name: form[name].value() for name in ("from_", "to")} | {"html": response.content.decode()}
 
@@ -42,7 +42,7 @@ def test_only_a_start_date_shows_the_end_it_defaulted_to(client, owner):
 
 def test_a_form_with_errors_keeps_what_was_typed(client, owner):
     client.force_login(owner)
-    shown = _fields(client, "?from=2025-03-09&to=2025-03-01")
+    shown = _fields(client, "?from=2025-03-09&to=2025-03-01", status=400)
     assert 'name="from" value="2025-03-09"' in shown["html"] and 'name="to" value="2025-03-01"' in shown["html"]
 
 
