@@ -32,7 +32,7 @@ class MessageForm(forms.Form):
         required=False,
         help_text=_(
             "Logging in to Cradle or calling the API with your key resets this message, as if you had answered "
-            "\u201cI'm still here\u201d."
+            "“I'm still here”."
         ),
     )
 

@@ -169,3 +169,14 @@ def test_the_form_shows_and_saves_the_field(client, owner, made_at_now):
     # A recipient named anew: rows equal to their initial values count as unchanged (empty).
     assert client.post(edit, message_form(**{"recipients-0-name": "Sol"})).status_code == 302
     assert Message.objects.get(pk=created.pk).activity_resets is False
+
+
+def test_the_history_says_which_activity_in_chinese(client, owner, made_at_now, on_commit):
+    from django.utils import translation
+
+    message = made_at_now(owner, level=1, activity_resets=True)
+    _log_in(client, on_commit)
+    (row,) = _resets(message)
+    with translation.override("zh-hans"):
+        text = log_text(status=row.status, data=row.data, details=row.details)
+    assert "登录" in text and "报平安" in text
