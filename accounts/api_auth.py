@@ -7,14 +7,19 @@ control. A logged-in browser session (the browsable API) acts with the user's fu
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from rest_framework import authentication, exceptions, permissions
 from rest_framework.renderers import JSONRenderer
 
 from accounts.api_keys import ApiKeyError, apikey_authenticate
 from accounts.models import ApiKey
+from accounts.signals import api_key_used
 from cradle_site import ratelimit
 from cradle_site.ratelimit import Bucket, Rate
+
+logger = logging.getLogger(__name__)
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -41,6 +46,10 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         except ApiKeyError as exc:
             ratelimit.hit(failures)
             raise exceptions.AuthenticationFailed(str(exc)) from None
+        # A receiver must never fail the request that proved who is calling.
+        for _receiver, result in api_key_used.send_robust(sender=type(self), api_key=api_key):
+            if isinstance(result, Exception):
+                logger.error("api_key_used receiver failed", exc_info=result)
         return api_key.user, api_key
 
     def authenticate_header(self, request) -> str:

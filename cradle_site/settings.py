@@ -389,6 +389,9 @@ MESSAGING_CHECKIN_MAX_AGE_DAYS = env.env_int("MESSAGING_CHECKIN_MAX_AGE_DAYS", 6
 # None is given up: a transient failure is retried until it passes, a permanent one waits for staff.
 MESSAGING_RETRY_BASE_SECONDS = env.env_int("MESSAGING_RETRY_BASE_SECONDS", 60, minimum=1)
 MESSAGING_RETRY_MAX_SECONDS = env.env_int("MESSAGING_RETRY_MAX_SECONDS", 6 * 3600, minimum=1)
+# A log-in or an API call resets the messages that opted in at most once per this many
+# minutes (messaging.activity): a client polling the API does not write a history row per request.
+MESSAGING_ACTIVITY_RESET_MINUTES = env.env_int("MESSAGING_ACTIVITY_RESET_MINUTES", 60, minimum=1)
 MESSAGING_SEND_LEASE_SECONDS = env.env_int("MESSAGING_SEND_LEASE_SECONDS", 600, minimum=30)
 # How long a reset waits for a warning e-mail that is being sent at that moment before it says
 # "try again" (messaging.services.message_reset): the send must finish before the reset saves.

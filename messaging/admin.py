@@ -154,6 +154,7 @@ class MessageAdmin(admin.ModelAdmin):
         "state",
         "is_active",
         "initial_delay_months",
+        "activity_resets",
         "warning_level",
         "cycle_started_at",
         "next_warning_date",

@@ -68,6 +68,7 @@ class MessageSerializer(serializers.ModelSerializer):
             "title",
             "content",
             "initial_delay_months",
+            "activity_resets",
             "state",
             "is_active",
             "warning_level",
@@ -163,6 +164,7 @@ class MessageViewSet(viewsets.ModelViewSet):
             content=data["content"],
             initial_delay_months=data["initial_delay_months"],
             recipients=[dict(r) for r in data["recipients"]],
+            activity_resets=data.get("activity_resets", False),
         )
         message.revocation_key = key
         return Response(MessageCreatedSerializer(message).data, status=status.HTTP_201_CREATED)
@@ -180,6 +182,7 @@ class MessageViewSet(viewsets.ModelViewSet):
             content=data.get("content", message.content),
             initial_delay_months=data.get("initial_delay_months", message.initial_delay_months),
             recipients=recipients,
+            activity_resets=data.get("activity_resets"),
         )
         return Response(MessageSerializer(self.get_queryset().get(pk=message.pk)).data)
 

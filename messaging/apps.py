@@ -7,4 +7,7 @@ class MessagingConfig(AppConfig):
     verbose_name = _("Messages")
 
     def ready(self) -> None:
-        from messaging import owner_contacts  # noqa: F401  (releases held warnings when an owner verifies)
+        from messaging import (
+            activity,  # noqa: F401  (a log-in or an API call resets the messages that opted in)
+            owner_contacts,  # noqa: F401  (releases held warnings when an owner verifies)
+        )

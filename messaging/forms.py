@@ -27,6 +27,14 @@ class MessageForm(forms.Form):
         initial=6,
         help_text=_("The first warning comes after this many months (30 days each)."),
     )
+    activity_resets = forms.BooleanField(
+        label=_("My activity counts as a check-in"),
+        required=False,
+        help_text=_(
+            "Logging in to Cradle or calling the API with your key resets this message, as if you had answered "
+            "“I'm still here”."
+        ),
+    )
 
 
 class RecipientForm(forms.Form):

@@ -19,8 +19,8 @@ The keys per status (all values JSON: ints, bools, strings, ISO-8601 times):
   transient and permanent, exactly when ``error_kind`` is ``permanent`` (staff are alerted);
   on older rows, when the attempts then allowed ran out.
 
-``actor`` is ``{"kind": ...}`` (``ActorKind``: the owner logged in, the check-in link, the ping URL, staff,
-the revocation key, a job) with ``name`` (the staff member's username, or the job's name) and
+``actor`` is ``{"kind": ...}`` (``ActorKind``: the owner logged in, the check-in link, the ping URL,
+the owner's activity (a log-in, an API call) for a message that opted in, staff, the revocation key, a job) with ``name`` (the staff member's username, or the job's name) and
 ``user_id`` (staff) where they apply. Rows written before ``data`` existed were filled once by
 migration 0004 from their English; the few it could not read keep ``data == {}``.
 """
@@ -46,6 +46,9 @@ class ActorKind(StrEnum):
     # The owner, proven by a token rather than a log-in (messaging.links, messaging.ping):
     CHECKIN_LINK = "checkin_link"  # the single-use link in a warning e-mail
     PING_URL = "ping_url"  # the personal check-in URL (POST /ping/<token>)
+    # The owner's activity, for the messages that opted in (messaging.activity):
+    LOG_IN = "log_in"  # a log-in to the site
+    API_CALL = "api_call"  # an API call with one of the owner's keys
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,8 @@ OWNER = Actor(ActorKind.OWNER)
 REVOCATION_KEY = Actor(ActorKind.REVOCATION_KEY)
 CHECKIN_LINK = Actor(ActorKind.CHECKIN_LINK)
 PING_URL = Actor(ActorKind.PING_URL)
+LOG_IN = Actor(ActorKind.LOG_IN)
+API_CALL = Actor(ActorKind.API_CALL)
 SWEEP = Actor(ActorKind.JOB, name="sweep")
 DELIVERY = Actor(ActorKind.JOB, name="delivery")
 
@@ -96,6 +101,10 @@ def _by_whom(actor: Actor) -> str:
         return " (by the check-in link in a warning e-mail)"
     if actor.kind == ActorKind.PING_URL:
         return " (by the personal check-in URL)"
+    if actor.kind == ActorKind.LOG_IN:
+        return " (by the owner's log-in)"
+    if actor.kind == ActorKind.API_CALL:
+        return " (by an API call with the owner's key)"
     return f" by staff ({actor.name})" if actor.kind == ActorKind.STAFF else ""
 
 

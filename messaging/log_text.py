@@ -108,10 +108,12 @@ TEMPLATES: dict[str, Callable[[dict], str]] = {
 }
 
 
-# Answers the owner gave without logging in: the history says which way (messaging.history).
+# Answers the owner gave without answering on a page: the history says which way (messaging.history).
 _HOW: dict[str, Callable[[], str]] = {
     ActorKind.CHECKIN_LINK: lambda: _("By the check-in link in a warning e-mail."),
     ActorKind.PING_URL: lambda: _("By your personal check-in URL."),
+    ActorKind.LOG_IN: lambda: _("By your log-in (this message counts your activity as a check-in)."),
+    ActorKind.API_CALL: lambda: _("By an API call with your key (this message counts your activity as a check-in)."),
 }
 
 

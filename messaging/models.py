@@ -101,6 +101,10 @@ class Message(models.Model):
         null=True, blank=True, editable=False, verbose_name=_("warning e-mail being sent until")
     )
     delivered_at = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=_("delivered at"))
+    # Opt-in: a log-in of the owner or an API call with their key counts as "I'm still here"
+    # for this message (messaging.activity). Off by default: only the owner knows whether
+    # their log-ins prove they are alive (a shared or saved session may log in for them).
+    activity_resets = models.BooleanField(_("activity counts as a check-in"), default=False)
 
     objects = MessageQuerySet.as_manager()
 

@@ -141,9 +141,13 @@ def message_create(
     initial_delay_months: int,
     recipients: list[dict],
     title: str = "",
+    activity_resets: bool = False,
     now: datetime | None = None,
 ) -> tuple[Message, str]:
-    """Create a message and its recipients; return it with the revocation key (shown once)."""
+    """Create a message and its recipients; return it with the revocation key (shown once).
+
+    ``activity_resets``: the owner's log-ins and API calls count as a check-in (messaging.activity).
+    """
     now = now or timezone.now()
     title = clean_title(title)
     months = validate_delay(initial_delay_months)
@@ -156,6 +160,7 @@ def message_create(
             owner=owner,
             title=title,
             initial_delay_months=months,
+            activity_resets=bool(activity_resets),
             created_at=now,
             cycle_started_at=now,
             next_warning_date=now + ladder.initial_delay(months),
@@ -173,9 +178,12 @@ def message_update(
     initial_delay_months: int,
     title: str = "",
     recipients: list[dict] | None = None,
+    activity_resets: bool | None = None,
     now: datetime | None = None,
 ) -> Message:
-    """Change a message that is still on its ladder. A new delay applies at level 0 only."""
+    """Change a message that is still on its ladder. A new delay applies at level 0 only.
+
+    ``activity_resets`` None keeps the message's choice (an API PATCH that does not name it)."""
     now = now or timezone.now()
     title = clean_title(title)
     months = validate_delay(initial_delay_months)
@@ -194,6 +202,8 @@ def message_update(
                 # Never earlier than now: a shorter delay warns at the next sweep, not in the past.
                 locked.next_warning_date = max(locked.cycle_started_at + ladder.initial_delay(months), now)
             locked.initial_delay_months = months
+            if activity_resets is not None:
+                locked.activity_resets = bool(activity_resets)
             locked.save()
             if cleaned is not None:
                 # Safe to replace: an active message has no delivery records yet. A webhook

@@ -140,7 +140,12 @@ def message_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if not message.is_editable:
         flash.error(request, _("Only a message that has not been delivered or revoked can be changed."))
         return redirect("messaging:message_detail", pk=pk)
-    initial = {"title": message.title, "content": message.content, "initial_delay_months": message.initial_delay_months}
+    initial = {
+        "title": message.title,
+        "content": message.content,
+        "initial_delay_months": message.initial_delay_months,
+        "activity_resets": message.activity_resets,
+    }
     form = MessageForm(request.POST or None, initial=initial)
     formset = RecipientFormSet(
         request.POST or None,
