@@ -5,7 +5,7 @@ list of them, the first being the task's own content and the rest its ``ThreadRe
 (``publishing.threads``). What each post may hold is X's: text within X's weighted 280
 (``publishing.x_text``), and up to four images, or one GIF, or one video, each named by its
 path in the owner's folder (``publishing.uploads`` saves uploads there) and typed by its
-bytes. Errors are keyed ``posts.<n>.<field>`` so the page and the API point at the post.
+bytes. Errors are keyed ``posts[<n>].<field>`` (the API's spelling) so the page and the API point at the post.
 """
 
 from __future__ import annotations
@@ -41,14 +41,14 @@ class PostIn:
 
 def _post_content(owner_id: int, index: int, post: PostIn) -> tuple[dict, str]:
     """A post's content_data and its first media file's hash; ValidationError keyed by the post."""
-    prefix = f"posts.{index}."
+    prefix = f"posts[{index}]."
     text = (post.text or "").strip()
     x_text.check_fits(text, field=prefix + "text")
     if len(post.media) > MAX_IMAGES:
         raise ValidationError({prefix + "media": _("At most 4 images in one post.")})
     items, kinds, media_hash = [], [], ""
     for n, item in enumerate(post.media):
-        where = f"{prefix}media.{n}"
+        where = f"{prefix}media[{n}]"
         alt_text = (item.get("alt_text") or "").strip()
         if len(alt_text) > ALT_TEXT_LIMIT:
             raise ValidationError({where + ".alt_text": _("At most %(n)s characters.") % {"n": ALT_TEXT_LIMIT}})
