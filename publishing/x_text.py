@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from twitter_text import parse_tweet
+from twitter_text import extract_urls_with_indices, parse_tweet
 
 from publishing.content import X_TEXT_LIMIT
 
@@ -58,3 +58,20 @@ def check_fits(text: str, *, field: str) -> None:
     reason = too_long_reason(text)
     if reason:
         raise ValidationError({field: reason})
+
+
+def segments(text: str) -> list[tuple[str, str, str]]:
+    """``text`` cut into ("text", words, "") and ("link", shown, href) pieces, the links found
+    as X finds them (a bare ``example.com`` is a link too), for the preview to draw."""
+    pieces, at = [], 0
+    for found in extract_urls_with_indices(text or ""):
+        start, end = found["indices"]
+        if start > at:
+            pieces.append(("text", text[at:start], ""))
+        url = found["url"]
+        href = url if url.lower().startswith(("http://", "https://")) else "https://" + url
+        pieces.append(("link", url, href))
+        at = end
+    if at < len(text or ""):
+        pieces.append(("text", text[at:], ""))
+    return pieces
