@@ -10,7 +10,6 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import translation
 
 from publishing.composer import PostIn, post_create
 from publishing.models import PublishingTask
@@ -148,7 +147,8 @@ def test_the_queue_and_composer_pages_read_a_flat_number_of_queries(signed_in, p
         signed_in.get(edit)
 
 
-def test_the_composer_speaks_chinese(signed_in, project):
-    with translation.override("zh-hans"):
-        page = signed_in.get(reverse("publishing:compose"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
-    assert "写帖子" in page
+def test_the_composer_and_its_preview_speak_chinese(signed_in, owner, project):
+    owner.language = "zh-hans"
+    owner.save(update_fields=["language"])
+    page = signed_in.get(reverse("publishing:compose")).content.decode()
+    assert "写帖子" in page and "添加回复" in page and "在 X 上的预览" in page
