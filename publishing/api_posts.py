@@ -80,7 +80,7 @@ PostOut = inline_serializer(
 
 
 class PostList(APIView):
-    required_scopes = {"POST": {"tasks:create"}}
+    required_scopes = {"GET": {"publishing:read"}, "POST": {"tasks:create"}}
 
     @extend_schema(request=ThreadCreateIn, responses={201: PostOut})
     def post(self, request):
@@ -134,7 +134,7 @@ class PostDuplicate(APIView):
 class MediaUpload(APIView):
     """Upload an image, GIF or video into your folder; use the answered path in a post."""
 
-    required_scopes = {"POST": {"tasks:create"}}
+    required_scopes = {"GET": {"publishing:read"}, "POST": {"tasks:create"}}
     parser_classes = [MultiPartParser]
 
     @extend_schema(
