@@ -14,6 +14,8 @@ signs and sends every request. The adapter also gives tweepy.Client the timeout 
 
 from __future__ import annotations
 
+import html
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -62,6 +64,24 @@ class DryRunPublisher:
 
     def publish(self, task: PublishingTask) -> PublishResult:
         return PublishResult(tweet_id=f"dry-run-{task.pk}", text=task.text)
+
+
+class ThreadGap(Exception):
+    """A thread's post is on X but its id could not be found, so its replies cannot follow.
+
+    Raised only after a timed-out attempt, when X refuses the post as a copy and the
+    account's timeline does not show it; the runner holds the task for its owner."""
+
+    def __init__(self, position: int):
+        super().__init__(position)
+        self.position = position
+
+
+_LINK = re.compile(r"https?://\S+")
+
+
+def _comparable(text: str) -> str:
+    return " ".join(_LINK.sub("", html.unescape(text or "")).split())
 
 
 class _XAdapter(HTTPAdapter):
@@ -225,9 +245,44 @@ class TweepyPublisher:
             if post.posted_id:
                 previous = post.posted_id
                 continue
-            previous = self._post_one(task, post, previous, keep_alive)
+            try:
+                posted_id = self._post_one(task, post, previous, keep_alive)
+            except PublishError as error:
+                # The last post refused as a copy after a timed-out attempt is simply on X
+                # (``outcomes.apply_failure``); one with posts after it needs its id to go on.
+                if not (error.kind == ErrorKind.DUPLICATE and task.maybe_posted and post is not posts[-1]):
+                    raise
+                posted_id = self._find_posted(post, in_reply_to=previous)
+                if not posted_id:
+                    raise ThreadGap(post.position) from error
+            previous = posted_id
             thread_record(task, post.position, previous)
         return PublishResult(tweet_id=posts[0].posted_id or task.posted_id, text=task.text)
+
+    def _find_posted(self, post, *, in_reply_to: str) -> str:
+        """The id of ``post`` on X, posted by an attempt that timed out before X's answer.
+
+        A reply is the account's one post answering ``in_reply_to`` (a thread answers each
+        of its posts once); a thread's first post is the account's recent post with the same
+        text, compared without links (X shows them as t.co) and HTML escapes. "" if none.
+        """
+        try:
+            me = self.client.get_me(user_auth=True).data
+            page = self.client.get_users_tweets(
+                me.id, max_results=100, tweet_fields=["referenced_tweets"], user_auth=True
+            )
+        except Exception as exc:  # noqa: BLE001 - every failure is classified, none escapes
+            error = classify(exc, stage="post")
+            if error.kind in (ErrorKind.NETWORK, ErrorKind.SERVER, ErrorKind.RATE_LIMIT):
+                raise error from exc  # retried like a failed post: the look is tried again
+            return ""  # the timeline is not readable with these keys (X's free tier): ask the owner
+        for tweet in page.data or []:
+            answers = [str(ref.id) for ref in tweet.referenced_tweets or [] if ref.type == "replied_to"]
+            if in_reply_to and answers == [in_reply_to]:
+                return str(tweet.id)
+            if not in_reply_to and not answers and _comparable(tweet.text) == _comparable(post.text):
+                return str(tweet.id)
+        return ""
 
     def _post_one(self, task: PublishingTask, post, in_reply_to: str, keep_alive: Callable[[], None]) -> str:
         media_ids = None

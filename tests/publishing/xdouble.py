@@ -24,6 +24,11 @@ account, text, media ids and their hashes), also served as JSON at ``GET /_doubl
 for a process that does not hold this object. ``creations_per_task`` counts them per task,
 so a test asserts "each task was created exactly once" without relying on the refusal.
 
+``slow_texts`` records a post of a given text and answers only after that many seconds
+(a worker whose read timed out while X posted it). The account's timeline is readable as
+X serves it (``GET /2/users/me``, ``GET /2/users/:id/tweets`` newest first, with
+``referenced_tweets`` for replies); ``off_timeline`` hides posts of the given texts from it.
+
 ``hang_after_create`` makes the double record a creation and then not answer until
 ``release`` is set: the test kills the worker while X has the post and the worker does not
 know it (``created`` is set when that point is reached).
@@ -82,6 +87,9 @@ class XDouble:
         # text -> how many more times a post of it is answered 503 (a thread that fails midway).
         self.fail_texts: dict[str, int] = {}
         self.failed = 0
+        self.slow_texts: dict[str, float] = {}
+        self.off_timeline: set[str] = set()
+        self.timeline_reads = 0
         self.created = threading.Event()
         self.release = threading.Event()
         self.lock = threading.Lock()
@@ -93,7 +101,12 @@ class XDouble:
             disable_nagle_algorithm = True  # headers and body go out as two writes
 
             def do_GET(self):  # noqa: N802 - the http.server API
-                if self.path != "/_double/creations":
+                path = self.path.split("?", 1)[0]
+                if path == "/2/users/me":
+                    return self._reply(200, {"data": {"id": self._user_id(), "name": "Cradle", "username": "cradle"}})
+                if path.startswith("/2/users/") and path.endswith("/tweets"):
+                    return self._timeline(path.split("/")[3])
+                if path != "/_double/creations":
                     return self._reply(404, {"title": "Not Found"})
                 with double.lock:
                     rows = [asdict(creation) for creation in double.creations]
@@ -115,6 +128,34 @@ class XDouble:
                 if path == "/1.1/media/metadata/create.json":
                     return self._reply(200, None)
                 return self._reply(404, {"title": "Not Found"})
+
+            def _account(self) -> str:
+                match = _OAUTH_TOKEN.search(self.headers.get("Authorization", ""))
+                return match.group(1) if match else ""
+
+            def _user_id(self) -> str:
+                return str(int(hashlib.sha256(self._account().encode()).hexdigest()[:12], 16))
+
+            def _timeline(self, user_id: str):
+                if user_id != self._user_id():
+                    return self._reply(403, {"title": "Forbidden", "detail": "Not your timeline", "status": 403})
+                account = self._account()
+                with double.lock:
+                    double.timeline_reads += 1
+                    rows = [
+                        c
+                        for c in reversed(double.creations)
+                        if c.account == account and c.text not in double.off_timeline
+                    ][:100]
+                data = []
+                for c in rows:
+                    tweet = {"id": c.tweet_id, "text": c.text, "edit_history_tweet_ids": [c.tweet_id]}
+                    if c.in_reply_to:
+                        tweet["referenced_tweets"] = [{"type": "replied_to", "id": c.in_reply_to}]
+                    data.append(tweet)
+                self._reply(
+                    200, {"data": data, "meta": {"result_count": len(data)}} if data else {"meta": {"result_count": 0}}
+                )
 
             def _create_tweet(self, payload: dict):
                 match = _OAUTH_TOKEN.search(self.headers.get("Authorization", ""))
@@ -152,6 +193,8 @@ class XDouble:
                         double.creations.append(creation)
                 if creation is None:
                     return self._reply(403, DUPLICATE_BODY)
+                if text in double.slow_texts:
+                    time.sleep(double.slow_texts[text])
                 if double.hang_after_create:
                     double.created.set()
                     double.release.wait(timeout=120)
