@@ -43,6 +43,8 @@ class ProjectSerializer(serializers.ModelSerializer):
             "credentials_hint",
             "needs_credentials",
             "drive_connected",
+            "x_connected",
+            "x_oauth_account",
             "paused",
             "slot_times",
             "slot_interval_minutes",
@@ -57,6 +59,8 @@ class ProjectSerializer(serializers.ModelSerializer):
             "credentials_hint",
             "needs_credentials",
             "drive_connected",
+            "x_connected",
+            "x_oauth_account",
         ]
         # The uniqueness of the name is the service's rule (it knows the owner).
         validators = []

@@ -51,6 +51,12 @@ class Project(models.Model):
     x_consumer_secret = EncryptedTextField(_("API key secret"), blank=True)
     x_access_token = EncryptedTextField(_("access token"), blank=True)
     x_access_token_secret = EncryptedTextField(_("access token secret"), blank=True)
+    # X connected by OAuth 2.0 (publishing.x_oauth): the refresh token is the lasting secret
+    # (X replaces it at every refresh); the access token lives two hours.
+    x_oauth_refresh_token = EncryptedTextField(_("X refresh token"), blank=True)
+    x_oauth_access_token = EncryptedTextField(_("X access token"), blank=True)
+    x_oauth_expires_at = models.DateTimeField(_("X access token expires at"), null=True, blank=True)
+    x_oauth_account = models.CharField(_("X account"), max_length=64, blank=True)
     # Google Drive, connected by the owner through OAuth 2.0 (publishing.drive_oauth): the
     # refresh token is the lasting secret; the access token is a cache until it expires.
     gdrive_refresh_token = EncryptedTextField(blank=True, verbose_name=_("Google Drive refresh token"))
@@ -95,13 +101,23 @@ class Project(models.Model):
         return self.name
 
     @property
-    def has_credentials(self) -> bool:
+    def has_oauth1_keys(self) -> bool:
         return all((self.x_consumer_key, self.x_consumer_secret, self.x_access_token, self.x_access_token_secret))
+
+    @property
+    def x_connected(self) -> bool:
+        """Connected by OAuth 2.0 (``publishing.x_oauth``)."""
+        return bool(self.x_oauth_refresh_token)
+
+    @property
+    def has_credentials(self) -> bool:
+        """Posts really go to X: connected by OAuth 2.0, or the four OAuth 1.0a keys pasted."""
+        return self.x_connected or self.has_oauth1_keys
 
     @property
     def credentials_hint(self) -> str:
         """What pages show instead of the secret: the last four characters of the token."""
-        if not self.has_credentials:
+        if not self.has_oauth1_keys:
             return ""
         return "…" + self.x_access_token[-4:]
 

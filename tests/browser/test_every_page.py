@@ -68,6 +68,9 @@ NOT_PAGES = {
     "drive_connect",
     "drive_disconnect",
     "drive_callback",  # Google's redirect back: it answers with a redirect to the project page
+    "x_connect",
+    "x_disconnect",
+    "x_callback",  # X's redirect back, the same
     "source_scan_status",  # JSON for the scan progress poll
     "post_delete",  # POST only
     "post_duplicate",  # POST only

@@ -137,6 +137,7 @@ WRITES: dict[str, list[Case]] = {
     ],
     "publishing:source_scan": [Case("scan", kwargs=lambda w: {"pk": w.source.pk})],
     "publishing:drive_disconnect": [Case("disconnect", kwargs=lambda w: {"pk": w.project.pk})],
+    "publishing:x_disconnect": [Case("disconnect", kwargs=lambda w: {"pk": w.project.pk})],
     "publishing:task_action": [
         Case("retry", kwargs=lambda w: {"pk": w.failed_task.pk, "action": "retry"}),
         Case("cancel", kwargs=lambda w: {"pk": w.task.pk, "action": "cancel"}),
@@ -322,6 +323,9 @@ READS: dict[str, Read] = {
     # and only with that session's state (tests/publishing/test_drive_oauth.py walks both).
     "publishing:drive_connect": Read(lambda w: {"pk": w.project.pk}),
     "publishing:drive_callback": Read(),
+    # The same for X (tests/publishing/test_x_oauth.py).
+    "publishing:x_connect": Read(lambda w: {"pk": w.project.pk}),
+    "publishing:x_callback": Read(),
     "analytics:dashboard": Read(),
     "analytics:project_detail": Read(lambda w: {"pk": w.project.pk}),
     "analytics:project_export": Read(lambda w: {"pk": w.project.pk}),
