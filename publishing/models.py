@@ -154,6 +154,15 @@ class ContentSource(models.Model):
     last_scanned = models.DateTimeField(null=True, blank=True, verbose_name=_("last scanned"))
     last_error = models.TextField(blank=True, verbose_name=_("last error"))
     is_active = models.BooleanField(_("scan automatically"), default=True)
+    # The post text made from each item (publishing.text_templates); empty: the item's own text.
+    text_template = models.TextField(_("post text template"), blank=True, max_length=2000)
+    hashtags = models.CharField(_("hashtags"), max_length=500, blank=True)
+    utm_source = models.CharField("utm_source", max_length=100, blank=True)
+    utm_medium = models.CharField("utm_medium", max_length=100, blank=True)
+    utm_campaign = models.CharField("utm_campaign", max_length=100, blank=True)
+    # The newest item's template values, kept by the scan for the template's live preview.
+    sample_values = models.JSONField(_("latest item"), default=dict, blank=True)
+
     created_at = models.DateTimeField(default=timezone.now, editable=False, verbose_name=_("created at"))
 
     # Scans run as jobs (publishing.scan_runs): claimed one source at a time through a lease

@@ -30,7 +30,7 @@ TASK_ACTIONS = {"retry", "cancel", "change", "post_anyway", "mark_posted"}
 FORM_FIELD_OF = {"slot_times": "slot_times_text"}
 
 
-def _add_errors(form, error: ValidationError) -> None:
+def add_errors(form, error: ValidationError) -> None:
     for field, reasons in error.message_dict.items():
         field = FORM_FIELD_OF.get(field, field)
         form.add_error(field if field in form.fields else None, reasons)
@@ -58,7 +58,7 @@ def project_list(request: HttpRequest) -> HttpResponse:
             try:
                 project = services.project_create(owner=request.user, **form.cleaned_values())
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_errors(form, exc)
             else:
                 messages.success(request, _("Project created."))
                 return redirect("publishing:project_detail", pk=project.pk)
@@ -75,7 +75,7 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
             try:
                 services.project_update(project=Project.objects.get(pk=project.pk), **form.cleaned_values())
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_errors(form, exc)
             else:
                 messages.success(request, _("Project saved."))
                 return redirect("publishing:project_detail", pk=project.pk)
@@ -226,7 +226,7 @@ def source_add(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.source_create(project=project, **form.cleaned_data)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_errors(form, exc)
         else:
             messages.success(request, _("Source added."))
             return redirect("publishing:project_detail", pk=pk)

@@ -136,6 +136,12 @@ WRITES: dict[str, list[Case]] = {
         )
     ],
     "publishing:source_scan": [Case("scan", kwargs=lambda w: {"pk": w.source.pk})],
+    "publishing:source_edit": [
+        Case("edit", kwargs=lambda w: {"pk": w.source.pk}, body=lambda w: {"hashtags": "walked", "is_active": "on"})
+    ],
+    "publishing:source_delete": [
+        Case("delete", kwargs=lambda w: {"pk": w.source.pk}, body=lambda w: {"waiting": "keep"})
+    ],
     "publishing:drive_disconnect": [Case("disconnect", kwargs=lambda w: {"pk": w.project.pk})],
     "publishing:x_disconnect": [Case("disconnect", kwargs=lambda w: {"pk": w.project.pk})],
     "publishing:task_action": [
@@ -317,6 +323,8 @@ READS: dict[str, Read] = {
     "publishing:task_list": Read(),
     "publishing:log_list": Read(),
     "publishing:post_preview": Read(lambda w: {"pk": w.task.pk}),
+    # A POST that only renders the template as typed (the source page's live preview).
+    "publishing:source_template_preview": Read(lambda w: {"pk": w.source.pk}),
     "publishing:media_file": Read(lambda w: {"path": "cat.png"}),
     "publishing:source_scan_status": Read(lambda w: {"pk": w.source.pk}),
     # Connect changes only the session (a state for Google's answer); the callback writes,
