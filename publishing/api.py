@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from cradle_site.api import IdsFirstCursorPagination
 from cradle_site.querysets import MAX_ID, get_owned_or_404
-from publishing import folders, scan_runs, services, source_edits
+from publishing import folders, project_removal, scan_runs, services, source_edits
 from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
 
 
@@ -32,6 +32,7 @@ class CredentialsIn(serializers.Serializer):
 
 class ProjectSerializer(serializers.ModelSerializer):
     slot_times = serializers.ListField(child=serializers.CharField(max_length=5), required=False)
+    archived = serializers.BooleanField(required=False, help_text="Out of the list, its queue paused.")
     credentials = CredentialsIn(write_only=True, required=False)
 
     class Meta:
@@ -47,6 +48,8 @@ class ProjectSerializer(serializers.ModelSerializer):
             "drive_connected",
             "x_connected",
             "x_oauth_account",
+            "archived",
+            "being_deleted",
             "paused",
             "slot_times",
             "slot_interval_minutes",
@@ -63,6 +66,7 @@ class ProjectSerializer(serializers.ModelSerializer):
             "drive_connected",
             "x_connected",
             "x_oauth_account",
+            "being_deleted",
         ]
         # The uniqueness of the name is the service's rule (it knows the owner).
         validators = []
@@ -86,10 +90,17 @@ class ProjectList(generics.ListCreateAPIView):
         return Response(ProjectSerializer(project).data, status=status.HTTP_201_CREATED)
 
 
-class ProjectDetail(generics.RetrieveUpdateAPIView):
+class ProjectDelete(serializers.Serializer):
+    confirm_name = serializers.CharField(help_text="The project's name, exactly: what makes a deletion deliberate.")
+
+
+class ProjectDetail(generics.RetrieveUpdateDestroyAPIView):
+    """PATCH changes settings (``archived`` archives it); DELETE with ``confirm_name`` deletes it
+    with everything it holds: 202, done by a job (``project_removal``)."""
+
     scope_area = "publishing"
     serializer_class = ProjectSerializer
-    http_method_names = ["get", "patch", "head", "options"]
+    http_method_names = ["get", "patch", "delete", "head", "options"]
 
     def get_object(self):
         return get_owned_or_404(Project.objects.all(), self.request.user, pk=self.kwargs["pk"])
@@ -100,10 +111,21 @@ class ProjectDetail(generics.RetrieveUpdateAPIView):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         credentials = data.pop("credentials", None)
+        archived = data.pop("archived", None)
         services.project_update(project=project, **data)
+        if archived is not None:
+            project_removal.project_archive(project=project, archived=archived)
         if credentials:
             services.project_set_credentials(project=project, **credentials)
         return Response(ProjectSerializer(project).data)
+
+    @extend_schema(request=ProjectDelete, responses={202: ProjectSerializer})
+    def delete(self, request, *args, **kwargs):
+        project = self.get_object()
+        confirm = ProjectDelete(data=request.data)
+        confirm.is_valid(raise_exception=True)
+        project_removal.project_delete_request(project=project, confirm_name=confirm.validated_data["confirm_name"])
+        return Response(ProjectSerializer(project).data, status=status.HTTP_202_ACCEPTED)
 
 
 class SourceSerializer(serializers.ModelSerializer):

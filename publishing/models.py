@@ -72,6 +72,10 @@ class Project(models.Model):
         default=False,
         help_text=_("Only for the operator's own projects: their Drive sources read with the site's credential."),
     )
+    # Archived: out of the project list, its queue paused and its sources not scanned; a
+    # project being deleted is archived first (publishing.project_removal).
+    archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)
+    deleting_since = models.DateTimeField(_("being deleted since"), null=True, blank=True)
     # Set when X answered 401: the queue stays paused until new credentials are saved.
     needs_credentials = models.BooleanField(_("needs new credentials"), default=False)
     paused = models.BooleanField(_("paused"), default=False)
@@ -124,6 +128,14 @@ class Project(models.Model):
     @property
     def is_active(self) -> bool:
         return not (self.paused or self.needs_credentials)
+
+    @property
+    def archived(self) -> bool:
+        return self.archived_at is not None
+
+    @property
+    def being_deleted(self) -> bool:
+        return self.deleting_since is not None
 
     @property
     def drive_connected(self) -> bool:

@@ -6,6 +6,7 @@ import logging
 from dataclasses import asdict
 
 from cradle_site.health import beat
+from publishing.project_removal import project_delete_run, projects_delete_due
 from publishing.runner import publish_due
 from publishing.scan_runs import source_scan_job, sources_scan_due
 
@@ -20,6 +21,7 @@ def publish() -> dict:
 
 def scan() -> int:
     created = sources_scan_due()
+    projects_delete_due()  # deletions whose job was lost start again
     beat("publishing.scan")
     return created
 
@@ -28,3 +30,8 @@ def scan_source(source_id: int) -> int:
     """A scan a person asked for (``scan_runs.source_scan_request``)."""
     result = source_scan_job(source_id)
     return result.created if result else 0
+
+
+def delete_project(project_id: int) -> bool:
+    """A deletion the owner asked for (``project_removal.project_delete_request``)."""
+    return project_delete_run(project_id)

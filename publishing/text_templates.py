@@ -65,7 +65,7 @@ def template_check(template: str, *, field: str = "text_template") -> str:
     try:
         parsed = list(string.Formatter().parse(template))
     except ValueError:
-        raise ValidationError({field: _("A brace is not closed; write {{ or }} for a brace itself.")}) from None
+        raise ValidationError({field: _("A brace is not closed; write a brace twice to show it as it is.")}) from None
     for _literal, name, spec, conversion in parsed:
         if name is None:
             continue

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from publishing import views, views_composer, views_sources
+from publishing import views, views_composer, views_removal, views_sources
 
 app_name = "publishing"
 
@@ -15,6 +15,8 @@ urlpatterns = [
     path("projects/<int:pk>/x/connect/", views.x_connect, name="x_connect"),
     path("projects/<int:pk>/x/disconnect/", views.x_disconnect, name="x_disconnect"),
     path("x/callback/", views.x_callback, name="x_callback"),
+    path("projects/<int:pk>/archive/", views_removal.project_archive, name="project_archive"),
+    path("projects/<int:pk>/delete/", views_removal.project_delete, name="project_delete"),
     path("sources/<int:pk>/", views_sources.source_edit, name="source_edit"),
     path("sources/<int:pk>/preview/", views_sources.source_template_preview, name="source_template_preview"),
     path("sources/<int:pk>/delete/", views_sources.source_delete, name="source_delete"),

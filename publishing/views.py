@@ -45,7 +45,12 @@ def _status_counts(projects: list[Project]) -> dict[int, dict[str, int]]:
 @login_required
 @writer_required
 def project_list(request: HttpRequest) -> HttpResponse:
-    projects = list(Project.objects.owned_by(request.user).order_by("name"))
+    show_archived = request.GET.get("archived") == "1"
+    projects = list(
+        Project.objects.owned_by(request.user)
+        .filter(archived_at__isnull=not show_archived, deleting_since__isnull=True)
+        .order_by("name")
+    )
     counts = _status_counts(projects)
     for project in projects:
         mine = counts.get(project.pk, {})
@@ -62,7 +67,8 @@ def project_list(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, _("Project created."))
                 return redirect("publishing:project_detail", pk=project.pk)
-    return render(request, "publishing/project_list.html", {"projects": projects, "form": form})
+    context = {"projects": projects, "form": form, "show_archived": show_archived}
+    return render(request, "publishing/project_list.html", context)
 
 
 @login_required

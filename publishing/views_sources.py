@@ -120,8 +120,8 @@ def source_delete(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("Source removed. Waiting posts kept: %(kept)s, cancelled: %(cancelled)s, moved: %(moved)s.")
-                % {"kept": removed.kept, "cancelled": removed.cancelled, "moved": removed.moved},
+                _("Source removed. Waiting posts kept: %(n_kept)s, cancelled: %(n_cancelled)s, moved: %(n_moved)s.")
+                % {"n_kept": removed.kept, "n_cancelled": removed.cancelled, "n_moved": removed.moved},
             )
             return redirect("publishing:project_detail", pk=source.project_id)
     context = {"source": source, "form": form, "waiting": source_edits.waiting_count(source)}

@@ -73,6 +73,7 @@ NOT_PAGES = {
     "x_callback",  # X's redirect back, the same
     "source_scan_status",  # JSON for the scan progress poll
     "source_template_preview",  # POST: JSON for the source page's live preview
+    "project_archive",  # POST only
     "post_delete",  # POST only
     "post_duplicate",  # POST only
     "media_file",  # an image of the owner's folder, for the preview
@@ -263,6 +264,7 @@ PAGES = {
     "publishing:compose": ("user", None),
     "publishing:post_preview": ("user", lambda d: [d["project"].tasks.order_by("pk").last().pk]),
     "publishing:post_edit": ("user", lambda d: [d["project"].tasks.order_by("pk").last().pk]),
+    "publishing:project_delete": ("user", lambda d: [d["project"].pk]),
     "publishing:source_edit": ("user", lambda d: [d["project"].sources.order_by("pk").first().pk]),
     "publishing:source_delete": ("user", lambda d: [d["project"].sources.order_by("pk").first().pk]),
     "analytics:dashboard": ("user", None),

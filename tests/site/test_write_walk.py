@@ -136,6 +136,12 @@ WRITES: dict[str, list[Case]] = {
         )
     ],
     "publishing:source_scan": [Case("scan", kwargs=lambda w: {"pk": w.source.pk})],
+    "publishing:project_archive": [
+        Case("archive", kwargs=lambda w: {"pk": w.project.pk}, body=lambda w: {"archived": "1"})
+    ],
+    "publishing:project_delete": [
+        Case("delete", kwargs=lambda w: {"pk": w.project.pk}, body=lambda w: {"confirm_name": w.project.name})
+    ],
     "publishing:source_edit": [
         Case("edit", kwargs=lambda w: {"pk": w.source.pk}, body=lambda w: {"hashtags": "walked", "is_active": "on"})
     ],
