@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from cradle_site.api import IdsFirstCursorPagination
 from cradle_site.querysets import MAX_ID, get_owned_or_404
-from publishing import folders, project_removal, scan_runs, services, source_edits
+from publishing import evergreen, folders, project_removal, scan_runs, services, source_edits
 from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
 
 
@@ -55,6 +55,7 @@ class ProjectSerializer(serializers.ModelSerializer):
             "slot_interval_minutes",
             "daily_cap",
             "duplicate_window_days",
+            "evergreen_after_days",
             "credentials",
         ]
         read_only_fields = [
@@ -296,6 +297,8 @@ class TaskSerializer(serializers.ModelSerializer):
             "retry_count",
             "version",
             "maybe_posted",
+            "evergreen",
+            "evergreen_of",
             "last_error",
             "published_at",
             "created_at",
@@ -398,8 +401,9 @@ class TaskChangeIn(serializers.Serializer):
 
 
 class TaskAction(APIView):
-    """Retry a failed or cancelled task, cancel a pending, failed or held one, or decide on a
-    held one (it may already be on X): post it anyway, or mark it as posted. No request body."""
+    """Retry a failed or cancelled task, cancel a pending, failed or held one, decide on a
+    held one (it may already be on X): post it anyway, or mark it as posted; or mark a
+    published one evergreen (or not). No request body."""
 
     scope_area = "publishing"
     operation = ""
@@ -415,6 +419,8 @@ class TaskAction(APIView):
             services.task_post_anyway(task=task)
         elif self.operation == "mark-posted":
             services.task_mark_posted(task=task)
+        elif self.operation in ("evergreen", "not-evergreen"):
+            evergreen.evergreen_mark(task=task, evergreen=self.operation == "evergreen")
         else:
             values = TaskChangeIn(data=request.data)
             values.is_valid(raise_exception=True)

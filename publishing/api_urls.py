@@ -22,6 +22,16 @@ urlpatterns = [
         api.TaskAction.as_view(operation="mark-posted"),
         name="publishing_task_mark_posted",
     ),
+    path(
+        "publishing/tasks/<int:pk>/evergreen",
+        api.TaskAction.as_view(operation="evergreen"),
+        name="publishing_task_evergreen",
+    ),
+    path(
+        "publishing/tasks/<int:pk>/not-evergreen",
+        api.TaskAction.as_view(operation="not-evergreen"),
+        name="publishing_task_not_evergreen",
+    ),
     path("publishing/tasks/<int:pk>/change", api.TaskChange.as_view(), name="publishing_task_change"),
     path("publishing/logs", api.LogList.as_view(), name="publishing_logs"),
     path("publishing/posts", api_posts.PostList.as_view(), name="publishing_posts"),

@@ -19,7 +19,15 @@ class ProjectForm(forms.ModelForm):
 
     class Meta:
         model = Project
-        fields = ["name", "description", "slot_interval_minutes", "daily_cap", "duplicate_window_days", "paused"]
+        fields = [
+            "name",
+            "description",
+            "slot_interval_minutes",
+            "daily_cap",
+            "duplicate_window_days",
+            "evergreen_after_days",
+            "paused",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -72,6 +72,11 @@ class Project(models.Model):
         default=False,
         help_text=_("Only for the operator's own projects: their Drive sources read with the site's credential."),
     )
+    # Evergreen (publishing.evergreen): published posts the owner marked evergreen are queued
+    # again this many days after they went out; empty: off.
+    evergreen_after_days = models.PositiveIntegerField(
+        _("repost evergreen posts after (days)"), null=True, blank=True, validators=[MaxValueValidator(3660)]
+    )
     # Archived: out of the project list, its queue paused and its sources not scanned; a
     # project being deleted is archived first (publishing.project_removal).
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)
@@ -358,6 +363,12 @@ class PublishingTask(models.Model):
     source = models.ForeignKey(
         ContentSource, on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks", verbose_name=_("source")
     )
+    # Evergreen: marked by the owner on a published post; a copy is queued every
+    # Project.evergreen_after_days (evergreen_of points a copy at its original).
+    evergreen = models.BooleanField(_("evergreen"), default=False)
+    evergreen_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="evergreen_copies", editable=False
+    )
     # 500 characters keeps (project_id, media_path) inside InnoDB's 3072-byte key limit in utf8mb4.
     media_path = models.CharField(_("media path"), max_length=500)
     # {"text": ..., "alt_text": ..., "media": {"kind": "file", "path": ...} | {"kind": "gdrive", ...}
@@ -401,6 +412,8 @@ class PublishingTask(models.Model):
             models.UniqueConstraint(fields=["project", "media_path"], name="uniq_task_project_media_path"),
         ]
         indexes = [
+            # The evergreen sweep: a project's evergreen posts, oldest first (publishing.evergreen).
+            models.Index(fields=["project", "evergreen", "published_at"], name="ix_tasks_project_evergreen"),
             # The seed's index: due counts and the queue page's status filter.
             models.Index(fields=["status", "scheduled_at", "priority"], name="ix_tasks_status_sched_prio"),
             # The claim reads pending rows in priority order; with this index it stops after
@@ -474,6 +487,10 @@ class PublishingTask(models.Model):
     @property
     def is_held(self) -> bool:
         return self.status == self.Status.HELD
+
+    @property
+    def is_published(self) -> bool:  # evergreen.evergreen_mark takes these
+        return self.status == self.Status.SUCCESS
 
     @property
     def is_retryable(self) -> bool:

@@ -12,4 +12,6 @@ SCHEDULES = [
         # (publishing.scan_runs), and a run takes the due ones one at a time.
         minutes=1,
     ),
+    # Evergreen posts due again get a copy queued (publishing.evergreen).
+    ScheduleSpec(name="publishing.evergreen", func="publishing.tasks.evergreen", schedule_type=Schedule.HOURLY),
 ]

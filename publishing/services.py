@@ -70,12 +70,30 @@ def _check_one_slot_rule(slot_times: list[str], slot_interval_minutes: int | Non
         )
 
 
+def check_evergreen_interval(*, evergreen_after_days: int | None, duplicate_window_days: int) -> None:
+    if evergreen_after_days is not None and evergreen_after_days < max(duplicate_window_days, 1):
+        raise ValidationError(
+            {
+                "evergreen_after_days": _(
+                    "At least the duplicate window (%(days)s days): a copy sooner would be skipped as a duplicate."
+                )
+                % {"days": duplicate_window_days}
+            }
+        )
+
+
 def project_create(*, owner, name: str, **fields) -> Project:
     if Project.objects.filter(owner=owner, name=name).exists():
         raise ValidationError({"name": _("You already have a project with this name.")})
     if "slot_times" in fields:
         fields["slot_times"] = clean_slot_times(fields["slot_times"] or [])
     _check_one_slot_rule(fields.get("slot_times") or [], fields.get("slot_interval_minutes"))
+    check_evergreen_interval(
+        evergreen_after_days=fields.get("evergreen_after_days"),
+        duplicate_window_days=fields.get(
+            "duplicate_window_days", Project._meta.get_field("duplicate_window_days").default
+        ),
+    )
     try:
         with transaction.atomic():
             return Project.objects.create(owner=owner, name=name, **fields)
@@ -94,6 +112,10 @@ def project_update(*, project: Project, **fields) -> Project:
     _check_one_slot_rule(
         fields.get("slot_times", project.slot_times) or [],
         fields.get("slot_interval_minutes", project.slot_interval_minutes),
+    )
+    check_evergreen_interval(
+        evergreen_after_days=fields.get("evergreen_after_days", project.evergreen_after_days),
+        duplicate_window_days=fields.get("duplicate_window_days", project.duplicate_window_days),
     )
     for key, value in fields.items():
         setattr(project, key, value)

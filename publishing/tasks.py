@@ -6,6 +6,7 @@ import logging
 from dataclasses import asdict
 
 from cradle_site.health import beat
+from publishing.evergreen import evergreen_due
 from publishing.project_removal import project_delete_run, projects_delete_due
 from publishing.runner import publish_due
 from publishing.scan_runs import source_scan_job, sources_scan_due
@@ -35,3 +36,9 @@ def scan_source(source_id: int) -> int:
 def delete_project(project_id: int) -> bool:
     """A deletion the owner asked for (``project_removal.project_delete_request``)."""
     return project_delete_run(project_id)
+
+
+def evergreen() -> int:
+    queued = evergreen_due()
+    beat("publishing.evergreen")
+    return queued

@@ -17,13 +17,13 @@ from cradle_site.errors import StateError
 from cradle_site.keyset import keyset_page
 from cradle_site.querysets import get_owned_or_404
 from cradle_site.roles import writer_required
-from publishing import composer, drive_oauth, folders, scan_runs, services, task_counts, x_oauth
+from publishing import composer, drive_oauth, evergreen, folders, scan_runs, services, task_counts, x_oauth
 from publishing.forms import CredentialsForm, ProjectForm, SourceForm, TaskChangeForm, TaskFilterForm
 from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
 from publishing.preview import task_shown
 
 PAGE_SIZE = 50
-TASK_ACTIONS = {"retry", "cancel", "change", "post_anyway", "mark_posted"}
+TASK_ACTIONS = {"retry", "cancel", "change", "post_anyway", "mark_posted", "evergreen", "not_evergreen"}
 
 
 # Service error keys whose page field has another name.
@@ -295,6 +295,8 @@ def task_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             services.task_post_anyway(task=task)
         elif action == "mark_posted":
             services.task_mark_posted(task=task)
+        elif action in ("evergreen", "not_evergreen"):
+            evergreen.evergreen_mark(task=task, evergreen=action == "evergreen")
         else:
             form = TaskChangeForm(request.POST)
             if not form.is_valid():

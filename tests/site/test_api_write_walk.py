@@ -101,6 +101,8 @@ CALLS: dict[tuple[str, str], Call] = {
     ("api:publishing_task_retry", "post"): Call(kwargs=lambda w: {"pk": w.failed_task.pk}),
     ("api:publishing_task_cancel", "post"): Call(kwargs=lambda w: {"pk": w.task.pk}),
     ("api:publishing_task_post_anyway", "post"): Call(kwargs=lambda w: {"pk": w.held_task.pk}),
+    ("api:publishing_task_evergreen", "post"): Call(kwargs=lambda w: {"pk": w.published_task.pk}),
+    ("api:publishing_task_not_evergreen", "post"): Call(kwargs=lambda w: {"pk": w.evergreen_task.pk}),
     ("api:publishing_task_mark_posted", "post"): Call(kwargs=lambda w: {"pk": w.held_task.pk}),
     ("api:publishing_task_change", "post"): Call(kwargs=lambda w: {"pk": w.task.pk}, body=lambda w: {"priority": 7}),
     # As for tasks: the project is in the body, and any id not the caller's is "No such project.".

@@ -156,6 +156,8 @@ WRITES: dict[str, list[Case]] = {
         Case("change", kwargs=lambda w: {"pk": w.task.pk, "action": "change"}, body=lambda w: {"priority": "7"}),
         Case("post_anyway", kwargs=lambda w: {"pk": w.held_task.pk, "action": "post_anyway"}),
         Case("mark_posted", kwargs=lambda w: {"pk": w.held_task.pk, "action": "mark_posted"}),
+        Case("evergreen", kwargs=lambda w: {"pk": w.published_task.pk, "action": "evergreen"}),
+        Case("not_evergreen", kwargs=lambda w: {"pk": w.evergreen_task.pk, "action": "not_evergreen"}),
     ],
     # The project is in the body: an outsider's form names none of theirs (a form error).
     "publishing:compose": [

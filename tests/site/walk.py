@@ -91,6 +91,8 @@ class World:
     task: PublishingTask  # pending: cancel and change act on it
     failed_task: PublishingTask  # failed: retry acts on it
     held_task: PublishingTask  # held (it may already be on X): post anyway / mark posted act on it
+    published_task: PublishingTask  # published: marking it evergreen acts on it
+    evergreen_task: PublishingTask  # published and evergreen: "stop reposting" acts on it
     api_key: ApiKey
     media_root: Path
 
@@ -135,6 +137,12 @@ def build_world(owner: User, outsider: User, media_root: Path) -> World:
     held_task = publishing_services.task_create(project=project, media_path=str(media_root / "cat.png"))
     PublishingTask.objects.filter(pk=held_task.pk).update(status=PublishingTask.Status.HELD, maybe_posted=True)
     held_task.refresh_from_db()
+    published_task = publishing_services.task_create(project=project, text="Published post")
+    evergreen_task = publishing_services.task_create(project=project, text="Evergreen post")
+    PublishingTask.objects.filter(pk=published_task.pk).update(status=PublishingTask.Status.SUCCESS)
+    PublishingTask.objects.filter(pk=evergreen_task.pk).update(status=PublishingTask.Status.SUCCESS, evergreen=True)
+    published_task.refresh_from_db()
+    evergreen_task.refresh_from_db()
     return World(
         owner=owner,
         outsider=outsider,
@@ -147,6 +155,8 @@ def build_world(owner: User, outsider: User, media_root: Path) -> World:
         task=task,
         failed_task=failed_task,
         held_task=held_task,
+        published_task=published_task,
+        evergreen_task=evergreen_task,
         api_key=apikey_create(user=owner, name="script", permissions=["account:read"]).api_key,
         media_root=media_root,
     )
