@@ -493,6 +493,23 @@ ANALYTICS_MAX_RANGE_DAYS = env.env_int("ANALYTICS_MAX_RANGE_DAYS", 366, minimum=
 BACKUP_DIR = Path(env.env_str("BACKUP_DIR", str(VAR_DIR / "backups")))
 BACKUP_KEEP = env.env_int("BACKUP_KEEP", 14, minimum=1)
 BACKUP_ENABLED = env.env_bool("BACKUP_ENABLED", True)
+# Off-site copies (ops.offsite): s3://bucket/prefix; credentials and region from the usual
+# AWS_* variables; BACKUP_S3_ENDPOINT_URL for a store other than AWS (MinIO, R2, B2, ...).
+BACKUP_S3_URL = env.env_str("BACKUP_S3_URL", "")
+BACKUP_S3_ENDPOINT_URL = env.env_str("BACKUP_S3_ENDPOINT_URL", "")
+# Remote retention, grandfather-father-son: the newest backup of each of so many days, weeks, months.
+BACKUP_KEEP_DAILY = env.env_int("BACKUP_KEEP_DAILY", 14, minimum=1)
+BACKUP_KEEP_WEEKLY = env.env_int("BACKUP_KEEP_WEEKLY", 8, minimum=0)
+BACKUP_KEEP_MONTHLY = env.env_int("BACKUP_KEEP_MONTHLY", 12, minimum=0)
+# SQLite: an online backup every hour besides the daily one (it has no binary log to replay).
+BACKUP_HOURLY_SQLITE = env.env_bool("BACKUP_HOURLY_SQLITE", True)
+# MariaDB point-in-time recovery (ops.binlog): closed binary logs are archived this often.
+BINLOG_DIR = Path(env.env_str("BINLOG_DIR", str(BACKUP_DIR / "binlogs")))
+BINLOG_ARCHIVE_MINUTES = env.env_int("BINLOG_ARCHIVE_MINUTES", 5, minimum=1)
+# /healthz?strict=1 pages when the newest backup, binlog archive or restore drill is older than this.
+BACKUP_MAX_AGE_HOURS = env.env_int("BACKUP_MAX_AGE_HOURS", 26, minimum=1)
+BINLOG_MAX_AGE_MINUTES = env.env_int("BINLOG_MAX_AGE_MINUTES", 30, minimum=1)
+RESTORE_DRILL_MAX_AGE_DAYS = env.env_int("RESTORE_DRILL_MAX_AGE_DAYS", 8, minimum=1)
 # purge_logs: rows older than this many days go; small batches keep each transaction short.
 PURGE_LOGS_DAYS = env.env_int("PURGE_LOGS_DAYS", 180, minimum=1)
 PURGE_BATCH_SIZE = env.env_int("PURGE_BATCH_SIZE", 5000, minimum=1)
