@@ -10,6 +10,7 @@ operator check a copy with ``sha256sum -c`` without the key.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -72,6 +73,11 @@ def backup_create(
     finally:
         partial.unlink(missing_ok=True)
     target.with_name(target.name + ".sha256").write_text(f"{digest}  {target.name}\n")
+    if "binlog" in header:
+        # Where the binlog archive must start for this backup (ops.binlog reads it); not secret.
+        binlog.sidecar(target).write_text(
+            json.dumps({"binlog_file": header["binlog"][0], "binlog_pos": header["binlog"][1]})
+        )
     progress(f"wrote {target} ({target.stat().st_size:,} bytes)")
     for old in backup_prune(directory=directory, keep=keep):
         progress(f"removed old backup {old.name}")
@@ -108,9 +114,9 @@ def _seal_sqlite(out, header: dict, directory: Path, progress: Progress) -> str:
         os.unlink(snapshot)
 
 
-def _mysql_args(binary: str, *, using: str = "default") -> tuple[list[str], dict]:
+def _mysql_args(binary: str, *, using: str = "default", charset: bool = True) -> tuple[list[str], dict]:
     db = connections[using].settings_dict
-    args = [binary, f"--user={db['USER']}", "--default-character-set=utf8mb4"]
+    args = [binary, f"--user={db['USER']}"] + (["--default-character-set=utf8mb4"] if charset else [])
     socket = db.get("OPTIONS", {}).get("unix_socket")
     if socket:
         args.append(f"--socket={socket}")
@@ -136,16 +142,26 @@ def _seal_mysql(out, header: dict, directory: Path, progress: Progress) -> str:
         # The dump's head names the binlog position it is consistent with: the replay starts there.
         args.append("--master-data=2")
     args.append(connection.settings_dict["NAME"])
+    head = bytearray()
+
+    def chunks() -> Iterator[bytes]:
+        for chunk in iter(lambda: process.stdout.read(sealed.CHUNK_BYTES), b""):
+            if len(head) < 65536:
+                head.extend(chunk[:65536])
+            yield chunk
+
     with tempfile.TemporaryFile() as errors:
         process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=errors, env=env)
         try:
-            digest = sealed.seal(iter(lambda: process.stdout.read(sealed.CHUNK_BYTES), b""), out, header=header)
+            digest = sealed.seal(chunks(), out, header=header)
         finally:
             process.stdout.close()
             code = process.wait()
         if code != 0:
             errors.seek(0)
             raise BackupError(f"{Path(args[0]).name} failed: {_last_line(errors.read())}")
+    if position := binlog.position_in_dump(bytes(head)):
+        header["binlog"] = list(position)  # for the caller's sidecar (the sealed header is written)
     progress("dump complete, encrypted")
     return digest
 
@@ -167,6 +183,7 @@ def backup_prune(*, directory: Path, keep: int) -> list[Path]:
     for path in removed:
         path.unlink(missing_ok=True)
         path.with_name(path.name + ".sha256").unlink(missing_ok=True)
+        binlog.sidecar(path).unlink(missing_ok=True)
     return removed
 
 

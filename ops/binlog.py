@@ -14,6 +14,7 @@ SQLite has no binary log: there the daily and hourly online backups are the reco
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -44,6 +45,27 @@ def position_in_dump(head: bytes) -> tuple[str, int] | None:
     """The (file, position) ``--master-data=2`` wrote near the top of a dump."""
     found = _POSITION.search(head)
     return (found.group(1).decode(), int(found.group(2))) if found else None
+
+
+def sidecar(backup: Path) -> Path:
+    """The small JSON file next to a MariaDB backup naming its binlog file and position."""
+    return backup.with_name(backup.name + ".binlog.json")
+
+
+def _first_needed(directory: Path) -> int:
+    """The first binlog sequence number to archive: after the last archived one; with none
+    archived yet, the one the newest backup starts from (older ones replay onto nothing)."""
+    done = archived(directory)
+    if done:
+        return _sequence(list(done)[-1]) + 1
+    from ops.backup import backup_list
+
+    for backup in reversed(backup_list()):
+        try:
+            return _sequence(json.loads(sidecar(backup).read_text())["binlog_file"])
+        except (OSError, ValueError, KeyError):
+            continue
+    return 0
 
 
 def _archive_name(log_file: str, stamp: str) -> str:
@@ -79,12 +101,12 @@ def binlog_archive(*, directory: Path | None = None, using: str = "default", pro
         cursor.execute("FLUSH BINARY LOGS")
         cursor.execute("SHOW BINARY LOGS")
         logs = [row[0] for row in cursor.fetchall()]
-    done = archived(directory)
+    first = _first_needed(directory)
     written = []
     for log_file in logs[:-1]:  # the last one is still being written
-        if log_file in done:
+        if _sequence(log_file) < first:
             continue
-        args, env = _mysql_args(_which("mariadb-binlog", "mysqlbinlog"), using=using)
+        args, env = _mysql_args(_which("mariadb-binlog", "mysqlbinlog"), using=using, charset=False)
         with tempfile.TemporaryDirectory(dir=directory) as scratch:
             args += ["--read-from-remote-server", "--raw", f"--result-file={scratch}/", log_file]
             result = subprocess.run(args, env=env, capture_output=True)
