@@ -510,6 +510,8 @@ BINLOG_ARCHIVE_MINUTES = env.env_int("BINLOG_ARCHIVE_MINUTES", 5, minimum=1)
 BACKUP_MAX_AGE_HOURS = env.env_int("BACKUP_MAX_AGE_HOURS", 26, minimum=1)
 BINLOG_MAX_AGE_MINUTES = env.env_int("BINLOG_MAX_AGE_MINUTES", 30, minimum=1)
 RESTORE_DRILL_MAX_AGE_DAYS = env.env_int("RESTORE_DRILL_MAX_AGE_DAYS", 8, minimum=1)
+# Off where the host backs up itself (then BACKUP_ENABLED is usually off too).
+BACKUP_HEALTH_CHECKS = env.env_bool("BACKUP_HEALTH_CHECKS", True)
 # purge_logs: rows older than this many days go; small batches keep each transaction short.
 PURGE_LOGS_DAYS = env.env_int("PURGE_LOGS_DAYS", 180, minimum=1)
 PURGE_BATCH_SIZE = env.env_int("PURGE_BATCH_SIZE", 5000, minimum=1)

@@ -108,10 +108,21 @@ def _seal_sqlite(out, header: dict, directory: Path, progress: Progress) -> str:
             raise BackupError(f"cannot take a snapshot in {directory}: {exc}") from exc
         finally:
             target.close()
+        header["counts"] = sqlite_counts(snapshot)  # what a restore drill must find again
         progress(f"snapshot taken ({Path(snapshot).stat().st_size:,} bytes), encrypting")
         return sealed.seal(_file_chunks(Path(snapshot)), out, header=header)
     finally:
         os.unlink(snapshot)
+
+
+def sqlite_counts(path: str | Path) -> dict[str, int]:
+    """Rows per table of a SQLite file."""
+    db = sqlite3.connect(path)
+    try:
+        names = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return {name: db.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0] for name in sorted(names)}
+    finally:
+        db.close()
 
 
 def _mysql_args(binary: str, *, using: str = "default", charset: bool = True) -> tuple[list[str], dict]:
