@@ -67,6 +67,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After a request that wrote, the visitor reads from the primary, not the replica, for a while.
+    "cradle_site.replica.ReplicaPinMiddleware",
     "accounts.middleware.UserPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -117,6 +119,26 @@ DATABASES = {
     )
 }
 DATABASE_IS_SQLITE = DATABASES["default"]["ENGINE"].endswith("sqlite3")
+# A read replica (cradle_site.replica): the statistics pages, CSV exports and the admin's log
+# lists read from it; it is skipped while down, lagging more than the setting, or for
+# DATABASE_REPLICA_PIN_SECONDS after the visitor wrote something.
+DATABASE_REPLICA_URL = env.env_str("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = env.parse_database_url(
+        DATABASE_REPLICA_URL,
+        base_dir=BASE_DIR,
+        timeouts=env.DatabaseTimeouts(
+            connect=DATABASE_CONNECT_TIMEOUT,
+            read=DATABASE_READ_TIMEOUT,
+            write=DATABASE_WRITE_TIMEOUT,
+            busy=DATABASE_BUSY_TIMEOUT,
+        ),
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["cradle_site.replica.ReplicaRouter"]
+DATABASE_REPLICA_MAX_LAG_SECONDS = env.env_int("DATABASE_REPLICA_MAX_LAG_SECONDS", 10, minimum=0)
+DATABASE_REPLICA_PIN_SECONDS = env.env_int("DATABASE_REPLICA_PIN_SECONDS", 30, minimum=0)
+DATABASE_REPLICA_CHECK_SECONDS = env.env_int("DATABASE_REPLICA_CHECK_SECONDS", 5, minimum=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

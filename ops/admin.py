@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from cradle_site.replica import ReplicaListMixin
 from ops.models import RestoreDrill
 
 
 @admin.register(RestoreDrill)
-class RestoreDrillAdmin(admin.ModelAdmin):
+class RestoreDrillAdmin(ReplicaListMixin, admin.ModelAdmin):
     """Read-only: drills are written by ``backup_verify`` only."""
 
     list_display = ("started_at", "ok", "backup_name", "tables", "rows", "sampled", "binlogs", "seconds", "detail")
