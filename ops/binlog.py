@@ -72,7 +72,7 @@ def _archive_name(log_file: str, stamp: str) -> str:
     return f"cradle-binlog-{log_file}-{stamp}{SUFFIX}"
 
 
-def _log_file_of(name: str) -> str:
+def log_file_of(name: str) -> str:
     # cradle-binlog-<file>-<stamp>.cbin -> <file>
     return name[len("cradle-binlog-") :].rsplit("-", 1)[0]
 
@@ -84,7 +84,7 @@ def _sequence(log_file: str) -> int:
 def archived(directory: Path | None = None) -> dict[str, Path]:
     """Archived binlogs in ``directory`` by binlog file name, in binlog order."""
     directory = Path(directory or settings.BINLOG_DIR)
-    found = {_log_file_of(path.name): path for path in directory.glob(f"cradle-binlog-*{SUFFIX}")}
+    found = {log_file_of(path.name): path for path in directory.glob(f"cradle-binlog-*{SUFFIX}")}
     return dict(sorted(found.items(), key=lambda item: _sequence(item[0])))
 
 
@@ -130,7 +130,28 @@ def binlog_archive(*, directory: Path | None = None, using: str = "default", pro
         offsite.upload(target, kind=offsite.BINLOGS)
         progress(f"archived {log_file} as {target.name}")
         written.append(target)
+    for old in _prune_local(directory):
+        progress(f"removed old binlog archive {old.name}")
     return written
+
+
+def _prune_local(directory: Path) -> list[Path]:
+    """Archives older than the binlog the oldest local backup starts from replay onto nothing."""
+    from ops.backup import backup_list
+
+    starts = []
+    for backup in backup_list():
+        try:
+            starts.append(_sequence(json.loads(sidecar(backup).read_text())["binlog_file"]))
+        except (OSError, ValueError, KeyError):
+            continue
+    if not starts:
+        return []
+    removed = [path for name, path in archived(directory).items() if _sequence(name) < min(starts)]
+    for path in removed:
+        path.unlink(missing_ok=True)
+        path.with_name(path.name + ".sha256").unlink(missing_ok=True)
+    return removed
 
 
 def replay(
@@ -150,12 +171,12 @@ def replay(
     start_file, start_pos = start
     source_db = source_database
     files = [path for name, path in archived(directory).items() if _sequence(name) >= _sequence(start_file)]
-    if not files or _log_file_of(files[0].name) != start_file:
+    if not files or log_file_of(files[0].name) != start_file:
         raise BackupError(f"the binlog {start_file} the backup starts from is not archived (run db_binlog_archive)")
     expected = _sequence(start_file)
     for path in files:
-        if _sequence(_log_file_of(path.name)) != expected:
-            raise BackupError(f"binlog archive has a gap before {_log_file_of(path.name)}")
+        if _sequence(log_file_of(path.name)) != expected:
+            raise BackupError(f"binlog archive has a gap before {log_file_of(path.name)}")
         expected += 1
     with tempfile.TemporaryDirectory(dir=Path(directory or settings.BINLOG_DIR)) as scratch:
         plain = []
@@ -163,7 +184,7 @@ def replay(
             header = sealed.verify(path)
             if header.get("vendor") != "mysql-binlog":
                 raise BackupError(f"{path.name} is not a binlog archive")
-            out_path = Path(scratch) / _log_file_of(path.name)
+            out_path = Path(scratch) / log_file_of(path.name)
             with open(out_path, "wb") as out:
                 for chunk in sealed.unseal(path):
                     out.write(chunk)

@@ -4,6 +4,7 @@ the moment gives exactly the first 1,000."""
 from __future__ import annotations
 
 import io
+import json
 import math
 import os
 import time
@@ -75,3 +76,14 @@ def test_the_archive_skips_what_it_archived_before(binlog_server, owner):
     call_command("db_binlog_archive", stdout=out, stderr=io.StringIO())
     assert out.getvalue().strip() == "Archived 1 binlog file(s)."  # only the one just closed
     assert set(before) < set(binlog.archived())
+
+
+def test_old_archives_go_with_the_backups_that_needed_them(binlog_server, owner):
+    backup_create(keep=1, progress=lambda line: None)
+    call_command("db_binlog_archive", stdout=io.StringIO(), stderr=io.StringIO())
+    call_command("db_binlog_archive", stdout=io.StringIO(), stderr=io.StringIO())
+    assert len(binlog.archived()) == 2
+    newest = backup_create(keep=1, progress=lambda line: None)  # the first backup is rotated out
+    start = json.loads(binlog.sidecar(newest).read_text())["binlog_file"]
+    call_command("db_binlog_archive", stdout=io.StringIO(), stderr=io.StringIO())
+    assert list(binlog.archived())[0] == start

@@ -71,7 +71,7 @@ class Command(OperatorCommand):
             local = offsite.download(names[-1], Path(settings.BACKUP_DIR))
             have = binlog.archived()
             for name in offsite.remote_names(offsite.BINLOGS):
-                if name.endswith(binlog.SUFFIX) and binlog._log_file_of(name) not in have:
+                if name.endswith(binlog.SUFFIX) and binlog.log_file_of(name) not in have:
                     offsite.download(name, Path(settings.BINLOG_DIR), kind=offsite.BINLOGS)
         except BackupError as exc:
             raise CommandError(f"restore refused: {exc}") from exc
