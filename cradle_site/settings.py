@@ -379,6 +379,11 @@ LOGGING = {
     },
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # boto3 (ops.offsite) says "Found credentials in environment variables" at INFO on every
+        # client: noise in each backup's output. Its warnings and errors still show.
+        "botocore": {"level": "WARNING"},
+        "boto3": {"level": "WARNING"},
+        "s3transfer": {"level": "WARNING"},
         # Not Django's default "mail_admins" handler: ADMINS gets the staff alarms
         # (messaging.alarms), and Django would also mail every 5xx - /healthz's 503 each time
         # a monitor asks. Errors go to the log, like everything else.

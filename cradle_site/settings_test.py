@@ -38,7 +38,7 @@ if (_replica_url := os.environ.get("TEST_REPLICA_MYSQL_URL")) and not DATABASE_I
 
     DATABASES["replica"] = _env.parse_database_url(  # noqa: F405
         _replica_url,
-        base_dir=BASE_DIR,
+        base_dir=BASE_DIR,  # noqa: F405
         timeouts=_env.DatabaseTimeouts(connect=2, read=30, write=30, busy=5),  # noqa: F405
     )
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # noqa: F405

@@ -52,20 +52,30 @@ def sidecar(backup: Path) -> Path:
     return backup.with_name(backup.name + ".binlog.json")
 
 
-def _first_needed(directory: Path) -> int:
+def _first_needed(directory: Path, closed: list[str]) -> int:
     """The first binlog sequence number to archive: after the last archived one; with none
-    archived yet, the one the newest backup starts from (older ones replay onto nothing)."""
+    archived yet, the one the oldest local backup starts from (older ones replay onto nothing);
+    with no such backup either, only the newest closed one: a server that has run for a
+    while holds days of binlogs that no backup of ours can use."""
     done = archived(directory)
     if done:
         return _sequence(list(done)[-1]) + 1
+    if starts := _backup_starts():
+        return min(starts)
+    return _sequence(closed[-1]) if closed else 0
+
+
+def _backup_starts() -> list[int]:
+    """The binlog sequence number each local backup starts from (oldest backup first)."""
     from ops.backup import backup_list
 
-    for backup in reversed(backup_list()):
+    starts = []
+    for backup in backup_list():
         try:
-            return _sequence(json.loads(sidecar(backup).read_text())["binlog_file"])
+            starts.append(_sequence(json.loads(sidecar(backup).read_text())["binlog_file"]))
         except (OSError, ValueError, KeyError):
             continue
-    return 0
+    return starts
 
 
 def _archive_name(log_file: str, stamp: str) -> str:
@@ -101,9 +111,10 @@ def binlog_archive(*, directory: Path | None = None, using: str = "default", pro
         cursor.execute("FLUSH BINARY LOGS")
         cursor.execute("SHOW BINARY LOGS")
         logs = [row[0] for row in cursor.fetchall()]
-    first = _first_needed(directory)
+    closed = logs[:-1]  # the last one is still being written
+    first = _first_needed(directory, closed)
     written = []
-    for log_file in logs[:-1]:  # the last one is still being written
+    for log_file in closed:
         if _sequence(log_file) < first:
             continue
         args, env = _mysql_args(_which("mariadb-binlog", "mysqlbinlog"), using=using, charset=False)
@@ -137,14 +148,7 @@ def binlog_archive(*, directory: Path | None = None, using: str = "default", pro
 
 def _prune_local(directory: Path) -> list[Path]:
     """Archives older than the binlog the oldest local backup starts from replay onto nothing."""
-    from ops.backup import backup_list
-
-    starts = []
-    for backup in backup_list():
-        try:
-            starts.append(_sequence(json.loads(sidecar(backup).read_text())["binlog_file"]))
-        except (OSError, ValueError, KeyError):
-            continue
+    starts = _backup_starts()
     if not starts:
         return []
     removed = [path for name, path in archived(directory).items() if _sequence(name) < min(starts)]

@@ -9,8 +9,9 @@ with no S3 API; an operator who needs one can mirror BACKUP_DIR with it.
 An upload streams the file in parts (``upload_fileobj`` with a ``TransferConfig``: never the
 whole file in memory), stores its sha256 in the object's metadata, and then reads the object
 back, streaming, to check that sha256: a copy that did not land whole is an error at backup
-time, not at restore time. A download is checked the same way before the sealed file's own
-HMAC is (``ops.sealed.verify``), so a truncated or tampered copy is refused either way.
+time, not at restore time. A download is checked the same way, and then by the sealed file's
+own HMAC (``ops.sealed.verify``), before it is moved into place: a truncated or tampered copy
+is refused and never left behind.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from ops import sealed
 from ops.sealed import BackupError
 
 PART_BYTES = 8 * 1024 * 1024
@@ -146,6 +148,12 @@ def download(name: str, directory: Path, *, kind: str = BACKUPS) -> Path:
         recorded = response.get("Metadata", {}).get("sha256", "")
         if not recorded or recorded != digest.hexdigest():
             raise BackupError(f"off-site copy {name} is damaged or truncated (its sha256 does not match)")
+        try:
+            # Whoever can write to the bucket can also write a matching sha256: the file's own
+            # HMAC decides, before the copy lands in BACKUP_DIR as "the newest backup".
+            sealed.verify(partial)
+        except BackupError as exc:
+            raise BackupError(f"off-site copy {name} is refused: {exc}") from None
         partial.rename(final)
     except _errors() as exc:
         raise BackupError(f"cannot download s3://{where.bucket}/{key}: {exc}") from exc

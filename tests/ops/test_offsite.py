@@ -4,6 +4,8 @@ damaged remote copy is refused; grandfather-father-son retention off-site."""
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,6 +18,7 @@ from ops.backup import backup_create, backup_list
 from ops.sealed import BackupError
 from publishing.models import PublishingLog
 from tests.analytics.factories import table_checksums
+from tests.conftest import ROOT, subprocess_env
 from tests.ops.s3 import s3_bucket, s3_client
 from tests.ops.test_backup import _quiet, filled  # noqa: F401 - a fixture, shared
 
@@ -66,9 +69,13 @@ def test_a_tampered_remote_copy_is_refused(filled, bucket, settings, tmp_path): 
         Metadata={"sha256": __import__("hashlib").sha256(bytes(data)).hexdigest()},
     )
     path.unlink()
-    with pytest.raises(CommandError, match="restore refused: backup file is damaged or was tampered with"):
+    with pytest.raises(
+        CommandError,
+        match=r"^restore refused: off-site copy .* is refused: backup file is damaged or was tampered with",
+    ):
         call_command("db_restore", "--from-offsite", "--force", stdout=io.StringIO(), stderr=io.StringIO())
     assert PublishingLog.objects.count() == 400
+    assert not path.exists() and list(settings.BACKUP_DIR.glob("*.partial")) == []  # nothing left behind
 
 
 def test_a_truncated_remote_copy_is_refused(filled, bucket, settings, tmp_path):  # noqa: F811
@@ -82,6 +89,42 @@ def test_a_truncated_remote_copy_is_refused(filled, bucket, settings, tmp_path):
     assert not (tmp_path / "fetched" / path.name).exists()
     with pytest.raises(CommandError, match="restore refused: off-site copy .* is damaged or truncated"):
         call_command("db_restore", "--from-offsite", "--force", stdout=io.StringIO(), stderr=io.StringIO())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("damage", ["truncated", "tampered"])
+def test_the_command_refuses_a_damaged_remote_copy_in_one_line(filled, bucket, settings, damage):  # noqa: F811
+    """What an operator sees: ``manage.py db_restore --from-offsite`` exits non-zero with one line."""
+    path = backup_create(progress=_quiet)
+    data = path.read_bytes()
+    if damage == "truncated":
+        body, digest = data[:-500], offsite.file_sha256(path)  # the metadata says what was uploaded
+    else:
+        changed = bytearray(data)
+        changed[len(changed) // 2] ^= 0x01
+        body = bytes(changed)
+        digest = __import__("hashlib").sha256(body).hexdigest()
+    s3_client().put_object(Bucket=bucket, Key=f"site-a/backups/{path.name}", Body=body, Metadata={"sha256": digest})
+    path.unlink()
+    result = subprocess.run(
+        [sys.executable, "manage.py", "db_restore", "--from-offsite", "--force"],
+        cwd=ROOT,
+        env=subprocess_env(
+            BACKUP_DIR=str(settings.BACKUP_DIR),
+            BACKUP_S3_URL=settings.BACKUP_S3_URL,
+            BACKUP_S3_ENDPOINT_URL=settings.BACKUP_S3_ENDPOINT_URL,
+        ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    expected = "sha256 does not match" if damage == "truncated" else "damaged or was tampered with"
+    assert len(lines) == 1 and lines[0].startswith("CommandError: restore refused: off-site copy"), lines
+    assert expected in lines[0]
+    assert not path.exists()
+    assert PublishingLog.objects.count() == 400
 
 
 @pytest.mark.one_database
