@@ -8,6 +8,7 @@ both must be given, and the security middleware settings below pass
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -525,6 +526,8 @@ BACKUP_ENABLED = env.env_bool("BACKUP_ENABLED", True)
 # Off-site copies (ops.offsite): s3://bucket/prefix; credentials and region from the usual
 # AWS_* variables; BACKUP_S3_ENDPOINT_URL for a store other than AWS (MinIO, R2, B2, ...).
 BACKUP_S3_URL = env.env_str("BACKUP_S3_URL", "")
+if BACKUP_S3_URL and not re.fullmatch(r"s3://[^/]+(/.*)?", BACKUP_S3_URL):
+    raise ImproperlyConfigured(f"BACKUP_S3_URL must look like s3://bucket/prefix, got {BACKUP_S3_URL!r}")
 BACKUP_S3_ENDPOINT_URL = env.env_str("BACKUP_S3_ENDPOINT_URL", "")
 # Remote retention, grandfather-father-son: the newest backup of each of so many days, weeks, months.
 BACKUP_KEEP_DAILY = env.env_int("BACKUP_KEEP_DAILY", 14, minimum=1)

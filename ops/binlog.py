@@ -138,12 +138,26 @@ def binlog_archive(*, directory: Path | None = None, using: str = "default", pro
             finally:
                 partial.unlink(missing_ok=True)
         target.with_name(target.name + ".sha256").write_text(f"{digest}  {target.name}\n")
-        offsite.upload(target, kind=offsite.BINLOGS)
         progress(f"archived {log_file} as {target.name}")
         written.append(target)
+    for path in _upload_missing(directory):
+        progress(f"copied off-site and checked: {path.name}")
     for old in _prune_local(directory):
         progress(f"removed old binlog archive {old.name}")
     return written
+
+
+def _upload_missing(directory: Path) -> list[Path]:
+    """Copy off-site every local archive the bucket lacks: not only this run's, so one failed
+    upload (the bucket down for a while) is made good by the next run, not left as a gap
+    that breaks every off-site point-in-time restore after it."""
+    if offsite.target() is None:
+        return []
+    there = set(offsite.remote_names(offsite.BINLOGS))
+    missing = [path for path in archived(directory).values() if path.name not in there]
+    for path in missing:
+        offsite.upload(path, kind=offsite.BINLOGS)
+    return missing
 
 
 def _prune_local(directory: Path) -> list[Path]:

@@ -87,3 +87,37 @@ def test_old_archives_go_with_the_backups_that_needed_them(binlog_server, owner)
     start = json.loads(binlog.sidecar(newest).read_text())["binlog_file"]
     call_command("db_binlog_archive", stdout=io.StringIO(), stderr=io.StringIO())
     assert list(binlog.archived())[0] == start
+
+
+def test_the_machine_is_lost_restore_from_off_site_until_a_moment(binlog_server, owner, monkeypatch):
+    """Backup and binlogs off-site only (one binlog upload failed on the way and was made good
+    by the next archive run): db_restore --from-offsite --until gives exactly the first rows."""
+    import shutil
+
+    from ops import offsite
+    from ops.sealed import BackupError
+    from tests.ops.s3 import s3_bucket
+
+    s3_bucket(binlog_server, monkeypatch)
+    real_url = binlog_server.BACKUP_S3_URL
+    task = make_tasks(make_project(owner), 1)[0]
+    backup_create(progress=lambda line: None)
+    first = _write_logs(task, 300)
+    binlog_server.BACKUP_S3_URL = "s3://no-such-bucket-here/x"  # the bucket is away for a while
+    with pytest.raises(BackupError, match="s3://no-such-bucket-here/x/binlogs/.*NoSuchBucket"):
+        binlog.binlog_archive(progress=lambda line: None)
+    binlog_server.BACKUP_S3_URL = real_url
+    first += _write_logs(task, 300)
+    moment = math.floor(time.time()) + 1
+    time.sleep(max(0.0, moment + 0.3 - time.time()))
+    _write_logs(task, 300)
+    binlog.binlog_archive(progress=lambda line: None)
+    assert [path.name for path in binlog.archived().values()] == offsite.remote_names(offsite.BINLOGS)
+
+    shutil.rmtree(binlog_server.BACKUP_DIR)  # the disk is gone (BINLOG_DIR is inside it)
+    shutil.rmtree(binlog_server.BINLOG_DIR, ignore_errors=True)
+    until = datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    err = io.StringIO()
+    call_command("db_restore", "--from-offsite", "--force", "--until", until, stdout=io.StringIO(), stderr=err)
+    assert "downloaded and checked" in err.getvalue() and "replayed" in err.getvalue()
+    assert sorted(PublishingLog.objects.values_list("pk", flat=True)) == sorted(first)

@@ -62,6 +62,8 @@ class Command(OperatorCommand):
 
     def _download(self, path: Path | None) -> Path:
         """The named (or newest) off-site backup, and the binlog archives, fetched into BACKUP_DIR."""
+        if offsite.target() is None:
+            raise CommandError("--from-offsite needs BACKUP_S3_URL (and the bucket's credentials in the environment)")
         try:
             names = [name for name in offsite.remote_names(offsite.BACKUPS) if name.endswith(".cbak")]
             if path is not None:
