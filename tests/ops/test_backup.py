@@ -208,3 +208,11 @@ def test_the_daily_backup_job_refuses_an_empty_database_and_rotates_nothing(db, 
     with pytest.raises(BackupError, match="database is empty"):
         tasks.backup_daily()
     assert not settings.BACKUP_DIR.exists()
+
+
+@pytest.mark.sqlite_only
+def test_restore_until_on_sqlite_says_it_needs_mariadb(filled):
+    path = backup_create(progress=_quiet)
+    with pytest.raises(CommandError, match="^restore refused: point-in-time recovery needs MariaDB/MySQL"):
+        call_command("db_restore", str(path), "--force", "--until", "2026-12-01 10:42:00", stderr=io.StringIO())
+    assert PublishingLog.objects.count() == 400

@@ -1,3 +1,4 @@
+import argparse
 from datetime import datetime
 from pathlib import Path
 
@@ -85,5 +86,6 @@ def _moment(raw: str) -> datetime:
     try:
         moment = datetime.fromisoformat(raw.strip())
     except ValueError:
-        raise ValueError(f"not a date and time: {raw!r}") from None
+        # ArgumentTypeError: argparse shows this text (a ValueError would read "invalid _moment value").
+        raise argparse.ArgumentTypeError(f'not a date and time: {raw!r} (use "YYYY-MM-DD HH:MM:SS")') from None
     return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
