@@ -5,7 +5,7 @@
 
 Prints one JSON line per phase: phase, db, seconds (the phase itself), peak_rss_mb (the Python
 process during the phase: its peak is reset after Django's start-up), tools_peak_rss_mb (the
-largest tool the phase ran: mariadb-dump, the mariadb client, mariadb-binlog), and rows /
+tools the phase ran at their largest: mariadb-dump, the mariadb client, mariadb-binlog, sampled), and rows /
 rows_per_s where rows move (restore, binlog replay). Each phase runs in its own process. The upload goes to BACKUP_S3_URL, or to a bucket on the local moto server
 (http://127.0.0.1:5005, bin/services) when none is set. The binlog replay needs a server with a
 binary log (3307 of bin/services); on SQLite that phase is skipped.
@@ -17,9 +17,9 @@ import argparse
 import importlib.util
 import json
 import os
-import resource
 import subprocess
 import sys
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -75,6 +75,7 @@ def phase(name: str) -> dict:
 
     quiet = lambda line: None  # noqa: E731
     _reset_peak_rss()
+    tools = _ToolSampler()
     started = time.perf_counter()
     result: dict = {}
     if name == "backup":
@@ -115,9 +116,52 @@ def phase(name: str) -> dict:
     if result.get("rows"):
         result["rows_per_s"] = round(result["rows"] / result["seconds"])
     result["peak_rss_mb"] = _peak_rss_mb()
-    # The largest tool the phase ran (mariadb-dump, the mariadb client, mariadb-binlog), if any.
-    result["tools_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+    result["tools_peak_rss_mb"] = round(tools.stop() / 1024, 1)
     return result
+
+
+class _ToolSampler(threading.Thread):
+    """The largest summed RSS of the tools this process runs (mariadb-dump, the mariadb client,
+    mariadb-binlog), sampled every 20 ms from /proc: their own ru_maxrss would count the pages
+    of the Python process they were forked from."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak_kb = 0
+        self._done = threading.Event()
+        self.start()
+
+    def run(self) -> None:
+        while not self._done.wait(0.02):
+            self.peak_kb = max(self.peak_kb, sum(_rss_kb(pid) for pid in _descendants(os.getpid())))
+
+    def stop(self) -> int:
+        self._done.set()
+        self.join()
+        return self.peak_kb
+
+
+def _descendants(pid: int) -> list[int]:
+    found = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as children:
+                for child in map(int, children.read().split()):
+                    found += [child, *_descendants(child)]
+    except OSError:
+        pass
+    return found
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def _reset_peak_rss() -> None:
