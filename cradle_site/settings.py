@@ -476,6 +476,13 @@ PUBLISHING_GOOGLE_OAUTH_TOKEN_URL = env.env_str(
 PUBLISHING_GOOGLE_OAUTH_REVOKE_URL = env.env_str(
     "PUBLISHING_GOOGLE_OAUTH_REVOKE_URL", "https://oauth2.googleapis.com/revoke"
 )
+# Connecting X by OAuth 2.0 (publishing.x_oauth): this site's X app, a confidential client
+# registered with SITE_URL/publishing/x/callback/ as its callback. Without it, owners paste
+# the four OAuth 1.0a keys instead. The token and revoke URLs are on api.x.com, so
+# PUBLISHING_X_BASE_URL moves them to a double with the rest of X.
+PUBLISHING_X_OAUTH_CLIENT_ID = env.env_str("PUBLISHING_X_OAUTH_CLIENT_ID", "")
+PUBLISHING_X_OAUTH_CLIENT_SECRET = env.env_str("PUBLISHING_X_OAUTH_CLIENT_SECRET", "")
+PUBLISHING_X_OAUTH_AUTHORIZE_URL = env.env_str("PUBLISHING_X_OAUTH_AUTHORIZE_URL", "https://x.com/i/oauth2/authorize")
 PUBLISHING_HTTP_TIMEOUT = env.env_int("PUBLISHING_HTTP_TIMEOUT", 30, minimum=1)
 # A claimed task is taken back from a silent worker after this long.
 PUBLISHING_LEASE_SECONDS = env.env_int("PUBLISHING_LEASE_SECONDS", 300, minimum=10)

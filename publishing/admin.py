@@ -44,8 +44,11 @@ class ProjectAdmin(admin.ModelAdmin):
         "gdrive_refresh_token",
         "gdrive_access_token",
         "gdrive_token_expires_at",
+        "x_oauth_refresh_token",
+        "x_oauth_access_token",
+        "x_oauth_expires_at",
     ]
-    readonly_fields = ["credentials_hint", "gdrive_account", "owner_folders", "created_at"]
+    readonly_fields = ["credentials_hint", "x_oauth_account", "gdrive_account", "owner_folders", "created_at"]
 
     @admin.display(description=_("owner's local folders"))
     def owner_folders(self, project: Project) -> str:

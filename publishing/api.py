@@ -8,7 +8,9 @@ service that queues posts holds no more rights than that. Credentials are write-
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
@@ -17,7 +19,7 @@ from rest_framework.views import APIView
 
 from cradle_site.api import IdsFirstCursorPagination
 from cradle_site.querysets import MAX_ID, get_owned_or_404
-from publishing import folders, scan_runs, services
+from publishing import folders, scan_runs, services, source_edits
 from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
 
 
@@ -43,6 +45,8 @@ class ProjectSerializer(serializers.ModelSerializer):
             "credentials_hint",
             "needs_credentials",
             "drive_connected",
+            "x_connected",
+            "x_oauth_account",
             "paused",
             "slot_times",
             "slot_interval_minutes",
@@ -57,6 +61,8 @@ class ProjectSerializer(serializers.ModelSerializer):
             "credentials_hint",
             "needs_credentials",
             "drive_connected",
+            "x_connected",
+            "x_oauth_account",
         ]
         # The uniqueness of the name is the service's rule (it knows the owner).
         validators = []
@@ -116,8 +122,18 @@ class SourceSerializer(serializers.ModelSerializer):
             "last_scanned",
             "last_error",
             "is_active",
+            *source_edits.TEXT_FIELDS,
         ]
-        read_only_fields = ["id", "project", "total_items", "used_items", "last_scanned", "last_error", "is_active"]
+        read_only_fields = [
+            "id",
+            "project",
+            "total_items",
+            "used_items",
+            "last_scanned",
+            "last_error",
+            "is_active",
+            *source_edits.TEXT_FIELDS,
+        ]
 
     def to_representation(self, source):
         data = super().to_representation(source)
@@ -143,6 +159,54 @@ class SourceList(generics.ListCreateAPIView):
         serializer.is_valid(raise_exception=True)
         source = services.source_create(project=project, **serializer.validated_data)
         return Response(SourceSerializer(source).data, status=status.HTTP_201_CREATED)
+
+
+class SourceChange(serializers.Serializer):
+    text_template = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    hashtags = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    utm_source = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    utm_medium = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    utm_campaign = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    is_active = serializers.BooleanField(required=False)
+
+
+class SourceRemove(serializers.Serializer):
+    waiting = serializers.ChoiceField(choices=source_edits.CHOICES)
+    move_to = serializers.IntegerField(required=False, allow_null=True)
+
+
+class SourceDetail(APIView):
+    """GET a source; PATCH its post text template, hashtags, UTM parameters or ``is_active``;
+    DELETE it with ``waiting`` = keep, cancel or move (``move_to``: another project of yours)."""
+
+    scope_area = "publishing"
+
+    def _source(self, request, pk: int) -> ContentSource:
+        return get_owned_or_404(ContentSource.objects.select_related("project"), request.user, pk=pk)
+
+    @extend_schema(responses=SourceSerializer)
+    def get(self, request, pk: int):
+        return Response(SourceSerializer(self._source(request, pk)).data)
+
+    @extend_schema(request=SourceChange, responses=SourceSerializer)
+    def patch(self, request, pk: int):
+        source = self._source(request, pk)
+        change = SourceChange(data=request.data)
+        change.is_valid(raise_exception=True)
+        return Response(SourceSerializer(source_edits.source_update(source=source, **change.validated_data)).data)
+
+    @extend_schema(request=SourceRemove, responses={204: None})
+    def delete(self, request, pk: int):
+        source = self._source(request, pk)
+        remove = SourceRemove(data=request.data)
+        remove.is_valid(raise_exception=True)
+        move_to = None
+        if remove.validated_data.get("move_to"):
+            move_to = Project.objects.owned_by(request.user).filter(pk=remove.validated_data["move_to"]).first()
+            if move_to is None:
+                raise DjangoValidationError({"move_to": _("Choose another project of yours.")})
+        source_edits.source_delete(source=source, waiting=remove.validated_data["waiting"], move_to=move_to)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 ScanStatusOut = inline_serializer(

@@ -6,6 +6,7 @@ urlpatterns = [
     path("publishing/projects", api.ProjectList.as_view(), name="publishing_projects"),
     path("publishing/projects/<int:pk>", api.ProjectDetail.as_view(), name="publishing_project"),
     path("publishing/projects/<int:pk>/sources", api.SourceList.as_view(), name="publishing_sources"),
+    path("publishing/sources/<int:pk>", api.SourceDetail.as_view(), name="publishing_source"),
     path("publishing/sources/<int:pk>/scan", api.SourceScan.as_view(), name="publishing_source_scan"),
     path("publishing/tasks", api.TaskList.as_view(), name="publishing_tasks"),
     path("publishing/tasks/<int:pk>", api.TaskStatus.as_view(), name="publishing_task_status"),

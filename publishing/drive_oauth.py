@@ -3,10 +3,7 @@
 Every Drive source used to be read with the operator's ``PUBLISHING_GOOGLE_DRIVE_CREDENTIAL``,
 so a user who named the folder ``root`` listed the operator's files. Now the owner connects
 the project to their account: the authorization code flow (RFC 6749 §4.1) with ``state``
-bound to the owner's session (a callback that carries any other state is refused, so nobody
-can attach their account, or steal a code, through a crafted link) and PKCE ``S256``
-(RFC 7636: a code caught on its way back is useless without the verifier kept in the
-session). ``access_type=offline`` brings a refresh token, stored encrypted like the X
+and PKCE ``S256`` kept in the owner's session (``cradle_site.oauth_pkce``). ``access_type=offline`` brings a refresh token, stored encrypted like the X
 credentials (``EncryptedTextField``); the short-lived access token is refreshed when it
 has expired. Disconnecting forgets both and asks Google to revoke the grant.
 
@@ -16,10 +13,7 @@ through ``sources.google_http.google_request``.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import logging
-import secrets
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -29,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cradle_site import oauth_pkce
 from publishing.models import Project
 from publishing.sources.base import SourceError
 from publishing.sources.google_http import google_request
@@ -36,8 +31,6 @@ from publishing.sources.google_http import google_request
 log = logging.getLogger(__name__)
 SCOPE = "https://www.googleapis.com/auth/drive.readonly"
 SESSION_KEY = "publishing_drive_oauth"
-# A consent screen left open longer than this is started again.
-STATE_MAX_AGE = timedelta(minutes=15)
 # Refresh a little early: a token that expires on its way to Drive fails the scan.
 EXPIRY_MARGIN = timedelta(seconds=60)
 TOKEN_FIELDS = ["gdrive_refresh_token", "gdrive_access_token", "gdrive_token_expires_at", "gdrive_account"]
@@ -57,31 +50,16 @@ def redirect_uri() -> str:
     return settings.SITE_URL + reverse("publishing:drive_callback")
 
 
-def _challenge(verifier: str) -> str:
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-
-
 def authorization_start(*, session, project: Project) -> str:
     """Remember a fresh state and PKCE verifier in ``session``; return Google's consent URL."""
     if not is_configured():
         raise DriveAuthError(_("Google Drive is not set up on this site; ask its operator."))
-    state = secrets.token_urlsafe(32)
-    verifier = secrets.token_urlsafe(64)  # 86 characters, within PKCE's 43-128
-    session[SESSION_KEY] = {
-        "state": state,
-        "verifier": verifier,
-        "project": project.pk,
-        "started": timezone.now().timestamp(),
-    }
     query = {
         "client_id": settings.PUBLISHING_GOOGLE_OAUTH_CLIENT_ID,
         "redirect_uri": redirect_uri(),
         "response_type": "code",
         "scope": SCOPE,
-        "state": state,
-        "code_challenge": _challenge(verifier),
-        "code_challenge_method": "S256",
+        **oauth_pkce.flow_start(session, SESSION_KEY, project_id=project.pk),
         "access_type": "offline",
         # Google sends a refresh token only with the consent screen; ask for it every time.
         "prompt": "consent",
@@ -91,19 +69,13 @@ def authorization_start(*, session, project: Project) -> str:
 
 
 def authorization_pending(*, session, state: str) -> tuple[int, str]:
-    """The project and PKCE verifier of the session's own flow, if ``state`` is that flow's.
-
-    The entry is used up either way: a state works once.
-    """
-    pending = session.pop(SESSION_KEY, None)
-    if (
-        not pending
-        or not state
-        or not secrets.compare_digest(str(pending.get("state", "")), state)
-        or timezone.now().timestamp() - float(pending.get("started", 0)) > STATE_MAX_AGE.total_seconds()
-    ):
-        raise DriveAuthError(_("That Google answer does not belong to this session; connect Google Drive again."))
-    return int(pending["project"]), str(pending["verifier"])
+    """The project and PKCE verifier of the session's own flow (``cradle_site.oauth_pkce``)."""
+    try:
+        return oauth_pkce.flow_pending(session, SESSION_KEY, state=state)
+    except oauth_pkce.FlowRefused:
+        raise DriveAuthError(
+            _("That Google answer does not belong to this session; connect Google Drive again.")
+        ) from None
 
 
 def _token_call(data: dict) -> dict:

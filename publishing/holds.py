@@ -41,3 +41,13 @@ def x_refuses_copy(task: PublishingTask) -> bool:
 def needs_hold(task: PublishingTask) -> bool:
     """Hold ``task`` for its owner (``outcomes.apply_hold``) instead of posting it now."""
     return task.maybe_posted and not x_refuses_copy(task)
+
+
+def thread_gap_reason(position: int) -> str:
+    """Why a thread stopped at ``position`` (``publishers.ThreadGap``): its replies need that post's id."""
+    which = "The first post" if position == 0 else f"Reply {position}"
+    return (
+        f"{which} of this thread is on X (X refused it as a copy after a timed-out attempt), but its id "
+        "could not be found on the account's timeline, so the posts after it cannot answer it. Check the "
+        "account: Mark as posted ends the thread there; cancel it and post the rest as a new thread otherwise."
+    )

@@ -51,6 +51,12 @@ class Project(models.Model):
     x_consumer_secret = EncryptedTextField(_("API key secret"), blank=True)
     x_access_token = EncryptedTextField(_("access token"), blank=True)
     x_access_token_secret = EncryptedTextField(_("access token secret"), blank=True)
+    # X connected by OAuth 2.0 (publishing.x_oauth): the refresh token is the lasting secret
+    # (X replaces it at every refresh); the access token lives two hours.
+    x_oauth_refresh_token = EncryptedTextField(_("X refresh token"), blank=True)
+    x_oauth_access_token = EncryptedTextField(_("X access token"), blank=True)
+    x_oauth_expires_at = models.DateTimeField(_("X access token expires at"), null=True, blank=True)
+    x_oauth_account = models.CharField(_("X account"), max_length=64, blank=True)
     # Google Drive, connected by the owner through OAuth 2.0 (publishing.drive_oauth): the
     # refresh token is the lasting secret; the access token is a cache until it expires.
     gdrive_refresh_token = EncryptedTextField(blank=True, verbose_name=_("Google Drive refresh token"))
@@ -95,13 +101,23 @@ class Project(models.Model):
         return self.name
 
     @property
-    def has_credentials(self) -> bool:
+    def has_oauth1_keys(self) -> bool:
         return all((self.x_consumer_key, self.x_consumer_secret, self.x_access_token, self.x_access_token_secret))
+
+    @property
+    def x_connected(self) -> bool:
+        """Connected by OAuth 2.0 (``publishing.x_oauth``)."""
+        return bool(self.x_oauth_refresh_token)
+
+    @property
+    def has_credentials(self) -> bool:
+        """Posts really go to X: connected by OAuth 2.0, or the four OAuth 1.0a keys pasted."""
+        return self.x_connected or self.has_oauth1_keys
 
     @property
     def credentials_hint(self) -> str:
         """What pages show instead of the secret: the last four characters of the token."""
-        if not self.has_credentials:
+        if not self.has_oauth1_keys:
             return ""
         return "…" + self.x_access_token[-4:]
 
@@ -138,6 +154,15 @@ class ContentSource(models.Model):
     last_scanned = models.DateTimeField(null=True, blank=True, verbose_name=_("last scanned"))
     last_error = models.TextField(blank=True, verbose_name=_("last error"))
     is_active = models.BooleanField(_("scan automatically"), default=True)
+    # The post text made from each item (publishing.text_templates); empty: the item's own text.
+    text_template = models.TextField(_("post text template"), blank=True, max_length=2000)
+    hashtags = models.CharField(_("hashtags"), max_length=500, blank=True)
+    utm_source = models.CharField("utm_source", max_length=100, blank=True)
+    utm_medium = models.CharField("utm_medium", max_length=100, blank=True)
+    utm_campaign = models.CharField("utm_campaign", max_length=100, blank=True)
+    # The newest item's template values, kept by the scan for the template's live preview.
+    sample_values = models.JSONField(_("latest item"), default=dict, blank=True)
+
     created_at = models.DateTimeField(default=timezone.now, editable=False, verbose_name=_("created at"))
 
     # Scans run as jobs (publishing.scan_runs): claimed one source at a time through a lease

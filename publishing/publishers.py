@@ -14,28 +14,29 @@ signs and sends every request. The adapter also gives tweepy.Client the timeout 
 
 from __future__ import annotations
 
+import html
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
-from urllib.parse import urlsplit
 
 import requests
 import tweepy
 from django.conf import settings
 from django.utils import timezone
-from requests.adapters import HTTPAdapter
 
 from cradle_site.outbound_errors import outbound_failure
+from publishing import x_oauth
 from publishing.content import ALT_TEXT_LIMIT
 from publishing.media import MediaError, no_keep_alive, open_media
 from publishing.models import Project, PublishingLog, PublishingTask
 from publishing.queue import LeaseLost
 from publishing.sources import SourceError
 from publishing.threads import thread_posts, thread_record
+from publishing.x_http import install_adapter
 
-X_HOSTS = {"api.twitter.com", "upload.twitter.com", "api.x.com", "upload.x.com"}
 RATE_LIMIT_FALLBACK = timedelta(minutes=15)
 ErrorKind = PublishingLog.ErrorKind
 
@@ -64,24 +65,22 @@ class DryRunPublisher:
         return PublishResult(tweet_id=f"dry-run-{task.pk}", text=task.text)
 
 
-class _XAdapter(HTTPAdapter):
-    def __init__(self, base_url: str, timeout: float):
-        super().__init__()
-        self.base_url = base_url
-        self.timeout = timeout
+class ThreadGap(Exception):
+    """A thread's post is on X but its id could not be found, so its replies cannot follow.
 
-    def send(self, request, timeout=None, **kwargs):
-        if self.base_url:
-            parts = urlsplit(request.url)
-            if parts.hostname in X_HOSTS:
-                request.url = self.base_url + request.url[len(f"{parts.scheme}://{parts.netloc}") :]
-        return super().send(request, timeout=timeout or self.timeout, **kwargs)
+    Raised only after a timed-out attempt, when X refuses the post as a copy and the
+    account's timeline does not show it; the runner holds the task for its owner."""
+
+    def __init__(self, position: int):
+        super().__init__(position)
+        self.position = position
 
 
-def _install_adapter(session: requests.Session) -> None:
-    adapter = _XAdapter(settings.PUBLISHING_X_BASE_URL, settings.PUBLISHING_HTTP_TIMEOUT)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
+_LINK = re.compile(r"https?://\S+")
+
+
+def _comparable(text: str) -> str:
+    return " ".join(_LINK.sub("", html.unescape(text or "")).split())
 
 
 def _reset_time(exc: tweepy.TooManyRequests) -> datetime:
@@ -137,6 +136,20 @@ def classify(exc: BaseException, *, stage: Literal["upload", "post"]) -> Publish
     return PublishError(ErrorKind.OTHER, f"{type(exc).__name__}: {exc}")
 
 
+_HTTP_ERRORS = {400: tweepy.BadRequest, 401: tweepy.Unauthorized, 403: tweepy.Forbidden, 404: tweepy.NotFound}
+
+
+def _raise_for_status(response: requests.Response) -> None:
+    """X's answer to a request tweepy did not make, as the tweepy error ``classify`` knows."""
+    if response.status_code < 300:
+        return
+    if response.status_code == 429:
+        raise tweepy.TooManyRequests(response)
+    if response.status_code >= 500:
+        raise tweepy.TwitterServerError(response)
+    raise _HTTP_ERRORS.get(response.status_code, tweepy.HTTPException)(response)
+
+
 class _KeepAliveReader:
     """A file whose every read (tweepy reads a chunked upload piece by piece) calls ``keep_alive``."""
 
@@ -159,21 +172,42 @@ class _KeepAliveReader:
 
 
 class TweepyPublisher:
+    """Posts as the project's X account: by its OAuth 2.0 token when connected
+    (``x_oauth``), else with the four OAuth 1.0a keys. Media goes through v1.1 with the keys
+    when the project has them, else through v2 with the OAuth 2.0 token (images and GIFs)."""
+
     dry_run = False
 
     def __init__(self, project: Project):
-        auth = tweepy.OAuth1UserHandler(
-            project.x_consumer_key, project.x_consumer_secret, project.x_access_token, project.x_access_token_secret
-        )
-        self.api = tweepy.API(auth, timeout=settings.PUBLISHING_HTTP_TIMEOUT)
-        _install_adapter(self.api.session)
-        self.client = tweepy.Client(
-            consumer_key=project.x_consumer_key,
-            consumer_secret=project.x_consumer_secret,
-            access_token=project.x_access_token,
-            access_token_secret=project.x_access_token_secret,
-        )
-        _install_adapter(self.client.session)
+        self.project = project
+        # OAuth 1.0a signs each request (user_auth=True); an OAuth 2.0 user token is a bearer.
+        self.user_auth = not project.x_connected
+        self.api = None
+        if project.has_oauth1_keys:
+            auth = tweepy.OAuth1UserHandler(
+                project.x_consumer_key, project.x_consumer_secret, project.x_access_token, project.x_access_token_secret
+            )
+            self.api = tweepy.API(auth, timeout=settings.PUBLISHING_HTTP_TIMEOUT)
+            install_adapter(self.api.session)
+        if project.x_connected:
+            self.client = tweepy.Client(bearer_token="")  # the token is set for each post (_authorize)
+        else:
+            self.client = tweepy.Client(
+                consumer_key=project.x_consumer_key,
+                consumer_secret=project.x_consumer_secret,
+                access_token=project.x_access_token,
+                access_token_secret=project.x_access_token_secret,
+            )
+        install_adapter(self.client.session)
+
+    def _authorize(self) -> None:
+        """The OAuth 2.0 access token, refreshed shortly before X lets it expire."""
+        if self.user_auth:
+            return
+        try:
+            self.client.bearer_token = x_oauth.access_token(self.project)
+        except x_oauth.XAuthError as exc:
+            raise PublishError(ErrorKind.AUTH if exc.revoked else ErrorKind.NETWORK, str(exc)) from None
 
     def _wait_for_processing(self, media, keep_alive: Callable[[], None]) -> None:
         deadline = time.monotonic() + settings.PUBLISHING_MEDIA_PROCESSING_TIMEOUT
@@ -192,6 +226,8 @@ class TweepyPublisher:
             )
 
     def upload(self, task: PublishingTask, media: dict, alt_text: str, keep_alive: Callable[[], None]) -> str:
+        if self.api is None:
+            return self._upload_v2(task, media, alt_text, keep_alive)
         with open_media(task, media, keep_alive) as found:
             is_video = found.mime.startswith("video/")
             if is_video:
@@ -211,6 +247,33 @@ class TweepyPublisher:
             self.api.create_media_metadata(media_id, alt_text[:ALT_TEXT_LIMIT])
         return media_id
 
+    def _upload_v2(self, task: PublishingTask, media: dict, alt_text: str, keep_alive: Callable[[], None]) -> str:
+        """``POST /2/media/upload`` with the OAuth 2.0 token (scope ``media.write``)."""
+        with open_media(task, media, keep_alive) as found:
+            if found.mime.startswith("video/"):
+                raise PublishError(
+                    ErrorKind.MEDIA,
+                    "A video needs the project's four OAuth 1.0a keys as well (X's chunked upload by OAuth 2.0 "
+                    "is not supported yet).",
+                )
+            category = "tweet_gif" if found.mime == "image/gif" else "tweet_image"
+            response = self.client.session.post(
+                "https://api.x.com/2/media/upload",
+                files={"media": (found.name, found.file, found.mime)},
+                data={"media_category": category},
+                headers={"Authorization": f"Bearer {self.client.bearer_token}"},
+            )
+        _raise_for_status(response)
+        media_id = str(response.json()["data"]["id"])
+        if alt_text:
+            self.client.request(
+                "POST",
+                "/2/media/metadata",
+                json={"id": media_id, "metadata": {"alt_text": {"text": alt_text[:ALT_TEXT_LIMIT]}}},
+                user_auth=False,
+            )
+        return media_id
+
     def publish(self, task: PublishingTask, keep_alive: Callable[[], None] = no_keep_alive) -> PublishResult:
         """Upload the media and post; ``keep_alive`` (``queue.LeaseKeeper``) runs throughout.
 
@@ -219,15 +282,51 @@ class TweepyPublisher:
         already has one is not posted again, so a retry resumes where the last attempt
         stopped. ``LeaseLost`` is let through unclassified: the task is someone else's now.
         """
+        self._authorize()
         posts = thread_posts(task)
         previous = ""
         for post in posts:
             if post.posted_id:
                 previous = post.posted_id
                 continue
-            previous = self._post_one(task, post, previous, keep_alive)
+            try:
+                posted_id = self._post_one(task, post, previous, keep_alive)
+            except PublishError as error:
+                # The last post refused as a copy after a timed-out attempt is simply on X
+                # (``outcomes.apply_failure``); one with posts after it needs its id to go on.
+                if not (error.kind == ErrorKind.DUPLICATE and task.maybe_posted and post is not posts[-1]):
+                    raise
+                posted_id = self._find_posted(post, in_reply_to=previous)
+                if not posted_id:
+                    raise ThreadGap(post.position) from error
+            previous = posted_id
             thread_record(task, post.position, previous)
         return PublishResult(tweet_id=posts[0].posted_id or task.posted_id, text=task.text)
+
+    def _find_posted(self, post, *, in_reply_to: str) -> str:
+        """The id of ``post`` on X, posted by an attempt that timed out before X's answer.
+
+        A reply is the account's one post answering ``in_reply_to`` (a thread answers each
+        of its posts once); a thread's first post is the account's recent post with the same
+        text, compared without links (X shows them as t.co) and HTML escapes. "" if none.
+        """
+        try:
+            me = self.client.get_me(user_auth=self.user_auth).data
+            page = self.client.get_users_tweets(
+                me.id, max_results=100, tweet_fields=["referenced_tweets"], user_auth=self.user_auth
+            )
+        except Exception as exc:  # noqa: BLE001 - every failure is classified, none escapes
+            error = classify(exc, stage="post")
+            if error.kind in (ErrorKind.NETWORK, ErrorKind.SERVER, ErrorKind.RATE_LIMIT):
+                raise error from exc  # retried like a failed post: the look is tried again
+            return ""  # the timeline is not readable with these keys (X's free tier): ask the owner
+        for tweet in page.data or []:
+            answers = [str(ref.id) for ref in tweet.referenced_tweets or [] if ref.type == "replied_to"]
+            if in_reply_to and answers == [in_reply_to]:
+                return str(tweet.id)
+            if not in_reply_to and not answers and _comparable(tweet.text) == _comparable(post.text):
+                return str(tweet.id)
+        return ""
 
     def _post_one(self, task: PublishingTask, post, in_reply_to: str, keep_alive: Callable[[], None]) -> str:
         media_ids = None
@@ -244,7 +343,7 @@ class TweepyPublisher:
                 text=post.text or None,
                 media_ids=media_ids,
                 in_reply_to_tweet_id=in_reply_to or None,
-                user_auth=True,
+                user_auth=self.user_auth,
             )
         except Exception as exc:  # noqa: BLE001
             raise classify(exc, stage="post") from exc

@@ -53,7 +53,8 @@ def project_ids_by_mode() -> tuple[list[int], list[int]]:
     project rows too (MariaDB has no FOR UPDATE OF), and every worker would queue on them.
     """
     held, live = [], []
-    rows = Project.objects.filter(Q(paused=True) | Q(needs_credentials=True) | ~Q(x_access_token="")).values_list(
+    live_keys = ~Q(x_access_token="") | ~Q(x_oauth_refresh_token="")
+    rows = Project.objects.filter(Q(paused=True) | Q(needs_credentials=True) | live_keys).values_list(
         "id", "paused", "needs_credentials"
     )
     for project_id, paused, needs_credentials in rows:

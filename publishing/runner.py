@@ -20,10 +20,10 @@ from django.utils import timezone
 from publishing import queue
 from publishing.duplicates import duplicate_reasons
 from publishing.failures import ON_FAILURE, Outcome
-from publishing.holds import HELD_REASON, needs_hold
+from publishing.holds import HELD_REASON, needs_hold, thread_gap_reason
 from publishing.models import Project, PublishingLog, PublishingTask
 from publishing.outcomes import apply_failure, apply_hold, apply_success, release_tasks
-from publishing.publishers import DryRunPublisher, PublishError, TweepyPublisher, publisher_for
+from publishing.publishers import DryRunPublisher, PublishError, ThreadGap, TweepyPublisher, publisher_for
 from publishing.threads import dry_run_replies_record
 
 log = logging.getLogger(__name__)
@@ -135,6 +135,9 @@ def _publish_live(
             result = publisher.publish(task, keep_alive=queue.LeaseKeeper(task))
         except queue.LeaseLost:
             stats.lost += 1  # taken back mid-publish (nothing was posted): another worker has it
+            continue
+        except ThreadGap as gap:
+            stats.held += apply_hold(task, reason=thread_gap_reason(gap.position))
             continue
         except PublishError as error:
             duration = time.perf_counter() - started

@@ -5,12 +5,14 @@ the source row locked so two scans of one source queue behind each other, the sc
 finds which keys the project already has, inserts the rest with bulk inserts, and
 updates ``total_items`` / ``used_items`` — all or nothing: a failure halfway leaves no
 partial tasks and the counters as they were. A second scan finds every key and creates
-nothing. A caption longer than X takes is flagged on the queue (``_length_flag``).
+nothing. A source with a text template makes each item's text with it (``text_templates``:
+a summary or title shortened to fit, never a link or a word); a text longer than X takes is
+flagged on the queue (``_length_flag``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db import transaction
 from django.db.models import F
@@ -20,6 +22,8 @@ from publishing.content import text_hash
 from publishing.models import ContentSource, PublishingTask
 from publishing.scheduling import slots_next_free
 from publishing.sources import SourceError, fetch_items
+from publishing.sources.base import Item
+from publishing.text_templates import source_render, source_uses_template
 from publishing.x_text import too_long_reason
 
 INSERT_BATCH_SIZE = 500
@@ -54,6 +58,15 @@ def _length_flag(text: str) -> dict:
     return {"status": PublishingTask.Status.FAILED, "too_long": True, "last_error": reason}
 
 
+def _values(item: Item) -> dict:
+    return {"caption": item.text, **item.values}
+
+
+def _templated(source: ContentSource, item: Item) -> Item:
+    """The item with its post text made by the source's template (``text_templates``)."""
+    return replace(item, text=source_render(source, _values(item)).text)
+
+
 def source_scan(*, source: ContentSource, batch_size: int = INSERT_BATCH_SIZE) -> ScanResult:
     """Turn the source's new items into tasks; return how many were created."""
     try:
@@ -65,6 +78,9 @@ def source_scan(*, source: ContentSource, batch_size: int = INSERT_BATCH_SIZE) -
 
     # One task per key even if the source lists an item twice (feeds repeat guids).
     unique = list({item.key: item for item in items}.values())
+    sample = _values(unique[0]) if unique else source.sample_values  # a feed lists its newest first
+    if source_uses_template(source):
+        unique = [_templated(source, item) for item in unique]
     project = source.project
     with transaction.atomic():
         ContentSource.objects.select_for_update().filter(pk=source.pk).values_list("pk", flat=True).get()
@@ -88,6 +104,7 @@ def source_scan(*, source: ContentSource, batch_size: int = INSERT_BATCH_SIZE) -
         ]
         PublishingTask.objects.bulk_create(tasks, batch_size=batch_size)
         ContentSource.objects.filter(pk=source.pk).update(
+            sample_values=sample,
             total_items=len(unique),
             used_items=F("used_items") + len(tasks),
             last_scanned=now,

@@ -7,6 +7,13 @@ next post is attempted (``thread_record``). So when post 3 fails, posts 1 and 2 
 ids; the retry (the task goes back to the queue through the usual outcomes) starts at
 post 3 and answers post 2's id, and nothing already on X is posted again.
 
+A post whose request timed out may be on X without our knowing its id (the task is then
+``maybe_posted``). Its retry is refused by X as a copy; if posts follow it, the publisher
+looks the id up on the account's timeline (the one post answering the post before it, or
+for the first post the same text) and goes on from there; if the timeline does not show
+it, the task is held for its owner (``publishers.ThreadGap``), never called published with
+its later posts dropped.
+
 The id is written whether or not this worker still holds the lease: the post is on X
 either way, and forgetting that would post it twice. A worker that lost its lease stops at
 its next ``keep_alive`` (``queue.LeaseKeeper``) before posting anything else.

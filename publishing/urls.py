@@ -1,6 +1,6 @@
 from django.urls import path
 
-from publishing import views, views_composer
+from publishing import views, views_composer, views_sources
 
 app_name = "publishing"
 
@@ -12,6 +12,12 @@ urlpatterns = [
     path("projects/<int:pk>/drive/connect/", views.drive_connect, name="drive_connect"),
     path("projects/<int:pk>/drive/disconnect/", views.drive_disconnect, name="drive_disconnect"),
     path("drive/callback/", views.drive_callback, name="drive_callback"),
+    path("projects/<int:pk>/x/connect/", views.x_connect, name="x_connect"),
+    path("projects/<int:pk>/x/disconnect/", views.x_disconnect, name="x_disconnect"),
+    path("x/callback/", views.x_callback, name="x_callback"),
+    path("sources/<int:pk>/", views_sources.source_edit, name="source_edit"),
+    path("sources/<int:pk>/preview/", views_sources.source_template_preview, name="source_template_preview"),
+    path("sources/<int:pk>/delete/", views_sources.source_delete, name="source_delete"),
     path("sources/<int:pk>/scan/", views.source_scan_now, name="source_scan"),
     path("sources/<int:pk>/scan/status/", views.source_scan_status, name="source_scan_status"),
     path("queue/", views.task_list, name="task_list"),

@@ -17,7 +17,7 @@ from cradle_site.errors import StateError
 from cradle_site.keyset import keyset_page
 from cradle_site.querysets import get_owned_or_404
 from cradle_site.roles import writer_required
-from publishing import composer, drive_oauth, folders, scan_runs, services, task_counts
+from publishing import composer, drive_oauth, folders, scan_runs, services, task_counts, x_oauth
 from publishing.forms import CredentialsForm, ProjectForm, SourceForm, TaskChangeForm, TaskFilterForm
 from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
 from publishing.preview import task_shown
@@ -30,7 +30,7 @@ TASK_ACTIONS = {"retry", "cancel", "change", "post_anyway", "mark_posted"}
 FORM_FIELD_OF = {"slot_times": "slot_times_text"}
 
 
-def _add_errors(form, error: ValidationError) -> None:
+def add_errors(form, error: ValidationError) -> None:
     for field, reasons in error.message_dict.items():
         field = FORM_FIELD_OF.get(field, field)
         form.add_error(field if field in form.fields else None, reasons)
@@ -58,7 +58,7 @@ def project_list(request: HttpRequest) -> HttpResponse:
             try:
                 project = services.project_create(owner=request.user, **form.cleaned_values())
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_errors(form, exc)
             else:
                 messages.success(request, _("Project created."))
                 return redirect("publishing:project_detail", pk=project.pk)
@@ -75,7 +75,7 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
             try:
                 services.project_update(project=Project.objects.get(pk=project.pk), **form.cleaned_values())
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_errors(form, exc)
             else:
                 messages.success(request, _("Project saved."))
                 return redirect("publishing:project_detail", pk=project.pk)
@@ -93,6 +93,7 @@ def _detail_context(project: Project, **extra) -> dict:
         # The owner's own folder, as they see it: local sources read nothing else.
         "local_folder": folders.folder_name(project.owner_id),
         "drive_available": drive_oauth.is_configured(),
+        "x_oauth_available": x_oauth.is_configured(),
         **extra,
     }
 
@@ -168,6 +169,56 @@ def drive_disconnect(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 @writer_required
+def x_connect(request: HttpRequest, pk: int) -> HttpResponse:
+    """Off to X's consent screen, with a state and a PKCE verifier kept in this session."""
+    project = get_owned_or_404(Project.objects.all(), request.user, pk=pk)
+    try:
+        return HttpResponseRedirect(x_oauth.authorization_start(session=request.session, project=project))
+    except x_oauth.XAuthError as exc:
+        messages.error(request, str(exc))
+        return redirect("publishing:project_detail", pk=pk)
+
+
+@login_required
+@writer_required
+def x_callback(request: HttpRequest) -> HttpResponse:
+    """Where X sends the owner back: accepted only with the state this session started, for
+    a project the user owns (a GET, as X redirects, yet a write)."""
+    if not request.user.can_write:
+        raise PermissionDenied
+    try:
+        project_id, verifier = x_oauth.authorization_pending(
+            session=request.session, state=request.GET.get("state", "")
+        )
+    except x_oauth.XAuthError as exc:
+        messages.error(request, str(exc))
+        return redirect("publishing:project_list")
+    project = get_owned_or_404(Project.objects.all(), request.user, pk=project_id)
+    if request.GET.get("error"):  # the owner said no on X's screen
+        messages.error(request, _("X was not connected."))
+        return redirect("publishing:project_detail", pk=project.pk)
+    try:
+        x_oauth.authorization_finish(project=project, code=request.GET.get("code", ""), verifier=verifier)
+    except x_oauth.XAuthError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("X connected: posts now go to the account you chose."))
+    return redirect("publishing:project_detail", pk=project.pk)
+
+
+@login_required
+@require_POST
+@writer_required
+def x_disconnect(request: HttpRequest, pk: int) -> HttpResponse:
+    project = get_owned_or_404(Project.objects.all(), request.user, pk=pk)
+    x_oauth.disconnect(project=project)
+    messages.success(request, _("X disconnected."))
+    return redirect("publishing:project_detail", pk=pk)
+
+
+@login_required
+@require_POST
+@writer_required
 def source_add(request: HttpRequest, pk: int) -> HttpResponse:
     project = get_owned_or_404(Project.objects.all(), request.user, pk=pk)
     form = SourceForm(request.POST)
@@ -175,7 +226,7 @@ def source_add(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.source_create(project=project, **form.cleaned_data)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_errors(form, exc)
         else:
             messages.success(request, _("Source added."))
             return redirect("publishing:project_detail", pk=pk)

@@ -35,6 +35,8 @@ class Item:
     media: dict | None = None  # {"kind": "file", "path": ...} or {"kind": "gdrive", "file_id": ...}
     media_hash: str = ""
     extra: dict = field(default_factory=dict)
+    # What a text template may use (publishing.text_templates.FIELDS): title, summary, link, caption.
+    values: dict = field(default_factory=dict)
 
     def content_data(self) -> dict:
         data = {"text": self.text, "alt_text": self.alt_text, "media": self.media}

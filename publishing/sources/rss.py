@@ -9,10 +9,12 @@ feedparser; entries already turned into tasks are skipped by their key.
 
 from __future__ import annotations
 
+import html
 import logging
 
 import feedparser
 from django.conf import settings
+from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
 
 from cradle_site.outbound import OutboundError, open_url, read_capped
@@ -48,7 +50,9 @@ def fetch_items(source) -> list[Item]:
         title = (entry.get("title") or "").strip()
         link = (entry.get("link") or "").strip()
         text = f"{title} {link}".strip()
-        items.append(Item(key=f"rss:{guid}"[:500], text=text, media=_media(entry), extra={"link": link}))
+        summary = " ".join(html.unescape(strip_tags(entry.get("summary") or "")).split())
+        values = {"title": title, "summary": summary, "link": link}
+        items.append(Item(key=f"rss:{guid}"[:500], text=text, media=_media(entry), extra={"link": link}, values=values))
     return items
 
 

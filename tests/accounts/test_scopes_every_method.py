@@ -62,6 +62,7 @@ def _url(name: str, w) -> str:
     pk = {
         "api:apikey-revoke": w.api_key.pk,
         "api:publishing_source_scan": w.source.pk,
+        "api:publishing_source": w.source.pk,
     }.get(name)
     if pk is None:
         if name.startswith("api:messaging-"):

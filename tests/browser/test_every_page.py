@@ -68,7 +68,11 @@ NOT_PAGES = {
     "drive_connect",
     "drive_disconnect",
     "drive_callback",  # Google's redirect back: it answers with a redirect to the project page
+    "x_connect",
+    "x_disconnect",
+    "x_callback",  # X's redirect back, the same
     "source_scan_status",  # JSON for the scan progress poll
+    "source_template_preview",  # POST: JSON for the source page's live preview
     "post_delete",  # POST only
     "post_duplicate",  # POST only
     "media_file",  # an image of the owner's folder, for the preview
@@ -259,6 +263,8 @@ PAGES = {
     "publishing:compose": ("user", None),
     "publishing:post_preview": ("user", lambda d: [d["project"].tasks.order_by("pk").last().pk]),
     "publishing:post_edit": ("user", lambda d: [d["project"].tasks.order_by("pk").last().pk]),
+    "publishing:source_edit": ("user", lambda d: [d["project"].sources.order_by("pk").first().pk]),
+    "publishing:source_delete": ("user", lambda d: [d["project"].sources.order_by("pk").first().pk]),
     "analytics:dashboard": ("user", None),
     "analytics:project_detail": ("user", lambda d: [d["project"].pk]),
 }

@@ -77,3 +77,61 @@ def test_a_dry_run_thread_records_an_id_for_every_reply_in_one_batch(project, ti
     assert stats.published == 3 and stats.thread_posts == 6
     ids = set(ThreadReply.objects.filter(task__in=tasks).values_list("posted_id", flat=True))
     assert ids == {f"dry-run-{t.pk}-{p}" for t in tasks for p in (1, 2)}
+
+
+def _chain_is_whole(task, creations, texts):
+    assert [c.text for c in creations] == texts  # each post exactly once, in order
+    assert creations[0].in_reply_to == ""
+    assert [c.in_reply_to for c in creations[1:]] == [c.tweet_id for c in creations[:-1]]
+    task.refresh_from_db()
+    assert task.status == PublishingTask.Status.SUCCESS
+    assert task.posted_id == creations[0].tweet_id
+    replies = list(ThreadReply.objects.filter(task=task).order_by("position").values_list("posted_id", flat=True))
+    assert replies == [c.tweet_id for c in creations[1:]]
+
+
+@pytest.mark.parametrize("slow", [0, 2], ids=["first post", "reply 2"])
+def test_a_post_that_timed_out_after_x_took_it_is_found_and_the_thread_goes_on(
+    x_project, double, settings, time_machine, slow
+):
+    """X posted it but the answer never came; the retry's copy is refused as a duplicate.
+    The thread must not be called published there: the post's id is looked up on the
+    account's timeline and the rest of the thread answers it."""
+    settings.PUBLISHING_HTTP_TIMEOUT = 0.3
+    time_machine.move_to(NOW, tick=False)
+    task = _thread(x_project)
+    double.slow_texts[TEXTS[slow]] = 1.0
+
+    first = publish_due(max_batches=1)
+    task.refresh_from_db()
+    assert first.retried == 1 and task.maybe_posted
+    assert [c.text for c in double.creations] == TEXTS[: slow + 1]
+
+    double.slow_texts.clear()
+    time_machine.move_to(task.scheduled_at + timedelta(seconds=1), tick=False)
+    second = publish_due(max_batches=1)
+    assert second.published == 1
+    assert double.refused == 1  # the one copy X turned down
+    _chain_is_whole(task, double.creations, TEXTS)
+
+
+def test_a_post_x_has_but_the_timeline_does_not_show_holds_the_thread_for_its_owner(
+    x_project, double, settings, time_machine
+):
+    settings.PUBLISHING_HTTP_TIMEOUT = 0.3
+    time_machine.move_to(NOW, tick=False)
+    task = _thread(x_project)
+    double.slow_texts[TEXTS[1]] = 1.0
+    publish_due(max_batches=1)
+    double.slow_texts.clear()
+    double.off_timeline.add(TEXTS[1])
+
+    task.refresh_from_db()
+    time_machine.move_to(task.scheduled_at + timedelta(seconds=1), tick=False)
+    stats = publish_due(max_batches=1)
+    task.refresh_from_db()
+    assert stats.held == 1 and stats.published == 0
+    assert task.status == PublishingTask.Status.HELD
+    assert "Reply 1 of this thread is on X" in task.last_error
+    assert [c.text for c in double.creations] == TEXTS[:2]  # nothing after the gap, nothing twice
+    assert double.timeline_reads == 1

@@ -92,6 +92,8 @@ CALLS: dict[tuple[str, str], Call] = {
         kwargs=_project, body=lambda w: {"source_type": "local_folder", "path_or_identifier": w.new_folder()}
     ),
     ("api:publishing_source_scan", "post"): Call(kwargs=lambda w: {"pk": w.source.pk}),
+    ("api:publishing_source", "patch"): Call(kwargs=lambda w: {"pk": w.source.pk}, body=lambda w: {"hashtags": "cats"}),
+    ("api:publishing_source", "delete"): Call(kwargs=lambda w: {"pk": w.source.pk}, body=lambda w: {"waiting": "keep"}),
     # The project is in the body, not the URL: "No such project." (400, field project) is
     # the answer for any id, so it tells an outsider nothing.
     ("api:publishing_tasks", "post"): Call(body=lambda w: {"project": w.project.pk, "text": "Hello"}, outsider=400),

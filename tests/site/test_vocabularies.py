@@ -53,6 +53,11 @@ ALLOWED = {
     ("publishing/factories.py", "tasks_build", "media"): "the content_data key of the media",
     ("publishing/content.py", "media_of", "media"): "the content_data key of the media",
     ("publishing/composer.py", "_post_content", "media"): "the content_data key and a post's media field",
+    (
+        "publishing/publishers.py",
+        "TweepyPublisher._upload_v2",
+        "media",
+    ): "the multipart field X's v2 media upload reads",
     ("publishing/api_posts.py", "_posts", "media"): "a post's media field in the API body",
     ("publishing/api_posts.py", "post_data", "media"): "a post's media field in the API body",
     ("publishing/views_composer.py", "_forms", "media"): "a post's media field on the composer form",

@@ -136,7 +136,14 @@ WRITES: dict[str, list[Case]] = {
         )
     ],
     "publishing:source_scan": [Case("scan", kwargs=lambda w: {"pk": w.source.pk})],
+    "publishing:source_edit": [
+        Case("edit", kwargs=lambda w: {"pk": w.source.pk}, body=lambda w: {"hashtags": "walked", "is_active": "on"})
+    ],
+    "publishing:source_delete": [
+        Case("delete", kwargs=lambda w: {"pk": w.source.pk}, body=lambda w: {"waiting": "keep"})
+    ],
     "publishing:drive_disconnect": [Case("disconnect", kwargs=lambda w: {"pk": w.project.pk})],
+    "publishing:x_disconnect": [Case("disconnect", kwargs=lambda w: {"pk": w.project.pk})],
     "publishing:task_action": [
         Case("retry", kwargs=lambda w: {"pk": w.failed_task.pk, "action": "retry"}),
         Case("cancel", kwargs=lambda w: {"pk": w.task.pk, "action": "cancel"}),
@@ -316,12 +323,17 @@ READS: dict[str, Read] = {
     "publishing:task_list": Read(),
     "publishing:log_list": Read(),
     "publishing:post_preview": Read(lambda w: {"pk": w.task.pk}),
+    # A POST that only renders the template as typed (the source page's live preview).
+    "publishing:source_template_preview": Read(lambda w: {"pk": w.source.pk}),
     "publishing:media_file": Read(lambda w: {"path": "cat.png"}),
     "publishing:source_scan_status": Read(lambda w: {"pk": w.source.pk}),
     # Connect changes only the session (a state for Google's answer); the callback writes,
     # and only with that session's state (tests/publishing/test_drive_oauth.py walks both).
     "publishing:drive_connect": Read(lambda w: {"pk": w.project.pk}),
     "publishing:drive_callback": Read(),
+    # The same for X (tests/publishing/test_x_oauth.py).
+    "publishing:x_connect": Read(lambda w: {"pk": w.project.pk}),
+    "publishing:x_callback": Read(),
     "analytics:dashboard": Read(),
     "analytics:project_detail": Read(lambda w: {"pk": w.project.pk}),
     "analytics:project_export": Read(lambda w: {"pk": w.project.pk}),

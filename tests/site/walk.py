@@ -122,7 +122,8 @@ def build_world(owner: User, outsider: User, media_root: Path) -> World:
     project = publishing_services.project_create(owner=owner, name="Cats", slot_interval_minutes=30, daily_cap=1000)
     publishing_services.project_set_credentials(project=project, **SECRETS)
     project.gdrive_refresh_token = "rt-connected-drive"  # connected, so disconnecting changes something
-    project.save(update_fields=["gdrive_refresh_token"])
+    project.x_oauth_refresh_token = "rt-connected-x"  # the same for X
+    project.save(update_fields=["gdrive_refresh_token", "x_oauth_refresh_token"])
     (media_root / "cat.png").write_bytes(png_bytes(1))
     source = publishing_services.source_create(
         project=project, source_type="local_folder", path_or_identifier=str(media_root)
