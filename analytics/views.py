@@ -18,6 +18,7 @@ from analytics.forms import RangeForm
 from analytics.models import AnalyticsDaily, AnalyticsHourly, MessageDaily, MessageHourly
 from analytics.selectors import message_series, project_totals, publishing_series
 from cradle_site.querysets import get_owned_or_404
+from cradle_site.replica import read_from_replica
 
 
 def _project_queryset():
@@ -39,6 +40,7 @@ def _invalid(request, form: RangeForm, template: str, **context):
 
 @login_required
 @require_GET
+@read_from_replica
 def dashboard(request):
     form = _range_form(request)
     if form.is_bound and not form.is_valid():
@@ -57,6 +59,7 @@ def dashboard(request):
 
 @login_required
 @require_GET
+@read_from_replica
 def project_detail(request, pk: int):
     project = get_owned_or_404(_project_queryset(), request.user, pk=pk)
     form = _range_form(request)
@@ -107,6 +110,7 @@ def _bad_request(errors: dict[str, list[str]]) -> HttpResponseBadRequest:
 
 @login_required
 @require_GET
+@read_from_replica
 def export_csv(request, kind: str, pk: int | None = None):
     """The rows behind the charts, streamed from the database cursor: per UTC hour, or per UTC
     day (from the day roll-ups) with ``?interval=day``.

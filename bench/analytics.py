@@ -90,10 +90,12 @@ def insert_logs(*, count: int, start: datetime, span_seconds: int, first_task: i
                 kind = f"IF(seq % 10 IN (7, 8), ELT(seq % 7 + 1, {kinds}), '')"
             status = "CASE WHEN seq % 10 < 7 THEN 'success' WHEN seq % 10 < 9 THEN 'failed' ELSE 'skipped' END"
             cursor.execute(
-                f"INSERT INTO {table} (task_id, project_id, tweet_id, tweet_content, published_at, status, "
+                f"INSERT INTO {table} (task_id, project_id, owner_id, tweet_id, tweet_content, published_at, status, "
                 f"error_kind, error_message, duration_seconds, dry_run) "
                 f"SELECT {first_task} + seq % {tasks}, (SELECT t.project_id FROM publishing_publishingtask t "
-                f"WHERE t.id = {first_task} + seq % {tasks}), '', '', {when}, {status}, {kind}, '', "
+                f"WHERE t.id = {first_task} + seq % {tasks}), (SELECT p.owner_id FROM publishing_publishingtask t "
+                f"JOIN publishing_project p ON p.id = t.project_id WHERE t.id = {first_task} + seq % {tasks}), "
+                f"'', '', {when}, {status}, {kind}, '', "
                 f"(seq % 1000) / 100.0, 0 FROM {source}"
             )
             done += size

@@ -45,6 +45,7 @@ def report() -> dict:
     # The site layer asks; messaging knows.
     from messaging.alarms import deliveries_needing_staff as needing_staff
     from messaging.notices import warnings_failing
+    from ops.health import backups_report
 
     now = timezone.now()
     try:
@@ -53,6 +54,7 @@ def report() -> dict:
         beats = {hb.name: hb for hb in Heartbeat.objects.all()}
         warning_emails_failing = warnings_failing()
         deliveries_needing_staff = needing_staff(now=now)
+        backups = backups_report(now)
     except DatabaseError as exc:
         return {"ok": False, "database": f"error: {exc.__class__.__name__}", "jobs": {}}
     stale_after = timedelta(seconds=settings.CRADLE_HEARTBEAT_STALE_SECONDS)
@@ -72,10 +74,16 @@ def report() -> dict:
         "jobs": jobs,
         "warning_emails_failing": warning_emails_failing,
         "deliveries_needing_staff": deliveries_needing_staff,
+        "backups": backups,
     }
 
 
 def needs_a_person(report: dict) -> bool:
     """What ``/healthz?strict=1`` (the monitor that pages someone) adds to ``ok``: a warning
-    e-mail that keeps failing, or a delivery refused for good or not sent in time."""
-    return bool(report.get("warning_emails_failing") or report.get("deliveries_needing_staff", {}).get("count"))
+    e-mail that keeps failing, a delivery refused for good or not sent in time, or a backup,
+    binlog archive or restore drill that failed or is late (``ops.health``)."""
+    return bool(
+        report.get("warning_emails_failing")
+        or report.get("deliveries_needing_staff", {}).get("count")
+        or report.get("backups", {}).get("problems")
+    )

@@ -8,6 +8,7 @@ both must be given, and the security middleware settings below pass
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -67,6 +68,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After a request that wrote, the visitor reads from the primary, not the replica, for a while.
+    "cradle_site.replica.ReplicaPinMiddleware",
     "accounts.middleware.UserPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -117,6 +120,26 @@ DATABASES = {
     )
 }
 DATABASE_IS_SQLITE = DATABASES["default"]["ENGINE"].endswith("sqlite3")
+# A read replica (cradle_site.replica): the statistics pages, CSV exports and the admin's log
+# lists read from it; it is skipped while down, lagging more than the setting, or for
+# DATABASE_REPLICA_PIN_SECONDS after the visitor wrote something.
+DATABASE_REPLICA_URL = env.env_str("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = env.parse_database_url(
+        DATABASE_REPLICA_URL,
+        base_dir=BASE_DIR,
+        timeouts=env.DatabaseTimeouts(
+            connect=DATABASE_CONNECT_TIMEOUT,
+            read=DATABASE_READ_TIMEOUT,
+            write=DATABASE_WRITE_TIMEOUT,
+            busy=DATABASE_BUSY_TIMEOUT,
+        ),
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["cradle_site.replica.ReplicaRouter"]
+DATABASE_REPLICA_MAX_LAG_SECONDS = env.env_int("DATABASE_REPLICA_MAX_LAG_SECONDS", 10, minimum=0)
+DATABASE_REPLICA_PIN_SECONDS = env.env_int("DATABASE_REPLICA_PIN_SECONDS", 30, minimum=0)
+DATABASE_REPLICA_CHECK_SECONDS = env.env_int("DATABASE_REPLICA_CHECK_SECONDS", 5, minimum=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -357,6 +380,11 @@ LOGGING = {
     },
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # boto3 (ops.offsite) says "Found credentials in environment variables" at INFO on every
+        # client: noise in each backup's output. Its warnings and errors still show.
+        "botocore": {"level": "WARNING"},
+        "boto3": {"level": "WARNING"},
+        "s3transfer": {"level": "WARNING"},
         # Not Django's default "mail_admins" handler: ADMINS gets the staff alarms
         # (messaging.alarms), and Django would also mail every 5xx - /healthz's 503 each time
         # a monitor asks. Errors go to the log, like everything else.
@@ -502,6 +530,27 @@ ANALYTICS_MAX_RANGE_DAYS = env.env_int("ANALYTICS_MAX_RANGE_DAYS", 366, minimum=
 BACKUP_DIR = Path(env.env_str("BACKUP_DIR", str(VAR_DIR / "backups")))
 BACKUP_KEEP = env.env_int("BACKUP_KEEP", 14, minimum=1)
 BACKUP_ENABLED = env.env_bool("BACKUP_ENABLED", True)
+# Off-site copies (ops.offsite): s3://bucket/prefix; credentials and region from the usual
+# AWS_* variables; BACKUP_S3_ENDPOINT_URL for a store other than AWS (MinIO, R2, B2, ...).
+BACKUP_S3_URL = env.env_str("BACKUP_S3_URL", "")
+if BACKUP_S3_URL and not re.fullmatch(r"s3://[^/]+(/.*)?", BACKUP_S3_URL):
+    raise ImproperlyConfigured(f"BACKUP_S3_URL must look like s3://bucket/prefix, got {BACKUP_S3_URL!r}")
+BACKUP_S3_ENDPOINT_URL = env.env_str("BACKUP_S3_ENDPOINT_URL", "")
+# Remote retention, grandfather-father-son: the newest backup of each of so many days, weeks, months.
+BACKUP_KEEP_DAILY = env.env_int("BACKUP_KEEP_DAILY", 14, minimum=1)
+BACKUP_KEEP_WEEKLY = env.env_int("BACKUP_KEEP_WEEKLY", 8, minimum=0)
+BACKUP_KEEP_MONTHLY = env.env_int("BACKUP_KEEP_MONTHLY", 12, minimum=0)
+# SQLite: an online backup every hour besides the daily one (it has no binary log to replay).
+BACKUP_HOURLY_SQLITE = env.env_bool("BACKUP_HOURLY_SQLITE", True)
+# MariaDB point-in-time recovery (ops.binlog): closed binary logs are archived this often.
+BINLOG_DIR = Path(env.env_str("BINLOG_DIR", str(BACKUP_DIR / "binlogs")))
+BINLOG_ARCHIVE_MINUTES = env.env_int("BINLOG_ARCHIVE_MINUTES", 5, minimum=1)
+# /healthz?strict=1 pages when the newest backup, binlog archive or restore drill is older than this.
+BACKUP_MAX_AGE_HOURS = env.env_int("BACKUP_MAX_AGE_HOURS", 26, minimum=1)
+BINLOG_MAX_AGE_MINUTES = env.env_int("BINLOG_MAX_AGE_MINUTES", 30, minimum=1)
+RESTORE_DRILL_MAX_AGE_DAYS = env.env_int("RESTORE_DRILL_MAX_AGE_DAYS", 8, minimum=1)
+# Off where the host backs up itself (then BACKUP_ENABLED is usually off too).
+BACKUP_HEALTH_CHECKS = env.env_bool("BACKUP_HEALTH_CHECKS", True)
 # purge_logs: rows older than this many days go; small batches keep each transaction short.
 PURGE_LOGS_DAYS = env.env_int("PURGE_LOGS_DAYS", 180, minimum=1)
 PURGE_BATCH_SIZE = env.env_int("PURGE_BATCH_SIZE", 5000, minimum=1)

@@ -26,3 +26,19 @@ STORAGES = {
 VAR_DIR.mkdir(parents=True, exist_ok=True)  # noqa: F405
 if DATABASE_IS_SQLITE:  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_cradle.sqlite3")}  # noqa: F405
+
+# A test database has no backups: the backup checks of /healthz?strict=1 are on where a test asks (tests/ops).
+BACKUP_HEALTH_CHECKS = False
+
+# The real replica bin/services runs (3308, replicating from 3307): an alias for tests/site/test_replica.py,
+# mirroring the test database (replication creates it there). Routing stays off unless a test sets
+# DATABASE_REPLICA_URL.
+if (_replica_url := os.environ.get("TEST_REPLICA_MYSQL_URL")) and not DATABASE_IS_SQLITE:  # noqa: F405
+    from cradle_site import env as _env
+
+    DATABASES["replica"] = _env.parse_database_url(  # noqa: F405
+        _replica_url,
+        base_dir=BASE_DIR,  # noqa: F405
+        timeouts=_env.DatabaseTimeouts(connect=2, read=30, write=30, busy=5),  # noqa: F405
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # noqa: F405

@@ -37,7 +37,8 @@ def healthz(request: HttpRequest) -> HttpResponse:
     proxy and access logs.
 
     ``?strict=1`` (for monitors that page a person) also answers 503 while a warning
-    e-mail keeps failing or a delivery needs staff (``health.needs_a_person``). Not by
+    e-mail keeps failing, a delivery needs staff, or a backup, binlog archive or restore
+    drill failed or is late (``health.needs_a_person``). Not by
     default: a load balancer that took every web server out because the mail relay is down
     would also stop owners from checking in.
 

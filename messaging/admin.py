@@ -13,6 +13,7 @@ from accounts.security_events import security_event_record
 from cradle_site.admin_confirm import confirm_first
 from cradle_site.errors import Busy, StateError
 from cradle_site.paginators import CappedCountPaginator
+from cradle_site.replica import ReplicaListMixin
 from messaging import history, owner_contacts, services
 from messaging.contacts import contact_hashes_any_type
 from messaging.models import MAX_LEVEL, CheckinLinkUse, Delivery, Message, PingToken, Recipient, StaffAlarm, StatusLog
@@ -295,7 +296,7 @@ class DeliveryAdmin(admin.ModelAdmin):
 
 
 @admin.register(StatusLog)
-class StatusLogAdmin(admin.ModelAdmin):
+class StatusLogAdmin(ReplicaListMixin, admin.ModelAdmin):
     list_display = ("id", "message", "status", "response", "created_at", "details")
     list_filter = ("status", "response")
     search_fields = ("=message__id",)
@@ -345,7 +346,7 @@ class PingTokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(CheckinLinkUse)
-class CheckinLinkUseAdmin(admin.ModelAdmin):
+class CheckinLinkUseAdmin(ReplicaListMixin, admin.ModelAdmin):
     """Read-only: which warning steps were answered through their e-mail link (messaging.links)."""
 
     list_display = ("id", "message", "level", "cycle_started_at", "used_at")

@@ -1,8 +1,9 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class OpsConfig(AppConfig):
-    """Operations (backup, restore, vacuum, purge, secret rotation); no models of its own."""
+    """Operations (backup, restore, restore drills, vacuum, purge, secret rotation)."""
 
     name = "ops"
-    verbose_name = "Operations"
+    verbose_name = _("Operations")

@@ -10,6 +10,7 @@ operator check a copy with ``sha256sum -c`` without the key.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -20,9 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 
-from ops import sealed
+from ops import binlog, offsite, sealed
 from ops.sealed import BackupError
 
 SUFFIX = ".cbak"
@@ -72,9 +73,18 @@ def backup_create(
     finally:
         partial.unlink(missing_ok=True)
     target.with_name(target.name + ".sha256").write_text(f"{digest}  {target.name}\n")
+    if "binlog" in header:
+        # Where the binlog archive must start for this backup (ops.binlog reads it); not secret.
+        binlog.sidecar(target).write_text(
+            json.dumps({"binlog_file": header["binlog"][0], "binlog_pos": header["binlog"][1]})
+        )
     progress(f"wrote {target} ({target.stat().st_size:,} bytes)")
     for old in backup_prune(directory=directory, keep=keep):
         progress(f"removed old backup {old.name}")
+    if offsite.upload(target):
+        progress(f"copied off-site and checked: {target.name}")
+        for name in offsite.remote_prune():
+            progress(f"removed old off-site copy {name}")
     return target
 
 
@@ -98,15 +108,26 @@ def _seal_sqlite(out, header: dict, directory: Path, progress: Progress) -> str:
             raise BackupError(f"cannot take a snapshot in {directory}: {exc}") from exc
         finally:
             target.close()
+        header["counts"] = sqlite_counts(snapshot)  # what a restore drill must find again
         progress(f"snapshot taken ({Path(snapshot).stat().st_size:,} bytes), encrypting")
         return sealed.seal(_file_chunks(Path(snapshot)), out, header=header)
     finally:
         os.unlink(snapshot)
 
 
-def _mysql_args(binary: str) -> tuple[list[str], dict]:
-    db = connection.settings_dict
-    args = [binary, f"--user={db['USER']}", "--default-character-set=utf8mb4"]
+def sqlite_counts(path: str | Path) -> dict[str, int]:
+    """Rows per table of a SQLite file."""
+    db = sqlite3.connect(path)
+    try:
+        names = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return {name: db.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0] for name in sorted(names)}
+    finally:
+        db.close()
+
+
+def _mysql_args(binary: str, *, using: str = "default", charset: bool = True) -> tuple[list[str], dict]:
+    db = connections[using].settings_dict
+    args = [binary, f"--user={db['USER']}"] + (["--default-character-set=utf8mb4"] if charset else [])
     socket = db.get("OPTIONS", {}).get("unix_socket")
     if socket:
         args.append(f"--socket={socket}")
@@ -127,17 +148,31 @@ def _which(*names: str) -> str:
 
 def _seal_mysql(out, header: dict, directory: Path, progress: Progress) -> str:
     args, env = _mysql_args(_which("mariadb-dump", "mysqldump"))
-    args += ["--single-transaction", "--quick", "--no-tablespaces", "--hex-blob", connection.settings_dict["NAME"]]
+    args += ["--single-transaction", "--quick", "--no-tablespaces", "--hex-blob"]
+    if binlog.log_bin_enabled():
+        # The dump's head names the binlog position it is consistent with: the replay starts there.
+        args.append("--master-data=2")
+    args.append(connection.settings_dict["NAME"])
+    head = bytearray()
+
+    def chunks() -> Iterator[bytes]:
+        for chunk in iter(lambda: process.stdout.read(sealed.CHUNK_BYTES), b""):
+            if len(head) < 65536:
+                head.extend(chunk[:65536])
+            yield chunk
+
     with tempfile.TemporaryFile() as errors:
         process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=errors, env=env)
         try:
-            digest = sealed.seal(iter(lambda: process.stdout.read(sealed.CHUNK_BYTES), b""), out, header=header)
+            digest = sealed.seal(chunks(), out, header=header)
         finally:
             process.stdout.close()
             code = process.wait()
         if code != 0:
             errors.seek(0)
             raise BackupError(f"{Path(args[0]).name} failed: {_last_line(errors.read())}")
+    if position := binlog.position_in_dump(bytes(head)):
+        header["binlog"] = list(position)  # for the caller's sidecar (the sealed header is written)
     progress("dump complete, encrypted")
     return digest
 
@@ -159,6 +194,7 @@ def backup_prune(*, directory: Path, keep: int) -> list[Path]:
     for path in removed:
         path.unlink(missing_ok=True)
         path.with_name(path.name + ".sha256").unlink(missing_ok=True)
+        binlog.sidecar(path).unlink(missing_ok=True)
     return removed
 
 
@@ -183,19 +219,35 @@ def backup_verify(*, path: Path) -> dict:
     return sealed.verify(path)
 
 
-def backup_restore(*, path: Path, force: bool = False, progress: Progress = print) -> dict:
-    """Verify, decrypt and load a backup into the default database."""
+def backup_restore(
+    *, path: Path, force: bool = False, until: datetime | None = None, progress: Progress = print
+) -> dict:
+    """Verify, decrypt and load a backup into the default database; with ``until``, then
+    replay the archived binlogs up to that moment (MariaDB/MySQL only)."""
     header = backup_verify(path=path)
     vendor = _vendor()
     if header.get("vendor") != vendor:
         raise BackupError(f"backup is of a {header.get('vendor')} database; this site uses {vendor}")
+    if until is not None and vendor == "sqlite":
+        raise BackupError("point-in-time recovery needs MariaDB/MySQL with a binary log; SQLite restores whole backups")
     if not force and not database_is_empty():
         raise BackupError("the database is not empty; pass --force to overwrite it")
     progress(f"verified {Path(path).name}, restoring")
     if vendor == "sqlite":
         _restore_sqlite(Path(path))
     else:
-        _restore_mysql(Path(path))
+        database = connection.settings_dict["NAME"]
+        start = _restore_mysql(Path(path), database=database)
+        if until is not None:
+            if start is None:
+                raise BackupError("this backup records no binlog position (the server wrote no binary log then)")
+            binlog.replay(
+                start=start,
+                until=until,
+                source_database=header.get("database") or database,
+                database=database,
+                progress=progress,
+            )
     progress("restore complete")
     return header
 
@@ -228,13 +280,17 @@ def _restore_sqlite(path: Path) -> None:
         os.unlink(plain)
 
 
-def _restore_mysql(path: Path) -> None:
-    args, env = _mysql_args(_which("mariadb", "mysql"))
-    args.append(connection.settings_dict["NAME"])
+def _restore_mysql(path: Path, *, database: str, using: str = "default") -> tuple[str, int] | None:
+    """Load a dump into ``database``; return the binlog position its head records, if any."""
+    args, env = _mysql_args(_which("mariadb", "mysql"), using=using)
+    args.append(database)
+    head = b""
     with tempfile.TemporaryFile() as errors:
         process = subprocess.Popen(args, stdin=subprocess.PIPE, stderr=errors, stdout=subprocess.DEVNULL, env=env)
         try:
             for chunk in sealed.unseal(path):
+                if len(head) < 65536:
+                    head += chunk[:65536]
                 process.stdin.write(chunk)
             process.stdin.close()
         except BrokenPipeError:
@@ -247,4 +303,5 @@ def _restore_mysql(path: Path) -> None:
             errors.seek(0)
             raise BackupError(f"{Path(args[0]).name} failed: {_last_line(errors.read())}")
     # Django may hold cached state about the old tables; start afresh.
-    connection.close()
+    connections[using].close()
+    return binlog.position_in_dump(head)

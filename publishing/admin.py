@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from cradle_site.admin_confirm import confirm_first
 from cradle_site.errors import StateError
 from cradle_site.paginators import CappedCountPaginator
+from cradle_site.replica import ReplicaListMixin
 from publishing import folders, scan_runs, services
 from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
 
@@ -193,7 +194,7 @@ class PublishingTaskAdmin(admin.ModelAdmin):
 
 
 @admin.register(PublishingLog)
-class PublishingLogAdmin(admin.ModelAdmin):
+class PublishingLogAdmin(ReplicaListMixin, admin.ModelAdmin):
     list_display = [
         "published_at",
         "project",

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from analytics.aggregate import hourly_aggregate
+from ops import binlog
 from ops.backup import backup_create, backup_list, backup_restore, database_is_empty
 from ops.sealed import BackupError
 from publishing.models import PublishingLog
@@ -108,8 +109,10 @@ def test_not_a_backup_is_refused(filled, tmp_path):
 def test_retention_keeps_the_newest(filled):
     paths = [backup_create(keep=2, progress=_quiet) for _ in range(3)]
     assert backup_list(filled) == paths[1:]
+    # On a server with a binary log each backup also has its binlog position beside it (ops.binlog).
+    sidecars = [binlog.sidecar(p).name for p in paths[1:]] if binlog.log_bin_enabled() else []
     assert sorted(p.name for p in filled.iterdir()) == sorted(
-        [p.name for p in paths[1:]] + [p.name + ".sha256" for p in paths[1:]]
+        [p.name for p in paths[1:]] + [p.name + ".sha256" for p in paths[1:]] + sidecars
     )
     digest, name = paths[-1].with_name(paths[-1].name + ".sha256").read_text().split()
     import hashlib
@@ -205,3 +208,11 @@ def test_the_daily_backup_job_refuses_an_empty_database_and_rotates_nothing(db, 
     with pytest.raises(BackupError, match="database is empty"):
         tasks.backup_daily()
     assert not settings.BACKUP_DIR.exists()
+
+
+@pytest.mark.sqlite_only
+def test_restore_until_on_sqlite_says_it_needs_mariadb(filled):
+    path = backup_create(progress=_quiet)
+    with pytest.raises(CommandError, match="^restore refused: point-in-time recovery needs MariaDB/MySQL"):
+        call_command("db_restore", str(path), "--force", "--until", "2026-12-01 10:42:00", stderr=io.StringIO())
+    assert PublishingLog.objects.count() == 400

@@ -3,6 +3,7 @@
 import io
 
 from django.core.management import call_command
+from django.db import connection
 from django.utils.module_loading import import_string
 from django_q.models import Schedule
 
@@ -13,7 +14,16 @@ def test_setup_schedules_installs_ours_once(db):
     call_command("setup_schedules")
     call_command("setup_schedules")
     ours = dict(Schedule.objects.filter(name__startswith="cradle.ops.").values_list("name", "schedule_type"))
-    assert ours == {"cradle.ops.backup": Schedule.DAILY, "cradle.ops.purge": Schedule.MONTHLY}
+    expected = {
+        "cradle.ops.backup": Schedule.DAILY,
+        "cradle.ops.purge": Schedule.MONTHLY,
+        "cradle.ops.restore_drill": Schedule.WEEKLY,
+    }
+    if connection.vendor == "sqlite":
+        expected["cradle.ops.backup_hourly"] = Schedule.HOURLY
+    else:
+        expected["cradle.ops.binlog_archive"] = Schedule.MINUTES
+    assert ours == expected
     assert Schedule.objects.get(name="cradle.ops.backup").func == "ops.tasks.backup_daily"
     assert Schedule.objects.get(name="cradle.ops.purge").func == "ops.tasks.purge_and_vacuum"
 

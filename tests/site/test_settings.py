@@ -45,6 +45,14 @@ def test_it_refuses_a_bad_boolean():
     assert "DEBUG must be a boolean" in result.stderr
 
 
+def test_it_refuses_a_backup_bucket_that_is_not_an_s3_url():
+    result = run_check(BACKUP_S3_URL="https://bucket.example.com/backups")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "Configuration error: BACKUP_S3_URL must look like s3://bucket/prefix, got 'https://bucket.example.com/backups'"
+    )
+
+
 def test_production_needs_a_secret_key():
     result = run_check(DEBUG="0")
     assert result.returncode == 2
