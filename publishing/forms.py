@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -7,13 +9,16 @@ from cradle_site.querysets import MAX_ID
 from publishing import services
 from publishing.models import ContentSource, Project, PublishingTask
 
+_SLOT = re.compile(r"(?:[A-Za-z\u5468][A-Za-z\u5468\u4e00\u4e8c\u4e09\u56db\u4e94\u516d\u65e5,\uff0c-]+[ \t]+)?\d{1,2}:\d{2}")
+
 
 class ProjectForm(forms.ModelForm):
     slot_times_text = forms.CharField(
         label=_("Posting times"),
         required=False,
         help_text=_(
-            "Times of day in your time zone, separated by commas, e.g. 09:00, 13:30. Leave empty to use the interval."
+            "Times of day in your time zone, separated by commas, e.g. 09:00, 13:30; limit one to some days "
+            "with Mon-Fri 09:00 or Sat 11:00. Leave empty to use the interval."
         ),
     )
 
@@ -37,7 +42,11 @@ class ProjectForm(forms.ModelForm):
     def cleaned_values(self) -> dict:
         values = {name: self.cleaned_data[name] for name in self.Meta.fields}
         raw = self.cleaned_data.get("slot_times_text") or ""
-        values["slot_times"] = [part.strip() for part in raw.split(",") if part.strip()]
+        # Found, not split: "Mon,Wed 17:30" holds a comma of its own. What is left over is
+        # handed on as one more entry, for the services to refuse with its text.
+        found = [" ".join(match.split()) for match in _SLOT.findall(raw)]
+        leftover = _SLOT.sub(" ", raw).strip(" ,;\n\r\t")
+        values["slot_times"] = found + ([leftover] if leftover else [])
         return values
 
 

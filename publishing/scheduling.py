@@ -1,7 +1,9 @@
 """Posting slots: new tasks take the next free slot of their project, within the daily cap.
 
 A project posts at fixed times of day (``slot_times``, in the owner's time zone) or every
-``slot_interval_minutes``; with neither, once an hour. A slot already held by a pending,
+``slot_interval_minutes``; with neither, once an hour. A time may be limited to some
+weekdays: ``"Mon-Fri 09:00"``, ``"Sat 11:00"``, ``"Mon,Wed 17:30"`` (``"09:00"`` alone is every
+day); the Chinese 周一 … 周日 are understood too. A slot already held by a pending,
 publishing or published task is not free, and a day that already holds ``daily_cap`` tasks
 takes no more (a cap of 0 means no cap).
 """
@@ -20,6 +22,13 @@ DEFAULT_INTERVAL_MINUTES = 60
 _MAX_DAYS = 3660  # a bound, so a bad configuration cannot loop forever
 
 
+DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_DAY_OF = {name.lower(): n for n, name in enumerate(DAY_NAMES)} | {
+    name: n for n, name in enumerate(("周一", "周二", "周三", "周四", "周五", "周六", "周日"))
+}
+EVERY_DAY = frozenset(range(7))
+
+
 def parse_slot_time(value: str) -> time:
     """``"09:30"`` -> time(9, 30); ValueError with a readable message otherwise."""
     try:
@@ -27,6 +36,40 @@ def parse_slot_time(value: str) -> time:
         return time(int(hours), int(minutes))
     except (ValueError, AttributeError):
         raise ValueError(f"{value!r} is not a time of day like 09:30") from None
+
+
+def _days(spec: str) -> frozenset[int]:
+    days: set[int] = set()
+    for part in spec.replace("，", ",").split(","):
+        first, _dash, last = part.strip().partition("-")
+        start, end = _DAY_OF[first.strip().lower()], _DAY_OF[(last or first).strip().lower()]
+        days.update(range(start, end + 1) if start <= end else [*range(start, 7), *range(0, end + 1)])
+    return frozenset(days)
+
+
+def parse_slot(value: str) -> tuple[frozenset[int], time]:
+    """``"Mon-Fri 09:00"`` -> ({0..4}, time(9, 0)); ``"09:00"`` -> (every day, ...); ValueError otherwise."""
+    words = (value or "").split()
+    if len(words) == 1:
+        return EVERY_DAY, parse_slot_time(words[0])
+    if len(words) == 2:
+        try:
+            return _days(words[0]), parse_slot_time(words[1])
+        except KeyError:
+            pass
+    raise ValueError(f"{value!r} is not a time like 09:30 or Mon-Fri 09:30")
+
+
+def slot_label(days: frozenset[int], at: time) -> str:
+    """The stored spelling: ``"09:00"``, or ``"Mon-Fri 09:00"`` / ``"Mon,Wed 17:30"``."""
+    if days == EVERY_DAY:
+        return at.strftime("%H:%M")
+    ordered = sorted(days)
+    if ordered == list(range(ordered[0], ordered[-1] + 1)) and len(ordered) > 2:
+        spec = f"{DAY_NAMES[ordered[0]]}-{DAY_NAMES[ordered[-1]]}"
+    else:
+        spec = ",".join(DAY_NAMES[d] for d in ordered)
+    return f"{spec} {at:%H:%M}"
 
 
 def project_zone(project: Project) -> zoneinfo.ZoneInfo:
@@ -38,7 +81,8 @@ def project_zone(project: Project) -> zoneinfo.ZoneInfo:
 
 def _day_slots(project: Project, day: date, zone) -> list[datetime]:
     if project.slot_times and not project.slot_interval_minutes:
-        times = sorted(parse_slot_time(value) for value in project.slot_times)
+        slots = (parse_slot(value) for value in project.slot_times)
+        times = sorted({at for days, at in slots if day.weekday() in days})
         return [datetime.combine(day, t, tzinfo=zone) for t in times]
     step = timedelta(minutes=project.slot_interval_minutes or DEFAULT_INTERVAL_MINUTES)
     start = datetime.combine(day, time(0, 0), tzinfo=zone)

@@ -24,7 +24,7 @@ from publishing import folders, queue, x_text
 from publishing.content import stream_hash, text_hash
 from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
 from publishing.outcomes import log_attempt
-from publishing.scheduling import parse_slot_time, slots_next_free
+from publishing.scheduling import parse_slot, slot_label, slots_next_free
 from publishing.sources import SourceError
 from publishing.sources.local_folder import MEDIA_SUFFIXES
 
@@ -56,9 +56,11 @@ def clean_slot_times(values: list[str]) -> list[str]:
     cleaned = []
     for value in values:
         try:
-            cleaned.append(parse_slot_time(value).strftime("%H:%M"))
+            cleaned.append(slot_label(*parse_slot(value)))
         except ValueError:
-            raise ValidationError({"slot_times": _("%(value)s is not a time of day like 09:30") % {"value": value}})
+            raise ValidationError(
+                {"slot_times": _("%(value)s is not a time like 09:30 or Mon-Fri 09:30") % {"value": value}}
+            ) from None
     return sorted(set(cleaned))
 
 
