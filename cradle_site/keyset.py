@@ -1,5 +1,5 @@
 """Keyset pages for the owner's lists (publishing's queue and logs, the account's activity):
-newest first by (field, id), "newer" / "older" links that carry the id of the row at the page's edge, so the last page costs what the first does
+newest first by (field, id) (or soonest first, for what is still to come), "newer" / "older" links that carry the id of the row at the page's edge, so the last page costs what the first does
 (no OFFSET, no COUNT). Ids come first, from the index, then the page's rows: the sort never
 carries the wide columns (task JSON, log texts) of rows it skips."""
 
@@ -37,22 +37,27 @@ def _rows(queryset: QuerySet, ids: list[int]) -> list:
     return [by_pk[pk] for pk in ids if pk in by_pk]
 
 
-def keyset_page(queryset: QuerySet, *, field: str, after: str | None, before: str | None, size: int) -> KeysetPage:
-    """One page of ``queryset`` ordered by (-field, -id): after an id (older rows) or before
-    one (newer rows); the first page if neither names an owned row."""
+def keyset_page(
+    queryset: QuerySet, *, field: str, after: str | None, before: str | None, size: int, descending: bool = True
+) -> KeysetPage:
+    """One page of ``queryset`` ordered by (-field, -id), or (field, id) when not
+    ``descending`` (the upcoming posts, soonest first): after an id (the next page) or before
+    one (the previous page); the first page if neither names an owned row."""
+    forward, back = ("lt", "gt") if descending else ("gt", "lt")
+    forward_order = (f"-{field}", "-pk") if descending else (field, "pk")
+    back_order = (field, "pk") if descending else (f"-{field}", "-pk")
+
+    def beyond(op: str, value, pk: int) -> QuerySet:
+        return queryset.filter(Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"pk__{op}": pk}))
+
     if edge := _edge(queryset, field, before):
-        value, pk = edge
-        above = queryset.filter(Q(**{f"{field}__gt": value}) | Q(**{field: value, "pk__gt": pk}))
-        ids = list(above.order_by(field, "pk").values_list("pk", flat=True)[: size + 1])
+        ids = list(beyond(back, *edge).order_by(*back_order).values_list("pk", flat=True)[: size + 1])
         more = len(ids) > size
         ids = ids[:size][::-1]
         return KeysetPage(_rows(queryset, ids), newer=ids[0] if more else None, older=ids[-1] if ids else None)
     edge = _edge(queryset, field, after)
-    below = queryset
-    if edge:
-        value, pk = edge
-        below = queryset.filter(Q(**{f"{field}__lt": value}) | Q(**{field: value, "pk__lt": pk}))
-    ids = list(below.order_by(f"-{field}", "-pk").values_list("pk", flat=True)[: size + 1])
+    rest = beyond(forward, *edge) if edge else queryset
+    ids = list(rest.order_by(*forward_order).values_list("pk", flat=True)[: size + 1])
     more = len(ids) > size
     ids = ids[:size]
     return KeysetPage(_rows(queryset, ids), newer=ids[0] if edge and ids else None, older=ids[-1] if more else None)

@@ -264,19 +264,33 @@ def task_list(request: HttpRequest) -> HttpResponse:
     tasks = PublishingTask.objects.owned_by(request.user).select_related("project")
     filters = TaskFilterForm(request.GET)
     filters.is_valid()  # a bad filter is left out; the valid ones still apply
-    if filters.cleaned_data.get("status"):
-        tasks = tasks.filter(status=filters.cleaned_data["status"])
     if filters.cleaned_data.get("project"):
         tasks = tasks.filter(project_id=filters.cleaned_data["project"])
+    status = filters.cleaned_data.get("status")
+    # Upcoming first (the default tab): what is still to be posted, soonest first; the
+    # published, the failed and everything are newest first, in their own tabs.
+    tab = "status" if status else ("all" if request.GET.get("tab") == "all" else "upcoming")
+    held = False
+    if status:
+        tasks = tasks.filter(status=status)
+    elif tab == "upcoming":
+        held = tasks.filter(status=PublishingTask.Status.HELD).exists()
+        tasks = tasks.filter(status=PublishingTask.Status.PENDING)
     page = keyset_page(
-        tasks, field="scheduled_at", after=request.GET.get("after"), before=request.GET.get("before"), size=PAGE_SIZE
+        tasks,
+        field="scheduled_at",
+        after=request.GET.get("after"),
+        before=request.GET.get("before"),
+        size=PAGE_SIZE,
+        descending=tab != "upcoming",
     )
     # Every row's preview (publishing.preview): the page's thread replies in one query.
     prefetch_related_objects([task for task in page.rows if task.reply_count], "replies")
     for task in page.rows:
         task.preview = task_shown(task, list(task.replies.all()) if task.reply_count else [])
         task.is_editable = task.status in composer.EDITABLE and not task.posted_id
-    return render(request, "publishing/task_list.html", {"page": page, "filters": filters})
+    context = {"page": page, "filters": filters, "tab": tab, "status": status, "held": held}
+    return render(request, "publishing/task_list.html", context)
 
 
 @login_required

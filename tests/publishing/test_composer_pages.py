@@ -118,7 +118,7 @@ def test_the_queue_shows_a_preview_and_the_too_long_flag_of_every_item(signed_in
         status=PublishingTask.Status.FAILED,
         scheduled_at=project.created_at,
     )
-    page = signed_in.get(reverse("publishing:task_list")).content.decode()
+    page = signed_in.get(reverse("publishing:task_list") + "?tab=all").content.decode()
     assert "Second of two" in page  # the thread's reply, in the row's preview
     assert "Too long for X" in page
 

@@ -174,7 +174,7 @@ def test_only_a_held_task_takes_the_owners_decision(media_task, service):
 def test_the_queue_page_shows_a_held_task_and_its_two_choices(client, owner, media_task):
     _held(media_task)
     client.force_login(owner)
-    page = client.get(reverse("publishing:task_list")).content.decode()
+    page = client.get(reverse("publishing:task_list") + "?tab=all").content.decode()
     assert "Held: check X" in page and "May already be on X" in page
     assert reverse("publishing:task_action", args=[media_task.pk, "mark_posted"]) in page
     assert reverse("publishing:task_action", args=[media_task.pk, "post_anyway"]) in page
@@ -217,5 +217,5 @@ def test_the_held_task_reads_in_chinese_for_a_chinese_owner(client, owner, media
     owner.save()
     _held(media_task)
     client.force_login(owner)
-    page = client.get(reverse("publishing:task_list")).content.decode()
+    page = client.get(reverse("publishing:task_list") + "?tab=all").content.decode()
     assert "已暂扣：请查看 X" in page and "没有：仍然发布" in page and "已有：标记为已发布" in page

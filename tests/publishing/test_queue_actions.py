@@ -28,7 +28,7 @@ def test_the_page_offers_the_actions_the_services_accept(client, owner, project,
     task = services.task_create(project=project, text="Hello", scheduled_at=timezone.now() + timedelta(hours=1))
     PublishingTask.objects.filter(pk=task.pk).update(status=status)
     client.force_login(owner)
-    page = client.get(reverse("publishing:task_list")).content.decode()
+    page = client.get(reverse("publishing:task_list") + "?tab=all").content.decode()
     offered = {action for action in SERVICES if reverse("publishing:task_action", args=[task.pk, action]) in page}
     accepted = {action for action in SERVICES if _accepted(action, task.pk, status)}
     assert offered == accepted

@@ -55,6 +55,7 @@ def test_queue_and_project_queries_do_not_grow_between_100_and_2000_tasks(
     client.force_login(owner)
     urls = [
         reverse("publishing:task_list"),
+        reverse("publishing:task_list") + "?tab=all",
         reverse("publishing:task_list") + "?status=pending",
         reverse("publishing:project_list"),
         reverse("publishing:project_detail", args=[mine.pk]),
@@ -69,27 +70,33 @@ def test_queue_and_project_queries_do_not_grow_between_100_and_2000_tasks(
         assert api.get(TASKS_URL).status_code == 200
 
 
-def test_the_queue_page_walks_every_own_task_once_and_sorts_without_the_json(client, owner, mine, theirs):
-    add_tasks(mine, 120, label="a")
+@pytest.mark.parametrize("tab", ["all", "upcoming"])
+def test_the_queue_page_walks_every_own_task_once_and_sorts_without_the_json(client, owner, mine, theirs, tab):
+    add_tasks(mine, 120 if tab == "all" else 300, label="a")
     client.force_login(owner)
-    expected = list(
-        PublishingTask.objects.filter(project=mine).order_by("-scheduled_at", "-id").values_list("pk", flat=True)
-    )
-    seen, params = [], {}
+    # Everything newest first; the upcoming tab (the default) the pending ones, soonest first.
+    order = ("-scheduled_at", "-id") if tab == "all" else ("scheduled_at", "id")
+    shown = PublishingTask.objects.filter(project=mine)
+    if tab == "upcoming":
+        shown = shown.filter(status=PublishingTask.Status.PENDING)
+    expected = list(shown.order_by(*order).values_list("pk", flat=True))
+    first = {"tab": tab} if tab == "all" else {}
+    seen, params, pages = [], first, []
     while True:
         with CaptureQueriesContext(connection) as captured:
             response = client.get(reverse("publishing:task_list"), params)
         page = response.context["page"]
         seen += [task.pk for task in page]
+        pages.append([task.pk for task in page])
         assert all(task.project_id == mine.pk for task in page)
         sorted_reads = [q["sql"] for q in captured if "publishing_publishingtask" in q["sql"] and "LIMIT" in q["sql"]]
         assert sorted_reads and not any("content_data" in sql for sql in sorted_reads), sorted_reads
         if page.older is None:
             break
-        params = {"after": page.older}
+        params = {**first, "after": page.older}
     assert seen == expected
-    back = client.get(reverse("publishing:task_list"), {"before": page.newer}).context["page"]
-    assert [task.pk for task in back] == expected[50:100]
+    back = client.get(reverse("publishing:task_list"), {**first, "before": page.newer}).context["page"]
+    assert len(pages) >= 2 and [task.pk for task in back] == pages[-2]
 
 
 def test_the_tasks_api_pages_by_cursor_without_count_or_json_in_the_sort(owner, mine, theirs, api_client_for):

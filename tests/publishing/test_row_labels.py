@@ -18,12 +18,12 @@ pytestmark = pytest.mark.django_db
 def test_queue_buttons_name_their_task(client, owner, project):
     task = services.task_create(project=project, text="Hello", scheduled_at=timezone.now() + timedelta(hours=1))
     client.force_login(owner)
-    page = client.get(reverse("publishing:task_list")).content.decode()
+    page = client.get(reverse("publishing:task_list") + "?tab=all").content.decode()
     assert f'aria-label="Change task {task.pk}">Change</button>' in page
     assert f'aria-label="Cancel task {task.pk}">Cancel</button>' in page
     assert f'aria-label="Priority of task {task.pk}"' in page
     PublishingTask.objects.filter(pk=task.pk).update(status=PublishingTask.Status.FAILED)
-    page = client.get(reverse("publishing:task_list")).content.decode()
+    page = client.get(reverse("publishing:task_list") + "?tab=all").content.decode()
     assert f'aria-label="Retry task {task.pk}">Retry</button>' in page
 
 
