@@ -8,9 +8,8 @@ from django.utils.translation import ngettext
 from accounts.api_keys import apikey_revoke
 from accounts.email_verification import staff_change_announce
 from accounts.forms import time_zone_field
-from accounts.models import ApiKey, SecurityEvent, User
+from accounts.models import ApiKey, User
 from cradle_site.admin_confirm import confirm_first
-from cradle_site.paginators import CappedCountPaginator
 
 
 class EmailVerifiedFilter(admin.SimpleListFilter):
@@ -122,43 +121,6 @@ class ApiKeyAdmin(admin.ModelAdmin):
         self.message_user(
             request, ngettext("%(n)d key revoked.", "%(n)d keys revoked.", count) % {"n": count}, messages.SUCCESS
         )
-
-
-@admin.register(SecurityEvent)
-class SecurityEventAdmin(admin.ModelAdmin):
-    """Read-only: events are appended by ``accounts.security_events`` and never edited."""
-
-    list_display = ("created_at", "user", "kind", "actor_kind", "actor_label", "ip", "object_type", "object_id")
-    list_filter = ("kind", "actor_kind")
-    # The exact address only: a LIKE '%…%' over a big table would scan every row.
-    search_fields = ("=user__email",)
-    list_select_related = ("user",)
-    ordering = ("-created_at", "-id")
-    show_full_result_count = False
-    paginator = CappedCountPaginator
-    fields = (
-        "created_at",
-        "user",
-        "kind",
-        "actor_kind",
-        "actor",
-        "actor_label",
-        "object_type",
-        "object_id",
-        "ip",
-        "user_agent",
-        "data",
-    )
-    readonly_fields = fields
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 from accounts import mfa_admin  # noqa: E402,F401  (second factors, in place of django-otp's admin)

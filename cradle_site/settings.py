@@ -68,6 +68,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.UserPreferencesMiddleware",
+    # Who is acting, for the audit log (ops.audit): services read it, no request argument needed.
+    "cradle_site.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -495,5 +497,7 @@ BACKUP_KEEP = env.env_int("BACKUP_KEEP", 14, minimum=1)
 BACKUP_ENABLED = env.env_bool("BACKUP_ENABLED", True)
 # purge_logs: rows older than this many days go; small batches keep each transaction short.
 PURGE_LOGS_DAYS = env.env_int("PURGE_LOGS_DAYS", 180, minimum=1)
+# The audit log (ops.AuditEvent) is kept this long, then only `purge_logs --table=audit` removes it.
+AUDIT_RETENTION_DAYS = env.env_int("AUDIT_RETENTION_DAYS", 730, minimum=1)
 PURGE_BATCH_SIZE = env.env_int("PURGE_BATCH_SIZE", 5000, minimum=1)
 PURGE_ENABLED = env.env_bool("PURGE_ENABLED", True)

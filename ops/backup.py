@@ -22,7 +22,9 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
+from cradle_site.audit_vocabulary import EventType
 from ops import sealed
+from ops.audit import audit_record
 from ops.sealed import BackupError
 
 SUFFIX = ".cbak"
@@ -73,6 +75,7 @@ def backup_create(
         partial.unlink(missing_ok=True)
     target.with_name(target.name + ".sha256").write_text(f"{digest}  {target.name}\n")
     progress(f"wrote {target} ({target.stat().st_size:,} bytes)")
+    audit_record(EventType.BACKUP_MADE, label=target.name, data={"vendor": vendor, "bytes": target.stat().st_size})
     for old in backup_prune(directory=directory, keep=keep):
         progress(f"removed old backup {old.name}")
     return target
@@ -197,6 +200,9 @@ def backup_restore(*, path: Path, force: bool = False, progress: Progress = prin
     else:
         _restore_mysql(Path(path))
     progress("restore complete")
+    audit_record(
+        EventType.BACKUP_RESTORED, label=Path(path).name, data={"vendor": vendor, "made": header.get("created")}
+    )
     return header
 
 

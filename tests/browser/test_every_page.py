@@ -229,7 +229,7 @@ PAGES = {
     "accounts:apikey_list": ("user", None),
     "accounts:password_change": ("user", None),
     "accounts:password_change_done": ("user", None),
-    "accounts:activity": ("user", None),
+    "ops:activity": ("user", None),
     "accounts:email_change": ("user", None),
     "accounts:email_verify": ("user", lambda d: [email_verification_token(d["user"])]),
     "accounts:email_change_confirm": ("user", lambda d: [email_change_token(d["user"], "demo@new.example")]),

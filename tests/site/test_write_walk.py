@@ -292,7 +292,7 @@ READS: dict[str, Read] = {
     "messaging:message_list": Read(),
     "messaging:message_detail": Read(lambda w: {"pk": w.message.pk}),
     "accounts:password_change_done": Read(),
-    "accounts:activity": Read(),
+    "ops:activity": Read(),
     "accounts:password_reset_done": Read(),
     "accounts:signup_sent": Read(),
     "accounts:password_reset_complete": Read(),
