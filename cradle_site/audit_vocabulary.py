@@ -63,7 +63,6 @@ class EventType(models.TextChoices):
     MESSAGE_CREATED = "message.created", _("Message created")
     MESSAGE_CHANGED = "message.changed", _("Message changed")
     MESSAGE_RESET = "message.reset", _("Message reset (you checked in)")
-    MESSAGES_RESET_ALL = "message.reset_all", _("Every message reset (you checked in)")
     MESSAGE_ANSWERED = "message.answered", _("Warning acknowledged")
     MESSAGE_REVOKED = "message.revoked", _("Message revoked")
     MESSAGE_DELIVERED = "message.delivered", _("Message delivered")

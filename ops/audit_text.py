@@ -45,7 +45,6 @@ _DETAILS: dict[str, Callable[[dict], str]] = {
     EventType.EMAIL_CHANGED: _new_email,
     EventType.STAFF_CHANGED_EMAIL: _new_email,
     EventType.MESSAGE_ANSWERED: _answered,
-    EventType.MESSAGES_RESET_ALL: lambda data: _count("messages", _("%(n)s messages"))(data),
     EventType.MESSAGE_DELIVERED: lambda data: _count("recipients", _("%(n)s recipients"))(data),
     EventType.AUDIT_PURGED: lambda data: _count("rows", _("%(n)s events"))(data),
 }
