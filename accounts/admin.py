@@ -6,10 +6,11 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.api_keys import apikey_revoke
-from accounts.email_verification import staff_change_announce
+from accounts.email_verification import staff_change_announce, staff_email_change_record
 from accounts.forms import time_zone_field
 from accounts.models import ApiKey, User
 from cradle_site.admin_confirm import confirm_first
+from cradle_site.audit_vocabulary import note_recorded
 
 
 class EmailVerifiedFilter(admin.SimpleListFilter):
@@ -72,15 +73,24 @@ class UserAdmin(DjangoUserAdmin):
             obj.email_verified_at = None
         super().save_model(request, obj, form, change)
         if old_email is not None and old_email != obj.email:
+            # Recorded in this transaction (and so the admin's change-log hook adds no second
+            # event); the e-mails go once it commits.
+            staff_email_change_record(
+                user=obj, staff=request.user, old_email=old_email, request=request, changed=form.changed_data
+            )
             transaction.on_commit(
                 lambda: staff_change_announce(
-                    user=obj, staff=request.user, old_email=old_email, password=False, request=request
+                    user=obj, staff=request.user, old_email=old_email, password=False, request=request, record=False
                 )
             )
 
     def user_change_password(self, request, id, form_url=""):
         user = self.get_object(request, unquote(id))
         before = user.password if user is not None else None
+        if request.method == "POST" and user is not None:
+            # staff_change_announce below is this change's one audit event: the admin's
+            # change-log hook must not add a second one for the same edit.
+            note_recorded(user._meta.label_lower, str(user.pk))
         response = super().user_change_password(request, id, form_url)
         if request.method == "POST" and user is not None:
             user.refresh_from_db(fields=["password"])

@@ -32,6 +32,7 @@ from cradle_site.audit_vocabulary import (
     AuditActor,
     EventType,
     actor_from_request,
+    already_recorded,
     current_actor,
 )
 
@@ -128,6 +129,8 @@ def _on_admin_change(sender, instance, created, **kwargs) -> None:
         obj = instance.get_edited_object()
     except Exception:  # the row is gone (deleted before the entry) or its model was removed
         return
+    if already_recorded(obj._meta.label_lower, str(obj.pk)):
+        return  # the service the admin called recorded this change itself (one event per operation)
     owner = _owner_of(obj)
     if owner is None or owner.pk == instance.user_id:
         return

@@ -143,6 +143,34 @@ def acting_as_job(name: str):
     return acting_as(AuditActor(ActorKind.JOB, label=name[:LABEL_MAX]))
 
 
+# The objects this request has already recorded an event for: the admin's change-log hook
+# (accounts.security_events) skips a row a service already recorded, so one edit in the
+# admin that calls a service is one event, not two.
+_recorded: contextvars.ContextVar[set | None] = contextvars.ContextVar("cradle_audit_recorded", default=None)
+
+
+@contextlib.contextmanager
+def request_scope(actor: AuditActor | Callable[[], AuditActor] | None) -> Iterator[None]:
+    """One request: its actor, and a fresh record of the objects it has written events for."""
+    token = _recorded.set(set())
+    try:
+        with acting_as(actor):
+            yield
+    finally:
+        _recorded.reset(token)
+
+
+def note_recorded(object_type: str, object_id: str) -> None:
+    seen = _recorded.get()
+    if seen is not None and object_type:
+        seen.add((object_type, object_id))
+
+
+def already_recorded(object_type: str, object_id: str) -> bool:
+    seen = _recorded.get()
+    return seen is not None and (object_type, object_id) in seen
+
+
 def set_actor(actor: AuditActor | None) -> None:
     """Replace the actor for the rest of this request (the API key authentication)."""
     _current.set(actor)

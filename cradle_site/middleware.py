@@ -38,7 +38,7 @@ class AuditContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        from cradle_site.audit_vocabulary import acting_as, actor_from_request
+        from cradle_site.audit_vocabulary import actor_from_request, request_scope
 
-        with acting_as(lambda: actor_from_request(request)):
+        with request_scope(lambda: actor_from_request(request)):
             return self.get_response(request)

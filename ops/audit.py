@@ -40,6 +40,7 @@ from cradle_site.audit_vocabulary import (
     AuditActor,
     EventType,
     current_actor,
+    note_recorded,
 )
 from ops.audit_models import AuditEvent
 
@@ -85,6 +86,8 @@ def audit_record(
         extra["fields"] = sorted({str(name) for name in changed})[:40]
     ip = actor.ip
     model, pk = obj if isinstance(obj, tuple) else (obj, getattr(obj, "pk", None))
+    if model is not None and pk is not None:
+        note_recorded(model._meta.label_lower, str(pk))
     return AuditEvent.objects.create(
         user_id=subject_id,
         event_type=event_type,

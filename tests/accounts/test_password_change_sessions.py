@@ -86,4 +86,6 @@ def test_a_password_reset_ends_every_session(client, owner):
     form_url = client.get(url).url  # Django moves the token into the session first
     assert client.post(form_url, {"new_password1": NEW, "new_password2": NEW}).status_code == 302
     assert signed_in.get(reverse("accounts:profile")).status_code == 302
-    assert AuditEvent.objects.get(user=owner, event_type=AuditEvent.EventType.PASSWORD_CHANGED).extra_data["reset"] is True
+    assert (
+        AuditEvent.objects.get(user=owner, event_type=AuditEvent.EventType.PASSWORD_CHANGED).extra_data["reset"] is True
+    )
