@@ -50,6 +50,12 @@ def backup_create(
     An empty database is refused unless ``allow_empty``: it usually means a wrong
     DATABASE_URL, and its backup would push a real one out of the kept set.
     """
+    if connection.in_atomic_block:
+        # Refused, not attempted: on SQLite the backup API cannot read through a connection
+        # holding a write transaction and sqlite3 retries that forever (a silent hang); on
+        # MySQL the dump is another session that would not see the transaction's rows, and
+        # the backup's audit event would roll back with it while the file stays.
+        raise BackupError("a backup cannot be made inside a database transaction; run it on its own")
     if not allow_empty and database_is_empty():
         name = connection.settings_dict["NAME"]
         raise EmptyDatabaseError(f"the database is empty ({name} has no data; check DATABASE_URL)")

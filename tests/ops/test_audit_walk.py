@@ -24,6 +24,7 @@ from messaging import delivery, services
 from messaging.models import Delivery, Message
 from ops.audit_models import AuditEvent
 from ops.backup import backup_create
+from ops.sealed import BackupError
 from publishing import services as publishing
 from publishing.models import PublishingTask
 from tests.conftest import give_totp, totp_code
@@ -177,18 +178,39 @@ def test_every_operation_writes_exactly_one_event_and_no_secret(owner, staff, se
     walk.step(EventType.TASK_CHANGED, lambda: publishing.task_cancel(task=task))
     walk.step(EventType.TASK_RETRIED, lambda: publishing.task_retry(task=task))
 
-    # ops: a backup (restore: tests/ops/test_backup.py asserts its one event).
-    with acting_as_job("ops.backup"):
-        walk.step(
-            EventType.BACKUP_MADE,
-            lambda: backup_create(directory=tmp_path / "b", allow_empty=True, progress=lambda line: None),
-            actor_kind=ActorKind.JOB,
-        )
-
     raw = _raw_rows()
     for secret in walk.secrets:
         assert secret not in raw, f"an audit row holds a secret: {secret[:12]}…"
-    assert all(event.user_id == owner.pk for event in walk.events if event.event_type != EventType.BACKUP_MADE)
+    assert all(event.user_id == owner.pk for event in walk.events)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_backup_writes_one_event_as_the_job_and_no_secret(owner, settings, tmp_path):
+    """The walk's ops step, in a committed database: a backup reads committed data only, so
+    it cannot run inside the test's transaction (``backup_create`` refuses that, below)."""
+    settings.BACKUP_DIR = tmp_path / "backups"
+    walk = Walk()
+    _message, key = services.message_create(
+        owner=owner, title=TITLE, content=CONTENT, initial_delay_months=1, recipients=[{"name": "R", "contact": CONTACT}]
+    )
+    walk.secrets.append(key)
+    with acting_as_job("ops.backup"):
+        path = walk.step(
+            EventType.BACKUP_MADE,
+            lambda: backup_create(directory=tmp_path / "b", progress=lambda line: None),
+            actor_kind=ActorKind.JOB,
+        )
+    event = walk.events[-1]
+    assert event.actor_label == "ops.backup" and event.user_id is None and event.object_label == path.name
+    raw = _raw_rows()
+    for secret in walk.secrets:
+        assert secret not in raw, f"an audit row holds a secret: {secret[:12]}…"
+
+    # Inside a transaction it is refused at once (on SQLite it used to wait forever), and no event is left.
+    count = AuditEvent.objects.count()
+    with pytest.raises(BackupError, match="inside a database transaction"), transaction.atomic():
+        backup_create(directory=tmp_path / "b", progress=lambda line: None)
+    assert AuditEvent.objects.count() == count
 
 
 def test_the_admin_actions_write_one_event_each_by_the_staff_member(client, owner, staff):
