@@ -191,7 +191,11 @@ def test_a_backup_writes_one_event_as_the_job_and_no_secret(owner, settings, tmp
     settings.BACKUP_DIR = tmp_path / "backups"
     walk = Walk()
     _message, key = services.message_create(
-        owner=owner, title=TITLE, content=CONTENT, initial_delay_months=1, recipients=[{"name": "R", "contact": CONTACT}]
+        owner=owner,
+        title=TITLE,
+        content=CONTENT,
+        initial_delay_months=1,
+        recipients=[{"name": "R", "contact": CONTACT}],
     )
     walk.secrets.append(key)
     with acting_as_job("ops.backup"):
