@@ -65,6 +65,7 @@ class EventType(models.TextChoices):
     MESSAGE_RESET = "message.reset", _("Message reset (you checked in)")
     MESSAGE_ANSWERED = "message.answered", _("Warning acknowledged")
     MESSAGE_REVOKED = "message.revoked", _("Message revoked")
+    MESSAGE_DELETED = "message.deleted", _("Message deleted")
     MESSAGE_DELIVERED = "message.delivered", _("Message delivered")
     DELIVERY_RETRIED = "delivery.retried", _("Delivery queued again")
     # Publishing.
@@ -74,10 +75,12 @@ class EventType(models.TextChoices):
     SOURCE_CREATED = "source.created", _("Content source created")
     SOURCE_CHANGED = "source.changed", _("Content source changed")
     SOURCE_DELETED = "source.deleted", _("Content source deleted")
+    SOURCE_SCAN_REQUESTED = "source.scan_requested", _("Scan of a content source requested")
     TASK_CREATED = "task.created", _("Post queued")
     TASK_CHANGED = "task.changed", _("Post changed")
     TASK_DELETED = "task.deleted", _("Post deleted")
     TASK_RETRIED = "task.retried", _("Post queued to try again")
+    MEDIA_UPLOADED = "media.uploaded", _("Media file uploaded")
     # Operations.
     BACKUP_MADE = "backup.made", _("Backup made")
     BACKUP_RESTORED = "backup.restored", _("Backup restored")

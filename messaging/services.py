@@ -227,6 +227,26 @@ def message_update(
     return message
 
 
+def message_delete(*, message: Message) -> None:
+    """Delete a message with its recipients and history (the API's DELETE); one audit event.
+
+    The event names the message by id only and outlives it: the audit log keeps no
+    foreign key (``ops.audit_models``).
+    """
+
+    def delete() -> None:
+        with transaction.atomic():
+            # The message row first, as every writer takes it; gone meanwhile: nothing to record.
+            locked = Message.objects.select_for_update().filter(pk=message.pk).first()
+            if locked is None:
+                return
+            owner_id, pk = locked.owner_id, locked.pk
+            locked.delete()
+            audit_record(EventType.MESSAGE_DELETED, user=owner_id, obj=(Message, pk))
+
+    retry_on_deadlock(delete)
+
+
 def _lock(message: Message) -> Message:
     return Message.objects.select_for_update().get(pk=message.pk)
 

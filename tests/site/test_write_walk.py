@@ -31,7 +31,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from accounts.email_verification import email_change_token, email_verification_token
 from accounts.models import User
-from tests.site.walk import World, build_world, changes, resolved_routes, snapshot
+from tests.site.walk import World, build_world, changes, data_and_events, resolved_routes, snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -73,6 +73,8 @@ class Case:
     body: Callable[[World], dict] = _no_body
     # The URL names one of the owner's objects, so an outsider must get 404.
     owned: bool = True
+    # Audit events the owner's POST writes: one per operation.
+    events: int = 1
 
 
 WRITES: dict[str, list[Case]] = {
@@ -416,11 +418,14 @@ def test_an_outsider_gets_404_and_nothing_changes(client, world, name, case):
 def test_the_owner_posting_the_same_body_changes_something(client, world, name, case):
     # The proof that the walk's bodies would succeed: without it a refused POST and a
     # POST with a broken body would look the same.
+    # And the audit log's Must-hold (issue 17): the operation wrote exactly one event.
     owner = _as(client, world.owner)
     before = snapshot()
     response = _post(owner, name, case, world)
     assert response.status_code in (200, 302), response.content[:500]
-    assert changes(before, snapshot()) != {}
+    data, events = data_and_events(before, snapshot())
+    assert data != {}
+    assert len(events) == case.events, f"{name}:{case.label} wrote {events}"
 
 
 @pytest.mark.parametrize("name", list(VIEWER_MAY))
