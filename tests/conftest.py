@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -51,12 +53,11 @@ def _no_process_in_the_fast_loop(request, monkeypatch):
 _AUDIT_WRITE = re.compile(r"^\s*(UPDATE|DELETE\s+FROM)\s+[`\"]?ops_auditevent[`\"]?\s", re.IGNORECASE)
 
 
-@pytest.fixture(autouse=True)
-def _audit_append_only():
-    """The audit log's append-only proof (ops.audit_models explains why not a trigger): every
-    SQL statement of every test, on SQLite and MariaDB, is watched, and a test that updates or
-    deletes an audit row fails, unless the statement is the purge's (``ops.audit.purging``) or
-    the test database's own flush between transactional tests."""
+@contextlib.contextmanager
+def audit_writes_watched() -> Iterator[list[str]]:
+    """Every UPDATE or DELETE of an audit row run inside, on the default connection: the
+    list it yields fills up with them, except the purge's (``ops.audit.purging``) and the
+    test database's own flush between transactional tests."""
     from ops.audit import purging
 
     touched: list[str] = []
@@ -82,8 +83,21 @@ def _audit_append_only():
             yield touched
     finally:
         operations.execute_sql_flush = original_flush
+
+
+def audit_verdict(touched: list[str]) -> None:
     if touched:
         pytest.fail(f"the audit log is append-only, but this test ran: {touched[0]}")
+
+
+@pytest.fixture(autouse=True)
+def _audit_append_only():
+    """The audit log's append-only proof (ops.audit_models explains why not a trigger): every
+    SQL statement of every test, on SQLite and MariaDB, is watched, and a test that updates or
+    deletes an audit row fails (tests/ops/test_audit_log.py shows that it does)."""
+    with audit_writes_watched() as touched:
+        yield touched
+    audit_verdict(touched)
 
 
 @pytest.fixture(autouse=True)
