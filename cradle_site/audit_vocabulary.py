@@ -42,6 +42,7 @@ class EventType(models.TextChoices):
     PASSWORD_CHANGED = "auth.password_changed", _("Password changed")
     SESSIONS_ENDED = "auth.sessions_ended", _("Other sessions logged out")
     ACCOUNT_CREATED = "account.created", _("Account created")
+    PROFILE_CHANGED = "account.profile_changed", _("Profile changed (time zone or language)")
     EMAIL_VERIFIED = "email.verified", _("E-mail address verified")
     EMAIL_CHANGE_REQUESTED = "email.change_requested", _("E-mail change requested")
     EMAIL_CHANGED = "email.changed", _("E-mail address changed")

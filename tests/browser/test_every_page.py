@@ -85,6 +85,7 @@ NOT_PAGES = {
     "recovery_codes_new",  # shown once after a first passkey, else a redirect (its template: the codes page)
     "publishing_export",
     "messages_export",
+    "activity_csv",  # the Activity page's CSV (tests/ops/test_audit_log.py)
     # The personal check-in URL: POST for scripts, plain text (GET answers 405 and changes nothing)
     "ping",
     "ping_message",
