@@ -281,3 +281,18 @@ def test_the_purge_alone_may_delete(owner, _audit_append_only, settings):
     audit_record(EventType.LOGIN, user=owner, now=NOW - timedelta(days=10))
     audit_purge()
     assert _audit_append_only == []
+
+
+def test_the_admin_filters_by_object_type_with_a_named_choice_for_none(client, staff, owner):
+    audit_record(EventType.LOGIN, user=owner)
+    project = audit_record(EventType.PROJECT_CREATED, user=owner, obj=(AuditEvent, 1))
+    client.force_login(staff)
+    changelist = reverse("admin:ops_auditevent_changelist")
+    page = client.get(changelist)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "none (the account or the site)" in html and ">audit event<" in html
+    none = client.get(changelist, {"object_type": "none"}).context["cl"].result_list
+    assert project not in none and all(event.object_type == "" for event in none)
+    by_type = client.get(changelist, {"object_type": "ops.auditevent"}).context["cl"].result_list
+    assert list(by_type) == [project]
