@@ -35,7 +35,9 @@ def _count(key: str, text: str) -> Callable[[dict], str]:
 
 
 def _answered(data: dict) -> str:
-    return _("warning %(level)s") % {"level": data["level"]} if data.get("level") else ""
+    # Not "warning %(level)s": the browser walk reads that pattern as the English of a
+    # message's history ("warning 1 sent; ...") and the words say less.
+    return _("the answer to warning %(level)s") % {"level": data["level"]} if data.get("level") else ""
 
 
 _DETAILS: dict[str, Callable[[dict], str]] = {
