@@ -17,6 +17,7 @@ from accounts.api_keys import ApiKeyError, apikey_authenticate
 from accounts.models import ApiKey
 from accounts.signals import api_key_used
 from cradle_site import ratelimit
+from cradle_site.audit_vocabulary import ActorKind, AuditActor, request_address, set_actor
 from cradle_site.ratelimit import Bucket, Rate
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,11 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         except ApiKeyError as exc:
             ratelimit.hit(failures)
             raise exceptions.AuthenticationFailed(str(exc)) from None
+        # The rest of this call is the key's doing, for the audit log (before the receivers:
+        # an activity reset they make is the key's too).
+        ip, agent = request_address(request)
+        label = f"crd_{api_key.prefix}"
+        set_actor(AuditActor(ActorKind.API_KEY, user_id=api_key.user_id, label=label, ip=ip, user_agent=agent))
         # A receiver must never fail the request that proved who is calling.
         for _receiver, result in api_key_used.send_robust(sender=type(self), api_key=api_key):
             if isinstance(result, Exception):

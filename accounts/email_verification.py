@@ -154,22 +154,32 @@ def email_change_confirm(*, user: User, token: str, request: HttpRequest | None 
     return user.email
 
 
-def staff_change_announce(*, user: User, staff: User, old_email: str | None, password: bool, request=None) -> None:
+def staff_change_announce(
+    *, user: User, staff: User, old_email: str | None, password: bool, request=None, record: bool = True
+) -> None:
     """A staff member changed ``user``'s e-mail or password in the back office: record it and tell them.
 
     The e-mail goes to the old address for an address change (the new one may not be theirs);
     the new address is unverified until they open the link sent to it.
     """
     if old_email is not None:
-        security_event_record(
-            user=user,
-            kind=Kind.STAFF_CHANGED_EMAIL,
-            request=request,
-            actor=staff,
-            data={"old_email": old_email, "new_email": user.email},
-        )
+        if record:  # False: the admin recorded it in its own transaction (accounts.admin)
+            staff_email_change_record(user=user, staff=staff, old_email=old_email, request=request)
         _send(user, old_email, "staff_changed_notice", what="email", old_email=old_email, new_email=user.email)
         email_verification_send(user=user)
     if password:
-        security_event_record(user=user, kind=Kind.STAFF_CHANGED_PASSWORD, request=request, actor=staff)
+        security_event_record(user=user, kind=Kind.STAFF_CHANGED_PASSWORD, request=request, actor=staff, obj=user)
         _send(user, user.email, "staff_changed_notice", what="password")
+
+
+def staff_email_change_record(*, user: User, staff: User, old_email: str, request=None, changed=None) -> None:
+    """The audit event of a staff member changing ``user``'s address (the one event of that edit)."""
+    security_event_record(
+        user=user,
+        kind=Kind.STAFF_CHANGED_EMAIL,
+        request=request,
+        actor=staff,
+        obj=user,
+        changed=changed,
+        data={"old_email": old_email, "new_email": user.email},
+    )

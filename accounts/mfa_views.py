@@ -146,11 +146,12 @@ def _record(request: HttpRequest, user, kind: str, **data) -> None:
 
 
 def _record_added(request: HttpRequest, factor: str, had_factor: bool, codes: list[str]) -> None:
-    _record(request, request.user, Kind.MFA_DEVICE_ADDED, factor=factor)
-    if not had_factor:
-        _record(request, request.user, Kind.MFA_ENABLED, factor=factor)
-    if codes:
-        _record(request, request.user, Kind.MFA_RECOVERY_CODES, count=len(codes))
+    # One operation, one event: the first factor turns two-factor on (and comes with recovery
+    # codes, counted in the same event); a further one is a factor added.
+    if had_factor:
+        _record(request, request.user, Kind.MFA_DEVICE_ADDED, factor=factor)
+    else:
+        _record(request, request.user, Kind.MFA_ENABLED, factor=factor, recovery_set=len(codes))
 
 
 def _codes_page(request: HttpRequest, codes: list[str]) -> HttpResponse:
@@ -241,8 +242,8 @@ def factor_remove(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
         else False
     )
     if removed:
-        _record(request, request.user, Kind.MFA_DEVICE_REMOVED, factor=kind)
-        if not mfa.user_has_second_factor(request.user):
-            _record(request, request.user, Kind.MFA_DISABLED)
+        # The last factor gone turns two-factor off: that one event says both.
+        last = not mfa.user_has_second_factor(request.user)
+        _record(request, request.user, Kind.MFA_DISABLED if last else Kind.MFA_DEVICE_REMOVED, factor=kind)
         messages.success(request, _("The second factor was removed."))
     return redirect("accounts:two_factor")

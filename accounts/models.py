@@ -156,4 +156,3 @@ class UserSession(models.Model):
 
 # Second factors live in their own module; imported here so Django finds the models.
 from accounts.mfa_models import RecoveryCode, WebAuthnCredential  # noqa: E402,F401
-from accounts.security_models import SecurityEvent  # noqa: E402,F401  (its own module: the vocabulary is long)

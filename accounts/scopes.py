@@ -21,6 +21,7 @@ SCOPES = {
     "tasks:create": _("Queue posts (create publishing tasks), nothing else"),
     "tasks:read_status": _("See the status of publishing tasks, nothing else"),
     "analytics:read": _("Read statistics"),
+    "audit:read": _("Read your account's activity (the audit log)"),
 }
 
 # Scopes that change data: of no use to a viewer (read-only) account.

@@ -1,19 +1,20 @@
-"""Record security events (``accounts.security_models.SecurityEvent``) and list them.
+"""Accounts' side of the audit log: its security events, sent to ``ops.audit``.
 
-``security_event_record`` is the one writer: the log-in signal, the login guard, the e-mail
-and password services, the API key services, the admin and (at merge) the two-factor pages
-all call it. It never raises for a bad address or a long user agent: a security record must
-not break the action it records. It is written in the caller's transaction, so an action
-that rolls back leaves no event claiming it happened.
+``security_event_record`` is accounts' one writer: the log-in signal, the login guard, the
+e-mail and password services, the API key services, the two-factor services and the admin
+call it. ``accounts`` may import no other app, so it sends ``accounts.signals.audit_event``;
+``ops.audit`` receives it and appends the ``ops.AuditEvent`` row in the caller's transaction
+(signals are synchronous), so an action that rolls back leaves no event claiming it happened.
+The vocabulary is ``cradle_site.audit_vocabulary`` (``Kind`` is its ``EventType``).
 
 Staff actions on a user's data are caught where the admin writes its own change log
 (``LogEntry``): every add, change and delete through an admin page of a row that belongs to
-a user other than the staff member becomes a ``staff.user_data_changed`` event for that user.
+a user other than the staff member becomes a ``staff.user_data_changed`` event for that user,
+naming the changed fields (never their values).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 from typing import Any
@@ -24,29 +25,46 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 from rest_framework.request import Request
 
-from accounts.security_models import USER_AGENT_MAX, SecurityEvent
-from cradle_site import ratelimit
+from accounts.signals import audit_event
+from cradle_site.audit_vocabulary import (
+    LABEL_MAX,
+    ActorKind,
+    AuditActor,
+    EventType,
+    actor_from_request,
+    already_recorded,
+    current_actor,
+)
 
 log = logging.getLogger(__name__)
-Kind = SecurityEvent.Kind
-ActorKind = SecurityEvent.ActorKind
-
-# Keys that never go into ``data`` whatever a caller passes (a last line of defence).
-_SECRET_WORDS = ("password", "secret", "token", "key_hash", "code")
+Kind = EventType
 
 
-def _ip(request: HttpRequest | None) -> str | None:
-    if request is None:
-        return None
-    address = ratelimit.client_ip(request)
-    try:
-        return str(ipaddress.ip_address(address))
-    except ValueError:
-        return None
-
-
-def _clean(data: dict[str, Any] | None) -> dict[str, Any]:
-    return {k: v for k, v in (data or {}).items() if not any(word in k.lower() for word in _SECRET_WORDS)}
+def _actor(request, actor, actor_kind: str | None, actor_label: str) -> AuditActor | None:
+    """The explicit actor a caller names, on the request's address; None: the context's."""
+    if request is None and actor is None and actor_kind is None:
+        return None  # the context says (a job, a request further up, or the system)
+    auth = request.auth if isinstance(request, Request) else None
+    if actor_kind is None and auth is not None and getattr(auth, "prefix", None):
+        actor_kind, actor_label = ActorKind.API_KEY, actor_label or f"crd_{auth.prefix}"
+        actor = actor or auth.user
+    if request is not None:
+        base = actor_from_request(request, user=actor)
+    else:
+        context = current_actor()
+        ip, agent = (context.ip, context.user_agent) if context else (None, "")
+        base = AuditActor(ActorKind.USER if actor else ActorKind.SYSTEM, ip=ip, user_agent=agent)
+    if actor is not None:
+        base = AuditActor(
+            base.kind if base.kind != ActorKind.ANONYMOUS else ActorKind.USER,
+            user_id=actor.pk,
+            label=actor.get_username()[:LABEL_MAX],
+            ip=base.ip,
+            user_agent=base.user_agent,
+        )
+    if actor_kind is not None:
+        base = base.with_kind(actor_kind, actor_label)
+    return base
 
 
 def security_event_record(
@@ -59,47 +77,26 @@ def security_event_record(
     actor_kind: str | None = None,
     actor_label: str = "",
     obj=None,
-) -> SecurityEvent:
-    """Append one event about ``user``.
+    label: str = "",
+    changed: list[str] | None = None,
+):
+    """Append one event about ``user``; return the ``ops.AuditEvent`` row (None if ops is absent).
 
-    The actor defaults to the request's signed-in person: ``user`` themself, or ``staff`` when
-    someone else acts on the account; an API key's request names the key (``actor_label`` is
-    its prefix). ``obj`` names the row the event is about (``object_type``/``object_id``).
+    The actor defaults to the request's signed-in person (``staff`` when someone else acts on
+    the account), an API key's request names the key (``crd_<prefix>``); without a request,
+    the context's (``cradle_site.audit_vocabulary.current_actor``). ``obj`` names the row.
     """
-    if request is not None and actor is None and getattr(request, "user", None) is not None:
-        if request.user.is_authenticated:
-            actor = request.user
-    # A DRF request authenticated by an API key carries the key (accounts.api_auth).
-    auth = request.auth if isinstance(request, Request) else None
-    if actor_kind is None:
-        if auth is not None and getattr(auth, "prefix", None):
-            actor_kind, actor_label = ActorKind.API_KEY, actor_label or f"crd_{auth.prefix}"
-        elif actor is None:
-            actor_kind = ActorKind.SYSTEM if request is None else ActorKind.ANONYMOUS
-        elif actor.pk == user.pk:
-            actor_kind = ActorKind.USER
-        else:
-            actor_kind = ActorKind.STAFF
-    if actor is not None and not actor_label and actor.pk != user.pk:
-        actor_label = actor.get_username()[:150]
-    agent = request.META.get("HTTP_USER_AGENT", "") if request is not None else ""
-    return SecurityEvent.objects.create(
+    responses = audit_event.send(
+        sender=None,
+        event_type=kind,
         user=user,
-        kind=kind,
-        actor_kind=actor_kind,
-        actor=actor,
-        actor_label=actor_label,
-        object_type=obj._meta.label_lower if obj is not None else "",
-        object_id=str(obj.pk) if obj is not None else "",
-        ip=_ip(request),
-        user_agent=agent[:USER_AGENT_MAX],
-        data=_clean(data),
+        obj=obj,
+        label=label,
+        actor=_actor(request, actor, actor_kind, actor_label),
+        changed=changed,
+        data=data,
     )
-
-
-def security_events_of(user):
-    """The user's events, newest first (``secevent_user_created_idx``)."""
-    return SecurityEvent.objects.filter(user=user).order_by("-created_at", "-id")
+    return next((row for _receiver, row in responses if row is not None), None)
 
 
 @receiver(user_logged_in, dispatch_uid="accounts.security_events.login")
@@ -132,19 +129,25 @@ def _on_admin_change(sender, instance, created, **kwargs) -> None:
         obj = instance.get_edited_object()
     except Exception:  # the row is gone (deleted before the entry) or its model was removed
         return
+    if already_recorded(obj._meta.label_lower, str(obj.pk)):
+        return  # the service the admin called recorded this change itself (one event per operation)
     owner = _owner_of(obj)
     if owner is None or owner.pk == instance.user_id:
         return
     action = {1: "added", 2: "changed", 3: "deleted"}.get(instance.action_flag, "changed")
-    SecurityEvent.objects.create(
+    staff = AuditActor(ActorKind.STAFF, user_id=instance.user_id, label=instance.user.get_username()[:LABEL_MAX])
+    context = current_actor()
+    if context is not None:  # the admin page's request: its address and browser
+        staff = AuditActor(staff.kind, staff.user_id, staff.label, ip=context.ip, user_agent=context.user_agent)
+    audit_event.send(
+        sender=None,
+        event_type=Kind.STAFF_CHANGED_DATA,
         user=owner,
-        kind=Kind.STAFF_CHANGED_DATA,
-        actor_kind=ActorKind.STAFF,
-        actor_id=instance.user_id,
-        actor_label=instance.user.get_username()[:150],
-        object_type=obj._meta.label_lower,
-        object_id=str(obj.pk),
-        data={"action": action, "object": instance.object_repr[:200], "fields": _changed_fields(instance)},
+        obj=obj,
+        label=instance.object_repr,  # every model's str() is non-secret (a message is "Message #12")
+        actor=staff,
+        changed=_changed_fields(instance),
+        data={"action": action},
     )
 
 

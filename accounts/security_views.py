@@ -1,6 +1,7 @@
 """The account's security pages: verify the e-mail, change it, change the password (ending
-the other sessions), and the activity list. Rules live in ``accounts.email_verification``,
-``accounts.user_sessions`` and ``accounts.security_events``; these views only call them.
+the other sessions). Rules live in ``accounts.email_verification``, ``accounts.user_sessions``
+and ``accounts.security_events``; these views only call them. (The Activity page, which lists
+these events with every other audit event, is ``ops.audit_views``.)
 
 Sensitive changes (the e-mail change, the password change) take mfa13's
 ``accounts.reauth.reauth_required`` at merge: one decorator line above each view.
@@ -26,12 +27,9 @@ from accounts.api_keys import apikey_revoke
 from accounts.forms import EmailChangeForm, PasswordChangeEndingSessionsForm
 from accounts.models import ApiKey
 from accounts.reauth import reauth_required
-from accounts.security_events import Kind, security_event_record, security_events_of
+from accounts.security_events import Kind, security_event_record
 from accounts.user_sessions import session_keep_after_password_change, sessions_end_others
 from cradle_site import ratelimit
-from cradle_site.keyset import keyset_page
-
-ACTIVITY_PAGE_SIZE = 50
 
 
 def _back(request: HttpRequest, fallback: str = "accounts:profile") -> HttpResponse:
@@ -156,15 +154,3 @@ class PasswordResetConfirmEndingSessionsView(auth_views.PasswordResetConfirmView
             data={"reset": True, "sessions_ended": ended},
         )
         return response
-
-
-@login_required
-def activity(request: HttpRequest) -> HttpResponse:
-    page = keyset_page(
-        security_events_of(request.user),
-        field="created_at",
-        after=request.GET.get("after"),
-        before=request.GET.get("before"),
-        size=ACTIVITY_PAGE_SIZE,
-    )
-    return render(request, "accounts/activity.html", {"page": page})

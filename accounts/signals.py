@@ -10,3 +10,8 @@ email_verified = Signal()
 # on every successful key authentication; messaging counts it as the owner's activity for the
 # messages that opted in (messaging.activity), throttled there.
 api_key_used = Signal()
+
+# An operation of ``accounts`` to append to the audit log: ``event_type`` plus the keyword
+# arguments of ``ops.audit.audit_record`` (which receives it and returns the row). Sent inside
+# the operation's transaction; signals are synchronous, so the row commits or rolls back with it.
+audit_event = Signal()

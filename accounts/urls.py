@@ -22,7 +22,7 @@ urlpatterns = [
     path("email/verify/<str:token>/", security_views.email_verify, name="email_verify"),
     path("email/change/", security_views.email_change, name="email_change"),
     path("email/change/<str:token>/", security_views.email_change_confirm, name="email_change_confirm"),
-    path("activity/", security_views.activity, name="activity"),
+    # The Activity page (the account's audit events) is ops.urls, under this same prefix.
     # Ends the other sessions and may revoke the API keys (accounts.security_views).
     path(
         "password/change/",

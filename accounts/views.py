@@ -16,6 +16,7 @@ from accounts.identity import email_key
 from accounts.login_guard import LoginGuard
 from accounts.mfa_login import TwoStepLoginMixin
 from accounts.models import ApiKey
+from accounts.profile import PROFILE_FIELDS, profile_update
 from accounts.reauth import reauth_required
 from accounts.security_events import Kind, security_event_record
 from accounts.signup import SignupRefused, signup_complete, signup_request, signup_token_read
@@ -156,7 +157,8 @@ def _limited_page(request: HttpRequest, retry_after: int) -> HttpResponse:
 def profile(request: HttpRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
+        user = request.user
+        profile_update(user=user, **{name: form.cleaned_data[name] for name in PROFILE_FIELDS})
         with translation.override(user.language):
             messages.success(request, _("Your profile has been saved."))
         response = redirect("accounts:profile")
@@ -172,8 +174,7 @@ def language_set(request: HttpRequest) -> HttpResponse:
     response = set_language(request)
     chosen = response.cookies.get(settings.LANGUAGE_COOKIE_NAME)
     if chosen is not None and request.user.is_authenticated and request.user.language != chosen.value:
-        request.user.language = chosen.value
-        request.user.save(update_fields=["language"])
+        profile_update(user=request.user, language=chosen.value)
     return response
 
 

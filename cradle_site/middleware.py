@@ -27,3 +27,18 @@ class HealthzMiddleware:
 
             return healthz(request)
         return self.get_response(request)
+
+
+class AuditContextMiddleware:
+    """Names the request's actor for the audit log (``cradle_site.audit_vocabulary``): the
+    signed-in person, or someone not logged in, with the address and browser. Resolved only
+    when a service records an event; an API key's authentication replaces it for its call."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from cradle_site.audit_vocabulary import actor_from_request, request_scope
+
+        with request_scope(lambda: actor_from_request(request)):
+            return self.get_response(request)

@@ -71,6 +71,8 @@ MIDDLEWARE = [
     # After a request that wrote, the visitor reads from the primary, not the replica, for a while.
     "cradle_site.replica.ReplicaPinMiddleware",
     "accounts.middleware.UserPreferencesMiddleware",
+    # Who is acting, for the audit log (ops.audit): services read it, no request argument needed.
+    "cradle_site.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -553,5 +555,7 @@ RESTORE_DRILL_MAX_AGE_DAYS = env.env_int("RESTORE_DRILL_MAX_AGE_DAYS", 8, minimu
 BACKUP_HEALTH_CHECKS = env.env_bool("BACKUP_HEALTH_CHECKS", True)
 # purge_logs: rows older than this many days go; small batches keep each transaction short.
 PURGE_LOGS_DAYS = env.env_int("PURGE_LOGS_DAYS", 180, minimum=1)
+# The audit log (ops.AuditEvent) is kept this long, then only `purge_logs --table=audit` removes it.
+AUDIT_RETENTION_DAYS = env.env_int("AUDIT_RETENTION_DAYS", 730, minimum=1)
 PURGE_BATCH_SIZE = env.env_int("PURGE_BATCH_SIZE", 5000, minimum=1)
 PURGE_ENABLED = env.env_bool("PURGE_ENABLED", True)

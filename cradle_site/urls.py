@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("messaging.api_urls")),
     path("", include("publishing.api_urls")),
     path("", include("analytics.api_urls")),
+    path("", include("ops.api_urls")),
 ]
 
 urlpatterns = [
@@ -24,6 +25,8 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
+    # The account's Activity page (its audit events) lives with the audit log in ops.
+    path("accounts/", include("ops.urls")),
     path("messages/", include("messaging.urls")),
     # The personal check-in URL (messaging.ping_views): with or without a trailing slash,
     # since scripts are written by hand and a POST cannot be redirected.

@@ -186,6 +186,9 @@ class MessageViewSet(viewsets.ModelViewSet):
         )
         return Response(MessageSerializer(self.get_queryset().get(pk=message.pk)).data)
 
+    def perform_destroy(self, instance):
+        services.message_delete(message=instance)
+
     def _answer(self, request, func):
         message = self.get_object()
         func(message=message)

@@ -34,11 +34,13 @@ from django.db.models import Count, Exists, Max, OuterRef
 from django.utils import timezone
 
 from cradle_site import leases
+from cradle_site.audit_vocabulary import EventType
 from cradle_site.retry import Backoff, retry_write
 from messaging import history
 from messaging.channels import ChannelError, FailureKind, channel_for
 from messaging.models import DELIVERY_LEASE, Delivery, Message, StaffAlarm, StatusLog
 from messaging.sending import SendOutcome, send_deadline
+from ops.audit import audit_record
 
 log = logging.getLogger(__name__)
 
@@ -200,6 +202,13 @@ def message_complete(*, message_id: int) -> bool:
             message_id=message_id,
             created_at=delivered_at,
             **history.delivered(recipients=facts["count"], actor=history.DELIVERY),
+        )
+        audit_record(
+            EventType.MESSAGE_DELIVERED,
+            user=Message.objects.values_list("owner_id", flat=True).get(pk=message_id),
+            obj=(Message, message_id),
+            actor=history.audit_actor(history.DELIVERY),
+            data={"recipients": facts["count"]},
         )
     return bool(moved)
 

@@ -32,6 +32,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TypedDict
 
+from cradle_site import audit_vocabulary as audit
 from messaging.channels import FailureKind
 from messaging.models import Recipient, StatusLog
 
@@ -81,6 +82,27 @@ DELIVERY = Actor(ActorKind.JOB, name="delivery")
 def staff(user) -> Actor:
     """A staff member acting from the back office."""
     return Actor(ActorKind.STAFF, name=user.get_username(), user_id=user.pk)
+
+
+# The message history's actor, as the audit log names it (cradle_site.audit_vocabulary):
+# the owner and their activity are whoever the request says (signed in, or an API key).
+_AUDIT_KINDS = {
+    ActorKind.STAFF: audit.ActorKind.STAFF,
+    ActorKind.REVOCATION_KEY: audit.ActorKind.PUBLIC,
+    ActorKind.JOB: audit.ActorKind.JOB,
+    ActorKind.CHECKIN_LINK: audit.ActorKind.CHECKIN_LINK,
+    ActorKind.PING_URL: audit.ActorKind.PING_URL,
+}
+
+
+def audit_actor(actor: Actor) -> audit.AuditActor | None:
+    """The audit log's actor for this history actor; None: the request's (``current_actor``)."""
+    kind = _AUDIT_KINDS.get(actor.kind)
+    if kind is None:
+        return None
+    context = audit.current_actor()
+    ip, agent = (context.ip, context.user_agent) if context is not None else (None, "")
+    return audit.AuditActor(kind, user_id=actor.user_id, label=actor.name[: audit.LABEL_MAX], ip=ip, user_agent=agent)
 
 
 class LogFields(TypedDict):

@@ -31,13 +31,16 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cradle_site.audit_vocabulary import EventType
 from cradle_site.errors import Busy, StateError
 from cradle_site.retry import retry_on_deadlock
 from cradle_site.text import validate_single_line
 from messaging import history, ladder, notices, webhook_secrets
+from messaging.audit_changes import message_changed_fields
 from messaging.channels import validate_contact
 from messaging.contacts import contact_key
 from messaging.models import Delivery, Message, MessageBody, Recipient, StatusLog
+from ops.audit import audit_record
 
 # The title is encrypted (a text column), so no column length limits it: this does.
 TITLE_MAX_LENGTH = 200
@@ -168,6 +171,7 @@ def message_create(
         )
         MessageBody.objects.create(message=message, content=content)
         Recipient.objects.bulk_create([Recipient(message=message, **item) for item in cleaned])
+        audit_record(EventType.MESSAGE_CREATED, user=owner, obj=message, data={"recipients": len(cleaned)})
     return message, key
 
 
@@ -196,6 +200,9 @@ def message_update(
             locked = _lock(message)
             if locked.state != Message.State.ACTIVE:
                 raise StateError(_("Only a message that has not been delivered or revoked can be changed."))
+            changed = message_changed_fields(
+                locked, title=title, content=content, months=months, activity_resets=activity_resets, recipients=cleaned
+            )
             locked.title = title
             MessageBody.objects.update_or_create(message=locked, defaults={"content": content})
             if months != locked.initial_delay_months and locked.warning_level == 0:
@@ -213,10 +220,31 @@ def message_update(
                 Recipient.objects.bulk_create(
                     [webhook_secrets.recipient_build(message=locked, item=item, kept=kept) for item in cleaned]
                 )
+            audit_record(EventType.MESSAGE_CHANGED, user=locked.owner_id, obj=locked, changed=changed)
         return locked
 
     _refresh(message, retry_on_deadlock(update))
     return message
+
+
+def message_delete(*, message: Message) -> None:
+    """Delete a message with its recipients and history (the API's DELETE); one audit event.
+
+    The event names the message by id only and outlives it: the audit log keeps no
+    foreign key (``ops.audit_models``).
+    """
+
+    def delete() -> None:
+        with transaction.atomic():
+            # The message row first, as every writer takes it; gone meanwhile: nothing to record.
+            locked = Message.objects.select_for_update().filter(pk=message.pk).first()
+            if locked is None:
+                return
+            owner_id, pk = locked.owner_id, locked.pk
+            locked.delete()
+            audit_record(EventType.MESSAGE_DELETED, user=owner_id, obj=(Message, pk))
+
+    retry_on_deadlock(delete)
 
 
 def _lock(message: Message) -> Message:
@@ -329,6 +357,13 @@ def message_reset(
                 created_at=now,
                 **history.reset(from_level=previous, actor=actor, all_messages=all_messages),
             )
+            audit_record(
+                EventType.MESSAGE_RESET,
+                user=locked.owner_id,
+                obj=locked,
+                actor=history.audit_actor(actor),
+                data={"from_level": previous, "all_messages": all_messages},
+            )
         return locked
 
     _refresh(message, _after_any_send(message, reset))
@@ -386,6 +421,13 @@ def message_continue(
             StatusLog.objects.create(
                 message=locked, created_at=now, **history.continued(level=locked.warning_level, actor=actor)
             )
+            audit_record(
+                EventType.MESSAGE_ANSWERED,
+                user=locked.owner_id,
+                obj=locked,
+                actor=history.audit_actor(actor),
+                data={"level": locked.warning_level},
+            )
         return locked
 
     _refresh(message, retry_on_deadlock(acknowledge))
@@ -437,6 +479,7 @@ def message_revoke(
                 message=locked, state__in=[Delivery.State.PENDING, Delivery.State.FAILED, Delivery.State.SENDING]
             ).update(state=Delivery.State.CANCELLED, lease_until=None)
             StatusLog.objects.create(message=locked, created_at=now, **history.revoked(actor=actor))
+            audit_record(EventType.MESSAGE_REVOKED, user=locked.owner_id, obj=locked, actor=history.audit_actor(actor))
         return locked
 
     _refresh(message, retry_on_deadlock(revoke))
@@ -469,7 +512,10 @@ def message_revoke_by_key(*, key: str, now: datetime | None = None) -> Message |
 def delivery_retry(*, delivery: Delivery, now: datetime | None = None) -> bool:
     """Put a failed delivery back in the queue (staff action). False when it is not failed."""
     now = now or timezone.now()
-    updated = Delivery.objects.filter(
-        pk=delivery.pk, state=Delivery.State.FAILED, message__state=Message.State.DELIVERING
-    ).update(state=Delivery.State.PENDING, next_attempt_at=now, lease_until=None)
+    with transaction.atomic():
+        updated = Delivery.objects.filter(
+            pk=delivery.pk, state=Delivery.State.FAILED, message__state=Message.State.DELIVERING
+        ).update(state=Delivery.State.PENDING, next_attempt_at=now, lease_until=None)
+        if updated:
+            audit_record(EventType.DELIVERY_RETRIED, user=delivery.message.owner_id, obj=delivery)
     return bool(updated)

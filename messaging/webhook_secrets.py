@@ -14,11 +14,13 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from cradle_site.audit_vocabulary import EventType
 from cradle_site.errors import StateError
 from cradle_site.retry import retry_on_deadlock
 from messaging import webhook_signing
 from messaging.contacts import contact_hash
 from messaging.models import Message, Recipient
+from ops.audit import audit_record
 
 
 def secrets_by_address(message: Message) -> dict[str, str]:
@@ -55,6 +57,14 @@ def recipient_secret_regenerate(*, recipient: Recipient) -> str:
             updated = Recipient.objects.filter(pk=recipient.pk, message=message).update(webhook_secret=secret)
             if not updated:
                 raise StateError(_("This recipient is no longer on the message; reload the page."))
+            # The field's name only, never the secret; the recipient by id, never its address.
+            audit_record(
+                EventType.MESSAGE_CHANGED,
+                user=message.owner_id,
+                obj=message,
+                changed=["webhook_secret"],
+                data={"recipient_id": recipient.pk},
+            )
         return secret
 
     secret = retry_on_deadlock(regenerate)

@@ -23,7 +23,9 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection, connections
 
+from cradle_site.audit_vocabulary import EventType
 from ops import binlog, offsite, sealed
+from ops.audit import audit_record
 from ops.sealed import BackupError
 
 SUFFIX = ".cbak"
@@ -49,6 +51,12 @@ def backup_create(
     An empty database is refused unless ``allow_empty``: it usually means a wrong
     DATABASE_URL, and its backup would push a real one out of the kept set.
     """
+    if connection.in_atomic_block:
+        # Refused, not attempted: on SQLite the backup API cannot read through a connection
+        # holding a write transaction and sqlite3 retries that forever (a silent hang); on
+        # MySQL the dump is another session that would not see the transaction's rows, and
+        # the backup's audit event would roll back with it while the file stays.
+        raise BackupError("a backup cannot be made inside a database transaction; run it on its own")
     if not allow_empty and database_is_empty():
         name = connection.settings_dict["NAME"]
         raise EmptyDatabaseError(f"the database is empty ({name} has no data; check DATABASE_URL)")
@@ -79,6 +87,7 @@ def backup_create(
             json.dumps({"binlog_file": header["binlog"][0], "binlog_pos": header["binlog"][1]})
         )
     progress(f"wrote {target} ({target.stat().st_size:,} bytes)")
+    audit_record(EventType.BACKUP_MADE, label=target.name, data={"vendor": vendor, "bytes": target.stat().st_size})
     for old in backup_prune(directory=directory, keep=keep):
         progress(f"removed old backup {old.name}")
     if offsite.upload(target):
@@ -249,6 +258,9 @@ def backup_restore(
                 progress=progress,
             )
     progress("restore complete")
+    audit_record(
+        EventType.BACKUP_RESTORED, label=Path(path).name, data={"vendor": vendor, "made": header.get("created")}
+    )
     return header
 
 

@@ -1,7 +1,10 @@
-"""What operations record: the restore drills (``backup_verify``)."""
+"""What operations record: the restore drills (``backup_verify``); the audit log lives in
+``ops.audit_models`` (imported here so Django finds it)."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from ops.audit_models import AuditEvent  # noqa: F401
 
 
 class RestoreDrill(models.Model):

@@ -19,7 +19,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cradle_site.audit_vocabulary import EventType
 from cradle_site.errors import StateError
+from ops.audit import audit_record
 from publishing import queue, services, uploads, x_text
 from publishing.content import ALT_TEXT_LIMIT, stream_hash, text_hash
 from publishing.folders import open_file
@@ -99,6 +101,12 @@ def post_create(
             priority=priority,
         )
         ThreadReply.objects.bulk_create(_replies(task, contents))
+        audit_record(
+            EventType.TASK_CREATED,
+            user=project.owner_id,
+            obj=task,
+            data={"project_id": project.pk, "posts": len(contents)},
+        )
     return task
 
 
@@ -126,11 +134,23 @@ def post_update(*, task: PublishingTask, posts: list[PostIn], scheduled_at: date
     }
     if scheduled_at is not None:
         changes["scheduled_at"] = scheduled_at
+    # The names of what changed, for the audit log (never the texts themselves).
+    changed = [name for name, value in changes.items() if getattr(task, name) != value]
+    old_replies = list(task.replies.order_by("position").values_list("content_data", flat=True))
+    if old_replies != contents[1:]:
+        changed.append("replies")
     with transaction.atomic():
         if not queue.task_transition(task, expect_status=task.status, **changes):
             raise _stale()
         ThreadReply.objects.filter(task=task).delete()
         ThreadReply.objects.bulk_create(_replies(task, contents))
+        audit_record(
+            EventType.TASK_CHANGED,
+            user=task.project.owner_id,
+            obj=task,
+            changed=changed,
+            data={"status": task.status, "posts": len(contents)},
+        )
     return task
 
 
@@ -138,9 +158,17 @@ def post_delete(*, task: PublishingTask) -> None:
     """Delete a post that is not being published and was never published."""
     if task.status not in DELETABLE or task.posted_id:
         raise StateError(_("Only queued, failed, held or cancelled posts can be deleted."))
-    # Version-checked: a worker that claimed it meanwhile wins, and the owner is told.
-    if not PublishingTask.objects.filter(pk=task.pk, version=task.version, status=task.status).delete()[0]:
-        raise _stale()
+    owner_id = task.project.owner_id
+    with transaction.atomic():
+        # Version-checked: a worker that claimed it meanwhile wins, and the owner is told.
+        if not PublishingTask.objects.filter(pk=task.pk, version=task.version, status=task.status).delete()[0]:
+            raise _stale()
+        audit_record(
+            EventType.TASK_DELETED,
+            user=owner_id,
+            obj=(PublishingTask, task.pk),
+            data={"project_id": task.project_id, "status": task.status},
+        )
 
 
 def post_duplicate(*, task: PublishingTask) -> PublishingTask:
@@ -160,6 +188,12 @@ def post_duplicate(*, task: PublishingTask) -> PublishingTask:
             priority=task.priority,
         )
         ThreadReply.objects.bulk_create(_replies(copy, contents))
+        audit_record(
+            EventType.TASK_CREATED,
+            user=task.project.owner_id,
+            obj=copy,
+            data={"project_id": copy.project_id, "posts": len(contents), "copied_from": task.pk},
+        )
     return copy
 
 

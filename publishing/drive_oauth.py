@@ -19,11 +19,14 @@ from urllib.parse import urlencode
 
 import requests
 from django.conf import settings
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cradle_site import oauth_pkce
+from cradle_site.audit_vocabulary import EventType
+from ops.audit import audit_record
 from publishing.models import Project
 from publishing.sources.base import SourceError
 from publishing.sources.google_http import google_request
@@ -123,8 +126,22 @@ def authorization_finish(*, project: Project, code: str, verifier: str) -> Proje
     project.gdrive_access_token = answer["access_token"]
     project.gdrive_token_expires_at = _expiry(answer)
     project.gdrive_account = _account_email(answer["access_token"])
-    project.save(update_fields=TOKEN_FIELDS)
+    with transaction.atomic():
+        project.save(update_fields=TOKEN_FIELDS)
+        _audit_drive(project, "connected")
     return project
+
+
+def _audit_drive(project: Project, action: str) -> None:
+    # One name for the token fields: their values are secrets (encrypted at rest).
+    audit_record(
+        EventType.PROJECT_CHANGED,
+        user=project.owner_id,
+        obj=project,
+        label=project.name,
+        changed=["google_drive"],
+        data={"google_drive": action},
+    )
 
 
 def _account_email(access_token: str) -> str:
@@ -156,7 +173,7 @@ def access_token(project: Project) -> str:
         answer = _token_call({"grant_type": "refresh_token", "refresh_token": project.gdrive_refresh_token})
     except DriveAuthError as exc:
         if getattr(exc, "invalid_grant", False):
-            _forget(project)
+            _forget(project, "access_withdrawn")
             raise DriveAuthError(_("Google Drive access was withdrawn; connect Google Drive again.")) from None
         raise
     project.gdrive_access_token = answer["access_token"]
@@ -168,16 +185,18 @@ def access_token(project: Project) -> str:
     return project.gdrive_access_token
 
 
-def _forget(project: Project) -> None:
+def _forget(project: Project, action: str) -> None:
     for name in TOKEN_FIELDS:
         setattr(project, name, None if name == "gdrive_token_expires_at" else "")
-    project.save(update_fields=TOKEN_FIELDS)
+    with transaction.atomic():
+        project.save(update_fields=TOKEN_FIELDS)
+        _audit_drive(project, action)
 
 
 def disconnect(*, project: Project) -> Project:
     """Forget the project's Drive tokens and ask Google to revoke them (best effort)."""
     token = project.gdrive_refresh_token
-    _forget(project)
+    _forget(project, "disconnected")
     if token:
         try:
             google_request("POST", settings.PUBLISHING_GOOGLE_OAUTH_REVOKE_URL, data={"token": token}, timeout=5)

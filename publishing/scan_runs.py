@@ -28,7 +28,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from cradle_site.audit_vocabulary import EventType
 from cradle_site.leases import Lease
+from ops.audit import audit_record
 from publishing.models import ContentSource, Project
 from publishing.scan import ScanResult, source_scan
 from publishing.sources.base import ScanContext, current_scan
@@ -52,7 +54,10 @@ SCAN_LEASE = Lease(
 def source_scan_request(*, source: ContentSource) -> ContentSource:
     """Ask for a scan of ``source`` now, in the background; return it with its new status."""
     now = timezone.now()
-    ContentSource.objects.filter(pk=source.pk).update(scan_requested_at=now, next_scan_at=now)
+    with transaction.atomic():
+        ContentSource.objects.filter(pk=source.pk).update(scan_requested_at=now, next_scan_at=now)
+        owner_id = Project.objects.values_list("owner_id", flat=True).get(pk=source.project_id)
+        audit_record(EventType.SOURCE_SCAN_REQUESTED, user=owner_id, obj=source, label=source.source_type)
     source.scan_requested_at = source.next_scan_at = now
     transaction.on_commit(lambda: _enqueue(source.pk))
     return source

@@ -18,8 +18,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cradle_site import dates
+from cradle_site.audit_vocabulary import EventType
 from cradle_site.errors import StateError
 from cradle_site.outbound import UnsafeURL, check_url_syntax
+from ops.audit import audit_record
 from publishing import folders, queue, x_text
 from publishing.content import stream_hash, text_hash
 from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
@@ -98,7 +100,9 @@ def project_create(*, owner, name: str, **fields) -> Project:
     )
     try:
         with transaction.atomic():
-            return Project.objects.create(owner=owner, name=name, **fields)
+            project = Project.objects.create(owner=owner, name=name, **fields)
+            audit_record(EventType.PROJECT_CREATED, user=owner, obj=project, label=project.name)
+            return project
     except IntegrityError:
         raise ValidationError({"name": _("You already have a project with this name.")}) from None
 
@@ -119,9 +123,12 @@ def project_update(*, project: Project, **fields) -> Project:
         evergreen_after_days=fields.get("evergreen_after_days", project.evergreen_after_days),
         duplicate_window_days=fields.get("duplicate_window_days", project.duplicate_window_days),
     )
+    changed = [key for key, value in fields.items() if getattr(project, key) != value]
     for key, value in fields.items():
         setattr(project, key, value)
-    project.save()
+    with transaction.atomic():
+        project.save()
+        audit_record(EventType.PROJECT_CHANGED, user=project.owner_id, obj=project, label=project.name, changed=changed)
     return project
 
 
@@ -133,8 +140,23 @@ def project_set_credentials(*, project: Project, **credentials: str) -> Project:
     for name in CREDENTIAL_FIELDS:
         setattr(project, name, credentials[name].strip())
     project.needs_credentials = False
-    project.save(update_fields=[*CREDENTIAL_FIELDS, "needs_credentials"])
+    with transaction.atomic():
+        project.save(update_fields=[*CREDENTIAL_FIELDS, "needs_credentials"])
+        _audit_credentials(project, "set")
     return project
+
+
+def _audit_credentials(project: Project, action: str) -> None:
+    # The credential fields' names only: their values are secrets (encrypted at rest).
+    changed = [*CREDENTIAL_FIELDS, "needs_credentials"]
+    audit_record(
+        EventType.PROJECT_CHANGED,
+        user=project.owner_id,
+        obj=project,
+        label=project.name,
+        changed=changed,
+        data={"x_account": action},
+    )
 
 
 def project_clear_credentials(*, project: Project) -> Project:
@@ -142,12 +164,18 @@ def project_clear_credentials(*, project: Project) -> Project:
     for name in CREDENTIAL_FIELDS:
         setattr(project, name, "")
     project.needs_credentials = False
-    project.save(update_fields=[*CREDENTIAL_FIELDS, "needs_credentials"])
+    with transaction.atomic():
+        project.save(update_fields=[*CREDENTIAL_FIELDS, "needs_credentials"])
+        _audit_credentials(project, "cleared")
     return project
 
 
 def project_set_paused(*, project: Project, paused: bool) -> Project:
-    Project.objects.filter(pk=project.pk).update(paused=paused)
+    with transaction.atomic():
+        Project.objects.filter(pk=project.pk).update(paused=paused)
+        audit_record(
+            EventType.PROJECT_CHANGED, user=project.owner_id, obj=project, label=project.name, changed=["paused"]
+        )
     project.paused = paused
     return project
 
@@ -186,9 +214,12 @@ def source_create(
             raise ValidationError({"path_or_identifier": str(exc)}) from None
     elif "'" in path_or_identifier or "/" in path_or_identifier:
         raise ValidationError({"path_or_identifier": _("Give the Drive folder id, not its address.")})
-    return ContentSource.objects.create(
-        project=project, source_type=source_type, path_or_identifier=path_or_identifier, credential=credential
-    )
+    with transaction.atomic():
+        source = ContentSource.objects.create(
+            project=project, source_type=source_type, path_or_identifier=path_or_identifier, credential=credential
+        )
+        audit_record(EventType.SOURCE_CREATED, user=project.owner_id, obj=source, label=source_type)
+    return source
 
 
 def _check_scheduled_at(scheduled_at: datetime | None) -> None:
@@ -250,7 +281,7 @@ def task_create(
         scheduled_at = (slots_next_free(project=project, count=1) or [timezone.now()])[0]
     try:
         with transaction.atomic():
-            return PublishingTask.objects.create(
+            task = PublishingTask.objects.create(
                 project=project,
                 media_path=item_key,
                 content_data={"text": text, "alt_text": alt_text, "media": media},
@@ -259,6 +290,8 @@ def task_create(
                 scheduled_at=scheduled_at,
                 priority=priority,
             )
+            audit_record(EventType.TASK_CREATED, user=project.owner_id, obj=task, data={"project_id": project.pk})
+            return task
     except IntegrityError:
         raise ValidationError({"key": _("This project already has a task for this item.")}) from None
 
@@ -271,23 +304,32 @@ def task_retry(*, task: PublishingTask, when: datetime | None = None) -> Publish
     """A failed or cancelled task goes back to the queue, its retries counted from zero."""
     if task.status not in (Status.FAILED, Status.CANCELLED):
         raise StateError(_("Only failed or cancelled tasks can be retried."))
-    if not queue.task_transition(
-        task,
-        expect_status=task.status,
-        status=Status.PENDING,
-        retry_count=0,
-        scheduled_at=when or timezone.now(),
-        last_error="",
-    ):
-        raise _stale()
+    with transaction.atomic():
+        if not queue.task_transition(
+            task,
+            expect_status=task.status,
+            status=Status.PENDING,
+            retry_count=0,
+            scheduled_at=when or timezone.now(),
+            last_error="",
+        ):
+            raise _stale()
+        _audit_task(EventType.TASK_RETRIED, task, ["status", "retry_count", "scheduled_at", "last_error"])
     return task
+
+
+def _audit_task(event_type: str, task: PublishingTask, changed: list[str]) -> None:
+    owner_id = Project.objects.values_list("owner_id", flat=True).get(pk=task.project_id)
+    audit_record(event_type, user=owner_id, obj=task, changed=changed, data={"status": task.status})
 
 
 def task_cancel(*, task: PublishingTask) -> PublishingTask:
     if task.status not in (Status.PENDING, Status.FAILED, Status.HELD):
         raise StateError(_("Only pending, failed or held tasks can be cancelled."))
-    if not queue.task_transition(task, expect_status=task.status, status=Status.CANCELLED):
-        raise _stale()
+    with transaction.atomic():
+        if not queue.task_transition(task, expect_status=task.status, status=Status.CANCELLED):
+            raise _stale()
+        _audit_task(EventType.TASK_CHANGED, task, ["status"])
     return task
 
 
@@ -301,8 +343,11 @@ def task_reschedule(*, task: PublishingTask, scheduled_at: datetime | None = Non
         changes["scheduled_at"] = scheduled_at
     if priority is not None:
         changes["priority"] = priority
-    if changes and not queue.task_transition(task, expect_status=Status.PENDING, **changes):
-        raise _stale()
+    with transaction.atomic():
+        if changes and not queue.task_transition(task, expect_status=Status.PENDING, **changes):
+            raise _stale()
+        if changes:
+            _audit_task(EventType.TASK_CHANGED, task, list(changes))
     return task
 
 
@@ -318,15 +363,17 @@ def task_post_anyway(*, task: PublishingTask) -> PublishingTask:
     held again and a later "duplicate" from X is a real duplicate.
     """
     _check_held(task)
-    if not queue.task_transition(
-        task,
-        expect_status=Status.HELD,
-        status=Status.PENDING,
-        maybe_posted=False,
-        scheduled_at=timezone.now(),
-        last_error="",
-    ):
-        raise _stale()
+    with transaction.atomic():
+        if not queue.task_transition(
+            task,
+            expect_status=Status.HELD,
+            status=Status.PENDING,
+            maybe_posted=False,
+            scheduled_at=timezone.now(),
+            last_error="",
+        ):
+            raise _stale()
+        _audit_task(EventType.TASK_CHANGED, task, ["status", "maybe_posted", "scheduled_at", "last_error"])
     return task
 
 
@@ -344,4 +391,5 @@ def task_mark_posted(*, task: PublishingTask) -> PublishingTask:
             duration=0.0,
             message="Marked as posted by the owner: an earlier attempt had posted it.",
         )
+        _audit_task(EventType.TASK_CHANGED, task, ["status", "published_at", "last_error"])
     return task

@@ -19,6 +19,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from cradle_site.audit_vocabulary import EventType
+from ops.audit import audit_record
 from publishing import folders
 from publishing.sources import SourceError
 
@@ -64,7 +66,11 @@ def _refuse(field: str, message: str) -> ValidationError:
 
 
 def media_save(*, owner_id: int, upload: BinaryIO, size: int, field: str = "file") -> tuple[str, Kind]:
-    """Save an uploaded file in the owner's folder; return its path (as the owner sees it) and kind."""
+    """Save an uploaded file in the owner's folder; return its path (as the owner sees it) and kind.
+
+    Each saved file is an operation of its own with its own audit event: it stays in the
+    folder whether or not the post it came with is then queued.
+    """
     head = upload.read(16)
     kind = sniff(head)
     if kind is None:
@@ -91,7 +97,9 @@ def media_save(*, owner_id: int, upload: BinaryIO, size: int, field: str = "file
     if written > _limit(kind):  # the declared size lied
         target.unlink(missing_ok=True)
         raise _refuse(field, _("This file is too large for X: at most %(mb)s MB.") % {"mb": _limit(kind) // MB})
-    return folders.relative(owner_id, target), kind
+    path = folders.relative(owner_id, target)
+    audit_record(EventType.MEDIA_UPLOADED, user=owner_id, label=path, data={"kind": kind.name, "bytes": written})
+    return path, kind
 
 
 def media_check(*, owner_id: int, path: str, field: str) -> tuple[Path, Kind]:

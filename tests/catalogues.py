@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("accounts", "messaging", "publishing", "analytics", "cradle_site")
+APPS = ("accounts", "messaging", "publishing", "analytics", "cradle_site", "ops")
 
 
 @dataclass

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -44,6 +47,57 @@ def _no_process_in_the_fast_loop(request, monkeypatch):
         raise AssertionError(f"{request.node.nodeid} starts a process: mark it @pytest.mark.slow")
 
     monkeypatch.setattr(subprocess, "Popen", refuse)
+
+
+# An UPDATE or DELETE of the audit log (ops.AuditEvent), whatever the quoting of the name.
+_AUDIT_WRITE = re.compile(r"^\s*(UPDATE|DELETE\s+FROM)\s+[`\"]?ops_auditevent[`\"]?\s", re.IGNORECASE)
+
+
+@contextlib.contextmanager
+def audit_writes_watched() -> Iterator[list[str]]:
+    """Every UPDATE or DELETE of an audit row run inside, on the default connection: the
+    list it yields fills up with them, except the purge's (``ops.audit.purging``) and the
+    test database's own flush between transactional tests."""
+    from ops.audit import purging
+
+    touched: list[str] = []
+    flushing = [False]
+    operations = type(connection.ops)
+    original_flush = operations.execute_sql_flush
+
+    def flush(self, sql_list):
+        flushing[0] = True
+        try:
+            return original_flush(self, sql_list)
+        finally:
+            flushing[0] = False
+
+    def watch(execute, sql, params, many, context):
+        if not flushing[0] and not purging() and _AUDIT_WRITE.match(sql or ""):
+            touched.append(sql[:200])
+        return execute(sql, params, many, context)
+
+    operations.execute_sql_flush = flush
+    try:
+        with connection.execute_wrapper(watch):
+            yield touched
+    finally:
+        operations.execute_sql_flush = original_flush
+
+
+def audit_verdict(touched: list[str]) -> None:
+    if touched:
+        pytest.fail(f"the audit log is append-only, but this test ran: {touched[0]}")
+
+
+@pytest.fixture(autouse=True)
+def _audit_append_only():
+    """The audit log's append-only proof (ops.audit_models explains why not a trigger): every
+    SQL statement of every test, on SQLite and MariaDB, is watched, and a test that updates or
+    deletes an audit row fails (tests/ops/test_audit_log.py shows that it does)."""
+    with audit_writes_watched() as touched:
+        yield touched
+    audit_verdict(touched)
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,8 @@ from django.core import mail
 from django.urls import reverse
 
 from accounts.email_verification import email_change_token
-from accounts.models import SecurityEvent, User
+from accounts.models import User
+from ops.audit_models import AuditEvent
 from tests.accounts.admin_forms import admin_user_change
 
 pytestmark = pytest.mark.django_db
@@ -47,8 +48,8 @@ def test_it_mails_the_new_address_and_keeps_the_old_one_until_the_link_is_opened
     notice = mail.outbox[-1]
     assert notice.to == ["alice@example.com"]
     assert "alice@new.example" in notice.body
-    kinds = list(SecurityEvent.objects.filter(user=owner).values_list("kind", flat=True))
-    assert SecurityEvent.Kind.EMAIL_CHANGE_REQUESTED in kinds and SecurityEvent.Kind.EMAIL_CHANGED in kinds
+    kinds = list(AuditEvent.objects.filter(user=owner).values_list("event_type", flat=True))
+    assert AuditEvent.EventType.EMAIL_CHANGE_REQUESTED in kinds and AuditEvent.EventType.EMAIL_CHANGED in kinds
 
 
 def test_the_profile_form_no_longer_changes_the_address(client, owner):
@@ -115,9 +116,12 @@ def test_staff_changing_the_address_is_recorded_and_told_to_the_old_address(
     assert len(notices) == 1 and "alice@staff.example" in notices[0].body
     # The new address gets a link to verify it; until then no warning goes there.
     assert any(m.to == ["alice@staff.example"] and "/accounts/email/verify/" in m.body for m in mail.outbox)
-    event = SecurityEvent.objects.get(user=owner, kind=SecurityEvent.Kind.STAFF_CHANGED_EMAIL)
-    assert event.actor_id == staff.pk and event.actor_kind == SecurityEvent.ActorKind.STAFF
-    assert event.data == {"old_email": "alice@example.com", "new_email": "alice@staff.example"}
+    event = AuditEvent.objects.get(user=owner, event_type=AuditEvent.EventType.STAFF_CHANGED_EMAIL)
+    assert event.actor_id == staff.pk and event.actor_kind == AuditEvent.ActorKind.STAFF
+    assert event.extra_data["old_email"] == "alice@example.com"
+    assert event.extra_data["new_email"] == "alice@staff.example" and "email" in event.extra_data["fields"]
+    # One edit, one event: the admin's change-log hook adds no "staff changed your data" beside it.
+    assert not AuditEvent.objects.filter(user=owner, event_type=AuditEvent.EventType.STAFF_CHANGED_DATA).exists()
 
 
 def test_staff_changing_the_password_is_recorded_and_told(client, owner, staff):
@@ -130,5 +134,5 @@ def test_staff_changing_the_password_is_recorded_and_told(client, owner, staff):
     [notice] = mail.outbox
     assert notice.to == ["alice@example.com"] and "password" in notice.subject.lower()
     assert "a-staff-set-pass-77" not in notice.body
-    event = SecurityEvent.objects.get(user=owner, kind=SecurityEvent.Kind.STAFF_CHANGED_PASSWORD)
+    event = AuditEvent.objects.get(user=owner, event_type=AuditEvent.EventType.STAFF_CHANGED_PASSWORD)
     assert event.actor_id == staff.pk

@@ -15,7 +15,8 @@ from django.core import mail
 from django.urls import reverse
 
 from accounts.email_verification import email_verification_token
-from accounts.models import SecurityEvent, User
+from accounts.models import User
+from ops.audit_models import AuditEvent
 from tests.clock import NOW
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +60,7 @@ def test_a_sign_up_is_verified_by_the_link_that_creates_the_account(client):
     assert client.post(path, {"username": "carol"}).status_code == 302
     user = User.objects.get(username="carol")
     assert user.email_verified_at is not None
-    assert SecurityEvent.objects.filter(user=user, kind=SecurityEvent.Kind.ACCOUNT_CREATED).exists()
+    assert AuditEvent.objects.filter(user=user, event_type=AuditEvent.EventType.ACCOUNT_CREATED).exists()
 
 
 def test_it_refuses_a_link_used_once(client, newcomer):

@@ -7,7 +7,8 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import ApiKey, SecurityEvent, UserSession
+from accounts.models import ApiKey, UserSession
+from ops.audit_models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "pw-alice-123!"
@@ -40,8 +41,8 @@ def test_it_ends_the_other_sessions_and_keeps_this_one(owner, other_user):
     assert list(UserSession.objects.filter(user=owner).values_list("session_key", flat=True)) == [
         here.session.session_key
     ]
-    event = SecurityEvent.objects.get(user=owner, kind=SecurityEvent.Kind.PASSWORD_CHANGED)
-    assert event.data == {"sessions_ended": 2, "api_keys_revoked": 0}
+    event = AuditEvent.objects.get(user=owner, event_type=AuditEvent.EventType.PASSWORD_CHANGED)
+    assert event.extra_data == {"sessions_ended": 2, "api_keys_revoked": 0}
 
 
 def test_it_keeps_the_api_keys_unless_asked(owner, api_client_for):
@@ -57,7 +58,7 @@ def test_it_revokes_every_api_key_when_asked(owner, other_user, api_client_for):
     assert [api.get("/api/v1/messages/").status_code for api in mine] == [401, 401]
     assert theirs.get("/api/v1/messages/").status_code == 200
     assert not ApiKey.objects.filter(user=owner, is_active=True).exists()
-    assert SecurityEvent.objects.filter(user=owner, kind=SecurityEvent.Kind.API_KEY_REVOKED).count() == 2
+    assert AuditEvent.objects.filter(user=owner, event_type=AuditEvent.EventType.API_KEY_REVOKED).count() == 2
 
 
 def test_the_form_offers_the_checkbox(client, owner):
@@ -85,4 +86,6 @@ def test_a_password_reset_ends_every_session(client, owner):
     form_url = client.get(url).url  # Django moves the token into the session first
     assert client.post(form_url, {"new_password1": NEW, "new_password2": NEW}).status_code == 302
     assert signed_in.get(reverse("accounts:profile")).status_code == 302
-    assert SecurityEvent.objects.get(user=owner, kind=SecurityEvent.Kind.PASSWORD_CHANGED).data["reset"] is True
+    assert (
+        AuditEvent.objects.get(user=owner, event_type=AuditEvent.EventType.PASSWORD_CHANGED).extra_data["reset"] is True
+    )

@@ -42,6 +42,8 @@ def _needed(name: str, method: str):
         return "publishing:read" if read else ("tasks:create" if method == "post" else NO_KEY)
     if name == "api:publishing_task_status":
         return "tasks:read_status" if read else NO_KEY
+    if name == "api:audit-list":
+        return "audit:read" if read else NO_KEY
     if name.startswith("api:publishing_"):
         return "publishing:read" if read else "publishing:write"
     raise KeyError(name)

@@ -90,6 +90,7 @@ NOT_PAGES = {
     "recovery_codes_new",  # shown once after a first passkey, else a redirect (its template: the codes page)
     "publishing_export",
     "messages_export",
+    "activity_csv",  # the Activity page's CSV (tests/ops/test_audit_log.py)
     # The personal check-in URL: POST for scripts, plain text (GET answers 405 and changes nothing)
     "ping",
     "ping_message",
@@ -237,7 +238,7 @@ PAGES = {
     "accounts:apikey_list": ("user", None),
     "accounts:password_change": ("user", None),
     "accounts:password_change_done": ("user", None),
-    "accounts:activity": ("user", None),
+    "ops:activity": ("user", None),
     "accounts:email_change": ("user", None),
     "accounts:email_verify": ("user", lambda d: [email_verification_token(d["user"])]),
     "accounts:email_change_confirm": ("user", lambda d: [email_change_token(d["user"], "demo@new.example")]),

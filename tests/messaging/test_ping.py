@@ -8,9 +8,9 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
-from accounts.models import SecurityEvent
 from messaging import ping, services
 from messaging.models import Message, PingToken, StatusLog
+from ops.audit_models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -205,7 +205,7 @@ def test_the_page_makes_rotates_and_deletes_it_with_security_events(client, owne
     assert client.post(urlsplit(rotated).path).status_code == 200
     assert client.post(url, {"do": "delete"}).status_code == 302
     assert not PingToken.objects.exists()
-    kinds = list(SecurityEvent.objects.filter(user=owner).order_by("id").values_list("kind", flat=True))
+    kinds = list(AuditEvent.objects.filter(user=owner).order_by("id").values_list("event_type", flat=True))
     assert [k for k in kinds if k.startswith("ping_token")] == [
         "ping_token.created",
         "ping_token.rotated",

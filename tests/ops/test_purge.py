@@ -147,5 +147,5 @@ def test_command_exits_non_zero_with_one_line(db):
     )
     assert done.returncode != 0
     assert done.stderr.strip().splitlines() == [
-        "CommandError: --table must be one of logs, status_logs, q_tasks, all; got 'messages'"
+        "CommandError: --table must be one of logs, status_logs, q_tasks, all, audit; got 'messages'"
     ]

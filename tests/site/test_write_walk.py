@@ -31,7 +31,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from accounts.email_verification import email_change_token, email_verification_token
 from accounts.models import User
-from tests.site.walk import World, build_world, changes, resolved_routes, snapshot
+from tests.site.walk import World, build_world, changes, data_and_events, resolved_routes, snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -73,6 +73,8 @@ class Case:
     body: Callable[[World], dict] = _no_body
     # The URL names one of the owner's objects, so an outsider must get 404.
     owned: bool = True
+    # Audit events the owner's POST writes: one per operation.
+    events: int = 1
 
 
 WRITES: dict[str, list[Case]] = {
@@ -184,6 +186,8 @@ class Allowed:
     reason: str
     case: Case
     changes: bool  # the viewer's POST is seen to take effect (else: it is only not refused)
+    # Audit events it writes (None: one if it changes data, else not checked).
+    events: int | None = None
 
 
 def _signup_token() -> str:
@@ -215,7 +219,8 @@ VIEWER_MAY: dict[str, Allowed] = {
     "accounts:email_change": Allowed(
         "a link to a new address of their own (nothing changes until it is opened)",
         Case("email change", body=lambda w: {"email": "alice@example.org"}, owned=False),
-        changes=True,
+        changes=False,
+        events=1,  # the request is recorded; the address changes when the link is opened
     ),
     "accounts:email_change_confirm": Allowed(
         "the link sent to the new address: their own account's address",
@@ -297,6 +302,7 @@ VIEWER_MAY: dict[str, Allowed] = {
         "their own authenticator app (a wrong code leaves the device unconfirmed)",
         Case("totp", body=lambda w: {"code": "000000"}, owned=False),
         changes=True,
+        events=0,  # an unconfirmed device is a step: "two-factor on" is recorded when a code confirms it
     ),
     "accounts:passkey_add_options": Allowed(
         "a challenge for their own passkey, kept in the session", Case("passkey options", owned=False), False
@@ -324,7 +330,8 @@ READS: dict[str, Read] = {
     "messaging:message_list": Read(),
     "messaging:message_detail": Read(lambda w: {"pk": w.message.pk}),
     "accounts:password_change_done": Read(),
-    "accounts:activity": Read(),
+    "ops:activity": Read(),
+    "ops:activity_csv": Read(),
     "accounts:password_reset_done": Read(),
     "accounts:signup_sent": Read(),
     "accounts:password_reset_complete": Read(),
@@ -436,11 +443,14 @@ def test_an_outsider_gets_404_and_nothing_changes(client, world, name, case):
 def test_the_owner_posting_the_same_body_changes_something(client, world, name, case):
     # The proof that the walk's bodies would succeed: without it a refused POST and a
     # POST with a broken body would look the same.
+    # And the audit log's Must-hold (issue 17): the operation wrote exactly one event.
     owner = _as(client, world.owner)
     before = snapshot()
     response = _post(owner, name, case, world)
     assert response.status_code in (200, 302), response.content[:500]
-    assert changes(before, snapshot()) != {}
+    data, events = data_and_events(before, snapshot())
+    assert data != {}
+    assert len(events) == case.events, f"{name}:{case.label} wrote {events}"
 
 
 @pytest.mark.parametrize("name", list(VIEWER_MAY))
@@ -450,8 +460,12 @@ def test_a_viewer_may_post_what_concerns_only_their_account(client, world, name)
     before = snapshot()
     response = _post(viewer, name, allowed.case, world)
     assert response.status_code in (200, 302), response.content[:500]
+    data, events = data_and_events(before, snapshot())
     if allowed.changes:
-        assert changes(before, snapshot()) != {}
+        assert data != {}
+    expected = (1 if allowed.changes else None) if allowed.events is None else allowed.events
+    if expected is not None:
+        assert len(events) == expected, f"{name} wrote {events}"  # one audit event per operation (issue 17)
 
 
 @pytest.mark.parametrize("name", list(READS))

@@ -76,6 +76,21 @@ def changes(before: dict[str, list[dict]], after: dict[str, list[dict]]) -> dict
     return found
 
 
+AUDIT = "ops.AuditEvent"
+
+
+def data_and_events(before: dict[str, list[dict]], after: dict[str, list[dict]]) -> tuple[dict, list[str]]:
+    """``changes`` without the audit log, and the event types the audit log gained.
+
+    Apart so a walk can say both "the request changed data" (not merely wrote an event) and
+    "it wrote exactly one event" (issue 17: one per operation).
+    """
+    found = changes(before, after)
+    gone, new = found.pop(AUDIT, ([], []))
+    assert not gone, "an audit event went away"
+    return found, [row["event_type"] for row in new]
+
+
 @dataclass
 class World:
     """One owner's data, enough for every write to have something to act on."""

@@ -2,26 +2,29 @@ from django.conf import settings
 from django.core.management.base import CommandError
 
 from cradle_site.commands import OperatorCommand
+from ops.audit import audit_purge
 from ops.purge import MAX_BATCH_SIZE, MAX_DAYS, TABLES, logs_purge
 
 
 class Command(OperatorCommand):
     help = (
         "Delete log rows older than --days in short batches: publishing logs, message status logs "
-        "and django-q2 task history. Tasks and messages are never deleted."
+        "and django-q2 task history; --table=audit deletes audit events older than AUDIT_RETENTION_DAYS "
+        "(that table only by name, never by all). Tasks and messages are never deleted."
     )
 
     def add_arguments(self, parser):
         parser.add_argument(
             "--days",
             type=int,
-            default=settings.PURGE_LOGS_DAYS,
-            help=f"Delete rows older than this many days, 1 to {MAX_DAYS} (default: PURGE_LOGS_DAYS, now %(default)s).",
+            default=None,
+            help=f"Delete rows older than this many days, 1 to {MAX_DAYS} (default: PURGE_LOGS_DAYS, "
+            f"now {settings.PURGE_LOGS_DAYS}). Not for the audit log: its age is AUDIT_RETENTION_DAYS.",
         )
         parser.add_argument(
             "--table",
             default="logs",
-            help=f"Which log table: {', '.join(TABLES)} or all (default: logs).",
+            help=f"Which log table: {', '.join(TABLES)}, all (these), or audit (default: logs).",
         )
         parser.add_argument(
             "--batch-size",
@@ -37,8 +40,11 @@ class Command(OperatorCommand):
             # A bad default comes from the environment, not from the command line.
             return f" (from {setting})" if value == getattr(settings, setting) else ""
 
-        if table != "all" and table not in TABLES:
-            raise CommandError(f"--table must be one of {', '.join(TABLES)}, all; got {table!r}")
+        if table != "all" and table != "audit" and table not in TABLES:
+            raise CommandError(f"--table must be one of {', '.join(TABLES)}, all, audit; got {table!r}")
+        if table == "audit":
+            return self._audit(days, batch_size, dry_run)
+        days = settings.PURGE_LOGS_DAYS if days is None else days
         if days < 1:
             raise CommandError(f"--days must be at least 1, got {days}{source(days, 'PURGE_LOGS_DAYS')}")
         if days > MAX_DAYS:
@@ -65,3 +71,21 @@ class Command(OperatorCommand):
             if not dry_run:
                 line += f" in {result.batches} batches (longest {result.max_batch_s:.3f} s)"
             self.stdout.write(self.style.SUCCESS(line))
+
+    def _audit(self, days, batch_size, dry_run) -> None:
+        if days is not None:
+            raise CommandError(
+                f"--days does not apply to the audit log: it is kept AUDIT_RETENTION_DAYS "
+                f"({settings.AUDIT_RETENTION_DAYS}) days"
+            )
+        if not 1 <= batch_size <= MAX_BATCH_SIZE:
+            raise CommandError(f"--batch-size must be between 1 and {MAX_BATCH_SIZE}, got {batch_size}")
+        result = audit_purge(
+            batch_size=batch_size,
+            dry_run=dry_run,
+            progress=lambda r: self.stderr.write(f"audit: {r.rows:,} rows deleted ({r.batches} batches)"),
+        )
+        verb = "would delete" if dry_run else "deleted"
+        self.stdout.write(
+            self.style.SUCCESS(f"audit: {verb} {result.rows:,} rows older than {result.cutoff:%Y-%m-%d %H:%M} UTC")
+        )
