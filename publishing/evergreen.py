@@ -22,7 +22,9 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cradle_site.audit_vocabulary import EventType
 from cradle_site.errors import StateError
+from ops.audit import audit_record
 from publishing.composer import post_duplicate
 from publishing.models import Project, PublishingTask
 
@@ -35,7 +37,15 @@ def evergreen_mark(*, task: PublishingTask, evergreen: bool) -> PublishingTask:
     """Mark a published post evergreen (or not)."""
     if evergreen and task.status != Status.SUCCESS:
         raise StateError(_("Only a published post can be evergreen."))
-    PublishingTask.objects.filter(pk=task.pk).update(evergreen=evergreen)
+    with transaction.atomic():
+        PublishingTask.objects.filter(pk=task.pk).update(evergreen=evergreen)
+        audit_record(
+            EventType.TASK_CHANGED,
+            user=task.project.owner_id,
+            obj=task,
+            changed=["evergreen"],
+            data={"project_id": task.project_id},
+        )
     task.evergreen = evergreen
     return task
 

@@ -9,7 +9,9 @@ from cradle_site.querysets import MAX_ID
 from publishing import services
 from publishing.models import ContentSource, Project, PublishingTask
 
-_SLOT = re.compile(r"(?:[A-Za-z\u5468][A-Za-z\u5468\u4e00\u4e8c\u4e09\u56db\u4e94\u516d\u65e5,\uff0c-]+[ \t]+)?\d{1,2}:\d{2}")
+_SLOT = re.compile(
+    r"(?:[A-Za-z\u5468][A-Za-z\u5468\u4e00\u4e8c\u4e09\u56db\u4e94\u516d\u65e5,\uff0c-]+[ \t]+)?\d{1,2}:\d{2}"
+)
 
 
 class ProjectForm(forms.ModelForm):

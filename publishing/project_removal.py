@@ -23,6 +23,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cradle_site.audit_vocabulary import EventType
+from ops.audit import audit_record
 from publishing import task_counts
 from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
 
@@ -37,7 +39,11 @@ def project_archive(*, project: Project, archived: bool) -> Project:
     changes = {"archived_at": timezone.now() if archived else None}
     if archived:
         changes["paused"] = True
-    Project.objects.filter(pk=project.pk).update(**changes)
+    with transaction.atomic():
+        Project.objects.filter(pk=project.pk).update(**changes)
+        audit_record(
+            EventType.PROJECT_CHANGED, user=project.owner_id, obj=project, label=project.name, changed=list(changes)
+        )
     for name, value in changes.items():
         setattr(project, name, value)
     return project
@@ -62,9 +68,12 @@ def project_delete_request(*, project: Project, confirm_name: str) -> Project:
     if (confirm_name or "").strip() != project.name:
         raise ValidationError({"confirm_name": _("Type the project's name exactly to delete it.")})
     now = timezone.now()
-    Project.objects.filter(pk=project.pk).update(
-        archived_at=project.archived_at or now, paused=True, deleting_since=now
-    )
+    with transaction.atomic():
+        Project.objects.filter(pk=project.pk).update(
+            archived_at=project.archived_at or now, paused=True, deleting_since=now
+        )
+        # The decision is the event: the job that carries it out only removes rows.
+        audit_record(EventType.PROJECT_DELETED, user=project.owner_id, obj=project, label=project.name)
     project.deleting_since, project.paused = now, True
     transaction.on_commit(lambda: _enqueue(project.pk))
     return project

@@ -22,6 +22,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from cradle_site.audit_vocabulary import EventType
+from ops.audit import audit_record
 from publishing import text_templates
 from publishing.models import ContentSource, Project, PublishingTask
 
@@ -57,9 +59,18 @@ def source_update(*, source: ContentSource, **changes) -> ContentSource:
             if len(value) > 100 or any(c.isspace() for c in value):
                 raise ValidationError({key: _("One word of at most 100 characters.")})
             changes[key] = value
+    changed = [name for name, value in changes.items() if getattr(source, name) != value]
     for name, value in changes.items():
         setattr(source, name, value)
-    source.save(update_fields=list(changes))
+    with transaction.atomic():
+        source.save(update_fields=list(changes))
+        audit_record(
+            EventType.SOURCE_CHANGED,
+            user=source.project.owner_id,
+            obj=source,
+            label=source.get_source_type_display(),
+            changed=changed,
+        )
     return source
 
 
@@ -89,5 +100,12 @@ def source_delete(*, source: ContentSource, waiting: str, move_to: Project | Non
             cancelled = tasks.filter(media_path__in=clashing).update(status=PublishingTask.Status.CANCELLED)
             moved = tasks.exclude(media_path__in=clashing).update(project=move_to)
             result = Removed(cancelled=cancelled, moved=moved)
+        audit_record(
+            EventType.SOURCE_DELETED,
+            user=source.project.owner_id,
+            obj=source,
+            label=source.get_source_type_display(),
+            data={"waiting": waiting, "kept": result.kept, "cancelled": result.cancelled, "moved": result.moved},
+        )
         source.delete()  # its tasks keep their rows; the foreign key is set to NULL
     return result

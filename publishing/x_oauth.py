@@ -38,6 +38,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cradle_site import oauth_pkce
+from cradle_site.audit_vocabulary import EventType
+from ops.audit import audit_record
 from publishing.models import Project
 from publishing.x_http import x_session
 
@@ -149,8 +151,22 @@ def authorization_finish(*, project: Project, code: str, verifier: str) -> Proje
     project.x_oauth_expires_at = _expiry(answer)
     project.x_oauth_account = _username(answer["access_token"])
     project.needs_credentials = False
-    project.save(update_fields=[*TOKEN_FIELDS, "needs_credentials"])
+    with transaction.atomic():
+        project.save(update_fields=[*TOKEN_FIELDS, "needs_credentials"])
+        _audit_x(project, "connected")
     return project
+
+
+def _audit_x(project: Project, action: str) -> None:
+    # One name for the token fields: their values are secrets (encrypted at rest).
+    audit_record(
+        EventType.PROJECT_CHANGED,
+        user=project.owner_id,
+        obj=project,
+        label=project.name,
+        changed=["x_account"],
+        data={"x_account": action},
+    )
 
 
 def _fresh(project: Project) -> bool:
@@ -183,8 +199,10 @@ def access_token(project: Project) -> str:
         if not exc.revoked:
             raise
         # Outside the rolled-back block: the "Reconnect" state must stay.
-        Project.objects.filter(pk=project.pk).update(needs_credentials=True)
-        project.needs_credentials = True
+        with transaction.atomic():
+            Project.objects.filter(pk=project.pk).update(needs_credentials=True)
+            project.needs_credentials = True
+            _audit_x(project, "withdrawn")
         raise XAuthError(_("X access was withdrawn; reconnect X."), revoked=True) from None
     for name in ("x_oauth_access_token", "x_oauth_refresh_token", "x_oauth_expires_at"):
         setattr(project, name, getattr(current, name))
@@ -197,7 +215,9 @@ def disconnect(*, project: Project) -> Project:
     for name in TOKEN_FIELDS:
         setattr(project, name, None if name == "x_oauth_expires_at" else "")
     project.needs_credentials = False
-    project.save(update_fields=[*TOKEN_FIELDS, "needs_credentials"])
+    with transaction.atomic():
+        project.save(update_fields=[*TOKEN_FIELDS, "needs_credentials"])
+        _audit_x(project, "disconnected")
     if token:
         try:
             x_session().post(
