@@ -10,7 +10,7 @@ from cradle_site.admin_confirm import confirm_first
 from cradle_site.errors import StateError
 from cradle_site.paginators import CappedCountPaginator
 from publishing import folders, scan_runs, services
-from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
+from publishing.models import ContentSource, Project, PublishingAlert, PublishingLog, PublishingTask
 
 # What a changelist shows of each row's project: its name (no credentials decrypted).
 _PROJECT_NAMES = Prefetch("project", queryset=Project.objects.only("id", "name"))
@@ -43,6 +43,7 @@ class ProjectAdmin(admin.ModelAdmin):
         "gdrive_refresh_token",
         "gdrive_access_token",
         "gdrive_token_expires_at",
+        "alert_webhook_secret",
     ]
     readonly_fields = ["credentials_hint", "gdrive_account", "owner_folders", "created_at"]
 
@@ -226,6 +227,29 @@ class PublishingLogAdmin(admin.ModelAdmin):
         if term.isdigit() and len(term) <= 18:
             match |= Q(task_id=int(term))
         return queryset.filter(match), False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(PublishingAlert)
+class PublishingAlertAdmin(admin.ModelAdmin):
+    """Read-only: an incident is opened and ended by publishing.alerts, never by hand."""
+
+    list_display = ["opened_at", "project", "kind", "key", "resolved_at", "state", "notified_at", "attempts"]
+    list_filter = ["kind", "state"]
+    search_fields = ["=project__id", "project__name"]
+    raw_id_fields = ["project"]
+    list_select_related = ["project"]
+    ordering = ["-id"]
+    show_full_result_count = False
+    exclude = ["open_marker", "lease_until"]
 
     def has_add_permission(self, request) -> bool:
         return False

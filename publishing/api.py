@@ -48,6 +48,9 @@ class ProjectSerializer(serializers.ModelSerializer):
             "slot_interval_minutes",
             "daily_cap",
             "duplicate_window_days",
+            "alert_email",
+            "alert_webhook_url",
+            "alert_webhook_secret",
             "credentials",
         ]
         read_only_fields = [
@@ -57,6 +60,7 @@ class ProjectSerializer(serializers.ModelSerializer):
             "credentials_hint",
             "needs_credentials",
             "drive_connected",
+            "alert_webhook_secret",
         ]
         # The uniqueness of the name is the service's rule (it knows the owner).
         validators = []

@@ -19,7 +19,24 @@ class ProjectForm(forms.ModelForm):
 
     class Meta:
         model = Project
-        fields = ["name", "description", "slot_interval_minutes", "daily_cap", "duplicate_window_days", "paused"]
+        fields = [
+            "name",
+            "description",
+            "slot_interval_minutes",
+            "daily_cap",
+            "duplicate_window_days",
+            "paused",
+            "alert_email",
+            "alert_webhook_url",
+        ]
+        help_texts = {
+            "alert_email": _(
+                "When a post fails for good, X rejects the credentials, a source keeps failing or the queue runs dry."
+            ),
+            "alert_webhook_url": _(
+                "Optional: Cradle also POSTs each alert here, signed (Standard Webhooks). https only."
+            ),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -12,4 +12,12 @@ SCHEDULES = [
         # (publishing.scan_runs), and a run takes the due ones one at a time.
         minutes=1,
     ),
+    # Alerts (publishing.alerts): the due ones are sent each minute; the queues are checked hourly
+    # (a queue that runs dry within PUBLISHING_ALERT_DRY_HOURS is not news to the minute).
+    ScheduleSpec(
+        name="publishing.alerts", func="publishing.tasks.alerts_send", schedule_type=Schedule.MINUTES, minutes=1
+    ),
+    ScheduleSpec(
+        name="publishing.queues_check", func="publishing.tasks.queues_check", schedule_type=Schedule.MINUTES, minutes=60
+    ),
 ]

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from cradle_site import dates
 from cradle_site.errors import StateError
 from cradle_site.outbound import UnsafeURL, check_url_syntax
-from publishing import folders, queue, x_text
+from publishing import alerts, folders, queue, x_text
 from publishing.content import stream_hash, text_hash
 from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
 from publishing.outcomes import log_attempt
@@ -76,6 +76,8 @@ def project_create(*, owner, name: str, **fields) -> Project:
     if "slot_times" in fields:
         fields["slot_times"] = clean_slot_times(fields["slot_times"] or [])
     _check_one_slot_rule(fields.get("slot_times") or [], fields.get("slot_interval_minutes"))
+    if "alert_webhook_url" in fields:
+        fields.update(_alert_webhook_fields(Project(), fields["alert_webhook_url"]))
     try:
         with transaction.atomic():
             return Project.objects.create(owner=owner, name=name, **fields)
@@ -95,10 +97,19 @@ def project_update(*, project: Project, **fields) -> Project:
         fields.get("slot_times", project.slot_times) or [],
         fields.get("slot_interval_minutes", project.slot_interval_minutes),
     )
+    if "alert_webhook_url" in fields:
+        fields.update(_alert_webhook_fields(project, fields["alert_webhook_url"]))
     for key, value in fields.items():
         setattr(project, key, value)
     project.save()
     return project
+
+
+def _alert_webhook_fields(project: Project, url: str) -> dict[str, str]:
+    try:
+        return alerts.webhook_fields(project, url)
+    except ValidationError as exc:
+        raise ValidationError({"alert_webhook_url": exc.messages}) from None
 
 
 def project_set_credentials(*, project: Project, **credentials: str) -> Project:
@@ -110,6 +121,7 @@ def project_set_credentials(*, project: Project, **credentials: str) -> Project:
         setattr(project, name, credentials[name].strip())
     project.needs_credentials = False
     project.save(update_fields=[*CREDENTIAL_FIELDS, "needs_credentials"])
+    alerts.credentials_replaced(project.pk)
     return project
 
 
@@ -119,6 +131,7 @@ def project_clear_credentials(*, project: Project) -> Project:
         setattr(project, name, "")
     project.needs_credentials = False
     project.save(update_fields=[*CREDENTIAL_FIELDS, "needs_credentials"])
+    alerts.credentials_replaced(project.pk)
     return project
 
 

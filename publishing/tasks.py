@@ -6,6 +6,7 @@ import logging
 from dataclasses import asdict
 
 from cradle_site.health import beat
+from publishing import alerts
 from publishing.runner import publish_due
 from publishing.scan_runs import source_scan_job, sources_scan_due
 
@@ -28,3 +29,15 @@ def scan_source(source_id: int) -> int:
     """A scan a person asked for (``scan_runs.source_scan_request``)."""
     result = source_scan_job(source_id)
     return result.created if result else 0
+
+
+def alerts_send() -> dict:
+    counts = alerts.alerts_send()
+    beat("publishing.alerts")
+    return counts
+
+
+def queues_check() -> dict:
+    counts = alerts.queues_check()
+    beat("publishing.queues_check")
+    return counts
