@@ -9,6 +9,13 @@ from publishing.models import ContentSource, Project, PublishingTask
 
 
 class ProjectForm(forms.ModelForm):
+    alert_webhook_url = forms.URLField(
+        label=_("Alert webhook URL"),
+        required=False,
+        max_length=2000,
+        assume_scheme="https",
+        help_text=_("Optional: Cradle also POSTs each alert here, signed (Standard Webhooks). https only."),
+    )
     slot_times_text = forms.CharField(
         label=_("Posting times"),
         required=False,
@@ -32,9 +39,6 @@ class ProjectForm(forms.ModelForm):
         help_texts = {
             "alert_email": _(
                 "When a post fails for good, X rejects the credentials, a source keeps failing or the queue runs dry."
-            ),
-            "alert_webhook_url": _(
-                "Optional: Cradle also POSTs each alert here, signed (Standard Webhooks). https only."
             ),
         }
 
