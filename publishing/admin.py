@@ -45,7 +45,8 @@ class ProjectAdmin(admin.ModelAdmin):
         "gdrive_token_expires_at",
         "alert_webhook_secret",
     ]
-    readonly_fields = ["credentials_hint", "gdrive_account", "owner_folders", "created_at"]
+    # The alert webhook is the owner's to set (validated by the services); staff only see it.
+    readonly_fields = ["credentials_hint", "gdrive_account", "owner_folders", "alert_webhook_url", "created_at"]
 
     @admin.display(description=_("owner's local folders"))
     def owner_folders(self, project: Project) -> str:

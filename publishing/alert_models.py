@@ -42,9 +42,9 @@ class PublishingAlert(models.Model):
     )
     kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
     # What the incident is about inside the project: "" for the project itself, "source:<id>".
-    key = models.CharField(_("key"), max_length=100, blank=True, default="")
+    key = models.CharField(_("concerns"), max_length=100, blank=True, default="")
     detail = models.TextField(_("detail"), blank=True, default="")
-    open_marker = models.BooleanField(null=True, default=True, editable=False)
+    open_marker = models.BooleanField(null=True, default=True, editable=False, verbose_name=_("open incident"))
     opened_at = models.DateTimeField(_("opened"), default=timezone.now)
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
     notified_at = models.DateTimeField(_("notified"), null=True, blank=True)

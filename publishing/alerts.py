@@ -51,6 +51,7 @@ from cradle_site.text import one_line
 
 # The Standard Webhooks signing of message webhooks, reused as it is: one signing for the site.
 from messaging import webhook_signing
+from messaging.sending import SendOutcome
 from publishing.alert_models import ALERT_LEASE, PublishingAlert
 from publishing.models import ContentSource, Project, PublishingTask
 from publishing.scheduling import slots_between
@@ -178,7 +179,7 @@ def queue_running_dry(project: Project, *, now: datetime) -> bool:
 def queues_check(*, now: datetime | None = None) -> dict[str, int]:
     """The schedule's job: open or end each live project's "queue running dry" incident."""
     now = now or timezone.now()
-    counts = {"opened": 0, "resolved": 0}
+    counts = {"opened": 0, "ended": 0}
     projects = (
         Project.objects.filter(paused=False, needs_credentials=False)
         .filter(pk__in=PublishingTask.objects.values("project_id"))
@@ -188,7 +189,7 @@ def queues_check(*, now: datetime | None = None) -> dict[str, int]:
         if queue_running_dry(project, now=now):
             counts["opened"] += alert_open(project_id=project.pk, kind=Kind.QUEUE_RUNNING_DRY, now=now)
         else:
-            counts["resolved"] += alert_resolve(project_id=project.pk, kind=Kind.QUEUE_RUNNING_DRY, now=now)
+            counts["ended"] += alert_resolve(project_id=project.pk, kind=Kind.QUEUE_RUNNING_DRY, now=now)
     return counts
 
 
@@ -331,7 +332,7 @@ def alerts_send(*, now: datetime | None = None, limit: int = 100, run_seconds: f
     """The schedule's job: send the due alerts; return how many were sent, skipped and failed."""
     now = now or timezone.now()
     deadline = time.monotonic() + run_seconds
-    counts = {"sent": 0, "skipped": 0, "failed": 0}
+    counts = {SendOutcome.SENT: 0, SendOutcome.SKIPPED: 0, SendOutcome.FAILED: 0}
     claim = ALERT_LEASE.claim(PublishingAlert.objects.all(), now=now, limit=limit)
     alerts = list(PublishingAlert.objects.filter(pk__in=claim.ids).select_related("project__owner").order_by("id"))
     for index, alert in enumerate(alerts):
@@ -342,7 +343,7 @@ def alerts_send(*, now: datetime | None = None, limit: int = 100, run_seconds: f
             continue  # taken back by another worker after this claim's lease ran out: theirs now
         if alert.resolved_at is not None and alert.kind not in SENT_EVEN_IF_RESOLVED:
             PublishingAlert.objects.filter(pk=alert.pk).update(**ALERT_LEASE.released(state=State.SKIPPED))
-            counts["skipped"] += 1
+            counts[SendOutcome.SKIPPED] += 1
             continue
-        counts["sent" if _send_one(alert, now) else "failed"] += 1
+        counts[SendOutcome.SENT if _send_one(alert, now) else SendOutcome.FAILED] += 1
     return counts

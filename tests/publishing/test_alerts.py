@@ -218,17 +218,17 @@ def test_the_queue_running_dry_opens_and_ends_with_the_slots_it_covers(project, 
     settings.PUBLISHING_ALERT_DRY_HOURS = 24  # every 30 minutes: 48 slots in a day
     start = NOW + timedelta(hours=1)
     tasks_bulk_create(project=project, count=47, scheduled_at=start)
-    assert alerts.queues_check(now=NOW) == {"opened": 1, "resolved": 0}
-    assert alerts.queues_check(now=NOW) == {"opened": 0, "resolved": 0}  # still the same incident
+    assert alerts.queues_check(now=NOW) == {"opened": 1, "ended": 0}
+    assert alerts.queues_check(now=NOW) == {"opened": 0, "ended": 0}  # still the same incident
     tasks_bulk_create(project=project, count=1, scheduled_at=start, label="more")
-    assert alerts.queues_check(now=NOW) == {"opened": 0, "resolved": 1}
+    assert alerts.queues_check(now=NOW) == {"opened": 0, "ended": 1}
     Project.objects.filter(pk=project.pk).update(paused=True)
     PublishingTask.objects.filter(project=project).update(status=Status.CANCELLED)
-    assert alerts.queues_check(now=NOW) == {"opened": 0, "resolved": 0}  # paused: not this alert's business
+    assert alerts.queues_check(now=NOW) == {"opened": 0, "ended": 0}  # paused: not this alert's business
 
 
 def test_a_project_without_posts_is_not_told_its_queue_is_empty(project):
-    assert alerts.queues_check(now=NOW) == {"opened": 0, "resolved": 0}
+    assert alerts.queues_check(now=NOW) == {"opened": 0, "ended": 0}
 
 
 def test_the_owner_dismisses_an_alert_on_the_project_page(client, owner, project, other_user):

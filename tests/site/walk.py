@@ -21,8 +21,9 @@ from accounts.models import ApiKey, User
 from messaging import links, ping
 from messaging import services as messaging_services
 from messaging.models import Message
+from publishing import alerts
 from publishing import services as publishing_services
-from publishing.models import ContentSource, Project, PublishingTask
+from publishing.models import ContentSource, Project, PublishingAlert, PublishingTask
 from tests.publishing.conftest import SECRETS, png_bytes
 
 ROOT = Path(settings.BASE_DIR).resolve()
@@ -91,6 +92,7 @@ class World:
     task: PublishingTask  # pending: cancel and change act on it
     failed_task: PublishingTask  # failed: retry acts on it
     held_task: PublishingTask  # held (it may already be on X): post anyway / mark posted act on it
+    alert: PublishingAlert  # an open incident: dismiss acts on it
     api_key: ApiKey
     media_root: Path
 
@@ -134,6 +136,7 @@ def build_world(owner: User, outsider: User, media_root: Path) -> World:
     held_task = publishing_services.task_create(project=project, media_path=str(media_root / "cat.png"))
     PublishingTask.objects.filter(pk=held_task.pk).update(status=PublishingTask.Status.HELD, maybe_posted=True)
     held_task.refresh_from_db()
+    alerts.alert_open(project_id=project.pk, kind=PublishingAlert.Kind.POST_FAILED)
     return World(
         owner=owner,
         outsider=outsider,
@@ -146,6 +149,7 @@ def build_world(owner: User, outsider: User, media_root: Path) -> World:
         task=task,
         failed_task=failed_task,
         held_task=held_task,
+        alert=PublishingAlert.objects.get(project=project),
         api_key=apikey_create(user=owner, name="script", permissions=["account:read"]).api_key,
         media_root=media_root,
     )
