@@ -520,6 +520,12 @@ PUBLISHING_MEDIA_READ_SECONDS = env.env_int("PUBLISHING_MEDIA_READ_SECONDS", 240
 PUBLISHING_FEED_MAX_BYTES = env.env_int("PUBLISHING_FEED_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
 # Reading a feed (or a Drive listing page) ends after this many seconds: connect, redirects and body.
 PUBLISHING_FEED_READ_SECONDS = env.env_int("PUBLISHING_FEED_READ_SECONDS", 15, minimum=1)
+# Alerts to a project's owner (publishing.alerts): the queue "runs dry" when its pending posts
+# cover fewer than this many hours of the project's slots; a source "keeps failing" after this
+# many scans in a row failed. Sends are claimed with a lease and retried at the back-off.
+PUBLISHING_ALERT_DRY_HOURS = env.env_int("PUBLISHING_ALERT_DRY_HOURS", 24, minimum=1)
+PUBLISHING_ALERT_SOURCE_FAILURES = env.env_int("PUBLISHING_ALERT_SOURCE_FAILURES", 3, minimum=1)
+PUBLISHING_ALERT_LEASE_SECONDS = env.env_int("PUBLISHING_ALERT_LEASE_SECONDS", 120, minimum=10)
 
 # --- analytics (aggregation) ---------------------------------------------------------
 # The hourly job recomputes this many past hours so logs written late still count.

@@ -11,7 +11,7 @@ from cradle_site.errors import StateError
 from cradle_site.paginators import CappedCountPaginator
 from cradle_site.replica import ReplicaListMixin
 from publishing import folders, scan_runs, services
-from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
+from publishing.models import ContentSource, Project, PublishingAlert, PublishingLog, PublishingTask
 
 # What a changelist shows of each row's project: its name (no credentials decrypted).
 _PROJECT_NAMES = Prefetch("project", queryset=Project.objects.only("id", "name"))
@@ -47,8 +47,17 @@ class ProjectAdmin(admin.ModelAdmin):
         "x_oauth_refresh_token",
         "x_oauth_access_token",
         "x_oauth_expires_at",
+        "alert_webhook_secret",
     ]
-    readonly_fields = ["credentials_hint", "x_oauth_account", "gdrive_account", "owner_folders", "created_at"]
+    # The alert webhook is the owner's to set (validated by the services); staff only see it.
+    readonly_fields = [
+        "credentials_hint",
+        "x_oauth_account",
+        "gdrive_account",
+        "owner_folders",
+        "alert_webhook_url",
+        "created_at",
+    ]
 
     @admin.display(description=_("owner's local folders"))
     def owner_folders(self, project: Project) -> str:
@@ -230,6 +239,29 @@ class PublishingLogAdmin(ReplicaListMixin, admin.ModelAdmin):
         if term.isdigit() and len(term) <= 18:
             match |= Q(task_id=int(term))
         return queryset.filter(match), False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(PublishingAlert)
+class PublishingAlertAdmin(admin.ModelAdmin):
+    """Read-only: an incident is opened and ended by publishing.alerts, never by hand."""
+
+    list_display = ["opened_at", "project", "kind", "key", "resolved_at", "state", "notified_at", "attempts"]
+    list_filter = ["kind", "state"]
+    search_fields = ["=project__id", "project__name"]
+    raw_id_fields = ["project"]
+    list_select_related = ["project"]
+    ordering = ["-id"]
+    show_full_result_count = False
+    exclude = ["open_marker", "lease_until"]
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -56,6 +56,9 @@ class ProjectSerializer(serializers.ModelSerializer):
             "daily_cap",
             "duplicate_window_days",
             "evergreen_after_days",
+            "alert_email",
+            "alert_webhook_url",
+            "alert_webhook_secret",
             "credentials",
         ]
         read_only_fields = [
@@ -68,6 +71,7 @@ class ProjectSerializer(serializers.ModelSerializer):
             "x_connected",
             "x_oauth_account",
             "being_deleted",
+            "alert_webhook_secret",
         ]
         # The uniqueness of the name is the service's rule (it knows the owner).
         validators = []

@@ -15,6 +15,13 @@ _SLOT = re.compile(
 
 
 class ProjectForm(forms.ModelForm):
+    alert_webhook_url = forms.URLField(
+        label=_("Alert webhook URL"),
+        required=False,
+        max_length=2000,
+        assume_scheme="https",
+        help_text=_("Optional: Cradle also POSTs each alert here, signed (Standard Webhooks). https only."),
+    )
     slot_times_text = forms.CharField(
         label=_("Posting times"),
         required=False,
@@ -34,7 +41,14 @@ class ProjectForm(forms.ModelForm):
             "duplicate_window_days",
             "evergreen_after_days",
             "paused",
+            "alert_email",
+            "alert_webhook_url",
         ]
+        help_texts = {
+            "alert_email": _(
+                "When a post fails for good, X rejects the credentials, a source keeps failing or the queue runs dry."
+            ),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -84,6 +84,11 @@ class Project(models.Model):
     # Set when X answered 401: the queue stays paused until new credentials are saved.
     needs_credentials = models.BooleanField(_("needs new credentials"), default=False)
     paused = models.BooleanField(_("paused"), default=False)
+    # Alerts (publishing.alerts): an e-mail to the owner, and a signed POST to this URL if set.
+    alert_email = models.BooleanField(_("e-mail me alerts"), default=True)
+    alert_webhook_url = models.URLField(_("alert webhook URL"), max_length=2000, blank=True)
+    # Standard Webhooks secret (messaging.webhook_signing), made when the URL is first set.
+    alert_webhook_secret = EncryptedTextField(_("alert webhook signing secret"), blank=True, editable=False)
 
     # Posting slots: times of day ("HH:MM", in the owner's time zone) or one slot every
     # slot_interval_minutes; the services refuse both at once.
@@ -207,6 +212,8 @@ class ContentSource(models.Model):
     scan_started_at = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=_("scan started at"))
     scan_items_seen = models.PositiveIntegerField(default=0, editable=False, verbose_name=_("scan items seen"))
     scan_items_added = models.PositiveIntegerField(default=0, editable=False, verbose_name=_("scan items added"))
+    # Failed scans in a row (reset by a scan that works): the "source keeps failing" alert.
+    scan_failures = models.PositiveIntegerField(default=0, editable=False, verbose_name=_("failed scans in a row"))
 
     objects = ContentSourceQuerySet.as_manager()
 
@@ -627,3 +634,6 @@ class PublishingLog(models.Model):
     def save(self, *args, **kwargs):
         fill_owners([self])
         super().save(*args, **kwargs)
+
+
+from publishing.alert_models import PublishingAlert  # noqa: E402,F401  (the alerts' outbox)

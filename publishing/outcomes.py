@@ -25,7 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from cradle_site.retry import Backoff
-from publishing import queue
+from publishing import alerts, queue
 from publishing.failures import ON_FAILURE, OnFailure, Outcome
 from publishing.models import Project, PublishingLog, PublishingTask
 from publishing.publishers import PublishError, PublishResult
@@ -75,6 +75,8 @@ def apply_success(task: PublishingTask, result: PublishResult, *, duration: floa
         log_attempt(
             task, status=PublishingLog.Status.SUCCESS, duration=duration, tweet_id=result.tweet_id, message=note
         )
+    # After the commit, never inside it: an alert row is not the publishing's business.
+    alerts.task_published(task.project_id)
     return moved
 
 
@@ -121,6 +123,11 @@ def apply_failure(task: PublishingTask, error: PublishError, *, duration: float,
             **queue.TASK_LEASE.released(),
         )
         log_attempt(task, status=log_status, duration=duration, kind=kind, message=error.message)
+    # Alerts once per incident (publishing.alerts), written after the commit so they never hold it up.
+    if handling is OnFailure.WAIT_FOR_CREDENTIALS:
+        alerts.credentials_rejected(task.project_id)
+    elif outcome is Outcome.FAILED and not skipped:
+        alerts.task_failed_for_good(task)
     return outcome
 
 

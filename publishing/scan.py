@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from publishing import alerts
 from publishing.content import text_hash
 from publishing.models import ContentSource, PublishingTask
 from publishing.scheduling import slots_next_free
@@ -72,8 +73,12 @@ def source_scan(*, source: ContentSource, batch_size: int = INSERT_BATCH_SIZE) -
     try:
         items = fetch_items(source)
     except SourceError as exc:
-        ContentSource.objects.filter(pk=source.pk).update(last_error=str(exc)[:2000], last_scanned=timezone.now())
+        ContentSource.objects.filter(pk=source.pk).update(
+            last_error=str(exc)[:2000], last_scanned=timezone.now(), scan_failures=F("scan_failures") + 1
+        )
         source.last_error = str(exc)
+        failures = ContentSource.objects.filter(pk=source.pk).values_list("scan_failures", flat=True).first() or 0
+        alerts.source_scan_failed(source, failures=failures, error=str(exc))
         return ScanResult(created=0, total=source.total_items, error=str(exc))
 
     # One task per key even if the source lists an item twice (feeds repeat guids).
@@ -109,6 +114,8 @@ def source_scan(*, source: ContentSource, batch_size: int = INSERT_BATCH_SIZE) -
             used_items=F("used_items") + len(tasks),
             last_scanned=now,
             last_error="",
+            scan_failures=0,
         )
     source.refresh_from_db(fields=["total_items", "used_items", "last_scanned", "last_error"])
+    alerts.source_scan_worked(source)
     return ScanResult(created=len(tasks), total=len(unique))

@@ -14,4 +14,12 @@ SCHEDULES = [
     ),
     # Evergreen posts due again get a copy queued (publishing.evergreen).
     ScheduleSpec(name="publishing.evergreen", func="publishing.tasks.evergreen", schedule_type=Schedule.HOURLY),
+    # Alerts (publishing.alerts): the due ones are sent each minute; the queues are checked hourly
+    # (a queue that runs dry within PUBLISHING_ALERT_DRY_HOURS is not news to the minute).
+    ScheduleSpec(
+        name="publishing.alerts", func="publishing.tasks.alerts_send", schedule_type=Schedule.MINUTES, minutes=1
+    ),
+    ScheduleSpec(
+        name="publishing.queues_check", func="publishing.tasks.queues_check", schedule_type=Schedule.MINUTES, minutes=60
+    ),
 ]

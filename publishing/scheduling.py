@@ -126,3 +126,21 @@ def slots_next_free(*, project: Project, count: int, now: datetime | None = None
             if len(result) == count:
                 return result
     return result
+
+
+def slots_between(*, project: Project, start: datetime, end: datetime) -> int:
+    """How many of the project's slots fall in ``(start, end]``, each day's within the daily cap.
+
+    Free or not: this is what the project would post if its queue were full (the
+    "queue running dry" alert, ``publishing.alerts``).
+    """
+    zone = project_zone(project)
+    day, last = start.astimezone(zone).date() - timedelta(days=1), end.astimezone(zone).date()
+    count = 0
+    while day <= last:
+        slots = _day_slots(project, day, zone)
+        if project.daily_cap:
+            slots = slots[: project.daily_cap]
+        count += sum(1 for slot in slots if start < slot.astimezone(UTC) <= end)
+        day += timedelta(days=1)
+    return count

@@ -22,7 +22,7 @@ from cradle_site.audit_vocabulary import EventType
 from cradle_site.errors import StateError
 from cradle_site.outbound import UnsafeURL, check_url_syntax
 from ops.audit import audit_record
-from publishing import folders, queue, x_text
+from publishing import alerts, folders, queue, x_text
 from publishing.content import stream_hash, text_hash
 from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
 from publishing.outcomes import log_attempt
@@ -98,6 +98,8 @@ def project_create(*, owner, name: str, **fields) -> Project:
             "duplicate_window_days", Project._meta.get_field("duplicate_window_days").default
         ),
     )
+    if "alert_webhook_url" in fields:
+        fields.update(_alert_webhook_fields(Project(), fields["alert_webhook_url"]))
     try:
         with transaction.atomic():
             project = Project.objects.create(owner=owner, name=name, **fields)
@@ -119,6 +121,8 @@ def project_update(*, project: Project, **fields) -> Project:
         fields.get("slot_times", project.slot_times) or [],
         fields.get("slot_interval_minutes", project.slot_interval_minutes),
     )
+    if "alert_webhook_url" in fields:
+        fields.update(_alert_webhook_fields(project, fields["alert_webhook_url"]))
     check_evergreen_interval(
         evergreen_after_days=fields.get("evergreen_after_days", project.evergreen_after_days),
         duplicate_window_days=fields.get("duplicate_window_days", project.duplicate_window_days),
@@ -132,6 +136,13 @@ def project_update(*, project: Project, **fields) -> Project:
     return project
 
 
+def _alert_webhook_fields(project: Project, url: str) -> dict[str, str]:
+    try:
+        return alerts.webhook_fields(project, url)
+    except ValidationError as exc:
+        raise ValidationError({"alert_webhook_url": exc.messages}) from None
+
+
 def project_set_credentials(*, project: Project, **credentials: str) -> Project:
     """Save new X credentials (all four) and lift the 401 pause."""
     missing = [name for name in CREDENTIAL_FIELDS if not (credentials.get(name) or "").strip()]
@@ -143,6 +154,7 @@ def project_set_credentials(*, project: Project, **credentials: str) -> Project:
     with transaction.atomic():
         project.save(update_fields=[*CREDENTIAL_FIELDS, "needs_credentials"])
         _audit_credentials(project, "set")
+        alerts.credentials_replaced(project.pk)
     return project
 
 
@@ -167,6 +179,7 @@ def project_clear_credentials(*, project: Project) -> Project:
     with transaction.atomic():
         project.save(update_fields=[*CREDENTIAL_FIELDS, "needs_credentials"])
         _audit_credentials(project, "cleared")
+        alerts.credentials_replaced(project.pk)
     return project
 
 

@@ -6,6 +6,7 @@ import logging
 from dataclasses import asdict
 
 from cradle_site.health import beat
+from publishing import alerts
 from publishing.evergreen import evergreen_due
 from publishing.project_removal import project_delete_run, projects_delete_due
 from publishing.runner import publish_due
@@ -42,3 +43,15 @@ def evergreen() -> int:
     queued = evergreen_due()
     beat("publishing.evergreen")
     return queued
+
+
+def alerts_send() -> dict:
+    counts = alerts.alerts_send()
+    beat("publishing.alerts")
+    return counts
+
+
+def queues_check() -> dict:
+    counts = alerts.queues_check()
+    beat("publishing.queues_check")
+    return counts

@@ -17,9 +17,9 @@ from cradle_site.errors import StateError
 from cradle_site.keyset import keyset_page
 from cradle_site.querysets import get_owned_or_404
 from cradle_site.roles import writer_required
-from publishing import composer, drive_oauth, evergreen, folders, scan_runs, services, task_counts, x_oauth
+from publishing import alerts, composer, drive_oauth, evergreen, folders, scan_runs, services, task_counts, x_oauth
 from publishing.forms import CredentialsForm, ProjectForm, SourceForm, TaskChangeForm, TaskFilterForm
-from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
+from publishing.models import ContentSource, Project, PublishingAlert, PublishingLog, PublishingTask
 from publishing.preview import task_shown
 
 PAGE_SIZE = 50
@@ -100,6 +100,7 @@ def _detail_context(project: Project, **extra) -> dict:
         "local_folder": folders.folder_name(project.owner_id),
         "drive_available": drive_oauth.is_configured(),
         "x_oauth_available": x_oauth.is_configured(),
+        "open_alerts": PublishingAlert.objects.filter(project=project, open_marker=True).order_by("opened_at"),
         **extra,
     }
 
@@ -219,6 +220,16 @@ def x_disconnect(request: HttpRequest, pk: int) -> HttpResponse:
     project = get_owned_or_404(Project.objects.all(), request.user, pk=pk)
     x_oauth.disconnect(project=project)
     messages.success(request, _("X disconnected."))
+    return redirect("publishing:project_detail", pk=pk)
+
+
+@login_required
+@require_POST
+@writer_required
+def alert_dismiss(request: HttpRequest, pk: int, alert_id: int) -> HttpResponse:
+    project = get_owned_or_404(Project.objects.all(), request.user, pk=pk)
+    if alerts.alert_dismiss(project=project, alert_id=alert_id):
+        messages.success(request, _("Alert dismissed: the next one of its kind is e-mailed again."))
     return redirect("publishing:project_detail", pk=pk)
 
 

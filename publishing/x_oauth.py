@@ -40,6 +40,7 @@ from django.utils.translation import gettext as _
 from cradle_site import oauth_pkce
 from cradle_site.audit_vocabulary import EventType
 from ops.audit import audit_record
+from publishing import alerts
 from publishing.models import Project
 from publishing.x_http import x_session
 
@@ -154,6 +155,7 @@ def authorization_finish(*, project: Project, code: str, verifier: str) -> Proje
     with transaction.atomic():
         project.save(update_fields=[*TOKEN_FIELDS, "needs_credentials"])
         _audit_x(project, "connected")
+        alerts.credentials_replaced(project.pk)  # a "Reconnect" incident ends here
     return project
 
 
@@ -218,6 +220,7 @@ def disconnect(*, project: Project) -> Project:
     with transaction.atomic():
         project.save(update_fields=[*TOKEN_FIELDS, "needs_credentials"])
         _audit_x(project, "disconnected")
+        alerts.credentials_replaced(project.pk)
     if token:
         try:
             x_session().post(

@@ -17,7 +17,7 @@ from django.urls import reverse
 from accounts.models import User
 from publishing import x_oauth
 from publishing.composer import PostIn, post_create
-from publishing.models import Project, PublishingTask
+from publishing.models import Project, PublishingAlert, PublishingTask
 from publishing.runner import publish_due
 from publishing.services import project_create
 from tests.clock import NOW
@@ -179,6 +179,11 @@ def test_a_revoked_grant_puts_the_project_in_reconnect_and_reconnecting_lifts_it
     assert x.creations == []
     page = client.get(reverse("publishing:project_detail", args=[project.pk])).content.decode()
     assert "Reconnect X" in page
+    rejected = PublishingAlert.objects.filter(project=project, kind=PublishingAlert.Kind.CREDENTIALS_REJECTED)
+    assert rejected.count() == 1 and rejected.get().open_marker  # the owner is told once
+    _post(project, text="A second post while X refuses")
+    publish_due(max_batches=1)
+    assert rejected.count() == 1
 
     # Refresh refused (invalid_grant) once the access token has run out: the same state.
     time_machine.move_to(NOW + timedelta(hours=3), tick=False)
@@ -192,9 +197,10 @@ def test_a_revoked_grant_puts_the_project_in_reconnect_and_reconnecting_lifts_it
 
     _connect(client, owner, project, x)
     assert project.x_connected and not project.needs_credentials
+    assert not rejected.filter(open_marker=True).exists()  # reconnecting ends the incident
     time_machine.move_to(task.scheduled_at + timedelta(hours=3, minutes=1), tick=False)
-    assert publish_due(max_batches=1).published == 1
-    assert [c.text for c in x.creations] == [task.text]
+    assert publish_due(max_batches=1).published == 2  # both waited; each posted once
+    assert sorted(c.text for c in x.creations) == sorted([task.text, "A second post while X refuses"])
 
 
 @pytest.mark.django_db

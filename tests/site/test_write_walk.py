@@ -152,6 +152,7 @@ WRITES: dict[str, list[Case]] = {
     ],
     "publishing:drive_disconnect": [Case("disconnect", kwargs=lambda w: {"pk": w.project.pk})],
     "publishing:x_disconnect": [Case("disconnect", kwargs=lambda w: {"pk": w.project.pk})],
+    "publishing:alert_dismiss": [Case("dismiss", kwargs=lambda w: {"pk": w.project.pk, "alert_id": w.alert.pk})],
     "publishing:task_action": [
         Case("retry", kwargs=lambda w: {"pk": w.failed_task.pk, "action": "retry"}),
         Case("cancel", kwargs=lambda w: {"pk": w.task.pk, "action": "cancel"}),

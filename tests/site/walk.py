@@ -21,8 +21,9 @@ from accounts.models import ApiKey, User
 from messaging import links, ping
 from messaging import services as messaging_services
 from messaging.models import Message
+from publishing import alerts
 from publishing import services as publishing_services
-from publishing.models import ContentSource, Project, PublishingTask
+from publishing.models import ContentSource, Project, PublishingAlert, PublishingTask
 from tests.publishing.conftest import SECRETS, png_bytes
 
 ROOT = Path(settings.BASE_DIR).resolve()
@@ -108,6 +109,7 @@ class World:
     held_task: PublishingTask  # held (it may already be on X): post anyway / mark posted act on it
     published_task: PublishingTask  # published: marking it evergreen acts on it
     evergreen_task: PublishingTask  # published and evergreen: "stop reposting" acts on it
+    alert: PublishingAlert  # an open incident: dismiss acts on it
     api_key: ApiKey
     media_root: Path
 
@@ -158,6 +160,7 @@ def build_world(owner: User, outsider: User, media_root: Path) -> World:
     PublishingTask.objects.filter(pk=evergreen_task.pk).update(status=PublishingTask.Status.SUCCESS, evergreen=True)
     published_task.refresh_from_db()
     evergreen_task.refresh_from_db()
+    alerts.alert_open(project_id=project.pk, kind=PublishingAlert.Kind.POST_FAILED)
     return World(
         owner=owner,
         outsider=outsider,
@@ -172,6 +175,7 @@ def build_world(owner: User, outsider: User, media_root: Path) -> World:
         held_task=held_task,
         published_task=published_task,
         evergreen_task=evergreen_task,
+        alert=PublishingAlert.objects.get(project=project),
         api_key=apikey_create(user=owner, name="script", permissions=["account:read"]).api_key,
         media_root=media_root,
     )
