@@ -43,6 +43,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from cradle_site.audit_vocabulary import EventType
 from cradle_site.mail_errors import mail_failure
 from cradle_site.outbound import OutboundError, UnsafeURL, check_url_syntax, open_url
 from cradle_site.outbound_errors import Kind as OutboundKind
@@ -52,6 +53,7 @@ from cradle_site.text import one_line
 # The Standard Webhooks signing of message webhooks, reused as it is: one signing for the site.
 from messaging import webhook_signing
 from messaging.sending import SendOutcome
+from ops.audit import audit_record
 from publishing.alert_models import ALERT_LEASE, PublishingAlert
 from publishing.models import ContentSource, Project, PublishingTask
 from publishing.scheduling import slots_between
@@ -112,7 +114,17 @@ def alert_dismiss(*, project: Project, alert_id: int) -> int:
     alert = PublishingAlert.objects.filter(project=project, pk=alert_id, open_marker=True).first()
     if alert is None:
         return 0
-    return alert_resolve(project_id=project.pk, kind=alert.kind, key=alert.key)
+    with transaction.atomic():
+        resolved = alert_resolve(project_id=project.pk, kind=alert.kind, key=alert.key)
+        audit_record(
+            EventType.PROJECT_CHANGED,
+            user=project.owner_id,
+            obj=project,
+            label=project.name,
+            changed=["alerts"],
+            data={"alert_dismissed": alert.kind},
+        )
+    return resolved
 
 
 def _safely(hook):
