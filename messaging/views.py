@@ -45,7 +45,16 @@ PAGE_SIZE = 50
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 # What the list shows: the body is never loaded, and only these rows' titles are decrypted.
-_LIST_FIELDS = ("id", "owner_id", "title", "state", "warning_level", "next_warning_date", "created_at")
+_LIST_FIELDS = (
+    "id",
+    "owner_id",
+    "title",
+    "state",
+    "warning_level",
+    "next_warning_date",
+    "created_at",
+    "ladder_seconds",
+)
 
 
 def _cursor_of(message: Message) -> str:
