@@ -146,6 +146,18 @@ class Message(models.Model):
         return self.body.content
 
     @property
+    def ladder_choice(self) -> str:
+        """The seed's ladder, a preset's name, or "custom" (messaging.ladder)."""
+        return self.ladder_preset or "seed"
+
+    @property
+    def ladder_steps_seconds(self) -> list[int]:
+        """Every offset of this message's ladder in seconds: before warning 1, then after each warning."""
+        from messaging.ladder import ladder_of  # it reads this model's vocabulary
+
+        return ladder_of(self).as_seconds()
+
+    @property
     def warnings_total(self) -> int:
         """How many warnings this message's ladder has (messaging.ladder)."""
         return len(self.ladder_seconds) - 1 if self.ladder_seconds else MAX_LEVEL

@@ -131,7 +131,7 @@ def message_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         try:
             message, key = services.message_create(
-                owner=request.user, recipients=formset.recipients(), **form.cleaned_data
+                owner=request.user, recipients=formset.recipients(), **form.service_kwargs()
             )
         except ValidationError as exc:
             _apply_errors(exc, form, formset)
@@ -154,6 +154,7 @@ def message_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "content": message.content,
         "initial_delay_months": message.initial_delay_months,
         "activity_resets": message.activity_resets,
+        **MessageForm.initial_for(message),
     }
     form = MessageForm(request.POST or None, initial=initial)
     formset = RecipientFormSet(
@@ -163,7 +164,7 @@ def message_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         try:
-            services.message_update(message=message, recipients=formset.recipients(), **form.cleaned_data)
+            services.message_update(message=message, recipients=formset.recipients(), **form.service_kwargs())
         except ValidationError as exc:
             _apply_errors(exc, form, formset)
         except StateError as exc:
@@ -180,7 +181,9 @@ def message_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def _schedule(message: Message) -> list[ladder.Step]:
     if message.state != Message.State.ACTIVE:
         return []
-    return ladder.schedule_from(level=message.warning_level, next_at=message.next_warning_date)
+    return ladder.schedule_from(
+        level=message.warning_level, next_at=message.next_warning_date, ladder=ladder.ladder_of(message)
+    )
 
 
 @login_required
