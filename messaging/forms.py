@@ -14,6 +14,15 @@ from messaging.models import Recipient
 # the browser's maxlength and the form's own message match what the service would refuse.
 
 
+def parse_steps(text: str, unit: str) -> list[int]:
+    """A custom schedule as typed ("2, 1, 1", in days or hours) in seconds; ValueError for anything else."""
+    size = ladders.HOUR if unit == "hours" else ladders.DAY
+    numbers = [float(part) for part in text.replace("，", ",").split(",")]
+    if any(n != n or n in (float("inf"), float("-inf")) for n in numbers):
+        raise ValueError("not a number")
+    return [round(n * size) for n in numbers]
+
+
 class MessageForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=services.TITLE_MAX_LENGTH, required=False)
     content = forms.CharField(
@@ -45,7 +54,10 @@ class MessageForm(forms.Form):
         ),
     )
     ladder_unit = forms.ChoiceField(
-        label=_("Custom schedule in"), choices=[("days", _("days")), ("hours", _("hours"))], initial="days", required=False
+        label=_("Custom schedule in"),
+        choices=[("days", _("days")), ("hours", _("hours"))],
+        initial="days",
+        required=False,
     )
     activity_resets = forms.BooleanField(
         label=_("My activity counts as a check-in"),
@@ -62,13 +74,11 @@ class MessageForm(forms.Form):
         if data["ladder"] != ladders.CUSTOM:
             data["ladder_steps_seconds"] = None
             return data
-        unit = ladders.HOUR if data.get("ladder_unit") == "hours" else ladders.DAY
         try:
-            numbers = [float(part) for part in (data.get("ladder_steps") or "").replace("，", ",").split(",")]
+            data["ladder_steps_seconds"] = parse_steps(data.get("ladder_steps") or "", data.get("ladder_unit") or "")
         except ValueError:
             self.add_error("ladder_steps", _("Give numbers separated by commas, e.g. 2, 1, 1."))
             return data
-        data["ladder_steps_seconds"] = [round(n * unit) for n in numbers]
         try:
             ladders.clean_custom(data["ladder_steps_seconds"])
         except ValidationError as exc:

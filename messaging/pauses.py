@@ -243,6 +243,7 @@ def banner_for(owner, *, now: datetime | None = None) -> dict | None:
                 "until": max(u for _m, u in rows),
                 "ends": min(u for _m, u in rows),
                 "all_messages": any(m is None for m, _u in rows),
+                "all_until": max((u for m, u in rows if m is None), default=None),
                 "count": len(rows),
             }
             timeout = max(1, int((cached["ends"] - now).total_seconds()))

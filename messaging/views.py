@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
@@ -28,7 +29,7 @@ from cradle_site import ratelimit
 from cradle_site.errors import Busy, StateError
 from cradle_site.querysets import get_owned_or_404
 from cradle_site.roles import writer_required
-from messaging import ladder, services, webhook_secrets
+from messaging import ladder, pauses, projection, services, webhook_secrets
 from messaging.forms import MessageForm, RecipientFormSet, RevokeByKeyForm
 from messaging.models import Message, Recipient
 
@@ -138,7 +139,17 @@ def message_create(request: HttpRequest) -> HttpResponse:
         else:
             # The key is shown on this response only; it is stored as a hash.
             return render(request, "messaging/message_created.html", {"message": message, "revocation_key": key})
-    return render(request, "messaging/message_form.html", {"form": form, "formset": formset, "creating": True})
+    context = {"form": form, "formset": formset, "creating": True, "projection_sentence": _new_projection(request)}
+    return render(request, "messaging/message_form.html", context)
+
+
+def _new_projection(request: HttpRequest) -> str:
+    """The sentence for a new message on the standard schedule (the page's script follows the typing)."""
+    now = timezone.now()
+    banner = pauses.banner_for(request.user, now=now)
+    begin = banner["all_until"] if banner and banner["all_until"] else now
+    steps = ladder.seed_ladder(MessageForm.base_fields["initial_delay_months"].initial)
+    return projection.for_new(steps=steps, names=[], start=begin, now=now)
 
 
 @login_required
@@ -175,7 +186,14 @@ def message_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             flash.success(request, _("Your message has been saved."))
             return redirect("messaging:message_detail", pk=pk)
-    return render(request, "messaging/message_form.html", {"form": form, "formset": formset, "message": message})
+    names = [row["name"] for row in formset.initial or []]
+    context = {
+        "form": form,
+        "formset": formset,
+        "message": message,
+        "projection_sentence": projection.for_message(message, names=names),
+    }
+    return render(request, "messaging/message_form.html", context)
 
 
 def _schedule(message: Message) -> list[ladder.Step]:
@@ -203,6 +221,9 @@ def _render_detail(request: HttpRequest, message: Message, *, revealed: Recipien
         "logs": message.status_logs.all(),
         "schedule": _schedule(message),
         "total_days": ladder.total_days(message.initial_delay_months),
+        "projection_sentence": projection.for_message(message, names=[r.name for r in recipients]),
+        "ladder_label": dict(ladder.choices()).get(ladder.ladder_name(message), ""),
+        "now_time": timezone.now(),
     }
     response = render(request, "messaging/message_detail.html", context)
     if revealed is not None:
