@@ -42,14 +42,14 @@ def _steps(request: HttpRequest) -> ladder.Ladder:
 def projection_view(request: HttpRequest) -> JsonResponse:
     names = [n[: services.RECIPIENT_NAME_MAX_LENGTH] for n in request.GET.getlist("names")[:NAMES_MAX]]
     now = timezone.now()
+    raw = request.GET.get("message", "")
+    message = get_owned_or_404(Message.objects, request.user, pk=int(raw)) if raw.isdigit() else None
     try:
         steps = _steps(request)
     except ValidationError as exc:
         return JsonResponse({"sentence": "", "error": " ".join(m for ms in exc.message_dict.values() for m in ms)})
     start = now
-    raw = request.GET.get("message", "")
-    if raw.isdigit():
-        message = get_owned_or_404(Message.objects, request.user, pk=int(raw))
+    if message is not None:
         if message.warning_level > 0:
             # The schedule under way keeps its dates (a new one applies from the next reset).
             return JsonResponse({"sentence": projection.for_message(message, names=names, now=now)})
