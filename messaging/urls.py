@@ -1,6 +1,6 @@
 from django.urls import path
 
-from messaging import checkin_views, pause_views, ping_views, projection_views, views
+from messaging import checkin_views, pause_views, ping_views, preview_views, projection_views, views
 
 app_name = "messaging"
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("reset-all/", views.reset_all, name="reset_all"),
     path("<int:pk>/", views.message_detail, name="message_detail"),
     path("<int:pk>/edit/", views.message_edit, name="message_edit"),
+    path("<int:pk>/recipients/<int:recipient_pk>/preview/", preview_views.recipient_preview, name="recipient_preview"),
     path("<int:pk>/recipients/<int:recipient_pk>/signing-secret/", views.recipient_secret, name="recipient_secret"),
     path("projection/", projection_views.projection_view, name="projection"),
     path("pause/", pause_views.pause_settings, name="pause_settings"),
