@@ -7,6 +7,10 @@
 Per worker count: fill the queue with ``--n`` due tasks, start the workers, release them
 together, time until the queue is empty, then check that every task was published exactly
 once. Prints one JSON line per worker count.
+
+``--thread-share 0.2`` makes that share of the tasks 3-post threads (a post and two
+replies, ``publishing.threads``): the line then also reports the threads' posts per second
+(every post of every thread, replies included) and any reply left without its id.
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ def worker(batch_size: int) -> None:
     print(json.dumps({"published": stats.published, "batches": stats.batches, "queries": queries[0]}), flush=True)
 
 
-def fill(project, n: int) -> None:
+def fill(project, n: int, thread_every: int = 0) -> None:
     from datetime import timedelta
 
     from django.utils import timezone
@@ -64,16 +68,25 @@ def fill(project, n: int) -> None:
     PublishingLog.objects.filter(task__project=project).delete()
     PublishingTask.objects.filter(project=project).delete()
     past = timezone.now() - timedelta(minutes=1)
-    tasks_bulk_create(project=project, count=n, scheduled_at=past, label="bench", priority_levels=5)
+    tasks_bulk_create(
+        project=project,
+        count=n,
+        scheduled_at=past,
+        label="bench",
+        priority_levels=5,
+        thread_every=thread_every,
+        thread_replies=2,
+    )
 
 
-def run(workers: int, n: int, batch_size: int, project) -> dict:
+def run(workers: int, n: int, batch_size: int, project, thread_share: float = 0.0) -> dict:
     from django.db import connection
     from django.db.models import Count
 
-    from publishing.models import PublishingLog, PublishingTask
+    from publishing.models import PublishingLog, PublishingTask, ThreadReply
 
-    fill(project, n)
+    thread_every = round(1 / thread_share) if thread_share else 0
+    fill(project, n, thread_every)
     connection.close()
     command = [sys.executable, __file__, "--worker", "--batch-size", str(batch_size)]
     results, elapsed = run_released(command, workers, cwd=ROOT)
@@ -86,6 +99,10 @@ def run(workers: int, n: int, batch_size: int, project) -> dict:
         .count()
     )
     batches = sum(r["batches"] for r in results)
+    replies = ThreadReply.objects.filter(task__project=project)
+    replies_posted = replies.exclude(posted_id="").count()
+    threads = PublishingTask.objects.filter(project=project, reply_count__gt=0, status="success").count()
+    thread_posts = threads + replies_posted
     return {
         "db": connection.vendor,
         "workers": workers,
@@ -99,6 +116,11 @@ def run(workers: int, n: int, batch_size: int, project) -> dict:
         "published_by_workers": sum(r["published"] for r in results),
         "batch_size": batch_size,
         "queries_per_batch": round(sum(r["queries"] for r in results) / max(batches, 1), 2),
+        "thread_share": thread_share,
+        "thread_posts": thread_posts,
+        "thread_posts_per_s": round(thread_posts / elapsed, 1),
+        "replies_without_id": replies.filter(posted_id="").count(),
+        "posts_per_s": round((published + replies_posted) / elapsed, 1),
     }
 
 
@@ -107,6 +129,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=50_000, help="due tasks per run")
     parser.add_argument("--workers", default="1,2,4", help="comma-separated worker counts")
     parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--thread-share", type=float, default=0.0, help="share of tasks that are 3-post threads")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -118,7 +141,7 @@ def main() -> None:
     user, _ = User.objects.get_or_create(username="bench-publishing", defaults={"email": "bench-pub@example.com"})
     project, _ = Project.objects.get_or_create(owner=user, name="bench", defaults={"daily_cap": 0})
     for count in [int(w) for w in args.workers.split(",")]:
-        print(json.dumps(run(count, args.n, args.batch_size, project)), flush=True)
+        print(json.dumps(run(count, args.n, args.batch_size, project, args.thread_share)), flush=True)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from publishing import api
+from publishing import api, api_posts
 
 urlpatterns = [
     path("publishing/projects", api.ProjectList.as_view(), name="publishing_projects"),
@@ -23,4 +23,9 @@ urlpatterns = [
     ),
     path("publishing/tasks/<int:pk>/change", api.TaskChange.as_view(), name="publishing_task_change"),
     path("publishing/logs", api.LogList.as_view(), name="publishing_logs"),
+    path("publishing/posts", api_posts.PostList.as_view(), name="publishing_posts"),
+    path("publishing/posts/<int:pk>", api_posts.PostDetail.as_view(), name="publishing_post"),
+    path("publishing/posts/<int:pk>/duplicate", api_posts.PostDuplicate.as_view(), name="publishing_post_duplicate"),
+    path("publishing/media", api_posts.MediaUpload.as_view(), name="publishing_media"),
+    path("publishing/length", api_posts.TextLength.as_view(), name="publishing_length"),
 ]

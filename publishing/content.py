@@ -27,3 +27,14 @@ def stream_hash(handle: BinaryIO) -> str:
     for chunk in iter(lambda: handle.read(1024 * 1024), b""):
         digest.update(chunk)
     return digest.hexdigest()
+
+
+def media_of(data: dict | None) -> list[tuple[dict, str]]:
+    """A post's media, each with its alt text: the composer's ``media_items`` (up to four),
+    or the single ``media`` with ``alt_text`` that sources and the task API write."""
+    data = data or {}
+    items = data.get("media_items")
+    if items:
+        return [(item, item.get("alt_text", "")) for item in items]
+    media = data.get("media")
+    return [(media, data.get("alt_text", ""))] if media else []

@@ -337,6 +337,15 @@ class PublishingTask(models.Model):
     locked_by = models.CharField(max_length=100, blank=True, verbose_name=_("locked by"))
     lease_expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("lease expires at"))
     maybe_posted = models.BooleanField(default=False, verbose_name=_("may already be posted"))
+    # A thread (publishing.threads): the replies are ThreadReply rows, posted after this one,
+    # each in reply to the one before. posted_id is this post's id on X, written the moment
+    # X answers (before the task is finished), so a thread resumed after a failure never
+    # posts its first post again.
+    reply_count = models.PositiveSmallIntegerField(default=0, verbose_name=_("replies in the thread"))
+    posted_id = models.CharField(max_length=64, blank=True, verbose_name=_("post id on X"))
+    # X would refuse the text (publishing.x_text): a source's caption that does not fit is
+    # queued failed with this flag, for its owner to edit, never posted cut or refused.
+    too_long = models.BooleanField(default=False, verbose_name=_("too long for X"))
     # sha256 of the normalised text / of the media bytes, for the duplicate check.
     content_hash = models.CharField(max_length=64, blank=True, verbose_name=_("content hash"))
     media_hash = models.CharField(max_length=64, blank=True, verbose_name=_("media hash"))
@@ -436,6 +445,40 @@ class PublishingTask(models.Model):
     @property
     def is_movable(self) -> bool:
         return self.status == self.Status.PENDING
+
+
+class ThreadReplyQuerySet(OwnedQuerySet):
+    owner_path = "task__owner"
+
+
+class ThreadReply(models.Model):
+    """One reply of a thread: post ``position`` (1 is the first reply), in reply to the one before.
+
+    ``posted_id`` is set once X has it (``publishing.threads.thread_record``); a resumed
+    thread skips every reply that has one and answers the last of them.
+    """
+
+    task = models.ForeignKey(PublishingTask, on_delete=models.CASCADE, related_name="replies", verbose_name=_("task"))
+    position = models.PositiveSmallIntegerField(_("position"))
+    # {"text": ..., "media_items": [{"kind": "file", "path": ..., "alt_text": ...}, ...]}
+    content_data = models.JSONField(default=dict, verbose_name=_("content data"))
+    posted_id = models.CharField(max_length=64, blank=True, verbose_name=_("post id on X"))
+    posted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("posted at"))
+
+    objects = ThreadReplyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("thread reply")
+        verbose_name_plural = _("thread replies")
+        ordering = ["task_id", "position"]
+        constraints = [models.UniqueConstraint(fields=["task", "position"], name="uniq_reply_task_position")]
+
+    def __str__(self) -> str:
+        return f"#{self.task_id}.{self.position}"
+
+    @property
+    def text(self) -> str:
+        return (self.content_data or {}).get("text", "")
 
 
 class PublishingLogQuerySet(_OwnerCopiedQuerySet):

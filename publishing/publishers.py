@@ -33,6 +33,7 @@ from publishing.media import MediaError, no_keep_alive, open_media
 from publishing.models import Project, PublishingLog, PublishingTask
 from publishing.queue import LeaseLost
 from publishing.sources import SourceError
+from publishing.threads import thread_posts, thread_record
 
 X_HOSTS = {"api.twitter.com", "upload.twitter.com", "api.x.com", "upload.x.com"}
 RATE_LIMIT_FALLBACK = timedelta(minutes=15)
@@ -213,25 +214,41 @@ class TweepyPublisher:
     def publish(self, task: PublishingTask, keep_alive: Callable[[], None] = no_keep_alive) -> PublishResult:
         """Upload the media and post; ``keep_alive`` (``queue.LeaseKeeper``) runs throughout.
 
-        ``LeaseLost`` is let through unclassified: the task is someone else's now.
+        A thread is posted in order, each reply answering the post before it; every post's
+        id is recorded as soon as X answers (``threads.thread_record``), and a post that
+        already has one is not posted again, so a retry resumes where the last attempt
+        stopped. ``LeaseLost`` is let through unclassified: the task is someone else's now.
         """
-        data = task.content_data or {}
-        media = data.get("media")
+        posts = thread_posts(task)
+        previous = ""
+        for post in posts:
+            if post.posted_id:
+                previous = post.posted_id
+                continue
+            previous = self._post_one(task, post, previous, keep_alive)
+            thread_record(task, post.position, previous)
+        return PublishResult(tweet_id=posts[0].posted_id or task.posted_id, text=task.text)
+
+    def _post_one(self, task: PublishingTask, post, in_reply_to: str, keep_alive: Callable[[], None]) -> str:
         media_ids = None
-        if media:
+        if post.media:
             try:
-                media_ids = [self.upload(task, media, data.get("alt_text", ""), keep_alive)]
+                media_ids = [self.upload(task, media, alt_text, keep_alive) for media, alt_text in post.media]
             except LeaseLost:
                 raise
             except Exception as exc:  # noqa: BLE001 - every failure is classified, none escapes
                 raise classify(exc, stage="upload") from exc
         keep_alive()  # still ours, with at least two thirds of a lease left for the post
-        text = data.get("text", "")
         try:
-            response = self.client.create_tweet(text=text or None, media_ids=media_ids, user_auth=True)
+            response = self.client.create_tweet(
+                text=post.text or None,
+                media_ids=media_ids,
+                in_reply_to_tweet_id=in_reply_to or None,
+                user_auth=True,
+            )
         except Exception as exc:  # noqa: BLE001
             raise classify(exc, stage="post") from exc
-        return PublishResult(tweet_id=str(response.data["id"]), text=text)
+        return str(response.data["id"])
 
 
 def publisher_for(project: Project) -> DryRunPublisher | TweepyPublisher:

@@ -24,6 +24,7 @@ from publishing.holds import HELD_REASON, needs_hold
 from publishing.models import Project, PublishingLog, PublishingTask
 from publishing.outcomes import apply_failure, apply_hold, apply_success, release_tasks
 from publishing.publishers import DryRunPublisher, PublishError, TweepyPublisher, publisher_for
+from publishing.threads import dry_run_replies_record
 
 log = logging.getLogger(__name__)
 Status = PublishingTask.Status
@@ -41,6 +42,7 @@ class RunStats:
     held: int = 0
     reclaimed: int = 0
     lost: int = 0
+    thread_posts: int = 0  # replies posted (the first post of a thread counts as published)
     batches: int = 0
     by_kind: dict = field(default_factory=dict)
 
@@ -103,6 +105,8 @@ def _finish_dry_batch(tasks: list[PublishingTask], projects: dict[int, Project],
                     )
                 )
         PublishingLog.objects.bulk_create(logs, batch_size=1000)
+        threads = [task.pk for task in to_publish if task.reply_count and task.pk in done]
+        stats.thread_posts += dry_run_replies_record(threads, now=now)
     stats.published += len(done)
     stats.skipped += len(skipped)
 
@@ -147,6 +151,7 @@ def _publish_live(
             continue
         apply_success(task, result, duration=time.perf_counter() - started)
         stats.published += 1
+        stats.thread_posts += task.reply_count
 
 
 def publish_due(

@@ -5,7 +5,7 @@ the source row locked so two scans of one source queue behind each other, the sc
 finds which keys the project already has, inserts the rest with bulk inserts, and
 updates ``total_items`` / ``used_items`` — all or nothing: a failure halfway leaves no
 partial tasks and the counters as they were. A second scan finds every key and creates
-nothing.
+nothing. A caption longer than X takes is flagged on the queue (``_length_flag``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from publishing.content import text_hash
 from publishing.models import ContentSource, PublishingTask
 from publishing.scheduling import slots_next_free
 from publishing.sources import SourceError, fetch_items
+from publishing.x_text import too_long_reason
 
 INSERT_BATCH_SIZE = 500
 LOOKUP_CHUNK = 500
@@ -42,6 +43,15 @@ def _existing_keys(project_id: int, keys: list[str]) -> set[str]:
             )
         )
     return found
+
+
+def _length_flag(text: str) -> dict:
+    """A caption X would refuse is queued failed and flagged ``too_long`` for its owner to
+    edit, not posted (X would refuse it) and not cut (it would lose its end)."""
+    reason = too_long_reason(text)
+    if not reason:
+        return {}
+    return {"status": PublishingTask.Status.FAILED, "too_long": True, "last_error": reason}
 
 
 def source_scan(*, source: ContentSource, batch_size: int = INSERT_BATCH_SIZE) -> ScanResult:
@@ -72,6 +82,7 @@ def source_scan(*, source: ContentSource, batch_size: int = INSERT_BATCH_SIZE) -
                 media_hash=item.media_hash,
                 scheduled_at=slot,
                 created_at=now,
+                **_length_flag(item.text),
             )
             for item, slot in zip(new_items, slots, strict=False)
         ]

@@ -20,8 +20,8 @@ from django.utils.translation import gettext as _
 from cradle_site import dates
 from cradle_site.errors import StateError
 from cradle_site.outbound import UnsafeURL, check_url_syntax
-from publishing import folders, queue
-from publishing.content import X_TEXT_LIMIT, stream_hash, text_hash
+from publishing import folders, queue, x_text
+from publishing.content import stream_hash, text_hash
 from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
 from publishing.outcomes import log_attempt
 from publishing.scheduling import parse_slot_time, slots_next_free
@@ -191,8 +191,7 @@ def task_create(
     _check_scheduled_at(scheduled_at)
     _check_priority(priority)
     text = (text or "").strip()
-    if len(text) > X_TEXT_LIMIT:
-        raise ValidationError({"text": _too_long(X_TEXT_LIMIT)})
+    x_text.check_fits(text, field="text")  # X's weighted length, not len()
     if len(alt_text or "") > ALT_TEXT_MAX_LENGTH:
         raise ValidationError({"alt_text": _too_long(ALT_TEXT_MAX_LENGTH)})
     if len(key or "") > TASK_KEY_MAX_LENGTH:

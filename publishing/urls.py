@@ -1,6 +1,6 @@
 from django.urls import path
 
-from publishing import views
+from publishing import views, views_composer
 
 app_name = "publishing"
 
@@ -17,4 +17,10 @@ urlpatterns = [
     path("queue/", views.task_list, name="task_list"),
     path("queue/<int:pk>/<str:action>/", views.task_action, name="task_action"),
     path("logs/", views.log_list, name="log_list"),
+    path("compose/", views_composer.compose, name="compose"),
+    path("posts/<int:pk>/", views_composer.post_preview, name="post_preview"),
+    path("posts/<int:pk>/edit/", views_composer.post_edit, name="post_edit"),
+    path("posts/<int:pk>/delete/", views_composer.post_delete, name="post_delete"),
+    path("posts/<int:pk>/duplicate/", views_composer.post_duplicate, name="post_duplicate"),
+    path("media/<path:path>", views_composer.media_file, name="media_file"),
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -16,9 +17,10 @@ from cradle_site.errors import StateError
 from cradle_site.keyset import keyset_page
 from cradle_site.querysets import get_owned_or_404
 from cradle_site.roles import writer_required
-from publishing import drive_oauth, folders, scan_runs, services, task_counts
+from publishing import composer, drive_oauth, folders, scan_runs, services, task_counts
 from publishing.forms import CredentialsForm, ProjectForm, SourceForm, TaskChangeForm, TaskFilterForm
 from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
+from publishing.preview import task_shown
 
 PAGE_SIZE = 50
 TASK_ACTIONS = {"retry", "cancel", "change", "post_anyway", "mark_posted"}
@@ -212,6 +214,11 @@ def task_list(request: HttpRequest) -> HttpResponse:
     page = keyset_page(
         tasks, field="scheduled_at", after=request.GET.get("after"), before=request.GET.get("before"), size=PAGE_SIZE
     )
+    # Every row's preview (publishing.preview): the page's thread replies in one query.
+    prefetch_related_objects([task for task in page.rows if task.reply_count], "replies")
+    for task in page.rows:
+        task.preview = task_shown(task, list(task.replies.all()) if task.reply_count else [])
+        task.is_editable = task.status in composer.EDITABLE and not task.posted_id
     return render(request, "publishing/task_list.html", {"page": page, "filters": filters})
 
 

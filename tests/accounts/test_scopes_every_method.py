@@ -38,7 +38,7 @@ def _needed(name: str, method: str):
         return "messages:checkin"  # POST only; any other method is a 405 (messages:write includes it)
     if name.startswith("api:analytics-"):
         return "analytics:read" if read else NO_KEY
-    if name == "api:publishing_tasks":
+    if name in ("api:publishing_tasks", "api:publishing_posts", "api:publishing_media"):  # queue posts
         return "publishing:read" if read else ("tasks:create" if method == "post" else NO_KEY)
     if name == "api:publishing_task_status":
         return "tasks:read_status" if read else NO_KEY
@@ -66,7 +66,7 @@ def _url(name: str, w) -> str:
     if pk is None:
         if name.startswith("api:messaging-"):
             pk = w.message.pk
-        elif name.startswith("api:publishing_task"):
+        elif name.startswith(("api:publishing_task", "api:publishing_post")):
             pk = w.task.pk
         else:
             pk = w.project.pk

@@ -69,6 +69,9 @@ NOT_PAGES = {
     "drive_disconnect",
     "drive_callback",  # Google's redirect back: it answers with a redirect to the project page
     "source_scan_status",  # JSON for the scan progress poll
+    "post_delete",  # POST only
+    "post_duplicate",  # POST only
+    "media_file",  # an image of the owner's folder, for the preview
     "project_export",
     # JSON steps of the passkey ceremonies (accounts.mfa_webauthn) and POST-only changes
     "login_passkey_options",
@@ -253,6 +256,9 @@ PAGES = {
     "publishing:project_detail": ("user", lambda d: [d["project"].pk]),
     "publishing:task_list": ("user", None),
     "publishing:log_list": ("user", None),
+    "publishing:compose": ("user", None),
+    "publishing:post_preview": ("user", lambda d: [d["project"].tasks.order_by("pk").last().pk]),
+    "publishing:post_edit": ("user", lambda d: [d["project"].tasks.order_by("pk").last().pk]),
     "analytics:dashboard": ("user", None),
     "analytics:project_detail": ("user", lambda d: [d["project"].pk]),
 }

@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.urls import reverse
 
-from publishing import runner
+from publishing import publishers, runner
 from publishing.holds import HELD_REASON
 from publishing.models import PublishingLog, PublishingTask
 from publishing.runner import publish_due
@@ -57,12 +57,13 @@ def text_task(x_project):
 
 
 def _die_after_x_took_it(task, monkeypatch, time_machine) -> None:
-    """Run the worker until X has the post, let it die before recording it, then outlive its lease."""
+    """Run the worker until X has the post, let it die before recording it (not even the post's
+    id, ``threads.thread_record``), then outlive its lease."""
 
     def die(*args, **kwargs):
         raise WorkerDied
 
-    monkeypatch.setattr(runner, "apply_success", die)
+    monkeypatch.setattr(publishers, "thread_record", die)
     with pytest.raises(WorkerDied):
         publish_due(run_seconds=5)
     monkeypatch.undo()
@@ -115,6 +116,26 @@ def test_a_text_post_whose_worker_died_after_x_took_it_is_published_once_on_xs_r
     text_task.refresh_from_db()
     assert (text_task.status, text_task.maybe_posted) == (Status.SUCCESS, True)
     assert "treated as published" in text_task.logs.get().error_message
+
+
+def test_a_post_whose_id_was_recorded_before_its_worker_died_is_finished_without_a_second_attempt(
+    text_task, double, monkeypatch, time_machine
+):
+    def die(*args, **kwargs):
+        raise WorkerDied
+
+    monkeypatch.setattr(runner, "apply_success", die)
+    with pytest.raises(WorkerDied):
+        publish_due(run_seconds=5)
+    monkeypatch.undo()
+    time_machine.move_to(NOW + timedelta(seconds=django_settings.PUBLISHING_LEASE_SECONDS + 1), tick=False)
+
+    stats = publish_due(run_seconds=5)
+
+    assert (stats.reclaimed, stats.published) == (1, 1)
+    assert double.refused == 0 and double.creations_per_task([text_task]) == {text_task.pk: 1}
+    text_task.refresh_from_db()
+    assert text_task.status == Status.SUCCESS and text_task.posted_id == double.creations[0].tweet_id
 
 
 def _held(task) -> PublishingTask:

@@ -16,6 +16,9 @@ What it does like X (API v2 ``POST /2/tweets`` and v1.1 media upload):
   (``media/metadata/create``); each media id remembers the sha256 of its bytes, so a
   creation can be traced back to a task's ``media_hash``.
 
+``fail_texts`` answers 503 to a post of a given text a number of times (a thread that
+fails at one of its posts); each creation records the ``in_reply_to`` id it answered.
+
 What it records: ``creations``, one ``Creation`` per accepted ``POST /2/tweets`` (its
 account, text, media ids and their hashes), also served as JSON at ``GET /_double/creations``
 for a process that does not hold this object. ``creations_per_task`` counts them per task,
@@ -58,6 +61,7 @@ class Creation:
     media_ids: tuple[str, ...]
     media_hashes: tuple[str, ...]
     created_at: float
+    in_reply_to: str = ""  # the post this one answers (a thread's reply), "" for none
 
 
 def _multipart_files(content_type: str, body: bytes) -> dict[str, bytes]:
@@ -75,6 +79,9 @@ class XDouble:
         self.refused = 0  # duplicates answered with 403
         self.media: dict[str, str] = {}  # media id -> sha256 of the uploaded bytes
         self.hang_after_create = False
+        # text -> how many more times a post of it is answered 503 (a thread that fails midway).
+        self.fail_texts: dict[str, int] = {}
+        self.failed = 0
         self.created = threading.Event()
         self.release = threading.Event()
         self.lock = threading.Lock()
@@ -114,7 +121,17 @@ class XDouble:
                 account = match.group(1) if match else ""
                 text = payload.get("text") or ""
                 media_ids = tuple((payload.get("media") or {}).get("media_ids") or ())
+                in_reply_to = str((payload.get("reply") or {}).get("in_reply_to_tweet_id") or "")
                 now = time.time()
+                with double.lock:
+                    if double.fail_texts.get(text, 0) > 0:
+                        double.fail_texts[text] -= 1
+                        double.failed += 1
+                        fail = True
+                    else:
+                        fail = False
+                if fail:
+                    return self._reply(503, {"title": "Service Unavailable", "detail": "Over capacity", "status": 503})
                 with double.lock:
                     if text and any(
                         c.account == account and c.text == text and now - c.created_at < double.duplicate_window
@@ -130,6 +147,7 @@ class XDouble:
                             media_ids=media_ids,
                             media_hashes=tuple(double.media.get(m, "") for m in media_ids),
                             created_at=now,
+                            in_reply_to=in_reply_to,
                         )
                         double.creations.append(creation)
                 if creation is None:

@@ -100,7 +100,30 @@ CALLS: dict[tuple[str, str], Call] = {
     ("api:publishing_task_post_anyway", "post"): Call(kwargs=lambda w: {"pk": w.held_task.pk}),
     ("api:publishing_task_mark_posted", "post"): Call(kwargs=lambda w: {"pk": w.held_task.pk}),
     ("api:publishing_task_change", "post"): Call(kwargs=lambda w: {"pk": w.task.pk}, body=lambda w: {"priority": 7}),
+    # As for tasks: the project is in the body, and any id not the caller's is "No such project.".
+    ("api:publishing_posts", "post"): Call(
+        body=lambda w: {"project": w.project.pk, "posts": [{"text": "Composed"}]}, outsider=400
+    ),
+    ("api:publishing_post", "patch"): Call(
+        kwargs=lambda w: {"pk": w.task.pk}, body=lambda w: {"posts": [{"text": "Edited"}]}
+    ),
+    ("api:publishing_post", "delete"): Call(kwargs=lambda w: {"pk": w.task.pk}),
+    ("api:publishing_post_duplicate", "post"): Call(kwargs=lambda w: {"pk": w.task.pk}),
+    # Saves into the caller's own folder only: an outsider's upload is theirs, nothing of the owner's.
+    ("api:publishing_media", "post"): Call(body=lambda w: {"file": _png_upload()}, outsider=None, changes=False),
+    # A question about a text: nothing is written by anyone.
+    ("api:publishing_length", "post"): Call(body=lambda w: {"text": "Hello"}, outsider=None, changes=False),
 }
+
+
+def _png_upload():
+    import io
+
+    from tests.publishing.conftest import png_bytes
+
+    handle = io.BytesIO(png_bytes(5))
+    handle.name = "walk.png"
+    return handle
 
 
 def _unsafe_api_calls() -> set[tuple[str, str]]:
@@ -147,7 +170,9 @@ def _session_client(user: User) -> APIClient:
 
 def _call(client: APIClient, name: str, method: str, w: World):
     call = CALLS[(name, method)]
-    return getattr(client, method)(reverse(name, kwargs=call.kwargs(w)), call.body(w), format="json")
+    body = call.body(w)
+    form = "multipart" if any(hasattr(value, "read") for value in body.values()) else "json"  # an upload
+    return getattr(client, method)(reverse(name, kwargs=call.kwargs(w)), body, format=form)
 
 
 def test_it_covers_every_unsafe_api_call():

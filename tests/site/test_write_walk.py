@@ -144,6 +144,23 @@ WRITES: dict[str, list[Case]] = {
         Case("post_anyway", kwargs=lambda w: {"pk": w.held_task.pk, "action": "post_anyway"}),
         Case("mark_posted", kwargs=lambda w: {"pk": w.held_task.pk, "action": "mark_posted"}),
     ],
+    # The project is in the body: an outsider's form names none of theirs (a form error).
+    "publishing:compose": [
+        Case(
+            "queue",
+            body=lambda w: {"project": w.project.pk, "post_count": "1", "text_0": "Walked post", "action": "save"},
+            owned=False,
+        )
+    ],
+    "publishing:post_edit": [
+        Case(
+            "edit",
+            kwargs=lambda w: {"pk": w.task.pk},
+            body=lambda w: {"post_count": "1", "text_0": "Edited in the walk", "action": "save"},
+        )
+    ],
+    "publishing:post_delete": [Case("delete", kwargs=lambda w: {"pk": w.task.pk})],
+    "publishing:post_duplicate": [Case("duplicate", kwargs=lambda w: {"pk": w.task.pk})],
 }
 
 
@@ -298,6 +315,8 @@ READS: dict[str, Read] = {
     "accounts:password_reset_complete": Read(),
     "publishing:task_list": Read(),
     "publishing:log_list": Read(),
+    "publishing:post_preview": Read(lambda w: {"pk": w.task.pk}),
+    "publishing:media_file": Read(lambda w: {"path": "cat.png"}),
     "publishing:source_scan_status": Read(lambda w: {"pk": w.source.pk}),
     # Connect changes only the session (a state for Google's answer); the callback writes,
     # and only with that session's state (tests/publishing/test_drive_oauth.py walks both).
