@@ -10,7 +10,8 @@ The policy:
   row lock, the lock the answers and the sweep take, so a pause and a step cannot both win.
 - When it ends, the ladder resumes with the full interval before the next step: the next
   warning (or the delivery after the final one) comes one whole interval after the end -
-  the first delay at level 0, else the interval after the warning last sent. A warning that
+  the first delay at level 0, else the interval after the warning last sent. A ladder or
+  delay changed after the end keeps that (``paused_until`` keeps the end: ``keep_held``). A warning that
   was queued and not yet sent when the pause began goes out when it ends.
 - A pause covers only messages on their ladder: one already being delivered is past it
   (revoke it instead). A pause of all messages holds those written during it too.
@@ -74,14 +75,22 @@ def _apply(locked: Message, target: datetime | None, now: datetime) -> bool:
         locked.next_warning_date = now + interval
         if locked.warning_email_due_at is not None:
             locked.warning_email_due_at = now
-        locked.paused_until = None
+        # Ended now, not forgotten: keep_held still reads when the last pause ended.
+        locked.paused_until = now
         return True
     return False
 
 
 def keep_held(locked: Message, *, now: datetime) -> None:
-    """After a reset or a new delay: a message whose pause is in force still waits for its end."""
-    if locked.paused_until is not None and locked.paused_until > now:
+    """After a reset or a new delay or ladder: never sooner than the full interval after a pause.
+
+    While a pause is in force the message waits for its end; after one ended (on its date or
+    early: ``paused_until`` keeps that time), a first delay changed at level 0 still counts
+    from the end, as the pause promised - a shorter ladder chosen after a pause must not bring
+    a warning sooner than the full interval after it. After a reset this changes nothing (the
+    reset's own ``now + first`` is later than any pause that has ended).
+    """
+    if locked.paused_until is not None:
         interval = ladder.ladder_of(locked).interval_before_next(locked.warning_level)
         locked.next_warning_date = max(locked.next_warning_date, locked.paused_until + interval)
 

@@ -19,6 +19,7 @@ no case below covers fails the test, so a page added later is checked too.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ from django.contrib.admin import site as admin_site
 from django.contrib.auth.tokens import default_token_generator
 from django.urls import get_resolver, reverse
 from django.utils.encoding import force_bytes
+from django.utils import timezone
 from django.utils.http import urlsafe_base64_encode
 
 from accounts.email_verification import email_change_token, email_verification_token
@@ -85,6 +87,8 @@ NOT_PAGES = {
     "recovery_codes_new",  # shown once after a first passkey, else a redirect (its template: the codes page)
     "publishing_export",
     "messages_export",
+    "projection",  # JSON: the "what will happen" sentence the message form asks for as the owner types
+    "pause_end",  # POST only
     # The personal check-in URL: POST for scripts, plain text (GET answers 405 and changes nothing)
     "ping",
     "ping_message",
@@ -188,6 +192,7 @@ def _data() -> dict:
     from messaging import links
     from messaging.demo import create_demo as messaging_demo
     from messaging.models import Message
+    from messaging.pauses import pause_start
     from publishing.demo import create_demo as publishing_demo
     from publishing.models import PublishingTask
 
@@ -202,6 +207,8 @@ def _data() -> dict:
     PublishingTask.objects.filter(pk=first_task.pk).update(media_path=deep)
     boss = User.objects.create_superuser(username="boss", email="boss@example.com", password=PASSWORD)
     message = Message.objects.filter(owner=user).order_by("pk").last()
+    # A pause in force: every page shows its banner, the pause page lists it, the message page says so.
+    pause_start(owner=user, message=message, until=timezone.now() + timedelta(days=10))
     return {
         "user": user,
         "project": project,
@@ -252,6 +259,9 @@ PAGES = {
     "messaging:checkin": ("public", lambda d: [d["checkin"]]),
     "messaging:checkin_revoke": ("public", lambda d: [d["checkin"]]),
     "messaging:ping_settings": ("user", None),
+    "messaging:pause_settings": ("user", None),
+    "messaging:message_pause": ("user", lambda d: [d["message"].pk]),
+    "messaging:recipient_preview": ("user", lambda d: [d["message"].pk, d["message"].recipients.order_by("pk")[0].pk]),
     "publishing:project_list": ("user", None),
     "publishing:project_detail": ("user", lambda d: [d["project"].pk]),
     "publishing:task_list": ("user", None),

@@ -115,7 +115,7 @@ def test_ending_a_pause_early_resumes_from_now_and_is_logged_and_announced(
             pauses.pause_end(pause=pause)
         assert len(notified) == 2 and "ended" in notified[1]["subject"]
         message.refresh_from_db()
-        assert message.paused_until is None and message.next_warning_date == NOW + 6 * D
+        assert message.paused_until == NOW + 5 * D and message.next_warning_date == NOW + 6 * D
         logs = list(message.status_logs.values_list("status", "data"))
         assert logs[0][0] == StatusLog.Status.PAUSED and logs[0][1]["until"] == (NOW + 30 * D).isoformat()
         assert logs[0][1]["all_messages"] is True and logs[0][1]["actor"] == {"kind": "owner"}
@@ -246,3 +246,28 @@ def test_the_page_pauses_one_message_and_ends_it(owner, owner_client, make_messa
         owner_client.post(reverse("messaging:pause_end", args=[pause.pk]))
         pause.refresh_from_db()
         assert pause.ended_at == NOW
+
+
+@pytest.mark.parametrize("ended_early", [True, False])
+def test_a_shorter_ladder_chosen_after_a_pause_still_waits_the_full_interval_after_its_end(
+    owner, make_message, ended_early
+):
+    with time_machine.travel(NOW, tick=False) as clock:
+        message = make_message(owner, ladder_name="monthly")  # warning 1 at NOW + 30 days
+        pause = pauses.pause_start(owner=owner, message=message, until=NOW + 10 * D)
+        end = NOW + 4 * D if ended_early else NOW + 10 * D
+        clock.move_to(end)
+        if ended_early:
+            pauses.pause_end(pause=pause)
+        clock.move_to(end + 2 * H)
+        # The welfare check warns 1 day into a cycle: this cycle began days ago, but the pause
+        # ended 2 hours ago with the promise of a whole first delay after it - not "now".
+        services.message_update(message=message, content="x", initial_delay_months=1, ladder_name="welfare")
+        message.refresh_from_db()
+        assert message.next_warning_date == end + D
+        clock.move_to(end + D - H)
+        messaging_minute()
+        assert Message.objects.get(pk=message.pk).warning_level == 0
+        clock.move_to(end + D)
+        messaging_minute()
+        assert Message.objects.get(pk=message.pk).warning_level == 1
