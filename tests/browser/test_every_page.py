@@ -26,8 +26,8 @@ import pytest
 from django.contrib.admin import site as admin_site
 from django.contrib.auth.tokens import default_token_generator
 from django.urls import get_resolver, reverse
-from django.utils.encoding import force_bytes
 from django.utils import timezone
+from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts.email_verification import email_change_token, email_verification_token
