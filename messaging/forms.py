@@ -108,8 +108,15 @@ class PauseForm(forms.Form):
     until = forms.DateTimeField(
         label=_("Away until"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text=_("In your time zone; at most %(days)d days ahead.") % {"days": settings.MESSAGING_PAUSE_MAX_DAYS},
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Here, not on the field: a lazy text formatted at import is frozen in English (and at
+        # the limit the settings had then).
+        self.fields["until"].help_text = _("In your time zone; at most %(days)d days ahead.") % {
+            "days": settings.MESSAGING_PAUSE_MAX_DAYS
+        }
 
 
 class RecipientForm(forms.Form):

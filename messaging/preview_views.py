@@ -7,9 +7,11 @@ or logged. The delivery id is a placeholder: the real one is made when the deliv
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import translation
 from django.views.decorators.http import require_GET
 
 from cradle_site.querysets import get_owned_or_404
@@ -44,7 +46,10 @@ def preview(recipient: Recipient, message: Message) -> dict:
 def recipient_preview(request: HttpRequest, pk: int, recipient_pk: int) -> HttpResponse:
     message = get_owned_or_404(Message.objects.select_related("owner", "body"), request.user, pk=pk)
     recipient = get_object_or_404(message.recipients.all(), pk=recipient_pk)
-    context = {"message": message, "recipient": recipient, "preview": preview(recipient, message)}
+    # The delivery is written in the owner's language whatever the page's: marked as such (lang),
+    # so a reader and a screen reader know, and the page's own words stay translated.
+    lang = translation.to_language(message.owner.language or settings.LANGUAGE_CODE)
+    context = {"message": message, "recipient": recipient, "preview": preview(recipient, message), "lang": lang}
     response = render(request, "messaging/recipient_preview.html", context)
     response["Cache-Control"] = "no-store"
     return response

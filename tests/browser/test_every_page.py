@@ -102,7 +102,11 @@ NOT_PAGES = {
 # plus the labels a screen reader reads (aria-label, placeholder, title, alt). Code, hidden
 # elements and the values people typed are left out.
 VISIBLE_TEXT = """() => {
-  const skip = (el) => !el || el.closest('script, style, noscript, code, pre, textarea, [hidden], [aria-hidden=true]');
+  // Text marked as another language (lang="en" on a Chinese page: the owner's own delivery
+  // e-mail in the preview) is not a missing translation.
+  const pageLang = document.documentElement.lang.toLowerCase().slice(0, 2);
+  const otherLang = (el) => { const marked = el.closest('[lang]'); return marked && marked !== document.documentElement && !marked.lang.toLowerCase().startsWith(pageLang); };
+  const skip = (el) => !el || el.closest('script, style, noscript, code, pre, textarea, [hidden], [aria-hidden=true]') || otherLang(el);
   const found = new Set();
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {

@@ -36,6 +36,10 @@ def test_the_email_preview_is_what_delivery_sends_and_sends_nothing(client, owne
         shown = page.context["preview"]
         assert mail.outbox == [] and not Delivery.objects.exists() and not StatusLog.objects.exists()
         assert "the plan: &lt;b&gt;bold&lt;/b&gt;" in page.content.decode()
+        # The HTML version as its source, not rendered into the page (its inline styles would
+        # break the page's CSP), and marked as the owner's language.
+        source = page.content.decode().split('id="preview-html"', 1)[1].split("</pre>", 1)[0]
+        assert source.startswith(' lang="en">&lt;') and "<" not in source.split(">", 1)[1]
         _deliver(message)
     [sent] = [m for m in mail.outbox if m.to == ["bob@example.com"]]
     assert (sent.subject, sent.body, sent.alternatives[0][0]) == (shown["subject"], shown["text"], shown["html"])
