@@ -114,8 +114,10 @@ VISIBLE_TEXT = """() => {
     const text = node.textContent.replace(/\\s+/g, ' ').trim();
     if (text) found.add(text);
   }
+  const holdsOtherLang = (el) => Array.from(el.querySelectorAll('[lang]')).some((m) => !m.lang.toLowerCase().startsWith(pageLang));
   for (const el of document.body.querySelectorAll('p, li, td, th, label, button, a, h1, h2, h3, legend, option, small, span, div')) {
-    if (skip(el) || !el.getClientRects().length) continue;
+    // A box holding text of another language: its own words are among the text nodes above.
+    if (skip(el) || !el.getClientRects().length || holdsOtherLang(el)) continue;
     for (const line of el.innerText.split('\\n')) { const text = line.replace(/\\s+/g, ' ').trim(); if (text) found.add(text); }
   }
   for (const el of document.body.querySelectorAll('[aria-label], [placeholder], [title], img[alt]')) {
