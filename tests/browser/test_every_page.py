@@ -215,6 +215,7 @@ def _data() -> dict:
     message = Message.objects.filter(owner=user).order_by("pk").last()
     # A pause in force: every page shows its banner, the pause page lists it, the message page says so.
     pause_start(owner=user, message=message, until=timezone.now() + timedelta(days=10))
+    pause_start(owner=user, until=timezone.now() + timedelta(days=5))  # and one of all: the banner's other sentence
     return {
         "user": user,
         "project": project,
