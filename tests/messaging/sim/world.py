@@ -315,10 +315,13 @@ class World:
                 self.answer(pk, "revoke", "key")
             elif roll < 0.07:
                 self.answer(pk, self.rng.choice(["reset", "continue"]), self.rng.choice(["page", "api"]))
-            elif self.config.pauses and roll < 0.08:
+            elif self.config.pauses and roll < 0.09:
                 self.pause(owner, pk if self.rng.random() < 0.6 else None)
-            elif self.config.pauses and roll < 0.085 and owner.pauses:
-                self.pause_end(owner, self.rng.choice(owner.pauses))
+            elif self.config.pauses and roll < 0.10:
+                # Mostly one still in force (ending one that is over is refused, and tried too).
+                live = [p for p in owner.pauses if self.oracle.pauses[p].in_force(self.now, doubles.order_stamp())]
+                if live or owner.pauses:
+                    self.pause_end(owner, self.rng.choice(live if live and self.rng.random() < 0.9 else owner.pauses))
 
     def _race(self) -> None:
         """Answer messages whose next step is due now, while the jobs that take that step run."""
