@@ -8,7 +8,9 @@ user on the configured database (the same ``DATABASE_URL`` as the site; run
 ``manage.py init_db`` on a dedicated database first), times ``--repeat`` full sweeps (the
 due messages are put back exactly as they were before each) and reports the median, then
 times the naive loop (load one message, change it, ``save()``, create its log) on the same
-data. With ``--workers K`` it also sweeps the same due messages with K processes at once
+data. With ``--ladders K`` the messages are spread over K ladders (the seed's, the presets, then
+custom ones; ``messaging.ladder``), so a batch is advanced with one UPDATE per (ladder, level)
+present instead of one per level. With ``--workers K`` it also sweeps the same due messages with K processes at once
 and checks that each message was warned exactly once. Prints one JSON line.
 Its rows are deleted at the start and the end.
 """
@@ -55,18 +57,36 @@ def clear(user: User) -> None:
     Message.objects.filter(owner=user).delete()
 
 
-def populate(user: User, n: int, due: int, now, content_chars: int = 500) -> None:
+def bench_ladders(k: int) -> list[tuple[str, list[int] | None]]:
+    """K ladders as stored (``ladder_preset``, ``ladder_seconds``): the seed's, the presets, then custom ones."""
+    chosen: list[tuple[str, list[int] | None]] = [("", None)]
+    chosen += [(name, list(p.seconds)) for name, p in ladder.PRESETS.items()]
+    day = 86400
+    extra = 0
+    while len(chosen) < k:
+        extra += 1  # five warnings, each ladder's gaps a few minutes apart from the others'
+        chosen.append((ladder.CUSTOM, [30 * day + extra * 60, 30 * day, 30 * day, 7 * day, day, day + extra * 60]))
+    return chosen[:k]
+
+
+def populate(user: User, n: int, due: int, now, content_chars: int = 500, ladders: int = 1) -> None:
     rng = random.Random(42)
     due_set = set(rng.sample(range(n), due))
+    choices = bench_ladders(ladders)
     batch = []
     for i in range(n):
+        preset, seconds = choices[i % len(choices)]
+        warnings = len(seconds) - 1 if seconds else 5
         if i in due_set:
-            level, next_at = rng.randint(0, 4), now - timedelta(minutes=rng.randint(1, 600))
+            # A warning at every level the ladder has (its last one would start a delivery instead).
+            level, next_at = rng.randint(0, warnings - 1), now - timedelta(minutes=rng.randint(1, 600))
         else:
             level, next_at = 0, now + timedelta(days=rng.randint(1, 300))
         batch.append(
             Message(
                 owner=user,
+                ladder_preset=preset,
+                ladder_seconds=seconds,
                 initial_delay_months=1,
                 created_at=now - timedelta(days=40),
                 cycle_started_at=now - timedelta(days=40),
@@ -149,13 +169,16 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=1, help="also sweep with this many processes at once (default 1: only one)"
     )
+    parser.add_argument(
+        "--ladders", type=int, default=1, help="spread the messages over this many ladders (default 1: the seed's)"
+    )
     parser.add_argument("--sweep-worker", metavar="NOW", help=argparse.SUPPRESS)
     parser.add_argument("--naive-limit", type=int, default=5000, help="messages the naive loop handles (default 5000)")
     args = parser.parse_args()
     if args.sweep_worker:
         return sweep_worker(args.sweep_worker, args.batch_size)
-    if args.n < 1 or args.repeat < 1 or args.workers < 1 or not 0 < args.due_fraction <= 1:
-        parser.error("--n, --repeat and --workers must be positive and --due-fraction in (0, 1]")
+    if args.n < 1 or args.repeat < 1 or args.workers < 1 or args.ladders < 1 or not 0 < args.due_fraction <= 1:
+        parser.error("--n, --repeat, --workers and --ladders must be positive and --due-fraction in (0, 1]")
 
     call_command("migrate", verbosity=0, interactive=False)
     user, _ = User.objects.get_or_create(username=USERNAME, defaults={"email": "bench-escalation@example.invalid"})
@@ -163,7 +186,7 @@ def main() -> None:
     now = timezone.now()
     due = max(1, int(args.n * args.due_fraction))
     print(f"creating {args.n} messages ({due} due) on {connection.vendor}…", file=sys.stderr)
-    populate(user, args.n, due, now, args.content_chars)
+    populate(user, args.n, due, now, args.content_chars, args.ladders)
     before = list(Message.objects.due(now).filter(owner=user).values_list("id", "warning_level", "next_warning_date"))
 
     runs = []
@@ -195,7 +218,7 @@ def main() -> None:
         message = Message.objects.get(pk=pk)
         message.warning_level += 1
         message.last_warning_at = now
-        message.next_warning_date = now + ladder.interval_after(message.warning_level)
+        message.next_warning_date = now + ladder.ladder_of(message).interval_after(message.warning_level)
         message.save()
         StatusLog.objects.create(
             message=message,
@@ -215,6 +238,7 @@ def main() -> None:
             {
                 "db": db,
                 "n": args.n,
+                "ladders": args.ladders,
                 "due": result.advanced,
                 "batches": result.batches,
                 "seconds": round(elapsed, 3),

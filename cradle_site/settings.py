@@ -93,6 +93,7 @@ TEMPLATES = [
                 "django.template.context_processors.tz",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "messaging.context_processors.pause_banner",
             ],
         },
     },
@@ -424,6 +425,8 @@ MESSAGING_RETRY_MAX_SECONDS = env.env_int("MESSAGING_RETRY_MAX_SECONDS", 6 * 360
 # A log-in or an API call resets the messages that opted in at most once per this many
 # minutes (messaging.activity): a client polling the API does not write a history row per request.
 MESSAGING_ACTIVITY_RESET_MINUTES = env.env_int("MESSAGING_ACTIVITY_RESET_MINUTES", 60, minimum=1)
+# A pause ("away until ...", messaging.pauses) may end at most this many days ahead.
+MESSAGING_PAUSE_MAX_DAYS = env.env_int("MESSAGING_PAUSE_MAX_DAYS", 90, minimum=1)
 MESSAGING_SEND_LEASE_SECONDS = env.env_int("MESSAGING_SEND_LEASE_SECONDS", 600, minimum=30)
 # How long a reset waits for a warning e-mail that is being sent at that moment before it says
 # "try again" (messaging.services.message_reset): the send must finish before the reset saves.

@@ -147,6 +147,9 @@ class MessageAdmin(admin.ModelAdmin):
         "is_active",
         "initial_delay_months",
         "activity_resets",
+        "ladder_preset",
+        "ladder_seconds",
+        "paused_until",
         "warning_level",
         "cycle_started_at",
         "next_warning_date",
@@ -351,3 +354,6 @@ class CheckinLinkUseAdmin(ReplicaListMixin, admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+from messaging import pause_admin  # noqa: E402,F401  (registers PauseAdmin)

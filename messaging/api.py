@@ -60,6 +60,20 @@ class MessageSerializer(serializers.ModelSerializer):
     content = serializers.CharField(trim_whitespace=False)
     recipients = RecipientSerializer(many=True, allow_empty=False)
     schedule = serializers.SerializerMethodField()
+    ladder = serializers.ChoiceField(
+        source="ladder_choice",
+        choices=[name for name, _label in ladder.choices()],
+        required=False,
+        help_text="seed (the initial delay, then 30, 30, 7, 1, 1 days), a preset, or custom (give ladder_steps).",
+    )
+    ladder_steps = serializers.ListField(
+        source="ladder_steps_seconds",
+        child=serializers.IntegerField(),
+        required=False,
+        allow_empty=False,
+        help_text="Seconds: before the first warning, then after each warning (the last: until delivery). "
+        "Read: the message's ladder; write: with ladder=custom, 2 to 6 numbers, each at least 3600.",
+    )
 
     class Meta:
         model = Message
@@ -69,6 +83,9 @@ class MessageSerializer(serializers.ModelSerializer):
             "content",
             "initial_delay_months",
             "activity_resets",
+            "ladder",
+            "ladder_steps",
+            "paused_until",
             "state",
             "is_active",
             "warning_level",
@@ -81,6 +98,7 @@ class MessageSerializer(serializers.ModelSerializer):
             "schedule",
         ]
         read_only_fields = [
+            "paused_until",
             "state",
             "is_active",
             "warning_level",
@@ -102,7 +120,9 @@ class MessageSerializer(serializers.ModelSerializer):
     def get_schedule(self, obj: Message) -> list[dict]:
         if obj.state != Message.State.ACTIVE:
             return []
-        steps = ladder.schedule_from(level=obj.warning_level, next_at=obj.next_warning_date)
+        steps = ladder.schedule_from(
+            level=obj.warning_level, next_at=obj.next_warning_date, ladder=ladder.ladder_of(obj)
+        )
         return [{"step": s.step, "at": s.at, "is_delivery": s.is_delivery} for s in steps]
 
     def to_internal_value(self, data):
@@ -165,6 +185,8 @@ class MessageViewSet(viewsets.ModelViewSet):
             initial_delay_months=data["initial_delay_months"],
             recipients=[dict(r) for r in data["recipients"]],
             activity_resets=data.get("activity_resets", False),
+            ladder_name=data.get("ladder_choice", ladder.SEED),
+            ladder_steps=data.get("ladder_steps_seconds"),
         )
         message.revocation_key = key
         return Response(MessageCreatedSerializer(message).data, status=status.HTTP_201_CREATED)
@@ -183,6 +205,8 @@ class MessageViewSet(viewsets.ModelViewSet):
             initial_delay_months=data.get("initial_delay_months", message.initial_delay_months),
             recipients=recipients,
             activity_resets=data.get("activity_resets"),
+            ladder_name=data.get("ladder_choice", ladder.CUSTOM if "ladder_steps_seconds" in data else None),
+            ladder_steps=data.get("ladder_steps_seconds"),
         )
         return Response(MessageSerializer(self.get_queryset().get(pk=message.pk)).data)
 

@@ -2,6 +2,7 @@ from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
 from messaging.api import CheckinView, MessageViewSet
+from messaging.pause_api import PauseViewSet
 
 router = SimpleRouter()
 # The other apps' routes have no trailing slash; these answer with and without one, so
@@ -9,6 +10,7 @@ router = SimpleRouter()
 # ``trailing_slash`` argument is a boolean, hence the attribute.
 router.trailing_slash = "/?"
 router.register("messages", MessageViewSet, basename="messaging-message")
+router.register("pauses", PauseViewSet, basename="messaging-pause")
 
 urlpatterns = [
     re_path(r"^checkin/?$", CheckinView.as_view(), name="checkin"),

@@ -132,7 +132,8 @@ def delivery_subject(message: Message) -> str:
 
 
 class EmailChannel:
-    def send(self, *, recipient: Recipient, message: Message, delivery_id: str) -> None:
+    def build(self, *, recipient: Recipient, message: Message, delivery_id: str) -> EmailMultiAlternatives:
+        """The delivery e-mail exactly as ``send`` sends it (the owner's preview shows this too)."""
         owner = message.owner
         with translation.override(owner.language):
             context = {"recipient": recipient, "message": message, "owner": owner}
@@ -145,6 +146,10 @@ class EmailChannel:
         headers = {"Message-ID": f"<{delivery_id}@{DNS_NAME}>"}
         mail = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [recipient.contact], headers=headers)
         mail.attach_alternative(html, "text/html")
+        return mail
+
+    def send(self, *, recipient: Recipient, message: Message, delivery_id: str) -> None:
+        mail = self.build(recipient=recipient, message=message, delivery_id=delivery_id)
         try:
             mail.send()
         except Exception as exc:  # SMTP errors come in many classes: mail_failure sorts them
@@ -159,7 +164,9 @@ class EmailChannel:
 class WebhookChannel:
     """POST a JSON body signed with the recipient's own secret (``messaging.webhook_signing``)."""
 
-    def send(self, *, recipient: Recipient, message: Message, delivery_id: str) -> None:
+    @staticmethod
+    def body(*, recipient: Recipient, message: Message) -> bytes:
+        """The JSON body exactly as ``send`` posts it (the owner's preview shows this too)."""
         payload = {
             "event": "message.delivered",
             "message_id": message.pk,
@@ -168,7 +175,10 @@ class WebhookChannel:
             "title": message.title,
             "content": message.content,
         }
-        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        return json.dumps(payload, ensure_ascii=False).encode("utf-8")
+
+    def send(self, *, recipient: Recipient, message: Message, delivery_id: str) -> None:
+        body = self.body(recipient=recipient, message=message)
         if not recipient.webhook_secret:
             # Every webhook recipient gets one when it is written (WebhookSecretField): a row
             # without one was written around the model; staff see this and the alarm.
@@ -237,8 +247,12 @@ class SmsChannel:
         if not sms_available():
             raise ChannelError("sms: no SMS gateway is configured")
         gateway = import_string(settings.MESSAGING_SMS_GATEWAY)(**settings.MESSAGING_SMS_GATEWAY_OPTIONS)
-        text = (message.title + "\n" if message.title else "") + message.content
-        gateway.send(recipient.contact, text)
+        gateway.send(recipient.contact, self.text(message))
+
+    @staticmethod
+    def text(message: Message) -> str:
+        """The text message exactly as ``send`` hands it to the gateway."""
+        return (message.title + "\n" if message.title else "") + message.content
 
 
 CHANNELS = {

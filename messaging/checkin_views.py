@@ -69,6 +69,7 @@ def _context(claim: links.LinkClaim, message: Message, **extra) -> dict:
     # Only what the link may tell: no title, content or recipient is ever put in this context.
     return {
         "token_level": claim.level,
+        "warnings_total": message.warnings_total,
         "created_at": message.created_at,
         "deadline": message.next_warning_date,
         "owner_time_zone": message.owner.time_zone,

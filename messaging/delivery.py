@@ -125,9 +125,23 @@ def _hold_for_send(delivery: Delivery, lease_until: datetime) -> bool:
     already decided, and the revoke's history comes after it.
     """
     with transaction.atomic():
-        state = (
-            Message.objects.select_for_update().filter(pk=delivery.message_id).values_list("state", flat=True).first()
-        )
+        state, paused_until = (
+            Message.objects.select_for_update()
+            .filter(pk=delivery.message_id)
+            .values_list("state", "paused_until")
+            .first()
+        ) or (None, None)
+        now = timezone.now()
+        if state == Message.State.DELIVERING and paused_until is not None and paused_until > now:
+            # A pause in force: nothing is delivered before it ends (messaging.pauses). A pause
+            # covers messages on their ladder only, so this guards a row written some other way.
+            leases.compare_and_set(
+                Delivery,
+                pk=delivery.pk,
+                expect={"state": Delivery.State.SENDING},
+                **DELIVERY_LEASE.released(state=Delivery.State.PENDING, next_attempt_at=paused_until),
+            )
+            return False
         if state != Message.State.DELIVERING:
             # A revoke cancels the held rows itself; this covers any other way off "delivering".
             leases.compare_and_set(

@@ -5,12 +5,22 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from messaging import ladder as ladders
 from messaging import services
 from messaging.channels import validate_contact
 from messaging.models import Recipient
 
 # The limits are the services' rules (the API has them too); the form takes their numbers so
 # the browser's maxlength and the form's own message match what the service would refuse.
+
+
+def parse_steps(text: str, unit: str) -> list[int]:
+    """A custom schedule as typed ("2, 1, 1", in days or hours) in seconds; ValueError for anything else."""
+    size = ladders.HOUR if unit == "hours" else ladders.DAY
+    numbers = [float(part) for part in text.replace("，", ",").split(",")]
+    if any(n != n or n in (float("inf"), float("-inf")) for n in numbers):
+        raise ValueError("not a number")
+    return [round(n * size) for n in numbers]
 
 
 class MessageForm(forms.Form):
@@ -27,6 +37,28 @@ class MessageForm(forms.Form):
         initial=6,
         help_text=_("The first warning comes after this many months (30 days each)."),
     )
+    ladder = forms.ChoiceField(
+        label=_("Warning schedule"),
+        choices=ladders.choices,
+        initial=ladders.SEED,
+        required=False,  # a form posted without it (an older page, a script) keeps the standard schedule
+        help_text=_("The standard schedule starts after the initial delay above; the others replace it."),
+    )
+    ladder_steps = forms.CharField(
+        label=_("Custom schedule"),
+        required=False,
+        max_length=100,
+        help_text=_(
+            "For a custom schedule: the time before the first warning, then after each warning "
+            "(the last one: until delivery), separated by commas, e.g. 2, 1, 1 - 1 to 5 warnings."
+        ),
+    )
+    ladder_unit = forms.ChoiceField(
+        label=_("Custom schedule in"),
+        choices=[("days", _("days")), ("hours", _("hours"))],
+        initial="days",
+        required=False,
+    )
     activity_resets = forms.BooleanField(
         label=_("My activity counts as a check-in"),
         required=False,
@@ -35,6 +67,56 @@ class MessageForm(forms.Form):
             "“I'm still here”."
         ),
     )
+
+    def clean(self):
+        data = super().clean()
+        data["ladder"] = data.get("ladder") or ladders.SEED
+        if data["ladder"] != ladders.CUSTOM:
+            data["ladder_steps_seconds"] = None
+            return data
+        try:
+            data["ladder_steps_seconds"] = parse_steps(data.get("ladder_steps") or "", data.get("ladder_unit") or "")
+        except ValueError:
+            self.add_error("ladder_steps", _("Give numbers separated by commas, e.g. 2, 1, 1."))
+            return data
+        try:
+            ladders.clean_custom(data["ladder_steps_seconds"])
+        except ValidationError as exc:
+            self.add_error("ladder_steps", exc.message_dict["ladder_steps"])
+        return data
+
+    def service_kwargs(self) -> dict:
+        """The cleaned form as the services take it (messaging.services.message_create)."""
+        data = {k: v for k, v in self.cleaned_data.items() if k not in ("ladder", "ladder_steps", "ladder_unit")}
+        data.pop("ladder_steps_seconds", None)
+        data["ladder_name"] = self.cleaned_data["ladder"]
+        data["ladder_steps"] = self.cleaned_data.get("ladder_steps_seconds")
+        return data
+
+    @staticmethod
+    def initial_for(message) -> dict:
+        """The ladder fields of the edit page, in days when every step is whole days."""
+        name = ladders.ladder_name(message)
+        if name != ladders.CUSTOM:
+            return {"ladder": name}
+        seconds = message.ladder_seconds
+        unit, size = ("days", ladders.DAY) if all(s % ladders.DAY == 0 for s in seconds) else ("hours", ladders.HOUR)
+        return {"ladder": name, "ladder_unit": unit, "ladder_steps": ", ".join(f"{s / size:g}" for s in seconds)}
+
+
+class PauseForm(forms.Form):
+    until = forms.DateTimeField(
+        label=_("Away until"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Here, not on the field: a lazy text formatted at import is frozen in English (and at
+        # the limit the settings had then).
+        self.fields["until"].help_text = _("In your time zone; at most %(days)d days ahead.") % {
+            "days": settings.MESSAGING_PAUSE_MAX_DAYS
+        }
 
 
 class RecipientForm(forms.Form):

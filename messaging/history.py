@@ -10,6 +10,8 @@ The keys per status (all values JSON: ints, bools, strings, ISO-8601 times):
 - WARNING_RESET: ``from_level``, ``all_messages``, ``actor``
 - CONTINUED: ``level``, ``actor``
 - REVOKED: ``actor``
+- PAUSED: ``until``, ``all_messages``, ``actor``
+- PAUSE_ENDED: ``all_messages``, ``actor`` (ended early; a pause that runs out writes no row)
 - DELIVERED: ``recipients`` (how many; 0 when there was no one), ``actor``
 - DELIVERY_FAILED: ``recipient_id``, ``recipient``, ``channel``, ``attempt``, ``final``, ``error``,
   ``error_kind`` (``messaging.channels.FailureKind``; absent on rows from before it),
@@ -168,6 +170,19 @@ def delivered(*, recipients: int, actor: Actor) -> LogFields:
     """DELIVERED to ``recipients`` people (0: the message had none, so the ladder just ends)."""
     english = f"delivered to {recipients} recipient(s)" if recipients else "no recipients"
     return _fields(StatusLog.Status.DELIVERED, {"recipients": recipients, "actor": actor.as_data()}, english)
+
+
+def paused(*, until: datetime, all_messages: bool, actor: Actor) -> LogFields:
+    """A pause (messaging.pauses) holds this message until ``until``; ``all_messages``: it covers every one."""
+    data = {"until": until.isoformat(), "all_messages": all_messages, "actor": actor.as_data()}
+    scope = "with all messages " if all_messages else ""
+    return _fields(StatusLog.Status.PAUSED, data, f"paused {scope}until {data['until']}{_by_whom(actor)}")
+
+
+def pause_ended(*, all_messages: bool, actor: Actor) -> LogFields:
+    """A pause was ended early: the ladder goes on, the full interval from now."""
+    data = {"all_messages": all_messages, "actor": actor.as_data()}
+    return _fields(StatusLog.Status.PAUSE_ENDED, data, f"pause ended early{_by_whom(actor)}")
 
 
 def delivery_failed(

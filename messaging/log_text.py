@@ -94,6 +94,17 @@ def _delivery_failed(data: dict) -> str:
     }
 
 
+def _paused(data: dict) -> str:
+    # The time in brackets: an English time can end in "p.m.", and a full stop after it doubles.
+    if data.get("all_messages"):
+        return _("Paused with all messages (until %(when)s).") % {"when": _when(data["until"])}
+    return _("Paused (until %(when)s).") % {"when": _when(data["until"])}
+
+
+def _pause_ended(data: dict) -> str:
+    return _("The pause was ended early; the schedule goes on with the full interval.")
+
+
 TEMPLATES: dict[str, Callable[[dict], str]] = {
     Status.WARNING_1: _warning,
     Status.WARNING_2: _warning,
@@ -105,6 +116,8 @@ TEMPLATES: dict[str, Callable[[dict], str]] = {
     Status.REVOKED: _revoked,
     Status.DELIVERED: _delivered,
     Status.DELIVERY_FAILED: _delivery_failed,
+    Status.PAUSED: _paused,
+    Status.PAUSE_ENDED: _pause_ended,
 }
 
 

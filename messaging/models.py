@@ -44,9 +44,13 @@ class MessageQuerySet(OwnedQuerySet):
         A message whose last warning e-mail is still waiting to go out (SMTP down) is not
         due: the ladder never moves past a warning the owner has not been sent.
         """
+        now = now or timezone.now()
+        # A pause in force already moved next_warning_date past its end (messaging.pauses);
+        # repeated here so that no step can ever be taken while one is in force.
         return self.filter(
+            models.Q(paused_until__isnull=True) | models.Q(paused_until__lte=now),
             state=Message.State.ACTIVE,
-            next_warning_date__lte=now or timezone.now(),
+            next_warning_date__lte=now,
             warning_email_due_at__isnull=True,
         )
 
@@ -105,6 +109,12 @@ class Message(models.Model):
     # for this message (messaging.activity). Off by default: only the owner knows whether
     # their log-ins prove they are alive (a shared or saved session may log in for them).
     activity_resets = models.BooleanField(_("activity counts as a check-in"), default=False)
+    # The ladder (messaging.ladder): empty = the seed's (initial_delay_months + MESSAGING_LADDER_DAYS);
+    # else a preset's name or "custom", with its offsets in seconds ([first, after warning 1, ...]).
+    ladder_preset = models.CharField(_("warning schedule"), max_length=20, blank=True, default="")
+    ladder_seconds = models.JSONField(_("warning schedule (seconds)"), null=True, blank=True)
+    # While a pause is in force (messaging.pauses): no warning and no delivery before this time.
+    paused_until = models.DateTimeField(_("paused until"), null=True, blank=True, editable=False)
 
     objects = MessageQuerySet.as_manager()
 
@@ -134,6 +144,23 @@ class Message(models.Model):
     def content(self) -> str:
         """The message text (one query unless fetched with ``select_related("body")``)."""
         return self.body.content
+
+    @property
+    def ladder_choice(self) -> str:
+        """The seed's ladder, a preset's name, or "custom" (messaging.ladder)."""
+        return self.ladder_preset or "seed"
+
+    @property
+    def ladder_steps_seconds(self) -> list[int]:
+        """Every offset of this message's ladder in seconds: before warning 1, then after each warning."""
+        from messaging.ladder import ladder_of  # it reads this model's vocabulary
+
+        return ladder_of(self).as_seconds()
+
+    @property
+    def warnings_total(self) -> int:
+        """How many warnings this message's ladder has (messaging.ladder)."""
+        return len(self.ladder_seconds) - 1 if self.ladder_seconds else MAX_LEVEL
 
     @property
     def is_editable(self) -> bool:
@@ -265,6 +292,8 @@ class StatusLog(models.Model):
         REVOKED = "REVOKED", _("revoked")
         DELIVERED = "DELIVERED", _("delivered")
         DELIVERY_FAILED = "DELIVERY_FAILED", _("delivery attempt failed")
+        PAUSED = "PAUSED", _("paused")
+        PAUSE_ENDED = "PAUSE_ENDED", _("pause ended")
 
     class Response(models.TextChoices):
         RESET = "RESET", _("reset")
@@ -444,3 +473,4 @@ ALARM_LEASE = _send_lease(StaffAlarm)
 
 
 from messaging.checkin_models import CheckinLinkUse, PingToken  # noqa: E402,F401  (answers without a log-in)
+from messaging.pause_models import Pause  # noqa: E402,F401  ("away until ...")

@@ -34,7 +34,7 @@ from cradle_site import leases
 from cradle_site.mail_errors import mail_failure
 from cradle_site.retry import Backoff, retry_write
 from messaging import ladder, links
-from messaging.models import MAX_LEVEL, Message
+from messaging.models import Message
 from messaging.owner_contacts import hold_seconds, owner_can_be_warned
 from messaging.sending import SendOutcome, send_deadline
 
@@ -74,13 +74,15 @@ def warning_email(message: Message, *, next_step_at: datetime) -> EmailMultiAlte
     an outage would otherwise state a deadline that had passed.
     """
     level = message.warning_level
+    steps = ladder.ladder_of(message)
     return _render(
         "messaging/email/warning",
         message,
         level=level,
-        is_final=level == MAX_LEVEL,
+        count=steps.warnings,
+        is_final=level >= steps.warnings,
         deadline=next_step_at,
-        delivery_at=ladder.schedule_from(level=level, next_at=next_step_at)[-1].at,
+        delivery_at=ladder.schedule_from(level=level, next_at=next_step_at, ladder=steps)[-1].at,
     )
 
 
@@ -177,8 +179,9 @@ def warnings_send(*, now: datetime | None = None, limit: int = 500, run_seconds:
             counts[SendOutcome.HELD] += 1
             continue
         # The e-mail states this time and the ladder keeps it (the same rule, messaging.ladder).
+        steps = ladder.ladder_of(message)
         next_at = ladder.warning_next_step(
-            level=message.warning_level, due_at=message.next_warning_date, sending_at=timezone.now()
+            level=message.warning_level, due_at=message.next_warning_date, sending_at=timezone.now(), ladder=steps
         )
         try:
             warning_email(message, next_step_at=next_at).send()
@@ -207,7 +210,7 @@ def warnings_send(*, now: datetime | None = None, limit: int = 500, run_seconds:
             # rounding in it, so the next step is never less than the interval after the
             # real send (ladder.warning_next_step).
             sent_at = timezone.now()
-            next_at = max(next_at, sent_at + ladder.interval_after(message.warning_level))
+            next_at = max(next_at, sent_at + steps.interval_after(message.warning_level))
             record = partial(
                 leases.compare_and_set,
                 Message,

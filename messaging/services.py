@@ -35,7 +35,7 @@ from cradle_site.audit_vocabulary import EventType
 from cradle_site.errors import Busy, StateError
 from cradle_site.retry import retry_on_deadlock
 from cradle_site.text import validate_single_line
-from messaging import history, ladder, notices, webhook_secrets
+from messaging import history, ladder, notices, pauses, webhook_secrets
 from messaging.audit_changes import message_changed_fields
 from messaging.channels import validate_contact
 from messaging.contacts import contact_key
@@ -145,30 +145,39 @@ def message_create(
     recipients: list[dict],
     title: str = "",
     activity_resets: bool = False,
+    ladder_name: str = ladder.SEED,
+    ladder_steps: list[int] | None = None,
     now: datetime | None = None,
 ) -> tuple[Message, str]:
     """Create a message and its recipients; return it with the revocation key (shown once).
 
     ``activity_resets``: the owner's log-ins and API calls count as a check-in (messaging.activity).
+    ``ladder_name``: the seed's ladder, a preset, or ``custom`` with ``ladder_steps`` in seconds
+    (messaging.ladder). Written during a pause of all the owner's messages, it waits for it too.
     """
     now = now or timezone.now()
     title = clean_title(title)
     months = validate_delay(initial_delay_months)
+    preset, seconds = ladder.resolve(ladder_name, ladder_steps)
     cleaned = clean_recipients(recipients)
     if not (content or "").strip():
         raise ValidationError({"content": _("Write the message.")})
     key = secrets.token_urlsafe(32)
     with transaction.atomic():
-        message = Message.objects.create(
+        message = Message(
             owner=owner,
             title=title,
             initial_delay_months=months,
             activity_resets=bool(activity_resets),
+            ladder_preset=preset,
+            ladder_seconds=seconds,
             created_at=now,
             cycle_started_at=now,
-            next_warning_date=now + ladder.initial_delay(months),
             revocation_key_hash=revocation_key_hash(key),
         )
+        message.next_warning_date = now + ladder.ladder_of(message).first
+        pauses.hold_new_message(message, now=now)
+        message.save(force_insert=True)
         MessageBody.objects.create(message=message, content=content)
         Recipient.objects.bulk_create([Recipient(message=message, **item) for item in cleaned])
         audit_record(EventType.MESSAGE_CREATED, user=owner, obj=message, data={"recipients": len(cleaned)})
@@ -183,14 +192,19 @@ def message_update(
     title: str = "",
     recipients: list[dict] | None = None,
     activity_resets: bool | None = None,
+    ladder_name: str | None = None,
+    ladder_steps: list[int] | None = None,
     now: datetime | None = None,
 ) -> Message:
-    """Change a message that is still on its ladder. A new delay applies at level 0 only.
+    """Change a message that is still on its ladder. A new delay or ladder applies at level 0 only.
 
-    ``activity_resets`` None keeps the message's choice (an API PATCH that does not name it)."""
+    ``activity_resets`` and ``ladder_name`` None keep the message's choice (an API PATCH that
+    does not name them). Once a warning is out, a different ladder is refused (``ladder``): the
+    owner answers first, so the warnings under way keep the dates their e-mails gave."""
     now = now or timezone.now()
     title = clean_title(title)
     months = validate_delay(initial_delay_months)
+    chosen = ladder.resolve(ladder_name, ladder_steps) if ladder_name is not None else None
     cleaned = clean_recipients(recipients) if recipients is not None else None
     if not (content or "").strip():
         raise ValidationError({"content": _("Write the message.")})
@@ -203,12 +217,23 @@ def message_update(
             changed = message_changed_fields(
                 locked, title=title, content=content, months=months, activity_resets=activity_resets, recipients=cleaned
             )
+            before = ladder.ladder_of(locked)
+            if chosen is not None and chosen != (locked.ladder_preset, locked.ladder_seconds):
+                if locked.warning_level > 0:
+                    raise ValidationError(
+                        {"ladder": _("A warning is under way: answer it first, then change the warning schedule.")}
+                    )
+                locked.ladder_preset, locked.ladder_seconds = chosen
+                changed.append("ladder")
             locked.title = title
             MessageBody.objects.update_or_create(message=locked, defaults={"content": content})
-            if months != locked.initial_delay_months and locked.warning_level == 0:
-                # Never earlier than now: a shorter delay warns at the next sweep, not in the past.
-                locked.next_warning_date = max(locked.cycle_started_at + ladder.initial_delay(months), now)
             locked.initial_delay_months = months
+            after = ladder.ladder_of(locked)
+            if after.first != before.first and locked.warning_level == 0:
+                # Never earlier than now: a shorter delay warns at the next sweep, not in the past;
+                # and never inside a pause in force (messaging.pauses).
+                locked.next_warning_date = max(locked.cycle_started_at + after.first, now)
+                pauses.keep_held(locked, now=now)
             if activity_resets is not None:
                 locked.activity_resets = bool(activity_resets)
             locked.save()
@@ -339,8 +364,9 @@ def message_reset(
             previous = locked.warning_level
             locked.warning_level = 0
             locked.cycle_started_at = now
-            locked.next_warning_date = now + ladder.initial_delay(locked.initial_delay_months)
+            locked.next_warning_date = now + ladder.ladder_of(locked).first
             _drop_pending_warning(locked)
+            pauses.keep_held(locked, now=now)
             locked.save(
                 update_fields=[
                     "warning_level",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from messaging import checkin_views, ping_views, views
+from messaging import checkin_views, pause_views, ping_views, preview_views, projection_views, views
 
 app_name = "messaging"
 
@@ -10,7 +10,12 @@ urlpatterns = [
     path("reset-all/", views.reset_all, name="reset_all"),
     path("<int:pk>/", views.message_detail, name="message_detail"),
     path("<int:pk>/edit/", views.message_edit, name="message_edit"),
+    path("<int:pk>/recipients/<int:recipient_pk>/preview/", preview_views.recipient_preview, name="recipient_preview"),
     path("<int:pk>/recipients/<int:recipient_pk>/signing-secret/", views.recipient_secret, name="recipient_secret"),
+    path("projection/", projection_views.projection_view, name="projection"),
+    path("pause/", pause_views.pause_settings, name="pause_settings"),
+    path("pauses/<int:pause_pk>/end/", pause_views.pause_end, name="pause_end"),
+    path("<int:pk>/pause/", pause_views.message_pause, name="message_pause"),
     path("<int:pk>/<str:action>/", views.message_action, name="message_action"),
     path("check-in/<str:token>/", checkin_views.checkin, name="checkin"),
     path("check-in/<str:token>/revoke/", checkin_views.checkin_revoke, name="checkin_revoke"),

@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
@@ -28,7 +29,7 @@ from cradle_site import ratelimit
 from cradle_site.errors import Busy, StateError
 from cradle_site.querysets import get_owned_or_404
 from cradle_site.roles import writer_required
-from messaging import ladder, services, webhook_secrets
+from messaging import ladder, pauses, projection, services, webhook_secrets
 from messaging.forms import MessageForm, RecipientFormSet, RevokeByKeyForm
 from messaging.models import Message, Recipient
 
@@ -45,7 +46,16 @@ PAGE_SIZE = 50
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 # What the list shows: the body is never loaded, and only these rows' titles are decrypted.
-_LIST_FIELDS = ("id", "owner_id", "title", "state", "warning_level", "next_warning_date", "created_at")
+_LIST_FIELDS = (
+    "id",
+    "owner_id",
+    "title",
+    "state",
+    "warning_level",
+    "next_warning_date",
+    "created_at",
+    "ladder_seconds",
+)
 
 
 def _cursor_of(message: Message) -> str:
@@ -122,14 +132,24 @@ def message_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         try:
             message, key = services.message_create(
-                owner=request.user, recipients=formset.recipients(), **form.cleaned_data
+                owner=request.user, recipients=formset.recipients(), **form.service_kwargs()
             )
         except ValidationError as exc:
             _apply_errors(exc, form, formset)
         else:
             # The key is shown on this response only; it is stored as a hash.
             return render(request, "messaging/message_created.html", {"message": message, "revocation_key": key})
-    return render(request, "messaging/message_form.html", {"form": form, "formset": formset, "creating": True})
+    context = {"form": form, "formset": formset, "creating": True, "projection_sentence": _new_projection(request)}
+    return render(request, "messaging/message_form.html", context)
+
+
+def _new_projection(request: HttpRequest) -> str:
+    """The sentence for a new message on the standard schedule (the page's script follows the typing)."""
+    now = timezone.now()
+    banner = pauses.banner_for(request.user, now=now)
+    begin = banner["all_until"] if banner and banner["all_until"] else now
+    steps = ladder.seed_ladder(MessageForm.base_fields["initial_delay_months"].initial)
+    return projection.for_new(steps=steps, names=[], start=begin, now=now)
 
 
 @login_required
@@ -145,6 +165,7 @@ def message_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "content": message.content,
         "initial_delay_months": message.initial_delay_months,
         "activity_resets": message.activity_resets,
+        **MessageForm.initial_for(message),
     }
     form = MessageForm(request.POST or None, initial=initial)
     formset = RecipientFormSet(
@@ -154,7 +175,7 @@ def message_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         try:
-            services.message_update(message=message, recipients=formset.recipients(), **form.cleaned_data)
+            services.message_update(message=message, recipients=formset.recipients(), **form.service_kwargs())
         except ValidationError as exc:
             _apply_errors(exc, form, formset)
         except StateError as exc:
@@ -165,13 +186,22 @@ def message_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             flash.success(request, _("Your message has been saved."))
             return redirect("messaging:message_detail", pk=pk)
-    return render(request, "messaging/message_form.html", {"form": form, "formset": formset, "message": message})
+    names = [row["name"] for row in formset.initial or []]
+    context = {
+        "form": form,
+        "formset": formset,
+        "message": message,
+        "projection_sentence": projection.for_message(message, names=names),
+    }
+    return render(request, "messaging/message_form.html", context)
 
 
 def _schedule(message: Message) -> list[ladder.Step]:
     if message.state != Message.State.ACTIVE:
         return []
-    return ladder.schedule_from(level=message.warning_level, next_at=message.next_warning_date)
+    return ladder.schedule_from(
+        level=message.warning_level, next_at=message.next_warning_date, ladder=ladder.ladder_of(message)
+    )
 
 
 @login_required
@@ -191,6 +221,9 @@ def _render_detail(request: HttpRequest, message: Message, *, revealed: Recipien
         "logs": message.status_logs.all(),
         "schedule": _schedule(message),
         "total_days": ladder.total_days(message.initial_delay_months),
+        "projection_sentence": projection.for_message(message, names=[r.name for r in recipients]),
+        "ladder_label": dict(ladder.choices()).get(ladder.ladder_name(message), ""),
+        "now_time": timezone.now(),
     }
     response = render(request, "messaging/message_detail.html", context)
     if revealed is not None:

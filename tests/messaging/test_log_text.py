@@ -13,7 +13,7 @@ from django.apps import apps
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from messaging import history, services
+from messaging import history, pauses, services
 from messaging.channels import FailureKind
 from messaging.log_text import TEMPLATES, log_text
 from messaging.models import Message, Recipient, StatusLog
@@ -70,6 +70,9 @@ def test_every_row_the_code_writes_has_data_that_reads_in_chinese(owner, staff, 
         Message.objects.filter(pk=alone.pk).update(warning_level=5)
         Recipient.objects.filter(message=alone).delete()
         _step(alone)  # no one to deliver to
+        paused = make_message(owner)
+        pause = pauses.pause_start(owner=owner, message=paused, until=NOW + timedelta(days=3))
+        pauses.pause_end(pause=pause)
     rows = list(StatusLog.objects.all())
     assert {row.status for row in rows} >= set(StatusLog.Status.values) - {f"WARNING_{n}" for n in range(2, 6)}
     assert all(row.data for row in rows), [row.details for row in rows if not row.data]

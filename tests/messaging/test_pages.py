@@ -273,7 +273,7 @@ def test_the_edit_page_says_when_a_new_delay_waits_for_the_next_reset(owner_clie
     assert 'id="delay-note"' not in owner_client.get(url).content.decode()  # level 0: applies at once
     Message.objects.filter(pk=message.pk).update(warning_level=2)
     page = owner_client.get(url).content.decode()
-    assert "Warning 2 of 5 has been sent: a new delay applies from your next reset" in page
+    assert "Warning 2 of 5 has been sent: a new delay or warning schedule applies from your next reset" in page
 
 
 def test_a_failing_delivery_says_why_and_when_it_is_tried_again(owner_client, owner, make_message):

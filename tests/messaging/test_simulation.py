@@ -2,7 +2,10 @@
 
 ``CRADLE_SIM_SEED=<n>`` replays a run (the seed is printed, and named in every failure; the
 default is one fixed scenario, ``CRADLE_SIM_SEED=random`` draws a new one);
-``CRADLE_SIM_SCALE`` sizes it (the default 0.8: 240 messages over 40 simulated days, under a minute in CI;
+Every message runs on a random ladder (the seed's, a preset, a custom one) and owners pause
+every message or one at random (``CRADLE_SIM_LADDERS=0`` / ``CRADLE_SIM_PAUSES=0`` leave them out).
+``CRADLE_SIM_SCALE`` sizes it (the default 0.5: 150 messages over 35 simulated days on random ladders and
+pauses, under a minute in CI;
 ``CRADLE_SIM_SCALE=10`` for a long search). Some far ends refuse addresses for good (550, 410)
 and the staff alarm is expected for them; ``CRADLE_SIM_PERMANENT=0`` leaves them out.
 
@@ -36,9 +39,13 @@ def sim_config(**overrides) -> SimConfig:
     # CRADLE_SIM_SEED=random explores a new one each run (the seed is printed to replay it).
     wanted = os.environ.get("CRADLE_SIM_SEED") or str(DEFAULT_SEED)
     seed = random.SystemRandom().randrange(10**6) if wanted == "random" else int(wanted)
-    scale = float(os.environ.get("CRADLE_SIM_SCALE", "0.8"))
+    scale = float(os.environ.get("CRADLE_SIM_SCALE", "0.5"))
     permanent = os.environ.get("CRADLE_SIM_PERMANENT", "1") != "0"
-    return SimConfig(**{"seed": seed, "scale": scale, "permanent": permanent, **overrides})
+    ladders = os.environ.get("CRADLE_SIM_LADDERS", "1") != "0"
+    pauses = os.environ.get("CRADLE_SIM_PAUSES", "1") != "0"
+    return SimConfig(
+        **{"seed": seed, "scale": scale, "permanent": permanent, "ladders": ladders, "pauses": pauses, **overrides}
+    )
 
 
 @pytest.fixture
@@ -47,6 +54,7 @@ def sim_settings(settings):
     settings.EMAIL_BACKEND = "tests.messaging.sim.doubles.FlakyRelay"
     settings.MESSAGING_DAYS_PER_MONTH = config.days_per_month
     settings.MESSAGING_LADDER_DAYS = list(config.ladder_days)
+    settings.MESSAGING_PAUSE_MAX_DAYS = config.pause_max_days
     settings.OUTBOUND_ALLOW_PRIVATE = True  # the receivers are doubles; no name is looked up
     settings.RATE_LIMIT_CHECKIN = settings.RATE_LIMIT_REVOKE = (10**6, 300)
     settings.RATE_LIMIT_PING_FAILURES = settings.RATE_LIMIT_PING_OWNER = (10**6, 300)

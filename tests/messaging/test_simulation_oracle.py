@@ -114,3 +114,83 @@ def test_it_times_warning_1_from_the_shortest_delay_in_force_while_the_owner_wai
         oracle.observe([_warning(level, at, order)])
     oracle.observe([Accepted("email", RECIPIENT, "m", "", at + timedelta(days=LADDER[4]), order + 1)])
     assert oracle.violations == []
+
+
+H = 3600
+WELFARE = (24 * H, 6 * H, 6 * H, 12 * H)  # 3 warnings
+
+
+def _welfare(oracle: Oracle, *, pk: int = 2, at=NOW, order: int = 100) -> None:
+    oracle.created(
+        pk=pk,
+        owner_email=OWNER,
+        key="k2",
+        months=1,
+        addresses={f"w{pk}@rcpt.sim.test"},
+        at=at,
+        order=order,
+        ladder=WELFARE,
+        ladder_name="welfare",
+    )
+
+
+def _warning_of(pk: int, level: int, count: int, at, order: int) -> Accepted:
+    subject = (
+        "Cradle: final warning - please check in"
+        if level == count
+        else f"Cradle: warning {level} of {count} - please check in"
+    )
+    return Accepted("email", OWNER, subject, f"see http://testserver/messages/{pk}/", at, order)
+
+
+def _run_welfare(oracle: Oracle, start, order: int, *, first_at=None) -> tuple:
+    """Warnings 1..3 of the welfare check on time (warning 1 at ``first_at``); returns (time, order) of delivery."""
+    at = first_at or start + timedelta(seconds=WELFARE[0])
+    for level in range(1, 4):
+        oracle.observe([_warning_of(2, level, 3, at, order)])
+        at, order = at + timedelta(seconds=WELFARE[level]), order + 10
+    return at, order
+
+
+def test_it_judges_a_message_by_its_own_ladder():
+    oracle = Oracle(days_per_month=2, ladder_days=LADDER)
+    _welfare(oracle)
+    at, order = _run_welfare(oracle, NOW, 110)
+    oracle.observe([Accepted("email", "w2@rcpt.sim.test", "m", "", at, order)])
+    assert oracle.violations == []
+    early = Oracle(days_per_month=2, ladder_days=LADDER)
+    _welfare(early)
+    at, order = _run_welfare(early, NOW, 110)
+    early.observe([Accepted("email", "w2@rcpt.sim.test", "m", "", at - timedelta(hours=1), order)])
+    assert [v.promise for v in early.violations] == ["early"]
+    assert "history of message 2" in early.report() and "warning 3 of 3 accepted" in early.report()
+
+
+def test_it_flags_a_warning_or_a_delivery_during_a_pause_in_force():
+    oracle = Oracle(days_per_month=2, ladder_days=LADDER)
+    _welfare(oracle)
+    oracle.paused(pk=7, owner_email=OWNER, message=2, until=NOW + timedelta(days=3), at=NOW, order=105, covered={2})
+    oracle.observe([_warning_of(2, 1, 3, NOW + timedelta(days=1), 110)])
+    assert "pause" in {v.promise for v in oracle.violations}
+
+
+def test_it_wants_the_whole_interval_after_a_pause_and_nothing_more():
+    end = NOW + timedelta(hours=20)
+    for first_at, expected in ((end + timedelta(hours=23), ["pause"]), (end + timedelta(hours=24), [])):
+        oracle = Oracle(days_per_month=2, ladder_days=LADDER)
+        _welfare(oracle)
+        oracle.paused(
+            pk=7, owner_email=OWNER, message=None, until=NOW + timedelta(days=3), at=NOW, order=105, covered={2}
+        )
+        oracle.pause_ended(pk=7, at=end, order=106)
+        at, order = _run_welfare(oracle, NOW, 110, first_at=first_at)
+        oracle.observe([Accepted("email", "w2@rcpt.sim.test", "m", "", at, order)])
+        assert [v.promise for v in oracle.violations] == expected
+
+
+def test_a_pause_of_all_messages_holds_one_written_during_it():
+    oracle = Oracle(days_per_month=2, ladder_days=LADDER)
+    oracle.paused(pk=7, owner_email=OWNER, message=None, until=NOW + timedelta(days=3), at=NOW, order=99, covered=set())
+    _welfare(oracle, at=NOW + timedelta(hours=1))
+    oracle.observe([_warning_of(2, 1, 3, NOW + timedelta(days=2), 110)])  # on its ladder, but in the pause
+    assert [v.promise for v in oracle.violations] == ["pause"]

@@ -5,14 +5,20 @@ reads what the far ends accepted (``doubles.Accepted``). From those alone, and f
 ladder the simulation configured (days per month, days after each warning) - never from
 ``messaging.ladder`` or the services - it decides, for every message:
 
-1. never early: a delivery needs warnings 1..5 to the owner after the last acknowledged
-   reset (or the creation), the first at least D after it and each next one at least its
-   interval after the previous one was *accepted by the relay*, and the delivery at least
-   the last interval after warning 5 (and each warning states a deadline no earlier than that);
+1. never early: a delivery needs warnings 1..n of the message's ladder (the seed's, a preset
+   or a custom one, as the simulation chose it: offsets in seconds) to the owner after the
+   last acknowledged reset (or the creation), the first at least the first delay after it and
+   each next one at least its interval after the previous one was *accepted by the relay*,
+   and the delivery at least the last interval after warning n (and each warning states a
+   deadline no earlier than that);
+1b. pauses: nothing (warning or delivery) reaches anyone for a message while a pause that
+   covers it is in force (from its acknowledgement until its end, or until it was ended or
+   replaced), and a step that could not yet be due when the pause began comes at least its
+   whole interval after the pause's end;
 2. never twice: each address at most one copy, unless every copy carries the same delivery
    id and each earlier copy was one the sender could not know arrived (``ambiguous``);
 3. never after: nothing accepted after a revoke was acknowledged, nothing for an address
-   the owner had removed, and no answer answered with a 500;
+   the owner had removed, nothing during a pause in force (1b), and no answer answered with a 500;
 4. never dropped or stuck (``final_check``, after the faults end and the cluster ran long
    enough): every message not revoked is delivered to every recipient it names, nothing
    is left ``delivering``/``sending``, no warning e-mail is left queued.
@@ -27,7 +33,8 @@ from datetime import UTC, datetime, timedelta
 
 from tests.messaging.sim.doubles import Accepted
 
-WARNING_SUBJECT = re.compile(r"warning (\d) of 5")
+WARNING_SUBJECT = re.compile(r"warning (\d) of (\d)")
+DAY = 86400
 # "the next step happens on Sept. 1, 2025, 4:37 p.m. (UTC)" - Django's English DATETIME_FORMAT, minutes.
 STATED_DEADLINE = re.compile(
     r"next step happens on (\w+)\.? (\d+), (\d{4}), (noon|midnight|(\d+)(?::(\d+))? ([ap])\.m\.) \(UTC\)"
@@ -72,6 +79,11 @@ class Tracked:
     cycle_starts: list[tuple[int, datetime]] = field(default_factory=list)
     revoked_order: int | None = None
     permanent_failures: set[str] = field(default_factory=set)
+    # (order, offsets in seconds: [before warning 1, after warning 1, ..., after the last]).
+    ladders: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)
+    pause_ids: list[int] = field(default_factory=list)  # the pauses that cover it
+    # What happened to it, in order: (order, simulated time, what) - shown when it breaks a promise.
+    events: list[tuple[int, datetime, str]] = field(default_factory=list)
 
     def value_before(self, history: list, order: int):
         value = history[0][1]
@@ -83,6 +95,30 @@ class Tracked:
     @property
     def final_recipients(self) -> frozenset[str]:
         return self.recipients[-1][1]
+
+    def event(self, order: int, at: datetime, text: str) -> None:
+        self.events.append((order, at, text))
+
+
+@dataclass
+class PauseRecord:
+    """A pause the site acknowledged: in force from ``order`` until ``until``, or until ended (or replaced)."""
+
+    pk: int
+    owner_email: str
+    message: int | None  # None: every message of the owner (those written during it too)
+    at: datetime
+    order: int
+    until: datetime
+    ended_at: datetime | None = None
+    ended_order: int | None = None
+
+    @property
+    def end(self) -> datetime:
+        return min(self.until, self.ended_at) if self.ended_at is not None else self.until
+
+    def in_force(self, at: datetime, order: int) -> bool:
+        return self.order < order and at < self.until and (self.ended_order is None or order < self.ended_order)
 
 
 class Oracle:
@@ -102,6 +138,14 @@ class Oracle:
         self.violations: list[Violation] = []
         self._flagged: set[Violation] = set()
         self.answers = Counter()  # (how, kind, outcome) -> count
+        self.pauses: dict[int, PauseRecord] = {}
+
+    def seed_ladder(self, months: int) -> tuple[int, ...]:
+        return (months * self.days_per_month * DAY, *(d * DAY for d in self.ladder_days))
+
+    @staticmethod
+    def ladder_before(tracked: Tracked, order: int) -> tuple[int, ...]:
+        return tracked.value_before(tracked.ladders, order)
 
     def _flag(self, violation: Violation) -> None:
         if violation not in self._flagged:  # one line per fact, not per recipient who shows it
@@ -110,29 +154,99 @@ class Oracle:
 
     # What the simulation did --------------------------------------------------------------
     def created(
-        self, *, pk: int, owner_email: str, key: str, months: int, addresses: set[str], at: datetime, order: int
+        self,
+        *,
+        pk: int,
+        owner_email: str,
+        key: str,
+        months: int,
+        addresses: set[str],
+        at: datetime,
+        order: int,
+        ladder: tuple[int, ...] | None = None,
+        ladder_name: str = "seed",
     ) -> None:
+        """``ladder``: its offsets in seconds (None: the seed's, from ``months``)."""
         tracked = Tracked(pk=pk, owner_email=owner_email, revocation_key=key)
         tracked.months.append((order, months))
         tracked.recipients.append((order, frozenset(addresses)))
         tracked.cycle_starts.append((order, at))
+        tracked.ladders.append((order, tuple(ladder) if ladder else self.seed_ladder(months)))
+        tracked.event(order, at, f"created: ladder {ladder_name} {tracked.ladders[-1][1]} s, to {sorted(addresses)}")
         self.messages[pk] = tracked
         self.owner_emails.add(owner_email)
         for address in addresses:
             self.address_owner[address] = pk
+        for pause in self.pauses.values():
+            # Written during a pause of all the owner's messages: it waits for it too.
+            if pause.owner_email == owner_email and pause.message is None and pause.in_force(at, order + 1):
+                tracked.pause_ids.append(pause.pk)
+                tracked.event(order, at, f"held by pause {pause.pk} (all messages) until {pause.until}")
 
-    def edited(self, *, pk: int, months: int, addresses: set[str], order: int) -> None:
+    def edited(
+        self,
+        *,
+        pk: int,
+        months: int,
+        addresses: set[str],
+        order: int,
+        ladder: tuple[int, ...] | None = None,
+        at: datetime | None = None,
+    ) -> None:
         tracked = self.messages[pk]
         tracked.months.append((order, months))
         tracked.recipients.append((order, frozenset(addresses)))
+        tracked.ladders.append((order, tuple(ladder) if ladder else self.seed_ladder(months)))
+        tracked.event(order, at or tracked.cycle_starts[0][1], f"edited: ladder {tracked.ladders[-1][1]} s")
         for address in addresses:
             self.address_owner[address] = pk
+
+    def paused(
+        self,
+        *,
+        pk: int,
+        owner_email: str,
+        message: int | None,
+        until: datetime,
+        at: datetime,
+        order: int,
+        covered: set[int],
+    ) -> None:
+        """An acknowledged pause; ``covered``: the messages it holds (those on their ladder when it began)."""
+        for other in self.pauses.values():
+            # A new pause for the same messages replaces the one in force.
+            if other.owner_email == owner_email and other.message == message and other.in_force(at, order):
+                other.ended_at, other.ended_order = at, order
+        record = PauseRecord(pk=pk, owner_email=owner_email, message=message, at=at, order=order, until=until)
+        self.pauses[pk] = record
+        which = "all messages" if message is None else f"message {message}"
+        for covered_pk in covered:
+            tracked = self.messages.get(covered_pk)
+            if tracked is not None:
+                tracked.pause_ids.append(pk)
+                tracked.event(order, at, f"pause {pk} ({which}) until {until}")
+
+    def pause_ended(self, *, pk: int, at: datetime, order: int) -> None:
+        record = self.pauses[pk]
+        if record.ended_order is None and at < record.until:
+            record.ended_at, record.ended_order = at, order
+        for tracked in self.messages.values():
+            if pk in tracked.pause_ids:
+                tracked.event(order, at, f"pause {pk} ended early")
+
+    def _pause_in_force(self, tracked: Tracked, item: Accepted) -> PauseRecord | None:
+        for pause_pk in tracked.pause_ids:
+            pause = self.pauses[pause_pk]
+            if pause.in_force(item.at, item.order):
+                return pause
+        return None
 
     def answered(self, *, pk: int, how: str, kind: str, acknowledged: bool, at: datetime, order: int) -> None:
         self.answers[(how, kind, "ok" if acknowledged else "refused")] += 1
         if not acknowledged:
             return
         tracked = self.messages[pk]
+        tracked.event(order, at, f"{kind} by {how}")
         if kind == "reset":
             tracked.cycle_starts.append((order, at))
         elif kind == "revoke" and tracked.revoked_order is None:
@@ -167,14 +281,26 @@ class Oracle:
     def _as_warning(self, item: Accepted) -> Warning_ | None:
         subject = item.subject.lower()
         found = WARNING_SUBJECT.search(subject)
-        level = int(found.group(1)) if found else (5 if FINAL_SUBJECT in subject else None)
-        if level is None:
+        if found is None and FINAL_SUBJECT not in subject:
             return None
         detail = DETAIL_URL.search(item.body)
         if detail is None:
             self._flag(Violation("early", None, f"a warning without a message link: {item.subject!r}"))
             return None
-        warning = Warning_(pk=int(detail.group(1)), level=level, at=item.at, order=item.order, body=item.body)
+        pk = int(detail.group(1))
+        tracked = self.messages.get(pk)
+        warnings = len(self.ladder_before(tracked, item.order)) - 1 if tracked else 5
+        level = int(found.group(1)) if found else warnings
+        if found and int(found.group(2)) != warnings:
+            self._flag(Violation("early", pk, f"{item.subject!r}: the ladder has {warnings} warnings"))
+        warning = Warning_(pk=pk, level=level, at=item.at, order=item.order, body=item.body)
+        if tracked is not None:
+            tracked.event(item.order, item.at, f"warning {level} of {warnings} accepted")
+            pause = self._pause_in_force(tracked, item)
+            if pause is not None:
+                self._flag(
+                    Violation("pause", pk, f"warning {level} reached the owner at {item.at} during pause {pause.pk}")
+                )
         self._check_deadline(warning)
         return warning
 
@@ -183,7 +309,11 @@ class Oracle:
         stated = stated_deadline(warning.body)
         if stated is None:
             return  # another language or time zone: not read
-        earliest = warning.at + timedelta(days=self.ladder_days[warning.level - 1])
+        tracked = self.messages.get(warning.pk)
+        gaps = self.ladder_before(tracked, warning.order)[1:] if tracked else [d * DAY for d in self.ladder_days]
+        if warning.level > len(gaps):
+            return
+        earliest = warning.at + timedelta(seconds=gaps[warning.level - 1])
         if stated < earliest.replace(second=0, microsecond=0):
             self._flag(
                 Violation(
@@ -199,6 +329,10 @@ class Oracle:
         tracked = self.messages[pk]
         copies = self.deliveries[item.to]
         copies.append(item)
+        tracked.event(item.order, item.at, f"delivered to {item.to} (id {item.delivery_id or '-'})")
+        pause = self._pause_in_force(tracked, item)
+        if pause is not None:
+            self._flag(Violation("pause", pk, f"{item.to} got it at {item.at} during pause {pause.pk}"))
         if tracked.owner_email in self.unverified_emails:
             self._flag(Violation("early", pk, f"delivered to {item.to} though the owner never verified an address"))
         if item.to not in tracked.value_before(tracked.recipients, item.order):
@@ -226,7 +360,12 @@ class Oracle:
             (w for w in self.warnings[tracked.pk] if start_order < w.order < delivery.order), key=lambda w: w.order
         )
         previous_at, previous_order = start_at, start_order
-        for level in range(1, 6):
+        # A ladder other than the seed's can change only at level 0 (a change is refused once a
+        # warning is out): after warning 1 the gaps are those of the ladder it was sent under.
+        gaps: tuple[int, ...] = ()
+        count = len(self.ladder_before(tracked, delivery.order)) - 1
+        level = 1
+        while level <= count:
             warning = next((w for w in warnings if w.level == level and w.order > previous_order), None)
             if warning is None:
                 self.violations.append(
@@ -239,35 +378,49 @@ class Oracle:
                 )
                 return
             if level == 1:
-                # The shortest delay in force at any time of the wait: an edit that lengthens it
+                # The shortest first delay in force at any time of the wait: an edit that lengthens it
                 # after the sweep took the step (the e-mail held up by the relay) rightly changes nothing.
-                months = min(
-                    [tracked.value_before(tracked.months, start_order + 1)]
-                    + [m for at_order, m in tracked.months if start_order < at_order < warning.order]
-                )
-                need = timedelta(days=months * self.days_per_month)
+                in_force = [self.ladder_before(tracked, start_order + 1)] + [
+                    ladder for at_order, ladder in tracked.ladders if start_order < at_order < warning.order
+                ]
+                need = timedelta(seconds=min(ladder[0] for ladder in in_force))
+                gaps = self.ladder_before(tracked, warning.order)[1:]
+                count = len(gaps)
             else:
-                need = timedelta(days=self.ladder_days[level - 2])
-            if warning.at < previous_at + need:
-                self.violations.append(
-                    Violation(
-                        "early",
-                        tracked.pk,
-                        f"warning {level} at {warning.at} came {previous_at + need - warning.at} early "
-                        f"(previous step {previous_at}, interval {need}); delivered at {delivery.at}",
-                    )
-                )
+                need = timedelta(seconds=gaps[level - 2])
+            self._check_step(tracked, f"warning {level}", warning.at, previous_at, need, delivery)
             previous_at, previous_order = warning.at, warning.order
-        need = timedelta(days=self.ladder_days[4])
-        if delivery.at < previous_at + need:
+            level += 1
+        self._check_step(
+            tracked, f"delivery to {delivery.to}", delivery.at, previous_at, timedelta(seconds=gaps[-1]), delivery
+        )
+
+    def _check_step(
+        self, tracked: Tracked, what: str, at: datetime, previous_at: datetime, need: timedelta, delivery: Accepted
+    ) -> None:
+        """A step at least ``need`` after the previous one, and after every pause it could not have been due before."""
+        if at < previous_at + need:
             self.violations.append(
                 Violation(
                     "early",
                     tracked.pk,
-                    f"{delivery.to} got it at {delivery.at}, {previous_at + need - delivery.at} before "
-                    f"the final warning's interval ran out (sent {previous_at})",
+                    f"{what} at {at} came {previous_at + need - at} early "
+                    f"(previous step {previous_at}, interval {need}); delivered at {delivery.at}",
                 )
             )
+        for pause_pk in tracked.pause_ids:
+            pause = self.pauses[pause_pk]
+            # Begun before the step could be due and ended after the previous step: the step
+            # was not taken yet when it began, so it comes a whole interval after the end.
+            if pause.at < previous_at + need and pause.end > previous_at and at < pause.end + need:
+                self.violations.append(
+                    Violation(
+                        "pause",
+                        tracked.pk,
+                        f"{what} at {at}, {pause.end + need - at} before the whole interval ({need}) "
+                        f"after pause {pause.pk} ended at {pause.end}",
+                    )
+                )
 
     def warnings_twice(self) -> None:
         """A warning level sent twice within one cycle (between acknowledged resets)."""
@@ -360,7 +513,14 @@ class Oracle:
             if shown[violation.promise] < limit:
                 shown[violation.promise] += 1
                 lines.append(f"  {violation}")
+        first = next((v for v in self.violations if v.pk is not None and v.pk in self.messages), None)
+        if first is not None:
+            lines.append(f"history of message {first.pk} (the first violation's):")
+            lines += [f"  #{order} {at:%Y-%m-%d %H:%M:%S} {text}" for order, at, text in self.history(first.pk)]
         return "\n".join(lines)
+
+    def history(self, pk: int) -> list[tuple[int, datetime, str]]:
+        return sorted(self.messages[pk].events, key=lambda e: (e[0], e[1]))
 
 
 def stated_deadline(body: str) -> datetime | None:

@@ -5,7 +5,10 @@ One ``World`` runs a seeded scenario in two phases:
 - **chaos**: time jumps forward in random steps (minutes to a day and a half); owners create
   messages (API and pages), answer warnings late or never (the check-in link from the
   e-mail, logged out; the personal check-in URL; the message page; the API), edit messages
-  (page), revoke (page, API, the public key page); the cluster is down for random windows (time passes, no job runs), the relay
+  (page, sometimes choosing another ladder), revoke (page, API, the public key page), pause
+  every message or one (page, API) and sometimes end a pause early; each message runs on a
+  random ladder (the seed's, a preset, or a custom one of 1-5 warnings in hours); the
+  cluster is down for random windows (time passes, no job runs), the relay
   and the webhook receivers fail for random windows, and some webhooks take a POST and
   answer too late;
 - **calm**: every fault ends, owners stop answering, and the cluster runs (every two
@@ -30,7 +33,9 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from accounts.models import User
+from accounts.reauth import SESSION_AUTH_AT
 from messaging import ping
+from messaging.models import Message, Pause
 from tests.conftest import make_api_client
 from tests.messaging.sim import doubles
 from tests.messaging.sim.oracle import Oracle, Warning_
@@ -39,6 +44,15 @@ CHECKIN_URL = re.compile(r"https?://\S+/messages/check-in/[^\s/]+/")
 # A title some clients send: a line break (hostile or pasted); the site may refuse it, but if
 # it takes it, the message must still reach its recipients.
 HOSTILE_TITLES = ("Hello\nWorld", "line\r\nbreak", "tab\there")
+HOUR, DAY = 3600, 86400
+# The presets as the product promises them (issue 14 and the help page), written here apart
+# from messaging.ladder so that the oracle judges the code against the promise, not itself.
+PRESETS = {
+    "welfare": (DAY, 6 * HOUR, 6 * HOUR, 12 * HOUR),
+    "weekly": (7 * DAY, DAY, DAY, DAY),
+    "monthly": (30 * DAY, 7 * DAY, 3 * DAY, DAY),
+}
+CUSTOM_FIRST_HOURS, CUSTOM_GAP_HOURS = 96, 72  # the longest custom steps the simulation draws
 
 
 @dataclass(frozen=True)
@@ -53,6 +67,14 @@ class SimConfig:
     # Owners answer right when the oracle expects the next step, so answers meet the sweep and
     # the warning sender (worth it only where the jobs run in other processes at the same time).
     race: bool = False
+    ladders: bool = True  # random ladders (presets and custom) besides the seed's
+    pauses: bool = True  # owners pause every message or one, and sometimes end a pause early
+    pause_max_days: int = 5  # MESSAGING_PAUSE_MAX_DAYS for the run
+
+    @property
+    def presets(self) -> tuple[str, ...]:
+        # The monthly check (41 days) would double the calm phase: only in the long searches.
+        return ("welfare", "weekly", "monthly") if self.scale >= 2 else ("welfare", "weekly")
 
     @property
     def messages(self) -> int:
@@ -64,7 +86,14 @@ class SimConfig:
 
     @property
     def longest_cycle(self) -> timedelta:
-        return timedelta(days=self.max_months * self.days_per_month + sum(self.ladder_days))
+        """The longest ladder a message may run on, plus the longest pause that may hold it."""
+        days = self.max_months * self.days_per_month + sum(self.ladder_days)
+        if self.ladders:
+            custom = (CUSTOM_FIRST_HOURS + 5 * CUSTOM_GAP_HOURS) / 24
+            days = max(days, custom, *(sum(PRESETS[name]) / DAY for name in self.presets))
+        if self.pauses:
+            days += self.pause_max_days
+        return timedelta(days=days)
 
 
 @dataclass
@@ -75,6 +104,7 @@ class Owner:
     answers: float  # the chance they answer a warning at all
     lag_hours: float  # how late, on average
     messages: list[int] = field(default_factory=list)
+    pauses: list[int] = field(default_factory=list)  # acknowledged pauses (may have ended since)
 
 
 @dataclass(order=True)
@@ -106,6 +136,7 @@ class World:
         self.owner_of: dict[int, Owner] = {}
         self.keys: dict[int, str] = {}
         self.recipients: dict[int, list[dict]] = {}
+        self.ladders: dict[int, tuple[str, tuple[int, ...]]] = {}  # pk -> (name, seconds) as acknowledged
         self.planned: list[Planned] = []
         self.ping_secrets: dict[int, str] = {}
         # The warning e-mail's link is opened where no one is logged in (it needs no log-in).
@@ -284,6 +315,13 @@ class World:
                 self.answer(pk, "revoke", "key")
             elif roll < 0.07:
                 self.answer(pk, self.rng.choice(["reset", "continue"]), self.rng.choice(["page", "api"]))
+            elif self.config.pauses and roll < 0.09:
+                self.pause(owner, pk if self.rng.random() < 0.6 else None)
+            elif self.config.pauses and roll < 0.10:
+                # Mostly one still in force (ending one that is over is refused, and tried too).
+                live = [p for p in owner.pauses if self.oracle.pauses[p].in_force(self.now, doubles.order_stamp())]
+                if live or owner.pauses:
+                    self.pause_end(owner, self.rng.choice(live if live and self.rng.random() < 0.9 else owner.pauses))
 
     def _race(self) -> None:
         """Answer messages whose next step is due now, while the jobs that take that step run."""
@@ -300,10 +338,11 @@ class World:
             return False
         start_order, start_at = tracked.cycle_starts[-1]
         warnings = [w for w in self.oracle.warnings.get(pk, []) if w.order > start_order]
+        steps = tracked.ladders[-1][1]
         if not warnings:
-            due = start_at + timedelta(days=tracked.months[-1][1] * self.config.days_per_month)
+            due = start_at + timedelta(seconds=steps[0])
         else:
-            due = warnings[-1].at + timedelta(days=self.config.ladder_days[warnings[-1].level - 1])
+            due = warnings[-1].at + timedelta(seconds=steps[min(warnings[-1].level, len(steps) - 1)])
         return due <= self.now
 
     def _recipients(self, key: int, version: int) -> list[dict]:
@@ -317,17 +356,46 @@ class World:
                 items.append({"name": f"Person {index}", "contact": contact, "contact_type": "email"})
         return items
 
+    def _ladder(self, months: int) -> tuple[str, tuple[int, ...]]:
+        """A random ladder: (its name, its offsets in seconds)."""
+        seed = (months * self.config.days_per_month * DAY, *(d * DAY for d in self.config.ladder_days))
+        if not self.config.ladders:
+            return "seed", seed
+        roll = self.rng.random()
+        if roll < 0.4:
+            return "seed", seed
+        if roll < 0.7:
+            name = self.rng.choice(self.config.presets)
+            return name, PRESETS[name]
+        warnings = self.rng.randint(1, 5)
+        first = self.rng.randint(1, CUSTOM_FIRST_HOURS) * HOUR
+        return "custom", (first, *(self.rng.randint(1, CUSTOM_GAP_HOURS) * HOUR for _ in range(warnings)))
+
+    @staticmethod
+    def _ladder_fields(name: str, steps: tuple[int, ...], *, page: bool) -> dict:
+        if page:  # the form takes a custom ladder in hours (or days), as the owner types it
+            hours = ", ".join(str(s // HOUR) for s in steps) if name == "custom" else ""
+            return {"ladder": name, "ladder_steps": hours, "ladder_unit": "hours"}
+        return {"ladder": name, **({"ladder_steps": list(steps)} if name == "custom" else {})}
+
     def create_message(self, owner: Owner) -> None:
         key = self.next_key
         self.next_key += 1
         months = self.rng.randint(1, self.config.max_months)
+        ladder_name, steps = self._ladder(months)
         recipients = self._recipients(key, 0)
         title = self.rng.choice(HOSTILE_TITLES) if self.rng.random() < 0.03 else f"Message {key}"
         content = f"The words of message {key}."
         if self.rng.random() < 0.7:
             response = owner.api.post(
                 "/api/v1/messages/",
-                {"title": title, "content": content, "initial_delay_months": months, "recipients": recipients},
+                {
+                    "title": title,
+                    "content": content,
+                    "initial_delay_months": months,
+                    "recipients": recipients,
+                    **self._ladder_fields(ladder_name, steps, page=False),
+                },
                 format="json",
             )
             if response.status_code == 400 and title in HOSTILE_TITLES:
@@ -335,7 +403,13 @@ class World:
             assert response.status_code == 201, (response.status_code, response.content[:500])
             pk, revocation_key = response.json()["id"], response.json()["revocation_key"]
         else:
-            data = {"title": title, "content": content, "initial_delay_months": months, **_formset(recipients)}
+            data = {
+                "title": title,
+                "content": content,
+                "initial_delay_months": months,
+                **self._ladder_fields(ladder_name, steps, page=True),
+                **_formset(recipients),
+            }
             response = _fresh_flash(owner.page).post(reverse("messaging:message_create"), data)
             context = response.context or {}
             if "revocation_key" not in context and title in HOSTILE_TITLES:
@@ -350,8 +424,11 @@ class World:
             addresses={r["contact"] for r in recipients},
             at=self.now,
             order=doubles.order_stamp(),
+            ladder=steps,
+            ladder_name=ladder_name,
         )
         self._mark_permanent(pk, recipients)
+        self.ladders[pk] = (ladder_name, steps)
         owner.messages.append(pk)
         self.owner_of[pk] = owner
         self.keys[pk] = revocation_key
@@ -378,7 +455,20 @@ class World:
         if self.rng.random() < 0.5:
             version = self.rng.randint(1, 10**6)
             recipients = self._recipients(self.next_key + version, version)
-        data = {"title": f"Edited {pk}", "content": f"Edited words of {pk}.", "initial_delay_months": months}
+        # Another ladder (refused once a warning is out), or the same one kept; the seed's
+        # ladder follows the delay in months.
+        ladder_name, steps = self.ladders[pk]
+        if self.rng.random() < 0.3:
+            ladder_name, steps = self._ladder(months)
+        elif ladder_name == "seed":
+            steps = self._ladder_seed(months)
+        _proved_again(owner.page, self.now)  # editing recipients needs a fresh log-in (accounts.reauth)
+        data = {
+            "title": f"Edited {pk}",
+            "content": f"Edited words of {pk}.",
+            "initial_delay_months": months,
+            **self._ladder_fields(ladder_name, steps, page=True),
+        }
         response = _fresh_flash(owner.page).post(
             reverse("messaging:message_edit", args=[pk]), {**data, **_formset(recipients)}
         )
@@ -389,9 +479,75 @@ class World:
         acknowledged = response.status_code == 302 and _flash_ok(response)
         self.oracle.answered(pk=pk, how="page", kind="edit", acknowledged=acknowledged, at=self.now, order=order)
         if acknowledged:
-            self.oracle.edited(pk=pk, months=months, addresses={r["contact"] for r in recipients}, order=order)
+            addresses = {r["contact"] for r in recipients}
+            self.oracle.edited(pk=pk, months=months, addresses=addresses, order=order, ladder=steps, at=self.now)
             self._mark_permanent(pk, recipients)
             self.recipients[pk] = recipients
+            self.ladders[pk] = (ladder_name, steps)
+
+    def _ladder_seed(self, months: int) -> tuple[int, ...]:
+        return (months * self.config.days_per_month * DAY, *(d * DAY for d in self.config.ladder_days))
+
+    def pause(self, owner: Owner, pk: int | None) -> None:
+        """Pause every message of ``owner`` (``pk`` None) or one, through the page or the API."""
+        seconds = self.rng.uniform(HOUR, self.config.pause_max_days * DAY - HOUR)
+        until = (self.now + timedelta(seconds=seconds)).replace(second=0, microsecond=0)
+        how = self.rng.choice(["page", "api"])
+        if how == "api":
+            body = {"until": until.isoformat(), **({"message": pk} if pk is not None else {})}
+            response = owner.api.post("/api/v1/pauses/", body, format="json")
+            acknowledged = response.status_code == 201
+            pause_pk = response.json()["id"] if acknowledged else None
+        else:
+            # The owners' time zone is UTC: the form's local time is the time itself.
+            where = reverse("messaging:message_pause", args=[pk]) if pk else reverse("messaging:pause_settings")
+            response = _fresh_flash(owner.page).post(where, {"until": until.strftime("%Y-%m-%dT%H:%M")})
+            acknowledged = response.status_code == 302 and _flash_ok(response)
+            pause_pk = Pause.objects.filter(owner=owner.user).order_by("-id").values_list("id", flat=True).first()
+        order = doubles.order_stamp()
+        kind = "pause all" if pk is None else "pause"
+        if response.status_code >= 500:
+            target = pk or (owner.messages[0] if owner.messages else None)
+            return self.oracle.answer_failed(
+                pk=target, how=how, kind=kind, status=response.status_code, detail=_error(response)
+            )
+        self.oracle.answers[(how, kind, "ok" if acknowledged else "refused")] += 1
+        if not acknowledged:
+            return
+        # Which messages it holds: those on their ladder when it began. A message it holds cannot
+        # leave "active" while it is in force, and one that was not cannot come back to it, so
+        # the states read right after are the states it saw.
+        mine = Message.objects.filter(owner=owner.user, state=Message.State.ACTIVE)
+        covered = set(mine.filter(pk=pk).values_list("pk", flat=True) if pk else mine.values_list("pk", flat=True))
+        self.oracle.paused(
+            pk=pause_pk,
+            owner_email=owner.user.email,
+            message=pk,
+            until=until,
+            at=self.now,
+            order=order,
+            covered=covered,
+        )
+        owner.pauses.append(pause_pk)
+
+    def pause_end(self, owner: Owner, pause_pk: int) -> None:
+        how = self.rng.choice(["page", "api"])
+        if how == "api":
+            response = owner.api.post(f"/api/v1/pauses/{pause_pk}/end/")
+            acknowledged = response.status_code == 200
+        else:
+            response = _fresh_flash(owner.page).post(reverse("messaging:pause_end", args=[pause_pk]))
+            acknowledged = response.status_code == 302 and _flash_ok(response)
+        order = doubles.order_stamp()
+        if response.status_code >= 500:
+            target = self.oracle.pauses[pause_pk].message
+            return self.oracle.answer_failed(
+                pk=target, how=how, kind="end pause", status=response.status_code, detail=_error(response)
+            )
+        # Refused when it is over already (its date passed, or ended or replaced before).
+        self.oracle.answers[(how, "end pause", "ok" if acknowledged else "refused")] += 1
+        if acknowledged:
+            self.oracle.pause_ended(pk=pause_pk, at=self.now, order=order)
 
     def answer(self, pk: int, kind: str, how: str) -> None:
         owner = self.owner_of[pk]
@@ -464,6 +620,13 @@ def _formset(recipients: list[dict]) -> dict:
         for name in ("name", "contact", "contact_type"):
             data[f"recipients-{index}-{name}"] = item[name]
     return data
+
+
+def _proved_again(client: Client, now: datetime) -> None:
+    """The owner has just passed the re-authentication page (what ``accounts.reauth`` records)."""
+    session = client.session
+    session[SESSION_AUTH_AT] = int(now.timestamp())
+    session.save()
 
 
 def _fresh_flash(client: Client) -> Client:
