@@ -69,6 +69,8 @@ class EventType(models.TextChoices):
     MESSAGE_DELETED = "message.deleted", _("Message deleted")
     MESSAGE_DELIVERED = "message.delivered", _("Message delivered")
     DELIVERY_RETRIED = "delivery.retried", _("Delivery queued again")
+    MESSAGE_PAUSED = "message.paused", _("Warnings paused")
+    PAUSE_ENDED = "message.pause_ended", _("Pause ended")
     # Publishing.
     PROJECT_CREATED = "project.created", _("Project created")
     PROJECT_CHANGED = "project.changed", _("Project changed")

@@ -32,11 +32,13 @@ from django.db.models import Q
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
+from cradle_site.audit_vocabulary import EventType
 from cradle_site.errors import Busy, StateError
 from cradle_site.retry import retry_on_deadlock
 from messaging import history, ladder, notices
 from messaging.models import Message, Pause, StatusLog
 from messaging.owner_notify import owner_notify
+from ops.audit import audit_record
 
 _FIELDS = ["paused_until", "next_warning_date", "warning_email_due_at", "updated_at"]
 
@@ -184,6 +186,12 @@ def pause_start(
             pause = Pause.objects.create(owner=owner, message=message, until=until, created_at=now)
             fields = history.paused(until=until, all_messages=message is None, actor=actor)
             _settle(owner, message, now, fields)
+            audit_record(
+                EventType.MESSAGE_PAUSED,
+                user=owner,
+                obj=message or pause,
+                data={"all_messages": message is None, "until": until.isoformat()},
+            )
             transaction.on_commit(lambda: _announce(pause, started=True))
         return pause
 
@@ -203,6 +211,12 @@ def pause_end(*, pause: Pause, now: datetime | None = None, actor: history.Actor
                 raise StateError(_("This pause is over already."))
             fields = history.pause_ended(all_messages=pause.message_id is None, actor=actor)
             _settle(pause.owner, pause.message, now, fields)
+            audit_record(
+                EventType.PAUSE_ENDED,
+                user=pause.owner_id,
+                obj=pause.message or pause,
+                data={"all_messages": pause.message_id is None},
+            )
             transaction.on_commit(lambda: _announce(pause, started=False))
         return pause
 

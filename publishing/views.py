@@ -300,7 +300,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
     for task in page.rows:
         task.preview = task_shown(task, list(task.replies.all()) if task.reply_count else [])
         task.is_editable = task.status in composer.EDITABLE and not task.posted_id
-    context = {"page": page, "filters": filters, "tab": tab, "status": status, "held": held}
+    context = {"page": page, "filters": filters, "tab": tab, "status": status, "any_held": held}
     return render(request, "publishing/task_list.html", context)
 
 

@@ -21,7 +21,7 @@ from django.utils import timezone
 from accounts import email_verification
 from accounts.api_keys import apikey_create, apikey_revoke
 from cradle_site.audit_vocabulary import ActorKind, EventType, acting_as_job
-from messaging import delivery, services, webhook_secrets
+from messaging import delivery, pauses, services, webhook_secrets
 from messaging.models import Delivery, Message
 from ops.audit_models import AuditEvent
 from ops.backup import backup_create
@@ -283,6 +283,7 @@ ADMIN_ACTIONS = {
     ("publishing.PublishingTask", "post_anyway"): EventType.TASK_CHANGED,
     ("publishing.PublishingTask", "mark_posted"): EventType.TASK_CHANGED,
     ("accounts.ApiKey", "revoke"): EventType.API_KEY_REVOKED,
+    ("messaging.Pause", "end_pauses"): EventType.PAUSE_ENDED,
 }
 
 
@@ -322,6 +323,7 @@ def _admin_rows(owner) -> dict:
     held = [publishing.task_create(project=project, text=f"held {n}", scheduled_at=later) for n in range(2)]
     PublishingTask.objects.filter(pk__in=[t.pk for t in held]).update(status=PublishingTask.Status.HELD)
     key = apikey_create(user=owner, name="k", permissions=["messages:read"]).api_key
+    pause = pauses.pause_start(owner=owner, until=timezone.now() + timedelta(days=3), message=message)
     return {
         ("messaging.Message", "reset_messages"): message,
         ("messaging.Message", "revoke_messages"): message,
@@ -333,6 +335,7 @@ def _admin_rows(owner) -> dict:
         ("publishing.PublishingTask", "post_anyway"): held[0],
         ("publishing.PublishingTask", "mark_posted"): held[1],
         ("accounts.ApiKey", "revoke"): key,
+        ("messaging.Pause", "end_pauses"): pause,
     }
 
 

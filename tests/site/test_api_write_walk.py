@@ -15,10 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts import scopes
@@ -79,8 +81,13 @@ CALLS: dict[tuple[str, str], Call] = {
     # SESSION_ONLY is refused before the key is looked up: 403 for any id, so nothing leaks.
     ("api:apikey-revoke", "post"): Call(kwargs=lambda w: {"pk": w.api_key.pk}, outsider=403, owner_by_session=True),
     ("api:messaging-message-list", "post"): Call(body=_message_body, outsider=None),
-    ("api:messaging-message-reset-all", "post"): Call(outsider=None),
-    ("api:checkin", "post"): Call(outsider=None),  # an outsider checks in their own messages (none)
+    # One event per message reset: the world's owner has two (one of them paused).
+    ("api:messaging-message-reset-all", "post"): Call(outsider=None, events=2),
+    ("api:messaging-pause-list", "post"): Call(
+        body=lambda w: {"until": (timezone.now() + timedelta(days=3)).isoformat()}, outsider=None
+    ),
+    ("api:messaging-pause-end", "post"): Call(kwargs=lambda w: {"pk": w.pause.pk}),
+    ("api:checkin", "post"): Call(outsider=None, events=2),  # an outsider checks in their own messages (none)
     ("api:messaging-message-detail", "put"): Call(kwargs=_message, body=_message_body),
     ("api:messaging-message-detail", "patch"): Call(kwargs=_message, body=lambda w: {"title": "Renamed"}),
     ("api:messaging-message-detail", "delete"): Call(kwargs=_message),

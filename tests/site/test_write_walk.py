@@ -21,11 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.tokens import default_token_generator
 from django.core.cache import cache
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
@@ -92,7 +94,8 @@ WRITES: dict[str, list[Case]] = {
             body=lambda w: {"do": "regenerate"},
         )
     ],
-    "messaging:reset_all": [Case("reset all", owned=False)],
+    # One event per message reset: the world's owner has two (one of them paused).
+    "messaging:reset_all": [Case("reset all", owned=False, events=2)],
     # The link's token is the authority (no log-in needed), so an outsider holding it answers
     # like anyone holding it (tests/messaging/test_checkin_link.py); a viewer's account changes nothing.
     "messaging:checkin": [
@@ -108,8 +111,13 @@ WRITES: dict[str, list[Case]] = {
         Case("revoke", kwargs=lambda w: {"token": w.checkin_token}, body=lambda w: {"confirm": "yes"}, owned=False)
     ],
     "messaging:ping_settings": [Case("create", body=lambda w: {"do": "create"}, owned=False)],
+    "messaging:pause_settings": [Case("pause all", body=lambda w: {"until": _in_days(3)}, owned=False)],
+    "messaging:message_pause": [
+        Case("pause one", kwargs=lambda w: {"pk": w.message.pk}, body=lambda w: {"until": _in_days(3)})
+    ],
+    "messaging:pause_end": [Case("end", kwargs=lambda w: {"pause_pk": w.pause.pk})],
     # The personal check-in URL: its token is the authority, the session is ignored.
-    "ping": [Case("check in", kwargs=lambda w: {"token": w.ping_secret}, owned=False)],
+    "ping": [Case("check in", kwargs=lambda w: {"token": w.ping_secret}, owned=False, events=2)],
     "ping_message": [
         Case("check in one", kwargs=lambda w: {"token": w.ping_secret, "message_id": w.message.pk}, owned=False)
     ],
@@ -180,6 +188,10 @@ WRITES: dict[str, list[Case]] = {
     "publishing:post_delete": [Case("delete", kwargs=lambda w: {"pk": w.task.pk})],
     "publishing:post_duplicate": [Case("duplicate", kwargs=lambda w: {"pk": w.task.pk})],
 }
+
+
+def _in_days(days: int) -> str:
+    return (timezone.now() + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M")
 
 
 @dataclass(frozen=True)
@@ -330,6 +342,10 @@ READS: dict[str, Read] = {
     "favicon": Read(),
     "messaging:message_list": Read(),
     "messaging:message_detail": Read(lambda w: {"pk": w.message.pk}),
+    "messaging:projection": Read(),
+    "messaging:recipient_preview": Read(
+        lambda w: {"pk": w.message.pk, "recipient_pk": w.message.recipients.first().pk}
+    ),
     "accounts:password_change_done": Read(),
     "ops:activity": Read(),
     "ops:activity_csv": Read(),

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from django.apps import apps
 from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from accounts.api_keys import apikey_create
 from accounts.models import ApiKey, User
-from messaging import links, ping
+from messaging import links, pauses, ping
 from messaging import services as messaging_services
 from messaging.models import Message
+from messaging.pause_models import Pause
 from publishing import alerts
 from publishing import services as publishing_services
 from publishing.models import ContentSource, Project, PublishingAlert, PublishingTask
@@ -109,6 +112,7 @@ class World:
     held_task: PublishingTask  # held (it may already be on X): post anyway / mark posted act on it
     published_task: PublishingTask  # published: marking it evergreen acts on it
     evergreen_task: PublishingTask  # published and evergreen: "stop reposting" acts on it
+    pause: Pause  # a pause of a second message, in force: ending it acts on it
     alert: PublishingAlert  # an open incident: dismiss acts on it
     api_key: ApiKey
     media_root: Path
@@ -135,6 +139,14 @@ def build_world(owner: User, outsider: User, media_root: Path) -> World:
             {"name": "Hook", "contact": "https://hooks.example.com/walk", "contact_type": "webhook"},
         ],
     )
+    # A second message, paused: ending the pause acts on it (the first one stays unpaused).
+    quiet, _key = messaging_services.message_create(
+        owner=owner,
+        content="a quiet one",
+        initial_delay_months=1,
+        recipients=[{"name": "Q", "contact": "q@example.com"}],
+    )
+    pause = pauses.pause_start(owner=owner, until=timezone.now() + timedelta(days=7), message=quiet)
     # The first warning is out, so every answer (continue too) has something to act on.
     message.__class__.objects.filter(pk=message.pk).update(warning_level=1)
     message.refresh_from_db()
@@ -175,6 +187,7 @@ def build_world(owner: User, outsider: User, media_root: Path) -> World:
         held_task=held_task,
         published_task=published_task,
         evergreen_task=evergreen_task,
+        pause=pause,
         alert=PublishingAlert.objects.get(project=project),
         api_key=apikey_create(user=owner, name="script", permissions=["account:read"]).api_key,
         media_root=media_root,
