@@ -105,7 +105,12 @@ def source_delete(*, source: ContentSource, waiting: str, move_to: Project | Non
             user=source.project.owner_id,
             obj=source,
             label=source.get_source_type_display(),
-            data={"waiting": waiting, "posts_kept": result.kept, "posts_cancelled": result.cancelled, "posts_moved": result.moved},
+            data={
+                "waiting": waiting,
+                "posts_kept": result.kept,
+                "posts_cancelled": result.cancelled,
+                "posts_moved": result.moved,
+            },
         )
         source.delete()  # its tasks keep their rows; the foreign key is set to NULL
     return result
