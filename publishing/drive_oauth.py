@@ -45,6 +45,9 @@ class DriveAuthError(SourceError):
     invalid_grant = False  # Google no longer accepts the grant: connect again
 
 
+AuthError = DriveAuthError  # the name publishing.views' shared connect/callback catches
+
+
 def is_configured() -> bool:
     return bool(settings.PUBLISHING_GOOGLE_OAUTH_CLIENT_ID and settings.PUBLISHING_GOOGLE_OAUTH_CLIENT_SECRET)
 

@@ -123,44 +123,53 @@ def project_credentials(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("publishing:project_detail", pk=pk)
 
 
+def _oauth_connect(request: HttpRequest, pk: int, flow) -> HttpResponse:
+    """Off to the provider's consent screen, with a state and a PKCE verifier kept in this
+    session (``flow``: ``drive_oauth`` or ``x_oauth``, which share these four calls)."""
+    project = get_owned_or_404(Project.objects.all(), request.user, pk=pk)
+    try:
+        return HttpResponseRedirect(flow.authorization_start(session=request.session, project=project))
+    except flow.AuthError as exc:
+        messages.error(request, str(exc))
+        return redirect("publishing:project_detail", pk=pk)
+
+
+def _oauth_callback(request: HttpRequest, flow, *, refused: str, connected: str) -> HttpResponse:
+    """Where the provider sends the owner back. A GET (its redirect), yet a write: accepted
+    only with the state this session started, for a project the user owns."""
+    if not request.user.can_write:
+        raise PermissionDenied
+    try:
+        project_id, verifier = flow.authorization_pending(session=request.session, state=request.GET.get("state", ""))
+    except flow.AuthError as exc:
+        messages.error(request, str(exc))
+        return redirect("publishing:project_list")
+    project = get_owned_or_404(Project.objects.all(), request.user, pk=project_id)
+    if request.GET.get("error"):  # the owner said no on the provider's screen
+        messages.error(request, refused)
+        return redirect("publishing:project_detail", pk=project.pk)
+    try:
+        flow.authorization_finish(project=project, code=request.GET.get("code", ""), verifier=verifier)
+    except flow.AuthError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, connected)
+    return redirect("publishing:project_detail", pk=project.pk)
+
+
 @login_required
 @require_POST
 @writer_required
 def drive_connect(request: HttpRequest, pk: int) -> HttpResponse:
-    """Off to Google's consent screen, with a state and a PKCE verifier kept in this session."""
-    project = get_owned_or_404(Project.objects.all(), request.user, pk=pk)
-    try:
-        return HttpResponseRedirect(drive_oauth.authorization_start(session=request.session, project=project))
-    except drive_oauth.DriveAuthError as exc:
-        messages.error(request, str(exc))
-        return redirect("publishing:project_detail", pk=pk)
+    return _oauth_connect(request, pk, drive_oauth)
 
 
 @login_required
 @writer_required
 def drive_callback(request: HttpRequest) -> HttpResponse:
-    """Where Google sends the owner back. A GET (Google's redirect), yet a write: it is only
-    accepted with the state this session started, for a project the user owns."""
-    if not request.user.can_write:
-        raise PermissionDenied
-    try:
-        project_id, verifier = drive_oauth.authorization_pending(
-            session=request.session, state=request.GET.get("state", "")
-        )
-    except drive_oauth.DriveAuthError as exc:
-        messages.error(request, str(exc))
-        return redirect("publishing:project_list")
-    project = get_owned_or_404(Project.objects.all(), request.user, pk=project_id)
-    if request.GET.get("error"):  # the owner said no on Google's screen
-        messages.error(request, _("Google Drive was not connected."))
-        return redirect("publishing:project_detail", pk=project.pk)
-    try:
-        drive_oauth.authorization_finish(project=project, code=request.GET.get("code", ""), verifier=verifier)
-    except drive_oauth.DriveAuthError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, _("Google Drive connected."))
-    return redirect("publishing:project_detail", pk=project.pk)
+    return _oauth_callback(
+        request, drive_oauth, refused=_("Google Drive was not connected."), connected=_("Google Drive connected.")
+    )
 
 
 @login_required
@@ -177,40 +186,18 @@ def drive_disconnect(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @writer_required
 def x_connect(request: HttpRequest, pk: int) -> HttpResponse:
-    """Off to X's consent screen, with a state and a PKCE verifier kept in this session."""
-    project = get_owned_or_404(Project.objects.all(), request.user, pk=pk)
-    try:
-        return HttpResponseRedirect(x_oauth.authorization_start(session=request.session, project=project))
-    except x_oauth.XAuthError as exc:
-        messages.error(request, str(exc))
-        return redirect("publishing:project_detail", pk=pk)
+    return _oauth_connect(request, pk, x_oauth)
 
 
 @login_required
 @writer_required
 def x_callback(request: HttpRequest) -> HttpResponse:
-    """Where X sends the owner back: accepted only with the state this session started, for
-    a project the user owns (a GET, as X redirects, yet a write)."""
-    if not request.user.can_write:
-        raise PermissionDenied
-    try:
-        project_id, verifier = x_oauth.authorization_pending(
-            session=request.session, state=request.GET.get("state", "")
-        )
-    except x_oauth.XAuthError as exc:
-        messages.error(request, str(exc))
-        return redirect("publishing:project_list")
-    project = get_owned_or_404(Project.objects.all(), request.user, pk=project_id)
-    if request.GET.get("error"):  # the owner said no on X's screen
-        messages.error(request, _("X was not connected."))
-        return redirect("publishing:project_detail", pk=project.pk)
-    try:
-        x_oauth.authorization_finish(project=project, code=request.GET.get("code", ""), verifier=verifier)
-    except x_oauth.XAuthError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, _("X connected: posts now go to the account you chose."))
-    return redirect("publishing:project_detail", pk=project.pk)
+    return _oauth_callback(
+        request,
+        x_oauth,
+        refused=_("X was not connected."),
+        connected=_("X connected: posts now go to the account you chose."),
+    )
 
 
 @login_required

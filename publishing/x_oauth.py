@@ -62,6 +62,9 @@ class XAuthError(Exception):
         self.revoked = revoked  # X no longer accepts the grant: connect again
 
 
+AuthError = XAuthError  # the name publishing.views' shared connect/callback catches
+
+
 def is_configured() -> bool:
     return bool(settings.PUBLISHING_X_OAUTH_CLIENT_ID and settings.PUBLISHING_X_OAUTH_CLIENT_SECRET)
 
