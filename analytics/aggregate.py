@@ -66,6 +66,9 @@ MESSAGE_STATUS_FIELDS = {
     StatusLog.Status.DELIVERY_FAILED: "delivery_failures",
 }
 MESSAGE_FIELDS = list(MESSAGE_STATUS_FIELDS.values())
+# History rows no chart counts: a pause says when warnings wait, not that something happened
+# to a message's ladder (the warnings before and after it are counted as usual).
+NOT_CHARTED = frozenset({StatusLog.Status.PAUSED, StatusLog.Status.PAUSE_ENDED})
 
 
 @dataclass

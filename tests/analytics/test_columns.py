@@ -3,7 +3,13 @@ added without one fails here instead of silently missing from the tables and cha
 
 from __future__ import annotations
 
-from analytics.aggregate import FAILURE_FIELDS, MESSAGE_STATUS_FIELDS, POST_STATUS_FIELDS, PUBLISHING_FIELDS
+from analytics.aggregate import (
+    FAILURE_FIELDS,
+    MESSAGE_STATUS_FIELDS,
+    NOT_CHARTED,
+    POST_STATUS_FIELDS,
+    PUBLISHING_FIELDS,
+)
 from analytics.chart_sets import CHARTED_KINDS
 from analytics.models import AnalyticsHourly, MessageHourly
 from messaging.models import StatusLog
@@ -25,8 +31,9 @@ def test_every_failure_kind_has_a_column_and_a_failure_without_one_counts_as_oth
     assert FAILURE_FIELDS[PublishingLog.ErrorKind.NONE] == FAILURE_FIELDS[PublishingLog.ErrorKind.OTHER]
 
 
-def test_every_status_log_status_has_a_column():
-    assert set(MESSAGE_STATUS_FIELDS) == set(StatusLog.Status)
+def test_every_status_log_status_has_a_column_or_is_named_as_not_charted():
+    assert set(MESSAGE_STATUS_FIELDS) | NOT_CHARTED == set(StatusLog.Status)
+    assert not set(MESSAGE_STATUS_FIELDS) & NOT_CHARTED
     assert set(MESSAGE_STATUS_FIELDS.values()) <= _columns(MessageHourly)
 
 
