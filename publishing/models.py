@@ -374,7 +374,13 @@ class PublishingTask(models.Model):
     # Project.evergreen_after_days (evergreen_of points a copy at its original).
     evergreen = models.BooleanField(_("evergreen"), default=False)
     evergreen_of = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="evergreen_copies", editable=False
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="evergreen_copies",
+        editable=False,
+        verbose_name=_("copy of"),
     )
     # 500 characters keeps (project_id, media_path) inside InnoDB's 3072-byte key limit in utf8mb4.
     media_path = models.CharField(_("media path"), max_length=500)

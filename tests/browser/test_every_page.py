@@ -76,6 +76,7 @@ NOT_PAGES = {
     "source_scan_status",  # JSON for the scan progress poll
     "source_template_preview",  # POST: JSON for the source page's live preview
     "project_archive",  # POST only
+    "alert_dismiss",  # POST only
     "post_delete",  # POST only
     "post_duplicate",  # POST only
     "media_file",  # an image of the owner's folder, for the preview

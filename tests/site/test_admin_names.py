@@ -16,7 +16,8 @@ OURS = {"accounts", "messaging", "publishing", "analytics", "cradle_site"}
 # django-q2's model names are translatable, django-otp's are plain English strings.
 THEIRS = {"django_q": "models", "otp_totp": "app"}
 # Names that are Chinese as they are: the id column and a technical abbreviation.
-AS_THEY_ARE = {"ID", "id"}
+# Names kept as written: ids, and the UTM parameters (their names are what a link carries).
+AS_THEY_ARE = {"ID", "id", "utm_source", "utm_medium", "utm_campaign"}
 
 
 def _names() -> list[tuple[str, str]]:
