@@ -168,12 +168,17 @@ def _grow(owner, projects_count: int, logs: int) -> None:
     hourly_aggregate(since=NOW - timedelta(days=7), until=NOW + timedelta(hours=1))
 
 
+# The pause banner (messaging.pauses.banner_for) reads the owner's pauses once, then keeps
+# the answer in the cache for a minute: the first page of a test may pay that one query.
+BANNER = 1
+
+
 @pytest.mark.parametrize("projects_count, logs", [(1, 10), (8, 1500)])
 def test_query_counts_do_not_grow_with_rows(client, owner, django_assert_max_num_queries, projects_count, logs):
     _grow(owner, projects_count, logs)
     project = owner.projects.first()
     client.force_login(owner)
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(6 + BANNER):
         assert client.get(reverse("analytics:dashboard")).status_code == 200
     with django_assert_max_num_queries(5):
         assert client.get(reverse("analytics:project_detail", args=[project.pk])).status_code == 200
@@ -196,7 +201,7 @@ def test_a_years_pages_make_the_same_queries_however_many_rows(
     client.force_login(owner)
     year = {"from": (NOW - timedelta(days=365)).date().isoformat(), "to": NOW.date().isoformat()}
     for interval in ("auto", "day", "week"):
-        with django_assert_max_num_queries(9):
+        with django_assert_max_num_queries(9 + BANNER):
             assert client.get(reverse("analytics:dashboard"), {**year, "interval": interval}).status_code == 200
         with django_assert_max_num_queries(6):
             url = reverse("analytics:project_detail", args=[project.pk])
