@@ -444,7 +444,7 @@ MESSAGING_SEND_RUN_SECONDS = env.env_int(
 MESSAGING_BOOKKEEPING_RETRY_SECONDS = env.env_int(
     "MESSAGING_BOOKKEEPING_RETRY_SECONDS", min(60, Q_CLUSTER["timeout"] // 4), minimum=0
 )
-# No site-wide webhook secret: each webhook recipient has its own (messaging.webhook_signing),
+# No site-wide webhook secret: each webhook recipient has its own (cradle_site.webhooks),
 # so a recipient given its secret cannot forge deliveries to the others.
 # SMS: dotted path to a gateway class (see messaging.channels.SmsGateway); empty = SMS refused.
 MESSAGING_SMS_GATEWAY = env.env_str("MESSAGING_SMS_GATEWAY", "")

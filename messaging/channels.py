@@ -24,17 +24,16 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.utils import DNS_NAME
-from django.core.validators import URLValidator, validate_email
+from django.core.validators import validate_email
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
+from cradle_site import webhooks
 from cradle_site.mail_errors import mail_failure
-from cradle_site.outbound import OutboundError, UnsafeURL, check_url_syntax, open_url, operator_hosts
-from cradle_site.outbound_errors import Kind
+from cradle_site.outbound import OutboundError, open_url, operator_hosts
 from cradle_site.text import one_line
-from messaging import webhook_signing
 from messaging.models import Message, Recipient
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -94,17 +93,9 @@ def validate_contact(contact_type: str, contact: str) -> str:
         except ValidationError:
             raise ValidationError(_("Enter a valid e-mail address."), code="invalid_email") from None
     elif contact_type == Recipient.ContactType.WEBHOOK:
-        try:
-            URLValidator(schemes=["https"])(contact)
-        except ValidationError:
-            raise ValidationError(_("Enter an https:// URL for a webhook."), code="invalid_url") from None
-        try:
-            # Syntax and a literal address only: a request never waits on DNS. The address a
-            # name resolves to is checked when the webhook is sent (cradle_site.outbound).
-            check_url_syntax(contact)
-        except UnsafeURL as exc:
-            code = "private_address" if exc.kind == Kind.REFUSED_ADDRESS else "invalid_url"
-            raise ValidationError(str(exc), code=code) from None
+        if not contact:
+            raise ValidationError(_("Enter an https:// URL for a webhook."), code="invalid_url")
+        contact = webhooks.clean_webhook_url(contact)
     elif contact_type == Recipient.ContactType.SMS:
         if not sms_available():
             raise ValidationError(
@@ -162,7 +153,7 @@ class EmailChannel:
 
 
 class WebhookChannel:
-    """POST a JSON body signed with the recipient's own secret (``messaging.webhook_signing``)."""
+    """POST a JSON body signed with the recipient's own secret (``cradle_site.webhooks``)."""
 
     @staticmethod
     def body(*, recipient: Recipient, message: Message) -> bytes:
@@ -183,7 +174,7 @@ class WebhookChannel:
             # Every webhook recipient gets one when it is written (WebhookSecretField): a row
             # without one was written around the model; staff see this and the alarm.
             raise ChannelError("webhook: the recipient has no signing secret")
-        headers = webhook_signing.signed_headers(
+        headers = webhooks.signed_headers(
             secret=recipient.webhook_secret, webhook_id=delivery_id, at=timezone.now(), body=body
         )
         status = _post(recipient.contact, channel="webhook", data=body, headers=headers)

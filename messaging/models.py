@@ -27,10 +27,9 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cradle_site import leases
+from cradle_site import leases, webhooks
 from cradle_site.fields import EncryptedTextField, KeyedHashField
 from cradle_site.querysets import OwnedQuerySet
-from messaging import webhook_signing
 
 MAX_LEVEL = 5
 
@@ -222,7 +221,7 @@ class ContactHashField(KeyedHashField):
 
 
 class WebhookSecretField(EncryptedTextField):
-    """A webhook recipient's signing secret (``messaging.webhook_signing``); empty for the other channels.
+    """A webhook recipient's signing secret (``cradle_site.webhooks``); empty for the other channels.
 
     Filled in on the first save or bulk insert of a webhook recipient that has none, so every
     way a recipient is written (the services, a test, a migration's model) gives it one.
@@ -233,7 +232,7 @@ class WebhookSecretField(EncryptedTextField):
         if model_instance.contact_type != Recipient.ContactType.WEBHOOK:
             value = ""
         elif not value:
-            value = webhook_signing.new_secret()
+            value = webhooks.new_secret()
         setattr(model_instance, self.attname, value)
         return value
 
@@ -245,7 +244,7 @@ class Recipient(models.Model):
     a dead man's switch will write to is as private as what it says. It is found by
     ``contact_hash``, a keyed hash of the normalised address (``messaging.contacts``): the sweep
     sends each address once, and staff search by an exact address. ``webhook_secret`` signs a
-    webhook recipient's delivery (``messaging.webhook_signing``).
+    webhook recipient's delivery (``cradle_site.webhooks``).
     """
 
     class ContactType(models.TextChoices):

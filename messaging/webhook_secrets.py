@@ -3,7 +3,7 @@
 A secret is made when a webhook recipient is written (``messaging.models.WebhookSecretField``);
 the owner reads it on the message's page (a POST, so it never sits in a URL, a history or a
 cache) and hands it to the recipient, who verifies each delivery with it
-(``messaging.webhook_signing``). Because the recipient has to be told, an edit of the message
+(``cradle_site.webhooks``). Because the recipient has to be told, an edit of the message
 must not change it: ``message_update`` replaces the recipient rows, and the new row of an
 address keeps the old row's secret (``secrets_by_address``). Only ``recipient_secret_regenerate``
 makes a new one, for one recipient, while the message is still on its ladder.
@@ -14,10 +14,10 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from cradle_site import webhooks
 from cradle_site.audit_vocabulary import EventType
 from cradle_site.errors import StateError
 from cradle_site.retry import retry_on_deadlock
-from messaging import webhook_signing
 from messaging.contacts import contact_hash
 from messaging.models import Message, Recipient
 from ops.audit import audit_record
@@ -53,7 +53,7 @@ def recipient_secret_regenerate(*, recipient: Recipient) -> str:
             message = Message.objects.select_for_update().get(pk=recipient.message_id)
             if message.state != Message.State.ACTIVE:
                 raise StateError(_("Only a message that has not been delivered or revoked can be changed."))
-            secret = webhook_signing.new_secret()
+            secret = webhooks.new_secret()
             updated = Recipient.objects.filter(pk=recipient.pk, message=message).update(webhook_secret=secret)
             if not updated:
                 raise StateError(_("This recipient is no longer on the message; reload the page."))

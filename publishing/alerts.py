@@ -36,22 +36,18 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
-from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from cradle_site import webhooks
 from cradle_site.audit_vocabulary import EventType
 from cradle_site.mail_errors import mail_failure
-from cradle_site.outbound import OutboundError, UnsafeURL, check_url_syntax, open_url
-from cradle_site.outbound_errors import Kind as OutboundKind
+from cradle_site.outbound import OutboundError, open_url
 from cradle_site.retry import Backoff
 from cradle_site.text import one_line
-
-# The Standard Webhooks signing of message webhooks, reused as it is: one signing for the site.
-from messaging import webhook_signing
 from messaging.sending import SendOutcome
 from ops.audit import audit_record
 from publishing.alert_models import ALERT_LEASE, PublishingAlert
@@ -208,32 +204,32 @@ def queues_check(*, now: datetime | None = None) -> dict[str, int]:
 # --- project settings ----------------------------------------------------------------------
 
 
-def clean_webhook_url(url: str) -> str:
-    """The cleaned alert webhook URL ("" for none), or ValidationError: https, and no private address."""
-    url = (url or "").strip()
-    if not url:
-        return ""
-    try:
-        URLValidator(schemes=["https"])(url)
-    except ValidationError:
-        raise ValidationError(_("Enter an https:// URL for a webhook."), code="invalid_url") from None
-    try:
-        # Syntax and a literal address only (no DNS in a request): the address a name
-        # resolves to is checked when the webhook is sent (cradle_site.outbound).
-        check_url_syntax(url)
-    except UnsafeURL as exc:
-        code = "private_address" if exc.kind == OutboundKind.REFUSED_ADDRESS else "invalid_url"
-        raise ValidationError(str(exc), code=code) from None
-    return url
-
-
 def webhook_fields(project: Project, url: str) -> dict[str, str]:
     """The columns to write for a new webhook URL: a signing secret is made with the first one."""
-    url = clean_webhook_url(url)
+    url = webhooks.clean_webhook_url(url)
     fields = {"alert_webhook_url": url}
     if url and not project.alert_webhook_secret:
-        fields["alert_webhook_secret"] = webhook_signing.new_secret()
+        fields["alert_webhook_secret"] = webhooks.new_secret()
     return fields
+
+
+def webhook_secret_regenerate(*, project: Project) -> str:
+    """A new signing secret for the project's alert webhook; the old one stops verifying at once."""
+    if not project.alert_webhook_url:
+        raise ValidationError(_("Set an alert webhook URL first."), code="no_webhook")
+    secret = webhooks.new_secret()
+    with transaction.atomic():
+        Project.objects.filter(pk=project.pk).update(alert_webhook_secret=secret)
+        # The field's name only, never the secret.
+        audit_record(
+            EventType.PROJECT_CHANGED,
+            user=project.owner_id,
+            obj=project,
+            label=project.name,
+            changed=["alert_webhook_secret"],
+        )
+    project.alert_webhook_secret = secret
+    return secret
 
 
 # --- delivery ------------------------------------------------------------------------------
@@ -284,7 +280,7 @@ def _send_webhook(alert: PublishingAlert) -> None:
         raise RuntimeError("webhook: the project has no signing secret")
     body = json.dumps(_payload(alert), ensure_ascii=False).encode("utf-8")
     # The same webhook-id on every attempt: a receiver drops a copy it already has.
-    headers = webhook_signing.signed_headers(
+    headers = webhooks.signed_headers(
         secret=project.alert_webhook_secret, webhook_id=f"alert_{alert.pk}", at=timezone.now(), body=body
     )
     timeout = settings.PUBLISHING_HTTP_TIMEOUT

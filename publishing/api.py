@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from cradle_site.api import IdsFirstCursorPagination
 from cradle_site.querysets import MAX_ID, get_owned_or_404
-from publishing import evergreen, folders, project_removal, scan_runs, services, source_edits
+from publishing import alerts, evergreen, folders, project_removal, scan_runs, services, source_edits
 from publishing.models import ContentSource, Project, PublishingLog, PublishingTask
 
 
@@ -58,7 +58,6 @@ class ProjectSerializer(serializers.ModelSerializer):
             "evergreen_after_days",
             "alert_email",
             "alert_webhook_url",
-            "alert_webhook_secret",
             "credentials",
         ]
         read_only_fields = [
@@ -71,7 +70,6 @@ class ProjectSerializer(serializers.ModelSerializer):
             "x_connected",
             "x_oauth_account",
             "being_deleted",
-            "alert_webhook_secret",
         ]
         # The uniqueness of the name is the service's rule (it knows the owner).
         validators = []
@@ -252,6 +250,29 @@ ScanStatusOut = inline_serializer(
         "status_url": serializers.CharField(),
     },
 )
+
+
+class AlertWebhookSecretIn(serializers.Serializer):
+    regenerate = serializers.BooleanField(default=False, help_text="Make a new secret first; the old one stops verifying.")
+
+
+class AlertWebhookSecretOut(serializers.Serializer):
+    alert_webhook_secret = serializers.CharField(help_text="Hand it to the receiver: it verifies each alert with it.")
+
+
+class ProjectAlertWebhookSecret(APIView):
+    """The alert webhook's signing secret (Standard Webhooks, ``whsec_…``): a POST, never cached, never in a GET."""
+
+    scope_area = "publishing"
+
+    @extend_schema(request=AlertWebhookSecretIn, responses=AlertWebhookSecretOut)
+    def post(self, request, pk: int):
+        project = get_owned_or_404(Project.objects.all(), request.user, pk=pk)
+        body = AlertWebhookSecretIn(data=request.data)
+        body.is_valid(raise_exception=True)
+        if body.validated_data["regenerate"] or not project.alert_webhook_secret:
+            alerts.webhook_secret_regenerate(project=project)
+        return Response({"alert_webhook_secret": project.alert_webhook_secret}, headers={"Cache-Control": "no-store"})
 
 
 class SourceScan(APIView):

@@ -5,6 +5,11 @@ from publishing import api, api_posts
 urlpatterns = [
     path("publishing/projects", api.ProjectList.as_view(), name="publishing_projects"),
     path("publishing/projects/<int:pk>", api.ProjectDetail.as_view(), name="publishing_project"),
+    path(
+        "publishing/projects/<int:pk>/alert-webhook-secret",
+        api.ProjectAlertWebhookSecret.as_view(),
+        name="publishing_project_alert_webhook_secret",
+    ),
     path("publishing/projects/<int:pk>/sources", api.SourceList.as_view(), name="publishing_sources"),
     path("publishing/sources/<int:pk>", api.SourceDetail.as_view(), name="publishing_source"),
     path("publishing/sources/<int:pk>/scan", api.SourceScan.as_view(), name="publishing_source_scan"),

@@ -87,7 +87,7 @@ class Project(models.Model):
     # Alerts (publishing.alerts): an e-mail to the owner, and a signed POST to this URL if set.
     alert_email = models.BooleanField(_("e-mail me alerts"), default=True)
     alert_webhook_url = models.URLField(_("alert webhook URL"), max_length=2000, blank=True)
-    # Standard Webhooks secret (messaging.webhook_signing), made when the URL is first set.
+    # Standard Webhooks secret (cradle_site.webhooks), made when the URL is first set.
     alert_webhook_secret = EncryptedTextField(_("alert webhook signing secret"), blank=True, editable=False)
 
     # Posting slots: times of day ("HH:MM", in the owner's time zone) or one slot every

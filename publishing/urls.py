@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.project_list, name="project_list"),
     path("projects/<int:pk>/", views.project_detail, name="project_detail"),
     path("projects/<int:pk>/credentials/", views.project_credentials, name="project_credentials"),
+    path("projects/<int:pk>/alert-webhook-secret/", views.alert_webhook_secret, name="alert_webhook_secret"),
     path("projects/<int:pk>/alerts/<int:alert_id>/dismiss/", views.alert_dismiss, name="alert_dismiss"),
     path("projects/<int:pk>/sources/", views.source_add, name="source_add"),
     path("projects/<int:pk>/drive/connect/", views.drive_connect, name="drive_connect"),

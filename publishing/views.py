@@ -9,10 +9,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.reauth import reauth_required
 from cradle_site.errors import StateError
 from cradle_site.keyset import keyset_page
 from cradle_site.querysets import get_owned_or_404
@@ -86,6 +88,30 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, _("Project saved."))
                 return redirect("publishing:project_detail", pk=project.pk)
     return render(request, "publishing/project_detail.html", _detail_context(project, form=form))
+
+
+@login_required
+@writer_required
+@reauth_required(return_to=lambda request, pk: reverse("publishing:project_detail", args=[pk]))
+@require_POST
+def alert_webhook_secret(request: HttpRequest, pk: int) -> HttpResponse:
+    """POST ``do=show``: the project's page with the alert webhook's signing secret; ``do=regenerate``: a new one.
+
+    A POST after a fresh password, as for a message's webhook secrets: the secret never sits
+    in a GET answer, a URL, a history or a cache.
+    """
+    project = get_owned_or_404(Project.objects.select_related("owner"), request.user, pk=pk)
+    if not (project.alert_webhook_url and project.alert_webhook_secret):
+        messages.error(request, _("Set an alert webhook URL first."))
+        return redirect("publishing:project_detail", pk=pk)
+    if request.POST.get("do") == "regenerate":
+        alerts.webhook_secret_regenerate(project=project)
+        messages.success(request, _("A new signing secret was made; the old one no longer verifies. Give this one to the receiver."))
+    form = ProjectForm(instance=project)
+    context = _detail_context(project, form=form, revealed_secret=project.alert_webhook_secret)
+    response = render(request, "publishing/project_detail.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _detail_context(project: Project, **extra) -> dict:

@@ -26,7 +26,7 @@ def _batches(model, alias, fields):
 
 def seal(apps, schema_editor) -> None:
     from messaging.contacts import contact_hash
-    from messaging.webhook_signing import new_secret
+    from cradle_site.webhooks import new_secret
 
     recipient = apps.get_model("messaging", "Recipient")
     alias = schema_editor.connection.alias

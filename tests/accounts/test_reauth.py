@@ -24,6 +24,8 @@ from accounts.mfa_models import RecoveryCode
 from accounts.models import ApiKey, User
 from messaging import services
 from messaging.models import Message, Recipient
+from publishing import services as publishing_services
+from publishing.models import Project
 from tests.clock import NOW
 from tests.conftest import give_totp, totp_code
 
@@ -121,6 +123,14 @@ CASES = [
         setup=lambda o, m: _SECRETS.__setitem__(m.pk, _hook(m).webhook_secret),
     ),
     Sensitive(
+        "make a new alert webhook signing secret",
+        url=lambda o, m: reverse("publishing:alert_webhook_secret", args=[_alerted(o).pk]),
+        body=lambda o, m: {"do": "regenerate"},
+        done=lambda o, m: _alerted(o).alert_webhook_secret != _SECRETS.get(-o.pk),
+        form_page=lambda o, m: reverse("publishing:project_detail", args=[_alerted(o).pk]),
+        setup=lambda o, m: _SECRETS.__setitem__(-o.pk, _alerted(o).alert_webhook_secret),
+    ),
+    Sensitive(
         "change the e-mail address",
         url=lambda o, m: reverse("accounts:email_change"),
         body=lambda o, m: {"email": "new-address@example.com"},
@@ -142,6 +152,16 @@ CASES = [
 
 _SECRETS: dict[int, str] = {}
 _SESSIONS: dict[int, Client] = {}
+
+
+def _alerted(owner) -> Project:
+    """The owner's project with an alert webhook (and so a signing secret)."""
+    project = Project.objects.filter(owner=owner).first()
+    if project is None:
+        project = publishing_services.project_create(
+            owner=owner, name="Alerted", alert_webhook_url="https://hooks.example.com/alerts"
+        )
+    return project
 
 
 def _hook(message: Message) -> Recipient:

@@ -26,7 +26,7 @@ from messaging.models import Delivery, Message
 from ops.audit_models import AuditEvent
 from ops.backup import backup_create
 from ops.sealed import BackupError
-from publishing import composer, drive_oauth, scan_runs, uploads
+from publishing import alerts, composer, drive_oauth, scan_runs, uploads
 from publishing import services as publishing
 from publishing.models import ContentSource, Project, PublishingTask
 from tests.conftest import give_totp, totp_code
@@ -182,6 +182,13 @@ def test_every_operation_writes_exactly_one_event_and_no_secret(owner, staff, se
     walk.step(EventType.PROJECT_CHANGED, lambda: publishing.project_set_credentials(project=project, **credentials))
     walk.step(EventType.PROJECT_CHANGED, lambda: publishing.project_clear_credentials(project=project))
     walk.step(EventType.PROJECT_CHANGED, lambda: publishing.project_set_paused(project=project, paused=True))
+    walk.step(
+        EventType.PROJECT_CHANGED,
+        lambda: publishing.project_update(project=project, alert_webhook_url="https://hooks.example.org/cats"),
+    )
+    walk.secrets.append(Project.objects.get(pk=project.pk).alert_webhook_secret)
+    walk.secrets.append(walk.step(EventType.PROJECT_CHANGED, lambda: alerts.webhook_secret_regenerate(project=project)))
+    assert walk.events[-1].extra_data["fields"] == ["alert_webhook_secret"]
     walk.step(
         EventType.SOURCE_CREATED,
         lambda: publishing.source_create(

@@ -12,7 +12,7 @@ import threading
 import pytest
 from django.db import connection
 
-from messaging import webhook_signing
+from cradle_site import webhooks
 from publishing import alerts
 from publishing.alert_models import PublishingAlert
 from publishing.models import Project
@@ -60,7 +60,7 @@ print(opened, counts["sent"])
 
 @pytest.mark.slow
 def test_four_worker_processes_send_one_alert_for_one_incident(project):
-    secret = webhook_signing.new_secret()
+    secret = webhooks.new_secret()
     with AlertReceiver(secret) as receiver:
         Project.objects.filter(pk=project.pk).update(
             alert_email=False, alert_webhook_url=receiver.url, alert_webhook_secret=secret

@@ -15,7 +15,7 @@ from django.core import mail
 from django.db import transaction
 from django.utils import timezone
 
-from messaging import webhook_signing
+from cradle_site import webhooks
 from publishing import alerts
 from publishing.alert_models import AlertQuerySet, PublishingAlert
 from publishing.factories import tasks_bulk_create
@@ -49,7 +49,7 @@ def receiver(settings):
 
 def _hook_up(project: Project, receiver: AlertReceiver) -> None:
     """Point the project's alerts at the receiver (the URL is http: set past the form's https rule)."""
-    receiver.secret = webhook_signing.new_secret()
+    receiver.secret = webhooks.new_secret()
     Project.objects.filter(pk=project.pk).update(alert_webhook_url=receiver.url, alert_webhook_secret=receiver.secret)
 
 
@@ -257,7 +257,7 @@ def test_the_owner_dismisses_an_alert_on_the_project_page(client, owner, project
 )
 def test_a_bad_webhook_url_is_refused(url, code):
     with pytest.raises(Exception) as info:
-        alerts.clean_webhook_url(url)
+        webhooks.clean_webhook_url(url)
     assert info.value.code == code
 
 
@@ -269,18 +269,59 @@ def test_the_api_refuses_a_private_webhook_url_with_a_400_on_the_field(api_clien
     assert Project.objects.get(pk=project.pk).alert_webhook_url == ""
 
 
-def test_the_api_sets_a_webhook_url_and_shows_its_secret(api_client_for, owner, project):
+def test_the_api_sets_a_webhook_url_and_shows_its_secret_only_to_a_post(api_client_for, owner, project):
     client = api_client_for(owner, ["publishing:read", "publishing:write"])
-    answer = client.patch(
-        f"/api/v1/publishing/projects/{project.pk}", {"alert_webhook_url": "https://hooks.example.com/cradle"}
-    )
+    url = f"/api/v1/publishing/projects/{project.pk}"
+    answer = client.patch(url, {"alert_webhook_url": "https://hooks.example.com/cradle"})
     assert answer.status_code == 200, answer.content
-    body = answer.json()
-    assert body["alert_webhook_url"] == "https://hooks.example.com/cradle"
-    assert body["alert_webhook_secret"].startswith("whsec_")
+    assert answer.json()["alert_webhook_url"] == "https://hooks.example.com/cradle"
+    stored = Project.objects.get(pk=project.pk).alert_webhook_secret
+    assert stored.startswith("whsec_")
+    # Never in a GET or a PATCH answer: only the POST below shows it.
+    assert stored not in answer.content.decode() and stored not in client.get(url).content.decode()
+    shown = client.post(f"{url}/alert-webhook-secret", {})
+    assert shown.status_code == 200 and shown["Cache-Control"] == "no-store"
+    assert shown.json()["alert_webhook_secret"] == stored
     # A second save keeps the secret: the receiver was told it once.
-    again = client.patch(f"/api/v1/publishing/projects/{project.pk}", {"alert_email": False}).json()
-    assert again["alert_webhook_secret"] == body["alert_webhook_secret"]
+    client.patch(url, {"alert_email": False})
+    assert Project.objects.get(pk=project.pk).alert_webhook_secret == stored
+    renewed = client.post(f"{url}/alert-webhook-secret", {"regenerate": True}, format="json").json()
+    assert renewed["alert_webhook_secret"] != stored
+    assert Project.objects.get(pk=project.pk).alert_webhook_secret == renewed["alert_webhook_secret"]
+
+
+def test_the_secret_needs_a_write_scope_and_a_webhook(api_client_for, owner, project):
+    reader = api_client_for(owner, ["publishing:read"])
+    assert reader.post(f"/api/v1/publishing/projects/{project.pk}/alert-webhook-secret", {}).status_code == 403
+    writer = api_client_for(owner, ["publishing:read", "publishing:write"])
+    answer = writer.post(f"/api/v1/publishing/projects/{project.pk}/alert-webhook-secret", {})
+    assert answer.status_code == 400  # no webhook URL: nothing to sign for
+    assert Project.objects.get(pk=project.pk).alert_webhook_secret == ""
+
+
+def test_the_page_shows_the_secret_only_after_a_post(client, owner, project):
+    Project.objects.filter(pk=project.pk).update(
+        alert_webhook_url="https://hooks.example.com/cradle", alert_webhook_secret="whsec_" + "B" * 43 + "="
+    )
+    client.force_login(owner)  # a fresh log-in: within the re-authentication window
+    page = client.get(f"/publishing/projects/{project.pk}/")
+    assert page.status_code == 200 and "whsec_" not in page.content.decode()
+    shown = client.post(f"/publishing/projects/{project.pk}/alert-webhook-secret/", {"do": "show"})
+    assert shown.status_code == 200 and shown["Cache-Control"] == "no-store"
+    assert "whsec_" + "B" * 43 + "=" in shown.content.decode()
+    assert Project.objects.get(pk=project.pk).alert_webhook_secret == "whsec_" + "B" * 43 + "="
+    renewed = client.post(f"/publishing/projects/{project.pk}/alert-webhook-secret/", {"do": "regenerate"})
+    secret = Project.objects.get(pk=project.pk).alert_webhook_secret
+    assert secret != "whsec_" + "B" * 43 + "=" and secret in renewed.content.decode()
+
+
+def test_another_owner_cannot_see_the_secret(client, other_user, project):
+    Project.objects.filter(pk=project.pk).update(
+        alert_webhook_url="https://hooks.example.com/cradle", alert_webhook_secret="whsec_" + "C" * 43 + "="
+    )
+    client.force_login(other_user)
+    answer = client.post(f"/publishing/projects/{project.pk}/alert-webhook-secret/", {"do": "show"})
+    assert answer.status_code == 404
 
 
 def test_the_form_refuses_a_private_webhook_url(client, owner, project):

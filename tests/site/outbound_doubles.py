@@ -187,9 +187,9 @@ class FakeNetwork:
 def webhook_recipient(owner, url: str):
     """An unsaved webhook recipient of a fresh message of ``owner``, pointing at ``url`` (which the
     forms would refuse): (message, recipient) for ``WebhookChannel().send``."""
+    from cradle_site.webhooks import new_secret
     from messaging.models import Recipient
     from messaging.services import message_create
-    from messaging.webhook_signing import new_secret
 
     message, _key = message_create(
         owner=owner,

@@ -97,6 +97,7 @@ CALLS: dict[tuple[str, str], Call] = {
     ("api:messaging-message-webhook-secrets", "post"): Call(kwargs=_message, changes=False),
     ("api:publishing_projects", "post"): Call(body=lambda w: {"name": "Birds"}, outsider=None),
     ("api:publishing_project", "patch"): Call(kwargs=_project, body=lambda w: {"name": "Renamed"}),
+    ("api:publishing_project_alert_webhook_secret", "post"): Call(kwargs=_project, changes=False),
     ("api:publishing_project", "delete"): Call(kwargs=_project, body=lambda w: {"confirm_name": w.project.name}),
     ("api:publishing_sources", "post"): Call(
         kwargs=_project, body=lambda w: {"source_type": "local_folder", "path_or_identifier": w.new_folder()}

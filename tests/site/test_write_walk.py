@@ -160,6 +160,10 @@ WRITES: dict[str, list[Case]] = {
     ],
     "publishing:drive_disconnect": [Case("disconnect", kwargs=lambda w: {"pk": w.project.pk})],
     "publishing:x_disconnect": [Case("disconnect", kwargs=lambda w: {"pk": w.project.pk})],
+    # As for a message's webhook secret: regenerating changes it; showing it changes nothing.
+    "publishing:alert_webhook_secret": [
+        Case("regenerate", kwargs=lambda w: {"pk": w.project.pk}, body=lambda w: {"do": "regenerate"})
+    ],
     "publishing:alert_dismiss": [Case("dismiss", kwargs=lambda w: {"pk": w.project.pk, "alert_id": w.alert.pk})],
     "publishing:task_action": [
         Case("retry", kwargs=lambda w: {"pk": w.failed_task.pk, "action": "retry"}),
