@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cradle_site.errors import Busy, StateError
+from cradle_site.form_errors import add_service_errors
 from cradle_site.querysets import get_owned_or_404
 from cradle_site.roles import writer_required
 from messaging import pauses
@@ -30,8 +31,7 @@ def _start(request: HttpRequest, form: PauseForm, message: Message | None) -> bo
     try:
         pauses.pause_start(owner=request.user, until=form.cleaned_data["until"], message=message)
     except ValidationError as exc:
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
+        add_service_errors(form, exc)
         return False
     except (StateError, Busy) as exc:
         flash.error(request, BUSY_TEXT if isinstance(exc, Busy) else str(exc))

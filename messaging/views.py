@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 from accounts.reauth import reauth_required
 from cradle_site import ratelimit
 from cradle_site.errors import Busy, StateError
+from cradle_site.form_errors import add_service_errors
 from cradle_site.querysets import get_owned_or_404
 from cradle_site.roles import writer_required
 from messaging import ladder, pauses, projection, services, webhook_secrets
@@ -114,14 +115,16 @@ def message_list(request: HttpRequest) -> HttpResponse:
 
 def _apply_errors(exc: ValidationError, form, formset) -> None:
     rows = formset.recipient_forms()  # recipients[i] is the i-th filled row, skipping deleted ones
+    rest = {}
     for key, errors in exc.message_dict.items():
         if key.startswith("recipients["):
             index = int(key[len("recipients[") : key.index("]")])
-            field = key.rsplit(".", 1)[-1]
             if index < len(rows):
-                rows[index].add_error(field, errors)
+                rows[index].add_error(key.rsplit(".", 1)[-1], errors)
                 continue
-        form.add_error(key if key in form.fields else None, errors)
+        rest[key] = errors
+    if rest:
+        add_service_errors(form, ValidationError(rest))
 
 
 @login_required

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.reauth import reauth_required
 from cradle_site.errors import StateError
+from cradle_site.form_errors import add_service_errors
 from cradle_site.keyset import keyset_page
 from cradle_site.querysets import get_owned_or_404
 from cradle_site.roles import writer_required
@@ -33,9 +34,7 @@ FORM_FIELD_OF = {"slot_times": "slot_times_text"}
 
 
 def add_errors(form, error: ValidationError) -> None:
-    for field, reasons in error.message_dict.items():
-        field = FORM_FIELD_OF.get(field, field)
-        form.add_error(field if field in form.fields else None, reasons)
+    add_service_errors(form, error, field_of=FORM_FIELD_OF)
 
 
 def _status_counts(projects: list[Project]) -> dict[int, dict[str, int]]:
