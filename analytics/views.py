@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC
 
 from django.contrib.auth.decorators import login_required
+from django.db.models import CharField
+from django.db.models.functions import Cast
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -83,16 +84,30 @@ def project_detail(request, pk: int):
 CSV_CHUNK_ROWS = 2000
 
 
+def _utc_text(stored: str) -> str:
+    """A UTC datetime column read as text (``2026-03-01 10:00:00[.ffffff]``) in ``isoformat`` form.
+
+    Reading the column as text skips the driver's and Django's datetime conversion of every
+    row: a year of hours for five projects is 44,000 rows, and that conversion was a third
+    of the export's time. Stored values are UTC (``USE_TZ``) on both databases.
+    """
+    text = stored.replace(" ", "T", 1)
+    if text.endswith(".000000"):
+        text = text[:-7]
+    return text + "+00:00"
+
+
 def _csv_chunks(head: list[str], rows, *, first_is_hour: bool, names: dict[int, str] | None = None):
     """The CSV text in chunks of ``CSV_CHUNK_ROWS`` lines, read from the cursor as it goes.
-    With ``names``, the second column is a project id and its name is written after it."""
+    With ``names``, the second column is a project id and its name is written after it.
+    An hour's first column comes as text (``_utc_text``), a day's as a date."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(head)
     for index, (moment, *rest) in enumerate(rows.iterator(chunk_size=CSV_CHUNK_ROWS), start=1):
         if names is not None:
             rest.insert(1, names[rest[0]])
-        writer.writerow([moment.astimezone(UTC).isoformat() if first_is_hour else moment.isoformat(), *rest])
+        writer.writerow([_utc_text(moment) if first_is_hour else moment.isoformat(), *rest])
         if index % CSV_CHUNK_ROWS == 0:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -149,7 +164,11 @@ def export_csv(request, kind: str, pk: int | None = None):
         qs = qs.filter(day__gte=rng.first_day, day__lte=rng.last_day)
     else:
         qs = qs.filter(hour_timestamp__gte=rng.start, hour_timestamp__lt=rng.end)
-    rows = qs.order_by(time_column, "pk").values_list(*columns)
+    qs = qs.order_by(time_column, "pk")
+    if not by_day:
+        qs = qs.annotate(hour_text=Cast(time_column, CharField()))
+        columns = ["hour_text", *columns[1:]]
+    rows = qs.values_list(*columns)
     response = StreamingHttpResponse(
         _csv_chunks(head, rows, first_is_hour=not by_day, names=names), content_type="text/csv; charset=utf-8"
     )

@@ -14,7 +14,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 
-def add_service_errors(form: forms.BaseForm, error: ValidationError, *, field_of: Mapping[str, str] | None = None) -> None:
+def add_service_errors(
+    form: forms.BaseForm, error: ValidationError, *, field_of: Mapping[str, str] | None = None
+) -> None:
     """Put each reason of ``error`` on ``form``; ``field_of`` renames service fields the page calls otherwise."""
     for key, reasons in error.message_dict.items():
         field = (field_of or {}).get(key, key)

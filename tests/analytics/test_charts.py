@@ -170,3 +170,15 @@ def test_the_screen_reader_summary_is_in_the_active_language():
     assert bars.description == "T。合计：S: 2。"
     assert _drawings(lines)[0].find(f"{SVG}desc").text == "T。S：最高 4。"
     assert "此时间范围内没有数据" in empty.drawings[0]
+
+
+def test_the_table_rows_are_escaped_html_in_the_rows_order():
+    from analytics.charts import Series, stacked_bar_chart
+
+    chart = stacked_bar_chart(
+        chart_id="t", title="T", labels=["<a>", "b"], series=[Series("<X>", [1, None], "posts_success")]
+    )
+    assert (
+        chart.table_body
+        == '<tr><th scope="row">&lt;a&gt;</th><td>1</td></tr>\n<tr><th scope="row">b</th><td>–</td></tr>'
+    )

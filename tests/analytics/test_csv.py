@@ -150,3 +150,11 @@ def test_csv_400_names_the_parameter(client, owner, hourly):
     response = client.get(reverse("analytics:publishing_export"), {"interval": "week"})
     assert response.status_code == 400
     assert response.content.decode() == "interval: The export has a row per hour or per day.\n"
+
+
+def test_an_hour_read_as_text_is_written_as_isoformat_in_utc():
+    from analytics.views import _utc_text
+
+    assert _utc_text("2026-03-01 10:00:00") == "2026-03-01T10:00:00+00:00"
+    assert _utc_text("2026-03-01 10:00:00.000000") == "2026-03-01T10:00:00+00:00"
+    assert _utc_text("2026-03-01 10:00:00.250000") == "2026-03-01T10:00:00.250000+00:00"
