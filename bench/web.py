@@ -129,10 +129,15 @@ def endpoints(ds) -> list[tuple[str, str, str]]:
     ]
 
 
-def _body_size(response) -> int:
-    if response.streaming:
-        return sum(len(chunk) for chunk in response.streaming_content)
-    return len(response.content)
+def _body_size(response, started: float) -> tuple[int, float]:
+    """The body's bytes, and when its first byte was ready (``perf_counter``): a streamed
+    export starts its download there, however long the rest takes."""
+    if not response.streaming:
+        return len(response.content), time.perf_counter()
+    chunks = iter(response.streaming_content)
+    first = next(chunks, b"")
+    first_at = time.perf_counter()
+    return len(first) + sum(len(chunk) for chunk in chunks), first_at
 
 
 def explain(connection, captured) -> None:
@@ -174,12 +179,12 @@ def measure(ds, requests_per: int, only: str | None, show_plans: bool = False) -
         if only and not re.search(only, name):
             continue
         client = clients[kind]
-        timings, queries, errors, size, status = [], 0, 0, 0, 200
+        timings, first_bytes, queries, errors, size, status = [], [], 0, 0, 0, 200
         for i in range(requests_per + 1):
             with CaptureQueriesContext(connection) as captured:
                 started = time.perf_counter()
                 response = client.get(url)
-                size = _body_size(response)
+                size, first_at = _body_size(response, started)
                 elapsed = time.perf_counter() - started
             if response.status_code != 200:
                 errors += 1
@@ -187,6 +192,7 @@ def measure(ds, requests_per: int, only: str | None, show_plans: bool = False) -
             queries = max(queries, len(captured))
             if i:  # the first request warms the caches (and the connection)
                 timings.append(elapsed * 1000)
+                first_bytes.append((first_at - started) * 1000)
             elif show_plans:
                 print(f"\n=== {name}: {url}", file=sys.stderr)
                 explain(connection, captured)
@@ -202,6 +208,7 @@ def measure(ds, requests_per: int, only: str | None, show_plans: bool = False) -
                 "bytes": size,
                 "status": status,
                 "errors": errors,
+                **({"first_byte_p50_ms": round(statistics.median(first_bytes), 1)} if response.streaming else {}),
             }
         )
 
