@@ -163,7 +163,8 @@ def test_the_ladder_cannot_change_while_a_warning_is_under_way(owner, make_messa
 
 
 def test_one_sweep_batch_advances_each_ladder_at_its_own_level(owner, make_message, django_assert_max_num_queries):
-    """Set-based with mixed ladders: one UPDATE (and one log INSERT) per (ladder, level) present."""
+    """Set-based with mixed ladders: one UPDATE (and one log INSERT) per level present, each
+    message's next step timed by its own ladder."""
     with time_machine.travel(NOW, tick=False) as clock:
         for name in ("welfare", "weekly", "seed", "seed"):
             for level in (0, 2, 3):
@@ -175,7 +176,15 @@ def test_one_sweep_batch_advances_each_ladder_at_its_own_level(owner, make_messa
         assert claimed == 12
     updates = [q["sql"] for q in captured.captured_queries if q["sql"].startswith('UPDATE "messaging_message"')]
     updates += [q["sql"] for q in captured.captured_queries if q["sql"].startswith("UPDATE `messaging_message`")]
-    assert len(updates) == 9  # 3 ladders x 3 levels present
+    # Levels 0, 2 and 3 warn (3 ladders each, 2 at level 3); at level 3 the welfare check delivers.
+    assert len(updates) == 4
+    table = StatusLog._meta.db_table
+    inserts = [q["sql"] for q in captured.captured_queries if "INSERT INTO" in q["sql"] and table in q["sql"]]
+    assert len([sql for sql in inserts if "SELECT" in sql]) == 3  # one per warning level sent
+    for m in Message.objects.filter(state=Message.State.ACTIVE):
+        assert m.next_warning_date == NOW + H + ladder.ladder_of(m).interval_after(m.warning_level), m.ladder_preset
+        log = StatusLog.objects.get(message=m, status=f"WARNING_{m.warning_level}")
+        assert log.data["next_step_at"] == m.next_warning_date.isoformat()
     by = {(m.ladder_preset, m.warning_level, m.state) for m in Message.objects.all()}
     assert ("welfare", 3, Message.State.DELIVERING) in by  # level 3 = its last warning: delivered
     assert ("", 4, Message.State.ACTIVE) in by  # the seed goes on to warning 4
