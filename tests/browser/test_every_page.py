@@ -66,6 +66,7 @@ NOT_PAGES = {
     "task_action",
     "project_credentials",
     "recipient_secret",  # POST: show or regenerate a webhook recipient's signing secret
+    "alert_webhook_secret",  # POST after re-auth: show or regenerate a project's alert webhook secret
     "source_add",
     "drive_connect",
     "drive_disconnect",
