@@ -253,7 +253,9 @@ ScanStatusOut = inline_serializer(
 
 
 class AlertWebhookSecretIn(serializers.Serializer):
-    regenerate = serializers.BooleanField(default=False, help_text="Make a new secret first; the old one stops verifying.")
+    regenerate = serializers.BooleanField(
+        default=False, help_text="Make a new secret first; the old one stops verifying."
+    )
 
 
 class AlertWebhookSecretOut(serializers.Serializer):

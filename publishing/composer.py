@@ -85,6 +85,7 @@ def post_create(
 ) -> PublishingTask:
     """Queue a post (or a thread) written in the composer. Without ``scheduled_at``: the next free slot."""
     services._check_scheduled_at(scheduled_at)
+    services._check_not_past(scheduled_at)
     services._check_priority(priority)
     contents, media_hash = _thread_content(project.owner_id, posts)
     if scheduled_at is None:
@@ -121,6 +122,7 @@ def post_update(*, task: PublishingTask, posts: list[PostIn], scheduled_at: date
     if task.posted_id:
         raise StateError(_("Part of this thread is already on X; it can no longer be edited."))
     services._check_scheduled_at(scheduled_at)
+    services._check_not_past(scheduled_at)
     contents, media_hash = _thread_content(task.project.owner_id, posts)
     changes = {
         "content_data": contents[0],

@@ -79,7 +79,8 @@ def project_zone(project: Project) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo("UTC")
 
 
-def _day_slots(project: Project, day: date, zone) -> list[datetime]:
+def day_slots(project: Project, day: date, zone: zoneinfo.ZoneInfo) -> list[datetime]:
+    """The project's slots on ``day`` (a day of ``zone``), as aware datetimes in ``zone``, in order."""
     if project.slot_times and not project.slot_interval_minutes:
         slots = (parse_slot(value) for value in project.slot_times)
         times = sorted({at for days, at in slots if day.weekday() in days})
@@ -114,7 +115,7 @@ def slots_next_free(*, project: Project, count: int, now: datetime | None = None
     result: list[datetime] = []
     for offset in range(_MAX_DAYS):
         day = today + timedelta(days=offset)
-        for slot in _day_slots(project, day, zone):
+        for slot in day_slots(project, day, zone):
             if project.daily_cap and per_day[day] >= project.daily_cap:
                 break
             slot_utc = slot.astimezone(UTC)
@@ -138,7 +139,7 @@ def slots_between(*, project: Project, start: datetime, end: datetime) -> int:
     day, last = start.astimezone(zone).date() - timedelta(days=1), end.astimezone(zone).date()
     count = 0
     while day <= last:
-        slots = _day_slots(project, day, zone)
+        slots = day_slots(project, day, zone)
         if project.daily_cap:
             slots = slots[: project.daily_cap]
         count += sum(1 for slot in slots if start < slot.astimezone(UTC) <= end)

@@ -10,7 +10,7 @@ numbers from these constants.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -240,6 +240,23 @@ def _check_scheduled_at(scheduled_at: datetime | None) -> None:
         raise ValidationError({"scheduled_at": dates.out_of_window_reason()})
 
 
+# A time a minute or two ago is "now" (a form's minutes, a slow click): it posts at once.
+PAST_GRACE = timedelta(minutes=5)
+
+
+def _check_not_past(scheduled_at: datetime | None) -> None:
+    """A post moved or written for a time that has passed is refused, not posted at once:
+    the owner meant a time, and the next free slot is one choice away (an empty time)."""
+    if scheduled_at is not None and scheduled_at < timezone.now() - PAST_GRACE:
+        raise ValidationError(
+            {
+                "scheduled_at": _(
+                    "That time has passed. Choose a time from now on, or leave it empty for the next free slot."
+                )
+            }
+        )
+
+
 def task_create(
     *,
     project: Project,
@@ -347,7 +364,9 @@ def task_cancel(*, task: PublishingTask) -> PublishingTask:
 
 
 def task_reschedule(*, task: PublishingTask, scheduled_at: datetime | None = None, priority: int | None = None):
+    """Move a pending post (the queue's form, the calendar's drop, the API). A past time is refused."""
     _check_scheduled_at(scheduled_at)
+    _check_not_past(scheduled_at)
     _check_priority(priority)
     if task.status != Status.PENDING:
         raise StateError(_("Only pending tasks can be moved."))

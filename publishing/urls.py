@@ -1,6 +1,6 @@
 from django.urls import path
 
-from publishing import views, views_composer, views_removal, views_sources
+from publishing import views, views_calendar, views_composer, views_removal, views_sources
 
 app_name = "publishing"
 
@@ -26,6 +26,8 @@ urlpatterns = [
     path("sources/<int:pk>/scan/status/", views.source_scan_status, name="source_scan_status"),
     path("queue/", views.task_list, name="task_list"),
     path("queue/<int:pk>/<str:action>/", views.task_action, name="task_action"),
+    path("calendar/", views_calendar.calendar, name="calendar"),
+    path("calendar/move/<int:pk>/", views_calendar.calendar_move, name="calendar_move"),
     path("logs/", views.log_list, name="log_list"),
     path("compose/", views_composer.compose, name="compose"),
     path("posts/<int:pk>/", views_composer.post_preview, name="post_preview"),

@@ -3,6 +3,8 @@ and every page that takes a POST is behind ``writer_required`` (a viewer gets 40
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -10,6 +12,7 @@ from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -105,7 +108,9 @@ def alert_webhook_secret(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("publishing:project_detail", pk=pk)
     if request.POST.get("do") == "regenerate":
         alerts.webhook_secret_regenerate(project=project)
-        messages.success(request, _("A new signing secret was made; the old one no longer verifies. Give this one to the receiver."))
+        messages.success(
+            request, _("A new signing secret was made; the old one no longer verifies. Give this one to the receiver.")
+        )
     form = ProjectForm(instance=project)
     context = _detail_context(project, form=form, revealed_secret=project.alert_webhook_secret)
     response = render(request, "publishing/project_detail.html", context)
@@ -282,6 +287,13 @@ def source_scan_status(request: HttpRequest, pk: int) -> JsonResponse:
     return JsonResponse(body)
 
 
+def _day_of(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
 @login_required
 def task_list(request: HttpRequest) -> HttpResponse:
     tasks = PublishingTask.objects.owned_by(request.user).select_related("project")
@@ -289,6 +301,11 @@ def task_list(request: HttpRequest) -> HttpResponse:
     filters.is_valid()  # a bad filter is left out; the valid ones still apply
     if filters.cleaned_data.get("project"):
         tasks = tasks.filter(project_id=filters.cleaned_data["project"])
+    on = _day_of(request.GET.get("on"))
+    if on:  # the calendar's "N more posts" of one day, in the viewer's zone
+        zone = timezone.get_current_timezone()
+        start = datetime.combine(on, time(0, 0), tzinfo=zone)
+        tasks = tasks.filter(scheduled_at__gte=start, scheduled_at__lt=start + timedelta(days=1))
     status = filters.cleaned_data.get("status")
     # Upcoming first (the default tab): what is still to be posted, soonest first; the
     # published, the failed and everything are newest first, in their own tabs.
@@ -312,7 +329,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
     for task in page.rows:
         task.preview = task_shown(task, list(task.replies.all()) if task.reply_count else [])
         task.is_editable = task.status in composer.EDITABLE and not task.posted_id
-    context = {"page": page, "filters": filters, "tab": tab, "status": status, "any_held": held}
+    context = {"page": page, "filters": filters, "tab": tab, "status": status, "any_held": held, "on": on}
     return render(request, "publishing/task_list.html", context)
 
 

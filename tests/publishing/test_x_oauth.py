@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.db import close_old_connections, connection
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import User
 from publishing import x_oauth
@@ -48,7 +49,10 @@ def _connect(client, user: User, project: Project, x: XDouble, account: str = "a
 
 
 def _post(project, text="Hello from OAuth 2.0", **extra) -> PublishingTask:
-    return post_create(project=project, posts=[PostIn(text=text, **extra)], scheduled_at=NOW - timedelta(minutes=1))
+    # Due a minute ago by the test's clock, wherever the test moved it.
+    return post_create(
+        project=project, posts=[PostIn(text=text, **extra)], scheduled_at=timezone.now() - timedelta(minutes=1)
+    )
 
 
 @pytest.mark.django_db
