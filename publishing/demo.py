@@ -43,7 +43,10 @@ def create_demo(user) -> Project:
     project, _ = Project.objects.get_or_create(
         owner=user,
         name="Demo photos",
-        defaults={"description": "Three generated images, posted as a dry run.", "slot_times": ["09:00", "18:00"]},
+        defaults={
+            "description": "Three generated images, posted as a dry run.",
+            "slot_times": ["Mon-Fri 09:00", "Mon-Fri 17:00", "Sat 11:00"],
+        },
     )
     source, _ = ContentSource.objects.get_or_create(
         project=project, source_type=ContentSource.SourceType.LOCAL_FOLDER, path_or_identifier=str(folder.resolve())

@@ -40,7 +40,6 @@ def _project_id(value: str | None) -> int | None:
 
 
 @login_required
-@writer_required
 def calendar(request: HttpRequest) -> HttpResponse:
     zone = timezone.get_current_timezone()
     today = timezone.localdate()

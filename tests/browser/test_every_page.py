@@ -64,6 +64,7 @@ NOT_PAGES = {
     "email_verify_resend",  # POST only: the banner's "send the link again"
     "source_scan",
     "task_action",
+    "calendar_move",  # POST: the calendar's drop and "Move to" form
     "project_credentials",
     "recipient_secret",  # POST: show or regenerate a webhook recipient's signing secret
     "alert_webhook_secret",  # POST after re-auth: show or regenerate a project's alert webhook secret
@@ -281,6 +282,7 @@ PAGES = {
     "publishing:project_detail": ("user", lambda d: [d["project"].pk]),
     "publishing:task_list": ("user", None),
     "publishing:log_list": ("user", None),
+    "publishing:calendar": ("user", None),
     "publishing:compose": ("user", None),
     "publishing:post_preview": ("user", lambda d: [d["project"].tasks.order_by("pk").last().pk]),
     "publishing:post_edit": ("user", lambda d: [d["project"].tasks.order_by("pk").last().pk]),

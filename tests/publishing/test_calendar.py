@@ -186,11 +186,13 @@ def test_next_free_slot_bad_input_others_posts_and_published_posts(client, shang
     assert answer.status_code == 400 and "pending" in answer.json()["message"]
 
 
-def test_a_viewer_sees_no_calendar_to_change(client, shanghai_owner, slotted):
+def test_a_viewer_sees_the_calendar_but_cannot_move_a_post(client, shanghai_owner, slotted):
     task = task_create(project=slotted, text="Read only", scheduled_at=local(TUESDAY, 9))
     shanghai_owner.role = User.Role.VIEWER
     shanghai_owner.save(update_fields=["role"])
     client.force_login(shanghai_owner)
+    body = client.get(reverse("publishing:calendar")).content.decode()
+    assert "Read only" in body and "draggable" not in body and f'id="move-{task.pk}"' not in body
     assert client.post(reverse(MOVE, args=[task.pk]), {"at": "next"}).status_code == 403
 
 

@@ -191,6 +191,13 @@ WRITES: dict[str, list[Case]] = {
     ],
     "publishing:post_delete": [Case("delete", kwargs=lambda w: {"pk": w.task.pk})],
     "publishing:post_duplicate": [Case("duplicate", kwargs=lambda w: {"pk": w.task.pk})],
+    "publishing:calendar_move": [
+        Case(
+            "move",
+            kwargs=lambda w: {"pk": w.task.pk},
+            body=lambda w: {"at": (timezone.now() + timedelta(days=3)).replace(microsecond=0).isoformat()},
+        )
+    ],
 }
 
 
@@ -358,6 +365,7 @@ READS: dict[str, Read] = {
     "accounts:password_reset_complete": Read(),
     "publishing:task_list": Read(),
     "publishing:log_list": Read(),
+    "publishing:calendar": Read(),
     "publishing:post_preview": Read(lambda w: {"pk": w.task.pk}),
     # A POST that only renders the template as typed (the source page's live preview).
     "publishing:source_template_preview": Read(lambda w: {"pk": w.source.pk}),

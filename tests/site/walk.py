@@ -157,7 +157,9 @@ def build_world(owner: User, outsider: User, media_root: Path) -> World:
     # An alert webhook with its secret, so making a new secret changes something.
     project.alert_webhook_url = "https://hooks.example.org/alerts"
     project.alert_webhook_secret = "whsec_" + "A" * 43 + "="
-    project.save(update_fields=["gdrive_refresh_token", "x_oauth_refresh_token", "alert_webhook_url", "alert_webhook_secret"])
+    project.save(
+        update_fields=["gdrive_refresh_token", "x_oauth_refresh_token", "alert_webhook_url", "alert_webhook_secret"]
+    )
     (media_root / "cat.png").write_bytes(png_bytes(1))
     source = publishing_services.source_create(
         project=project, source_type="local_folder", path_or_identifier=str(media_root)
