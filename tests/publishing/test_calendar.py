@@ -254,3 +254,18 @@ def test_the_calendars_range_query_reads_the_owner_time_index(shanghai_owner, sl
             cursor.execute("EXPLAIN " + grid_sql[0])
             plan = " ".join(str(row) for row in cursor.fetchall())
     assert "ix_tasks_owner" in plan or "ix_tasks_project" in plan, plan
+
+
+def test_the_api_refuses_a_move_into_the_past_with_a_400_on_the_field(api_client_for, shanghai_owner, slotted):
+    task = task_create(project=slotted, text="API move", scheduled_at=local(TUESDAY, 9))
+    api = api_client_for(shanghai_owner, ["publishing:read", "publishing:write"])
+    url = f"/api/v1/publishing/tasks/{task.pk}/change"
+    response = api.post(url, {"scheduled_at": (NOW - timedelta(days=1)).isoformat()}, format="json")
+    assert response.status_code == 400
+    assert "passed" in " ".join(response.json()["error"]["fields"]["scheduled_at"])
+    task.refresh_from_db()
+    assert task.scheduled_at == local(TUESDAY, 9)
+    later = local(WEDNESDAY, 17)
+    assert api.post(url, {"scheduled_at": later.isoformat()}, format="json").status_code == 200
+    task.refresh_from_db()
+    assert task.scheduled_at == later
