@@ -9,7 +9,7 @@ import zoneinfo
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.formats import date_format
 
 from accounts.models import User
@@ -101,17 +101,26 @@ def test_create_a_project_fill_the_queue_work_it_and_publish(live_server, page, 
     page.wait_for_load_state()
     assert page.locator("tbody tr").count() == 3, "filtering by status keeps the project"
 
-    # Move "Lunch cat" to yesterday morning (Paris time): it is due now.
-    yesterday = (timezone.now() - timedelta(days=1)).astimezone(timezone.get_default_timezone()).date()
+    # Moving "Lunch cat" to yesterday morning (Paris time) is refused, with the reason.
+    paris = zoneinfo.ZoneInfo("Europe/Paris")
+    yesterday = (timezone.now() - timedelta(days=1)).astimezone(paris).date()
+    lunch = _row(page, "Lunch cat")
+    lunch.locator("input[name=scheduled_at]").fill(f"{yesterday:%Y-%m-%d}T08:00")
+    with page.expect_navigation():
+        lunch.locator("text=Change").click()
+    assert "That time has passed" in flash_text(page)
+    # To this minute, Paris time, it goes: it is due now.
+    now_here = timezone.now().astimezone(paris).replace(second=0, microsecond=0)
     lunch = _row(page, "Lunch cat")
     lunch.locator("input[name=priority]").fill("5")
-    lunch.locator("input[name=scheduled_at]").fill(f"{yesterday:%Y-%m-%d}T08:00")
-    lunch.locator("text=Change").click()
-    page.wait_for_load_state()
+    lunch.locator("input[name=scheduled_at]").fill(f"{now_here:%Y-%m-%dT%H:%M}")
+    with page.expect_navigation():
+        lunch.locator("text=Change").click()
     assert "Task updated." in flash_text(page)
     assert "Dog of the day" not in page.inner_text("tbody"), "an action keeps the queue's filters"
     lunch = _row(page, "Lunch cat")
-    assert f"{yesterday:%m/%d/%Y} 8 a.m." in lunch.inner_text(), "shown back in Paris time, as typed"
+    shown = dateformat.format(now_here, "m/d/Y P")
+    assert shown in lunch.inner_text(), "shown back in Paris time, as typed"
     assert lunch.locator("td").nth(5).inner_text().strip() == "5"
 
     _row(page, "Evening cat").locator("text=Cancel").click()
