@@ -26,6 +26,7 @@ readers and for anyone who wants the exact values.
 
 from __future__ import annotations
 
+import functools
 import math
 import unicodedata
 from dataclasses import dataclass, field
@@ -95,6 +96,7 @@ class Chart:
     table_body: SafeString = SafeString("")
 
 
+@functools.lru_cache(maxsize=8192)  # a year's 366 day labels are measured several times per chart
 def text_width(text: str, size: float = FONT) -> float:
     """Estimated drawn width: wide (CJK, full-width) glyphs 1 em, others 0.62 em.
 

@@ -85,6 +85,7 @@ def endpoints(ds) -> list[tuple[str, str, str]]:
     oldest_log = PublishingLog.objects.filter(project__owner_id=ds.heavy_id).order_by("published_at", "id")[50]
     today = timezone.localdate()
     year = f"from={today - timedelta(days=365)}&to={today}"
+    month = f"from={today - timedelta(days=30)}&to={today}"  # the longest hourly export (HOURLY_MAX_DAYS)
     return [
         ("messages page", PAGE, "/messages/"),
         ("messages page, last", PAGE, f"/messages/?before={_cursor_of(oldest_message)}"),
@@ -99,7 +100,8 @@ def endpoints(ds) -> list[tuple[str, str, str]]:
         ("statistics page", PAGE, "/stats/"),
         ("statistics page, 1 year", PAGE, f"/stats/?{year}"),  # auto: per week
         ("statistics page, 1 year per day", PAGE, f"/stats/?{year}&interval=day"),
-        ("statistics CSV, 1 year", PAGE, f"/stats/publishing/export.csv?{year}"),  # per hour
+        ("statistics CSV, 1 year", PAGE, f"/stats/publishing/export.csv?{year}"),  # auto: per day past 31 days
+        ("statistics CSV, 31 days per hour", PAGE, f"/stats/publishing/export.csv?{month}&interval=hour"),
         ("statistics CSV, 1 year per day", PAGE, f"/stats/publishing/export.csv?{year}&interval=day"),
         ("project statistics, 1 year", PAGE, f"/stats/projects/{ds.project_id}/?{year}"),
         ("API messages", API, "/api/v1/messages"),

@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from analytics.aggregate import MESSAGE_FIELDS, PUBLISHING_FIELDS
 from analytics.models import AnalyticsHourly, MessageHourly
+from analytics.selectors import HOURLY_MAX_DAYS
 from tests.analytics.factories import NOW, make_project
 
 DAY_START = NOW.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -173,3 +174,21 @@ def test_an_hour_read_as_text_is_written_as_isoformat_in_utc():
     assert _utc_text("2026-03-01 10:00:00") == "2026-03-01T10:00:00+00:00"
     assert _utc_text("2026-03-01 10:00:00.000000") == "2026-03-01T10:00:00+00:00"
     assert _utc_text("2026-03-01 10:00:00.250000") == "2026-03-01T10:00:00.250000+00:00"
+
+
+def test_an_automatic_export_longer_than_the_hourly_limit_comes_per_day(client, owner):
+    """Hours up to HOURLY_MAX_DAYS (the charts' own limit); past it, the automatic export is
+    the day rows, named so: a year of hours was the one request that grew with the rows."""
+    client.force_login(owner)
+    last = NOW.date()
+    month = {"from": (last - timedelta(days=HOURLY_MAX_DAYS - 1)).isoformat(), "to": last.isoformat()}
+    response = client.get(reverse("analytics:publishing_export"), month)
+    assert "hourly" in response["Content-Disposition"]
+    assert _body(response).startswith("hour_utc,")
+    longer = {**month, "from": (last - timedelta(days=HOURLY_MAX_DAYS)).isoformat()}
+    response = client.get(reverse("analytics:publishing_export"), longer)
+    assert "daily" in response["Content-Disposition"]
+    assert _body(response).startswith("day_utc,")
+    # Asked for per hour, a longer range is refused with the reason, as the charts refuse it.
+    response = client.get(reverse("analytics:publishing_export"), {**longer, "interval": "hour"})
+    assert response.status_code == 400 and "at most" in response.content.decode()
