@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.reauth import reauth_required
+from cradle_site import dates
 from cradle_site.errors import StateError
 from cradle_site.form_errors import add_service_errors
 from cradle_site.keyset import keyset_page
@@ -289,9 +290,10 @@ def source_scan_status(request: HttpRequest, pk: int) -> JsonResponse:
 
 def _day_of(value: str | None) -> date | None:
     try:
-        return date.fromisoformat(value) if value else None
+        day = date.fromisoformat(value) if value else None
     except ValueError:
         return None
+    return day if day and dates.in_window(day) else None
 
 
 @login_required

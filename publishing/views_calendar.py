@@ -20,6 +20,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from cradle_site import dates
 from cradle_site.errors import StateError
 from cradle_site.querysets import get_owned_or_404
 from cradle_site.roles import writer_required
@@ -30,9 +31,12 @@ from publishing.scheduling import slots_next_free
 
 def _anchor(value: str | None, today: date) -> date:
     try:
-        return date.fromisoformat(value) if value else today
+        anchor = date.fromisoformat(value) if value else today
     except ValueError:
         return today  # a bad date shows this week, as an empty one would be no answer
+    # Outside the site's dates (cradle_site.dates) there is nothing to show, and a month at
+    # the end of year 9999 has no next one to link to.
+    return anchor if dates.in_window(anchor) else today
 
 
 def _project_id(value: str | None) -> int | None:

@@ -118,6 +118,9 @@ def test_the_page_shows_only_the_owners_posts(client, shanghai_owner, slotted, o
     # A month, and nonsense in the query string, still answer.
     assert client.get(reverse("publishing:calendar") + "?view=month&start=2025-04-02").status_code == 200
     assert client.get(reverse("publishing:calendar") + "?view=year&start=not-a-day&project=x").status_code == 200
+    for far in ("9999-12-31", "0001-01-01"):  # outside the site's dates: this week, not an overflow
+        assert client.get(reverse("publishing:calendar") + f"?view=month&start={far}").status_code == 200
+        assert client.get(reverse("publishing:task_list") + f"?on={far}").status_code == 200
 
 
 def test_a_drop_on_a_slot_moves_the_post_and_writes_one_audit_event(client, shanghai_owner, slotted):
