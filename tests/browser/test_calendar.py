@@ -81,10 +81,11 @@ def test_drag_a_post_to_a_free_slot_then_move_another_with_the_keyboard(live_ser
     problems = []
     for view in ("week", "month"):
         for language in ("en", "zh-hans"):
-            ada.language = language
-            ada.save(update_fields=["language"])
+            # The log-in set the language cookie, which wins over the account's setting.
+            page.context.add_cookies([{"name": "django_language", "value": language, "url": base}])
             for width in (390, 1280):
                 page.set_viewport_size({"width": width, "height": 900})
                 page.goto(f"{base}/publishing/calendar/?view={view}&start={tomorrow.isoformat()}")
+                assert page.evaluate("document.documentElement.lang").lower() == language
                 problems += _check(page, f"calendar {view}@{width}/{language}", console)
     assert problems == [], "\n".join(problems)

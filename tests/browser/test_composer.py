@@ -122,14 +122,13 @@ def test_write_preview_and_queue_a_thread_checked_at_both_widths_in_both_languag
     assert [m["alt_text"] for m in task.content_data["media_items"]] == ["A grey cat", "A black cat"]
     assert page.locator(".x-post").count() == 2
 
-    ada.language = "zh-hans"
-    ada.save(update_fields=["language"])
     for path in (page.url, f"{base}/publishing/queue/", f"{base}/publishing/compose/"):
         for language in ("zh-hans", "en"):
-            ada.language = language
-            ada.save(update_fields=["language"])
+            # The log-in set the language cookie, which wins over the account's setting.
+            page.context.add_cookies([{"name": "django_language", "value": language, "url": base}])
             for width in (390, 1280):
                 page.set_viewport_size({"width": width, "height": 900})
                 page.goto(path)
+                assert page.evaluate("document.documentElement.lang").lower() == language
                 problems += _check(page, f"{path}@{width}/{language}", console)
     assert problems == [], "\n".join(problems)
