@@ -3,6 +3,7 @@ from rest_framework.routers import SimpleRouter
 
 from messaging.api import CheckinView, MessageViewSet
 from messaging.pause_api import PauseViewSet
+from messaging.owner_contact_api import OwnerContactViewSet
 
 router = SimpleRouter()
 # The other apps' routes have no trailing slash; these answer with and without one, so
@@ -11,6 +12,7 @@ router = SimpleRouter()
 router.trailing_slash = "/?"
 router.register("messages", MessageViewSet, basename="messaging-message")
 router.register("pauses", PauseViewSet, basename="messaging-pause")
+router.register("owner-contacts", OwnerContactViewSet, basename="messaging-owner-contact")
 
 urlpatterns = [
     re_path(r"^checkin/?$", CheckinView.as_view(), name="checkin"),
