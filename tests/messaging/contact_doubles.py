@@ -21,7 +21,10 @@ import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
 from aiosmtpd.controller import Controller
+from django.test import Client
+from django.urls import reverse
 
 
 class _Handler:
@@ -154,3 +157,47 @@ class BotApiDouble:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+@pytest.fixture
+def smtp(settings):
+    double = SmtpDouble().start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", double.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 5
+    settings.ADMINS = [("Staff", "staff@ops.example.com")]
+    yield double
+    double.stop()
+
+
+@pytest.fixture
+def bot(settings):
+    double = BotApiDouble().start()
+    settings.TELEGRAM_BOT_TOKEN = double.token
+    settings.TELEGRAM_BOT_NAME = "cradle_test_bot"
+    settings.TELEGRAM_API_URL = double.base
+    settings.TELEGRAM_WEBHOOK_SECRET = "hook-secret-123"
+    settings.MESSAGING_SMS_GATEWAY = "messaging.channels.HttpSmsGateway"
+    settings.MESSAGING_SMS_GATEWAY_OPTIONS = {"url": double.base + "/sms", "token": "sms-token"}
+    settings.OUTBOUND_ALLOWED_HOSTS = [double.host_port]  # the operator's endpoints, on this machine
+    yield double
+    double.stop()
+
+
+def telegram_contact(owner, bot, chat_id: str):
+    """A Telegram contact of ``owner`` verified the real way: the deep link's /start reaches the webhook."""
+    from messaging import owner_contacts
+
+    contact, link = owner_contacts.contact_add(owner=owner, kind="telegram")
+    token = link.rsplit("start=", 1)[1]
+    update = {
+        "update_id": 1,
+        "message": {"message_id": 7, "chat": {"id": int(chat_id), "type": "private"}, "text": f"/start {token}"},
+    }
+    response = Client().post(
+        reverse("telegram_webhook", args=["hook-secret-123"]), update, content_type="application/json"
+    )
+    assert response.status_code == 200 and response.json() == {"ok": True}
+    contact.refresh_from_db()
+    return contact

@@ -19,38 +19,12 @@ from messaging import owner_contacts
 from messaging.models import Message, OwnerContact, StatusLog, WarningSend
 from tests.clock import NOW
 from tests.jobs import messaging_minute
-from tests.messaging.contact_doubles import BotApiDouble, SmtpDouble, text_of
+from tests.messaging.contact_doubles import telegram_contact, text_of
 
 pytestmark = pytest.mark.django_db
 CHECKIN = re.compile(r"https?://\S+/messages/check-in/[^\s/]+/")
 CODE = re.compile(r"\b(\d{6})\b")
 D = timedelta(days=30)
-
-
-@pytest.fixture
-def smtp(settings):
-    double = SmtpDouble().start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", double.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_TIMEOUT = 5
-    settings.ADMINS = [("Staff", "staff@ops.example.com")]
-    yield double
-    double.stop()
-
-
-@pytest.fixture
-def bot(settings):
-    double = BotApiDouble().start()
-    settings.TELEGRAM_BOT_TOKEN = double.token
-    settings.TELEGRAM_BOT_NAME = "cradle_test_bot"
-    settings.TELEGRAM_API_URL = double.base
-    settings.TELEGRAM_WEBHOOK_SECRET = "hook-secret-123"
-    settings.MESSAGING_SMS_GATEWAY = "messaging.channels.HttpSmsGateway"
-    settings.MESSAGING_SMS_GATEWAY_OPTIONS = {"url": double.base + "/sms", "token": "sms-token"}
-    settings.OUTBOUND_ALLOWED_HOSTS = [double.host_port]  # the operator's endpoints, on this machine
-    yield double
-    double.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -62,21 +36,6 @@ def _email_contact(owner, smtp, address: str) -> OwnerContact:
     contact, _link = owner_contacts.contact_add(owner=owner, kind="email", address=address)
     code = CODE.search(text_of(smtp.to(address)[-1])).group(1)
     return owner_contacts.contact_verify(contact=contact, code=code)
-
-
-def _telegram_contact(owner, bot, chat_id: str) -> OwnerContact:
-    contact, link = owner_contacts.contact_add(owner=owner, kind="telegram")
-    token = link.rsplit("start=", 1)[1]
-    update = {
-        "update_id": 1,
-        "message": {"message_id": 7, "chat": {"id": int(chat_id), "type": "private"}, "text": f"/start {token}"},
-    }
-    response = Client().post(
-        reverse("telegram_webhook", args=["hook-secret-123"]), update, content_type="application/json"
-    )
-    assert response.status_code == 200 and response.json() == {"ok": True}
-    contact.refresh_from_db()
-    return contact
 
 
 def _at(clock, when) -> None:
@@ -127,7 +86,7 @@ def test_a_deferring_relay_is_transient_the_ladder_waits_and_nothing_counts_as_u
     smtp.defer.add(owner.email)  # 451 for the account address: try later
     with time_machine.travel(NOW, tick=False) as clock:
         message = make_message(owner)
-        for hours in range(0, 24 * 30, 6):
+        for hours in range(0, 24 * 30, 12):
             _at(clock, NOW + D + timedelta(hours=hours))
         message.refresh_from_db()
         assert message.warning_email_attempts > 0 and message.warning_email_error
@@ -180,7 +139,7 @@ def test_telegram_is_verified_by_the_deep_link_and_never_warned_before(owner, ma
 
 def test_a_blocked_bot_marks_the_telegram_contact_failing_and_tells_the_owner_by_email(owner, make_message, smtp, bot):
     with time_machine.travel(NOW, tick=False) as clock:
-        contact = _telegram_contact(owner, bot, "777")
+        contact = telegram_contact(owner, bot, "777")
         message = make_message(owner, level=2)
         bot.blocked.add("777")
         Message.objects.filter(pk=message.pk).update(next_warning_date=NOW)
@@ -240,7 +199,7 @@ def test_a_test_warning_reaches_every_verified_contact_marked_as_a_test_and_chan
     owner, make_message, smtp, bot
 ):
     with time_machine.travel(NOW, tick=False):
-        _telegram_contact(owner, bot, "555")
+        telegram_contact(owner, bot, "555")
         owner_contacts.contact_add(owner=owner, kind="email", address="unverified@example.org")
         message = make_message(owner, level=1)
         before = Message.objects.filter(pk=message.pk).values().get()
