@@ -201,3 +201,25 @@ def telegram_contact(owner, bot, chat_id: str):
     assert response.status_code == 200 and response.json() == {"ok": True}
     contact.refresh_from_db()
     return contact
+
+
+REFUSED: set[str] = set()
+
+
+class RefusingBackend:
+    """``EMAIL_BACKEND``: Django's in-memory outbox, except that it refuses the addresses in
+    ``REFUSED`` the way smtplib reports a 550 for the recipient."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        from django.core.mail.backends.locmem import EmailBackend
+
+        self.inner = EmailBackend(*args, **kwargs)
+
+    def send_messages(self, messages) -> int:
+        import smtplib
+
+        for message in messages:
+            refused = set(message.to) & REFUSED
+            if refused:
+                raise smtplib.SMTPRecipientsRefused({a: (550, b"5.1.1 no such mailbox") for a in refused})
+        return self.inner.send_messages(messages)
