@@ -60,6 +60,8 @@ def sim_settings(settings):
     settings.RATE_LIMIT_PING_FAILURES = settings.RATE_LIMIT_PING_OWNER = (10**6, 300)
     settings.SESSION_COOKIE_AGE = 10 * 365 * 86400
     settings.ADMINS = [("Staff", "staff@ops.sim.test")]
+    settings.MESSAGING_UNREACHABLE_GRACE_DAYS = config.grace_days
+    settings.RATE_LIMIT_CONTACT_CODE = settings.RATE_LIMIT_CONTACT_VERIFY = (10**6, 300)
     return config
 
 
@@ -137,6 +139,7 @@ class Children:
             "MESSAGING_DAYS_PER_MONTH": str(config.days_per_month),
             "MESSAGING_LADDER_DAYS": ",".join(map(str, config.ladder_days)),
             "MESSAGING_SWEEP_BATCH_SIZE": "7",  # small batches: the sweeps interleave
+            "MESSAGING_UNREACHABLE_GRACE_DAYS": str(config.grace_days),
             # The children send the staff alarms too: they must know whom to tell.
             "ADMINS": ",".join(f"{name} <{address}>" for name, address in settings.ADMINS),
         }

@@ -31,6 +31,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from tests.messaging.sim.contacts import unreachable_earliest
 from tests.messaging.sim.doubles import Accepted
 
 WARNING_SUBJECT = re.compile(r"warning (\d) of (\d)")
@@ -66,6 +67,7 @@ class Warning_:
     at: datetime
     order: int
     body: str
+    to: str = ""  # which of the owner's contacts accepted it
 
 
 @dataclass
@@ -122,7 +124,14 @@ class PauseRecord:
 
 
 class Oracle:
-    def __init__(self, *, days_per_month: int, ladder_days: list[int], staff_emails: set[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        *,
+        days_per_month: int,
+        ladder_days: list[int],
+        staff_emails: set[str] = frozenset(),
+        grace_days: float = 7,
+    ) -> None:
         self.days_per_month = days_per_month
         self.ladder_days = list(ladder_days)
         self.messages: dict[int, Tracked] = {}
@@ -146,6 +155,11 @@ class Oracle:
     @staticmethod
     def ladder_before(tracked: Tracked, order: int) -> tuple[int, ...]:
         return tracked.value_before(tracked.ladders, order)
+        # The owners' own contacts (sim/contacts.py): address -> the owner's account e-mail, and
+        # the owners every contact of whom refuses for good: e-mail -> (order, time) it began.
+        self.contact_owner: dict[str, str] = {}
+        self.owner_gone: dict[str, tuple[int, datetime]] = {}
+        self.grace = timedelta(days=grace_days)
 
     def _flag(self, violation: Violation) -> None:
         if violation not in self._flagged:  # one line per fact, not per recipient who shows it
@@ -265,7 +279,7 @@ class Oracle:
                 self.staff_alarms.append(item)
             elif item.to in self.unverified_emails:
                 self._flag(Violation("early", None, f"a warning reached the unverified address {item.to}"))
-            elif item.to in self.owner_emails:
+            elif item.to in self.owner_emails or item.to in self.contact_owner:
                 warning = self._as_warning(item)
                 if warning is None:
                     self.notices.append(item)
@@ -279,7 +293,8 @@ class Oracle:
         return new_warnings
 
     def _as_warning(self, item: Accepted) -> Warning_ | None:
-        subject = item.subject.lower()
+        # A push contact's POST has no subject: its body's first line is the subject.
+        subject = (item.subject or item.body.split("\n", 1)[0]).lower()
         found = WARNING_SUBJECT.search(subject)
         if found is None and FINAL_SUBJECT not in subject:
             return None
@@ -293,7 +308,7 @@ class Oracle:
         level = int(found.group(1)) if found else warnings
         if found and int(found.group(2)) != warnings:
             self._flag(Violation("early", pk, f"{item.subject!r}: the ladder has {warnings} warnings"))
-        warning = Warning_(pk=pk, level=level, at=item.at, order=item.order, body=item.body)
+        warning = Warning_(pk=pk, level=level, at=item.at, order=item.order, body=item.body, to=item.to)
         if tracked is not None:
             tracked.event(item.order, item.at, f"warning {level} of {warnings} accepted")
             pause = self._pause_in_force(tracked, item)
@@ -368,6 +383,18 @@ class Oracle:
         while level <= count:
             warning = next((w for w in warnings if w.level == level and w.order > previous_order), None)
             if warning is None:
+                # No contact accepted it: allowed only as "owner unreachable on every channel".
+                if level == 1:
+                    months = min([m for _o, m in tracked.months if _o < delivery.order] or [tracked.months[0][1]])
+                    need = timedelta(days=months * self.days_per_month)
+                else:
+                    need = timedelta(days=self.ladder_days[level - 2])
+                earliest = unreachable_earliest(
+                    self, tracked, previous_at=previous_at, need=need, delivery_order=delivery.order
+                )
+                if earliest is not None:
+                    previous_at = earliest
+                    continue
                 self.violations.append(
                     Violation(
                         "early",
@@ -431,8 +458,8 @@ class Oracle:
             seen = Counter()
             for warning in warnings:
                 cycle = _last_before(tracked.cycle_starts, warning.order)[0]
-                seen[(cycle, warning.level)] += 1
-            for (_cycle, level), count in seen.items():
+                seen[(cycle, warning.level, warning.to)] += 1  # once per contact
+            for (_cycle, level, _to), count in seen.items():
                 if count > 1:
                     self._flag(Violation("twice", pk, f"warning {level} sent {count} times in one cycle"))
 
