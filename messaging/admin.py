@@ -368,6 +368,8 @@ class CheckinLinkUseAdmin(ReplicaListMixin, admin.ModelAdmin):
 
 
 from messaging import pause_admin  # noqa: E402,F401  (registers PauseAdmin)
+
+
 class _VerifiedFilter(admin.SimpleListFilter):
     title = _("verified")
     parameter_name = "verified"

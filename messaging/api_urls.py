@@ -2,8 +2,8 @@ from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
 from messaging.api import CheckinView, MessageViewSet
-from messaging.pause_api import PauseViewSet
 from messaging.owner_contact_api import OwnerContactViewSet
+from messaging.pause_api import PauseViewSet
 
 router = SimpleRouter()
 # The other apps' routes have no trailing slash; these answer with and without one, so

@@ -5,7 +5,9 @@ The policy (the contacts page and the help say the same, in the owner's words):
 - **Where.** The account e-mail, once verified, gets every warning. Each other verified
   contact gets the warnings from its ``first_level`` on (by default 3: warnings 1–2 go to the
   e-mail, 3–5 to every verified contact); a message may override that for all contacts
-  (``Message.contacts_from_level``). A contact is never warned before it is verified.
+  (``Message.contacts_from_level``). A message's ladder may have fewer warnings than five
+  (``messaging.ladder``: the welfare check has three): its final warning goes to every contact
+  whose first level is past it. A contact is never warned before it is verified.
 - **When it counts.** A warning step counts as *sent* — and the next interval starts, from the
   latest acceptance of this pass — as soon as at least one contact accepted it. Each contact's
   outcome is a ``WarningSend`` row per (message, level, cycle, contact): a contact that
@@ -45,6 +47,7 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from cradle_site.retry import retry_write
+from messaging import ladder
 from messaging.channels import ChannelError, FailureKind
 from messaging.models import Message
 from messaging.owner_channels import Target, targets_of
@@ -73,10 +76,13 @@ def grace() -> timedelta:
 def routed(message: Message, level: int, targets: list[Target]) -> list[Target]:
     """The targets warning ``level`` of ``message`` goes to first (see the module's policy)."""
     override = message.contacts_from_level
+    # A ladder of fewer warnings (a preset, a custom one) still ends with its final warning on
+    # every contact: a level past the ladder's last counts as the last.
+    last = ladder.ladder_of(message).warnings
     chosen = []
     for target in targets:
         first = 1 if target.is_account else (override if override is not None else target.contact.first_level)
-        if level >= first:
+        if level >= min(first, last):
             chosen.append(target)
     return chosen
 

@@ -103,6 +103,8 @@ def _paused(data: dict) -> str:
 
 def _pause_ended(data: dict) -> str:
     return _("The pause was ended early; the schedule goes on with the full interval.")
+
+
 def _unreachable(data: dict) -> str:
     return _(
         "Owner unreachable on every channel: each of your contacts refused warning %(level)s for good "

@@ -495,5 +495,5 @@ ALARM_LEASE = _send_lease(StaffAlarm)
 
 
 from messaging.checkin_models import CheckinLinkUse, PingToken  # noqa: E402,F401  (answers without a log-in)
-from messaging.pause_models import Pause  # noqa: E402,F401  ("away until ...")
 from messaging.owner_contact_models import OwnerContact, WarningSend  # noqa: E402,F401  (the owner's contacts)
+from messaging.pause_models import Pause  # noqa: E402,F401  ("away until ...")

@@ -168,6 +168,14 @@ def warnings_send(*, now: datetime | None = None, limit: int = 500, run_seconds:
             leases.compare_and_set(Message, pk=message.pk, expect=mine, warning_email_due_at=None, **done)
             counts[SendOutcome.SKIPPED] += 1
             continue
+        if message.paused_until is not None and message.paused_until > now:
+            # A pause moves a queued warning to its end (messaging.pauses); one found here
+            # anyway waits for it too: nothing reaches the owner's contacts during a pause.
+            leases.compare_and_set(
+                Message, pk=message.pk, expect=mine, warning_email_due_at=message.paused_until, **done
+            )
+            counts[SendOutcome.SKIPPED] += 1
+            continue
         if not owner_can_be_warned(message.owner):
             # No verified contact: a warning sent to an address nobody proved is not a
             # warning. Held like a relay outage (the ladder waits for it) until the owner

@@ -39,12 +39,14 @@ from django.utils.translation import gettext as _
 from accounts.identity import email_key
 from accounts.signals import email_verified
 from cradle_site import ratelimit
+from cradle_site.audit_vocabulary import EventType
 from cradle_site.ratelimit import Bucket, Rate
 from cradle_site.text import validate_single_line
 from messaging.channels import ChannelError, validate_contact
 from messaging.contacts import contact_key
 from messaging.models import Message, Recipient
 from messaging.owner_contact_models import OwnerContact
+from ops.audit import audit_record
 
 CONTACTS_MAX = 10
 LABEL_MAX_LENGTH = OwnerContact._meta.get_field("label").max_length
@@ -173,13 +175,7 @@ def contact_add(*, owner, kind: str, address: str = "", label: str = "", first_l
     For e-mail, SMS and push a code is sent to the address (``contact_send_code``); a send that
     fails leaves the contact unverified, and the owner can ask for a new code.
     """
-    label = (label or "").strip()
-    if len(label) > LABEL_MAX_LENGTH:
-        raise ValidationError({"label": _("At most %(n)s characters.") % {"n": LABEL_MAX_LENGTH}})
-    try:
-        validate_single_line(label)
-    except ValidationError as exc:
-        raise ValidationError({"label": exc.messages[0]}) from None
+    label = _clean_label(label or "")
     level = validate_first_level(first_level)
     address = validate_address(kind, address)
     contacts = OwnerContact.objects.owned_by(owner)
@@ -191,18 +187,35 @@ def contact_add(*, owner, kind: str, address: str = "", label: str = "", first_l
         same_as_account = kind == OwnerContact.Kind.EMAIL and email_key(address) == email_key(owner.email)
         if same_as_account or contacts.filter(address_hash=probe_hash).exists():
             raise ValidationError({"address": _("You already have this contact.")})
-    contact = OwnerContact.objects.create(owner=owner, kind=kind, address=address, label=label, first_level=level)
-    if kind == OwnerContact.Kind.TELEGRAM:
-        return contact, telegram_token_new(contact)
+    with transaction.atomic():
+        contact = OwnerContact.objects.create(owner=owner, kind=kind, address=address, label=label, first_level=level)
+        _record(EventType.OWNER_CONTACT_ADDED, contact)
+        link = _telegram_token_new(contact) if kind == OwnerContact.Kind.TELEGRAM else ""
+    if link:
+        return contact, link
     try:
-        contact_send_code(contact=contact)
+        _send_code(contact)
     except (ChannelError, TooManyAttempts):
         pass  # the page shows it unverified, with "send a new code"
     return contact, ""
 
 
+def _record(event_type: str, contact: OwnerContact, **data) -> None:
+    # The kind and the row, never the address or a code (the audit log names, it does not copy).
+    audit_record(
+        event_type, user=contact.owner_id, obj=contact, label=str(contact), data={"kind": contact.kind, **data}
+    )
+
+
 def telegram_token_new(contact: OwnerContact) -> str:
     """A fresh deep link for ``contact`` (the previous one stops working); return the link."""
+    with transaction.atomic():
+        link = _telegram_token_new(contact)
+        _record(EventType.OWNER_CONTACT_CODE_SENT, contact)
+    return link
+
+
+def _telegram_token_new(contact: OwnerContact) -> str:
     token = secrets.token_urlsafe(24)
     contact.code_hash = _token_hash(token)
     contact.code_sent_at = timezone.now()
@@ -212,7 +225,11 @@ def telegram_token_new(contact: OwnerContact) -> str:
 
 def contact_send_code(*, contact: OwnerContact) -> None:
     """Send a new verification code to ``contact``; ``ChannelError`` when its far end refused,
-    ``TooManyAttempts`` past ``RATE_LIMIT_CONTACT_CODE``."""
+    ``TooManyAttempts`` past ``RATE_LIMIT_CONTACT_CODE``. Nothing for a verified contact."""
+    _send_code(contact, event=EventType.OWNER_CONTACT_CODE_SENT)
+
+
+def _send_code(contact: OwnerContact, *, event: str | None = None) -> None:
     from messaging import owner_channels  # it renders texts that name these models
 
     if contact.is_verified or contact.kind == OwnerContact.Kind.TELEGRAM:
@@ -225,7 +242,11 @@ def contact_send_code(*, contact: OwnerContact) -> None:
     code = f"{secrets.randbelow(10**6):06d}"
     contact.code_hash = _code_hash(contact, code)
     contact.code_sent_at = timezone.now()
-    contact.save(update_fields=["code_hash", "code_sent_at"])
+    with transaction.atomic():
+        contact.save(update_fields=["code_hash", "code_sent_at"])
+        if event is not None:
+            _record(event, contact)
+    # The code is saved (and the old one dead) whether or not the far end takes it.
     owner_channels.send_code(contact=contact, code=code)
 
 
@@ -246,6 +267,7 @@ def contact_verify(*, contact: OwnerContact, code: str, now: datetime | None = N
         if expired or not locked.code_hash or not constant_time_compare(locked.code_hash, _code_hash(locked, code)):
             raise ValidationError({"code": _("This code is wrong or has expired. Ask for a new one.")})
         _mark_verified(locked, now)
+        _record(EventType.OWNER_CONTACT_VERIFIED, locked)
     ratelimit.release(decision)  # a right code is not a failure
     _copy(locked, contact)
     warnings_release(owner=contact.owner, now=now)
@@ -290,6 +312,7 @@ def contact_verify_telegram(*, token: str, chat_id: str, now: datetime | None = 
             return None
         contact.address = str(chat_id)
         _mark_verified(contact, now)
+        _record(EventType.OWNER_CONTACT_VERIFIED, contact)
     warnings_release(owner=contact.owner, now=now)
     return contact
 
@@ -299,21 +322,47 @@ def telegram_link_lifetime() -> timedelta:
 
 
 def contact_update(*, contact: OwnerContact, label: str | None = None, first_level=None) -> OwnerContact:
+    """Change the label or the first level; ``ValidationError`` keyed by the field. One event if anything changed."""
     fields = []
     if label is not None:
-        label = label.strip()
-        if len(label) > LABEL_MAX_LENGTH:
-            raise ValidationError({"label": _("At most %(n)s characters.") % {"n": LABEL_MAX_LENGTH}})
-        contact.label = label
-        fields.append("label")
+        label = _clean_label(label)
+        if label != contact.label:
+            contact.label = label
+            fields.append("label")
     if first_level is not None:
-        contact.first_level = validate_first_level(first_level)
-        fields.append("first_level")
+        level = validate_first_level(first_level)
+        if level != contact.first_level:
+            contact.first_level = level
+            fields.append("first_level")
     if fields:
-        contact.save(update_fields=fields)
+        with transaction.atomic():
+            contact.save(update_fields=fields)
+            audit_record(
+                EventType.OWNER_CONTACT_CHANGED,
+                user=contact.owner_id,
+                obj=contact,
+                label=str(contact),
+                changed=fields,
+                data={"kind": contact.kind},
+            )
     return contact
+
+
+def _clean_label(label) -> str:
+    if not isinstance(label, str):
+        raise ValidationError({"label": _("Enter a text.")})
+    label = label.strip()
+    if len(label) > LABEL_MAX_LENGTH:
+        raise ValidationError({"label": _("At most %(n)s characters.") % {"n": LABEL_MAX_LENGTH}})
+    try:
+        validate_single_line(label)
+    except ValidationError as exc:
+        raise ValidationError({"label": exc.messages[0]}) from None
+    return label
 
 
 def contact_remove(*, contact: OwnerContact) -> None:
     """Remove a contact: it is never warned again (its part of past warnings goes with it)."""
-    contact.delete()
+    with transaction.atomic():
+        _record(EventType.OWNER_CONTACT_REMOVED, contact)
+        contact.delete()

@@ -20,10 +20,12 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 
+from cradle_site.audit_vocabulary import EventType
 from messaging import owner_channels
 from messaging.channels import ChannelError
 from messaging.owner_channels import Target
 from messaging.owner_contact_models import OwnerContact
+from ops.audit import audit_record
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +103,8 @@ def _contacts_path() -> str:
 def warning_test_send(*, owner) -> dict[str, int]:
     """ "Send me a test warning": to every verified contact, marked as a test; changes nothing."""
     targets = owner_channels.targets_of(owner)
+    # Recorded: it sends to every contact, which whoever holds the session may not do unseen.
+    audit_record(EventType.TEST_WARNING_SENT, user=owner, data={"contacts": len(targets)})
     subject, body = owner_channels.render_short(
         "test_warning", owner, contacts_url=settings.SITE_URL + _contacts_path()
     )

@@ -1,6 +1,14 @@
 from django.urls import path
 
-from messaging import checkin_views, owner_contact_views, pause_views, ping_views, preview_views, projection_views, views
+from messaging import (
+    checkin_views,
+    owner_contact_views,
+    pause_views,
+    ping_views,
+    preview_views,
+    projection_views,
+    views,
+)
 
 app_name = "messaging"
 
