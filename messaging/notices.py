@@ -284,7 +284,9 @@ def _send_warning(message: Message, next_at: datetime, target: owner_channels.Ta
         owner_channels.send_email(target, warning_email(message, next_step_at=next_at), what=what)
         return
     subject, text = owner_channels.render_short("warning", message.owner, **_warning_context(message, next_at))
-    owner_channels.send_text(target, subject=subject, text=text, what=what)
+    cycle = int(message.cycle_started_at.timestamp() * 1_000_000)
+    send_id = f"warning-{message.pk}-{message.warning_level}-{cycle}-{target.key}"
+    owner_channels.send_text(target, subject=subject, text=text, what=what, send_id=send_id)
 
 
 def unreachable_record(message: Message, mine: dict, outcome) -> bool:

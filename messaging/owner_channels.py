@@ -69,8 +69,13 @@ def send_email(target: Target, mail: EmailMultiAlternatives, *, what: str) -> No
         raise ChannelError(str(error), kind=kind) from exc
 
 
-def send_text(target: Target, *, subject: str, text: str, what: str) -> None:
-    """Send a short ``text`` (``subject`` for e-mail and push titles) to ``target``; ``ChannelError`` on failure."""
+def send_text(target: Target, *, subject: str, text: str, what: str, send_id: str = "") -> None:
+    """Send a short ``text`` (``subject`` for e-mail and push titles) to ``target``; ``ChannelError`` on failure.
+
+    ``send_id`` names this send the same on every retry (a warning: its message, level, cycle
+    and contact): a push URL gets it as ``Idempotency-Key``, so a receiver that took a POST we
+    timed out on can drop the retry's copy (promise 2, as for deliveries).
+    """
     if target.kind == OwnerContact.Kind.EMAIL:
         send_email(target, EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL), what=what)
     elif target.kind == OwnerContact.Kind.SMS:
@@ -82,6 +87,8 @@ def send_text(target: Target, *, subject: str, text: str, what: str) -> None:
         telegram.send_message(chat_id=target.address, text=f"{subject}\n\n{text}")
     elif target.kind == OwnerContact.Kind.PUSH:
         headers = {"Content-Type": "text/plain; charset=utf-8"}
+        if send_id:
+            headers["Idempotency-Key"] = send_id
         if subject.isascii():
             headers["Title"] = subject  # ntfy's title; the body carries it too
         body = f"{subject}\n{text}".encode()

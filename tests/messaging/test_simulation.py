@@ -84,9 +84,16 @@ def test_simulated_lifecycles_keep_the_four_promises(sim_settings):
     print(
         f"{len(oracle.messages)} messages, {world.ticks} ticks, {world.job_runs} job runs, "
         f"{sum(len(w) for w in oracle.warnings.values())} warnings, {len(oracle.deliveries)} addresses served, "
-        f"{len(oracle.notices)} notices, answers {dict(oracle.answers)} in {time.monotonic() - started:.0f} s"
+        f"{len(oracle.notices)} notices, {_unreachable()} steps counted as owner unreachable "
+        f"(owners gone: {sorted(oracle.owner_gone)}), answers {dict(oracle.answers)} in {time.monotonic() - started:.0f} s"
     )
     assert not oracle.violations, f"seed {config.seed} (CRADLE_SIM_SEED={config.seed}): {oracle.report()}"
+
+
+def _unreachable() -> int:
+    from messaging.models import StatusLog
+
+    return StatusLog.objects.filter(status=StatusLog.Status.OWNER_UNREACHABLE).count()
 
 
 CHILD = r"""
@@ -214,5 +221,8 @@ def test_simulated_lifecycles_with_three_sweeping_processes_keep_the_four_promis
         finally:
             outputs = children.stop()
         oracle.final_check(snapshot=world.snapshot(), health_strict=world.health_strict())
-    print(f"{len(oracle.messages)} messages, {world.ticks} ticks in {time.monotonic() - started:.0f} s; {outputs}")
+    print(
+        f"{len(oracle.messages)} messages, {world.ticks} ticks, {_unreachable()} steps counted as owner unreachable "
+        f"in {time.monotonic() - started:.0f} s; {outputs}"
+    )
     assert not oracle.violations, f"seed {config.seed} (CRADLE_SIM_SEED={config.seed}): {oracle.report()}"

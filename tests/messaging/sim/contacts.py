@@ -3,7 +3,8 @@ more e-mails and push URLs), verified through the API the real way (the code the
 accepted), failing transiently with the relay's and the receivers' outage windows and, at
 random, permanently (550 / 410 from a random moment on).
 
-One owner loses every contact for good at some point of the chaos: from then on only the
+One owner loses every contact for good at some point of the chaos (and any owner whose
+addresses all happen to die one by one is in the same place): from then on only the
 all-permanent rule (``MESSAGING_UNREACHABLE_GRACE_DAYS``, shortened in the simulation) moves
 their ladder, and the oracle allows each step no earlier than the grace after it could first
 have been refused (``unreachable_earliest``).
@@ -40,6 +41,9 @@ class OwnerContacts:
     oracle: object
     planned: list[Planned] = field(default_factory=list)
     rng: random.Random = field(init=False)
+    # Each owner's addresses (account e-mail first) and those that refuse for good by now.
+    addresses: dict[str, list[str]] = field(default_factory=dict)
+    dead: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed * 7919 + 1)
@@ -67,6 +71,7 @@ class OwnerContacts:
             )
             assert verified.status_code == 200 and verified.json()["is_verified"], verified.content[:500]
             addresses.append(address)
+        self.addresses[user.email] = addresses
         if gone_owner:
             at = start + chaos * self.rng.uniform(0.1, 0.5)
             self.planned.append(Planned(at=at, owner_email=user.email, addresses=addresses, all_gone=True))
@@ -83,18 +88,20 @@ class OwnerContacts:
         assert sent, f"no verification code reached {address}"
         return CODE.search(sent[-1].body).group(1)
 
-    def tick(self, *, now: datetime, order: int) -> None:
-        """Make the contacts planned to die by ``now`` refuse for good from now on."""
-        due = [p for p in self.planned if p.at <= now]
-        self.planned = [p for p in self.planned if p.at > now]
+    def tick(self, *, now: datetime, order: int, everything: bool = False) -> None:
+        """Make the contacts planned to die by ``now`` (``everything``: all still planned) refuse for good from now on."""
+        due = [p for p in self.planned if everything or p.at <= now]
+        self.planned = [p for p in self.planned if p not in due]
         for planned in due:
             for address in planned.addresses:
+                self.dead.add(address)
                 if address.startswith("https://"):
                     doubles.FAULTS.gone_urls.add(address)
                 else:
                     doubles.FAULTS.refused_addresses.add(address)
-            if planned.all_gone:
-                self.oracle.owner_gone[planned.owner_email] = (order, now)
+            owner = planned.owner_email
+            if owner not in self.oracle.owner_gone and all(a in self.dead for a in self.addresses[owner]):
+                self.oracle.owner_gone[owner] = (order, now)
 
     @property
     def extra_calm(self) -> timedelta:

@@ -68,6 +68,8 @@ class Warning_:
     order: int
     body: str
     to: str = ""  # which of the owner's contacts accepted it
+    delivery_id: str = ""  # a push contact's Idempotency-Key
+    ambiguous: bool = False  # the sender was told it failed (a timeout after the far end took it)
 
 
 @dataclass
@@ -148,6 +150,11 @@ class Oracle:
         self._flagged: set[Violation] = set()
         self.answers = Counter()  # (how, kind, outcome) -> count
         self.pauses: dict[int, PauseRecord] = {}
+        # The owners' own contacts (sim/contacts.py): address -> the owner's account e-mail, and
+        # the owners every contact of whom refuses for good: e-mail -> (order, time) it began.
+        self.contact_owner: dict[str, str] = {}
+        self.owner_gone: dict[str, tuple[int, datetime]] = {}
+        self.grace = timedelta(days=grace_days)
 
     def seed_ladder(self, months: int) -> tuple[int, ...]:
         return (months * self.days_per_month * DAY, *(d * DAY for d in self.ladder_days))
@@ -155,11 +162,6 @@ class Oracle:
     @staticmethod
     def ladder_before(tracked: Tracked, order: int) -> tuple[int, ...]:
         return tracked.value_before(tracked.ladders, order)
-        # The owners' own contacts (sim/contacts.py): address -> the owner's account e-mail, and
-        # the owners every contact of whom refuses for good: e-mail -> (order, time) it began.
-        self.contact_owner: dict[str, str] = {}
-        self.owner_gone: dict[str, tuple[int, datetime]] = {}
-        self.grace = timedelta(days=grace_days)
 
     def _flag(self, violation: Violation) -> None:
         if violation not in self._flagged:  # one line per fact, not per recipient who shows it
@@ -308,7 +310,16 @@ class Oracle:
         level = int(found.group(1)) if found else warnings
         if found and int(found.group(2)) != warnings:
             self._flag(Violation("early", pk, f"{item.subject!r}: the ladder has {warnings} warnings"))
-        warning = Warning_(pk=pk, level=level, at=item.at, order=item.order, body=item.body, to=item.to)
+        warning = Warning_(
+            pk=pk,
+            level=level,
+            at=item.at,
+            order=item.order,
+            body=item.body,
+            to=item.to,
+            delivery_id=item.delivery_id,
+            ambiguous=item.ambiguous,
+        )
         if tracked is not None:
             tracked.event(item.order, item.at, f"warning {level} of {warnings} accepted")
             pause = self._pause_in_force(tracked, item)
@@ -383,17 +394,26 @@ class Oracle:
         while level <= count:
             warning = next((w for w in warnings if w.level == level and w.order > previous_order), None)
             if warning is None:
-                # No contact accepted it: allowed only as "owner unreachable on every channel".
+                # No contact accepted it: allowed only as "owner unreachable on every channel",
+                # no sooner than the grace after its first refusal could have been (a lower
+                # bound of when it counted: the steps after it are judged from there).
                 if level == 1:
-                    months = min([m for _o, m in tracked.months if _o < delivery.order] or [tracked.months[0][1]])
-                    need = timedelta(days=months * self.days_per_month)
+                    need = timedelta(
+                        seconds=min(ladder[0] for ladder in self._first_ladders(tracked, start_order, delivery.order))
+                    )
+                    gaps = self.ladder_before(tracked, delivery.order)[1:]
+                    count = len(gaps)
                 else:
-                    need = timedelta(days=self.ladder_days[level - 2])
+                    need = timedelta(seconds=gaps[level - 2])
                 earliest = unreachable_earliest(
                     self, tracked, previous_at=previous_at, need=need, delivery_order=delivery.order
                 )
                 if earliest is not None:
+                    tracked.event(
+                        delivery.order, earliest, f"warning {level}: owner unreachable, counted at the earliest"
+                    )
                     previous_at = earliest
+                    level += 1
                     continue
                 self.violations.append(
                     Violation(
@@ -407,9 +427,7 @@ class Oracle:
             if level == 1:
                 # The shortest first delay in force at any time of the wait: an edit that lengthens it
                 # after the sweep took the step (the e-mail held up by the relay) rightly changes nothing.
-                in_force = [self.ladder_before(tracked, start_order + 1)] + [
-                    ladder for at_order, ladder in tracked.ladders if start_order < at_order < warning.order
-                ]
+                in_force = self._first_ladders(tracked, start_order, warning.order)
                 need = timedelta(seconds=min(ladder[0] for ladder in in_force))
                 gaps = self.ladder_before(tracked, warning.order)[1:]
                 count = len(gaps)
@@ -421,6 +439,12 @@ class Oracle:
         self._check_step(
             tracked, f"delivery to {delivery.to}", delivery.at, previous_at, timedelta(seconds=gaps[-1]), delivery
         )
+
+    def _first_ladders(self, tracked: Tracked, start_order: int, until_order: int) -> list[tuple[int, ...]]:
+        """The ladders in force at any time between the cycle's start and ``until_order``."""
+        return [self.ladder_before(tracked, start_order + 1)] + [
+            ladder for at_order, ladder in tracked.ladders if start_order < at_order < until_order
+        ]
 
     def _check_step(
         self, tracked: Tracked, what: str, at: datetime, previous_at: datetime, need: timedelta, delivery: Accepted
@@ -455,13 +479,17 @@ class Oracle:
             tracked = self.messages.get(pk)
             if tracked is None:
                 continue
-            seen = Counter()
+            seen = defaultdict(list)
             for warning in warnings:
                 cycle = _last_before(tracked.cycle_starts, warning.order)[0]
-                seen[(cycle, warning.level, warning.to)] += 1  # once per contact
-            for (_cycle, level, _to), count in seen.items():
-                if count > 1:
-                    self._flag(Violation("twice", pk, f"warning {level} sent {count} times in one cycle"))
+                seen[(cycle, warning.level, warning.to)].append(warning)  # once per contact
+            for (_cycle, level, to), copies in seen.items():
+                # Excused as for deliveries: every earlier copy was one the sender could not
+                # know arrived, and all carry one id the receiver can drop the repeat by.
+                ids = {c.delivery_id for c in copies}
+                excused = len(ids) == 1 and "" not in ids and all(c.ambiguous for c in copies[:-1])
+                if len(copies) > 1 and not excused:
+                    self._flag(Violation("twice", pk, f"warning {level} sent {len(copies)} times in one cycle to {to}"))
 
     # After the faults ----------------------------------------------------------------------------
     def final_check(self, *, snapshot: dict[int, dict], health_strict: int) -> None:

@@ -71,14 +71,14 @@ class SimConfig:
     ladders: bool = True  # random ladders (presets and custom) besides the seed's
     pauses: bool = True  # owners pause every message or one, and sometimes end a pause early
     pause_max_days: int = 5  # MESSAGING_PAUSE_MAX_DAYS for the run
+    # The owners' own contacts (sim/contacts.py), and the all-permanent rule's grace, in days.
+    contacts: bool = True
+    grace_days: int = 1
 
     @property
     def presets(self) -> tuple[str, ...]:
         # The monthly check (41 days) would double the calm phase: only in the long searches.
         return ("welfare", "weekly", "monthly") if self.scale >= 2 else ("welfare", "weekly")
-    # The owners' own contacts (sim/contacts.py), and the all-permanent rule's grace, in days.
-    contacts: bool = True
-    grace_days: int = 1
 
     @property
     def messages(self) -> int:
@@ -276,7 +276,7 @@ class World:
         faults.smtp_down = faults.hooks_down = False
         faults.hooks_ambiguous = 0.0
         self.planned.clear()
-        self.contacts.tick(now=self.now + self.config.longest_cycle, order=doubles.order_stamp())
+        self.contacts.tick(now=self.now, order=doubles.order_stamp(), everything=True)
         end = self.now + self.config.longest_cycle + timedelta(days=3) + self.contacts.extra_calm
         while self.now < end:
             self._advance(timedelta(hours=2))
