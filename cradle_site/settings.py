@@ -320,6 +320,8 @@ ACCOUNT_EMAIL_LINK_DAYS = env.env_int("ACCOUNT_EMAIL_LINK_DAYS", 3, minimum=1)
 # Owner contacts (messaging.owner_contacts): code guesses per contact, codes sent per contact.
 RATE_LIMIT_CONTACT_VERIFY = (env.env_int("RATE_LIMIT_CONTACT_VERIFY", 5, minimum=1), 900)
 RATE_LIMIT_CONTACT_CODE = (env.env_int("RATE_LIMIT_CONTACT_CODE", 5, minimum=1), 3600)
+# "Send me a test warning" per owner and hour: each one reaches every contact (texts cost money).
+RATE_LIMIT_TEST_WARNING = (env.env_int("RATE_LIMIT_TEST_WARNING", 5, minimum=1), 3600)
 RATE_LIMIT_MFA_ACCOUNT = (env.env_int("RATE_LIMIT_MFA_ACCOUNT_ATTEMPTS", 10, minimum=1), 900)
 RATE_LIMIT_MFA_ADDRESS = (env.env_int("RATE_LIMIT_MFA_ADDRESS_ATTEMPTS", 30, minimum=1), 900)
 

@@ -143,4 +143,7 @@ class OwnerContactViewSet(
     @action(detail=False, methods=["post"], url_path="test-warning", url_name="test-warning")
     def test_warning(self, request):
         """Send a test warning to every verified contact; nothing changes on any message."""
-        return Response(owner_notify.warning_test_send(owner=request.user))
+        try:
+            return Response(owner_notify.warning_test_send(owner=request.user))
+        except owner_contacts.TooManyAttempts as exc:
+            raise _throttled(exc) from None

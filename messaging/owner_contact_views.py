@@ -149,7 +149,11 @@ def contact_level(request: HttpRequest, pk: int) -> HttpResponse:
 @writer_required
 @require_POST
 def test_warning(request: HttpRequest) -> HttpResponse:
-    result = owner_notify.warning_test_send(owner=request.user)
+    try:
+        result = owner_notify.warning_test_send(owner=request.user)
+    except owner_contacts.TooManyAttempts as exc:
+        flash.error(request, str(exc))
+        return ratelimit.limited_response(redirect("messaging:owner_contacts"), exc.retry_after)
     flash.success(
         request,
         _("Test warning sent: %(accepted)d of %(contacts)d contacts accepted it. Nothing else has changed.") % result,

@@ -101,7 +101,17 @@ def _contacts_path() -> str:
 
 
 def warning_test_send(*, owner) -> dict[str, int]:
-    """ "Send me a test warning": to every verified contact, marked as a test; changes nothing."""
+    """ "Send me a test warning": to every verified contact, marked as a test; changes nothing.
+
+    ``owner_contacts.TooManyAttempts`` past ``RATE_LIMIT_TEST_WARNING`` (each one reaches every
+    contact, and a text message costs the operator money)."""
+    from cradle_site import ratelimit
+    from messaging.owner_contacts import TooManyAttempts
+
+    rate = ratelimit.Rate.of(settings.RATE_LIMIT_TEST_WARNING)
+    decision = ratelimit.reserve([ratelimit.Bucket("owner-contact:test", str(owner.pk), rate)])
+    if not decision.allowed:
+        raise TooManyAttempts(decision.retry_after)
     targets = owner_channels.targets_of(owner)
     # Recorded: it sends to every contact, which whoever holds the session may not do unseen.
     audit_record(EventType.TEST_WARNING_SENT, user=owner, data={"contacts": len(targets)})

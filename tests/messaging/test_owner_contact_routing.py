@@ -88,3 +88,15 @@ def test_a_queued_warning_found_during_a_pause_reaches_no_contact_until_it_ends(
         clock.move_to(until, tick=False)
         notices.warnings_send()
         assert len(_warned(owner.email)) == 1 and len(_warned(OTHER)) == 1
+
+
+def test_test_warnings_are_rate_limited_per_owner(owner, client, settings):
+    settings.RATE_LIMIT_TEST_WARNING = (2, 3600)
+    api = make_api_client(owner, ["messages:read", "messages:write"])
+    assert api.post("/api/v1/owner-contacts/test-warning/").status_code == 200
+    client.force_login(owner)
+    assert client.post("/messages/contacts/test-warning/").status_code == 302
+    refused = api.post("/api/v1/owner-contacts/test-warning/")
+    assert refused.status_code == 429 and refused.headers["Retry-After"]
+    assert client.post("/messages/contacts/test-warning/").status_code == 429
+    assert len([m for m in mail.outbox if "TEST" in m.subject]) == 2

@@ -206,7 +206,12 @@ def test_simulated_lifecycles_with_three_sweeping_processes_keep_the_four_promis
     )
     print(f"simulation seed {config.seed} scale {config.scale} (replay: CRADLE_SIM_SEED={config.seed})")
     started = time.monotonic()
-    with time_machine.travel(NOW, tick=False) as clock:
+    with (
+        time_machine.travel(NOW, tick=False) as clock,
+        responses.RequestsMock(assert_all_requests_are_fired=False) as hooks,
+    ):
+        # The parent posts too: the owners' push contacts get their verification codes from it.
+        hooks.add_callback(responses.POST, doubles.HOOK_PATTERN, callback=doubles.webhook_callback)
         children = Children(tmp_path, count=3, config=config)
         try:
             world = World(
