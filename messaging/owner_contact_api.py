@@ -92,7 +92,9 @@ class OwnerContactViewSet(
 
     def update(self, request, *args, **kwargs):
         contact = self.get_object()
-        unknown = set(request.data) - {"label", "first_level"} if hasattr(request.data, "keys") else set()
+        if not hasattr(request.data, "keys"):
+            raise ValidationError({"label": ["Send an object with label and/or first_level."]})
+        unknown = set(request.data) - {"label", "first_level"}
         if unknown & {"kind", "address"}:
             raise ValidationError({"address": ["Remove the contact and add the new address instead."]})
         owner_contacts.contact_update(

@@ -100,3 +100,12 @@ def test_test_warnings_are_rate_limited_per_owner(owner, client, settings):
     assert refused.status_code == 429 and refused.headers["Retry-After"]
     assert client.post("/messages/contacts/test-warning/").status_code == 429
     assert len([m for m in mail.outbox if "TEST" in m.subject]) == 2
+
+
+@pytest.mark.parametrize("body", [[1, 2], {"label": ["x"]}, {"label": 5}, {"first_level": "high"}, {"address": "x"}])
+def test_a_bad_api_change_of_a_contact_is_a_400_naming_the_field(owner, body):
+    contact = _verified_contact(owner)
+    api = make_api_client(owner, ["messages:read", "messages:write"])
+    response = api.patch(f"/api/v1/owner-contacts/{contact.pk}/", body, format="json")
+    assert response.status_code == 400, response.content[:300]
+    assert response.json()["error"]["fields"], response.json()
