@@ -71,6 +71,12 @@ class EventType(models.TextChoices):
     DELIVERY_RETRIED = "delivery.retried", _("Delivery queued again")
     MESSAGE_PAUSED = "message.paused", _("Warnings paused")
     PAUSE_ENDED = "message.pause_ended", _("Pause ended")
+    OWNER_CONTACT_ADDED = "owner_contact.added", _("Contact for your warnings added")
+    OWNER_CONTACT_CODE_SENT = "owner_contact.code_sent", _("New verification code or link for a contact")
+    OWNER_CONTACT_VERIFIED = "owner_contact.verified", _("Contact for your warnings verified")
+    OWNER_CONTACT_CHANGED = "owner_contact.changed", _("Contact for your warnings changed")
+    OWNER_CONTACT_REMOVED = "owner_contact.removed", _("Contact for your warnings removed")
+    TEST_WARNING_SENT = "owner_contact.test_warning", _("Test warning sent")
     # Publishing.
     PROJECT_CREATED = "project.created", _("Project created")
     PROJECT_CHANGED = "project.changed", _("Project changed")

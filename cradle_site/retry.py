@@ -74,7 +74,7 @@ def retry_on_deadlock(work: Callable[[], T], *, attempts: int = 5, pause: float 
             if inside or attempt == attempts:
                 raise Busy(*exc.args) from exc
             time.sleep(pause * attempt)
-    raise AssertionError("unreachable")
+    raise AssertionError("every attempt returns or raises")
 
 
 def retry_write(work: Callable[[], T], *, seconds: float, pause: float = 0.1, max_pause: float = 2.0) -> T:

@@ -317,6 +317,11 @@ RATE_LIMIT_EMAIL_CHANGE = (env.env_int("RATE_LIMIT_EMAIL_CHANGE", 5, minimum=1),
 # How long a link to verify an address or confirm a new one stays valid.
 ACCOUNT_EMAIL_LINK_DAYS = env.env_int("ACCOUNT_EMAIL_LINK_DAYS", 3, minimum=1)
 # Second-factor codes (the log-in's second step and re-authentication): per account, per address.
+# Owner contacts (messaging.owner_contacts): code guesses per contact, codes sent per contact.
+RATE_LIMIT_CONTACT_VERIFY = (env.env_int("RATE_LIMIT_CONTACT_VERIFY", 5, minimum=1), 900)
+RATE_LIMIT_CONTACT_CODE = (env.env_int("RATE_LIMIT_CONTACT_CODE", 5, minimum=1), 3600)
+# "Send me a test warning" per owner and hour: each one reaches every contact (texts cost money).
+RATE_LIMIT_TEST_WARNING = (env.env_int("RATE_LIMIT_TEST_WARNING", 5, minimum=1), 3600)
 RATE_LIMIT_MFA_ACCOUNT = (env.env_int("RATE_LIMIT_MFA_ACCOUNT_ATTEMPTS", 10, minimum=1), 900)
 RATE_LIMIT_MFA_ADDRESS = (env.env_int("RATE_LIMIT_MFA_ADDRESS_ATTEMPTS", 30, minimum=1), 900)
 
@@ -427,6 +432,11 @@ MESSAGING_RETRY_MAX_SECONDS = env.env_int("MESSAGING_RETRY_MAX_SECONDS", 6 * 360
 MESSAGING_ACTIVITY_RESET_MINUTES = env.env_int("MESSAGING_ACTIVITY_RESET_MINUTES", 60, minimum=1)
 # A pause ("away until ...", messaging.pauses) may end at most this many days ahead.
 MESSAGING_PAUSE_MAX_DAYS = env.env_int("MESSAGING_PAUSE_MAX_DAYS", 90, minimum=1)
+# Every contact of an owner refused the same warning for good for this long: the step counts
+# as sent, staff are alerted (messaging.escalation). Transient failures never count.
+MESSAGING_UNREACHABLE_GRACE_DAYS = env.env_int("MESSAGING_UNREACHABLE_GRACE_DAYS", 7, minimum=1)
+# How long an owner contact's verification code works (messaging.owner_contacts).
+MESSAGING_CONTACT_CODE_MINUTES = env.env_int("MESSAGING_CONTACT_CODE_MINUTES", 30, minimum=1)
 MESSAGING_SEND_LEASE_SECONDS = env.env_int("MESSAGING_SEND_LEASE_SECONDS", 600, minimum=30)
 # How long a reset waits for a warning e-mail that is being sent at that moment before it says
 # "try again" (messaging.services.message_reset): the send must finish before the reset saves.
@@ -448,6 +458,12 @@ MESSAGING_BOOKKEEPING_RETRY_SECONDS = env.env_int(
 # so a recipient given its secret cannot forge deliveries to the others.
 # SMS: dotted path to a gateway class (see messaging.channels.SmsGateway); empty = SMS refused.
 MESSAGING_SMS_GATEWAY = env.env_str("MESSAGING_SMS_GATEWAY", "")
+# Telegram warnings (messaging.telegram): the bot's token and name (for the t.me deep link),
+# the Bot API's base URL, and the secret path of the webhook Telegram calls with updates.
+TELEGRAM_BOT_TOKEN = env.env_str("TELEGRAM_BOT_TOKEN", "")
+TELEGRAM_BOT_NAME = env.env_str("TELEGRAM_BOT_NAME", "")
+TELEGRAM_API_URL = env.env_str("TELEGRAM_API_URL", "https://api.telegram.org")
+TELEGRAM_WEBHOOK_SECRET = env.env_str("TELEGRAM_WEBHOOK_SECRET", "")
 MESSAGING_SMS_GATEWAY_OPTIONS = {
     "url": env.env_str("MESSAGING_SMS_GATEWAY_URL", ""),
     "token": env.env_str("MESSAGING_SMS_GATEWAY_TOKEN", ""),

@@ -7,7 +7,7 @@ from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from cradle_site import views
-from messaging import ping_views
+from messaging import owner_contact_views, ping_views
 
 api_v1 = [
     path("", include("accounts.api_urls")),
@@ -32,6 +32,7 @@ urlpatterns = [
     # since scripts are written by hand and a POST cannot be redirected.
     re_path(r"^ping/(?P<token>[^/]+)/?$", ping_views.ping, name="ping"),
     re_path(r"^ping/(?P<token>[^/]+)/(?P<message_id>[0-9]{1,18})/?$", ping_views.ping, name="ping_message"),
+    path("telegram/webhook/<str:secret>", owner_contact_views.telegram_webhook, name="telegram_webhook"),
     path("publishing/", include("publishing.urls")),
     path("stats/", include("analytics.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),

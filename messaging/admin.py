@@ -15,7 +15,18 @@ from cradle_site.paginators import CappedCountPaginator
 from cradle_site.replica import ReplicaListMixin
 from messaging import history, owner_contacts, services
 from messaging.contacts import contact_hashes_any_type
-from messaging.models import MAX_LEVEL, CheckinLinkUse, Delivery, Message, PingToken, Recipient, StaffAlarm, StatusLog
+from messaging.models import (
+    MAX_LEVEL,
+    CheckinLinkUse,
+    Delivery,
+    Message,
+    OwnerContact,
+    PingToken,
+    Recipient,
+    StaffAlarm,
+    StatusLog,
+    WarningSend,
+)
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -307,10 +318,10 @@ class StatusLogAdmin(ReplicaListMixin, admin.ModelAdmin):
 
 @admin.register(StaffAlarm)
 class StaffAlarmAdmin(admin.ModelAdmin):
-    list_display = ("id", "delivery", "reason", "state", "attempts", "created_at", "sent_at")
+    list_display = ("id", "delivery", "message", "level", "reason", "state", "attempts", "created_at", "sent_at")
     list_filter = ("reason", "state")
-    search_fields = ("=delivery__id", "=delivery__message__id")
-    list_select_related = ("delivery",)
+    search_fields = ("=delivery__id", "=delivery__message__id", "=message__id")
+    list_select_related = ("delivery", "message")
     readonly_fields = [f.name for f in StaffAlarm._meta.fields]
 
     def has_add_permission(self, request) -> bool:
@@ -357,3 +368,75 @@ class CheckinLinkUseAdmin(ReplicaListMixin, admin.ModelAdmin):
 
 
 from messaging import pause_admin  # noqa: E402,F401  (registers PauseAdmin)
+
+
+class _VerifiedFilter(admin.SimpleListFilter):
+    title = _("verified")
+    parameter_name = "verified"
+
+    def lookups(self, request, model_admin):
+        return (("yes", _("yes")), ("no", _("no")), ("failing", _("refused for good")))
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(verified_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(verified_at__isnull=True)
+        if self.value() == "failing":
+            return queryset.filter(failing_since__isnull=False)
+        return queryset
+
+
+@admin.register(OwnerContact)
+class OwnerContactAdmin(admin.ModelAdmin):
+    """The owners' warning contacts. Staff may fix a label or level, or delete a contact; adding one
+    is the owner's (it needs a code only the contact receives). The code's hash is never shown."""
+
+    list_display = ("id", "owner", "kind", "label", "first_level", "verified_at", "failing_since", "created_at")
+    list_filter = ("kind", _VerifiedFilter)
+    search_fields = ("owner__username", "=owner__email", "=id")
+    list_select_related = ("owner",)
+    raw_id_fields = ("owner",)
+    exclude = ("code_hash", "address_hash")
+    readonly_fields = (
+        "owner",
+        "kind",
+        "address",
+        "verified_at",
+        "code_sent_at",
+        "failing_since",
+        "failing_error",
+        "created_at",
+    )
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(WarningSend)
+class WarningSendAdmin(admin.ModelAdmin):
+    """Read-only: each contact's outcome of each warning (messaging.escalation)."""
+
+    list_display = (
+        "id",
+        "message",
+        "level",
+        "contact_key",
+        "state",
+        "attempts",
+        "error_kind",
+        "accepted_at",
+        "permanent_since",
+    )
+    list_filter = ("state", "error_kind", "level")
+    search_fields = ("=message__id",)
+    list_select_related = ("message",)
+    readonly_fields = [f.name for f in WarningSend._meta.fields]
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -53,6 +53,8 @@ def alarms_raise(*, now: datetime | None = None, limit: int = 500) -> int:
 
 
 def _subject_and_body(alarm: StaffAlarm) -> tuple[str, str]:
+    if alarm.reason == StaffAlarm.Reason.UNREACHABLE:
+        return _unreachable_text(alarm)
     delivery = alarm.delivery
     if alarm.reason == StaffAlarm.Reason.REFUSED:
         what = "was refused for good (the address may no longer exist)"
@@ -74,6 +76,29 @@ def _subject_and_body(alarm: StaffAlarm) -> tuple[str, str]:
     return subject, body
 
 
+def _unreachable_text(alarm: StaffAlarm) -> tuple[str, str]:
+    subject = (
+        f"Owner of message #{alarm.message_id} unreachable on every channel (warning {alarm.level} counted as sent)"
+    )
+    body = "\n".join(
+        [
+            subject + ".",
+            "",
+            f"Every verified contact of the owner refused warning {alarm.level} for good for "
+            f"{settings.MESSAGING_UNREACHABLE_GRACE_DAYS} days; the ladder went on without it.",
+            "Check the owner's contacts; revoke the message if it must not be delivered:",
+            settings.SITE_URL + reverse("admin:messaging_message_change", args=[alarm.message_id]),
+        ]
+    )
+    return subject, body
+
+
+def _still_needed(alarm: StaffAlarm, now: datetime) -> bool:
+    if alarm.reason == StaffAlarm.Reason.UNREACHABLE:
+        return True  # a fact about the past: staff hear of it whatever happened since
+    return Delivery.objects.needing_staff(now).filter(pk=alarm.delivery_id).exists()
+
+
 def alarms_send(*, now: datetime | None = None, limit: int = 100, run_seconds: float | None = None) -> dict[str, int]:
     """E-mail the due alarms to ``ADMINS``; return how many were sent, skipped (resolved meanwhile) and failed."""
     now = now or timezone.now()
@@ -87,7 +112,7 @@ def alarms_send(*, now: datetime | None = None, limit: int = 100, run_seconds: f
             break
         if ALARM_LEASE.hold(alarm.pk, claim.lease_until) is None:
             continue
-        if not Delivery.objects.needing_staff(now).filter(pk=alarm.delivery_id).exists():
+        if not _still_needed(alarm, now):
             # Raised during an outage that also held the e-mail back, and the delivery has gone
             # out (or was revoked) since: an alarm about nothing would teach staff to ignore them.
             StaffAlarm.objects.filter(pk=alarm.pk).update(**ALARM_LEASE.released(state=StaffAlarm.State.RESOLVED))

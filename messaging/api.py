@@ -85,6 +85,7 @@ class MessageSerializer(serializers.ModelSerializer):
             "activity_resets",
             "ladder",
             "ladder_steps",
+            "contacts_from_level",
             "paused_until",
             "state",
             "is_active",
@@ -110,6 +111,10 @@ class MessageSerializer(serializers.ModelSerializer):
         ]
         extra_kwargs = {
             "title": {"required": False, "allow_blank": True, "max_length": services.TITLE_MAX_LENGTH},
+            "contacts_from_level": {
+                "help_text": "From this warning level on, every verified contact of yours is warned "
+                "(null: each contact's own level; the account e-mail gets every warning)."
+            },
             "initial_delay_months": {
                 "min_value": services.DELAY_MIN_MONTHS,
                 "max_value": settings.MESSAGING_MAX_DELAY_MONTHS,
@@ -187,6 +192,7 @@ class MessageViewSet(viewsets.ModelViewSet):
             activity_resets=data.get("activity_resets", False),
             ladder_name=data.get("ladder_choice", ladder.SEED),
             ladder_steps=data.get("ladder_steps_seconds"),
+            contacts_from_level=data.get("contacts_from_level"),
         )
         message.revocation_key = key
         return Response(MessageCreatedSerializer(message).data, status=status.HTTP_201_CREATED)
@@ -207,6 +213,7 @@ class MessageViewSet(viewsets.ModelViewSet):
             activity_resets=data.get("activity_resets"),
             ladder_name=data.get("ladder_choice", ladder.CUSTOM if "ladder_steps_seconds" in data else None),
             ladder_steps=data.get("ladder_steps_seconds"),
+            contacts_from_level=data.get("contacts_from_level", services.KEEP),
         )
         return Response(MessageSerializer(self.get_queryset().get(pk=message.pk)).data)
 

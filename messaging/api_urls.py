@@ -2,6 +2,7 @@ from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
 from messaging.api import CheckinView, MessageViewSet
+from messaging.owner_contact_api import OwnerContactViewSet
 from messaging.pause_api import PauseViewSet
 
 router = SimpleRouter()
@@ -11,6 +12,7 @@ router = SimpleRouter()
 router.trailing_slash = "/?"
 router.register("messages", MessageViewSet, basename="messaging-message")
 router.register("pauses", PauseViewSet, basename="messaging-pause")
+router.register("owner-contacts", OwnerContactViewSet, basename="messaging-owner-contact")
 
 urlpatterns = [
     re_path(r"^checkin/?$", CheckinView.as_view(), name="checkin"),

@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 
 from cradle_site import webhooks
 from cradle_site.mail_errors import mail_failure
-from cradle_site.outbound import OutboundError, open_url, operator_hosts
+from cradle_site.outbound import OutboundError, open_url, operator_hosts, read_capped
 from cradle_site.text import one_line
 from messaging.models import Message, Recipient
 
@@ -208,11 +208,53 @@ def _post(url: str, *, channel: str, allowed_hosts=(), **kwargs) -> int:
         raise ChannelError(f"{channel}: {exc}") from exc
 
 
+ANSWER_MAX_BYTES = 64 * 1024
+
+
+def post_reading(url: str, *, channel: str, allowed_hosts=(), **kwargs) -> tuple[int, bytes]:
+    """``_post``, but with the answer's body (at most ``ANSWER_MAX_BYTES``): for the APIs whose
+    body says why they refused (the SMS gateway, Telegram's Bot API)."""
+    timeout = settings.MESSAGING_WEBHOOK_TIMEOUT
+    try:
+        with open_url(
+            url,
+            method="POST",
+            timeout=timeout,
+            deadline=2 * timeout,
+            allowed_hosts=allowed_hosts,
+            ok_statuses=None,
+            **kwargs,
+        ) as response:
+            return response.status_code, read_capped(response, max_bytes=ANSWER_MAX_BYTES)
+    except OutboundError as exc:
+        if exc.may_have_arrived:
+            raise ChannelMaybeSent(f"{channel}: {exc}") from exc
+        raise ChannelError(f"{channel}: {exc}") from exc
+
+
+def _json(body: bytes) -> dict:
+    try:
+        value = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+# What a gateway says about a number that can never receive a text. Ours ("invalid_number"),
+# and Twilio's codes for "invalid To number" and "not a mobile number".
+SMS_INVALID_NUMBER = frozenset({"invalid_number", "21211", "21614"})
+
+
 class HttpSmsGateway:
     """A generic HTTP SMS gateway: POST {"to", "text"} with a bearer token.
 
     Set ``MESSAGING_SMS_GATEWAY=messaging.channels.HttpSmsGateway`` and
     ``MESSAGING_SMS_GATEWAY_URL`` / ``_TOKEN``; any class with ``send(to, text)`` works.
+
+    The answer it expects: any 2xx is accepted. A 4xx whose JSON body has ``"error":
+    "invalid_number"`` (or Twilio's ``"code": 21211`` / ``21614``) says the number can never
+    receive a text: PERMANENT. Every other answer (5xx, 429, another 4xx: our token, our
+    account) is TRANSIENT and retried.
     """
 
     def __init__(self, *, url: str = "", token: str = "") -> None:
@@ -221,15 +263,22 @@ class HttpSmsGateway:
 
     def send(self, to: str, text: str) -> None:
         # The gateway is the operator's: it may sit inside the network if OUTBOUND_ALLOWED_HOSTS lists it.
-        status = _post(
+        status, body = post_reading(
             self.url,
             channel="sms",
             allowed_hosts=operator_hosts(),
             json={"to": to, "text": text},
             headers={"Authorization": f"Bearer {self.token}"},
         )
-        if not 200 <= status < 300:
-            raise ChannelError(f"sms: HTTP {status}")
+        if 200 <= status < 300:
+            return
+        answer = _json(body)
+        said = {str(answer.get("error", "")), str(answer.get("code", ""))}
+        if 400 <= status < 500 and said & SMS_INVALID_NUMBER:
+            raise ChannelError(
+                f"sms: HTTP {status}, the gateway says the number is invalid", kind=FailureKind.PERMANENT
+            )
+        raise ChannelError(f"sms: HTTP {status}")
 
 
 class SmsChannel:

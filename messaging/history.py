@@ -13,6 +13,8 @@ The keys per status (all values JSON: ints, bools, strings, ISO-8601 times):
 - PAUSED: ``until``, ``all_messages``, ``actor``
 - PAUSE_ENDED: ``all_messages``, ``actor`` (ended early; a pause that runs out writes no row)
 - DELIVERED: ``recipients`` (how many; 0 when there was no one), ``actor``
+- OWNER_UNREACHABLE: ``level``, ``since`` (when the last contact started refusing it), ``grace_days``,
+  ``contacts`` (the contact keys that refused it: ``account``, ``c<id>``), ``actor``
 - DELIVERY_FAILED: ``recipient_id``, ``recipient``, ``channel``, ``attempt``, ``final``, ``error``,
   ``error_kind`` (``messaging.channels.FailureKind``; absent on rows from before it),
   ``maybe_sent`` (the request left and no answer came: it may have arrived; absent on rows from
@@ -79,6 +81,7 @@ LOG_IN = Actor(ActorKind.LOG_IN)
 API_CALL = Actor(ActorKind.API_CALL)
 SWEEP = Actor(ActorKind.JOB, name="sweep")
 DELIVERY = Actor(ActorKind.JOB, name="delivery")
+ESCALATION = Actor(ActorKind.JOB, name="warnings")
 
 
 def staff(user) -> Actor:
@@ -136,6 +139,23 @@ def warning_sent(*, level: int, next_step_at: datetime) -> LogFields:
     """The sweep sent warning ``level``; the ladder's next step is due at ``next_step_at``."""
     data = {"level": level, "next_step_at": next_step_at.isoformat(), "actor": SWEEP.as_data()}
     return _fields(StatusLog.warning_status(level), data, f"warning {level} sent; next step at {data['next_step_at']}")
+
+
+def owner_unreachable(*, level: int, since: datetime, contacts: list[str], grace) -> LogFields:
+    """Every contact refused warning ``level`` for good for the grace period: the step counts as sent."""
+    days = grace.total_seconds() / 86400
+    data = {
+        "level": level,
+        "since": since.isoformat(),
+        "grace_days": int(days) if days == int(days) else days,
+        "contacts": list(contacts),
+        "actor": ESCALATION.as_data(),
+    }
+    english = (
+        f"owner unreachable on every channel: each of {len(contacts)} contact(s) refused warning {level} "
+        f"for good since {data['since']} ({data['grace_days']} days); the step counts as sent, staff alerted"
+    )
+    return _fields(StatusLog.Status.OWNER_UNREACHABLE, data, english)
 
 
 def reset(*, from_level: int, actor: Actor, all_messages: bool = False) -> LogFields:

@@ -105,6 +105,13 @@ def _pause_ended(data: dict) -> str:
     return _("The pause was ended early; the schedule goes on with the full interval.")
 
 
+def _unreachable(data: dict) -> str:
+    return _(
+        "Owner unreachable on every channel: each of your contacts refused warning %(level)s for good "
+        "for %(days)s days (since %(when)s), so it counts as sent; staff have been alerted."
+    ) % {"level": data["level"], "days": data["grace_days"], "when": _when(data["since"])}
+
+
 TEMPLATES: dict[str, Callable[[dict], str]] = {
     Status.WARNING_1: _warning,
     Status.WARNING_2: _warning,
@@ -118,6 +125,7 @@ TEMPLATES: dict[str, Callable[[dict], str]] = {
     Status.DELIVERY_FAILED: _delivery_failed,
     Status.PAUSED: _paused,
     Status.PAUSE_ENDED: _pause_ended,
+    Status.OWNER_UNREACHABLE: _unreachable,
 }
 
 

@@ -23,6 +23,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -114,6 +115,15 @@ class Message(models.Model):
     ladder_seconds = models.JSONField(_("warning schedule (seconds)"), null=True, blank=True)
     # While a pause is in force (messaging.pauses): no warning and no delivery before this time.
     paused_until = models.DateTimeField(_("paused until"), null=True, blank=True, editable=False)
+    # Overrides each contact's own "warnings from level" for this message: from this level on,
+    # every verified contact of the owner is warned (None: each contact's setting; see
+    # messaging.escalation). The account e-mail gets every warning either way.
+    contacts_from_level = models.PositiveSmallIntegerField(
+        _("every contact warned from level"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_LEVEL)],
+    )
 
     objects = MessageQuerySet.as_manager()
 
@@ -293,6 +303,9 @@ class StatusLog(models.Model):
         DELIVERY_FAILED = "DELIVERY_FAILED", _("delivery attempt failed")
         PAUSED = "PAUSED", _("paused")
         PAUSE_ENDED = "PAUSE_ENDED", _("pause ended")
+        # Every contact of the owner refused the same warning for good for the grace period:
+        # the step counts as sent (messaging.escalation).
+        OWNER_UNREACHABLE = "OWNER_UNREACHABLE", _("owner unreachable on every channel")
 
     class Response(models.TextChoices):
         RESET = "RESET", _("reset")
@@ -423,6 +436,9 @@ class StaffAlarm(models.Model):
     class Reason(models.TextChoices):
         REFUSED = "refused", _("refused for good")
         OVERDUE = "overdue", _("not sent in time")
+        # Not about a delivery: every contact of the message's owner refused a warning for good
+        # for the grace period, and the ladder went on (messaging.escalation).
+        UNREACHABLE = "unreachable", _("owner unreachable on every channel")
 
     class State(models.TextChoices):
         PENDING = "pending", _("pending")
@@ -431,10 +447,15 @@ class StaffAlarm(models.Model):
         # The delivery went out, or its message was revoked, before the e-mail could go: not sent.
         RESOLVED = "resolved", _("resolved before it was e-mailed")
 
+    # Empty for an "owner unreachable" alarm, which is about a message's warning instead.
     delivery = models.OneToOneField(
-        Delivery, on_delete=models.CASCADE, related_name="alarm", verbose_name=_("delivery")
+        Delivery, on_delete=models.CASCADE, related_name="alarm", null=True, blank=True, verbose_name=_("delivery")
     )
-    reason = models.CharField(_("reason"), max_length=10, choices=Reason.choices)
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="staff_alarms", null=True, blank=True, verbose_name=_("message")
+    )
+    level = models.PositiveSmallIntegerField(_("warning level"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=12, choices=Reason.choices)
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True, default="")
@@ -450,6 +471,8 @@ class StaffAlarm(models.Model):
         indexes = [models.Index(fields=["state", "next_attempt_at"], name="alarm_due_idx")]
 
     def __str__(self) -> str:
+        if self.delivery_id is None:
+            return f"Alarm #{self.pk} {self.reason} (message {self.message_id})"
         return f"Alarm #{self.pk} {self.reason} (delivery {self.delivery_id})"
 
 
@@ -472,4 +495,5 @@ ALARM_LEASE = _send_lease(StaffAlarm)
 
 
 from messaging.checkin_models import CheckinLinkUse, PingToken  # noqa: E402,F401  (answers without a log-in)
+from messaging.owner_contact_models import OwnerContact, WarningSend  # noqa: E402,F401  (the owner's contacts)
 from messaging.pause_models import Pause  # noqa: E402,F401  ("away until ...")

@@ -31,10 +31,9 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from cradle_site import leases
-from cradle_site.mail_errors import mail_failure
 from cradle_site.retry import Backoff, retry_write
-from messaging import ladder, links
-from messaging.models import Message
+from messaging import escalation, history, ladder, links, owner_channels, owner_notify
+from messaging.models import Message, OwnerContact, StaffAlarm, StatusLog
 from messaging.owner_contacts import hold_seconds, owner_can_be_warned
 from messaging.sending import SendOutcome, send_deadline
 
@@ -73,17 +72,21 @@ def warning_email(message: Message, *, next_step_at: datetime) -> EmailMultiAlte
     from the send time, never from the row's stale ``next_warning_date``: a warning delayed by
     an outage would otherwise state a deadline that had passed.
     """
+    return _render("messaging/email/warning", message, **_warning_context(message, next_step_at))
+
+
+def _warning_context(message: Message, next_step_at: datetime) -> dict:
     level = message.warning_level
     steps = ladder.ladder_of(message)
-    return _render(
-        "messaging/email/warning",
-        message,
-        level=level,
-        count=steps.warnings,
-        is_final=level >= steps.warnings,
-        deadline=next_step_at,
-        delivery_at=ladder.schedule_from(level=level, next_at=next_step_at, ladder=steps)[-1].at,
-    )
+    return {
+        "level": level,
+        "count": steps.warnings,
+        "is_final": level >= steps.warnings,
+        "deadline": next_step_at,
+        "delivery_at": ladder.schedule_from(level=level, next_at=next_step_at, ladder=steps)[-1].at,
+        "checkin_url": links.checkin_url(message),
+        "detail_url": settings.SITE_URL + reverse("messaging:message_detail", args=[message.pk]),
+    }
 
 
 def sending_deadline(now: datetime | None = None) -> datetime:
@@ -165,6 +168,14 @@ def warnings_send(*, now: datetime | None = None, limit: int = 500, run_seconds:
             leases.compare_and_set(Message, pk=message.pk, expect=mine, warning_email_due_at=None, **done)
             counts[SendOutcome.SKIPPED] += 1
             continue
+        if message.paused_until is not None and message.paused_until > now:
+            # A pause moves a queued warning to its end (messaging.pauses); one found here
+            # anyway waits for it too: nothing reaches the owner's contacts during a pause.
+            leases.compare_and_set(
+                Message, pk=message.pk, expect=mine, warning_email_due_at=message.paused_until, **done
+            )
+            counts[SendOutcome.SKIPPED] += 1
+            continue
         if not owner_can_be_warned(message.owner):
             # No verified contact: a warning sent to an address nobody proved is not a
             # warning. Held like a relay outage (the ladder waits for it) until the owner
@@ -183,39 +194,20 @@ def warnings_send(*, now: datetime | None = None, limit: int = 500, run_seconds:
         next_at = ladder.warning_next_step(
             level=message.warning_level, due_at=message.next_warning_date, sending_at=timezone.now(), ladder=steps
         )
-        try:
-            warning_email(message, next_step_at=next_at).send()
-        except Exception as exc:  # SMTP trouble: retry later, never drop silently
-            # The owner's message page, the admin and /healthz read this: a sentence, never
-            # the relay's words (cradle_site.mail_errors logs those).
-            error = mail_failure(exc, what=f"warning for message {message.pk}")
-            attempts = message.warning_email_attempts + 1
-            # Never given up: a send fails because of our relay (an outage, bad credentials),
-            # and a ladder that went on without the warning could deliver while the owner
-            # is alive and well. It is retried at the capped back-off, the ladder waits, and
-            # /healthz reports it until it goes out.
-            leases.compare_and_set(
-                Message,
-                pk=message.pk,
-                expect=mine,
-                warning_email_due_at=now + warning_backoff().delay(attempts),
-                warning_email_attempts=attempts,
-                warning_email_error=str(error)[:500],
-                **done,
-            )
-            counts[SendOutcome.FAILED] += 1
-        else:
-            # At once, not at the end of the batch: a crash later must not resend this one.
-            # The time the e-mail stated; seconds later only if the send outlasted the
+        lease = _StepLease(message, renewed)
+        outcome = escalation.step_send(message, send=partial(_send_warning, message, next_at), hold=lease.hold, now=now)
+        if outcome.lost:
+            counts[SendOutcome.SKIPPED] += 1
+        elif outcome.accepted_at is not None:
+            # The time the e-mail stated; seconds later only if the sends outlasted the
             # rounding in it, so the next step is never less than the interval after the
-            # real send (ladder.warning_next_step).
-            sent_at = timezone.now()
-            next_at = max(next_at, sent_at + steps.interval_after(message.warning_level))
+            # real (latest) acceptance (ladder.warning_next_step).
+            next_at = max(next_at, outcome.accepted_at + steps.interval_after(message.warning_level))
             record = partial(
                 leases.compare_and_set,
                 Message,
                 pk=message.pk,
-                expect=mine,
+                expect=lease.mine,
                 warning_email_due_at=None,
                 warning_email_error="",
                 next_warning_date=next_at,
@@ -223,7 +215,107 @@ def warnings_send(*, now: datetime | None = None, limit: int = 500, run_seconds:
             )
             retry_write(record, seconds=settings.MESSAGING_BOOKKEEPING_RETRY_SECONDS)
             counts[SendOutcome.SENT] += 1
+        elif outcome.unreachable_since is not None:
+            retry_write(
+                partial(unreachable_record, message, lease.mine, outcome),
+                seconds=settings.MESSAGING_BOOKKEEPING_RETRY_SECONDS,
+            )
+            counts[SendOutcome.SENT] += 1
+        else:
+            # Never given up: a send fails because of our relay (an outage, bad credentials)
+            # or an address is gone, and a ladder that went on without the warning could
+            # deliver while the owner is alive and well. It is retried at the capped back-off
+            # (or when the all-permanent rule can fire), the ladder waits, and /healthz
+            # reports it until it goes out. The error is a sentence, never the relay's words.
+            attempts = message.warning_email_attempts + 1
+            retry_at = now + warning_backoff().delay(attempts)
+            if outcome.retry_at is not None:
+                retry_at = min(retry_at, max(outcome.retry_at, now))
+            leases.compare_and_set(
+                Message,
+                pk=message.pk,
+                expect=lease.mine,
+                warning_email_due_at=retry_at,
+                warning_email_attempts=attempts,
+                warning_email_error=(outcome.error or "no contact accepted the warning")[:500],
+                **done,
+            )
+            counts[SendOutcome.FAILED] += 1
+        owner_notify.contacts_refused(owner=message.owner, refused=outcome.newly_refused)
     return counts
+
+
+class _StepLease:
+    """The warning's lease on the message row, renewed before each contact's send.
+
+    Each renewal is the same compare-and-set as the first (row first, on our lease, the
+    message still active at this level) and marks the send as under way again, so a reset
+    waits for the send in progress or says "try again", and stops the sends still to come.
+    """
+
+    def __init__(self, message: Message, held: datetime) -> None:
+        self.message = message
+        self.mine = {"warning_email_due_at": held}
+        self.fresh = True  # the caller renewed it right before the first send
+
+    def hold(self) -> bool:
+        if self.fresh:
+            self.fresh = False
+            return True
+        renewed = leases.renew(
+            Message,
+            pk=self.message.pk,
+            field="warning_email_due_at",
+            held=self.mine["warning_email_due_at"],
+            seconds=settings.MESSAGING_SEND_LEASE_SECONDS,
+            expect={"state": Message.State.ACTIVE, "warning_level": self.message.warning_level},
+            warning_email_sending_until=sending_deadline(),
+        )
+        if renewed is None:
+            return False
+        self.mine = {"warning_email_due_at": renewed}
+        return True
+
+
+def _send_warning(message: Message, next_at: datetime, target: owner_channels.Target) -> None:
+    """Warning ``message.warning_level`` to one contact: the e-mail, or the short text elsewhere."""
+    what = f"warning for message {message.pk}"
+    if target.kind == OwnerContact.Kind.EMAIL:
+        owner_channels.send_email(target, warning_email(message, next_step_at=next_at), what=what)
+        return
+    subject, text = owner_channels.render_short("warning", message.owner, **_warning_context(message, next_at))
+    cycle = int(message.cycle_started_at.timestamp() * 1_000_000)
+    send_id = f"warning-{message.pk}-{message.warning_level}-{cycle}-{target.key}"
+    owner_channels.send_text(target, subject=subject, text=text, what=what, send_id=send_id)
+
+
+def unreachable_record(message: Message, mine: dict, outcome) -> bool:
+    """The all-permanent rule fired: the step counts as sent now; history and staff alarm with it."""
+    now = timezone.now()
+    level = message.warning_level
+    with transaction.atomic():
+        done = leases.compare_and_set(
+            Message,
+            pk=message.pk,
+            expect=mine,
+            warning_email_due_at=None,
+            warning_email_error="",
+            warning_email_sending_until=None,
+            next_warning_date=now + ladder.ladder_of(message).interval_after(level),
+        )
+        if not done:
+            return False
+        StatusLog.objects.create(
+            message=message,
+            created_at=now,
+            **history.owner_unreachable(
+                level=level, since=outcome.unreachable_since, contacts=outcome.refused_keys, grace=escalation.grace()
+            ),
+        )
+        StaffAlarm.objects.create(
+            message=message, level=level, reason=StaffAlarm.Reason.UNREACHABLE, created_at=now, next_attempt_at=now
+        )
+    return True
 
 
 def warnings_failing() -> int:

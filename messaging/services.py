@@ -39,7 +39,7 @@ from messaging import history, ladder, notices, pauses, webhook_secrets
 from messaging.audit_changes import message_changed_fields
 from messaging.channels import validate_contact
 from messaging.contacts import contact_key
-from messaging.models import Delivery, Message, MessageBody, Recipient, StatusLog
+from messaging.models import MAX_LEVEL, Delivery, Message, MessageBody, Recipient, StatusLog
 from ops.audit import audit_record
 
 # The title is encrypted (a text column), so no column length limits it: this does.
@@ -137,6 +137,21 @@ def _already_named(first: dict, index: int) -> str:
     return _("%(name)s already has this address; each address gets the message once.") % {"name": name}
 
 
+KEEP = object()  # message_update: leave this choice as it is (an API PATCH that does not name it)
+
+
+def clean_contacts_from_level(value) -> int | None:
+    """None (each contact's own level) or a warning level 1-5, else ``ValidationError`` keyed by the field."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+        raise ValidationError({"contacts_from_level": _("Choose a warning level from 1 to 5.")})
+    level = int(value)
+    if not 1 <= level <= MAX_LEVEL:
+        raise ValidationError({"contacts_from_level": _("Choose a warning level from 1 to 5.")})
+    return level
+
+
 def message_create(
     *,
     owner,
@@ -147,6 +162,7 @@ def message_create(
     activity_resets: bool = False,
     ladder_name: str = ladder.SEED,
     ladder_steps: list[int] | None = None,
+    contacts_from_level: int | None = None,
     now: datetime | None = None,
 ) -> tuple[Message, str]:
     """Create a message and its recipients; return it with the revocation key (shown once).
@@ -154,11 +170,14 @@ def message_create(
     ``activity_resets``: the owner's log-ins and API calls count as a check-in (messaging.activity).
     ``ladder_name``: the seed's ladder, a preset, or ``custom`` with ``ladder_steps`` in seconds
     (messaging.ladder). Written during a pause of all the owner's messages, it waits for it too.
+    ``contacts_from_level``: from this warning on every verified contact is warned, whatever
+    each contact's own level (None: theirs; messaging.escalation).
     """
     now = now or timezone.now()
     title = clean_title(title)
     months = validate_delay(initial_delay_months)
     preset, seconds = ladder.resolve(ladder_name, ladder_steps)
+    contacts_from_level = clean_contacts_from_level(contacts_from_level)
     cleaned = clean_recipients(recipients)
     if not (content or "").strip():
         raise ValidationError({"content": _("Write the message.")})
@@ -171,6 +190,7 @@ def message_create(
             activity_resets=bool(activity_resets),
             ladder_preset=preset,
             ladder_seconds=seconds,
+            contacts_from_level=contacts_from_level,
             created_at=now,
             cycle_started_at=now,
             revocation_key_hash=revocation_key_hash(key),
@@ -194,6 +214,7 @@ def message_update(
     activity_resets: bool | None = None,
     ladder_name: str | None = None,
     ladder_steps: list[int] | None = None,
+    contacts_from_level=KEEP,
     now: datetime | None = None,
 ) -> Message:
     """Change a message that is still on its ladder. A new delay or ladder applies at level 0 only.
@@ -206,6 +227,8 @@ def message_update(
     months = validate_delay(initial_delay_months)
     chosen = ladder.resolve(ladder_name, ladder_steps) if ladder_name is not None else None
     cleaned = clean_recipients(recipients) if recipients is not None else None
+    if contacts_from_level is not KEEP:
+        contacts_from_level = clean_contacts_from_level(contacts_from_level)
     if not (content or "").strip():
         raise ValidationError({"content": _("Write the message.")})
 
@@ -236,6 +259,9 @@ def message_update(
                 pauses.keep_held(locked, now=now)
             if activity_resets is not None:
                 locked.activity_resets = bool(activity_resets)
+            if contacts_from_level is not KEEP and contacts_from_level != locked.contacts_from_level:
+                locked.contacts_from_level = contacts_from_level
+                changed.append("contacts_from_level")
             locked.save()
             if cleaned is not None:
                 # Safe to replace: an active message has no delivery records yet. A webhook

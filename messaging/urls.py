@@ -1,6 +1,14 @@
 from django.urls import path
 
-from messaging import checkin_views, pause_views, ping_views, preview_views, projection_views, views
+from messaging import (
+    checkin_views,
+    owner_contact_views,
+    pause_views,
+    ping_views,
+    preview_views,
+    projection_views,
+    views,
+)
 
 app_name = "messaging"
 
@@ -21,4 +29,11 @@ urlpatterns = [
     path("check-in/<str:token>/revoke/", checkin_views.checkin_revoke, name="checkin_revoke"),
     path("check-in-url/", ping_views.ping_settings, name="ping_settings"),
     path("revoke/", views.public_revoke, name="public_revoke"),
+    path("contacts/", owner_contact_views.contact_list, name="owner_contacts"),
+    path("contacts/add/", owner_contact_views.contact_add, name="owner_contact_add"),
+    path("contacts/test-warning/", owner_contact_views.test_warning, name="owner_contacts_test"),
+    path("contacts/<int:pk>/verify/", owner_contact_views.contact_verify, name="owner_contact_verify"),
+    path("contacts/<int:pk>/resend/", owner_contact_views.contact_resend, name="owner_contact_resend"),
+    path("contacts/<int:pk>/level/", owner_contact_views.contact_level, name="owner_contact_level"),
+    path("contacts/<int:pk>/remove/", owner_contact_views.contact_remove, name="owner_contact_remove"),
 ]

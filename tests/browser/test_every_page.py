@@ -98,6 +98,14 @@ NOT_PAGES = {
     "activity_csv",  # the Activity page's CSV (tests/ops/test_audit_log.py)
     "projection",  # JSON: the "what will happen" sentence the message form asks for as the owner types
     "pause_end",  # POST only
+    # The contacts page's forms (POST only; a refused one answers with the contacts page itself)
+    "owner_contact_add",
+    "owner_contact_verify",
+    "owner_contact_resend",
+    "owner_contact_level",
+    "owner_contact_remove",
+    "owner_contacts_test",
+    "telegram_webhook",  # Telegram's bot updates: JSON, POST only, behind its secret
     # The personal check-in URL: POST for scripts, plain text (GET answers 405 and changes nothing)
     "ping",
     "ping_message",
@@ -225,6 +233,22 @@ def _data() -> dict:
     # A pause in force: every page shows its banner, the pause page lists it, the message page says so.
     pause_start(owner=user, message=message, until=timezone.now() + timedelta(days=10))
     pause_start(owner=user, until=timezone.now() + timedelta(days=5))  # and one of all: the banner's other sentence
+    # The contacts page's states: one waiting for its code, one verified that refused a warning for good.
+    from messaging.models import OwnerContact
+
+    OwnerContact.objects.create(
+        owner=user, kind=OwnerContact.Kind.EMAIL, address="demo.phone@example.com", label="Phone"
+    )
+    OwnerContact.objects.create(
+        owner=user,
+        kind=OwnerContact.Kind.PUSH,
+        address="https://ntfy.example.com/demo-warnings",
+        label="ntfy",
+        first_level=1,
+        verified_at=timezone.now(),
+        failing_since=timezone.now(),
+        failing_error="push: HTTP 410",
+    )
     return {
         "user": user,
         "project": project,
@@ -276,6 +300,7 @@ PAGES = {
     "messaging:checkin_revoke": ("public", lambda d: [d["checkin"]]),
     "messaging:ping_settings": ("user", None),
     "messaging:pause_settings": ("user", None),
+    "messaging:owner_contacts": ("user", None),
     "messaging:message_pause": ("user", lambda d: [d["message"].pk]),
     "messaging:recipient_preview": ("user", lambda d: [d["message"].pk, d["message"].recipients.order_by("pk")[0].pk]),
     "publishing:project_list": ("user", None),

@@ -6,6 +6,7 @@ import pytest
 
 from messaging import services
 from messaging.models import Message
+from tests.messaging.contact_doubles import bot, smtp  # noqa: F401  (the owner contacts' far ends, as fixtures)
 
 
 @pytest.fixture

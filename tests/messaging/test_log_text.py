@@ -19,6 +19,7 @@ from messaging.log_text import TEMPLATES, log_text
 from messaging.models import Message, Recipient, StatusLog
 from tests.clock import NOW
 from tests.jobs import messaging_minute
+from tests.messaging import contact_doubles
 
 pytestmark = pytest.mark.django_db
 HOOK = "https://hooks.example.com/cradle"
@@ -40,7 +41,10 @@ def test_every_status_has_a_template():
 
 
 @responses.activate
-def test_every_row_the_code_writes_has_data_that_reads_in_chinese(owner, staff, make_message, settings):
+def test_every_row_the_code_writes_has_data_that_reads_in_chinese(owner, staff, make_message, make_user, settings):
+    settings.EMAIL_BACKEND = "tests.messaging.contact_doubles.RefusingBackend"
+    gone = make_user(username="gone", email="gone@example.com", password="pw-gone-123!")
+    contact_doubles.REFUSED.add(gone.email)  # its only contact is gone: the all-permanent rule fires
     responses.post(HOOK, status=503)
     responses.post(HOOK, status=410)
     with time_machine.travel(NOW, tick=False) as clock:
@@ -73,6 +77,11 @@ def test_every_row_the_code_writes_has_data_that_reads_in_chinese(owner, staff, 
         paused = make_message(owner)
         pause = pauses.pause_start(owner=owner, message=paused, until=NOW + timedelta(days=3))
         pauses.pause_end(pause=pause)
+        unreachable = make_message(gone)
+        _step(unreachable)  # warning 1 refused for good
+        clock.shift(timedelta(days=settings.MESSAGING_UNREACHABLE_GRACE_DAYS))
+        messaging_minute()  # owner unreachable on every channel
+    contact_doubles.REFUSED.clear()
     rows = list(StatusLog.objects.all())
     assert {row.status for row in rows} >= set(StatusLog.Status.values) - {f"WARNING_{n}" for n in range(2, 6)}
     assert all(row.data for row in rows), [row.details for row in rows if not row.data]

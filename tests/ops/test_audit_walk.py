@@ -10,6 +10,7 @@ each step names the event type it must add, and nothing else may appear.
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -21,7 +22,7 @@ from django.utils import timezone
 from accounts import email_verification
 from accounts.api_keys import apikey_create, apikey_revoke
 from cradle_site.audit_vocabulary import ActorKind, EventType, acting_as_job
-from messaging import delivery, pauses, services, webhook_secrets
+from messaging import delivery, owner_contacts, owner_notify, pauses, services, webhook_secrets
 from messaging.models import Delivery, Message
 from ops.audit_models import AuditEvent
 from ops.backup import backup_create
@@ -238,6 +239,43 @@ def test_every_operation_writes_exactly_one_event_and_no_secret(owner, staff, se
     walk.step(EventType.TASK_DELETED, lambda: composer.post_delete(task=copy))
     assert walk.events[-1].object_id == str(copy.pk)
 
+    raw = _raw_rows()
+    for secret in walk.secrets:
+        assert secret not in raw, f"an audit row holds a secret: {secret[:12]}…"
+    assert all(event.user_id == owner.pk for event in walk.events)
+
+
+def test_the_owner_contacts_write_one_event_each_and_no_address_or_code(owner, settings, mailoutbox):
+    """Contacts for warnings (messaging.owner_contacts): add, new code, verify, change, test, remove,
+    and a Telegram contact verified by the bot; no row holds the address, a code or a link's token."""
+    settings.TELEGRAM_BOT_TOKEN, settings.TELEGRAM_BOT_NAME = "123:walk", "cradle_walk_bot"
+    settings.TELEGRAM_API_URL = "http://127.0.0.1:9"  # the bot's courtesy replies are refused at once
+    walk = Walk()
+    address = "secret-contact-93b1@example.org"
+    walk.secrets.append(address)
+    contact, _link = walk.step(
+        EventType.OWNER_CONTACT_ADDED,
+        lambda: owner_contacts.contact_add(owner=owner, kind="email", address=address, label="work"),
+    )
+    walk.step(EventType.OWNER_CONTACT_CODE_SENT, lambda: owner_contacts.contact_send_code(contact=contact))
+    codes = [re.search(r"\b(\d{6})\b", m.body).group(1) for m in mailoutbox if m.to == [address]]
+    walk.secrets += [f"'{code}'" for code in codes]  # quoted: six digits alone may be part of a time
+    walk.step(EventType.OWNER_CONTACT_VERIFIED, lambda: owner_contacts.contact_verify(contact=contact, code=codes[-1]))
+    walk.step(EventType.OWNER_CONTACT_CHANGED, lambda: owner_contacts.contact_update(contact=contact, first_level=1))
+    assert walk.events[-1].extra_data["fields"] == ["first_level"]
+    walk.step(EventType.TEST_WARNING_SENT, lambda: owner_notify.warning_test_send(owner=owner))
+    walk.step(EventType.OWNER_CONTACT_REMOVED, lambda: owner_contacts.contact_remove(contact=contact))
+    bot, link = walk.step(
+        EventType.OWNER_CONTACT_ADDED, lambda: owner_contacts.contact_add(owner=owner, kind="telegram")
+    )
+    link = walk.step(EventType.OWNER_CONTACT_CODE_SENT, lambda: owner_contacts.telegram_token_new(bot))
+    token = link.rsplit("=", 1)[-1]
+    walk.secrets.append(token)
+    walk.step(
+        EventType.OWNER_CONTACT_VERIFIED,
+        lambda: owner_contacts.contact_verify_telegram(token=token, chat_id="777000111"),
+    )
+    walk.secrets.append("777000111")
     raw = _raw_rows()
     for secret in walk.secrets:
         assert secret not in raw, f"an audit row holds a secret: {secret[:12]}…"

@@ -26,7 +26,7 @@ from rest_framework.test import APIClient
 from accounts import scopes
 from accounts.models import User
 from tests.conftest import make_api_client
-from tests.site.walk import World, build_world, changes, data_and_events, resolved_routes, snapshot
+from tests.site.walk import CONTACT_CODE, World, build_world, changes, data_and_events, resolved_routes, snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -52,6 +52,10 @@ def _no_body(w: World) -> dict:
 
 def _message(w: World) -> dict:
     return {"pk": w.message.pk}
+
+
+def _contact(w: World) -> dict:
+    return {"pk": w.contact.pk}
 
 
 def _project(w: World) -> dict:
@@ -87,6 +91,18 @@ CALLS: dict[tuple[str, str], Call] = {
         body=lambda w: {"until": (timezone.now() + timedelta(days=3)).isoformat()}, outsider=None
     ),
     ("api:messaging-pause-end", "post"): Call(kwargs=lambda w: {"pk": w.pause.pk}),
+    ("api:messaging-owner-contact-list", "post"): Call(
+        body=lambda w: {"kind": "email", "address": "alice.work@example.com"}, outsider=None
+    ),
+    ("api:messaging-owner-contact-detail", "put"): Call(
+        kwargs=_contact, body=lambda w: {"label": "phone", "first_level": 4}
+    ),
+    ("api:messaging-owner-contact-detail", "patch"): Call(kwargs=_contact, body=lambda w: {"first_level": 5}),
+    ("api:messaging-owner-contact-detail", "delete"): Call(kwargs=_contact),
+    ("api:messaging-owner-contact-verify", "post"): Call(kwargs=_contact, body=lambda w: {"code": CONTACT_CODE}),
+    ("api:messaging-owner-contact-resend", "post"): Call(kwargs=_contact),
+    # Sends to every verified contact and stores nothing but its audit event.
+    ("api:messaging-owner-contact-test-warning", "post"): Call(outsider=None, changes=False, events=1),
     ("api:checkin", "post"): Call(outsider=None, events=2),  # an outsider checks in their own messages (none)
     ("api:messaging-message-detail", "put"): Call(kwargs=_message, body=_message_body),
     ("api:messaging-message-detail", "patch"): Call(kwargs=_message, body=lambda w: {"title": "Renamed"}),

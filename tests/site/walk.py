@@ -20,9 +20,9 @@ from django.utils import timezone
 
 from accounts.api_keys import apikey_create
 from accounts.models import ApiKey, User
-from messaging import links, pauses, ping
+from messaging import links, owner_contacts, pauses, ping
 from messaging import services as messaging_services
-from messaging.models import Message
+from messaging.models import Message, OwnerContact
 from messaging.pause_models import Pause
 from publishing import alerts
 from publishing import services as publishing_services
@@ -32,6 +32,9 @@ from tests.publishing.conftest import SECRETS, png_bytes
 ROOT = Path(settings.BASE_DIR).resolve()
 # A POST that only queues a job still changes what will happen: the queue is watched too.
 THIRD_PARTY_WATCHED = {"django_q", "otp_totp"}  # otp_totp: the TOTP devices (accounts.mfa)
+CONTACT_CODE = "246810"  # the world's unverified contact's verification code
+TELEGRAM_SECRET = "walk-telegram-webhook-secret"  # TELEGRAM_WEBHOOK_SECRET in the walks' settings
+TELEGRAM_TOKEN = "walk-telegram-start-token"  # the world's Telegram contact's /start token
 
 
 def resolved_routes() -> Iterator[tuple[str, str, object]]:
@@ -116,6 +119,14 @@ class World:
     alert: PublishingAlert  # an open incident: dismiss acts on it
     api_key: ApiKey
     media_root: Path
+    contact: OwnerContact  # an e-mail contact, not verified yet: its code is CONTACT_CODE
+    telegram_contact: OwnerContact  # a Telegram contact waiting for /start TELEGRAM_TOKEN
+
+    def telegram_update(self) -> str:
+        """The Bot API's update for ``/start TELEGRAM_TOKEN`` from a chat (JSON, as Telegram posts it)."""
+        import json
+
+        return json.dumps({"update_id": 1, "message": {"chat": {"id": 4242}, "text": f"/start {TELEGRAM_TOKEN}"}})
 
     @property
     def webhook_recipient(self):
@@ -178,6 +189,15 @@ def build_world(owner: User, outsider: User, media_root: Path) -> World:
     published_task.refresh_from_db()
     evergreen_task.refresh_from_db()
     alerts.alert_open(project_id=project.pk, kind=PublishingAlert.Kind.POST_FAILED)
+    contact, _link = owner_contacts.contact_add(owner=owner, kind="email", address="alice.phone@example.com")
+    OwnerContact.objects.filter(pk=contact.pk).update(code_hash=owner_contacts._code_hash(contact, CONTACT_CODE))
+    contact.refresh_from_db()
+    # Made as the page would with a bot configured (the walks' settings may have none).
+    telegram_contact = OwnerContact.objects.create(owner=owner, kind=OwnerContact.Kind.TELEGRAM)
+    OwnerContact.objects.filter(pk=telegram_contact.pk).update(
+        code_hash=owner_contacts._token_hash(TELEGRAM_TOKEN), code_sent_at=timezone.now()
+    )
+    telegram_contact.refresh_from_db()
     return World(
         owner=owner,
         outsider=outsider,
@@ -196,4 +216,6 @@ def build_world(owner: User, outsider: User, media_root: Path) -> World:
         alert=PublishingAlert.objects.get(project=project),
         api_key=apikey_create(user=owner, name="script", permissions=["account:read"]).api_key,
         media_root=media_root,
+        contact=contact,
+        telegram_contact=telegram_contact,
     )

@@ -31,6 +31,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from tests.messaging.sim.contacts import unreachable_earliest
 from tests.messaging.sim.doubles import Accepted
 
 WARNING_SUBJECT = re.compile(r"warning (\d) of (\d)")
@@ -66,6 +67,9 @@ class Warning_:
     at: datetime
     order: int
     body: str
+    to: str = ""  # which of the owner's contacts accepted it
+    delivery_id: str = ""  # a push contact's Idempotency-Key
+    ambiguous: bool = False  # the sender was told it failed (a timeout after the far end took it)
 
 
 @dataclass
@@ -122,7 +126,14 @@ class PauseRecord:
 
 
 class Oracle:
-    def __init__(self, *, days_per_month: int, ladder_days: list[int], staff_emails: set[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        *,
+        days_per_month: int,
+        ladder_days: list[int],
+        staff_emails: set[str] = frozenset(),
+        grace_days: float = 7,
+    ) -> None:
         self.days_per_month = days_per_month
         self.ladder_days = list(ladder_days)
         self.messages: dict[int, Tracked] = {}
@@ -139,6 +150,11 @@ class Oracle:
         self._flagged: set[Violation] = set()
         self.answers = Counter()  # (how, kind, outcome) -> count
         self.pauses: dict[int, PauseRecord] = {}
+        # The owners' own contacts (sim/contacts.py): address -> the owner's account e-mail, and
+        # the owners every contact of whom refuses for good: e-mail -> (order, time) it began.
+        self.contact_owner: dict[str, str] = {}
+        self.owner_gone: dict[str, tuple[int, datetime]] = {}
+        self.grace = timedelta(days=grace_days)
 
     def seed_ladder(self, months: int) -> tuple[int, ...]:
         return (months * self.days_per_month * DAY, *(d * DAY for d in self.ladder_days))
@@ -265,7 +281,7 @@ class Oracle:
                 self.staff_alarms.append(item)
             elif item.to in self.unverified_emails:
                 self._flag(Violation("early", None, f"a warning reached the unverified address {item.to}"))
-            elif item.to in self.owner_emails:
+            elif item.to in self.owner_emails or item.to in self.contact_owner:
                 warning = self._as_warning(item)
                 if warning is None:
                     self.notices.append(item)
@@ -279,7 +295,8 @@ class Oracle:
         return new_warnings
 
     def _as_warning(self, item: Accepted) -> Warning_ | None:
-        subject = item.subject.lower()
+        # A push contact's POST has no subject: its body's first line is the subject.
+        subject = (item.subject or item.body.split("\n", 1)[0]).lower()
         found = WARNING_SUBJECT.search(subject)
         if found is None and FINAL_SUBJECT not in subject:
             return None
@@ -293,7 +310,16 @@ class Oracle:
         level = int(found.group(1)) if found else warnings
         if found and int(found.group(2)) != warnings:
             self._flag(Violation("early", pk, f"{item.subject!r}: the ladder has {warnings} warnings"))
-        warning = Warning_(pk=pk, level=level, at=item.at, order=item.order, body=item.body)
+        warning = Warning_(
+            pk=pk,
+            level=level,
+            at=item.at,
+            order=item.order,
+            body=item.body,
+            to=item.to,
+            delivery_id=item.delivery_id,
+            ambiguous=item.ambiguous,
+        )
         if tracked is not None:
             tracked.event(item.order, item.at, f"warning {level} of {warnings} accepted")
             pause = self._pause_in_force(tracked, item)
@@ -368,6 +394,27 @@ class Oracle:
         while level <= count:
             warning = next((w for w in warnings if w.level == level and w.order > previous_order), None)
             if warning is None:
+                # No contact accepted it: allowed only as "owner unreachable on every channel",
+                # no sooner than the grace after its first refusal could have been (a lower
+                # bound of when it counted: the steps after it are judged from there).
+                if level == 1:
+                    need = timedelta(
+                        seconds=min(ladder[0] for ladder in self._first_ladders(tracked, start_order, delivery.order))
+                    )
+                    gaps = self.ladder_before(tracked, delivery.order)[1:]
+                    count = len(gaps)
+                else:
+                    need = timedelta(seconds=gaps[level - 2])
+                earliest = unreachable_earliest(
+                    self, tracked, previous_at=previous_at, need=need, delivery_order=delivery.order
+                )
+                if earliest is not None:
+                    tracked.event(
+                        delivery.order, earliest, f"warning {level}: owner unreachable, counted at the earliest"
+                    )
+                    previous_at = earliest
+                    level += 1
+                    continue
                 self.violations.append(
                     Violation(
                         "early",
@@ -380,9 +427,7 @@ class Oracle:
             if level == 1:
                 # The shortest first delay in force at any time of the wait: an edit that lengthens it
                 # after the sweep took the step (the e-mail held up by the relay) rightly changes nothing.
-                in_force = [self.ladder_before(tracked, start_order + 1)] + [
-                    ladder for at_order, ladder in tracked.ladders if start_order < at_order < warning.order
-                ]
+                in_force = self._first_ladders(tracked, start_order, warning.order)
                 need = timedelta(seconds=min(ladder[0] for ladder in in_force))
                 gaps = self.ladder_before(tracked, warning.order)[1:]
                 count = len(gaps)
@@ -394,6 +439,12 @@ class Oracle:
         self._check_step(
             tracked, f"delivery to {delivery.to}", delivery.at, previous_at, timedelta(seconds=gaps[-1]), delivery
         )
+
+    def _first_ladders(self, tracked: Tracked, start_order: int, until_order: int) -> list[tuple[int, ...]]:
+        """The ladders in force at any time between the cycle's start and ``until_order``."""
+        return [self.ladder_before(tracked, start_order + 1)] + [
+            ladder for at_order, ladder in tracked.ladders if start_order < at_order < until_order
+        ]
 
     def _check_step(
         self, tracked: Tracked, what: str, at: datetime, previous_at: datetime, need: timedelta, delivery: Accepted
@@ -428,13 +479,17 @@ class Oracle:
             tracked = self.messages.get(pk)
             if tracked is None:
                 continue
-            seen = Counter()
+            seen = defaultdict(list)
             for warning in warnings:
                 cycle = _last_before(tracked.cycle_starts, warning.order)[0]
-                seen[(cycle, warning.level)] += 1
-            for (_cycle, level), count in seen.items():
-                if count > 1:
-                    self._flag(Violation("twice", pk, f"warning {level} sent {count} times in one cycle"))
+                seen[(cycle, warning.level, warning.to)].append(warning)  # once per contact
+            for (_cycle, level, to), copies in seen.items():
+                # Excused as for deliveries: every earlier copy was one the sender could not
+                # know arrived, and all carry one id the receiver can drop the repeat by.
+                ids = {c.delivery_id for c in copies}
+                excused = len(ids) == 1 and "" not in ids and all(c.ambiguous for c in copies[:-1])
+                if len(copies) > 1 and not excused:
+                    self._flag(Violation("twice", pk, f"warning {level} sent {len(copies)} times in one cycle to {to}"))
 
     # After the faults ----------------------------------------------------------------------------
     def final_check(self, *, snapshot: dict[int, dict], health_strict: int) -> None:

@@ -38,6 +38,7 @@ from messaging import ping
 from messaging.models import Message, Pause
 from tests.conftest import make_api_client
 from tests.messaging.sim import doubles
+from tests.messaging.sim.contacts import OwnerContacts
 from tests.messaging.sim.oracle import Oracle, Warning_
 
 CHECKIN_URL = re.compile(r"https?://\S+/messages/check-in/[^\s/]+/")
@@ -70,6 +71,9 @@ class SimConfig:
     ladders: bool = True  # random ladders (presets and custom) besides the seed's
     pauses: bool = True  # owners pause every message or one, and sometimes end a pause early
     pause_max_days: int = 5  # MESSAGING_PAUSE_MAX_DAYS for the run
+    # The owners' own contacts (sim/contacts.py), and the all-permanent rule's grace, in days.
+    contacts: bool = True
+    grace_days: int = 1
 
     @property
     def presets(self) -> tuple[str, ...]:
@@ -131,7 +135,9 @@ class World:
             days_per_month=config.days_per_month,
             ladder_days=list(config.ladder_days),
             staff_emails={email for _name, email in settings.ADMINS},
+            grace_days=config.grace_days,
         )
+        self.contacts = OwnerContacts(seed=config.seed, oracle=self.oracle)
         self.owners: list[Owner] = []
         self.owner_of: dict[int, Owner] = {}
         self.keys: dict[int, str] = {}
@@ -180,6 +186,11 @@ class World:
             # One owner never answers (their messages must all be delivered); the others vary.
             answers = 0.0 if index == 0 else self.rng.uniform(0.3, 0.95)
             self.owners.append(Owner(user=user, page=page, api=api, answers=answers, lag_hours=self.rng.uniform(2, 60)))
+            if self.config.contacts:
+                # Owner 1 loses every contact for good at some point (the all-permanent rule).
+                self.contacts.add(
+                    owner=self.owners[-1], start=self.start, chaos=self.config.chaos, gone_owner=index == 1
+                )
 
     def add_unverified_owner(self) -> None:
         """An owner who never opens the verification link and never answers: their messages
@@ -247,6 +258,7 @@ class World:
         faults = doubles.FAULTS
         faults.smtp_down, faults.hooks_down = self._in("smtp"), self._in("hooks")
         faults.hooks_ambiguous = 0.05
+        self.contacts.tick(now=self.now, order=doubles.order_stamp())
         while creations and creations[0] <= self.now:
             creations.pop(0)
             self.create_message(self.rng.choice(self.owners))
@@ -264,7 +276,8 @@ class World:
         faults.smtp_down = faults.hooks_down = False
         faults.hooks_ambiguous = 0.0
         self.planned.clear()
-        end = self.now + self.config.longest_cycle + timedelta(days=3)
+        self.contacts.tick(now=self.now, order=doubles.order_stamp(), everything=True)
+        end = self.now + self.config.longest_cycle + timedelta(days=3) + self.contacts.extra_calm
         while self.now < end:
             self._advance(timedelta(hours=2))
             self._jobs(force=True)
