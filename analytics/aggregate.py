@@ -67,8 +67,10 @@ MESSAGE_STATUS_FIELDS = {
 }
 MESSAGE_FIELDS = list(MESSAGE_STATUS_FIELDS.values())
 # History rows no chart counts: a pause says when warnings wait, not that something happened
-# to a message's ladder (the warnings before and after it are counted as usual).
-NOT_CHARTED = frozenset({StatusLog.Status.PAUSED, StatusLog.Status.PAUSE_ENDED})
+# to a message's ladder (the warnings before and after it are counted as usual); "owner
+# unreachable on every channel" explains a warning already counted as WARNING_n (staff are
+# told by its StaffAlarm, messaging.escalation).
+NOT_CHARTED = frozenset({StatusLog.Status.PAUSED, StatusLog.Status.PAUSE_ENDED, StatusLog.Status.OWNER_UNREACHABLE})
 
 
 @dataclass
