@@ -127,7 +127,9 @@ def nice_ticks(maximum: float, count: int = 6, *, whole: bool = False) -> list[f
     return [round(i * step, 10) for i in range(steps + 1)]
 
 
+@functools.lru_cache(maxsize=4096)  # counts repeat: a year of days is mostly the same few numbers
 def fmt(value: float | None) -> str:
+    """A chart's number as shown: digits, "," and "." only (or "–" for none), so it needs no escaping."""
     if value is None:
         return "–"
     if value == int(value):
@@ -219,7 +221,8 @@ def _empty_note(frame: _Frame, text: str) -> str:
 
 
 def _bars_svg(chart: Chart, layout: Layout, labels: list[str], y_label: str, empty_text: str) -> str:
-    totals = [sum((s.values[i] or 0) for s in chart.series) for i in range(len(labels))]
+    columns = zip(*(s.values for s in chart.series), strict=True) if chart.series else ()
+    totals = [sum(v or 0 for v in column) for column in columns] or [0] * len(labels)
     ticks = nice_ticks(max(totals, default=0), whole=True)
     frame = _frame(layout, ticks, labels, y_label)
     slot = frame.plot_w / max(1, len(labels))
@@ -346,10 +349,10 @@ def _finish(chart: Chart, *, kind: str, axis_labels: list[str] | None, y_label: 
         if totals:
             cells.append(fmt(sum(v or 0 for v in values)))
         chart.rows.append({"label": label, "cells": cells})
-    chart.table_body = mark_safe(  # noqa: S308 (every label and cell is escaped)
+    chart.table_body = mark_safe(  # noqa: S308 (every label is escaped; a cell is fmt's digits)
         "\n".join(
             f'<tr><th scope="row">{escape(row["label"])}</th>'
-            + "".join(f"<td>{escape(cell)}</td>" for cell in row["cells"])
+            + "".join(f"<td>{cell}</td>" for cell in row["cells"])  # fmt's digits: nothing to escape
             + "</tr>"
             for row in chart.rows
         )
