@@ -68,6 +68,26 @@ class MessageForm(forms.Form):
         ),
     )
 
+    contacts_from_level = forms.TypedChoiceField(
+        label=_("Warn every contact from"),
+        # Five literal strings: a lazy text formatted here would be frozen in the language of the import.
+        choices=[
+            ("", _("as each contact is set")),
+            ("1", _("the first warning")),
+            ("2", _("the second warning")),
+            ("3", _("the third warning")),
+            ("4", _("the fourth warning")),
+            ("5", _("the final warning")),
+        ],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        help_text=_(
+            "Your account e-mail gets every warning. Your other verified contacts get the warnings from the level "
+            "each is set to on your contacts page, unless you choose a level for this message here."
+        ),
+    )
+
     def clean(self):
         data = super().clean()
         data["ladder"] = data.get("ladder") or ladders.SEED

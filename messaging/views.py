@@ -168,6 +168,7 @@ def message_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "content": message.content,
         "initial_delay_months": message.initial_delay_months,
         "activity_resets": message.activity_resets,
+        "contacts_from_level": message.contacts_from_level,
         **MessageForm.initial_for(message),
     }
     form = MessageForm(request.POST or None, initial=initial)

@@ -294,3 +294,21 @@ def test_a_failing_delivery_says_why_and_when_it_is_tried_again(owner_client, ow
         page = owner_client.get(reverse("messaging:message_detail", args=[message.pk])).content.decode()
     assert "Couldn&#x27;t reach the mail server" in page
     assert "Cradle tries again at" in page and f"{retry_at:%Y}" in page
+
+
+def test_the_form_sets_and_clears_the_levels_from_which_every_contact_is_warned(owner_client, owner):
+    """The page's way to the per-message override the API has (``contacts_from_level``)."""
+    owner_client.post(reverse("messaging:message_create"), _form(contacts_from_level="2"))
+    message = Message.objects.get(owner=owner)
+    assert message.contacts_from_level == 2
+    edit = reverse("messaging:message_edit", args=[message.pk])
+    page = owner_client.get(edit).content.decode()
+    assert '<option value="2" selected>' in page
+    sol = {"recipients-TOTAL_FORMS": "1", "recipients-0-name": "Sol", "recipients-0-contact": "sol@example.com"}
+    answer = owner_client.post(edit, _form(contacts_from_level="9", **sol))
+    assert answer.status_code == 200 and "contacts_from_level" in answer.context["form"].errors
+    message.refresh_from_db()
+    assert message.contacts_from_level == 2
+    assert owner_client.post(edit, _form(contacts_from_level="", **sol)).status_code == 302
+    message.refresh_from_db()
+    assert message.contacts_from_level is None
