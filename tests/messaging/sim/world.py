@@ -28,14 +28,15 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.messages import get_messages
-from django.test import Client
+from django.db.models import Max
+from django.test import Client, TestCase
 from django.urls import reverse
 from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.reauth import SESSION_AUTH_AT
 from messaging import ping
-from messaging.models import Message, Pause
+from messaging.models import Message, Pause, StatusLog
 from tests.conftest import make_api_client
 from tests.messaging.sim import doubles
 from tests.messaging.sim.contacts import OwnerContacts
@@ -45,6 +46,7 @@ CHECKIN_URL = re.compile(r"https?://\S+/messages/check-in/[^\s/]+/")
 # A title some clients send: a line break (hostile or pasted); the site may refuse it, but if
 # it takes it, the message must still reach its recipients.
 HOSTILE_TITLES = ("Hello\nWorld", "line\r\nbreak", "tab\there")
+OWNER_PASSWORD = "pw-sim-owner-1!"
 HOUR, DAY = 3600, 86400
 # The presets as the product promises them (issue 14 and the help page), written here apart
 # from messaging.ladder so that the oracle judges the code against the promise, not itself.
@@ -73,6 +75,8 @@ class SimConfig:
     pause_max_days: int = 5  # MESSAGING_PAUSE_MAX_DAYS for the run
     # The owners' own contacts (sim/contacts.py), and the all-permanent rule's grace, in days.
     contacts: bool = True
+    # Some messages count the owner's log-in as a check-in; some answers are a log-in.
+    activity: bool = True
     grace_days: int = 1
 
     @property
@@ -123,6 +127,8 @@ class World:
     def __init__(self, *, config: SimConfig, start: datetime, move_clock, run_jobs, accepted=None, settle=None) -> None:
         self.config = config
         self.rng = random.Random(config.seed)
+        # Its own draws for "activity counts as a check-in", so a seed's other choices stay as they were.
+        self.activity_rng = random.Random(config.seed * 7919 + 1)
         self.now = start
         self.start = start
         self.move_clock = move_clock
@@ -175,7 +181,7 @@ class World:
             user = User.objects.create_user(
                 username=f"owner{index}",
                 email=f"owner{index}@owners.sim.test",
-                password="pw-sim-owner-1!",
+                password=OWNER_PASSWORD,
                 email_verified_at=self.now,  # Cradle warns only a verified address
             )
             page = Client(raise_request_exception=False)
@@ -305,6 +311,8 @@ class World:
         kind = "reset" if roll < 0.75 else "continue" if roll < 0.96 else "revoke"
         if kind == "reset":
             how = self.rng.choice(["checkin", "checkin", "page", "api", "ping"])
+            if self.config.activity and self.activity_rng.random() < 0.3 and _opted_in(warning.pk):
+                how = "activity"  # a log-in resets every opted-in waiting message of the owner
         elif kind == "continue":
             how = self.rng.choice(["checkin", "checkin", "page", "api"])
         else:
@@ -399,6 +407,7 @@ class World:
         recipients = self._recipients(key, 0)
         title = self.rng.choice(HOSTILE_TITLES) if self.rng.random() < 0.03 else f"Message {key}"
         content = f"The words of message {key}."
+        activity = self.config.activity and self.activity_rng.random() < 0.3
         if self.rng.random() < 0.7:
             response = owner.api.post(
                 "/api/v1/messages/",
@@ -407,6 +416,7 @@ class World:
                     "content": content,
                     "initial_delay_months": months,
                     "recipients": recipients,
+                    "activity_resets": activity,
                     **self._ladder_fields(ladder_name, steps, page=False),
                 },
                 format="json",
@@ -422,6 +432,7 @@ class World:
                 "initial_delay_months": months,
                 **self._ladder_fields(ladder_name, steps, page=True),
                 **_formset(recipients),
+                **({"activity_resets": "on"} if activity else {}),
             }
             response = _fresh_flash(owner.page).post(reverse("messaging:message_create"), data)
             context = response.context or {}
@@ -564,6 +575,8 @@ class World:
 
     def answer(self, pk: int, kind: str, how: str) -> None:
         owner = self.owner_of[pk]
+        if how == "activity":
+            return self._log_in(owner)
         if how == "page":
             response = _fresh_flash(owner.page).post(reverse("messaging:message_action", args=[pk, kind]))
             acknowledged = response.status_code == 302 and _flash_ok(response)
@@ -601,6 +614,33 @@ class World:
             )
         self.oracle.answered(pk=pk, how=how, kind=kind, acknowledged=bool(acknowledged), at=self.now, order=order)
 
+    def _log_in(self, owner: Owner) -> None:
+        """A log-in through the real form: it resets each of the owner's opted-in waiting messages
+        (``messaging.activity``), which says so in each one's history. The history is the only
+        per-message answer a log-in gives; a reset it does not record is one the oracle never
+        heard of, and any later step of the old cycle stays due in its eyes."""
+        before = StatusLog.objects.filter(message__owner=owner.user).aggregate(last=Max("id"))["last"] or 0
+        # The resets run after the log-in's commit (``transaction.on_commit``); in the one-process
+        # run the test's own transaction never commits, so they are run as a commit would run them.
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            response = Client(raise_request_exception=False).post(
+                reverse("accounts:login"), {"username": owner.user.username, "password": OWNER_PASSWORD}
+            )
+        order = doubles.order_stamp()
+        if response.status_code >= 500:
+            return self.oracle.answer_failed(
+                pk=None, how="activity", kind="reset", status=response.status_code, detail=_error(response)
+            )
+        reset = StatusLog.objects.filter(
+            message__owner=owner.user, id__gt=before, status=StatusLog.Status.WARNING_RESET
+        ).values_list("message_id", flat=True)
+        for message_id in sorted(set(reset)):
+            self.oracle.answered(
+                pk=message_id, how="activity", kind="reset", acknowledged=True, at=self.now, order=order
+            )
+        if not reset:
+            self.oracle.answers[("activity", "reset", "nothing to reset")] += 1
+
     def health_strict(self) -> int:
         """What the monitor that pages staff hears, with every job fresh (so only an alarm can make it 503)."""
         from cradle_site import health
@@ -620,6 +660,10 @@ class World:
         for message_id, contact, state in Delivery.objects.values_list("message_id", "recipient__contact", "state"):
             rows[message_id]["deliveries"][contact] = state
         return rows
+
+
+def _opted_in(pk: int) -> bool:
+    return Message.objects.filter(pk=pk, activity_resets=True).exists()
 
 
 def _formset(recipients: list[dict]) -> dict:
