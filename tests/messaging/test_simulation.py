@@ -85,9 +85,12 @@ def test_simulated_lifecycles_keep_the_four_promises(sim_settings):
         f"{len(oracle.messages)} messages, {world.ticks} ticks, {world.job_runs} job runs, "
         f"{sum(len(w) for w in oracle.warnings.values())} warnings, {len(oracle.deliveries)} addresses served, "
         f"{len(oracle.notices)} notices, {_unreachable()} steps counted as owner unreachable "
-        f"(owners gone: {sorted(oracle.owner_gone)}), answers {dict(oracle.answers)} in {time.monotonic() - started:.0f} s"
+        f"(owners gone: {sorted(oracle.owner_gone)}), {world.overdue_after_outage} messages overdue after a "
+        f"{config.long_outage_days}-day outage, answers {dict(oracle.answers)} in {time.monotonic() - started:.0f} s"
     )
     assert not oracle.violations, f"seed {config.seed} (CRADLE_SIM_SEED={config.seed}): {oracle.report()}"
+    # The long outage was lived through, not skipped: messages came out of it overdue.
+    assert world.overdue_after_outage > 0 or not config.long_outage_days
 
 
 def _unreachable() -> int:

@@ -8,7 +8,9 @@ One ``World`` runs a seeded scenario in two phases:
   (page, sometimes choosing another ladder), revoke (page, API, the public key page), pause
   every message or one (page, API) and sometimes end a pause early; each message runs on a
   random ladder (the seed's, a preset, or a custom one of 1-5 warnings in hours); the
-  cluster is down for random windows (time passes, no job runs), the relay
+  cluster is down for random windows (time passes, no job runs), once for ``long_outage_days``
+  (200 by default: the owners go on answering, editing and pausing while nothing is sent, and
+  when it comes back every warning still goes out, each its interval apart), the relay
   and the webhook receivers fail for random windows, and some webhooks take a POST and
   answer too late;
 - **calm**: every fault ends, owners stop answering, and the cluster runs (every two
@@ -77,6 +79,8 @@ class SimConfig:
     contacts: bool = True
     # Some messages count the owner's log-in as a check-in; some answers are a log-in.
     activity: bool = True
+    # One cluster outage this long in the chaos phase (0: none), besides the short ones.
+    long_outage_days: int = 200
     grace_days: int = 1
 
     @property
@@ -159,6 +163,20 @@ class World:
         doubles.FAULTS.reset(seed=config.seed)
         doubles.ACCEPTED.clear()
         self.windows = {name: self._windows() for name in ("cluster", "smtp", "hooks")}
+        # The long outage: after the first messages exist, before the last are written. The
+        # chaos phase lasts that much longer, so the faults after it still happen.
+        self.long_outage: tuple[datetime, datetime] | None = None
+        self.overdue_after_outage = 0
+        if config.long_outage_days:
+            at = start + config.chaos * self.activity_rng.uniform(0.3, 0.5)
+            self.long_outage = (at, at + timedelta(days=config.long_outage_days))
+            self.windows["cluster"] = [
+                (a, b)
+                if b <= at
+                else (a + timedelta(days=config.long_outage_days), b + timedelta(days=config.long_outage_days))
+                for a, b in self.windows["cluster"]
+                if not (a < self.long_outage[1] and at < b)
+            ] + [self.long_outage]
 
     # Set-up -----------------------------------------------------------------------------------
     def _windows(self) -> list[tuple[datetime, datetime]]:
@@ -238,7 +256,11 @@ class World:
         creations = sorted(
             self.start + self.config.chaos * self.rng.uniform(0, 0.75) for _ in range(self.config.messages)
         )
-        end = self.start + self.config.chaos
+        end = self.start + self.config.chaos + timedelta(days=self.config.long_outage_days)
+        if self.long_outage is not None:
+            # Messages due to be written during the outage and after it are written later by as much.
+            gap = self.long_outage[1] - self.long_outage[0]
+            creations = [at if at < self.long_outage[0] else at + gap for at in creations]
         while self.now < end:
             self._tick_chaos(creations)
         self._calm()
@@ -260,7 +282,16 @@ class World:
         self.ticks += 1
 
     def _tick_chaos(self, creations: list[datetime]) -> None:
-        self._advance(self._step())
+        if self.long_outage is not None and self.long_outage[0] <= self.now < self.long_outage[1]:
+            # Nothing runs: days go by in a few ticks, in which owners still act.
+            self._advance(timedelta(hours=self.activity_rng.uniform(12, 72)))
+            if self.now >= self.long_outage[1]:
+                # What the outage left behind: the messages whose next step fell inside it.
+                self.overdue_after_outage = Message.objects.filter(
+                    state=Message.State.ACTIVE, next_warning_date__lt=self.long_outage[1]
+                ).count()
+        else:
+            self._advance(self._step())
         faults = doubles.FAULTS
         faults.smtp_down, faults.hooks_down = self._in("smtp"), self._in("hooks")
         faults.hooks_ambiguous = 0.05
