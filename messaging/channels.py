@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import contextmanager
 from enum import StrEnum
 
 from django.conf import settings
@@ -183,12 +184,14 @@ class WebhookChannel:
             raise ChannelError(f"webhook: HTTP {status}", kind=kind)
 
 
-def _post(url: str, *, channel: str, allowed_hosts=(), **kwargs) -> int:
-    """POST through the checked session (no redirect followed) and return the status; the body is not read.
+@contextmanager
+def _posting(url: str, *, channel: str, allowed_hosts=(), **kwargs):
+    """POST through the checked session (no redirect followed); yields the response.
 
-    The whole exchange ends within twice ``MESSAGING_WEBHOOK_TIMEOUT`` (what check E012
-    counts on), however slowly the far end answers. The error is ``outbound_failure``'s
-    sentence: the host and what went wrong, never the URL or the socket's words.
+    The whole exchange, reading included, ends within twice ``MESSAGING_WEBHOOK_TIMEOUT``
+    (what check E012 counts on), however slowly the far end answers. The error is
+    ``outbound_failure``'s sentence: the host and what went wrong, never the URL or the
+    socket's words.
     """
     timeout = settings.MESSAGING_WEBHOOK_TIMEOUT
     try:
@@ -201,11 +204,17 @@ def _post(url: str, *, channel: str, allowed_hosts=(), **kwargs) -> int:
             ok_statuses=None,
             **kwargs,
         ) as response:
-            return response.status_code
+            yield response
     except OutboundError as exc:
         if exc.may_have_arrived:
             raise ChannelMaybeSent(f"{channel}: {exc}") from exc
         raise ChannelError(f"{channel}: {exc}") from exc
+
+
+def _post(url: str, *, channel: str, allowed_hosts=(), **kwargs) -> int:
+    """POST and return the status; the body is not read."""
+    with _posting(url, channel=channel, allowed_hosts=allowed_hosts, **kwargs) as response:
+        return response.status_code
 
 
 ANSWER_MAX_BYTES = 64 * 1024
@@ -214,22 +223,8 @@ ANSWER_MAX_BYTES = 64 * 1024
 def post_reading(url: str, *, channel: str, allowed_hosts=(), **kwargs) -> tuple[int, bytes]:
     """``_post``, but with the answer's body (at most ``ANSWER_MAX_BYTES``): for the APIs whose
     body says why they refused (the SMS gateway, Telegram's Bot API)."""
-    timeout = settings.MESSAGING_WEBHOOK_TIMEOUT
-    try:
-        with open_url(
-            url,
-            method="POST",
-            timeout=timeout,
-            deadline=2 * timeout,
-            allowed_hosts=allowed_hosts,
-            ok_statuses=None,
-            **kwargs,
-        ) as response:
-            return response.status_code, read_capped(response, max_bytes=ANSWER_MAX_BYTES)
-    except OutboundError as exc:
-        if exc.may_have_arrived:
-            raise ChannelMaybeSent(f"{channel}: {exc}") from exc
-        raise ChannelError(f"{channel}: {exc}") from exc
+    with _posting(url, channel=channel, allowed_hosts=allowed_hosts, **kwargs) as response:
+        return response.status_code, read_capped(response, max_bytes=ANSWER_MAX_BYTES)
 
 
 def _json(body: bytes) -> dict:

@@ -71,7 +71,6 @@ class Calendar:
     anchor: date
     weeks: list[list[Day]]
     projects: list[Project]
-    move_choices: dict[int, list[datetime]]  # project id -> its next free slots in the range
 
     @property
     def previous_anchor(self) -> date:
@@ -200,5 +199,4 @@ def build(
         anchor=anchor,
         weeks=weeks,
         projects=projects,
-        move_choices=dict(move_choices),
     )
