@@ -303,6 +303,9 @@ RATE_LIMIT_SIGNUP_EMAIL = (env.env_int("RATE_LIMIT_SIGNUP_EMAIL", 3, minimum=1),
 SIGNUP_LINK_MAX_AGE_HOURS = env.env_int("SIGNUP_LINK_MAX_AGE_HOURS", 48, minimum=1)
 RATE_LIMIT_CHECKIN = (env.env_int("RATE_LIMIT_CHECKIN_ATTEMPTS", 20, minimum=1), 300)
 RATE_LIMIT_REVOKE = (env.env_int("RATE_LIMIT_REVOKE_ATTEMPTS", 10, minimum=1), 300)
+# Unknown delivery-page tokens per address (messaging.delivery_views): 256-bit tokens cannot be
+# guessed, this keeps a scanner from trying.
+RATE_LIMIT_DELIVERY_LINK = (env.env_int("RATE_LIMIT_DELIVERY_LINK_ATTEMPTS", 20, minimum=1), 300)
 # The personal check-in URL (messaging.ping): unknown tokens per address, and check-ins per
 # owner (a phone shortcut or a script answers a few times a day; a runaway loop is cut off).
 RATE_LIMIT_PING_FAILURES = (env.env_int("RATE_LIMIT_PING_FAILURES", 20, minimum=1), 300)
@@ -468,6 +471,44 @@ MESSAGING_SMS_GATEWAY_OPTIONS = {
     "url": env.env_str("MESSAGING_SMS_GATEWAY_URL", ""),
     "token": env.env_str("MESSAGING_SMS_GATEWAY_TOKEN", ""),
 }
+# The recipients' delivery page (messaging.delivery_links): a link works this many days after
+# it was sent; the recipient can ask for a new one (to their own address) at most once per
+# MESSAGING_DELIVERY_LINK_RENEW_MINUTES.
+MESSAGING_DELIVERY_LINK_DAYS = env.env_int("MESSAGING_DELIVERY_LINK_DAYS", 90, minimum=1)
+MESSAGING_DELIVERY_LINK_RENEW_MINUTES = env.env_int("MESSAGING_DELIVERY_LINK_RENEW_MINUTES", 10, minimum=0)
+# Attachments (messaging.attachments): the limit per file and per message, in megabytes.
+MESSAGING_ATTACHMENT_MAX_MB = env.env_int("MESSAGING_ATTACHMENT_MAX_MB", 25, minimum=1)
+MESSAGING_ATTACHMENTS_MAX_MB = env.env_int("MESSAGING_ATTACHMENTS_MAX_MB", 100, minimum=1)
+# Where their encrypted bytes go (messaging.attachment_storage): var/attachments, or an
+# S3-compatible bucket when a bucket is named.
+MESSAGING_ATTACHMENT_DIR = Path(env.env_str("MESSAGING_ATTACHMENT_DIR", str(VAR_DIR / "attachments")))
+MESSAGING_ATTACHMENT_S3_BUCKET = env.env_str("MESSAGING_ATTACHMENT_S3_BUCKET", "")
+
+
+def attachment_storage(bucket: str) -> dict:
+    """The ``attachments`` entry of STORAGES: the local folder, or the bucket when one is named."""
+    if not bucket:
+        return {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(MESSAGING_ATTACHMENT_DIR), "base_url": None},
+        }
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": env.env_str("MESSAGING_ATTACHMENT_S3_ENDPOINT_URL", "") or None,
+            "region_name": env.env_str("MESSAGING_ATTACHMENT_S3_REGION", "") or None,
+            "access_key": env.env_str("MESSAGING_ATTACHMENT_S3_ACCESS_KEY", "") or None,
+            "secret_key": env.env_str("MESSAGING_ATTACHMENT_S3_SECRET_KEY", "") or None,
+            "location": "attachments",
+            "file_overwrite": False,
+            "default_acl": None,
+            "querystring_auth": True,
+        },
+    }
+
+
+STORAGES["attachments"] = attachment_storage(MESSAGING_ATTACHMENT_S3_BUCKET)
 
 # --- publishing (sources, queue, X) ------------------------------------------------
 # Local folder sources must live under one of these roots, so a user cannot point a

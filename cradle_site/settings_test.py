@@ -20,6 +20,7 @@ REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": "10000/mi
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "attachments": attachment_storage(""),  # noqa: F405  (the local folder, under this worker's var/)
 }
 
 # A file, not :memory:, so subprocess tests (qcluster, concurrent workers) see the test data.

@@ -7,7 +7,7 @@ from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from cradle_site import views
-from messaging import owner_contact_views, ping_views
+from messaging import delivery_views, owner_contact_views, ping_views
 
 api_v1 = [
     path("", include("accounts.api_urls")),
@@ -33,6 +33,10 @@ urlpatterns = [
     re_path(r"^ping/(?P<token>[^/]+)/?$", ping_views.ping, name="ping"),
     re_path(r"^ping/(?P<token>[^/]+)/(?P<message_id>[0-9]{1,18})/?$", ping_views.ping, name="ping_message"),
     path("telegram/webhook/<str:secret>", owner_contact_views.telegram_webhook, name="telegram_webhook"),
+    # The recipients' delivery pages (messaging.delivery_views): short, since they are typed from e-mails too.
+    path("d/<str:token>/", delivery_views.delivery_page, name="delivery_page"),
+    path("d/<str:token>/renew/", delivery_views.delivery_renew, name="delivery_renew"),
+    path("d/<str:token>/files/<int:attachment_id>/", delivery_views.delivery_file, name="delivery_file"),
     path("publishing/", include("publishing.urls")),
     path("stats/", include("analytics.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),

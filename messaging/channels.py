@@ -1,6 +1,7 @@
 """Delivery channels: e-mail, webhook and SMS behind one small interface.
 
-A channel's ``send(recipient=..., message=..., delivery_id=...)`` returns on success and raises
+A channel's ``send(recipient=..., message=..., delivery_id=..., link_url=..., link_expires_at=...)``
+sends the recipient the notice of ``messaging.delivery_notice`` (the link to their delivery page) and returns on success and raises
 ``ChannelError`` with a readable reason on failure. Whether a failure can pass is decided
 here and only here (``ChannelError.kind``; for e-mail, from ``cradle_site.mail_errors``'s
 kind): the far end refused this address for good (SMTP 5xx for the recipient, a webhook's
@@ -26,15 +27,19 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.utils import DNS_NAME
 from django.core.validators import validate_email
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from cradle_site import webhooks
 from cradle_site.mail_errors import mail_failure
 from cradle_site.outbound import OutboundError, open_url, operator_hosts, read_capped
-from cradle_site.text import one_line
+from messaging.delivery_notice import (  # noqa: F401  (delivery_subject: its old home)
+    delivery_notice_build,
+    delivery_notice_payload,
+    delivery_notice_sms,
+    delivery_subject,
+)
 from messaging.models import Message, Recipient
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -112,36 +117,33 @@ def validate_contact(contact_type: str, contact: str) -> str:
     return contact
 
 
-def delivery_subject(message: Message) -> str:
-    """Who it is from and what it is, so the recipient does not take it for spam: the
-    owner's name, Cradle, and the title the owner gave it (if any). In the owner's language,
-    like the rest of the e-mail (the caller holds the translation)."""
-    owner = message.owner
-    name = owner.get_full_name() or owner.username
-    if message.title:
-        return _("A message from %(name)s, left with Cradle: “%(title)s”") % {"name": name, "title": message.title}
-    return _("A message from %(name)s, left with Cradle") % {"name": name}
-
-
 class EmailChannel:
-    def build(self, *, recipient: Recipient, message: Message, delivery_id: str) -> EmailMultiAlternatives:
-        """The delivery e-mail exactly as ``send`` sends it (the owner's preview shows this too)."""
-        owner = message.owner
-        with translation.override(owner.language):
-            context = {"recipient": recipient, "message": message, "owner": owner}
-            # One line whatever is stored: a title saved before line breaks were refused (or an
-            # owner's name with one) must not stop the mail, and cannot write headers of its own.
-            subject = one_line(delivery_subject(message))
-            text = render_to_string("messaging/email/delivery.txt", context)
-            html = render_to_string("messaging/email/delivery.html", context)
+    def build(
+        self, *, recipient: Recipient, message: Message, delivery_id: str, link_url: str = "", link_expires_at=None
+    ) -> EmailMultiAlternatives:
+        """The delivery notice e-mail exactly as ``send`` sends it (the owner's preview shows this too,
+        with a sample link: ``messaging.delivery_notice``)."""
+        notice = delivery_notice_build(
+            message=message, recipient=recipient, link_url=link_url or None, expires_at=link_expires_at
+        )
         # The same Message-ID on every attempt: a mail system that got it twice can tell.
         headers = {"Message-ID": f"<{delivery_id}@{DNS_NAME}>"}
-        mail = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [recipient.contact], headers=headers)
-        mail.attach_alternative(html, "text/html")
+        mail = EmailMultiAlternatives(
+            notice.subject, notice.text, settings.DEFAULT_FROM_EMAIL, [recipient.contact], headers=headers
+        )
+        mail.attach_alternative(notice.html, "text/html")
         return mail
 
-    def send(self, *, recipient: Recipient, message: Message, delivery_id: str) -> None:
-        mail = self.build(recipient=recipient, message=message, delivery_id=delivery_id)
+    def send(
+        self, *, recipient: Recipient, message: Message, delivery_id: str, link_url: str = "", link_expires_at=None
+    ) -> None:
+        mail = self.build(
+            recipient=recipient,
+            message=message,
+            delivery_id=delivery_id,
+            link_url=link_url,
+            link_expires_at=link_expires_at,
+        )
         try:
             mail.send()
         except Exception as exc:  # SMTP errors come in many classes: mail_failure sorts them
@@ -157,20 +159,17 @@ class WebhookChannel:
     """POST a JSON body signed with the recipient's own secret (``cradle_site.webhooks``)."""
 
     @staticmethod
-    def body(*, recipient: Recipient, message: Message) -> bytes:
-        """The JSON body exactly as ``send`` posts it (the owner's preview shows this too)."""
-        payload = {
-            "event": "message.delivered",
-            "message_id": message.pk,
-            "recipient": {"name": recipient.name},
-            "from": message.owner.get_full_name() or message.owner.username,
-            "title": message.title,
-            "content": message.content,
-        }
+    def body(*, recipient: Recipient, message: Message, link_url: str = "", link_expires_at=None) -> bytes:
+        """The JSON body exactly as ``send`` posts it (the owner's preview shows this too, with a sample link)."""
+        payload = delivery_notice_payload(
+            message=message, recipient=recipient, link_url=link_url or None, expires_at=link_expires_at
+        )
         return json.dumps(payload, ensure_ascii=False).encode("utf-8")
 
-    def send(self, *, recipient: Recipient, message: Message, delivery_id: str) -> None:
-        body = self.body(recipient=recipient, message=message)
+    def send(
+        self, *, recipient: Recipient, message: Message, delivery_id: str, link_url: str = "", link_expires_at=None
+    ) -> None:
+        body = self.body(recipient=recipient, message=message, link_url=link_url, link_expires_at=link_expires_at)
         if not recipient.webhook_secret:
             # Every webhook recipient gets one when it is written (WebhookSecretField): a row
             # without one was written around the model; staff see this and the alarm.
@@ -277,17 +276,19 @@ class HttpSmsGateway:
 
 
 class SmsChannel:
-    def send(self, *, recipient: Recipient, message: Message, delivery_id: str) -> None:
+    def send(
+        self, *, recipient: Recipient, message: Message, delivery_id: str, link_url: str = "", link_expires_at=None
+    ) -> None:
         # A text message has no place for ``delivery_id``; gateways take (to, text) only.
         if not sms_available():
             raise ChannelError("sms: no SMS gateway is configured")
         gateway = import_string(settings.MESSAGING_SMS_GATEWAY)(**settings.MESSAGING_SMS_GATEWAY_OPTIONS)
-        gateway.send(recipient.contact, self.text(message))
+        gateway.send(recipient.contact, self.text(message, link_url=link_url))
 
     @staticmethod
-    def text(message: Message) -> str:
-        """The text message exactly as ``send`` hands it to the gateway."""
-        return (message.title + "\n" if message.title else "") + message.content
+    def text(message: Message, *, link_url: str = "") -> str:
+        """The text message exactly as ``send`` hands it to the gateway (a sample link in the preview)."""
+        return delivery_notice_sms(message=message, link_url=link_url or None)
 
 
 CHANNELS = {

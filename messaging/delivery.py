@@ -1,5 +1,9 @@
 """Deliver messages whose ladder ran out: one Delivery row per recipient, retried with back-off.
 
+What a recipient is sent is a notice with the link to their delivery page
+(``messaging.delivery_notice``, ``messaging.delivery_links``); the link is made before the first
+attempt and every retry carries the same one, with the same delivery id.
+
 Each recipient gets the message once: its Delivery row is unique, claimed before sending
 (``DELIVERY_LEASE``, see ``cradle_site.leases``) and marked sent right after. A failed attempt writes a
 DELIVERY_FAILED status log. A transient failure (``messaging.channels`` decides) is retried
@@ -38,7 +42,8 @@ from cradle_site.audit_vocabulary import EventType
 from cradle_site.retry import Backoff, retry_write
 from messaging import history
 from messaging.channels import ChannelError, FailureKind, channel_for
-from messaging.models import DELIVERY_LEASE, Delivery, Message, StaffAlarm, StatusLog
+from messaging.delivery_links import link_delivered, link_for_delivery
+from messaging.models import DELIVERY_LEASE, Delivery, DeliveryLink, Message, StaffAlarm, StatusLog
 from messaging.sending import SendOutcome, send_deadline
 from ops.audit import audit_record
 
@@ -72,9 +77,16 @@ def deliveries_send(
             break
         if not _hold_for_send(delivery, claim.lease_until):
             continue  # revoked since the claim, or another worker took it back
+        link = None
         try:
+            # The same link on every attempt (made by the first): see messaging.delivery_links.
+            link = link_for_delivery(delivery=delivery)
             channel_for(delivery.recipient.contact_type).send(
-                recipient=delivery.recipient, message=delivery.message, delivery_id=str(delivery.uid)
+                recipient=delivery.recipient,
+                message=delivery.message,
+                delivery_id=str(delivery.uid),
+                link_url=link.url,
+                link_expires_at=link.expires_at,
             )
         except ChannelError as exc:
             _record_failure(delivery, str(exc), now, kind=exc.kind, maybe_sent=exc.maybe_sent)
@@ -85,13 +97,15 @@ def deliveries_send(
             _record_failure(delivery, CRASH_SENTENCE, now, kind=FailureKind.CRASH)
             counts[SendOutcome.FAILED] += 1
         else:
-            _record_sent(delivery, sent_at=timezone.now())
+            _record_sent(delivery, sent_at=timezone.now(), link=link.link)
             counts[SendOutcome.SENT] += 1
     return counts
 
 
-def _record_sent(delivery: Delivery, *, sent_at: datetime) -> None:
+def _record_sent(delivery: Delivery, *, sent_at: datetime, link: DeliveryLink | None = None) -> None:
     """Mark the delivery sent and, when it was the last one, the message DELIVERED: one transaction.
+
+    The link the notice carried forgets its token in the same transaction (``link_delivered``).
 
     Retried while the database is away: the recipient has the message, and a row left to its
     lease would be sent again. Running it twice changes nothing (same values; the completion
@@ -107,6 +121,8 @@ def _record_sent(delivery: Delivery, *, sent_at: datetime) -> None:
                 state=Delivery.State.SENT, attempts=delivery.attempts + 1, delivered_at=sent_at, last_error=""
             )
         )
+        if link is not None:
+            link_delivered(link=link, sent_at=sent_at)
         message_complete(message_id=delivery.message_id)
 
     retry_write(write, seconds=settings.MESSAGING_BOOKKEEPING_RETRY_SECONDS)  # one transaction per try

@@ -22,6 +22,10 @@ The keys per status (all values JSON: ints, bools, strings, ISO-8601 times):
   ``final`` is true when Cradle does not try again by itself: since failures were split into
   transient and permanent, exactly when ``error_kind`` is ``permanent`` (staff are alerted);
   on older rows, when the attempts then allowed ran out.
+- LINK_OPENED: ``recipient_id``, ``recipient``, ``link_id`` (the recipient's delivery page was
+  opened for the first time through that link; a mail scanner that follows links counts too).
+- LINK_SENT: ``recipient_id``, ``recipient``, ``channel``, ``link_id``, ``reason``
+  (``DeliveryLink.Reason``: renewed by the recipient, re-sent by staff), ``actor``.
 
 ``actor`` is ``{"kind": ...}`` (``ActorKind``: the owner logged in, the check-in link, the ping URL,
 the owner's activity (a log-in, an API call) for a message that opted in, staff, the revocation key, a job) with ``name`` (the staff member's username, or the job's name) and
@@ -47,6 +51,7 @@ class ActorKind(StrEnum):
     OWNER = "owner"
     STAFF = "staff"
     REVOCATION_KEY = "revocation_key"  # anyone holding the key, logged in or not
+    RECIPIENT = "recipient"  # a recipient, through the link to their delivery page
     JOB = "job"
     # The owner, proven by a token rather than a log-in (messaging.links, messaging.ping):
     CHECKIN_LINK = "checkin_link"  # the single-use link in a warning e-mail
@@ -82,6 +87,7 @@ API_CALL = Actor(ActorKind.API_CALL)
 SWEEP = Actor(ActorKind.JOB, name="sweep")
 DELIVERY = Actor(ActorKind.JOB, name="delivery")
 ESCALATION = Actor(ActorKind.JOB, name="warnings")
+RECIPIENT = Actor(ActorKind.RECIPIENT)
 
 
 def staff(user) -> Actor:
@@ -234,3 +240,23 @@ def delivery_failed(
         outcome = " (will retry)"
     english = f"recipient {recipient.name} ({recipient.contact_type}), attempt {attempt}{outcome}: {error}"
     return _fields(StatusLog.Status.DELIVERY_FAILED, data, english[:ERROR_LIMIT])
+
+
+def link_opened(*, recipient: Recipient, link_id: int) -> LogFields:
+    """The recipient's delivery page was opened for the first time (through link ``link_id``)."""
+    data = {"recipient_id": recipient.pk, "recipient": recipient.name, "link_id": link_id}
+    return _fields(StatusLog.Status.LINK_OPENED, data, f"recipient {recipient.name} opened the delivery page")
+
+
+def link_sent(*, recipient: Recipient, link_id: int, reason: str, actor: Actor) -> LogFields:
+    """A new link to the delivery page went to ``recipient`` (``reason``: renewed or re-sent)."""
+    data = {
+        "recipient_id": recipient.pk,
+        "recipient": recipient.name,
+        "channel": recipient.contact_type,
+        "link_id": link_id,
+        "reason": reason,
+        "actor": actor.as_data(),
+    }
+    english = f"a new delivery link was sent to recipient {recipient.name} ({recipient.contact_type}, {reason}){_by_whom(actor)}"
+    return _fields(StatusLog.Status.LINK_SENT, data, english)

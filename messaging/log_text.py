@@ -112,6 +112,18 @@ def _unreachable(data: dict) -> str:
     ) % {"level": data["level"], "days": data["grace_days"], "when": _when(data["since"])}
 
 
+def _link_opened(data: dict) -> str:
+    return _("%(name)s opened their delivery page for the first time.") % {"name": data["recipient"]}
+
+
+def _link_sent(data: dict) -> str:
+    if data["reason"] == "renewed":
+        text = _("%(name)s (%(channel)s) asked for a new link to their delivery page; it was sent.")
+    else:
+        text = _("A new link to the delivery page was sent to %(name)s (%(channel)s).")
+    return text % {"name": data["recipient"], "channel": _channel(data["channel"])}
+
+
 TEMPLATES: dict[str, Callable[[dict], str]] = {
     Status.WARNING_1: _warning,
     Status.WARNING_2: _warning,
@@ -126,6 +138,8 @@ TEMPLATES: dict[str, Callable[[dict], str]] = {
     Status.PAUSED: _paused,
     Status.PAUSE_ENDED: _pause_ended,
     Status.OWNER_UNREACHABLE: _unreachable,
+    Status.LINK_OPENED: _link_opened,
+    Status.LINK_SENT: _link_sent,
 }
 
 

@@ -124,6 +124,15 @@ class Message(models.Model):
         blank=True,
         validators=[MinValueValidator(1), MaxValueValidator(MAX_LEVEL)],
     )
+    # Off for new messages: the notice carries a link to the delivery page, and the text stays
+    # out of mailboxes. Rows from before the delivery page were created with it on (migration
+    # 0017): their owners were promised the text in the e-mail and may not be there to choose.
+    include_text_in_notice = models.BooleanField(_("include the text in the e-mail"), default=False)
+    # None: attachments are kept until the message is deleted; otherwise deleted this many days
+    # after delivery (messaging.attachments.attachments_purge).
+    attachments_keep_days = models.PositiveSmallIntegerField(
+        _("keep attachments for (days after delivery)"), null=True, blank=True
+    )
 
     objects = MessageQuerySet.as_manager()
 
@@ -306,6 +315,8 @@ class StatusLog(models.Model):
         # Every contact of the owner refused the same warning for good for the grace period:
         # the step counts as sent (messaging.escalation).
         OWNER_UNREACHABLE = "OWNER_UNREACHABLE", _("owner unreachable on every channel")
+        LINK_OPENED = "LINK_OPENED", _("delivery page opened")
+        LINK_SENT = "LINK_SENT", _("new delivery link sent")
 
     class Response(models.TextChoices):
         RESET = "RESET", _("reset")
@@ -497,3 +508,4 @@ ALARM_LEASE = _send_lease(StaffAlarm)
 from messaging.checkin_models import CheckinLinkUse, PingToken  # noqa: E402,F401  (answers without a log-in)
 from messaging.owner_contact_models import OwnerContact, WarningSend  # noqa: E402,F401  (the owner's contacts)
 from messaging.pause_models import Pause  # noqa: E402,F401  ("away until ...")
+from messaging.recipient_models import Attachment, DeliveryLink  # noqa: E402,F401  (the recipients' side)

@@ -71,6 +71,27 @@ def validate_delay(months: int) -> int:
     return months
 
 
+KEEP_DAYS_MAX = 3650
+
+
+def validate_keep_days(days: int | None) -> int | None:
+    """None (keep the attachments until the message is deleted) or 1 to ``KEEP_DAYS_MAX`` days."""
+    if days is None or days == "":
+        return None
+    try:
+        days = int(days)
+    except (TypeError, ValueError):
+        days = 0
+    if not 1 <= days <= KEEP_DAYS_MAX:
+        raise ValidationError(
+            {
+                "attachments_keep_days": _("Enter a number of days from 1 to %(max)s, or leave it empty.")
+                % {"max": KEEP_DAYS_MAX}
+            }
+        )
+    return days
+
+
 def clean_title(title: str) -> str:
     title = title or ""
     if len(title) > TITLE_MAX_LENGTH:
@@ -163,6 +184,8 @@ def message_create(
     ladder_name: str = ladder.SEED,
     ladder_steps: list[int] | None = None,
     contacts_from_level: int | None = None,
+    include_text_in_notice: bool = False,
+    attachments_keep_days: int | None = None,
     now: datetime | None = None,
 ) -> tuple[Message, str]:
     """Create a message and its recipients; return it with the revocation key (shown once).
@@ -172,12 +195,15 @@ def message_create(
     (messaging.ladder). Written during a pause of all the owner's messages, it waits for it too.
     ``contacts_from_level``: from this warning on every verified contact is warned, whatever
     each contact's own level (None: theirs; messaging.escalation).
+    ``include_text_in_notice``: the text goes in the recipients' e-mail, not only on their page.
+    ``attachments_keep_days``: delete the attachments this many days after delivery (None: keep).
     """
     now = now or timezone.now()
     title = clean_title(title)
     months = validate_delay(initial_delay_months)
     preset, seconds = ladder.resolve(ladder_name, ladder_steps)
     contacts_from_level = clean_contacts_from_level(contacts_from_level)
+    keep_days = validate_keep_days(attachments_keep_days)
     cleaned = clean_recipients(recipients)
     if not (content or "").strip():
         raise ValidationError({"content": _("Write the message.")})
@@ -191,6 +217,8 @@ def message_create(
             ladder_preset=preset,
             ladder_seconds=seconds,
             contacts_from_level=contacts_from_level,
+            include_text_in_notice=bool(include_text_in_notice),
+            attachments_keep_days=keep_days,
             created_at=now,
             cycle_started_at=now,
             revocation_key_hash=revocation_key_hash(key),
@@ -215,17 +243,22 @@ def message_update(
     ladder_name: str | None = None,
     ladder_steps: list[int] | None = None,
     contacts_from_level=KEEP,
+    include_text_in_notice: bool | None = None,
+    attachments_keep_days=KEEP,
     now: datetime | None = None,
 ) -> Message:
     """Change a message that is still on its ladder. A new delay or ladder applies at level 0 only.
 
-    ``activity_resets`` and ``ladder_name`` None keep the message's choice (an API PATCH that
-    does not name them). Once a warning is out, a different ladder is refused (``ladder``): the
-    owner answers first, so the warnings under way keep the dates their e-mails gave."""
+    ``activity_resets``, ``ladder_name`` and ``include_text_in_notice`` None, ``contacts_from_level``
+    and ``attachments_keep_days`` KEEP: the message's choice stays (an API PATCH that does not name
+    them). Once a warning is out, a different ladder is refused (``ladder``): the owner answers
+    first, so the warnings under way keep the dates their e-mails gave."""
     now = now or timezone.now()
     title = clean_title(title)
     months = validate_delay(initial_delay_months)
     chosen = ladder.resolve(ladder_name, ladder_steps) if ladder_name is not None else None
+    if attachments_keep_days is not KEEP:
+        attachments_keep_days = validate_keep_days(attachments_keep_days)
     cleaned = clean_recipients(recipients) if recipients is not None else None
     if contacts_from_level is not KEEP:
         contacts_from_level = clean_contacts_from_level(contacts_from_level)
@@ -262,6 +295,12 @@ def message_update(
             if contacts_from_level is not KEEP and contacts_from_level != locked.contacts_from_level:
                 locked.contacts_from_level = contacts_from_level
                 changed.append("contacts_from_level")
+            if include_text_in_notice is not None and bool(include_text_in_notice) != locked.include_text_in_notice:
+                locked.include_text_in_notice = bool(include_text_in_notice)
+                changed.append("include_text_in_notice")
+            if attachments_keep_days is not KEEP and attachments_keep_days != locked.attachments_keep_days:
+                locked.attachments_keep_days = attachments_keep_days
+                changed.append("attachments_keep_days")
             locked.save()
             if cleaned is not None:
                 # Safe to replace: an active message has no delivery records yet. A webhook

@@ -98,7 +98,9 @@ def test_the_webhook_body_is_json_signed_with_the_recipients_own_secret(owner, m
         request = responses.calls[0].request
         secret = message.recipients.get().webhook_secret
         body = Webhook(secret).verify(request.body, dict(request.headers))
-    assert body["content"] == "the secret plan" and body["message_id"] == message.pk
+    # The recipient's own link, and no text: the owner did not choose to include it (the default).
+    assert body["url"].startswith("http") and "/d/" in body["url"] and body["message_id"] == message.pk
+    assert "content" not in body and "the secret plan" not in request.body.decode()
     assert secret not in request.body.decode(), "the secret never travels with the delivery"
     assert "X-Cradle-Signature" not in request.headers, "no signature under a site-wide secret any more"
 
@@ -106,7 +108,11 @@ def test_the_webhook_body_is_json_signed_with_the_recipients_own_secret(owner, m
 def test_a_recipient_refused_for_good_alarms_staff_not_the_owner_and_staff_retry_it(owner, make_message, settings):
     settings.ADMINS = [("Ops", "ops@example.com")]
     settings.MESSAGING_SMS_GATEWAY = "tests.messaging.test_delivery.NoSuchNumberGateway"
-    message = make_message(owner, recipients=[{"name": "Pat", "contact": "+14155550123", "contact_type": "sms"}])
+    message = make_message(
+        owner,
+        recipients=[{"name": "Pat", "contact": "+14155550123", "contact_type": "sms"}],
+        include_text_in_notice=True,
+    )
     _due_for_delivery(message)
     with time_machine.travel(NOW, tick=False) as clock:
         messaging_minute()
@@ -123,7 +129,8 @@ def test_a_recipient_refused_for_good_alarms_staff_not_the_owner_and_staff_retry
         assert services.delivery_retry(delivery=delivery)
         deliveries_send()
         deliveries_send()
-    assert SENT_SMS == [("+14155550123", "the secret plan")]
+    [(to, text)] = SENT_SMS
+    assert to == "+14155550123" and "/d/" in text and text.endswith("the secret plan")
     message.refresh_from_db()
     assert message.state == Message.State.DELIVERED
 
@@ -135,6 +142,7 @@ def test_each_recipient_gets_the_email_once_even_when_the_jobs_run_again(owner, 
             {"name": "A", "contact": "a@example.com", "contact_type": "email"},
             {"name": "B", "contact": "b@example.com", "contact_type": "email"},
         ],
+        include_text_in_notice=True,
     )
     _due_for_delivery(message)
     with time_machine.travel(NOW, tick=False):
