@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
-from django.db.models import Prefetch, Q
+from django.db.models import Min, Prefetch, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -27,6 +27,7 @@ from messaging.models import (
     StatusLog,
     WarningSend,
 )
+from messaging.recipient_admin import AttachmentInline, DeliveryLinkInline, resend_links
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -161,6 +162,8 @@ class MessageAdmin(admin.ModelAdmin):
         "ladder_preset",
         "ladder_seconds",
         "paused_until",
+        "include_text_in_notice",
+        "attachments_keep_days",
         "warning_level",
         "cycle_started_at",
         "next_warning_date",
@@ -174,7 +177,7 @@ class MessageAdmin(admin.ModelAdmin):
     )
     # Read-only: every change goes through the actions, which call the services.
     readonly_fields = fields
-    inlines = [RecipientInline, DeliveryInline, StatusLogInline]
+    inlines = [RecipientInline, DeliveryInline, AttachmentInline, StatusLogInline]
     actions = ["reset_messages", "revoke_messages", "retry_deliveries"]
 
     def get_queryset(self, request):
@@ -264,6 +267,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         "created_at",
         "next_attempt_at",
         "delivered_at",
+        "first_opened",
         "short_error",
     )
     list_filter = (NeedsStaffFilter, "state")
@@ -271,7 +275,16 @@ class DeliveryAdmin(admin.ModelAdmin):
     search_fields = ("=message__id", "recipient__name")
     search_help_text = _("A message number, a recipient's name or a recipient's exact address.")
     readonly_fields = [f.name for f in Delivery._meta.fields]
-    actions = ["retry"]
+    actions = ["retry", resend_links]
+    inlines = [DeliveryLinkInline]
+
+    def get_queryset(self, request):
+        # When the recipient first opened their page, by any of their links: one aggregate, no query per row.
+        return super().get_queryset(request).annotate(first_opened_at=Min("links__first_opened_at"))
+
+    @admin.display(description=_("first opened"), ordering="first_opened_at")
+    def first_opened(self, obj: Delivery):
+        return obj.first_opened_at
 
     def get_search_results(self, request, queryset, search_term):
         found, may_have_duplicates = super().get_search_results(request, queryset, search_term)

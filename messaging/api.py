@@ -87,6 +87,8 @@ class MessageSerializer(serializers.ModelSerializer):
             "ladder_steps",
             "contacts_from_level",
             "paused_until",
+            "include_text_in_notice",
+            "attachments_keep_days",
             "state",
             "is_active",
             "warning_level",
@@ -115,6 +117,7 @@ class MessageSerializer(serializers.ModelSerializer):
                 "help_text": "From this warning level on, every verified contact of yours is warned "
                 "(null: each contact's own level; the account e-mail gets every warning)."
             },
+            "attachments_keep_days": {"min_value": 1, "max_value": services.KEEP_DAYS_MAX},
             "initial_delay_months": {
                 "min_value": services.DELAY_MIN_MONTHS,
                 "max_value": settings.MESSAGING_MAX_DELAY_MONTHS,
@@ -193,6 +196,8 @@ class MessageViewSet(viewsets.ModelViewSet):
             ladder_name=data.get("ladder_choice", ladder.SEED),
             ladder_steps=data.get("ladder_steps_seconds"),
             contacts_from_level=data.get("contacts_from_level"),
+            include_text_in_notice=data.get("include_text_in_notice", False),
+            attachments_keep_days=data.get("attachments_keep_days"),
         )
         message.revocation_key = key
         return Response(MessageCreatedSerializer(message).data, status=status.HTTP_201_CREATED)
@@ -214,6 +219,8 @@ class MessageViewSet(viewsets.ModelViewSet):
             ladder_name=data.get("ladder_choice", ladder.CUSTOM if "ladder_steps_seconds" in data else None),
             ladder_steps=data.get("ladder_steps_seconds"),
             contacts_from_level=data.get("contacts_from_level", services.KEEP),
+            include_text_in_notice=data.get("include_text_in_notice"),
+            attachments_keep_days=data.get("attachments_keep_days", services.KEEP),
         )
         return Response(MessageSerializer(self.get_queryset().get(pk=message.pk)).data)
 

@@ -2,6 +2,7 @@ from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
 from messaging.api import CheckinView, MessageViewSet
+from messaging.attachment_api import AttachmentDetailView, AttachmentListView
 from messaging.owner_contact_api import OwnerContactViewSet
 from messaging.pause_api import PauseViewSet
 
@@ -16,5 +17,11 @@ router.register("owner-contacts", OwnerContactViewSet, basename="messaging-owner
 
 urlpatterns = [
     re_path(r"^checkin/?$", CheckinView.as_view(), name="checkin"),
+    re_path(r"^messages/(?P<pk>[0-9]{1,18})/attachments/?$", AttachmentListView.as_view(), name="message-attachments"),
+    re_path(
+        r"^messages/(?P<pk>[0-9]{1,18})/attachments/(?P<attachment_id>[0-9]{1,18})/?$",
+        AttachmentDetailView.as_view(),
+        name="message-attachment",
+    ),
     *router.urls,
 ]

@@ -67,7 +67,6 @@ class MessageForm(forms.Form):
             "“I'm still here”."
         ),
     )
-
     contacts_from_level = forms.TypedChoiceField(
         label=_("Warn every contact from"),
         # Five literal strings: a lazy text formatted here would be frozen in the language of the import.
@@ -86,6 +85,21 @@ class MessageForm(forms.Form):
             "Your account e-mail gets every warning. Your other verified contacts get the warnings from the level "
             "each is set to on your contacts page, unless you choose a level for this message here."
         ),
+    )
+    include_text_in_notice = forms.BooleanField(
+        label=_("Include the text in the e-mail"),
+        required=False,
+        help_text=_(
+            "Off: your recipients get a short notice with a link to a page of their own that shows the message "
+            "and its files. On: the text is in the e-mail too, where it stays in their mailbox."
+        ),
+    )
+    attachments_keep_days = forms.IntegerField(
+        label=_("Delete the attached files this many days after delivery"),
+        required=False,
+        min_value=1,
+        max_value=services.KEEP_DAYS_MAX,
+        help_text=_("Leave it empty to keep them until you delete the message."),
     )
 
     def clean(self):
@@ -203,3 +217,7 @@ class RevokeByKeyForm(forms.Form):
     key = forms.CharField(
         label=_("Revocation key"), max_length=200, widget=forms.TextInput(attrs={"autocomplete": "off"})
     )
+
+
+class AttachmentForm(forms.Form):
+    file = forms.FileField(label=_("File"))

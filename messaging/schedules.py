@@ -9,3 +9,12 @@ SCHEDULES = [
     ScheduleSpec(name=f"messaging.{job}", func=f"messaging.tasks.{job}", schedule_type=Schedule.MINUTES, minutes=1)
     for job in ("sweep", "send_warnings", "send_deliveries", "alarm_staff")
 ]
+
+# Hourly: attachments past their owner's "N days after delivery" (messaging.attachments).
+SCHEDULES.append(
+    ScheduleSpec(
+        name="messaging.purge_attachments",
+        func="messaging.tasks.purge_attachments",
+        schedule_type=Schedule.HOURLY,
+    )
+)

@@ -8,13 +8,15 @@ Each job does one thing, so a stuck or failing one shows up under its own name o
 - ``send_warnings``: send the owner's warning e-mails the sweep queued;
 - ``send_deliveries``: deliver to recipients, retrying failures at the back-off;
 - ``alarm_staff``: raise the staff alarm for deliveries not sent in time, and e-mail ``ADMINS``
-  every alarm not yet sent (a refusal raises its own, with the failure).
+  every alarm not yet sent (a refusal raises its own, with the failure);
+- ``purge_attachments`` (hourly): delete attachments past their owner's "N days after delivery".
 """
 
 from __future__ import annotations
 
 from cradle_site import health
 from messaging.alarms import alarms_raise, alarms_send
+from messaging.attachments import attachments_purge
 from messaging.delivery import deliveries_send, messages_complete
 from messaging.notices import warnings_send
 from messaging.sweep import sweep_due
@@ -50,3 +52,9 @@ def alarm_staff() -> dict:
     counts = alarms_send()
     health.beat("messaging.alarm_staff")
     return {"raised": raised, **counts}
+
+
+def purge_attachments() -> dict:
+    removed = attachments_purge()
+    health.beat("messaging.purge_attachments")
+    return {"removed": removed}

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from messaging import (
+    attachment_views,
     checkin_views,
     owner_contact_views,
     pause_views,
@@ -24,6 +25,13 @@ urlpatterns = [
     path("pause/", pause_views.pause_settings, name="pause_settings"),
     path("pauses/<int:pause_pk>/end/", pause_views.pause_end, name="pause_end"),
     path("<int:pk>/pause/", pause_views.message_pause, name="message_pause"),
+    path("<int:pk>/attachments/", attachment_views.attachment_upload, name="attachment_upload"),
+    path("<int:pk>/attachments/<int:attachment_id>/", attachment_views.attachment_download, name="attachment_download"),
+    path(
+        "<int:pk>/attachments/<int:attachment_id>/remove/",
+        attachment_views.attachment_remove,
+        name="attachment_remove",
+    ),
     path("<int:pk>/<str:action>/", views.message_action, name="message_action"),
     path("check-in/<str:token>/", checkin_views.checkin, name="checkin"),
     path("check-in/<str:token>/revoke/", checkin_views.checkin_revoke, name="checkin_revoke"),

@@ -170,6 +170,8 @@ def message_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "activity_resets": message.activity_resets,
         "contacts_from_level": message.contacts_from_level,
         **MessageForm.initial_for(message),
+        "include_text_in_notice": message.include_text_in_notice,
+        "attachments_keep_days": message.attachments_keep_days,
     }
     form = MessageForm(request.POST or None, initial=initial)
     formset = RecipientFormSet(
@@ -223,6 +225,9 @@ def _render_detail(request: HttpRequest, message: Message, *, revealed: Recipien
         "message": message,
         "recipients": recipients,
         "logs": message.status_logs.all(),
+        "files": list(message.attachments.all()),
+        "max_file_mb": settings.MESSAGING_ATTACHMENT_MAX_MB,
+        "max_total_mb": settings.MESSAGING_ATTACHMENTS_MAX_MB,
         "schedule": _schedule(message),
         "total_days": ladder.total_days(message.initial_delay_months),
         "projection_sentence": projection.for_message(message, names=[r.name for r in recipients]),

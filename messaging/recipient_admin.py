@@ -1,0 +1,64 @@
+"""The back office's view of the recipients' side: delivery links and attachments (read-only).
+
+Staff see when each link was sent, until when it works and when it was first opened, and can
+send a recipient a new link (``delivery_links.link_resend``); they never see a token. Of an
+attachment they see the name, size, type and date: never its bytes (there is no download here).
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from messaging import delivery_links
+from messaging.channels import ChannelError
+from messaging.models import Attachment, DeliveryLink
+
+
+class _ReadOnly(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class AttachmentInline(_ReadOnly):
+    model = Attachment
+    fields = ("name", "size", "content_type", "created_at")
+    readonly_fields = fields
+
+
+class DeliveryLinkInline(_ReadOnly):
+    model = DeliveryLink
+    fields = ("reason", "created_at", "sent_at", "expires_at", "first_opened_at", "replaced_at")
+    readonly_fields = fields
+
+
+@admin.action(description=_("Send the recipients a new link to their delivery page"))
+def resend_links(modeladmin, request, queryset) -> None:
+    sent, refused, failed = 0, 0, 0
+    for delivery in queryset.select_related("recipient", "message__owner"):
+        try:
+            delivery_links.link_resend(delivery=delivery, user=request.user)
+            sent += 1
+        except delivery_links.RenewRefused:
+            refused += 1
+        except ChannelError:
+            failed += 1
+    modeladmin.message_user(request, ngettext("%(n)d new link sent.", "%(n)d new links sent.", sent) % {"n": sent})
+    if refused:
+        modeladmin.message_user(
+            request,
+            _("%(n)d not sent: not delivered yet, revoked, or a link went out a few minutes ago.") % {"n": refused},
+            messages.WARNING,
+        )
+    if failed:
+        modeladmin.message_user(
+            request, _("%(n)d could not be sent just now; try again later.") % {"n": failed}, messages.ERROR
+        )
