@@ -114,9 +114,9 @@ def attachment_add(
         raise _too_large_error(room)
     head = stream.read(SNIFF_BYTES)
     key = new_file_key()
-    reader = EncryptingReader(_Prefixed(head, stream), key, max_bytes=room)
     wanted = f"{message.pk}/{uuid.uuid4().hex}.bin"  # random: a name on the disk or bucket tells nothing
     try:
+        reader = EncryptingReader(_Prefixed(head, stream), key, max_bytes=room)
         stored = attachment_storage.save_stream(wanted, reader)
     except EncryptingReader.TooLarge:
         # A local file keeps what was written before the limit (boto3 aborts its upload itself).

@@ -122,7 +122,7 @@ def test_the_link_expires_and_the_page_says_how_to_ask_for_a_new_one(client, own
     assert expired.status_code == 410 and "the secret plan" not in text
     assert "has expired" in text and "Send me a new link" in text
     assert reverse("delivery_renew", args=[token]) in text
-    assert "type=\"email\"" not in text and 'name="email"' not in text, "no address is ever typed in"
+    assert 'type="email"' not in text and 'name="email"' not in text, "no address is ever typed in"
 
 
 def test_send_me_a_new_link_goes_to_the_recipients_own_address_only(client, owner, make_message, settings):
@@ -198,7 +198,9 @@ def test_staff_see_the_first_opening_and_resend_the_link(client, staff, owner, m
 def test_a_revocation_closes_the_page(client, owner, make_message, settings):
     """Delivered to one, still trying the other: the owner revokes, and the first page closes."""
     settings.MESSAGING_SMS_GATEWAY = "tests.messaging.test_delivery.RefusingGateway"
-    message = make_message(owner, recipients=[TWO[0], {"name": "Pat", "contact": "+14155550123", "contact_type": "sms"}])
+    message = make_message(
+        owner, recipients=[TWO[0], {"name": "Pat", "contact": "+14155550123", "contact_type": "sms"}]
+    )
     deliver_now(message)
     token = token_sent_to("rae@example.com")
     assert _page(client, token).status_code == 200
