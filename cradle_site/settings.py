@@ -485,30 +485,43 @@ MESSAGING_ATTACHMENT_DIR = Path(env.env_str("MESSAGING_ATTACHMENT_DIR", str(VAR_
 MESSAGING_ATTACHMENT_S3_BUCKET = env.env_str("MESSAGING_ATTACHMENT_S3_BUCKET", "")
 
 
-def attachment_storage(bucket: str) -> dict:
-    """The ``attachments`` entry of STORAGES: the local folder, or the bucket when one is named."""
+def attachment_storage(bucket: str, **s3: str | None) -> dict:
+    """The ``attachments`` entry of STORAGES: the local folder, or the bucket when one is named.
+
+    ``s3``: ``endpoint_url``, ``region_name``, ``access_key``, ``secret_key`` (None: boto3's own
+    lookup, e.g. an instance role). Uploads go in 8 MiB parts, at most two in memory at once:
+    boto3's default (ten parts in flight) would hold 80 MiB of a file in memory.
+    """
     if not bucket:
         return {
             "BACKEND": "django.core.files.storage.FileSystemStorage",
             "OPTIONS": {"location": str(MESSAGING_ATTACHMENT_DIR), "base_url": None},
         }
+    from boto3.s3.transfer import TransferConfig
+
+    transfer = TransferConfig(multipart_chunksize=8 * 1024 * 1024, max_concurrency=2)
+    transfer.max_in_memory_upload_chunks = 2  # s3transfer's own setting; boto3's constructor does not take it
     return {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
             "bucket_name": bucket,
-            "endpoint_url": env.env_str("MESSAGING_ATTACHMENT_S3_ENDPOINT_URL", "") or None,
-            "region_name": env.env_str("MESSAGING_ATTACHMENT_S3_REGION", "") or None,
-            "access_key": env.env_str("MESSAGING_ATTACHMENT_S3_ACCESS_KEY", "") or None,
-            "secret_key": env.env_str("MESSAGING_ATTACHMENT_S3_SECRET_KEY", "") or None,
+            **s3,
             "location": "attachments",
             "file_overwrite": False,
             "default_acl": None,
             "querystring_auth": True,
+            "transfer_config": transfer,
         },
     }
 
 
-STORAGES["attachments"] = attachment_storage(MESSAGING_ATTACHMENT_S3_BUCKET)
+STORAGES["attachments"] = attachment_storage(
+    MESSAGING_ATTACHMENT_S3_BUCKET,
+    endpoint_url=env.env_str("MESSAGING_ATTACHMENT_S3_ENDPOINT_URL", "") or None,
+    region_name=env.env_str("MESSAGING_ATTACHMENT_S3_REGION", "") or None,
+    access_key=env.env_str("MESSAGING_ATTACHMENT_S3_ACCESS_KEY", "") or None,
+    secret_key=env.env_str("MESSAGING_ATTACHMENT_S3_SECRET_KEY", "") or None,
+)
 
 # --- publishing (sources, queue, X) ------------------------------------------------
 # Local folder sources must live under one of these roots, so a user cannot point a

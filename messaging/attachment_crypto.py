@@ -122,10 +122,12 @@ class EncryptingReader(io.RawIOBase):
         return size
 
     def read(self, size: int = -1) -> bytes:
-        if size is None or size < 0:
-            raise io.UnsupportedOperation("read the stream in pieces: it is never held whole")
-        while len(self._buffer) < size and not self._done:
+        # ``read()`` reads the rest, as io promises: boto3 calls it only once a file turned out
+        # smaller than its multipart threshold (8 MiB). Everything else reads in pieces.
+        while (size is None or size < 0 or len(self._buffer) < size) and not self._done:
             self._fill()
+        if size is None or size < 0:
+            size = len(self._buffer)
         data = bytes(self._buffer[:size])
         del self._buffer[:size]
         return data
