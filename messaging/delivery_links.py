@@ -60,7 +60,7 @@ class LinkToSend:
     expires_at: datetime
 
 
-def _new_link(*, delivery: Delivery, reason: str, now: datetime, notice_id=None) -> tuple[DeliveryLink, str]:
+def link_create(*, delivery: Delivery, reason: str, now: datetime, notice_id=None) -> tuple[DeliveryLink, str]:
     secret = secrets.token_urlsafe(TOKEN_BYTES)
     fields = {"notice_id": notice_id} if notice_id is not None else {}
     link = DeliveryLink.objects.create(
@@ -89,7 +89,7 @@ def link_for_delivery(*, delivery: Delivery, now: datetime | None = None) -> Lin
         .first()
     )
     if link is None:
-        link, secret = _new_link(
+        link, secret = link_create(
             delivery=delivery, reason=DeliveryLink.Reason.DELIVERED, now=now, notice_id=delivery.uid
         )
     else:
@@ -190,7 +190,7 @@ def link_send_new(
     since = now - timedelta(minutes=settings.MESSAGING_DELIVERY_LINK_RENEW_MINUTES)
     if DeliveryLink.objects.filter(delivery=delivery, created_at__gt=since).exists():
         raise RenewRefused("recent")
-    link, secret = _new_link(delivery=delivery, reason=reason, now=now)
+    link, secret = link_create(delivery=delivery, reason=reason, now=now)
     try:
         channel_for(delivery.recipient.contact_type).send(
             recipient=delivery.recipient,

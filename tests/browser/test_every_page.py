@@ -109,6 +109,12 @@ NOT_PAGES = {
     # The personal check-in URL: POST for scripts, plain text (GET answers 405 and changes nothing)
     "ping",
     "ping_message",
+    # Attachments: POST-only changes and file downloads (Content-Disposition: attachment)
+    "attachment_upload",
+    "attachment_remove",
+    "attachment_download",
+    "delivery_file",
+    "delivery_renew",  # POST: "send me a new link" (its answers: tests/messaging/test_delivery_page.py)
     # Swagger UI (drf-spectacular's page) and the schema file
     "api-docs",
     "api-schema",
@@ -250,6 +256,7 @@ def _data() -> dict:
         failing_error="push: HTTP 410",
     )
     return {
+        "delivery_token": _delivered_link(user),
         "user": user,
         "project": project,
         "message": message,
@@ -257,6 +264,32 @@ def _data() -> dict:
         "signup_token": signup_token(PendingSignup("new@example.com", "newcomer", "!", "UTC", "en")),
         "boss_app": give_totp(boss),  # the back office needs a second factor
     }
+
+
+def _delivered_link(user) -> str:
+    """A delivered message with a file, and the token of its recipient's page."""
+    import io
+
+    from django.utils import timezone
+
+    from messaging import attachments, delivery_links, services
+    from messaging.models import Delivery, DeliveryLink, Message
+
+    now = timezone.now()
+    left, _key = services.message_create(
+        owner=user,
+        title="For Sam",
+        content="The spare key is with the neighbour at number 12.",
+        initial_delay_months=1,
+        recipients=[{"name": "Sam", "contact": "sam@example.com", "contact_type": "email"}],
+    )
+    attachments.attachment_add(message=left, stream=io.BytesIO(b"%PDF-1.4 a letter"), name="letter-for-sam.pdf")
+    Message.objects.filter(pk=left.pk).update(state=Message.State.DELIVERED, delivered_at=now)
+    delivery = Delivery.objects.create(
+        message=left, recipient=left.recipients.get(), state=Delivery.State.SENT, delivered_at=now
+    )
+    _link, token = delivery_links.link_create(delivery=delivery, reason=DeliveryLink.Reason.DELIVERED, now=now)
+    return token
 
 
 def _reset_link(data: dict) -> list:
@@ -303,6 +336,8 @@ PAGES = {
     "messaging:owner_contacts": ("user", None),
     "messaging:message_pause": ("user", lambda d: [d["message"].pk]),
     "messaging:recipient_preview": ("user", lambda d: [d["message"].pk, d["message"].recipients.order_by("pk")[0].pk]),
+    # The recipient's delivery page: no log-in, the token is the key.
+    "delivery_page": ("public", lambda d: [d["delivery_token"]]),
     "publishing:project_list": ("user", None),
     "publishing:project_detail": ("user", lambda d: [d["project"].pk]),
     "publishing:task_list": ("user", None),

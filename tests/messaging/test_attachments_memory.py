@@ -71,7 +71,7 @@ def download(message_id, attachment_id):
     Message.objects.filter(pk=message_id).update(state="delivered", delivered_at=timezone.now())
     recipient = message.recipients.get()
     delivery = Delivery.objects.create(message=message, recipient=recipient, state="sent")
-    link, secret = delivery_links._new_link(delivery=delivery, reason=DeliveryLink.Reason.DELIVERED, now=timezone.now())
+    link, secret = delivery_links.link_create(delivery=delivery, reason=DeliveryLink.Reason.DELIVERED, now=timezone.now())
     status, digest, size, _ = call("GET", f"/d/{secret}/files/{attachment_id}/")
     assert status.startswith("200"), status
     return digest, size
