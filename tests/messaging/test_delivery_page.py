@@ -230,3 +230,21 @@ def test_the_pages_query_count_is_the_same_for_one_file_and_five(client, owner, 
     one = _page_queries(client, owner, make_message, 1, "one@example.com")
     five = _page_queries(client, owner, make_message, 5, "five@example.com")
     assert one == five <= 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_messages_written_before_the_delivery_page_keep_their_text_in_the_email(owner, make_message):
+    """Their owners were promised the text in the e-mail, and may not be there to choose again."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    before = [("messaging", "0014_activity_resets")]
+    executor.migrate(before)
+    try:
+        old_model = executor.loader.project_state(before).apps.get_model("messaging", "Message")
+        old = old_model.objects.create(owner_id=owner.pk, next_warning_date=NOW, revocation_key_hash="h")
+    finally:
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    assert Message.objects.get(pk=old.pk).include_text_in_notice is True
+    assert make_message(owner).include_text_in_notice is False, "new messages: the link only, unless chosen"
