@@ -2,7 +2,8 @@
 
 The e-mail, webhook body or text message comes from the delivery channel's own builder
 (``messaging.channels``), so what the owner reads is what delivery sends; nothing is sent, queued
-or logged. The delivery id is a placeholder: the real one is made when the delivery starts.
+or logged. The delivery id is a placeholder: the real one is made when the delivery starts, and
+so is the recipient's link to their delivery page (a sample stands in: ``messaging.delivery_notice``).
 """
 
 from __future__ import annotations

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import responses
 import time_machine
+from django.conf import settings
 from django.core import mail
 from django.urls import reverse
 
+from messaging.delivery_notice import SAMPLE_LINK
 from messaging.models import Delivery, Message, StatusLog
 from tests.clock import NOW
 from tests.jobs import messaging_minute
@@ -18,6 +21,7 @@ pytestmark = pytest.mark.django_db
 HOOK = "https://hooks.example.com/cradle"
 BOB = {"name": "Bob", "contact": "bob@example.com", "contact_type": "email"}
 WEBHOOK = {"name": "Hook", "contact": HOOK, "contact_type": "webhook"}
+LINK = re.compile(r"https?://[^/\s\"<]+/d/[A-Za-z0-9_-]+/")  # a recipient's own link
 
 
 def _deliver(message) -> None:
@@ -25,10 +29,17 @@ def _deliver(message) -> None:
     messaging_minute()
 
 
+def _sample_for_own_link(text: str) -> str:
+    """What delivery sent, with the recipient's own link where the preview shows the sample."""
+    return LINK.sub(settings.SITE_URL + SAMPLE_LINK, text)
+
+
 @responses.activate  # no request registered: any HTTP call would fail the test
 def test_the_email_preview_is_what_delivery_sends_and_sends_nothing(client, owner, make_message):
     with time_machine.travel(NOW, tick=False):
-        message = make_message(owner, recipients=[BOB], title="For Bob", content="the plan: <b>bold</b>")
+        message = make_message(
+            owner, recipients=[BOB], title="For Bob", content="the plan: <b>bold</b>", include_text_in_notice=True
+        )
         bob = message.recipients.get()
         client.force_login(owner)
         page = client.get(reverse("messaging:recipient_preview", args=[message.pk, bob.pk]))
@@ -42,8 +53,17 @@ def test_the_email_preview_is_what_delivery_sends_and_sends_nothing(client, owne
         assert source.startswith(' lang="en">&lt;') and "<" not in source.split(">", 1)[1]
         _deliver(message)
     [sent] = [m for m in mail.outbox if m.to == ["bob@example.com"]]
-    assert (sent.subject, sent.body, sent.alternatives[0][0]) == (shown["subject"], shown["text"], shown["html"])
-    assert "For Bob" in shown["subject"]
+    body, html = _sample_for_own_link(sent.body), _sample_for_own_link(sent.alternatives[0][0])
+    assert (sent.subject, body, html) == (shown["subject"], shown["text"], shown["html"])
+    assert "For Bob" in shown["subject"] and LINK.search(sent.body) and settings.SITE_URL + SAMPLE_LINK in shown["text"]
+
+
+def test_the_preview_of_a_notice_without_the_text_shows_no_text(client, owner, make_message):
+    message = make_message(owner, recipients=[BOB], content="the plan")
+    client.force_login(owner)
+    shown = client.get(reverse("messaging:recipient_preview", args=[message.pk, message.recipients.get().pk]))
+    preview = shown.context["preview"]
+    assert "the plan" not in preview["text"] + preview["html"] and SAMPLE_LINK in preview["text"]
 
 
 @responses.activate
@@ -56,8 +76,11 @@ def test_the_webhook_preview_is_the_exact_body_delivery_posts(client, owner, mak
         assert len(responses.calls) == 0
         responses.post(HOOK, status=200)
         _deliver(message)
-    assert responses.calls[0].request.body == shown["body"].encode("utf-8")
-    assert json.loads(shown["body"])["content"] == "the plan"
+    posted = json.loads(responses.calls[0].request.body)
+    assert LINK.fullmatch(posted["url"])
+    sample = json.loads(shown["body"])
+    assert {**posted, "url": sample["url"]} == sample and sample["url"] == settings.SITE_URL + SAMPLE_LINK
+    assert "content" not in sample  # the text goes on the recipient's page only (not included in the notice)
 
 
 def test_an_outsider_cannot_preview_anothers_message(client, owner, other_user, make_message):
