@@ -69,8 +69,17 @@ MESSAGE_FIELDS = list(MESSAGE_STATUS_FIELDS.values())
 # History rows no chart counts: a pause says when warnings wait, not that something happened
 # to a message's ladder (the warnings before and after it are counted as usual); "owner
 # unreachable on every channel" explains a warning already counted as WARNING_n (staff are
-# told by its StaffAlarm, messaging.escalation).
-NOT_CHARTED = frozenset({StatusLog.Status.PAUSED, StatusLog.Status.PAUSE_ENDED, StatusLog.Status.OWNER_UNREACHABLE})
+# told by its StaffAlarm, messaging.escalation); a recipient's delivery page opened, or a new
+# link to it sent, comes after a delivery already counted as DELIVERED (messaging.delivery_links).
+NOT_CHARTED = frozenset(
+    {
+        StatusLog.Status.PAUSED,
+        StatusLog.Status.PAUSE_ENDED,
+        StatusLog.Status.OWNER_UNREACHABLE,
+        StatusLog.Status.LINK_OPENED,
+        StatusLog.Status.LINK_SENT,
+    }
+)
 
 
 @dataclass

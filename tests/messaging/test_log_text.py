@@ -13,10 +13,10 @@ from django.apps import apps
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from messaging import history, pauses, services
+from messaging import delivery_links, history, pauses, services
 from messaging.channels import FailureKind
 from messaging.log_text import TEMPLATES, log_text
-from messaging.models import Message, Recipient, StatusLog
+from messaging.models import Delivery, DeliveryLink, Message, Recipient, StatusLog
 from tests.clock import NOW
 from tests.jobs import messaging_minute
 from tests.messaging import contact_doubles
@@ -81,6 +81,10 @@ def test_every_row_the_code_writes_has_data_that_reads_in_chinese(owner, staff, 
         _step(unreachable)  # warning 1 refused for good
         clock.shift(timedelta(days=settings.MESSAGING_UNREACHABLE_GRACE_DAYS))
         messaging_minute()  # owner unreachable on every channel
+        sent = Delivery.objects.get(message=delivered)
+        _link, token = delivery_links.link_create(delivery=sent, reason=DeliveryLink.Reason.DELIVERED, now=NOW)
+        delivery_links.link_opened(delivery_links.link_find(token))  # the recipient's page opened
+        delivery_links.link_resend(delivery=sent, user=staff)  # a new link sent by staff
     contact_doubles.REFUSED.clear()
     rows = list(StatusLog.objects.all())
     assert {row.status for row in rows} >= set(StatusLog.Status.values) - {f"WARNING_{n}" for n in range(2, 6)}
