@@ -77,6 +77,10 @@ class EventType(models.TextChoices):
     OWNER_CONTACT_CHANGED = "owner_contact.changed", _("Contact for your warnings changed")
     OWNER_CONTACT_REMOVED = "owner_contact.removed", _("Contact for your warnings removed")
     TEST_WARNING_SENT = "owner_contact.test_warning", _("Test warning sent")
+    ATTACHMENT_ADDED = "attachment.added", _("File attached to a message")
+    ATTACHMENT_REMOVED = "attachment.removed", _("File removed from a message")
+    DELIVERY_LINK_OPENED = "delivery_link.opened", _("A recipient opened their delivery page")
+    DELIVERY_LINK_SENT = "delivery_link.sent", _("New link to a recipient's delivery page sent")
     # Publishing.
     PROJECT_CREATED = "project.created", _("Project created")
     PROJECT_CHANGED = "project.changed", _("Project changed")
@@ -106,6 +110,7 @@ class ActorKind(models.TextChoices):
     PING_URL = "ping_url", _("your personal check-in URL")
     TRUSTED_CONTACT = "trusted_contact", _("a trusted contact")
     PUBLIC = "public", _("the public revocation page")
+    RECIPIENT = "recipient", _("a recipient, through their delivery page")
     ANONYMOUS = "anonymous", _("someone not logged in")
     SYSTEM = "system", _("Cradle")
 

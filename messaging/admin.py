@@ -275,8 +275,9 @@ class DeliveryAdmin(admin.ModelAdmin):
     search_fields = ("=message__id", "recipient__name")
     search_help_text = _("A message number, a recipient's name or a recipient's exact address.")
     readonly_fields = [f.name for f in Delivery._meta.fields]
-    actions = ["retry", resend_links]
+    actions = ["retry", "resend_links"]
     inlines = [DeliveryLinkInline]
+    resend_links = resend_links  # messaging.recipient_admin: "Send the recipients a new link"
 
     def get_queryset(self, request):
         # When the recipient first opened their page, by any of their links: one aggregate, no query per row.

@@ -17,11 +17,13 @@ router.register("owner-contacts", OwnerContactViewSet, basename="messaging-owner
 
 urlpatterns = [
     re_path(r"^checkin/?$", CheckinView.as_view(), name="checkin"),
-    re_path(r"^messages/(?P<pk>[0-9]{1,18})/attachments/?$", AttachmentListView.as_view(), name="message-attachments"),
+    re_path(
+        r"^messages/(?P<pk>[0-9]{1,18})/attachments/?$", AttachmentListView.as_view(), name="messaging-attachment-list"
+    ),
     re_path(
         r"^messages/(?P<pk>[0-9]{1,18})/attachments/(?P<attachment_id>[0-9]{1,18})/?$",
         AttachmentDetailView.as_view(),
-        name="message-attachment",
+        name="messaging-attachment-detail",
     ),
     *router.urls,
 ]

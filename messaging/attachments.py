@@ -13,6 +13,9 @@
 - The stored object is deleted after the row's transaction commits (a rollback keeps both),
   whether the row goes by itself, with its message, or by ``attachments_purge`` (the owner's
   "N days after delivery").
+- Each add and each removal (the owner's, or the purge's) writes one audit event in the row's
+  transaction, with the size and sniffed type: never the file's name (encrypted at rest, and a
+  name says much) nor its key.
 """
 
 from __future__ import annotations
@@ -36,11 +39,13 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
+from cradle_site.audit_vocabulary import ActorKind, AuditActor, EventType
 from cradle_site.errors import StateError
 from cradle_site.text import one_line
 from messaging import attachment_storage
 from messaging.attachment_crypto import EncryptingReader, decrypt_chunks, key_from_text, key_to_text, new_file_key
 from messaging.models import Attachment, Message
+from ops.audit import audit_record
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +55,7 @@ SNIFF_BYTES = 8192
 # Types a browser renders as a page (and so could run script as this site): never stored as such.
 NEVER_INLINE = {"text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml"}
 OCTET_STREAM = "application/octet-stream"
+PURGE = AuditActor(ActorKind.JOB, label="purge_attachments")  # the audit log's actor of attachments_purge
 
 
 def max_file_bytes() -> int:
@@ -131,7 +137,7 @@ def attachment_add(
                 raise StateError(_("Only a message that has not been delivered or revoked can be changed."))
             if _used_bytes(locked.pk) + reader.plaintext_size > max_total_bytes():
                 raise _too_large_error(room)
-            return Attachment.objects.create(
+            attachment = Attachment.objects.create(
                 message=locked,
                 name=clean_name(name),
                 size=reader.plaintext_size,
@@ -140,6 +146,8 @@ def attachment_add(
                 wrapped_key=key_to_text(key),
                 created_at=now or timezone.now(),
             )
+            _record(EventType.ATTACHMENT_ADDED, attachment, owner_id=locked.owner_id)
+            return attachment
     except BaseException:
         attachment_storage.delete(stored)  # no row points at it: it must not stay behind
         raise
@@ -151,7 +159,23 @@ def attachment_delete(*, attachment: Attachment) -> None:
         locked = Message.objects.select_for_update().get(pk=attachment.message_id)
         if locked.state != Message.State.ACTIVE:
             raise StateError(_("Only a message that has not been delivered or revoked can be changed."))
-        attachment.delete()
+        pk = attachment.pk
+        if attachment.delete()[0]:  # gone meanwhile (another tab): that removal wrote the event
+            _record(EventType.ATTACHMENT_REMOVED, attachment, pk=pk, owner_id=locked.owner_id)
+
+
+def _record(event_type: str, attachment: Attachment, *, owner_id: int, pk: int | None = None, actor=None, **data):
+    """One audit event about ``attachment`` (``pk``: its id, once a delete has cleared it).
+
+    Its message, size and sniffed type: never the name or the key (ops.audit names, it does not copy).
+    """
+    audit_record(
+        event_type,
+        user=owner_id,
+        obj=(Attachment, pk or attachment.pk),
+        actor=actor,
+        data={"message_id": attachment.message_id, "bytes": attachment.size, "mime": attachment.content_type, **data},
+    )
 
 
 @receiver(post_delete, sender=Attachment)
@@ -183,7 +207,9 @@ def attachment_response(attachment: Attachment) -> StreamingHttpResponse:
     response["Content-Length"] = str(attachment.size)
     response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=attachment.name)
     response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    # The site's policy (django-csp's middleware) plus ``sandbox``: were a browser ever to show the
+    # file, it would be a page of no origin that runs no script and submits no form.
+    response._csp_update = {"sandbox": True}
     response["Cache-Control"] = "private, no-store"
     return response
 
@@ -202,9 +228,23 @@ def attachments_purge(*, now: datetime | None = None, limit: int = 500) -> int:
         .distinct()
         .order_by("id")[:limit]
     )
-    due = [pk for pk, delivered_at, days in candidates if delivered_at and delivered_at + timedelta(days=days) <= now]
+    due = {
+        pk: days for pk, delivered_at, days in candidates if delivered_at and delivered_at + timedelta(days=days) <= now
+    }
     removed = 0
-    for attachment in Attachment.objects.filter(message_id__in=due).only("id", "storage_name"):
+    rows = Attachment.objects.filter(message_id__in=due).select_related("message").order_by("id")
+    for attachment in rows.only("id", "storage_name", "size", "content_type", "message_id", "message__owner_id"):
         with transaction.atomic():
-            removed += attachment.delete()[0]
+            pk = attachment.pk
+            deleted = attachment.delete()[0]
+            if deleted:  # another run may have deleted it first: then it is that run's event
+                _record(
+                    EventType.ATTACHMENT_REMOVED,
+                    attachment,
+                    pk=pk,
+                    owner_id=attachment.message.owner_id,
+                    actor=PURGE,
+                    days_after_delivery=due[attachment.message_id],
+                )
+            removed += deleted
     return removed

@@ -32,9 +32,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cradle_site import crypto
+from cradle_site.audit_vocabulary import EventType
 from messaging import history
 from messaging.channels import channel_for
 from messaging.models import Delivery, DeliveryLink, Message, StatusLog
+from ops.audit import audit_record
 
 TOKEN_BYTES = 32
 TOKEN_MAX_LENGTH = 64  # longer is junk: refused without hashing
@@ -162,13 +164,35 @@ def link_opened(found: FoundLink, *, now: datetime | None = None) -> bool:
                 created_at=now,
                 **history.link_opened(recipient=found.delivery.recipient, link_id=found.link.pk),
             )
+            _record(EventType.DELIVERY_LINK_OPENED, found.link, delivery=found.delivery, actor=history.RECIPIENT)
     return bool(moved)
 
 
-class RenewRefused(Exception):
-    """No new link was sent; ``reason`` says why: "recent" (one went out a moment ago) or "closed"."""
+def _record(event_type: str, link: DeliveryLink, *, delivery: Delivery, actor: history.Actor, **data) -> None:
+    # The owner's log, about the link row: which recipient and message, never a token or an address.
+    audit_record(
+        event_type,
+        user=delivery.message.owner_id,
+        obj=link,
+        actor=history.audit_actor(actor),
+        data={"message_id": delivery.message_id, "recipient_id": delivery.recipient_id, **data},
+    )
 
-    def __init__(self, reason: str) -> None:
+
+class RenewOutcome(StrEnum):
+    """What became of a request for a new link (the renewal page says which)."""
+
+    SENT = "sent"
+    OPEN = "open"  # the link asked from still works: no new one is needed
+    RECENT = "recent"  # one went out a moment ago
+    CLOSED = "closed"  # not delivered (yet), or revoked
+    FAILED = "failed"  # the send failed: try again later
+
+
+class RenewRefused(Exception):
+    """No new link was sent; ``reason`` (a ``RenewOutcome``) says why."""
+
+    def __init__(self, reason: RenewOutcome) -> None:
         super().__init__(reason)
         self.reason = reason
 
@@ -178,19 +202,25 @@ def link_send_new(
 ) -> DeliveryLink:
     """Send ``delivery``'s recipient a new link at once, to their own address; the older links stop opening.
 
-    ``RenewRefused("closed")`` when the page is closed (not delivered, or revoked) and
-    ``RenewRefused("recent")`` when a link went out less than
+    ``RenewRefused(CLOSED)`` when the page is closed (not delivered, or revoked) and
+    ``RenewRefused(RECENT)`` when a link went out less than
     ``MESSAGING_DELIVERY_LINK_RENEW_MINUTES`` ago (a button pressed twice, or someone holding an
     old link trying to fill the recipient's mailbox). A ``ChannelError`` from the send is raised
     as it is, and nothing is kept.
     """
     now = now or timezone.now()
-    if delivery.state != Delivery.State.SENT or delivery.message.state not in OPEN_STATES:
-        raise RenewRefused("closed")
     since = now - timedelta(minutes=settings.MESSAGING_DELIVERY_LINK_RENEW_MINUTES)
-    if DeliveryLink.objects.filter(delivery=delivery, created_at__gt=since).exists():
-        raise RenewRefused("recent")
-    link, secret = link_create(delivery=delivery, reason=reason, now=now)
+    with transaction.atomic():
+        # Under the message's row lock (taken first, as every writer of a message's rows does):
+        # two presses at once queue here, and the second sees the first one's link as recent.
+        # A revocation in between is seen too.
+        state = Message.objects.select_for_update().values_list("state", flat=True).get(pk=delivery.message_id)
+        delivery.refresh_from_db(fields=["state"])
+        if delivery.state != Delivery.State.SENT or state not in OPEN_STATES:
+            raise RenewRefused(RenewOutcome.CLOSED)
+        if DeliveryLink.objects.filter(delivery=delivery, created_at__gt=since).exists():
+            raise RenewRefused(RenewOutcome.RECENT)
+        link, secret = link_create(delivery=delivery, reason=reason, now=now)
     try:
         channel_for(delivery.recipient.contact_type).send(
             recipient=delivery.recipient,
@@ -212,13 +242,21 @@ def link_send_new(
             created_at=now,
             **history.link_sent(recipient=delivery.recipient, link_id=link.pk, reason=reason, actor=actor),
         )
+        _record(
+            EventType.DELIVERY_LINK_SENT,
+            link,
+            delivery=delivery,
+            actor=actor,
+            reason=reason,
+            channel=delivery.recipient.contact_type,
+        )
     return link
 
 
 def link_renew(found: FoundLink, *, now: datetime | None = None) -> DeliveryLink:
     """The recipient's "send me a new link", from an expired or replaced link's page."""
     if found.state == LinkState.OPEN:
-        raise RenewRefused("open")
+        raise RenewRefused(RenewOutcome.OPEN)
     return link_send_new(delivery=found.delivery, reason=DeliveryLink.Reason.RENEWED, now=now)
 
 

@@ -23,6 +23,7 @@ from cradle_site import ratelimit
 from messaging import attachments, delivery_links
 from messaging.channels import ChannelError
 from messaging.checkin_views import _private as private_page
+from messaging.delivery_links import RenewOutcome
 from messaging.models import Attachment
 
 
@@ -95,9 +96,10 @@ def delivery_renew(request: HttpRequest, token: str) -> HttpResponse:
     try:
         delivery_links.link_renew(found)
     except delivery_links.RenewRefused as exc:
-        if exc.reason == "open":
-            return private_page(render(request, "messaging/delivery_renewed.html", {"outcome": "open", "token": token}))
+        if exc.reason == RenewOutcome.OPEN:
+            context = {"outcome": RenewOutcome.OPEN, "token": token}
+            return private_page(render(request, "messaging/delivery_renewed.html", context))
         return _closed(request, found, token, outcome=exc.reason)
     except ChannelError:
-        return _closed(request, found, token, outcome="failed")
-    return private_page(render(request, "messaging/delivery_renewed.html", {"outcome": "sent"}))
+        return _closed(request, found, token, outcome=RenewOutcome.FAILED)
+    return private_page(render(request, "messaging/delivery_renewed.html", {"outcome": RenewOutcome.SENT}))

@@ -103,6 +103,7 @@ _AUDIT_KINDS = {
     ActorKind.JOB: audit.ActorKind.JOB,
     ActorKind.CHECKIN_LINK: audit.ActorKind.CHECKIN_LINK,
     ActorKind.PING_URL: audit.ActorKind.PING_URL,
+    ActorKind.RECIPIENT: audit.ActorKind.RECIPIENT,
 }
 
 

@@ -11,6 +11,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from cradle_site.admin_confirm import confirm_first
 from messaging import delivery_links
 from messaging.channels import ChannelError
 from messaging.models import Attachment, DeliveryLink
@@ -41,7 +42,11 @@ class DeliveryLinkInline(_ReadOnly):
 
 
 @admin.action(description=_("Send the recipients a new link to their delivery page"))
+@confirm_first(
+    consequence=_("Each recipient's older links stop opening their page; the new link goes to their own address.")
+)
 def resend_links(modeladmin, request, queryset) -> None:
+    """``DeliveryAdmin.resend_links``: one ``link_resend`` per delivery (one audit event each)."""
     sent, refused, failed = 0, 0, 0
     for delivery in queryset.select_related("recipient", "message__owner"):
         try:

@@ -101,6 +101,22 @@ def _audit_append_only():
 
 
 @pytest.fixture(autouse=True)
+def attachment_folder(settings, tmp_path):
+    """Each test's attachments (messaging.attachment_storage) in a folder of its own: a rolled-back
+    test never deletes its files, and ids repeat from test to test, so a shared folder would mix them."""
+    folder = tmp_path / "attachments"
+    settings.MESSAGING_ATTACHMENT_DIR = folder
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(folder), "base_url": None},
+        },
+    }
+    return folder
+
+
+@pytest.fixture(autouse=True)
 def _default_language():
     """Each test starts in the default language: a request as a zh-hans user leaves Chinese
     active in this thread, and a later test that calls a service directly would see it."""

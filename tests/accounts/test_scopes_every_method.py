@@ -59,8 +59,11 @@ def test_it_knows_every_api_route():
 
 
 def _url(name: str, w) -> str:
-    if "pk" not in reverse_kwargs(name):
+    wanted = reverse_kwargs(name)
+    if "pk" not in wanted:
         return reverse(name)
+    if "attachment_id" in wanted:
+        return reverse(name, kwargs={"pk": w.message.pk, "attachment_id": w.attachment.pk})
     pk = {
         "api:apikey-revoke": w.api_key.pk,
         "api:publishing_source_scan": w.source.pk,

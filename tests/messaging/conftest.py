@@ -39,19 +39,3 @@ def seed_ladder(settings):
     settings.MESSAGING_DAYS_PER_MONTH = 30
     settings.MESSAGING_LADDER_DAYS = [30, 30, 7, 1, 1]
     return settings
-
-
-@pytest.fixture(autouse=True)
-def attachment_folder(settings, tmp_path):
-    """Each test's attachments in a folder of its own: a rolled-back test never deletes its files,
-    and ids repeat from test to test, so a shared folder would mix them."""
-    folder = tmp_path / "attachments"
-    settings.MESSAGING_ATTACHMENT_DIR = folder
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "attachments": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(folder), "base_url": None},
-        },
-    }
-    return folder

@@ -181,11 +181,13 @@ def test_staff_see_the_first_opening_and_resend_the_link(client, staff, owner, m
     assert changelist.status_code == 200 and "first opened" in changelist.content.decode().lower()
     assert old not in changelist.content.decode()
     delivery = Delivery.objects.get(message=message)
+    form = {"action": "resend_links", "_selected_action": [delivery.pk]}
     with time_machine.travel(NOW + timedelta(days=2), tick=False):
-        client.post(
-            reverse("admin:messaging_delivery_changelist"),
-            {"action": "resend_links", "_selected_action": [delivery.pk]},
-        )
+        # First the confirmation page (the old links stop working), sending nothing.
+        asked = client.post(reverse("admin:messaging_delivery_changelist"), form)
+        assert asked.status_code == 200 and "older links stop opening" in asked.content.decode()
+        assert len(mail.outbox) == 1
+        client.post(reverse("admin:messaging_delivery_changelist"), form | {"confirmed": "yes"})
     assert len(mail.outbox) == 2
     new = token_sent_to("rae@example.com")
     assert new != old and _page(client, old, at=NOW + timedelta(days=2)).status_code == 410

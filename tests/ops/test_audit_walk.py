@@ -22,8 +22,17 @@ from django.utils import timezone
 from accounts import email_verification
 from accounts.api_keys import apikey_create, apikey_revoke
 from cradle_site.audit_vocabulary import ActorKind, EventType, acting_as_job
-from messaging import delivery, owner_contacts, owner_notify, pauses, services, webhook_secrets
-from messaging.models import Delivery, Message
+from messaging import (
+    attachments,
+    delivery,
+    delivery_links,
+    owner_contacts,
+    owner_notify,
+    pauses,
+    services,
+    webhook_secrets,
+)
+from messaging.models import Attachment, Delivery, DeliveryLink, Message
 from ops.audit_models import AuditEvent
 from ops.backup import backup_create
 from ops.sealed import BackupError
@@ -282,6 +291,82 @@ def test_the_owner_contacts_write_one_event_each_and_no_address_or_code(owner, s
     assert all(event.user_id == owner.pk for event in walk.events)
 
 
+FILE_NAME = "SECRET-FILE-6b2e letters to Tom.pdf"
+
+
+def _delivered_with_link(owner, *, sent_at) -> tuple[Delivery, str]:
+    """``owner``'s message delivered to one recipient at ``sent_at``, and the token of its link."""
+    message, _key = services.message_create(
+        owner=owner, content=CONTENT, initial_delay_months=1, recipients=[{"name": "Rae", "contact": CONTACT}]
+    )
+    Message.objects.filter(pk=message.pk).update(state=Message.State.DELIVERED, is_active=False, delivered_at=sent_at)
+    sent = Delivery.objects.create(
+        message=message, recipient=message.recipients.get(), state=Delivery.State.SENT, delivered_at=sent_at
+    )
+    link, token = delivery_links.link_create(delivery=sent, reason=DeliveryLink.Reason.DELIVERED, now=sent_at)
+    delivery_links.link_delivered(link=link, sent_at=sent_at)
+    return sent, token
+
+
+def test_the_recipients_side_writes_one_event_each_and_no_token_or_file_name(owner, staff, settings, mailoutbox):
+    """Attachments added, removed and purged; a recipient's page first opened and a new link asked
+    for there; staff's re-send: one event each, as the owner's, by the right actor, and no row
+    holds a link's token, a file's name or its key."""
+    walk = Walk()
+    walk.secrets.append(FILE_NAME)
+    message, _key = services.message_create(
+        owner=owner, content=CONTENT, initial_delay_months=1, recipients=[{"name": "Rae", "contact": CONTACT}]
+    )
+    added = walk.step(
+        EventType.ATTACHMENT_ADDED,
+        lambda: attachments.attachment_add(message=message, stream=io.BytesIO(b"%PDF-1.4 x"), name=FILE_NAME),
+    )
+    assert walk.events[-1].extra_data == {"message_id": message.pk, "bytes": 10, "mime": "application/pdf"}
+    walk.secrets.append(Attachment.objects.get(pk=added.pk).wrapped_key)
+    added_id = added.pk
+    walk.step(EventType.ATTACHMENT_REMOVED, lambda: attachments.attachment_delete(attachment=added))
+    assert walk.events[-1].object_id == str(added_id)
+
+    long_ago = timezone.now() - timedelta(days=settings.MESSAGING_DELIVERY_LINK_DAYS + 1)
+    sent, expired = _delivered_with_link(owner, sent_at=long_ago)
+    walk.secrets.append(expired)
+    DeliveryLink.objects.filter(delivery=sent).update(expires_at=timezone.now() + timedelta(days=1))
+    recipient = Client(REMOTE_ADDR="203.0.113.9", HTTP_USER_AGENT="RecipientBrowser/1")
+    walk.step(
+        EventType.DELIVERY_LINK_OPENED,
+        lambda: recipient.get(reverse("delivery_page", args=[expired])),
+        actor_kind=ActorKind.RECIPIENT,
+    )
+    assert walk.events[-1].ip == "203.0.113.9" and walk.events[-1].extra_data["recipient_id"] == sent.recipient_id
+    recipient.get(reverse("delivery_page", args=[expired]))  # opened again: no new event (the walk would fail)
+    DeliveryLink.objects.filter(delivery=sent).update(expires_at=long_ago)
+    walk.step(
+        EventType.DELIVERY_LINK_SENT,
+        lambda: recipient.post(reverse("delivery_renew", args=[expired])),
+        actor_kind=ActorKind.RECIPIENT,
+    )
+    assert walk.events[-1].extra_data["reason"] == DeliveryLink.Reason.RENEWED
+    DeliveryLink.objects.filter(delivery=sent).update(created_at=long_ago)  # past the re-send limit
+    walk.step(
+        EventType.DELIVERY_LINK_SENT,
+        lambda: delivery_links.link_resend(delivery=sent, user=staff),
+        actor_kind=ActorKind.STAFF,
+    )
+    walk.secrets += [re.search(r"/d/([A-Za-z0-9_-]+)/", m.body).group(1) for m in mailoutbox]
+
+    kept = attachments.attachment_add(message=message, stream=io.BytesIO(b"%PDF-1.4 y"), name=FILE_NAME)
+    walk.events.append(AuditEvent.objects.order_by("-id").first())
+    Message.objects.filter(pk=message.pk).update(
+        state=Message.State.DELIVERED, delivered_at=long_ago, attachments_keep_days=1
+    )
+    walk.step(EventType.ATTACHMENT_REMOVED, attachments.attachments_purge, actor_kind=ActorKind.JOB)
+    assert walk.events[-1].object_id == str(kept.pk) and walk.events[-1].actor_label == "purge_attachments"
+    raw = _raw_rows()
+    for secret in walk.secrets:
+        assert secret not in raw, f"an audit row holds a secret: {secret[:12]}…"
+    assert all(event.user_id == owner.pk for event in walk.events)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_backup_writes_one_event_as_the_job_and_no_secret(owner, settings, tmp_path):
     """The walk's ops step, in a committed database: a backup reads committed data only, so
@@ -322,6 +407,7 @@ ADMIN_ACTIONS = {
     ("messaging.Message", "revoke_messages"): EventType.MESSAGE_REVOKED,
     ("messaging.Message", "retry_deliveries"): EventType.DELIVERY_RETRIED,
     ("messaging.Delivery", "retry"): EventType.DELIVERY_RETRIED,
+    ("messaging.Delivery", "resend_links"): EventType.DELIVERY_LINK_SENT,
     ("publishing.ContentSource", "rescan"): EventType.SOURCE_SCAN_REQUESTED,
     ("publishing.PublishingTask", "retry"): EventType.TASK_RETRIED,
     ("publishing.PublishingTask", "cancel"): EventType.TASK_CHANGED,
@@ -369,11 +455,13 @@ def _admin_rows(owner) -> dict:
     PublishingTask.objects.filter(pk__in=[t.pk for t in held]).update(status=PublishingTask.Status.HELD)
     key = apikey_create(user=owner, name="k", permissions=["messages:read"]).api_key
     pause = pauses.pause_start(owner=owner, until=timezone.now() + timedelta(days=3), message=message)
+    sent, _token = _delivered_with_link(owner, sent_at=timezone.now() - timedelta(days=1))
     return {
         ("messaging.Message", "reset_messages"): message,
         ("messaging.Message", "revoke_messages"): message,
         ("messaging.Message", "retry_deliveries"): delivering,
         ("messaging.Delivery", "retry"): failed,
+        ("messaging.Delivery", "resend_links"): sent,
         ("publishing.ContentSource", "rescan"): source,
         ("publishing.PublishingTask", "retry"): cancelled,
         ("publishing.PublishingTask", "cancel"): pending,

@@ -111,6 +111,10 @@ CALLS: dict[tuple[str, str], Call] = {
     ("api:messaging-message-continue", "post"): Call(kwargs=_message),
     ("api:messaging-message-revoke", "post"): Call(kwargs=_message),
     ("api:messaging-message-webhook-secrets", "post"): Call(kwargs=_message, changes=False),
+    ("api:messaging-attachment-list", "post"): Call(kwargs=_message, body=lambda w: {"file": _pdf_upload()}),
+    ("api:messaging-attachment-detail", "delete"): Call(
+        kwargs=lambda w: {"pk": w.message.pk, "attachment_id": w.attachment.pk}
+    ),
     ("api:publishing_projects", "post"): Call(body=lambda w: {"name": "Birds"}, outsider=None),
     ("api:publishing_project", "patch"): Call(kwargs=_project, body=lambda w: {"name": "Renamed"}),
     ("api:publishing_project_alert_webhook_secret", "post"): Call(kwargs=_project, changes=False),
@@ -156,6 +160,14 @@ def _png_upload():
 
     handle = io.BytesIO(png_bytes(5))
     handle.name = "walk.png"
+    return handle
+
+
+def _pdf_upload():
+    import io
+
+    handle = io.BytesIO(b"%PDF-1.4 walked")
+    handle.name = "walk.pdf"
     return handle
 
 

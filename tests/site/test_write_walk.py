@@ -144,6 +144,12 @@ WRITES: dict[str, list[Case]] = {
     ],
     "messaging:owner_contact_remove": [Case("remove", kwargs=lambda w: {"pk": w.contact.pk})],
     "messaging:owner_contacts_test": [Case("test warning", owned=False, changes=False)],
+    "messaging:attachment_upload": [
+        Case("attach", kwargs=lambda w: {"pk": w.message.pk}, body=lambda w: {"file": _upload()})
+    ],
+    "messaging:attachment_remove": [
+        Case("remove", kwargs=lambda w: {"pk": w.message.pk, "attachment_id": w.attachment.pk})
+    ],
     # The personal check-in URL: its token is the authority, the session is ignored.
     "ping": [Case("check in", kwargs=lambda w: {"token": w.ping_secret}, owned=False, events=2)],
     "ping_message": [
@@ -227,6 +233,12 @@ WRITES: dict[str, list[Case]] = {
         )
     ],
 }
+
+
+def _upload():
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("walk.pdf", b"%PDF-1.4 walked", content_type="application/pdf")
 
 
 def _in_days(days: int) -> str:
@@ -326,6 +338,12 @@ VIEWER_MAY: dict[str, Allowed] = {
         changes=True,
     ),
     "accounts:logout": Allowed("logging out", Case("logout", owned=False), changes=False),
+    "delivery_renew": Allowed(
+        "a recipient's 'send me a new link': the link's token is the authority, whoever the owner is now "
+        "(the new link goes to the recipient's own address)",
+        Case("renew", kwargs=lambda w: {"token": w.delivery_token}, owned=False),
+        changes=True,
+    ),
     "telegram_webhook": Allowed(
         "Telegram's updates for the bot: the webhook's secret and the /start token are the authority, no account",
         Case(
@@ -392,6 +410,10 @@ READS: dict[str, Read] = {
     "messaging:message_list": Read(),
     "messaging:message_detail": Read(lambda w: {"pk": w.message.pk}),
     "messaging:projection": Read(),
+    "messaging:attachment_download": Read(lambda w: {"pk": w.message.pk, "attachment_id": w.attachment.pk}),
+    # The recipient's delivery page and its files: GET only (a POST is 405 and opens nothing).
+    "delivery_page": Read(lambda w: {"token": w.delivery_token}),
+    "delivery_file": Read(lambda w: {"token": w.delivery_token, "attachment_id": w.delivered_attachment.pk}),
     "messaging:owner_contacts": Read(),
     "messaging:recipient_preview": Read(
         lambda w: {"pk": w.message.pk, "recipient_pk": w.message.recipients.first().pk}

@@ -8,6 +8,7 @@ user or a job could see.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,9 +21,9 @@ from django.utils import timezone
 
 from accounts.api_keys import apikey_create
 from accounts.models import ApiKey, User
-from messaging import links, owner_contacts, pauses, ping
+from messaging import attachments, delivery_links, links, owner_contacts, pauses, ping
 from messaging import services as messaging_services
-from messaging.models import Message, OwnerContact
+from messaging.models import Attachment, Delivery, DeliveryLink, Message, OwnerContact
 from messaging.pause_models import Pause
 from publishing import alerts
 from publishing import services as publishing_services
@@ -121,6 +122,9 @@ class World:
     media_root: Path
     contact: OwnerContact  # an e-mail contact, not verified yet: its code is CONTACT_CODE
     telegram_contact: OwnerContact  # a Telegram contact waiting for /start TELEGRAM_TOKEN
+    attachment: Attachment  # a file on ``message``: removing it acts on it
+    delivered_attachment: Attachment  # a file on a delivered message, on its recipient's page
+    delivery_token: str  # that recipient's link: expired, so "send me a new link" acts on it
 
     def telegram_update(self) -> str:
         """The Bot API's update for ``/start TELEGRAM_TOKEN`` from a chat (JSON, as Telegram posts it)."""
@@ -198,6 +202,8 @@ def build_world(owner: User, outsider: User, media_root: Path) -> World:
         code_hash=owner_contacts._token_hash(TELEGRAM_TOKEN), code_sent_at=timezone.now()
     )
     telegram_contact.refresh_from_db()
+    attachment = attachments.attachment_add(message=message, stream=io.BytesIO(b"%PDF-1.4 walk"), name="plan.pdf")
+    delivered_attachment, delivery_token = _delivered(owner)
     return World(
         owner=owner,
         outsider=outsider,
@@ -218,4 +224,27 @@ def build_world(owner: User, outsider: User, media_root: Path) -> World:
         media_root=media_root,
         contact=contact,
         telegram_contact=telegram_contact,
+        attachment=attachment,
+        delivered_attachment=delivered_attachment,
+        delivery_token=delivery_token,
     )
+
+
+def _delivered(owner: User) -> tuple[Attachment, str]:
+    """A delivered message with a file, and its recipient's expired link (sent long enough ago
+    that a new one may go out: ``MESSAGING_DELIVERY_LINK_RENEW_MINUTES``)."""
+    left, _key = messaging_services.message_create(
+        owner=owner,
+        content="the letter",
+        initial_delay_months=1,
+        recipients=[{"name": "Sam", "contact": "sam@example.com", "contact_type": "email"}],
+    )
+    file = attachments.attachment_add(message=left, stream=io.BytesIO(b"%PDF-1.4 letter"), name="letter.pdf")
+    long_ago = timezone.now() - timedelta(days=settings.MESSAGING_DELIVERY_LINK_DAYS + 1)
+    Message.objects.filter(pk=left.pk).update(state=Message.State.DELIVERED, is_active=False, delivered_at=long_ago)
+    delivery = Delivery.objects.create(
+        message=left, recipient=left.recipients.get(), state=Delivery.State.SENT, delivered_at=long_ago
+    )
+    link, token = delivery_links.link_create(delivery=delivery, reason=DeliveryLink.Reason.DELIVERED, now=long_ago)
+    delivery_links.link_delivered(link=link, sent_at=long_ago)
+    return file, token
