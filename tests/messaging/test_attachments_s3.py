@@ -1,12 +1,11 @@
-"""Attachments in an S3-compatible bucket: moto's server on a local port, reached by the real boto3 client."""
+"""Attachments in an S3-compatible bucket: the suite's local S3 (moto in server mode, started by
+bin/services; ``tests/ops/s3.py``), reached by the real boto3 client through django-storages."""
 
 from __future__ import annotations
 
 import io
 import os
-import socket
 
-import boto3
 import pytest
 import time_machine
 from django.urls import reverse
@@ -15,58 +14,37 @@ from cradle_site.settings import attachment_storage
 from messaging import attachment_crypto, attachments
 from tests.clock import NOW
 from tests.messaging.recipient_side import deliver_now, token_sent_to
+from tests.ops.s3 import ENDPOINT, s3_client, s3_fresh_bucket
 
 pytestmark = pytest.mark.django_db
-BUCKET = "cradle-attachments"
-CREDENTIALS = {"access_key": "testing", "secret_key": "testing", "region_name": "us-east-1"}
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def s3_server():
-    from moto.server import ThreadedMotoServer
-
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 @pytest.fixture
-def bucket(s3_server, settings):
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_server,
-        aws_access_key_id=CREDENTIALS["access_key"],
-        aws_secret_access_key=CREDENTIALS["secret_key"],
-        region_name=CREDENTIALS["region_name"],
-    )
-    client.create_bucket(Bucket=BUCKET)
+def bucket(settings, monkeypatch):
+    name = s3_fresh_bucket(monkeypatch)  # skips (or fails under CRADLE_REQUIRE_S3) without the local S3
     settings.STORAGES = {
         **settings.STORAGES,
-        "attachments": attachment_storage(BUCKET, endpoint_url=s3_server, **CREDENTIALS),
+        "attachments": attachment_storage(
+            name, endpoint_url=ENDPOINT, region_name="us-east-1", access_key="testing", secret_key="testing"
+        ),
     }
-    yield client
-    for item in client.list_objects_v2(Bucket=BUCKET).get("Contents", []):
-        client.delete_object(Bucket=BUCKET, Key=item["Key"])
-    client.delete_bucket(Bucket=BUCKET)
+    client = s3_client()
+    yield client, name
+    for item in client.list_objects_v2(Bucket=name).get("Contents", []):
+        client.delete_object(Bucket=name, Key=item["Key"])
+    client.delete_bucket(Bucket=name)
 
 
 def test_a_file_goes_to_the_bucket_encrypted_and_comes_back_to_the_recipient(
     client, owner, make_message, bucket, django_capture_on_commit_callbacks
 ):
+    s3, name = bucket
     data = os.urandom(3 * attachment_crypto.CHUNK_BYTES + 11) + b"the attached secret"
     message = make_message(owner)
     attachment = attachments.attachment_add(message=message, stream=io.BytesIO(data), name="plan.bin")
-    [stored] = bucket.list_objects_v2(Bucket=BUCKET)["Contents"]
+    [stored] = s3.list_objects_v2(Bucket=name)["Contents"]
     assert stored["Key"] == "attachments/" + attachment.storage_name
-    raw = bucket.get_object(Bucket=BUCKET, Key=stored["Key"])["Body"].read()
+    raw = s3.get_object(Bucket=name, Key=stored["Key"])["Body"].read()
     assert raw.startswith(attachment_crypto.MAGIC) and b"the attached secret" not in raw
     deliver_now(message)
     token = token_sent_to("rae@example.com")
@@ -75,4 +53,4 @@ def test_a_file_goes_to_the_bucket_encrypted_and_comes_back_to_the_recipient(
     assert download.status_code == 200 and b"".join(download.streaming_content) == data
     with django_capture_on_commit_callbacks(execute=True):
         attachment.delete()
-    assert bucket.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0, "the object goes with its row"
+    assert s3.list_objects_v2(Bucket=name).get("KeyCount") == 0, "the object goes with its row"

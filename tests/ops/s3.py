@@ -1,4 +1,4 @@
-"""The local S3 the off-site tests talk to (moto in server mode, started by bin/services)."""
+"""The local S3 the off-site and attachment tests talk to (moto in server mode, started by bin/services)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 ENDPOINT = os.environ.get("TEST_S3_ENDPOINT_URL", "")
 
 
-def s3_bucket(settings, monkeypatch) -> str:
-    """A fresh bucket on the local S3, with BACKUP_S3_URL pointing into it; skips without one."""
+def s3_fresh_bucket(monkeypatch) -> str:
+    """A new, empty bucket on the local S3 (boto3's credentials set for it); skips without one."""
     import boto3
     from botocore.exceptions import BotoCoreError
 
@@ -30,6 +30,12 @@ def s3_bucket(settings, monkeypatch) -> str:
         boto3.client("s3", endpoint_url=ENDPOINT).create_bucket(Bucket=bucket)
     except BotoCoreError as exc:
         pytest.fail(f"the local S3 at {ENDPOINT} does not answer ({exc}); bin/services starts it")
+    return bucket
+
+
+def s3_bucket(settings, monkeypatch) -> str:
+    """A fresh bucket on the local S3, with BACKUP_S3_URL pointing into it; skips without one."""
+    bucket = s3_fresh_bucket(monkeypatch)
     settings.BACKUP_S3_URL = f"s3://{bucket}/site-a"
     settings.BACKUP_S3_ENDPOINT_URL = ENDPOINT
     return bucket
