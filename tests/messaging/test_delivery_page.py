@@ -240,7 +240,7 @@ def test_messages_written_before_the_delivery_page_keep_their_text_in_the_email(
     from django.db.migrations.executor import MigrationExecutor
 
     executor = MigrationExecutor(connection)
-    before = [("messaging", "0014_activity_resets")]
+    before = [("messaging", "0016_owner_contacts")]  # the last one before 0017_recipients_side
     executor.migrate(before)
     try:
         old_model = executor.loader.project_state(before).apps.get_model("messaging", "Message")
