@@ -24,6 +24,8 @@ whose pause is in force is never due (``Message.objects.due``), and every UPDATE
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -31,7 +33,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, DateTimeField, Q, Value, When
+from django.db.models import Q
 from django.utils import timezone
 
 from cradle_site import leases
@@ -68,7 +70,7 @@ def sweep_due(
     return result
 
 
-Row = tuple[int, int, datetime, list | None]  # id, level, next step, ladder seconds
+Row = tuple[int, int, datetime, str | None]  # id, level, next step (as the database gives it), ladder seconds (JSON)
 
 
 def _claim(now: datetime, batch_size: int, after: tuple[datetime, int] | None) -> list[Row]:
@@ -78,7 +80,14 @@ def _claim(now: datetime, batch_size: int, after: tuple[datetime, int] | None) -
         # another worker, which advances them).
         queryset = queryset.filter(Q(next_warning_date__gt=after[0]) | Q(next_warning_date=after[0], id__gt=after[1]))
     queryset = leases.skip_locked(queryset.order_by("next_warning_date", "id"))
-    return list(queryset.values_list("id", "warning_level", "next_warning_date", "ladder_seconds")[:batch_size])
+    queryset = queryset.values_list("id", "warning_level", "next_warning_date", "ladder_seconds")[:batch_size]
+    # The rows as the database gives them: the ORM's converters (a JSON decode and an aware
+    # datetime per row) cost a third of the claim, and the sweep needs them for a few distinct
+    # ladders and for the batch's last row only (measured on MariaDB, 25 ms against 16 ms per 2,000).
+    sql, params = queryset.query.get_compiler(connection=connection).as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def sweep_batch(
@@ -94,12 +103,12 @@ def sweep_batch(
         # step, and the messages whose ladder ends here (delivery does not depend on the ladder).
         warn: dict[int, dict[timedelta, list[int]]] = defaultdict(lambda: defaultdict(list))
         deliver: dict[int, list[int]] = defaultdict(list)
-        ladders: dict[tuple[int, ...] | None, ladder.Ladder] = {}
+        ladders: dict[str | None, ladder.Ladder] = {}
         for message_id, level, _at, seconds in rows:
-            key = tuple(seconds) if seconds else None
-            if key not in ladders:
-                ladders[key] = ladder.Ladder.from_seconds(list(key)) if key else ladder.seed_ladder(1)
-            steps = ladders[key]
+            if seconds not in ladders:
+                offsets = json.loads(seconds) if seconds else None
+                ladders[seconds] = ladder.Ladder.from_seconds(offsets) if offsets else ladder.seed_ladder(1)
+            steps = ladders[seconds]
             if level < steps.warnings:
                 warn[level][steps.interval_after(level + 1)].append(message_id)
             else:
@@ -111,20 +120,58 @@ def sweep_batch(
             _start_delivery(deliver[level], level, now, logs, result)
         if logs:
             StatusLog.objects.bulk_create(logs)
-    last = rows[-1]
-    return len(rows), (last[2], last[0])
+    last_id, _level, last_at, _seconds = rows[-1]
+    return len(rows), (connection.ops.convert_datetimefield_value(last_at, None, connection), last_id)
 
 
-def _advance(ids: list[int], level: int, now: datetime, **changes) -> int:
-    updated = (
-        Message.objects.filter(id__in=ids, state=Message.State.ACTIVE, warning_level=level, next_warning_date__lte=now)
-        .filter(Q(paused_until__isnull=True) | Q(paused_until__lte=now))
-        .update(**changes)
+def _id_list(ids: list[int]) -> str:
+    """``ids`` written into the statement, not bound: integers from our own claim, and binding
+    thousands of them cost more than the statement itself (the driver quotes each one; measured
+    on MariaDB, a quarter of the sweep's time)."""
+    return ", ".join(str(int(i)) for i in ids)
+
+
+def _column(model: type, name: str) -> str:
+    return connection.ops.quote_name(model._meta.get_field(name).column)
+
+
+def _prep(model: type, name: str, value: object) -> object:
+    return model._meta.get_field(name).get_db_prep_save(value, connection)
+
+
+def _by_group(model: type, name: str, groups: list[tuple[list[int], object]]) -> tuple[str, list]:
+    """SQL for a column whose value depends on the row's group: ``%s`` when every group has the
+    same value, else a ``CASE`` on the row's id."""
+    values = [_prep(model, name, value) for _ids, value in groups]
+    if all(value == values[0] for value in values):
+        return "%s", [values[0]]
+    pk = _column(Message, "id")  # the UPDATE's row, or the row the log INSERT selects from
+    cases = " ".join(f"WHEN {pk} IN ({_id_list(ids)}) THEN %s" for ids, _value in groups)
+    return f"CASE {cases} END", values
+
+
+def _advance(ids: list[int], level: int, now: datetime, changes: dict[str, tuple[str, list]]) -> int:
+    """Apply ``changes`` (column name -> SQL and its parameters) to those of ``ids`` still due at ``level``."""
+    col = functools.partial(_column, Message)
+    assignments = ", ".join(f"{col(name)} = {sql}" for name, (sql, _params) in changes.items())
+    params = [param for _sql, values in changes.values() for param in values]
+    at = _prep(Message, "next_warning_date", now)
+    sql = (
+        f"UPDATE {connection.ops.quote_name(Message._meta.db_table)} SET {assignments} "
+        f"WHERE {col('id')} IN ({_id_list(ids)}) AND {col('state')} = %s AND {col('warning_level')} = %s "
+        f"AND {col('next_warning_date')} <= %s AND ({col('paused_until')} IS NULL OR {col('paused_until')} <= %s)"
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, Message.State.ACTIVE, level, at, at])
+        updated = cursor.rowcount
     if updated != len(ids):
         # Cannot happen while the claim holds (row locks / the SQLite write lock); say so if it does.
         log.warning("sweep: claimed %d messages at level %d but advanced %d", len(ids), level, updated)
     return updated
+
+
+def _value(name: str, value: object) -> tuple[str, list]:
+    return "%s", [_prep(Message, name, value)]
 
 
 def _warn(by_interval: dict[timedelta, list[int]], level: int, now: datetime, result: SweepResult) -> None:
@@ -133,25 +180,22 @@ def _warn(by_interval: dict[timedelta, list[int]], level: int, now: datetime, re
     new_level = level + 1
     ids = [message_id for group in by_interval.values() for message_id in group]
     next_at = {interval: now + interval for interval in by_interval}
-    if len(by_interval) == 1:
-        next_step = Value(next(iter(next_at.values())), output_field=DateTimeField())
-    else:
-        next_step = Case(
-            *(When(id__in=group, then=Value(next_at[i])) for i, group in by_interval.items()),
-            output_field=DateTimeField(),
-        )
     _advance(
         ids,
         level,
         now,
-        warning_level=new_level,
-        last_warning_at=now,
-        next_warning_date=next_step,
-        updated_at=now,
-        # Queue the warning e-mail in the same statement (sent by messaging.notices).
-        warning_email_due_at=now,
-        warning_email_attempts=0,
-        warning_email_error="",
+        {
+            "warning_level": _value("warning_level", new_level),
+            "last_warning_at": _value("last_warning_at", now),
+            "next_warning_date": _by_group(
+                Message, "next_warning_date", [(group, next_at[i]) for i, group in by_interval.items()]
+            ),
+            "updated_at": _value("updated_at", now),
+            # Queue the warning e-mail in the same statement (sent by messaging.notices).
+            "warning_email_due_at": _value("warning_email_due_at", now),
+            "warning_email_attempts": _value("warning_email_attempts", 0),
+            "warning_email_error": _value("warning_email_error", ""),
+        },
     )
     _insert_logs(
         [(group, history.warning_sent(level=new_level, next_step_at=next_at[i])) for i, group in by_interval.items()],
@@ -170,33 +214,22 @@ def _insert_logs(groups: list[tuple[list[int], history.LogFields]], level: int, 
     however many ladders it holds. ``data`` is encoded by the JSONField itself (a JSON string
     on SQLite and MariaDB alike, where the column is LONGTEXT with a JSON_VALID check).
     """
-    qn = connection.ops.quote_name
-    log_meta, msg_meta = StatusLog._meta, Message._meta
-    pk = qn(msg_meta.pk.column)
     names = ("status", "details", "data", "response")
-    columns = ", ".join(qn(log_meta.get_field(name).column) for name in ("message", "created_at", *names))
+    columns = ", ".join(_column(StatusLog, name) for name in ("message", "created_at", *names))
     selects, params = [], []
     for name in names:
-        field = log_meta.get_field(name)
-        values = [field.get_db_prep_save(fields[name], connection) for _ids, fields in groups]
-        if all(value == values[0] for value in values):
-            selects.append("%s")
-            params.append(values[0])
-            continue
-        cases = []
-        for (ids, _fields), value in zip(groups, values, strict=True):
-            cases.append(f"WHEN {pk} IN ({', '.join(['%s'] * len(ids))}) THEN %s")
-            params.extend([*ids, value])
-        selects.append(f"CASE {' '.join(cases)} END")
+        sql, values = _by_group(StatusLog, name, [(ids, fields[name]) for ids, fields in groups])
+        selects.append(sql)
+        params.extend(values)
     every = [message_id for ids, _fields in groups for message_id in ids]
+    pk = _column(Message, "id")
     sql = (
-        f"INSERT INTO {qn(log_meta.db_table)} ({columns}) "
-        f"SELECT {pk}, %s, {', '.join(selects)} FROM {qn(msg_meta.db_table)} "
-        f"WHERE {qn(msg_meta.get_field('warning_level').column)} = %s AND {pk} IN ({', '.join(['%s'] * len(every))})"
+        f"INSERT INTO {connection.ops.quote_name(StatusLog._meta.db_table)} ({columns}) "
+        f"SELECT {pk}, %s, {', '.join(selects)} FROM {connection.ops.quote_name(Message._meta.db_table)} "
+        f"WHERE {_column(Message, 'warning_level')} = %s AND {pk} IN ({_id_list(every)})"
     )
-    created_at = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [created_at, *params, level, *every])
+        cursor.execute(sql, [_prep(StatusLog, "created_at", now), *params, level])
 
 
 def _one_per_address(ids: list[int]) -> list[tuple[int, int]]:
@@ -221,7 +254,16 @@ def _one_per_address(ids: list[int]) -> list[tuple[int, int]]:
 
 def _start_delivery(ids: list[int], level: int, now: datetime, logs: list, result: SweepResult) -> None:
     """The final warning (``level``, the ladder's last) went unanswered: queue one delivery per recipient."""
-    _advance(ids, level, now, state=Message.State.DELIVERING, is_active=False, updated_at=now)
+    _advance(
+        ids,
+        level,
+        now,
+        {
+            "state": _value("state", Message.State.DELIVERING),
+            "is_active": _value("is_active", False),
+            "updated_at": _value("updated_at", now),
+        },
+    )
     pairs = _one_per_address(ids)
     # ignore_conflicts: the recipient column is unique, so a delivery row can exist only once.
     Delivery.objects.bulk_create(
