@@ -34,6 +34,14 @@ from cradle_site.querysets import OwnedQuerySet
 GENERATED_KEY = re.compile(r"api:[0-9a-f]{32}")
 
 
+class Network(models.TextChoices):
+    """Where a post goes (``publishing.networks`` holds each one's rules)."""
+
+    X = "x", "X"
+    MASTODON = "mastodon", "Mastodon"
+    BLUESKY = "bluesky", "Bluesky"
+
+
 class ProjectQuerySet(OwnedQuerySet):
     owner_path = "owner"
 
