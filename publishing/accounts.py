@@ -19,7 +19,7 @@ from cradle_site.audit_vocabulary import EventType
 from cradle_site.outbound import UnsafeURL, check_url_syntax
 from ops.audit import audit_record
 from publishing import alerts, networks
-from publishing.models import Network, NetworkAccount, Project
+from publishing.models import Network, NetworkAccount, Project, PublishingTask
 from publishing.publishers import PublishError
 
 ErrorKind = networks.ErrorKind
@@ -144,4 +144,7 @@ def account_disconnect(*, account: NetworkAccount) -> None:
             label=account.handle,
             data={"network": account.network, "project_id": account.project_id},
         )
+        # Through the tasks' own queryset first: it keeps ProjectTaskCount in step, which the
+        # cascade of account.delete() (plain SQL DELETEs) would not.
+        PublishingTask.objects.filter(account=account).delete()
         account.delete()

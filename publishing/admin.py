@@ -138,6 +138,11 @@ class NetworkAccountAdmin(admin.ModelAdmin):
     exclude = ["access_token", "app_password", "session"]
     readonly_fields = ["credentials_hint", "remote_id", "limits", "created_at"]
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # The owner disconnects (accounts.account_disconnect keeps the task counts); a plain
+        # cascade from here would not.
+        return False
+
     def get_readonly_fields(self, request, obj=None):
         # An account stays with its project and network: its copies and their logs point at it.
         fixed = ["project", "network", "instance_url", "handle"] if obj is not None else []

@@ -226,3 +226,52 @@ def test_a_post_too_long_for_one_chosen_network_is_refused(connected):
     assert PublishingTask.objects.get().account_id == toot.pk  # 301 fits Mastodon's 500
     PublishingTask.objects.all().delete()
     assert not PublishingTask.objects.exists()
+
+
+def test_connecting_posting_and_disconnecting_write_one_audit_event_each(connected, doubles):
+    from cradle_site.audit_vocabulary import EventType
+    from ops.audit_models import AuditEvent
+
+    toot, sky = connected
+    assert list(AuditEvent.objects.order_by("-id").values_list("event_type", flat=True)[:2]) == [
+        EventType.NETWORK_ACCOUNT_CONNECTED,
+        EventType.NETWORK_ACCOUNT_CONNECTED,
+    ]
+    before = AuditEvent.objects.count()
+    _post(Project.objects.get(pk=toot.project_id), [toot, sky], "Three tasks, one event")
+    event = AuditEvent.objects.latest("id")
+    assert AuditEvent.objects.count() == before + 1 and event.extra_data["networks"] == ["x", "mastodon", "bluesky"]
+    accounts.account_disconnect(account=sky)
+    event = AuditEvent.objects.latest("id")
+    assert event.event_type == EventType.NETWORK_ACCOUNT_DISCONNECTED and AuditEvent.objects.count() == before + 2
+    raw = str(list(AuditEvent.objects.values_list("extra_data", "object_label")))
+    assert "app-pass-1234" not in raw and "mastodon-token-1" not in raw
+
+
+def test_bad_connect_input_is_a_field_error(x_project, doubles):
+    _x, mastodon, _bluesky = doubles
+    cases = [
+        (
+            lambda: accounts.account_connect_mastodon(project=x_project, instance_url="ftp://x", access_token="t"),
+            "instance_url",
+        ),
+        (
+            lambda: accounts.account_connect_mastodon(
+                project=x_project, instance_url=mastodon.url, access_token="wrong"
+            ),
+            "access_token",
+        ),
+        (
+            lambda: accounts.account_connect_bluesky(project=x_project, handle="not a handle", app_password="p"),
+            "handle",
+        ),
+        (
+            lambda: accounts.account_connect_bluesky(project=x_project, handle="alice.bsky.social", app_password="bad"),
+            "app_password",
+        ),
+    ]
+    for connect, field in cases:
+        with pytest.raises(ValidationError) as refused:
+            connect()
+        assert field in refused.value.message_dict
+    assert not NetworkAccount.objects.exists()
