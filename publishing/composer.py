@@ -231,6 +231,7 @@ def post_duplicate(*, task: PublishingTask) -> PublishingTask:
     with transaction.atomic():
         copy = PublishingTask.objects.create(
             project=task.project,
+            account_id=task.account_id,  # a Mastodon or Bluesky copy stays on its network
             media_path=f"api:{uuid.uuid4().hex}",
             content_data=contents[0],
             content_hash=task.content_hash,

@@ -149,7 +149,7 @@ def too_long_reason(network: str, text: str, *, limits: dict | None = None, spoi
     if network == Network.MASTODON:
         return _(
             "Too long for Mastodon: it counts %(n)s of %(limit)s characters (every link counts 23, "
-            "the content warning counts too)."
+            "and so does the spoiler text)."
         ) % {"n": counted.length, "limit": counted.limit}
     return _("Too long for Bluesky: it counts %(n)s of %(limit)s characters.") % {
         "n": counted.length,
