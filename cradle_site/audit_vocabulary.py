@@ -94,6 +94,8 @@ class EventType(models.TextChoices):
     TASK_DELETED = "task.deleted", _("Post deleted")
     TASK_RETRIED = "task.retried", _("Post queued to try again")
     MEDIA_UPLOADED = "media.uploaded", _("Media file uploaded")
+    NETWORK_ACCOUNT_CONNECTED = "network_account.connected", _("Mastodon or Bluesky account connected")
+    NETWORK_ACCOUNT_DISCONNECTED = "network_account.disconnected", _("Mastodon or Bluesky account disconnected")
     # Operations.
     BACKUP_MADE = "backup.made", _("Backup made")
     BACKUP_RESTORED = "backup.restored", _("Backup restored")

@@ -558,6 +558,8 @@ PUBLISHING_GOOGLE_OAUTH_REVOKE_URL = env.env_str(
 PUBLISHING_X_OAUTH_CLIENT_ID = env.env_str("PUBLISHING_X_OAUTH_CLIENT_ID", "")
 PUBLISHING_X_OAUTH_CLIENT_SECRET = env.env_str("PUBLISHING_X_OAUTH_CLIENT_SECRET", "")
 PUBLISHING_X_OAUTH_AUTHORIZE_URL = env.env_str("PUBLISHING_X_OAUTH_AUTHORIZE_URL", "https://x.com/i/oauth2/authorize")
+# Bluesky accounts log in and post through this PDS (issue 19); a DID document's own address is never used.
+PUBLISHING_BLUESKY_PDS_URL = env.env_str("PUBLISHING_BLUESKY_PDS_URL", "https://bsky.social").rstrip("/")
 PUBLISHING_HTTP_TIMEOUT = env.env_int("PUBLISHING_HTTP_TIMEOUT", 30, minimum=1)
 # A claimed task is taken back from a silent worker after this long.
 PUBLISHING_LEASE_SECONDS = env.env_int("PUBLISHING_LEASE_SECONDS", 300, minimum=10)

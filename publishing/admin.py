@@ -11,7 +11,14 @@ from cradle_site.errors import StateError
 from cradle_site.paginators import CappedCountPaginator
 from cradle_site.replica import ReplicaListMixin
 from publishing import folders, scan_runs, services
-from publishing.models import ContentSource, Project, PublishingAlert, PublishingLog, PublishingTask
+from publishing.models import (
+    ContentSource,
+    NetworkAccount,
+    Project,
+    PublishingAlert,
+    PublishingLog,
+    PublishingTask,
+)
 
 # What a changelist shows of each row's project: its name (no credentials decrypted).
 _PROJECT_NAMES = Prefetch("project", queryset=Project.objects.only("id", "name"))
@@ -118,6 +125,30 @@ class ContentSourceAdmin(admin.ModelAdmin):
         self.message_user(request, _("%(n)s scans queued.") % {"n": len(sources)}, messages.SUCCESS)
 
 
+@admin.register(NetworkAccount)
+class NetworkAccountAdmin(admin.ModelAdmin):
+    """Connected Mastodon and Bluesky accounts. Their secrets are never shown, not even to
+    staff; owners connect and reconnect on their page."""
+
+    list_display = ["handle", "network", "instance_url", "project", "needs_reconnect", "created_at"]
+    list_filter = ["network", "needs_reconnect"]
+    search_fields = ["handle", "instance_url", "=project__owner__email"]
+    list_select_related = ["project"]
+    raw_id_fields = ["project"]
+    exclude = ["access_token", "app_password", "session"]
+    readonly_fields = ["credentials_hint", "remote_id", "limits", "created_at"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # The owner disconnects (accounts.account_disconnect keeps the task counts); a plain
+        # cascade from here would not.
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        # An account stays with its project and network: its copies and their logs point at it.
+        fixed = ["project", "network", "instance_url", "handle"] if obj is not None else []
+        return [*self.readonly_fields, *fixed]
+
+
 @admin.register(PublishingTask)
 class PublishingTaskAdmin(admin.ModelAdmin):
     list_display = [
@@ -135,7 +166,7 @@ class PublishingTaskAdmin(admin.ModelAdmin):
     # Exact keys only (get_search_results): LIKE '%…%' over media paths read every task.
     search_fields = ["=id", "=owner__email"]
     search_help_text = _("A task number or the owner's e-mail address.")
-    raw_id_fields = ["project", "source"]
+    raw_id_fields = ["project", "source", "account"]
     # 100,000s of rows: no date_hierarchy (a DISTINCT over every row's date), no full count,
     # and newest first by the primary key rather than the model's priority order, which
     # sorted every row, JSON included, with the project joined in. The shown rows' projects

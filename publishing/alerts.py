@@ -154,6 +154,17 @@ def credentials_rejected(project_id: int) -> None:
 
 
 @_safely
+def account_rejected(task: PublishingTask) -> None:
+    """A network account answered 401: one incident per account (its key)."""
+    alert_open(project_id=task.project_id, kind=Kind.CREDENTIALS_REJECTED, key=f"account:{task.account_id}")
+
+
+@_safely
+def account_reconnected(project_id: int, account_id: int) -> None:
+    alert_resolve(project_id=project_id, kind=Kind.CREDENTIALS_REJECTED, key=f"account:{account_id}")
+
+
+@_safely
 def credentials_replaced(project_id: int) -> None:
     alert_resolve(project_id=project_id, kind=Kind.CREDENTIALS_REJECTED)
 

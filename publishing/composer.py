@@ -22,10 +22,10 @@ from django.utils.translation import gettext as _
 from cradle_site.audit_vocabulary import EventType
 from cradle_site.errors import StateError
 from ops.audit import audit_record
-from publishing import queue, services, uploads, x_text
+from publishing import networks, queue, services, uploads, x_text
 from publishing.content import ALT_TEXT_LIMIT, stream_hash, text_hash
 from publishing.folders import open_file
-from publishing.models import Project, PublishingTask, ThreadReply
+from publishing.models import Network, NetworkAccount, Project, PublishingTask, ThreadReply
 from publishing.scheduling import slots_next_free
 
 Status = PublishingTask.Status
@@ -41,11 +41,20 @@ class PostIn:
     media: list[dict] = field(default_factory=list)  # [{"path": ..., "alt_text": ...}]
 
 
-def _post_content(owner_id: int, index: int, post: PostIn) -> tuple[dict, str]:
-    """A post's content_data and its first media file's hash; ValidationError keyed by the post."""
+def _post_content(owner_id: int, index: int, post: PostIn, targets: list | None = None) -> tuple[dict, str]:
+    """A post's content_data and its first media file's hash; ValidationError keyed by the post.
+
+    ``targets``: the network accounts it goes to (``None`` for the project's X); without
+    them, X alone, as before issue 19. The text must fit every chosen network."""
     prefix = f"posts[{index}]."
     text = (post.text or "").strip()
-    x_text.check_fits(text, field=prefix + "text")
+    if targets is None:
+        x_text.check_fits(text, field=prefix + "text")
+    for account in targets or []:
+        network = account.network if account is not None else Network.X
+        reason = networks.too_long_reason(network, text, limits=account.limits if account is not None else None)
+        if reason:
+            raise ValidationError({prefix + "text": reason})
     if len(post.media) > MAX_IMAGES:
         raise ValidationError({prefix + "media": _("At most 4 images in one post.")})
     items, kinds, media_hash = [], [], ""
@@ -62,17 +71,19 @@ def _post_content(owner_id: int, index: int, post: PostIn) -> tuple[dict, str]:
                 media_hash = stream_hash(handle)
     if len(kinds) > 1 and set(kinds) != {"image"}:
         raise ValidationError({prefix + "media": _("One post holds up to 4 images, or one GIF, or one video.")})
+    if "video" in kinds and any(a is not None and not networks.RULES[a.network].video for a in targets or []):
+        raise ValidationError({prefix + "media": _("Bluesky takes images only: choose images, or leave Bluesky out.")})
     if not text and not items:
         raise ValidationError({prefix + "text": _("Give a text, a media file, or both.")})
     return {"text": text, "alt_text": "", "media": None, "media_items": items}, media_hash
 
 
-def _thread_content(owner_id: int, posts: list[PostIn]) -> tuple[list[dict], str]:
+def _thread_content(owner_id: int, posts: list[PostIn], targets: list | None = None) -> tuple[list[dict], str]:
     if not posts:
         raise ValidationError({"posts": _("Write at least one post.")})
     if len(posts) > MAX_POSTS:
         raise ValidationError({"posts": _("A thread holds at most %(n)s posts.") % {"n": MAX_POSTS}})
-    contents = [_post_content(owner_id, i, post) for i, post in enumerate(posts)]
+    contents = [_post_content(owner_id, i, post, targets) for i, post in enumerate(posts)]
     return [c for c, _ in contents], contents[0][1]
 
 
@@ -80,35 +91,74 @@ def _replies(task: PublishingTask, contents: list[dict]) -> list[ThreadReply]:
     return [ThreadReply(task=task, position=i, content_data=c) for i, c in enumerate(contents[1:], start=1)]
 
 
+def _targets(project: Project, accounts: list | None, to_x: bool) -> list | None:
+    """The accounts a post goes to, ``None`` standing for the project's X; ``None`` for X alone."""
+    if accounts is None:
+        return None
+    chosen = list(dict.fromkeys(accounts))
+    if any(account.project_id != project.pk for account in chosen):
+        raise ValidationError({"accounts": _("Choose accounts connected to this project.")})
+    targets = ([None] if to_x else []) + chosen
+    if not targets:
+        raise ValidationError({"accounts": _("Choose at least one network.")})
+    return targets
+
+
 def post_create(
-    *, project: Project, posts: list[PostIn], scheduled_at: datetime | None = None, priority: int = 0
+    *,
+    project: Project,
+    posts: list[PostIn],
+    scheduled_at: datetime | None = None,
+    priority: int = 0,
+    accounts: list[NetworkAccount] | None = None,
+    to_x: bool = True,
+    spoiler_text: str = "",
+    visibility: str = "",
 ) -> PublishingTask:
-    """Queue a post (or a thread) written in the composer. Without ``scheduled_at``: the next free slot."""
+    """Queue a post (or a thread) written in the composer. Without ``scheduled_at``: the next free slot.
+
+    With ``accounts`` (and ``to_x``: the project's X too) the post becomes one task per
+    network account, each with its own replies, log, retries and lease: one network failing
+    never re-posts on another. The first task is returned (X's when chosen), the others in
+    its ``copies``; one audit event names them all. ``spoiler_text`` and ``visibility`` are
+    Mastodon's (a content warning, public/unlisted/private) and ride on its copies only.
+    """
     services._check_scheduled_at(scheduled_at)
     services._check_not_past(scheduled_at)
     services._check_priority(priority)
-    contents, media_hash = _thread_content(project.owner_id, posts)
+    targets = _targets(project, accounts, to_x)
+    if visibility and visibility not in NetworkAccount.Visibility.values:
+        raise ValidationError({"visibility": _("Choose public, unlisted or private.")})
+    if len(spoiler_text or "") > 500:
+        raise ValidationError({"spoiler_text": _("At most %(n)s characters.") % {"n": 500}})
+    contents, media_hash = _thread_content(project.owner_id, posts, targets)
     if scheduled_at is None:
         scheduled_at = (slots_next_free(project=project, count=1) or [timezone.now()])[0]
+    tasks = []
     with transaction.atomic():
-        task = PublishingTask.objects.create(
-            project=project,
-            media_path=f"api:{uuid.uuid4().hex}",
-            content_data=contents[0],
-            content_hash=text_hash(contents[0]["text"]),
-            media_hash=media_hash,
-            reply_count=len(contents) - 1,
-            scheduled_at=scheduled_at,
-            priority=priority,
-        )
-        ThreadReply.objects.bulk_create(_replies(task, contents))
-        audit_record(
-            EventType.TASK_CREATED,
-            user=project.owner_id,
-            obj=task,
-            data={"project_id": project.pk, "posts": len(contents)},
-        )
-    return task
+        for account in targets or [None]:
+            head = dict(contents[0])
+            if account is not None and account.network == Network.MASTODON:
+                head.update({k: v for k, v in (("spoiler_text", spoiler_text), ("visibility", visibility)) if v})
+            task = PublishingTask.objects.create(
+                project=project,
+                account=account,
+                media_path=f"api:{uuid.uuid4().hex}",
+                content_data=head,
+                content_hash=text_hash(contents[0]["text"]),
+                media_hash=media_hash,
+                reply_count=len(contents) - 1,
+                scheduled_at=scheduled_at,
+                priority=priority,
+            )
+            ThreadReply.objects.bulk_create(_replies(task, contents))
+            tasks.append(task)
+        data = {"project_id": project.pk, "posts": len(contents)}
+        if targets is not None:
+            data["networks"] = [account.network if account is not None else Network.X for account in targets]
+        audit_record(EventType.TASK_CREATED, user=project.owner_id, obj=tasks[0], data=data)
+    tasks[0].copies = tasks[1:]
+    return tasks[0]
 
 
 def _stale() -> StateError:
@@ -181,6 +231,7 @@ def post_duplicate(*, task: PublishingTask) -> PublishingTask:
     with transaction.atomic():
         copy = PublishingTask.objects.create(
             project=task.project,
+            account_id=task.account_id,  # a Mastodon or Bluesky copy stays on its network
             media_path=f"api:{uuid.uuid4().hex}",
             content_data=contents[0],
             content_hash=task.content_hash,

@@ -1,6 +1,9 @@
 """The duplicate check before posting: the same normalised text, or the same media file,
 already published by the project within its ``duplicate_window_days`` is skipped.
 
+A network account's copies (``account``) are compared with that account's own posts only:
+the same post on X and on Mastodon is the point of posting to several networks.
+
 One query per batch: every published task of the batch's projects since the widest window
 whose text or media fingerprint matches one in the batch. Tasks earlier in the same batch
 count as published, so a batch never posts the same text twice.
@@ -29,7 +32,7 @@ def duplicate_reasons(tasks: list[PublishingTask], projects: dict[int, Project])
         match |= Q(content_hash__in=text_hashes)
     if media_hashes:
         match |= Q(media_hash__in=media_hashes)
-    seen: dict[tuple[int, str, str], tuple] = {}
+    seen: dict[tuple[int, int | None, str, str], tuple] = {}
     rows = (
         PublishingTask.objects.filter(
             project_id__in={task.project_id for task in tasks},
@@ -38,19 +41,19 @@ def duplicate_reasons(tasks: list[PublishingTask], projects: dict[int, Project])
         )
         .filter(match)
         .exclude(pk__in=[task.pk for task in tasks])
-        .values_list("pk", "project_id", "content_hash", "media_hash", "published_at")
+        .values_list("pk", "project_id", "account_id", "content_hash", "media_hash", "published_at")
     )
-    for pk, project_id, content_hash, media_hash, published_at in rows:
+    for pk, project_id, account_id, content_hash, media_hash, published_at in rows:
         if content_hash:
-            seen[(project_id, "text", content_hash)] = (pk, published_at)
+            seen[(project_id, account_id, "text", content_hash)] = (pk, published_at)
         if media_hash:
-            seen[(project_id, "media", media_hash)] = (pk, published_at)
+            seen[(project_id, account_id, "media", media_hash)] = (pk, published_at)
     reasons: dict[int, str] = {}
     for task in tasks:
         window = projects[task.project_id].duplicate_window_days
         cutoff = now - timedelta(days=window)
         for kind, value in (("text", task.content_hash), ("media", task.media_hash)):
-            hit = seen.get((task.project_id, kind, value)) if value else None
+            hit = seen.get((task.project_id, task.account_id, kind, value)) if value else None
             if hit and hit[1] >= cutoff:
                 what = "text" if kind == "text" else "media file"
                 reasons[task.pk] = f"Duplicate: the same {what} was published by task #{hit[0]} within {window} days"
@@ -58,5 +61,5 @@ def duplicate_reasons(tasks: list[PublishingTask], projects: dict[int, Project])
         if task.pk not in reasons:
             for kind, value in (("text", task.content_hash), ("media", task.media_hash)):
                 if value:
-                    seen[(task.project_id, kind, value)] = (task.pk, now)
+                    seen[(task.project_id, task.account_id, kind, value)] = (task.pk, now)
     return reasons

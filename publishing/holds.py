@@ -39,8 +39,13 @@ def x_refuses_copy(task: PublishingTask) -> bool:
 
 
 def needs_hold(task: PublishingTask) -> bool:
-    """Hold ``task`` for its owner (``outcomes.apply_hold``) instead of posting it now."""
-    return task.maybe_posted and not x_refuses_copy(task)
+    """Hold ``task`` for its owner (``outcomes.apply_hold``) instead of posting it now.
+
+    Only X posts: a Mastodon copy is retried with the same ``Idempotency-Key`` (the instance
+    answers the status it already made, for an hour), and a Bluesky copy is written under a
+    record key fixed by the task, looked up before it is written again
+    (``publishing.network_publishers``)."""
+    return task.maybe_posted and not task.account_id and not x_refuses_copy(task)
 
 
 def thread_gap_reason(position: int) -> str:

@@ -34,6 +34,14 @@ from cradle_site.querysets import OwnedQuerySet
 GENERATED_KEY = re.compile(r"api:[0-9a-f]{32}")
 
 
+class Network(models.TextChoices):
+    """Where a post goes (``publishing.networks`` holds each one's rules)."""
+
+    X = "x", "X"
+    MASTODON = "mastodon", "Mastodon"
+    BLUESKY = "bluesky", "Bluesky"
+
+
 class ProjectQuerySet(OwnedQuerySet):
     owner_path = "owner"
 
@@ -403,7 +411,19 @@ class PublishingTask(models.Model):
     # X answers (before the task is finished), so a thread resumed after a failure never
     # posts its first post again.
     reply_count = models.PositiveSmallIntegerField(default=0, verbose_name=_("replies in the thread"))
-    posted_id = models.CharField(max_length=64, blank=True, verbose_name=_("post id on X"))
+    # Up to 255: a Bluesky post is known by its at:// URI and CID ("<uri> <cid>").
+    posted_id = models.CharField(max_length=255, blank=True, verbose_name=_("post id"))
+    # The network account this copy goes to (publishing.fanout); empty: the project's X, as
+    # every task before issue 19.
+    account = models.ForeignKey(
+        "publishing.NetworkAccount",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="tasks",
+        db_index=False,
+        verbose_name=_("account"),
+    )
     # X would refuse the text (publishing.x_text): a source's caption that does not fit is
     # queued failed with this flag, for its owner to edit, never posted cut or refused.
     too_long = models.BooleanField(default=False, verbose_name=_("too long for X"))
@@ -442,6 +462,8 @@ class PublishingTask(models.Model):
             # The queue page and the tasks API, newest first, with and without a status filter.
             models.Index(fields=["owner", "-scheduled_at", "-id"], name="ix_tasks_owner_sched"),
             models.Index(fields=["owner", "status", "-scheduled_at", "-id"], name="ix_tasks_owner_status"),
+            # The claim of the network accounts' copies (queue.task_claim_due with accounts); serves the FK.
+            models.Index(fields=["account", "status", "scheduled_at"], name="ix_tasks_account_claim"),
         ]
 
     def __str__(self) -> str:
@@ -529,7 +551,7 @@ class ThreadReply(models.Model):
     position = models.PositiveSmallIntegerField(_("position"))
     # {"text": ..., "media_items": [{"kind": "file", "path": ..., "alt_text": ...}, ...]}
     content_data = models.JSONField(default=dict, verbose_name=_("content data"))
-    posted_id = models.CharField(max_length=64, blank=True, verbose_name=_("post id on X"))
+    posted_id = models.CharField(max_length=255, blank=True, verbose_name=_("post id"))
     posted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("posted at"))
 
     objects = ThreadReplyQuerySet.as_manager()
@@ -642,4 +664,5 @@ class PublishingLog(models.Model):
         super().save(*args, **kwargs)
 
 
+from publishing.account_models import NetworkAccount  # noqa: E402,F401  (Mastodon and Bluesky accounts)
 from publishing.alert_models import PublishingAlert  # noqa: E402,F401  (the alerts' outbox)

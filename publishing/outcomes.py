@@ -6,7 +6,8 @@ the task's state change (a version-checked UPDATE). The outcomes by error kind:
 - ``rate_limit`` (429): back to pending at X's reset time; not a failed attempt.
 - ``network`` / ``server`` (5xx): retried after an exponential back-off, then failed.
 - ``auth`` (401): the project is flagged ``needs_credentials`` (its queue pauses); the
-  task waits, uncounted, for new credentials.
+  task waits, uncounted, for new credentials. A network account's copy flags that
+  account ``needs_reconnect`` instead: only its copies wait.
 - ``duplicate`` (403): failed as a duplicate — unless an earlier attempt of this task may
   have reached X (``maybe_posted``), in which case the post is already there: success.
 - ``media`` / ``other``: failed; retrying would not help.
@@ -27,7 +28,7 @@ from django.utils import timezone
 from cradle_site.retry import Backoff
 from publishing import alerts, queue
 from publishing.failures import ON_FAILURE, OnFailure, Outcome
-from publishing.models import Project, PublishingLog, PublishingTask
+from publishing.models import NetworkAccount, Project, PublishingLog, PublishingTask
 from publishing.publishers import PublishError, PublishResult
 
 Status = PublishingTask.Status
@@ -112,7 +113,10 @@ def apply_failure(task: PublishingTask, error: PublishError, *, duration: float,
     else:
         changes, outcome = {"status": Status.FAILED}, Outcome.FAILED
     with transaction.atomic():
-        if handling is OnFailure.WAIT_FOR_CREDENTIALS:
+        if handling is OnFailure.WAIT_FOR_CREDENTIALS and task.account_id:
+            # That account only: the project's X and its other accounts go on posting.
+            NetworkAccount.objects.filter(pk=task.account_id).update(needs_reconnect=True)
+        elif handling is OnFailure.WAIT_FOR_CREDENTIALS:
             Project.objects.filter(pk=task.project_id).update(needs_credentials=True)
         queue.task_transition(
             task,
@@ -124,7 +128,9 @@ def apply_failure(task: PublishingTask, error: PublishError, *, duration: float,
         )
         log_attempt(task, status=log_status, duration=duration, kind=kind, message=error.message)
     # Alerts once per incident (publishing.alerts), written after the commit so they never hold it up.
-    if handling is OnFailure.WAIT_FOR_CREDENTIALS:
+    if handling is OnFailure.WAIT_FOR_CREDENTIALS and task.account_id:
+        alerts.account_rejected(task)
+    elif handling is OnFailure.WAIT_FOR_CREDENTIALS:
         alerts.credentials_rejected(task.project_id)
     elif outcome is Outcome.FAILED and not skipped:
         alerts.task_failed_for_good(task)

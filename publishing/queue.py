@@ -62,6 +62,13 @@ def project_ids_by_mode() -> tuple[list[int], list[int]]:
     return held, live
 
 
+def account_ids_live() -> list[int]:
+    """Network accounts whose copies may be claimed now (connected, project not paused)."""
+    from publishing.models import NetworkAccount
+
+    return list(NetworkAccount.objects.live().values_list("id", flat=True))
+
+
 @dataclass
 class TaskClaim:
     tasks: list[PublishingTask]  # highest priority first, ``locked`` by this worker
@@ -75,15 +82,21 @@ def task_claim_due(
     now: datetime | None = None,
     exclude_projects: list[int] | None = None,
     only_projects: list[int] | None = None,
+    only_accounts: list[int] | None = None,
 ) -> TaskClaim:
     """Claim up to ``limit`` due tasks, highest priority first.
 
-    Without project filters, projects whose queue is paused are left out.
+    Without project filters, projects whose queue is paused are left out. Without
+    ``only_accounts`` only X tasks (no ``account``, every task before issue 19) are claimed;
+    with it, only the copies for those network accounts (``account_ids_live``).
     """
     now = now or timezone.now()
-    if exclude_projects is None and only_projects is None:
-        exclude_projects, _live = project_ids_by_mode()
-    candidates = PublishingTask.objects.all()
+    if only_accounts is not None:
+        candidates = PublishingTask.objects.filter(account_id__in=only_accounts)
+    else:
+        if exclude_projects is None and only_projects is None:
+            exclude_projects, _live = project_ids_by_mode()
+        candidates = PublishingTask.objects.filter(account__isnull=True)
     if only_projects is not None:
         candidates = candidates.filter(project_id__in=only_projects)
     if exclude_projects:

@@ -5,6 +5,10 @@ one duplicate lookup, one UPDATE per outcome and one bulk insert of logs. Live t
 on X one at a time, so at most ``PUBLISHING_LIVE_BATCH_SIZE`` of them stay claimed; the
 rest go straight back to the queue. A live task that may already be on X, of a kind X
 cannot refuse a copy of, is held for its owner instead of posted (``publishing.holds``).
+
+The network accounts' copies (Mastodon, Bluesky: ``PublishingTask.account``) are claimed
+by a third claim of their own, live-sized, and posted per account: a rate limit or a
+rejected token holds that account's batch only, never the project's X or another account.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from publishing import queue
 from publishing.duplicates import duplicate_reasons
 from publishing.failures import ON_FAILURE, Outcome
 from publishing.holds import HELD_REASON, needs_hold, thread_gap_reason
-from publishing.models import Project, PublishingLog, PublishingTask
+from publishing.models import NetworkAccount, Project, PublishingLog, PublishingTask
 from publishing.outcomes import apply_failure, apply_hold, apply_success, release_tasks
 from publishing.publishers import DryRunPublisher, PublishError, ThreadGap, TweepyPublisher, publisher_for
 from publishing.threads import dry_run_replies_record
@@ -111,9 +115,7 @@ def _finish_dry_batch(tasks: list[PublishingTask], projects: dict[int, Project],
     stats.skipped += len(skipped)
 
 
-def _publish_live(
-    tasks: list[PublishingTask], project: Project, publisher: TweepyPublisher, stats: RunStats, deadline: float
-) -> None:
+def _publish_live(tasks: list[PublishingTask], project: Project, publisher, stats: RunStats, deadline: float) -> None:
     for index, task in enumerate(tasks):
         rest = tasks[index + 1 :]
         if time.monotonic() > deadline:
@@ -172,6 +174,7 @@ def publish_due(
     deadline = time.monotonic() + (run_seconds or settings.PUBLISHING_RUN_SECONDS)
     stats = RunStats()
     publishers: dict[int, TweepyPublisher] = {}
+    account_publishers: dict[int, object] = {}
     while time.monotonic() < deadline and (max_batches is None or stats.batches < max_batches):
         held, live_ids = queue.project_ids_by_mode()
         # Two claims: dry-run tasks in big batches, live ones (each waits on X) in small ones,
@@ -183,11 +186,17 @@ def publish_due(
             live_claim = queue.task_claim_due(worker_id=worker_id, limit=live_batch_size, only_projects=live_ids)
             live = live_claim.tasks
             stats.reclaimed += live_claim.taken_back
-        if not dry and not live:
+        copies = []
+        account_ids = queue.account_ids_live()
+        if account_ids:
+            copy_claim = queue.task_claim_due(worker_id=worker_id, limit=live_batch_size, only_accounts=account_ids)
+            copies = copy_claim.tasks
+            stats.reclaimed += copy_claim.taken_back
+        if not dry and not live and not copies:
             break
         stats.batches += 1
-        stats.claimed += len(dry) + len(live)
-        projects = Project.objects.in_bulk({task.project_id for task in dry + live})
+        stats.claimed += len(dry) + len(live) + len(copies)
+        projects = Project.objects.in_bulk({task.project_id for task in dry + live + copies})
         if dry:
             _finish_dry_batch(dry, projects, stats)
         by_project: dict[int, list[PublishingTask]] = {}
@@ -201,4 +210,25 @@ def publish_due(
             if project_id not in publishers:
                 publishers[project_id] = publisher_for(project)
             _publish_live(project_tasks, project, publishers[project_id], stats, deadline)
+        _publish_copies(copies, projects, account_publishers, stats, deadline)
     return stats
+
+
+def _publish_copies(
+    copies: list[PublishingTask], projects: dict[int, Project], publishers: dict, stats: RunStats, deadline: float
+) -> None:
+    """The network accounts' copies, one account at a time (its own publisher and hold)."""
+    from publishing.network_publishers import publisher_for_account
+
+    by_account: dict[int, list[PublishingTask]] = {}
+    for task in copies:
+        by_account.setdefault(task.account_id, []).append(task)
+    accounts = NetworkAccount.objects.in_bulk(list(by_account)) if by_account else {}
+    for account_id, account_tasks in by_account.items():
+        account = accounts.get(account_id)
+        if account is None or account.needs_reconnect:  # disconnected meanwhile
+            stats.released += release_tasks(account_tasks)
+            continue
+        if account_id not in publishers:
+            publishers[account_id] = publisher_for_account(account)
+        _publish_live(account_tasks, projects[account.project_id], publishers[account_id], stats, deadline)

@@ -42,6 +42,17 @@ VOCABULARIES = [
 
 # (file, enclosing function or class, value): why this literal is not the vocabulary.
 ALLOWED = {
+    ("publishing/account_models.py", "NetworkAccount.Meta", "network"): "the NetworkAccount.network field's name",
+    ("publishing/accounts.py", "_refusal", "network"): "the message's placeholder for the network's name",
+    ("publishing/accounts.py", "_save", "network"): "the audit event's key naming the account's network",
+    ("publishing/accounts.py", "account_disconnect", "network"): "the audit event's key naming the account's network",
+    ("publishing/admin.py", "NetworkAccountAdmin", "network"): "the NetworkAccount.network field's name",
+    (
+        "publishing/admin.py",
+        "NetworkAccountAdmin.get_readonly_fields",
+        "network",
+    ): "the NetworkAccount.network field's name",
+    ("publishing/networks.py", "classify_mastodon", "media"): "a word looked for in Mastodon's error message",
     ("accounts/models.py", "ApiKey.state", "active"): "an API key's own state, not a message's",
     ("accounts/models.py", "ApiKey.state", "revoked"): "an API key's own state, not a message's",
     ("cradle_site/settings.py", "<module>", "media"): "the default local media folder's name",

@@ -1,0 +1,331 @@
+"""Local HTTP doubles of a Mastodon instance and a Bluesky PDS, for the real client libraries
+(Mastodon.py, atproto) to run against. Like ``xdouble``: a ThreadingHTTPServer on 127.0.0.1,
+every accepted post recorded (``creations``, also at ``GET /_double/creations`` for other
+processes), every request's shape kept in ``requests`` for the tests to check.
+
+Mastodon (``MastodonDouble``): ``GET /api/v2/instance`` (its limits),
+``GET /api/v1/accounts/verify_credentials``, ``POST /api/v2/media`` (multipart ``file`` and
+``description``), ``POST /api/v1/statuses`` (``in_reply_to_id``, ``media_ids[]``,
+``spoiler_text``, ``visibility``). A repeated ``Idempotency-Key`` from the same token gets the
+status it already made, as Mastodon does, and creates nothing. A bearer token it was not
+given answers 401. ``rate_limit_until`` (epoch seconds) answers status posts 429 with
+``X-RateLimit-Reset`` until then.
+
+Bluesky (``BlueskyDouble``): ``com.atproto.server.createSession`` / ``getSession`` /
+``refreshSession`` (JWT-shaped tokens with ``exp``), ``com.atproto.identity.resolveHandle``,
+``com.atproto.repo.uploadBlob``, ``com.atproto.repo.createRecord`` (an existing rkey is
+refused) and ``getRecord``. ``rate_limit_until`` answers createRecord 429 with
+``ratelimit-reset`` (epoch seconds) until then.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+from tests.publishing.xdouble import _multipart_files
+
+B32 = "abcdefghijklmnopqrstuvwxyz234567"
+
+
+def fake_cid(seed: str) -> str:
+    digest = hashlib.sha256(seed.encode()).digest()
+    bits = int.from_bytes(digest, "big")
+    return "bafyrei" + "".join(B32[(bits >> (5 * i)) & 31] for i in range(52))
+
+
+@dataclass(frozen=True)
+class Post:
+    post_id: str
+    account: str
+    text: str
+    media_hashes: tuple[str, ...] = ()
+    alt_texts: tuple[str, ...] = ()
+    in_reply_to: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+class _Double:
+    def __init__(self) -> None:
+        self.creations: list[Post] = []
+        self.requests: list[dict] = []  # {"method", "path", "headers", "body"} of every request
+        self.rate_limit_until = 0.0
+        self.rate_limited = 0
+        self.lock = threading.Lock()
+        self._next = 100
+        double = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
+            def _handle(self, method: str):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                path, _, query = self.path.partition("?")
+                with double.lock:
+                    double.requests.append(
+                        {"method": method, "path": path, "query": query, "headers": dict(self.headers), "body": body}
+                    )
+                if path == "/_double/creations":
+                    with double.lock:
+                        return self.reply(200, {"creations": [asdict(c) for c in double.creations]})
+                status, payload, headers = double.route(method, path, parse_qs(query), self.headers, body)
+                self.reply(status, payload, headers)
+
+            def do_GET(self):  # noqa: N802 - the http.server API
+                self._handle("GET")
+
+            def do_POST(self):  # noqa: N802
+                self._handle("POST")
+
+            def reply(self, status: int, payload, headers: dict | None = None):
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def new_id(self) -> str:
+        self._next += 1
+        return str(self._next)
+
+    def route(self, method, path, query, headers, body):  # pragma: no cover - each double's own
+        raise NotImplementedError
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def calls(self, path: str) -> list[dict]:
+        with self.lock:
+            return [r for r in self.requests if r["path"].rstrip("/") == path]
+
+    def creations_per_text(self) -> Counter:
+        with self.lock:
+            return Counter(c.text for c in self.creations)
+
+
+class MastodonDouble(_Double):
+    def __init__(self, *, tokens: dict[str, str] | None = None, max_characters: int = 500):
+        super().__init__()
+        self.tokens = tokens or {"mastodon-token-1": "alice"}  # token -> acct
+        self.max_characters = max_characters
+        self.media: dict[str, tuple[str, str]] = {}  # media id -> (sha256, description)
+        self.idempotent: dict[tuple[str, str], dict] = {}  # (token, key) -> status
+        self.replayed = 0
+
+    def _account(self, headers) -> str | None:
+        auth = headers.get("Authorization") or ""
+        return self.tokens.get(auth[7:]) if auth.startswith("Bearer ") else None
+
+    def route(self, method, path, query, headers, body):
+        path = path.rstrip("/")
+        if path == "/api/v2/instance":
+            statuses = {
+                "max_characters": self.max_characters,
+                "max_media_attachments": 4,
+                "characters_reserved_per_url": 23,
+            }
+            return 200, {"domain": "127.0.0.1", "version": "4.3.2", "configuration": {"statuses": statuses}}, {}
+        account = self._account(headers)
+        if account is None:
+            return 401, {"error": "The access token is invalid"}, {}
+        if path == "/api/v1/accounts/verify_credentials":
+            return 200, {"id": "109" + str(abs(hash(account)) % 1000), "username": account, "acct": account}, {}
+        if path == "/api/v2/media" and method == "POST":
+            parts = _multipart_files(headers.get("Content-Type", ""), body)
+            with self.lock:
+                media_id = "m" + self.new_id()
+                description = (parts.get("description") or b"").decode()
+                self.media[media_id] = (hashlib.sha256(parts.get("file") or b"").hexdigest(), description)
+            return (
+                200,
+                {"id": media_id, "type": "image", "url": f"{self.url}/media/{media_id}", "description": description},
+                {},
+            )
+        if path == "/api/v1/statuses" and method == "POST":
+            return self._status(account, headers, body)
+        return 404, {"error": "Record not found"}, {}
+
+    def _status(self, account, headers, body):
+        if "json" in (headers.get("Content-Type") or ""):
+            form = json.loads(body or b"{}")
+        else:
+            raw = parse_qs(body.decode(), keep_blank_values=True)
+            form = {k: (v if k.endswith("[]") else v[0]) for k, v in raw.items()}
+        if time.time() < self.rate_limit_until:
+            with self.lock:
+                self.rate_limited += 1
+            reset = datetime.fromtimestamp(self.rate_limit_until, tz=UTC).isoformat().replace("+00:00", "Z")
+            headers_out = {"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}
+            return 429, {"error": "Too many requests"}, headers_out
+        key = headers.get("Idempotency-Key") or ""
+        token = (headers.get("Authorization") or "")[7:]
+        media_ids = form.get("media_ids[]") or form.get("media_ids") or []
+        with self.lock:
+            if key and (token, key) in self.idempotent:
+                self.replayed += 1
+                return 200, self.idempotent[(token, key)], {}
+            if len(form.get("status") or "") > self.max_characters:
+                return 422, {"error": "Validation failed: Text character limit of 500 exceeded"}, {}
+            status_id = self.new_id()
+            status = {
+                "id": status_id,
+                "content": f"<p>{form.get('status', '')}</p>",
+                "in_reply_to_id": form.get("in_reply_to_id"),
+                "visibility": form.get("visibility") or "public",
+                "spoiler_text": form.get("spoiler_text") or "",
+                "sensitive": str(form.get("sensitive")).lower() in ("true", "1"),
+                "media_attachments": [{"id": m} for m in media_ids],
+                "account": {"id": "1", "acct": account},
+                "uri": f"{self.url}/users/{account}/statuses/{status_id}",
+            }
+            self.creations.append(
+                Post(
+                    post_id=status_id,
+                    account=account,
+                    text=form.get("status") or "",
+                    media_hashes=tuple(self.media[m][0] for m in media_ids),
+                    alt_texts=tuple(self.media[m][1] for m in media_ids),
+                    in_reply_to=form.get("in_reply_to_id") or "",
+                    extra={k: status[k] for k in ("visibility", "spoiler_text", "sensitive")},
+                )
+            )
+            if key:
+                self.idempotent[(token, key)] = status
+        return 200, status, {}
+
+
+def _jwt(payload: dict) -> str:
+    def part(data: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'ES256K', 'typ': 'at+jwt'})}.{part(payload)}.c2ln"
+
+
+class BlueskyDouble(_Double):
+    def __init__(self, *, accounts: dict[str, str] | None = None):
+        super().__init__()
+        self.accounts = accounts or {"alice.bsky.social": "app-pass-1234"}  # handle -> app password
+        self.dids = {handle: f"did:plc:{hashlib.sha256(handle.encode()).hexdigest()[:24]}" for handle in self.accounts}
+        self.access: dict[str, str] = {}  # access token -> handle
+        self.refresh: dict[str, str] = {}
+        self.records: dict[tuple[str, str], dict] = {}  # (did, rkey) -> {"uri", "cid", "value"}
+        self.blobs: dict[str, str] = {}  # cid -> sha256
+        self.sessions_created = 0
+
+    def _session(self, handle: str) -> dict:
+        did, now = self.dids[handle], int(time.time())
+        access = _jwt({"scope": "com.atproto.appPass", "sub": did, "iat": now, "exp": now + 7200, "jti": self.new_id()})
+        refresh = _jwt(
+            {"scope": "com.atproto.refresh", "sub": did, "iat": now, "exp": now + 86400 * 60, "jti": self.new_id()}
+        )
+        self.access[access], self.refresh[refresh] = handle, handle
+        return {"accessJwt": access, "refreshJwt": refresh, "handle": handle, "did": did, "active": True}
+
+    def _bearer(self, headers) -> str:
+        auth = headers.get("Authorization") or ""
+        return auth[7:] if auth.startswith("Bearer ") else ""
+
+    def route(self, method, path, query, headers, body):
+        nsid = path.removeprefix("/xrpc/")
+        if nsid == "com.atproto.server.createSession":
+            data = json.loads(body)
+            with self.lock:
+                if self.accounts.get(data.get("identifier", "").lower()) != data.get("password"):
+                    return 401, {"error": "AuthenticationRequired", "message": "Invalid identifier or password"}, {}
+                self.sessions_created += 1
+                return 200, self._session(data["identifier"].lower()), {}
+        if nsid == "com.atproto.server.refreshSession":
+            with self.lock:
+                handle = self.refresh.pop(self._bearer(headers), None)
+                if handle is None:
+                    return 400, {"error": "ExpiredToken", "message": "Token has been revoked"}, {}
+                return 200, self._session(handle), {}
+        if nsid == "com.atproto.identity.resolveHandle":
+            handle = (query.get("handle") or [""])[0]
+            did = self.dids.get(handle) or (
+                f"did:plc:{hashlib.sha256(handle.encode()).hexdigest()[:24]}" if handle.endswith(".test") else ""
+            )
+            if not did:
+                return 400, {"error": "InvalidRequest", "message": "Unable to resolve handle"}, {}
+            return 200, {"did": did}, {}
+        handle = self.access.get(self._bearer(headers))
+        if handle is None:
+            return 401, {"error": "AuthenticationRequired", "message": "Invalid token"}, {}
+        did = self.dids[handle]
+        if nsid == "com.atproto.server.getSession":
+            return 200, {"handle": handle, "did": did, "active": True}, {}
+        if nsid == "com.atproto.repo.uploadBlob":
+            cid = fake_cid("blob" + hashlib.sha256(body).hexdigest())
+            with self.lock:
+                self.blobs[cid] = hashlib.sha256(body).hexdigest()
+            mime = headers.get("Content-Type") or "application/octet-stream"
+            return 200, {"blob": {"$type": "blob", "ref": {"$link": cid}, "mimeType": mime, "size": len(body)}}, {}
+        if nsid == "com.atproto.repo.getRecord":
+            rkey = (query.get("rkey") or [""])[0]
+            with self.lock:
+                found = self.records.get((did, rkey))
+            if found is None:
+                return 400, {"error": "RecordNotFound", "message": "Could not locate record"}, {}
+            return 200, found, {}
+        if nsid == "com.atproto.repo.createRecord":
+            return self._create(handle, did, json.loads(body))
+        return 501, {"error": "MethodNotImplemented"}, {}
+
+    def _create(self, handle, did, data):
+        if time.time() < self.rate_limit_until:
+            with self.lock:
+                self.rate_limited += 1
+            headers = {
+                "ratelimit-limit": "5000",
+                "ratelimit-remaining": "0",
+                "ratelimit-reset": str(int(self.rate_limit_until)),
+            }
+            return 429, {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"}, headers
+        if data.get("repo") != did or data.get("collection") != "app.bsky.feed.post":
+            return 400, {"error": "InvalidRequest", "message": "bad repo or collection"}, {}
+        record = data["record"]
+        with self.lock:
+            rkey = data.get("rkey") or self.new_id()
+            if (did, rkey) in self.records:
+                return 400, {"error": "InvalidRequest", "message": "Record already exists"}, {}
+            uri = f"at://{did}/app.bsky.feed.post/{rkey}"
+            cid = fake_cid(uri + json.dumps(record, sort_keys=True))
+            self.records[(did, rkey)] = {"uri": uri, "cid": cid, "value": record}
+            images = ((record.get("embed") or {}).get("images")) or []
+            self.creations.append(
+                Post(
+                    post_id=uri,
+                    account=handle,
+                    text=record.get("text") or "",
+                    media_hashes=tuple(self.blobs.get(i["image"]["ref"]["$link"], "") for i in images),
+                    alt_texts=tuple(i.get("alt", "") for i in images),
+                    in_reply_to=((record.get("reply") or {}).get("parent") or {}).get("uri", ""),
+                    extra={"record": record, "rkey": rkey},
+                )
+            )
+        return 200, {"uri": uri, "cid": cid, "commit": {"cid": fake_cid("commit" + uri), "rev": "3l" + rkey[2:]}}, {}
