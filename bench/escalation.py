@@ -9,8 +9,8 @@ user on the configured database (the same ``DATABASE_URL`` as the site; run
 due messages are put back exactly as they were before each) and reports the median, then
 times the naive loop (load one message, change it, ``save()``, create its log) on the same
 data. With ``--ladders K`` the messages are spread over K ladders (the seed's, the presets, then
-custom ones; ``messaging.ladder``), so a batch is advanced with one UPDATE per (ladder, level)
-present instead of one per level. With ``--workers K`` it also sweeps the same due messages with K processes at once
+custom ones; ``messaging.ladder``): a batch is still advanced with one UPDATE per level present,
+each ladder's next interval a ``CASE`` in it (``messaging.sweep``). With ``--workers K`` it also sweeps the same due messages with K processes at once
 and checks that each message was warned exactly once. Prints one JSON line.
 Its rows are deleted at the start and the end.
 """
