@@ -101,8 +101,8 @@ def envelope_validate(raw: str, *, field: str = "content", max_plain_bytes: int 
         raise ValidationError(
             {
                 field: _(
-                    "A sealed message must arrive encrypted by your browser; this did not, so nothing was saved. "
-                    "Sealing needs JavaScript."
+                    "A sealed message must arrive already encrypted (by your browser, which needs JavaScript for "
+                    "it, or your API client); this did not, so nothing was saved."
                 )
             },
             code="not_sealed",
