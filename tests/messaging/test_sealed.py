@@ -323,3 +323,22 @@ def test_nothing_of_a_sealed_message_is_in_the_database_backups_logs_or_mail(cli
     mails = [m.subject + m.body + "".join(body for body, _mime in m.alternatives) + str(m.extra_headers) for m in sent]
     _secrets_absent(mails, "an e-mail")
     assert not any(message.content in text for text in mails), "not even the envelope is mailed"
+
+
+@pytest.mark.django_db
+def test_the_admin_says_sealed_and_never_shows_the_ciphertext_as_text(client, owner, staff):
+    client.force_login(owner)
+    client.post(reverse("messaging:message_create"), _sealed_post())
+    message = Message.objects.get()
+    data, name = seal_file(PASSPHRASE, FILE_TEXT, FILE_NAME)
+    client.post(
+        reverse("messaging:attachment_upload", args=[message.pk]),
+        {"file": SimpleUploadedFile("sealed.bin", data), "sealed_name": name},
+    )
+    client.force_login(staff)
+    ct = json.loads(message.content)["ct"]
+    listing = client.get(reverse("admin:messaging_message_changelist") + "?sealed__exact=1").content.decode()
+    assert f"/admin/messaging/message/{message.pk}/change/" in listing
+    page = client.get(reverse("admin:messaging_message_change", args=[message.pk])).content.decode()
+    assert "Sealed" in page and "attachment-1.sealed" in page
+    assert ct[:24] not in page and json.loads(name)["ct"][:24] not in page and HINT not in page
