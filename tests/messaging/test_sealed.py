@@ -342,3 +342,20 @@ def test_the_admin_says_sealed_and_never_shows_the_ciphertext_as_text(client, ow
     page = client.get(reverse("admin:messaging_message_change", args=[message.pk])).content.decode()
     assert "Sealed" in page and "attachment-1.sealed" in page
     assert ct[:24] not in page and json.loads(name)["ct"][:24] not in page and HINT not in page
+
+
+@pytest.mark.django_db
+def test_a_sealed_name_does_not_make_a_plain_or_weakly_keyed_file_sealed(owner, make_message):
+    import io
+    import struct
+
+    message = make_message(owner, content=envelope(PASSPHRASE, TEXT), sealed=True, seal_hint=HINT)
+    data, name = seal_file(PASSPHRASE, FILE_TEXT, FILE_NAME)
+    weak = data[:24] + struct.pack(">I", 1000) + data[28:]
+    for stream in (FILE_TEXT, weak, data[:20]):
+        with pytest.raises(ValidationError) as caught:
+            attachments.attachment_add(message=message, stream=io.BytesIO(stream), name="x", sealed_name=name)
+        assert list(caught.value.message_dict) == ["file"]
+    assert not Attachment.objects.exists()
+    attachments.attachment_add(message=message, stream=io.BytesIO(data), name="x", sealed_name=name)
+    assert Attachment.objects.get().name == "attachment-1.sealed"
