@@ -89,6 +89,8 @@ class MessageSerializer(serializers.ModelSerializer):
             "paused_until",
             "include_text_in_notice",
             "attachments_keep_days",
+            "sealed",
+            "seal_hint",
             "state",
             "is_active",
             "warning_level",
@@ -118,6 +120,12 @@ class MessageSerializer(serializers.ModelSerializer):
                 "(null: each contact's own level; the account e-mail gets every warning)."
             },
             "attachments_keep_days": {"min_value": 1, "max_value": services.KEEP_DAYS_MAX},
+            "sealed": {
+                "help_text": "Sealed (messaging/sealed.py): content is the envelope your client encrypted with a "
+                "passphrase Cradle never receives, and seal_hint (required) is delivered in clear. Anything that "
+                "is not a well-formed envelope is refused (400 on content)."
+            },
+            "seal_hint": {"required": False, "allow_blank": True},
             "initial_delay_months": {
                 "min_value": services.DELAY_MIN_MONTHS,
                 "max_value": settings.MESSAGING_MAX_DELAY_MONTHS,
@@ -198,6 +206,8 @@ class MessageViewSet(viewsets.ModelViewSet):
             contacts_from_level=data.get("contacts_from_level"),
             include_text_in_notice=data.get("include_text_in_notice", False),
             attachments_keep_days=data.get("attachments_keep_days"),
+            sealed=data.get("sealed", False),
+            seal_hint=data.get("seal_hint", ""),
         )
         message.revocation_key = key
         return Response(MessageCreatedSerializer(message).data, status=status.HTTP_201_CREATED)
@@ -221,6 +231,8 @@ class MessageViewSet(viewsets.ModelViewSet):
             contacts_from_level=data.get("contacts_from_level", services.KEEP),
             include_text_in_notice=data.get("include_text_in_notice"),
             attachments_keep_days=data.get("attachments_keep_days", services.KEEP),
+            sealed=data.get("sealed"),
+            seal_hint=data.get("seal_hint"),
         )
         return Response(MessageSerializer(self.get_queryset().get(pk=message.pk)).data)
 

@@ -21,9 +21,11 @@ from messaging.models import Attachment, Message
 
 
 class AttachmentSerializer(serializers.ModelSerializer):
+    sealed = serializers.BooleanField(source="is_sealed", read_only=True)
+
     class Meta:
         model = Attachment
-        fields = ["id", "name", "size", "content_type", "created_at"]
+        fields = ["id", "name", "sealed", "size", "content_type", "created_at"]
         read_only_fields = fields
 
 
@@ -46,7 +48,17 @@ class AttachmentListView(APIView):
         return Response(AttachmentSerializer(rows, many=True).data)
 
     @extend_schema(
-        request=inline_serializer("AttachmentUpload", {"file": serializers.FileField()}),
+        request=inline_serializer(
+            "AttachmentUpload",
+            {
+                "file": serializers.FileField(),
+                "sealed_name": serializers.CharField(
+                    required=False,
+                    help_text="A sealed message's files only: the file's name as an envelope; the file is "
+                    "then the sealed ciphertext (see messaging/sealed.py).",
+                ),
+            },
+        ),
         responses={201: AttachmentSerializer},
     )
     def post(self, request, pk: int):
@@ -54,7 +66,14 @@ class AttachmentListView(APIView):
         upload = request.FILES.get("file")
         if upload is None:
             raise serializers.ValidationError({"file": [_("Send the file as the multipart field “file”.")]})
-        attachment = attachments.attachment_add(message=message, stream=upload, name=upload.name, size=upload.size)
+        sealed_name = request.data.get("sealed_name", "")
+        attachment = attachments.attachment_add(
+            message=message,
+            stream=upload,
+            name=upload.name,
+            size=upload.size,
+            sealed_name=sealed_name if isinstance(sealed_name, str) else "",
+        )
         return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
 
 

@@ -36,7 +36,13 @@ def attachment_upload(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("messaging:message_detail", pk=pk)
     upload = form.cleaned_data["file"]
     try:
-        attachments.attachment_add(message=message, stream=upload, name=upload.name, size=upload.size)
+        attachments.attachment_add(
+            message=message,
+            stream=upload,
+            name=upload.name,
+            size=upload.size,
+            sealed_name=request.POST.get("sealed_name", ""),
+        )
     except ValidationError as exc:
         flash.error(request, " ".join(exc.message_dict.get("file", exc.messages)))
     except StateError as exc:

@@ -45,6 +45,7 @@ from cradle_site.text import one_line
 from messaging import attachment_storage
 from messaging.attachment_crypto import EncryptingReader, decrypt_chunks, key_from_text, key_to_text, new_file_key
 from messaging.models import Attachment, Message
+from messaging.sealed import NAME_MAX_BYTES, envelope_check, file_header_check, file_not_sealed_error
 from ops.audit import audit_record
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,10 @@ def _used_bytes(message_id: int) -> int:
     return Attachment.objects.filter(message_id=message_id).aggregate(total=Sum("size"))["total"] or 0
 
 
+def _count(message_id: int) -> int:
+    return Attachment.objects.filter(message_id=message_id).count()
+
+
 def _too_large_error(limit: int) -> ValidationError:
     return ValidationError(
         {
@@ -106,19 +111,35 @@ def _too_large_error(limit: int) -> ValidationError:
 
 
 def attachment_add(
-    *, message: Message, stream: BinaryIO, name: str, size: int | None = None, now: datetime | None = None
+    *,
+    message: Message,
+    stream: BinaryIO,
+    name: str,
+    size: int | None = None,
+    sealed_name: str = "",
+    now: datetime | None = None,
 ) -> Attachment:
     """Encrypt ``stream`` into the storage and attach it to ``message``; ``ValidationError`` on ``file``.
 
     ``size`` is what the client declared (an upload's size), if known: a file declared too
-    large is refused before a byte is stored.
+    large is refused before a byte is stored. A sealed message takes only sealed files: the
+    browser's ciphertext (``messaging.sealed``) with its name as the envelope ``sealed_name``;
+    a plain file (a page without JavaScript) is refused, never stored as it came.
     """
     if message.state != Message.State.ACTIVE:
         raise StateError(_("Only a message that has not been delivered or revoked can be changed."))
+    if message.sealed:
+        sealed_name = envelope_check(sealed_name or "", max_plain_bytes=NAME_MAX_BYTES) or ""
+        if not sealed_name:
+            raise file_not_sealed_error()
+    elif sealed_name:
+        raise ValidationError({"sealed_name": _("This message is not sealed: send the file as it is.")})
     room = min(max_file_bytes(), max_total_bytes() - _used_bytes(message.pk))
     if room < 0 or (size is not None and size > room):
         raise _too_large_error(room)
     head = stream.read(SNIFF_BYTES)
+    if message.sealed and not file_header_check(head):
+        raise file_not_sealed_error()
     key = new_file_key()
     wanted = f"{message.pk}/{uuid.uuid4().hex}.bin"  # random: a name on the disk or bucket tells nothing
     try:
@@ -137,11 +158,15 @@ def attachment_add(
                 raise StateError(_("Only a message that has not been delivered or revoked can be changed."))
             if _used_bytes(locked.pk) + reader.plaintext_size > max_total_bytes():
                 raise _too_large_error(room)
+            if locked.sealed != message.sealed:  # sealed or unsealed meanwhile (another tab)
+                raise StateError(_("The message changed meanwhile: reload the page and attach the file again."))
             attachment = Attachment.objects.create(
                 message=locked,
-                name=clean_name(name),
+                # A sealed file's name says nothing; the real one is in the envelope.
+                name=f"attachment-{_count(locked.pk) + 1}.sealed" if sealed_name else clean_name(name),
+                sealed_name=sealed_name,
                 size=reader.plaintext_size,
-                content_type=sniff(head),
+                content_type=OCTET_STREAM if sealed_name else sniff(head),
                 storage_name=stored,
                 wrapped_key=key_to_text(key),
                 created_at=now or timezone.now(),

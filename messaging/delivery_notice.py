@@ -6,7 +6,9 @@ take their words from it, and the owner's "what will Bob receive" preview calls 
 link: a sample stands in). The notice says who asked Cradle to pass the message on, gives the
 link (unique to this recipient, ``messaging.delivery_links``) and until when it works; the text
 itself is in it only if the owner chose "include the text in the e-mail"
-(``Message.include_text_in_notice``). Built in the owner's language, as the delivery was.
+(``Message.include_text_in_notice``), and never for a sealed message (``messaging.sealed``): its
+notice, webhook body and text message carry the hint instead. Built in the owner's language,
+as the delivery was.
 """
 
 from __future__ import annotations
@@ -49,6 +51,11 @@ def sender_name(message: Message) -> str:
     return message.owner.get_full_name() or message.owner.username
 
 
+def text_included(message: Message) -> bool:
+    """Whether the text goes in the notice: the owner's choice, and never a sealed message's."""
+    return message.include_text_in_notice and not message.sealed
+
+
 def _link_or_sample(link_url: str | None, expires_at: datetime | None) -> tuple[str, datetime]:
     """The recipient's own link, or (a preview) the sample one and an expiry a link's lifetime from now."""
     link_url = link_url or settings.SITE_URL + SAMPLE_LINK
@@ -74,7 +81,7 @@ def delivery_notice_build(
             "sender": sender_name(message),
             "link_url": link_url,
             "expires_at": expires_at,
-            "include_text": message.include_text_in_notice,
+            "include_text": text_included(message),
             "attachment_count": message.attachments.count(),
         }
         # One line whatever is stored: a title saved before line breaks were refused (or an
@@ -82,9 +89,7 @@ def delivery_notice_build(
         subject = one_line(delivery_subject(message))
         text = render_to_string("messaging/email/delivery.txt", context)
         html = render_to_string("messaging/email/delivery.html", context)
-    return DeliveryNotice(
-        subject=subject, text=text, html=html, link_url=link_url, include_text=message.include_text_in_notice
-    )
+    return DeliveryNotice(subject=subject, text=text, html=html, link_url=link_url, include_text=text_included(message))
 
 
 def delivery_notice_payload(
@@ -101,7 +106,10 @@ def delivery_notice_payload(
         "url": link_url,
         "url_expires_at": expires_at.isoformat(),
     }
-    if message.include_text_in_notice:
+    if message.sealed:
+        payload["sealed"] = True
+        payload["seal_hint"] = message.seal_hint
+    if text_included(message):
         payload["content"] = message.content
     return payload
 
@@ -114,6 +122,8 @@ def delivery_notice_sms(*, message: Message, link_url: str | None = None) -> str
             "name": sender_name(message),
             "url": link_url,
         }
-    if not message.include_text_in_notice:
+        if message.sealed:
+            lead += "\n" + _("Sealed with a passphrase. Hint: %(hint)s") % {"hint": message.seal_hint}
+    if not text_included(message):
         return lead
     return lead + "\n\n" + (message.title + "\n" if message.title else "") + message.content

@@ -9,6 +9,7 @@ from messaging import ladder as ladders
 from messaging import services
 from messaging.channels import validate_contact
 from messaging.models import Recipient
+from messaging.sealed import HINT_MAX_LENGTH
 
 # The limits are the services' rules (the API has them too); the form takes their numbers so
 # the browser's maxlength and the form's own message match what the service would refuse.
@@ -25,9 +26,12 @@ def parse_steps(text: str, unit: str) -> list[int]:
 
 class MessageForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=services.TITLE_MAX_LENGTH, required=False)
+    # Not required here: a sealed message's text arrives as ``seal_envelope`` (see clean).
     content = forms.CharField(
         label=_("Message"),
         widget=forms.Textarea(attrs={"rows": 8}),
+        required=False,
+        strip=False,
         help_text=_("Encrypted at rest. Delivered only if you stop answering the warnings."),
     )
     initial_delay_months = forms.IntegerField(
@@ -102,8 +106,26 @@ class MessageForm(forms.Form):
         help_text=_("Leave it empty to keep them until you delete the message."),
     )
 
+    sealed = forms.BooleanField(
+        label=_("Seal it with a passphrase"),
+        required=False,
+        help_text=_(
+            "Your browser encrypts the text and the files with a passphrase that Cradle never receives; "
+            "your recipients type it to open the message."
+        ),
+    )
+    seal_hint = forms.CharField(
+        label=_("Passphrase hint (delivered in clear)"),
+        max_length=HINT_MAX_LENGTH,
+        required=False,
+        help_text=_("Something only your recipients will understand, e.g. “the name of our first dog”."),
+    )
+    # Written by messaging/static/messaging/seal.js: the envelope of the sealed text (messaging.sealed).
+    seal_envelope = forms.CharField(required=False, widget=forms.HiddenInput, strip=False)
+
     def clean(self):
         data = super().clean()
+        self._clean_seal(data)
         data["ladder"] = data.get("ladder") or ladders.SEED
         if data["ladder"] != ladders.CUSTOM:
             data["ladder_steps_seconds"] = None
@@ -119,9 +141,29 @@ class MessageForm(forms.Form):
             self.add_error("ladder_steps", exc.message_dict["ladder_steps"])
         return data
 
+    def _clean_seal(self, data: dict) -> None:
+        """Sealed: the text is the browser's envelope, and plain text in ``content`` means the
+        script did not run; never saved as "sealed". Not sealed: the text is required."""
+        content = data.get("content") or ""
+        if not data.get("sealed"):
+            if not content.strip():
+                self.add_error("content", _("This field is required."))
+            return
+        if content.strip() or not data.get("seal_envelope"):
+            self.add_error(
+                "sealed",
+                _(
+                    "Sealing happens in your browser and needs JavaScript: this text arrived unsealed, so it was "
+                    "not saved. Turn JavaScript on, or untick “Seal it with a passphrase”."
+                ),
+            )
+            return
+        data["content"] = data["seal_envelope"]
+
     def service_kwargs(self) -> dict:
         """The cleaned form as the services take it (messaging.services.message_create)."""
-        data = {k: v for k, v in self.cleaned_data.items() if k not in ("ladder", "ladder_steps", "ladder_unit")}
+        skip = ("ladder", "ladder_steps", "ladder_unit", "seal_envelope")
+        data = {k: v for k, v in self.cleaned_data.items() if k not in skip}
         data.pop("ladder_steps_seconds", None)
         data["ladder_name"] = self.cleaned_data["ladder"]
         data["ladder_steps"] = self.cleaned_data.get("ladder_steps_seconds")

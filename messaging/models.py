@@ -133,6 +133,10 @@ class Message(models.Model):
     attachments_keep_days = models.PositiveSmallIntegerField(
         _("keep attachments for (days after delivery)"), null=True, blank=True
     )
+    # Sealed (messaging.sealed): the body is an envelope the owner's browser encrypted with a
+    # passphrase Cradle never receives; the hint is delivered in clear, the text never.
+    sealed = models.BooleanField(_("sealed"), default=False)
+    seal_hint = models.CharField(_("passphrase hint"), max_length=200, blank=True, default="")
 
     objects = MessageQuerySet.as_manager()
 

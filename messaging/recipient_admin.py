@@ -31,7 +31,7 @@ class _ReadOnly(admin.TabularInline):
 
 class AttachmentInline(_ReadOnly):
     model = Attachment
-    fields = ("name", "size", "content_type", "created_at")
+    fields = ("name", "is_sealed", "size", "content_type", "created_at")
     readonly_fields = fields
 
 

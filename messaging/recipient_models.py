@@ -71,6 +71,9 @@ class Attachment(models.Model):
     storage_name = models.CharField(_("stored as"), max_length=200, unique=True, editable=False)
     wrapped_key = EncryptedTextField(_("file key"), editable=False)
     created_at = models.DateTimeField(_("uploaded"), default=timezone.now, editable=False)
+    # A sealed message's file (messaging.sealed): the stored bytes are the browser's ciphertext,
+    # ``name`` is "attachment-N.sealed" and the real name is this envelope.
+    sealed_name = EncryptedTextField(_("sealed file name"), blank=True, default="", editable=False)
 
     objects = AttachmentQuerySet.as_manager()
 
@@ -82,3 +85,7 @@ class Attachment(models.Model):
     def __str__(self) -> str:
         # Never the name: __str__ ends up in admin lists and logs.
         return f"Attachment #{self.pk}"
+
+    @property
+    def is_sealed(self) -> bool:
+        return bool(self.sealed_name)

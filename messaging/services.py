@@ -40,6 +40,7 @@ from messaging.audit_changes import message_changed_fields
 from messaging.channels import validate_contact
 from messaging.contacts import contact_key
 from messaging.models import MAX_LEVEL, Delivery, Message, MessageBody, Recipient, StatusLog
+from messaging.sealed import clean_hint, envelope_validate
 from ops.audit import audit_record
 
 # The title is encrypted (a text column), so no column length limits it: this does.
@@ -158,6 +159,13 @@ def _already_named(first: dict, index: int) -> str:
     return _("%(name)s already has this address; each address gets the message once.") % {"name": name}
 
 
+def clean_seal(is_sealed: bool, content: str, hint: str) -> tuple[str, str]:
+    """(content, hint) for a sealed message (the envelope checked) or a plain one (no hint)."""
+    if not is_sealed:
+        return content, ""
+    return envelope_validate(content), clean_hint(hint)
+
+
 KEEP = object()  # message_update: leave this choice as it is (an API PATCH that does not name it)
 
 
@@ -186,6 +194,8 @@ def message_create(
     contacts_from_level: int | None = None,
     include_text_in_notice: bool = False,
     attachments_keep_days: int | None = None,
+    sealed: bool = False,
+    seal_hint: str = "",
     now: datetime | None = None,
 ) -> tuple[Message, str]:
     """Create a message and its recipients; return it with the revocation key (shown once).
@@ -197,8 +207,11 @@ def message_create(
     each contact's own level (None: theirs; messaging.escalation).
     ``include_text_in_notice``: the text goes in the recipients' e-mail, not only on their page.
     ``attachments_keep_days``: delete the attachments this many days after delivery (None: keep).
+    ``sealed``: ``content`` is the envelope the owner's browser encrypted (messaging.sealed),
+    ``seal_hint`` its hint; the text is then never in the e-mail, whatever ``include_text_in_notice``.
     """
     now = now or timezone.now()
+    content, seal_hint = clean_seal(sealed, content, seal_hint)
     title = clean_title(title)
     months = validate_delay(initial_delay_months)
     preset, seconds = ladder.resolve(ladder_name, ladder_steps)
@@ -217,8 +230,10 @@ def message_create(
             ladder_preset=preset,
             ladder_seconds=seconds,
             contacts_from_level=contacts_from_level,
-            include_text_in_notice=bool(include_text_in_notice),
+            include_text_in_notice=bool(include_text_in_notice) and not sealed,
             attachments_keep_days=keep_days,
+            sealed=bool(sealed),
+            seal_hint=seal_hint,
             created_at=now,
             cycle_started_at=now,
             revocation_key_hash=revocation_key_hash(key),
@@ -245,6 +260,8 @@ def message_update(
     contacts_from_level=KEEP,
     include_text_in_notice: bool | None = None,
     attachments_keep_days=KEEP,
+    sealed: bool | None = None,
+    seal_hint: str | None = None,
     now: datetime | None = None,
 ) -> Message:
     """Change a message that is still on its ladder. A new delay or ladder applies at level 0 only.
@@ -252,8 +269,15 @@ def message_update(
     ``activity_resets``, ``ladder_name`` and ``include_text_in_notice`` None, ``contacts_from_level``
     and ``attachments_keep_days`` KEEP: the message's choice stays (an API PATCH that does not name
     them). Once a warning is out, a different ladder is refused (``ladder``): the owner answers
-    first, so the warnings under way keep the dates their e-mails gave."""
+    first, so the warnings under way keep the dates their e-mails gave. ``sealed`` / ``seal_hint``
+    None: as they are (``content`` is then checked as the message's kind requires). Sealing or
+    unsealing a message with files is refused (``sealed``): each file was encrypted, or not,
+    with the message, and the server cannot change that."""
     now = now or timezone.now()
+    if sealed is None:
+        sealed = message.sealed
+        seal_hint = message.seal_hint if seal_hint is None else seal_hint
+    content, seal_hint = clean_seal(sealed, content, seal_hint or "")
     title = clean_title(title)
     months = validate_delay(initial_delay_months)
     chosen = ladder.resolve(ladder_name, ladder_steps) if ladder_name is not None else None
@@ -273,6 +297,21 @@ def message_update(
             changed = message_changed_fields(
                 locked, title=title, content=content, months=months, activity_resets=activity_resets, recipients=cleaned
             )
+            if bool(sealed) != locked.sealed:
+                if locked.attachments.exists():
+                    raise ValidationError(
+                        {
+                            "sealed": _(
+                                "Remove the attached files first: a message is sealed or unsealed with its files."
+                            )
+                        }
+                    )
+                changed.append("sealed")
+            if seal_hint != locked.seal_hint:
+                changed.append("seal_hint")
+            locked.sealed, locked.seal_hint = bool(sealed), seal_hint
+            if locked.sealed:
+                locked.include_text_in_notice = False
             before = ladder.ladder_of(locked)
             if chosen is not None and chosen != (locked.ladder_preset, locked.ladder_seconds):
                 if locked.warning_level > 0:
@@ -295,7 +334,11 @@ def message_update(
             if contacts_from_level is not KEEP and contacts_from_level != locked.contacts_from_level:
                 locked.contacts_from_level = contacts_from_level
                 changed.append("contacts_from_level")
-            if include_text_in_notice is not None and bool(include_text_in_notice) != locked.include_text_in_notice:
+            if (
+                include_text_in_notice is not None
+                and not locked.sealed
+                and bool(include_text_in_notice) != locked.include_text_in_notice
+            ):
                 locked.include_text_in_notice = bool(include_text_in_notice)
                 changed.append("include_text_in_notice")
             if attachments_keep_days is not KEEP and attachments_keep_days != locked.attachments_keep_days:

@@ -165,7 +165,11 @@ def message_edit(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("messaging:message_detail", pk=pk)
     initial = {
         "title": message.title,
-        "content": message.content,
+        # Sealed: the page's script opens the envelope with the passphrase and fills the text in.
+        "content": "" if message.sealed else message.content,
+        "sealed": message.sealed,
+        "seal_hint": message.seal_hint,
+        "seal_envelope": message.content if message.sealed else "",
         "initial_delay_months": message.initial_delay_months,
         "activity_resets": message.activity_resets,
         "contacts_from_level": message.contacts_from_level,
