@@ -381,7 +381,10 @@ class CheckinLinkUseAdmin(ReplicaListMixin, admin.ModelAdmin):
         return False
 
 
-from messaging import pause_admin  # noqa: E402,F401  (registers PauseAdmin)
+from messaging import (
+    pause_admin,  # noqa: E402,F401  (registers PauseAdmin)
+    trusted_admin,  # noqa: E402,F401  (registers the trusted contacts' admins)
+)
 
 
 class _VerifiedFilter(admin.SimpleListFilter):

@@ -132,10 +132,13 @@ def trusted_access(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             flash.success(request, _("Saved."))
             return redirect("messaging:message_detail", pk=pk)
-    contacts = TrustedContact.objects.owned_by(request.user).verified().count()
-    return render(
-        request, "messaging/trusted_access.html", {"form": form, "message": message, "verified_contacts": contacts}
-    )
+    context = {
+        "form": form,
+        "message": message,
+        "verified_contacts": TrustedContact.objects.owned_by(request.user).verified().count(),
+        "mode_label": TrustedAccess.Mode(trusted.mode_of(message)).label,
+    }
+    return render(request, "messaging/trusted_access.html", context)
 
 
 # The contact's own page: the token is the authority.
