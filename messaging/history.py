@@ -29,7 +29,7 @@ The keys per status (all values JSON: ints, bools, strings, ISO-8601 times):
 - TRUSTED_REQUESTED: ``request_id``, ``contact_id``, ``contact`` (the contact's name), ``grant_at``,
   ``mode`` (``TrustedAccess.Mode`` of this message), ``actor`` (the trusted contact).
 - TRUSTED_REFUSED: ``request_id``, ``contact_id``, ``contact``, ``actor`` (the owner or staff).
-- TRUSTED_GRANTED: ``request_id``, ``contact_id``, ``contact``, ``mode``, ``delivered`` (false when the
+- TRUSTED_GRANTED: ``request_id``, ``contact_id``, ``contact``, ``mode``, ``started`` (false when the
   message was already being delivered by its ladder: nothing more was queued), ``actor`` (the job).
 
 ``actor`` is ``{"kind": ...}`` (``ActorKind``: the owner logged in, the check-in link, the ping URL,
@@ -295,7 +295,7 @@ def trusted_refused(*, request, contact, actor: Actor) -> LogFields:
     return _fields(StatusLog.Status.TRUSTED_REFUSED, data, f"access request of {contact.name} refused{_by_whom(actor)}")
 
 
-def trusted_granted(*, request, contact, mode: str, delivered: bool) -> LogFields:
-    data = {**_trusted(request, contact), "mode": mode, "delivered": delivered, "actor": TRUSTED_GRANTS.as_data()}
-    outcome = f"delivery started ({mode})" if delivered else "the message was already being delivered"
+def trusted_granted(*, request, contact, mode: str, queued: bool) -> LogFields:
+    data = {**_trusted(request, contact), "mode": mode, "started": queued, "actor": TRUSTED_GRANTS.as_data()}
+    outcome = f"delivery started ({mode})" if queued else "the message was already being delivered"
     return _fields(StatusLog.Status.TRUSTED_GRANTED, data, f"access request of {contact.name} granted: {outcome}")

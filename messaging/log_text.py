@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from messaging.channels import FailureKind
 from messaging.history import ActorKind
-from messaging.models import Recipient, StatusLog
+from messaging.models import Recipient, StatusLog, TrustedAccess
 
 Status = StatusLog.Status
 
@@ -125,7 +125,7 @@ def _link_sent(data: dict) -> str:
 
 
 def _trusted_requested(data: dict) -> str:
-    if data["mode"] == "contact":
+    if data["mode"] == TrustedAccess.Mode.CONTACT:
         text = _(
             "%(name)s, your trusted contact, asked for this message. Unless you refuse, it is delivered to "
             "%(name)s only (%(when)s)."
@@ -143,11 +143,11 @@ def _trusted_refused(data: dict) -> str:
 
 
 def _trusted_granted(data: dict) -> str:
-    if not data["delivered"]:
+    if not data["started"]:
         return _("The request of %(name)s was granted; the message was already being delivered.") % {
             "name": data["contact"]
         }
-    if data["mode"] == "contact":
+    if data["mode"] == TrustedAccess.Mode.CONTACT:
         return _("The request of %(name)s was granted: the message is delivered to %(name)s.") % {
             "name": data["contact"]
         }

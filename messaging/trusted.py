@@ -363,7 +363,7 @@ def access_grant(*, request_id: int, now: datetime | None = None) -> bool:
                     message=message,
                     created_at=now,
                     **history.trusted_granted(
-                        request=request, contact=request.contact, mode=modes[message.pk], delivered=started
+                        request=request, contact=request.contact, mode=modes[message.pk], queued=started
                     ),
                 )
             )

@@ -60,7 +60,7 @@ def _owner_page(request: HttpRequest, *, form: TrustedContactForm | None = None,
     requests = AccessRequest.objects.owned_by(request.user).select_related("contact")
     context = {
         "contacts": contacts,
-        "pending": list(requests.pending().order_by("grant_at", "id")),
+        "waiting": list(requests.pending().order_by("grant_at", "id")),
         "decided": list(
             requests.exclude(state=AccessRequest.State.PENDING).order_by("-requested_at", "-id")[:REQUESTS_SHOWN]
         ),

@@ -208,7 +208,7 @@ def test_a_grant_racing_the_ladders_own_delivery_delivers_each_recipient_once(
         assert message.state == Message.State.DELIVERED
         assert len(_to(mailoutbox, "rae@example.com")) == 1 and len(_to(mailoutbox, "sam@example.com")) == 1
         granted = StatusLog.objects.get(message=message, status=StatusLog.Status.TRUSTED_GRANTED)
-        assert granted.data["delivered"] is False
+        assert granted.data["started"] is False
         assert list(Delivery.objects.filter(message=message).values_list("state", flat=True)) == ["sent", "sent"]
 
 
