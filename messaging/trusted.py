@@ -155,11 +155,20 @@ def _send_invitation(contact: TrustedContact, secret: str) -> None:
         mail_failure(exc, what=f"trusted contact invitation {contact.pk}")
 
 
-def trusted_contact_remove(*, contact: TrustedContact) -> None:
-    """Remove a contact; their pending request goes with them (the history keeps what happened)."""
+def trusted_contact_remove(*, contact: TrustedContact, now: datetime | None = None) -> None:
+    """Remove a contact: their link stops working, and a request of theirs still waiting is refused.
+
+    The refusal is written in the history of the messages it covered (one audit event for the
+    whole removal, naming the refused request); the request row goes with the contact."""
+    now = now or timezone.now()
     with transaction.atomic():
         pk = contact.pk
-        _record(EventType.TRUSTED_CONTACT_REMOVED, owner_id=contact.owner_id, obj=contact)
+        waiting = AccessRequest.objects.select_for_update().filter(contact=contact, state=AccessRequest.State.PENDING)
+        refused = None
+        for request in waiting:  # one at most
+            _refuse_logs(request, contact, history.OWNER, now)
+            refused = request.pk
+        _record(EventType.TRUSTED_CONTACT_REMOVED, owner_id=contact.owner_id, obj=contact, refused_request=refused)
         contact.delete()
         contact.pk = pk
 
@@ -289,22 +298,27 @@ def access_refuse(
         if not moved:
             raise StateError(_("This request has been decided already."))
         contact = request.contact
-        ids = list(
-            StatusLog.objects.filter(
-                status=StatusLog.Status.TRUSTED_REQUESTED,
-                data__request_id=request.pk,
-                message__owner_id=request.owner_id,
-            ).values_list("message_id", flat=True)
-        )
-        StatusLog.objects.bulk_create(
-            StatusLog(
-                message_id=i, created_at=now, **history.trusted_refused(request=request, contact=contact, actor=actor)
-            )
-            for i in ids
-        )
+        _refuse_logs(request, contact, actor, now)
         _record(EventType.ACCESS_REFUSED, owner_id=request.owner_id, obj=request, actor=actor, contact_id=contact.pk)
     request.state, request.decided_at = AccessRequest.State.REFUSED, now
     return request
+
+
+def _refuse_logs(request: AccessRequest, contact: TrustedContact, actor: history.Actor, now: datetime) -> None:
+    """TRUSTED_REFUSED in the history of every message the request was logged on."""
+    ids = list(
+        StatusLog.objects.filter(
+            status=StatusLog.Status.TRUSTED_REQUESTED,
+            data__request_id=request.pk,
+            message__owner_id=request.owner_id,
+        ).values_list("message_id", flat=True)
+    )
+    StatusLog.objects.bulk_create(
+        StatusLog(
+            message_id=i, created_at=now, **history.trusted_refused(request=request, contact=contact, actor=actor)
+        )
+        for i in ids
+    )
 
 
 # The job.

@@ -328,3 +328,18 @@ def test_a_token_opens_only_its_own_contact(owner, other_user, mail_text):
     assert trusted.contact_find("x" * 500) is None and trusted.contact_find("") is None
     assert len(secret) >= 43  # 256 bits, URL-safe base64
     assert secret not in TrustedContact.objects.values_list("token_hash", flat=True)
+
+
+def test_removing_a_contact_refuses_their_waiting_request_in_the_history(owner, make_message, mail_text):
+    with time_machine.travel(NOW, tick=False) as clock:
+        message = make_message(owner)
+        _on(message)
+        contact, secret = _contact(owner, mail_text)
+        trusted.access_request(contact=contact)
+        trusted.trusted_contact_remove(contact=contact)
+        assert trusted.contact_find(secret) is None and not AccessRequest.objects.exists()
+        clock.move_to(NOW + WAIT, tick=False)
+        messaging_minute()
+        message.refresh_from_db()
+        assert message.state == Message.State.ACTIVE
+        assert _statuses(message) == ["TRUSTED_REQUESTED", "TRUSTED_REFUSED"]
