@@ -268,7 +268,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     # Several serializers have a "status" of a different vocabulary; name the task's one so the schema is stable.
-    "ENUM_NAME_OVERRIDES": {"TaskStatusEnum": "publishing.models.PublishingTask.Status"},
+    "ENUM_NAME_OVERRIDES": {
+        "TaskStatusEnum": "publishing.models.PublishingTask.Status",
+        # A message's "state" keeps the name it had before access requests had a "state" too.
+        "StateEnum": "messaging.models.Message.State",
+        "AccessRequestStateEnum": "messaging.trusted_models.AccessRequest.State",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "cradle_site.api.error_responses_hook",
