@@ -1,5 +1,10 @@
 """Trusted contacts with a veto window: name them, let them ask, let the owner refuse, grant when due.
 
+A granted request is the one way a message leaves its ladder early, and only by the owner's
+own choice for that message (its trusted access, off by default): promise 1 ("never early")
+holds as before for every message whose trusted access is off. Promises 2 and 3 hold for all:
+the grant delivers through the ladder's own Delivery rows, and a pause or revocation wins.
+
 The rules, all here (pages, API, admin and the job call these functions):
 - The owner names up to ``TRUSTED_CONTACTS_MAX`` contacts (a name, an e-mail address, a waiting
   period of 1-30 days). Each gets one e-mail with their personal page's link (256 random bits;
