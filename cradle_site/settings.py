@@ -442,6 +442,8 @@ MESSAGING_ACTIVITY_RESET_MINUTES = env.env_int("MESSAGING_ACTIVITY_RESET_MINUTES
 MESSAGING_PAUSE_MAX_DAYS = env.env_int("MESSAGING_PAUSE_MAX_DAYS", 90, minimum=1)
 # The one pause a trusted contact may start for the owner (messaging.trusted), at most the above.
 MESSAGING_TRUSTED_PAUSE_DAYS = env.env_int("MESSAGING_TRUSTED_PAUSE_DAYS", 14, minimum=1)
+if MESSAGING_TRUSTED_PAUSE_DAYS > MESSAGING_PAUSE_MAX_DAYS:
+    raise ImproperlyConfigured("MESSAGING_TRUSTED_PAUSE_DAYS must be at most MESSAGING_PAUSE_MAX_DAYS")
 # Every contact of an owner refused the same warning for good for this long: the step counts
 # as sent, staff are alerted (messaging.escalation). Transient failures never count.
 MESSAGING_UNREACHABLE_GRACE_DAYS = env.env_int("MESSAGING_UNREACHABLE_GRACE_DAYS", 7, minimum=1)
