@@ -148,3 +148,22 @@ def test_staff_see_both_and_refuse_in_the_admin(client, staff, world):
     assert world["request"].state == AccessRequest.State.REFUSED
     log = StatusLog.objects.get(message=world["message"], status="TRUSTED_REFUSED")
     assert log.data["actor"] == {"kind": "staff", "name": "staff", "user_id": staff.pk}
+
+
+def test_the_owners_page_costs_the_same_queries_with_every_contact_asking(client, owner, django_assert_max_num_queries):
+    from django.utils import timezone
+
+    client.force_login(owner)
+    client.get(reverse("messaging:trusted_contacts"))  # the session and its caches, once
+    with django_assert_max_num_queries(12) as few:
+        client.get(reverse("messaging:trusted_contacts"))
+    now = timezone.now()
+    for n in range(trusted.TRUSTED_CONTACTS_MAX):
+        contact = TrustedContact.objects.create(
+            owner=owner, name=f"T{n}", email=f"t{n}@example.net", token_hash=f"{n:064d}", verified_at=now
+        )
+        AccessRequest.objects.create(owner=owner, contact=contact, grant_at=now, state=AccessRequest.State.REFUSED)
+        AccessRequest.objects.create(owner=owner, contact=contact, grant_at=now)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        page = client.get(reverse("messaging:trusted_contacts"))
+    assert page.content.count(b'class="danger">Refuse') == trusted.TRUSTED_CONTACTS_MAX
