@@ -81,6 +81,13 @@ class EventType(models.TextChoices):
     ATTACHMENT_REMOVED = "attachment.removed", _("File removed from a message")
     DELIVERY_LINK_OPENED = "delivery_link.opened", _("A recipient opened their delivery page")
     DELIVERY_LINK_SENT = "delivery_link.sent", _("New link to a recipient's delivery page sent")
+    TRUSTED_CONTACT_ADDED = "trusted_contact.added", _("Trusted contact added")
+    TRUSTED_CONTACT_VERIFIED = "trusted_contact.verified", _("Trusted contact confirmed their address")
+    TRUSTED_CONTACT_REMOVED = "trusted_contact.removed", _("Trusted contact removed")
+    TRUSTED_ACCESS_CHANGED = "trusted_access.changed", _("Trusted access of a message changed")
+    ACCESS_REQUESTED = "access_request.made", _("A trusted contact asked for access")
+    ACCESS_REFUSED = "access_request.refused", _("Access request refused")
+    ACCESS_GRANTED = "access_request.granted", _("Access request granted")
     # Publishing.
     PROJECT_CREATED = "project.created", _("Project created")
     PROJECT_CHANGED = "project.changed", _("Project changed")

@@ -24,6 +24,7 @@ REQUIRED_BEATS = (
     "messaging.send_warnings",
     "messaging.send_deliveries",
     "messaging.alarm_staff",
+    "messaging.trusted_grants",  # stopped, a trusted contact's request would wait past its time
     "publishing.publish",
 )
 

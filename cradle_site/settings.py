@@ -268,7 +268,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     # Several serializers have a "status" of a different vocabulary; name the task's one so the schema is stable.
-    "ENUM_NAME_OVERRIDES": {"TaskStatusEnum": "publishing.models.PublishingTask.Status"},
+    "ENUM_NAME_OVERRIDES": {
+        "TaskStatusEnum": "publishing.models.PublishingTask.Status",
+        # A message's "state" keeps the name it had before access requests had a "state" too.
+        "StateEnum": "messaging.models.Message.State",
+        "AccessRequestStateEnum": "messaging.trusted_models.AccessRequest.State",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "cradle_site.api.error_responses_hook",
@@ -435,6 +440,10 @@ MESSAGING_RETRY_MAX_SECONDS = env.env_int("MESSAGING_RETRY_MAX_SECONDS", 6 * 360
 MESSAGING_ACTIVITY_RESET_MINUTES = env.env_int("MESSAGING_ACTIVITY_RESET_MINUTES", 60, minimum=1)
 # A pause ("away until ...", messaging.pauses) may end at most this many days ahead.
 MESSAGING_PAUSE_MAX_DAYS = env.env_int("MESSAGING_PAUSE_MAX_DAYS", 90, minimum=1)
+# The one pause a trusted contact may start for the owner (messaging.trusted), at most the above.
+MESSAGING_TRUSTED_PAUSE_DAYS = env.env_int("MESSAGING_TRUSTED_PAUSE_DAYS", 14, minimum=1)
+if MESSAGING_TRUSTED_PAUSE_DAYS > MESSAGING_PAUSE_MAX_DAYS:
+    raise ImproperlyConfigured("MESSAGING_TRUSTED_PAUSE_DAYS must be at most MESSAGING_PAUSE_MAX_DAYS")
 # Every contact of an owner refused the same warning for good for this long: the step counts
 # as sent, staff are alerted (messaging.escalation). Transient failures never count.
 MESSAGING_UNREACHABLE_GRACE_DAYS = env.env_int("MESSAGING_UNREACHABLE_GRACE_DAYS", 7, minimum=1)

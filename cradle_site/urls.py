@@ -7,7 +7,7 @@ from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from cradle_site import views
-from messaging import delivery_views, owner_contact_views, ping_views
+from messaging import delivery_views, owner_contact_views, ping_views, trusted_views
 
 api_v1 = [
     path("", include("accounts.api_urls")),
@@ -35,6 +35,10 @@ urlpatterns = [
     path("telegram/webhook/<str:secret>", owner_contact_views.telegram_webhook, name="telegram_webhook"),
     # The recipients' delivery pages (messaging.delivery_views): short, since they are typed from e-mails too.
     path("d/<str:token>/", delivery_views.delivery_page, name="delivery_page"),
+    # A trusted contact's own page (messaging.trusted_views): the token is the authority.
+    path("t/<str:token>/", trusted_views.trusted_page, name="trusted_page"),
+    path("t/<str:token>/request/", trusted_views.trusted_request, name="trusted_request"),
+    path("t/<str:token>/pause/", trusted_views.trusted_pause, name="trusted_pause"),
     path("d/<str:token>/renew/", delivery_views.delivery_renew, name="delivery_renew"),
     path("d/<str:token>/files/<int:attachment_id>/", delivery_views.delivery_file, name="delivery_file"),
     path("publishing/", include("publishing.urls")),

@@ -384,7 +384,7 @@ class CheckinLinkUseAdmin(ReplicaListMixin, admin.ModelAdmin):
         return False
 
 
-from messaging import pause_admin  # noqa: E402,F401  (registers PauseAdmin)
+from messaging import pause_admin, trusted_admin  # noqa: E402,F401  (register PauseAdmin, the trusted contacts' admins)
 
 
 class _VerifiedFilter(admin.SimpleListFilter):

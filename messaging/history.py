@@ -26,6 +26,11 @@ The keys per status (all values JSON: ints, bools, strings, ISO-8601 times):
   opened for the first time through that link; a mail scanner that follows links counts too).
 - LINK_SENT: ``recipient_id``, ``recipient``, ``channel``, ``link_id``, ``reason``
   (``DeliveryLink.Reason``: renewed by the recipient, re-sent by staff), ``actor``.
+- TRUSTED_REQUESTED: ``request_id``, ``contact_id``, ``contact`` (the contact's name), ``grant_at``,
+  ``mode`` (``TrustedAccess.Mode`` of this message), ``actor`` (the trusted contact).
+- TRUSTED_REFUSED: ``request_id``, ``contact_id``, ``contact``, ``actor`` (the owner or staff).
+- TRUSTED_GRANTED: ``request_id``, ``contact_id``, ``contact``, ``mode``, ``started`` (false when the
+  message was already being delivered by its ladder: nothing more was queued), ``actor`` (the job).
 
 ``actor`` is ``{"kind": ...}`` (``ActorKind``: the owner logged in, the check-in link, the ping URL,
 the owner's activity (a log-in, an API call) for a message that opted in, staff, the revocation key, a job) with ``name`` (the staff member's username, or the job's name) and
@@ -59,6 +64,7 @@ class ActorKind(StrEnum):
     # The owner's activity, for the messages that opted in (messaging.activity):
     LOG_IN = "log_in"  # a log-in to the site
     API_CALL = "api_call"  # an API call with one of the owner's keys
+    TRUSTED_CONTACT = "trusted_contact"  # a trusted contact, through their personal page (messaging.trusted)
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,8 @@ SWEEP = Actor(ActorKind.JOB, name="sweep")
 DELIVERY = Actor(ActorKind.JOB, name="delivery")
 ESCALATION = Actor(ActorKind.JOB, name="warnings")
 RECIPIENT = Actor(ActorKind.RECIPIENT)
+TRUSTED_CONTACT = Actor(ActorKind.TRUSTED_CONTACT)
+TRUSTED_GRANTS = Actor(ActorKind.JOB, name="trusted_grants")
 
 
 def staff(user) -> Actor:
@@ -104,6 +112,7 @@ _AUDIT_KINDS = {
     ActorKind.CHECKIN_LINK: audit.ActorKind.CHECKIN_LINK,
     ActorKind.PING_URL: audit.ActorKind.PING_URL,
     ActorKind.RECIPIENT: audit.ActorKind.RECIPIENT,
+    ActorKind.TRUSTED_CONTACT: audit.ActorKind.TRUSTED_CONTACT,
 }
 
 
@@ -139,6 +148,8 @@ def _by_whom(actor: Actor) -> str:
         return " (by the owner's log-in)"
     if actor.kind == ActorKind.API_CALL:
         return " (by an API call with the owner's key)"
+    if actor.kind == ActorKind.TRUSTED_CONTACT:
+        return " (by a trusted contact)"
     return f" by staff ({actor.name})" if actor.kind == ActorKind.STAFF else ""
 
 
@@ -261,3 +272,30 @@ def link_sent(*, recipient: Recipient, link_id: int, reason: str, actor: Actor) 
     }
     english = f"a new delivery link was sent to recipient {recipient.name} ({recipient.contact_type}, {reason}){_by_whom(actor)}"
     return _fields(StatusLog.Status.LINK_SENT, data, english)
+
+
+def _trusted(request, contact) -> dict:
+    return {"request_id": request.pk, "contact_id": contact.pk, "contact": contact.name}
+
+
+def trusted_requested(*, request, contact, mode: str) -> LogFields:
+    """A trusted contact asked for this message; it is granted at ``grant_at`` unless the owner refuses."""
+    data = {
+        **_trusted(request, contact),
+        "grant_at": request.grant_at.isoformat(),
+        "mode": mode,
+        "actor": TRUSTED_CONTACT.as_data(),
+    }
+    english = f"trusted contact {contact.name} asked for access ({mode}); granted at {data['grant_at']} unless refused"
+    return _fields(StatusLog.Status.TRUSTED_REQUESTED, data, english)
+
+
+def trusted_refused(*, request, contact, actor: Actor) -> LogFields:
+    data = {**_trusted(request, contact), "actor": actor.as_data()}
+    return _fields(StatusLog.Status.TRUSTED_REFUSED, data, f"access request of {contact.name} refused{_by_whom(actor)}")
+
+
+def trusted_granted(*, request, contact, mode: str, queued: bool) -> LogFields:
+    data = {**_trusted(request, contact), "mode": mode, "started": queued, "actor": TRUSTED_GRANTS.as_data()}
+    outcome = f"delivery started ({mode})" if queued else "the message was already being delivered"
+    return _fields(StatusLog.Status.TRUSTED_GRANTED, data, f"access request of {contact.name} granted: {outcome}")

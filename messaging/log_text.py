@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from messaging.channels import FailureKind
 from messaging.history import ActorKind
-from messaging.models import Recipient, StatusLog
+from messaging.models import Recipient, StatusLog, TrustedAccess
 
 Status = StatusLog.Status
 
@@ -124,6 +124,38 @@ def _link_sent(data: dict) -> str:
     return text % {"name": data["recipient"], "channel": _channel(data["channel"])}
 
 
+def _trusted_requested(data: dict) -> str:
+    if data["mode"] == TrustedAccess.Mode.CONTACT:
+        text = _(
+            "%(name)s, your trusted contact, asked for this message. Unless you refuse, it is delivered to "
+            "%(name)s only (%(when)s)."
+        )
+    else:
+        text = _(
+            "%(name)s, your trusted contact, asked for this message. Unless you refuse, it is delivered to "
+            "its recipients (%(when)s)."
+        )
+    return text % {"name": data["contact"], "when": _when(data["grant_at"])}
+
+
+def _trusted_refused(data: dict) -> str:
+    return _("The request of %(name)s was refused.") % {"name": data["contact"]}
+
+
+def _trusted_granted(data: dict) -> str:
+    if not data["started"]:
+        return _("The request of %(name)s was granted; the message was already being delivered.") % {
+            "name": data["contact"]
+        }
+    if data["mode"] == TrustedAccess.Mode.CONTACT:
+        return _("The request of %(name)s was granted: the message is delivered to %(name)s.") % {
+            "name": data["contact"]
+        }
+    return _("The request of %(name)s was granted: the message is delivered to its recipients.") % {
+        "name": data["contact"]
+    }
+
+
 TEMPLATES: dict[str, Callable[[dict], str]] = {
     Status.WARNING_1: _warning,
     Status.WARNING_2: _warning,
@@ -140,6 +172,9 @@ TEMPLATES: dict[str, Callable[[dict], str]] = {
     Status.OWNER_UNREACHABLE: _unreachable,
     Status.LINK_OPENED: _link_opened,
     Status.LINK_SENT: _link_sent,
+    Status.TRUSTED_REQUESTED: _trusted_requested,
+    Status.TRUSTED_REFUSED: _trusted_refused,
+    Status.TRUSTED_GRANTED: _trusted_granted,
 }
 
 
@@ -149,6 +184,7 @@ _HOW: dict[str, Callable[[], str]] = {
     ActorKind.PING_URL: lambda: _("By your personal check-in URL."),
     ActorKind.LOG_IN: lambda: _("By your log-in (this message counts your activity as a check-in)."),
     ActorKind.API_CALL: lambda: _("By an API call with your key (this message counts your activity as a check-in)."),
+    ActorKind.TRUSTED_CONTACT: lambda: _("By a trusted contact."),
 }
 
 

@@ -321,6 +321,10 @@ class StatusLog(models.Model):
         OWNER_UNREACHABLE = "OWNER_UNREACHABLE", _("owner unreachable on every channel")
         LINK_OPENED = "LINK_OPENED", _("delivery page opened")
         LINK_SENT = "LINK_SENT", _("new delivery link sent")
+        # Trusted contacts (messaging.trusted): a request, the owner's refusal, the grant.
+        TRUSTED_REQUESTED = "TRUSTED_REQUESTED", _("trusted contact asked for access")
+        TRUSTED_REFUSED = "TRUSTED_REFUSED", _("access request refused")
+        TRUSTED_GRANTED = "TRUSTED_GRANTED", _("access request granted")
 
     class Response(models.TextChoices):
         RESET = "RESET", _("reset")
@@ -513,3 +517,4 @@ from messaging.checkin_models import CheckinLinkUse, PingToken  # noqa: E402,F40
 from messaging.owner_contact_models import OwnerContact, WarningSend  # noqa: E402,F401  (the owner's contacts)
 from messaging.pause_models import Pause  # noqa: E402,F401  ("away until ...")
 from messaging.recipient_models import Attachment, DeliveryLink  # noqa: E402,F401  (the recipients' side)
+from messaging.trusted_models import AccessRequest, TrustedAccess, TrustedContact  # noqa: E402,F401  (veto window)

@@ -68,10 +68,13 @@ def _send_each(targets: list[Target], *, subject: str, body: str, what: str) -> 
     return accepted
 
 
-def owner_notify(*, owner, subject: str, body: str, exclude=None) -> int:
-    """Send ``subject``/``body`` to every verified working contact of ``owner`` but ``exclude``; return how many took it."""
+def owner_notify(*, owner, subject: str, body: str, exclude=None, every_verified: bool = False) -> int:
+    """Send ``subject``/``body`` to every verified working contact of ``owner`` but ``exclude``; return how many took it.
+
+    ``every_verified``: to the failing ones too (a trusted contact's request is worth a try everywhere)."""
     skip = _keys(exclude)
-    targets = [t for t in working_targets(owner) if t.key not in skip]
+    targets = owner_channels.targets_of(owner) if every_verified else working_targets(owner)
+    targets = [t for t in targets if t.key not in skip]
     return _send_each(targets, subject=subject, body=body, what=f"notice to owner {owner.pk}")
 
 

@@ -190,6 +190,7 @@ def pause_start(
                 EventType.MESSAGE_PAUSED,
                 user=owner,
                 obj=message or pause,
+                actor=history.audit_actor(actor),  # None (the request's) but for a trusted contact
                 data={"all_messages": message is None, "until": until.isoformat()},
             )
             transaction.on_commit(lambda: _announce(pause, started=True))

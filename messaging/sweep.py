@@ -252,6 +252,10 @@ def _one_per_address(ids: list[int]) -> list[tuple[int, int]]:
     return pairs
 
 
+# Public for a trusted contact's granted request (messaging.trusted), which queues deliveries the same way.
+recipients_once = _one_per_address
+
+
 def _start_delivery(ids: list[int], level: int, now: datetime, logs: list, result: SweepResult) -> None:
     """The final warning (``level``, the ladder's last) went unanswered: queue one delivery per recipient."""
     _advance(

@@ -9,6 +9,7 @@ Each job does one thing, so a stuck or failing one shows up under its own name o
 - ``send_deliveries``: deliver to recipients, retrying failures at the back-off;
 - ``alarm_staff``: raise the staff alarm for deliveries not sent in time, and e-mail ``ADMINS``
   every alarm not yet sent (a refusal raises its own, with the failure);
+- ``trusted_grants``: grant trusted contacts' requests whose waiting period is over (``messaging.trusted``);
 - ``purge_attachments`` (hourly): delete attachments past their owner's "N days after delivery".
 """
 
@@ -20,6 +21,7 @@ from messaging.attachments import attachments_purge
 from messaging.delivery import deliveries_send, messages_complete
 from messaging.notices import warnings_send
 from messaging.sweep import sweep_due
+from messaging.trusted import access_grants_due
 
 
 def sweep() -> dict:
@@ -58,3 +60,9 @@ def purge_attachments() -> dict:
     removed = attachments_purge()
     health.beat("messaging.purge_attachments")
     return {"removed": removed}
+
+
+def trusted_grants() -> dict:
+    granted = access_grants_due()
+    health.beat("messaging.trusted_grants")
+    return {"granted": granted}

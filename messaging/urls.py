@@ -8,6 +8,7 @@ from messaging import (
     ping_views,
     preview_views,
     projection_views,
+    trusted_views,
     views,
 )
 
@@ -25,6 +26,10 @@ urlpatterns = [
     path("pause/", pause_views.pause_settings, name="pause_settings"),
     path("pauses/<int:pause_pk>/end/", pause_views.pause_end, name="pause_end"),
     path("<int:pk>/pause/", pause_views.message_pause, name="message_pause"),
+    path("<int:pk>/trusted-access/", trusted_views.trusted_access, name="trusted_access"),
+    path("trusted/", trusted_views.trusted_contacts, name="trusted_contacts"),
+    path("trusted/<int:pk>/remove/", trusted_views.trusted_contact_remove, name="trusted_contact_remove"),
+    path("trusted/requests/<int:pk>/refuse/", trusted_views.access_refuse, name="access_refuse"),
     path("<int:pk>/attachments/", attachment_views.attachment_upload, name="attachment_upload"),
     path("<int:pk>/attachments/<int:attachment_id>/", attachment_views.attachment_download, name="attachment_download"),
     path(

@@ -115,6 +115,11 @@ NOT_PAGES = {
     "attachment_download",
     "delivery_file",
     "delivery_renew",  # POST: "send me a new link" (its answers: tests/messaging/test_delivery_page.py)
+    # Trusted contacts: POST-only changes (their answers: the list page, the contact's page)
+    "trusted_contact_remove",
+    "access_refuse",
+    "trusted_request",
+    "trusted_pause",
     # Swagger UI (drf-spectacular's page) and the schema file
     "api-docs",
     "api-schema",
@@ -256,6 +261,7 @@ def _data() -> dict:
         failing_error="push: HTTP 410",
     )
     return {
+        "trusted_token": _trusted(user, message),
         "delivery_token": _delivered_link(user),
         "user": user,
         "project": project,
@@ -289,6 +295,31 @@ def _delivered_link(user) -> str:
         message=left, recipient=left.recipients.get(), state=Delivery.State.SENT, delivered_at=now
     )
     _link, token = delivery_links.link_create(delivery=delivery, reason=DeliveryLink.Reason.DELIVERED, now=now)
+    return token
+
+
+def _trusted(user, message) -> str:
+    """Trusted contacts: one confirmed with a request waiting, one not confirmed; the first one's token."""
+    import secrets
+
+    from messaging import trusted
+    from messaging.models import AccessRequest, TrustedContact
+
+    now = timezone.now()
+    trusted.trusted_access_set(message=message, mode="recipients")
+    token = secrets.token_urlsafe(32)
+    tess = TrustedContact.objects.create(
+        owner=user,
+        name="Tess",
+        email="tess@example.net",
+        wait_days=7,
+        token_hash=trusted.token_hash(token),
+        verified_at=now,
+    )
+    TrustedContact.objects.create(
+        owner=user, name="Tom", email="tom@example.net", wait_days=30, token_hash=trusted.token_hash("x" + token)
+    )
+    AccessRequest.objects.create(owner=user, contact=tess, requested_at=now, grant_at=now + timedelta(days=7))
     return token
 
 
@@ -338,6 +369,10 @@ PAGES = {
     "messaging:recipient_preview": ("user", lambda d: [d["message"].pk, d["message"].recipients.order_by("pk")[0].pk]),
     # The recipient's delivery page: no log-in, the token is the key.
     "delivery_page": ("public", lambda d: [d["delivery_token"]]),
+    "messaging:trusted_contacts": ("user", None),
+    "messaging:trusted_access": ("user", lambda d: [d["message"].pk]),
+    # A trusted contact's page: no log-in, the token is the key (a confirmed contact with a request waiting).
+    "trusted_page": ("public", lambda d: [d["trusted_token"]]),
     "publishing:project_list": ("user", None),
     "publishing:project_detail": ("user", lambda d: [d["project"].pk]),
     "publishing:task_list": ("user", None),

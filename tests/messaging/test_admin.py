@@ -73,6 +73,7 @@ def test_each_messaging_schedule_runs_one_job_named_for_it():
     names = {spec.full_name: spec.func for spec in declared_schedules() if spec.name.startswith("messaging.")}
     assert names == {
         "cradle.messaging.sweep": "messaging.tasks.sweep",
+        "cradle.messaging.trusted_grants": "messaging.tasks.trusted_grants",
         "cradle.messaging.send_warnings": "messaging.tasks.send_warnings",
         "cradle.messaging.send_deliveries": "messaging.tasks.send_deliveries",
         "cradle.messaging.alarm_staff": "messaging.tasks.alarm_staff",

@@ -13,7 +13,7 @@ from django.apps import apps
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from messaging import delivery_links, history, pauses, services
+from messaging import delivery_links, history, pauses, services, trusted
 from messaging.channels import FailureKind
 from messaging.log_text import TEMPLATES, log_text
 from messaging.models import Delivery, DeliveryLink, Message, Recipient, StatusLog
@@ -85,6 +85,13 @@ def test_every_row_the_code_writes_has_data_that_reads_in_chinese(owner, staff, 
         _link, token = delivery_links.link_create(delivery=sent, reason=DeliveryLink.Reason.DELIVERED, now=NOW)
         delivery_links.link_opened(delivery_links.link_find(token))  # the recipient's page opened
         delivery_links.link_resend(delivery=sent, user=staff)  # a new link sent by staff
+        asked = make_message(owner)  # a trusted contact asks, is refused, asks again and is granted
+        trusted.trusted_access_set(message=asked, mode="recipients")
+        tess = trusted.trusted_contact_add(owner=owner, name="Tess", email="tess@example.net", wait_days=1)
+        trusted.trusted_contact_verify(contact=tess)
+        tess.refresh_from_db()
+        trusted.access_refuse(request=trusted.access_request(contact=tess))
+        trusted.access_grants_due(now=trusted.access_request(contact=tess).grant_at)
     contact_doubles.REFUSED.clear()
     rows = list(StatusLog.objects.all())
     assert {row.status for row in rows} >= set(StatusLog.Status.values) - {f"WARNING_{n}" for n in range(2, 6)}

@@ -30,9 +30,10 @@ from messaging import (
     owner_notify,
     pauses,
     services,
+    trusted,
     webhook_secrets,
 )
-from messaging.models import Attachment, Delivery, DeliveryLink, Message
+from messaging.models import AccessRequest, Attachment, Delivery, DeliveryLink, Message, TrustedContact
 from ops.audit_models import AuditEvent
 from ops.backup import backup_create
 from ops.sealed import BackupError
@@ -415,6 +416,7 @@ ADMIN_ACTIONS = {
     ("publishing.PublishingTask", "mark_posted"): EventType.TASK_CHANGED,
     ("accounts.ApiKey", "revoke"): EventType.API_KEY_REVOKED,
     ("messaging.Pause", "end_pauses"): EventType.PAUSE_ENDED,
+    ("messaging.AccessRequest", "refuse_requests"): EventType.ACCESS_REFUSED,
 }
 
 
@@ -456,7 +458,13 @@ def _admin_rows(owner) -> dict:
     key = apikey_create(user=owner, name="k", permissions=["messages:read"]).api_key
     pause = pauses.pause_start(owner=owner, until=timezone.now() + timedelta(days=3), message=message)
     sent, _token = _delivered_with_link(owner, sent_at=timezone.now() - timedelta(days=1))
+    trusted.trusted_access_set(message=delivering, mode="recipients")
+    waiting = trusted.trusted_contact_add(owner=owner, name="Tess", email="tess@example.net", wait_days=3)
+    access = AccessRequest.objects.create(
+        owner=owner, contact=waiting, requested_at=timezone.now(), grant_at=timezone.now() + timedelta(days=3)
+    )
     return {
+        ("messaging.AccessRequest", "refuse_requests"): access,
         ("messaging.Message", "reset_messages"): message,
         ("messaging.Message", "revoke_messages"): message,
         ("messaging.Message", "retry_deliveries"): delivering,
@@ -547,3 +555,58 @@ def test_no_task_row_is_touched_by_the_walk_beyond_its_own(owner):
     event = AuditEvent.objects.get(event_type=EventType.TASK_CREATED)
     assert event.object_id == str(task.pk) and event.extra_data == {"project_id": project.pk}
     assert PublishingTask.objects.count() == 1 and CONTENT[:50] not in _raw_rows()
+
+
+TRUSTED_EMAIL = "secret-trusted-3c1d@example.org"
+
+
+def test_trusted_contacts_write_one_event_each_and_no_address_or_token(owner, mailoutbox):
+    """Named, confirmed, the per-message choice, a request, a refusal, a grant by the job, the one
+    pause, removal: one event each, as the owner's, by the right actor; no row holds the contact's
+    address or their page's token."""
+    walk = Walk()
+    walk.secrets.append(TRUSTED_EMAIL)
+    message, _key = services.message_create(
+        owner=owner, content=CONTENT, initial_delay_months=1, recipients=[{"name": "Rae", "contact": CONTACT}]
+    )
+    walk.step(EventType.TRUSTED_ACCESS_CHANGED, lambda: trusted.trusted_access_set(message=message, mode="recipients"))
+    contact = walk.step(
+        EventType.TRUSTED_CONTACT_ADDED,
+        lambda: trusted.trusted_contact_add(owner=owner, name="Tess", email=TRUSTED_EMAIL, wait_days=2),
+    )
+    token = re.search(r"/t/([A-Za-z0-9_-]+)/", mailoutbox[-1].body).group(1)
+    walk.secrets += [token, TrustedContact.objects.get(pk=contact.pk).token_hash]
+    page = Client(REMOTE_ADDR="203.0.113.20")
+    walk.step(
+        EventType.TRUSTED_CONTACT_VERIFIED,
+        lambda: page.post(reverse("trusted_page", args=[token])),
+        actor_kind=ActorKind.TRUSTED_CONTACT,
+    )
+    contact.refresh_from_db()
+    first = walk.step(
+        EventType.ACCESS_REQUESTED,
+        lambda: trusted.access_request(contact=contact),
+        actor_kind=ActorKind.TRUSTED_CONTACT,
+    )
+    walk.step(EventType.ACCESS_REFUSED, lambda: trusted.access_refuse(request=first))
+    second = trusted.access_request(contact=contact)
+    walk.events.append(AuditEvent.objects.order_by("-id").first())
+    walk.step(
+        EventType.ACCESS_GRANTED,
+        lambda: trusted.access_grants_due(now=second.grant_at),
+        actor_kind=ActorKind.JOB,
+    )
+    services.message_create(
+        owner=owner, content=CONTENT, initial_delay_months=1, recipients=[{"name": "Rae", "contact": CONTACT}]
+    )
+    walk.events.append(AuditEvent.objects.order_by("-id").first())
+    walk.step(
+        EventType.MESSAGE_PAUSED,
+        lambda: page.post(reverse("trusted_pause", args=[token])),
+        actor_kind=ActorKind.TRUSTED_CONTACT,
+    )
+    walk.step(EventType.TRUSTED_CONTACT_REMOVED, lambda: trusted.trusted_contact_remove(contact=contact))
+    raw = _raw_rows()
+    for secret in walk.secrets:
+        assert secret not in raw, f"an audit row holds a secret: {secret[:12]}…"
+    assert all(event.user_id == owner.pk for event in walk.events)

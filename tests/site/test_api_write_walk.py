@@ -103,6 +103,12 @@ CALLS: dict[tuple[str, str], Call] = {
     ("api:messaging-owner-contact-resend", "post"): Call(kwargs=_contact),
     # Sends to every verified contact and stores nothing but its audit event.
     ("api:messaging-owner-contact-test-warning", "post"): Call(outsider=None, changes=False, events=1),
+    ("api:messaging-trusted-contact-list", "post"): Call(
+        body=lambda w: {"name": "Ann", "email": "ann@example.net", "wait_days": 5}, outsider=None
+    ),
+    ("api:messaging-trusted-contact-detail", "delete"): Call(kwargs=lambda w: {"pk": w.trusted_contact.pk}),
+    ("api:messaging-access-request-refuse", "post"): Call(kwargs=lambda w: {"pk": w.access_request.pk}),
+    ("api:messaging-trusted-access", "put"): Call(kwargs=_message, body=lambda w: {"mode": "contact"}),
     ("api:checkin", "post"): Call(outsider=None, events=2),  # an outsider checks in their own messages (none)
     ("api:messaging-message-detail", "put"): Call(kwargs=_message, body=_message_body),
     ("api:messaging-message-detail", "patch"): Call(kwargs=_message, body=lambda w: {"title": "Renamed"}),

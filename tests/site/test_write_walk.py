@@ -150,6 +150,14 @@ WRITES: dict[str, list[Case]] = {
     "messaging:attachment_remove": [
         Case("remove", kwargs=lambda w: {"pk": w.message.pk, "attachment_id": w.attachment.pk})
     ],
+    "messaging:trusted_contacts": [
+        Case("add", body=lambda w: {"name": "Ann", "email": "ann@example.net", "wait_days": "5"}, owned=False)
+    ],
+    "messaging:trusted_contact_remove": [Case("remove", kwargs=lambda w: {"pk": w.trusted_contact.pk})],
+    "messaging:access_refuse": [Case("refuse", kwargs=lambda w: {"pk": w.access_request.pk})],
+    "messaging:trusted_access": [
+        Case("set", kwargs=lambda w: {"pk": w.message.pk}, body=lambda w: {"mode": "contact"})
+    ],
     # The personal check-in URL: its token is the authority, the session is ignored.
     "ping": [Case("check in", kwargs=lambda w: {"token": w.ping_secret}, owned=False, events=2)],
     "ping_message": [
@@ -342,6 +350,21 @@ VIEWER_MAY: dict[str, Allowed] = {
         "a recipient's 'send me a new link': the link's token is the authority, whoever the owner is now "
         "(the new link goes to the recipient's own address)",
         Case("renew", kwargs=lambda w: {"token": w.delivery_token}, owned=False),
+        changes=True,
+    ),
+    "trusted_page": Allowed(
+        "a trusted contact's 'Confirm': the token in the link is the authority, not the session",
+        Case("confirm", kwargs=lambda w: {"token": w.trusted_new_token}, owned=False),
+        changes=True,
+    ),
+    "trusted_request": Allowed(
+        "a trusted contact's 'Request access': the token is the authority (the owner is told and may refuse)",
+        Case("request", kwargs=lambda w: {"token": w.trusted_token}, owned=False),
+        changes=True,
+    ),
+    "trusted_pause": Allowed(
+        "a trusted contact's one pause: the token is the authority (the owner is told)",
+        Case("pause", kwargs=lambda w: {"token": w.trusted_token}, owned=False),
         changes=True,
     ),
     "telegram_webhook": Allowed(

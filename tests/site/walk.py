@@ -25,6 +25,7 @@ from messaging import attachments, delivery_links, links, owner_contacts, pauses
 from messaging import services as messaging_services
 from messaging.models import Attachment, Delivery, DeliveryLink, Message, OwnerContact
 from messaging.pause_models import Pause
+from messaging.trusted_models import AccessRequest, TrustedContact
 from publishing import alerts
 from publishing import services as publishing_services
 from publishing.models import ContentSource, Project, PublishingAlert, PublishingTask
@@ -125,6 +126,12 @@ class World:
     attachment: Attachment  # a file on ``message``: removing it acts on it
     delivered_attachment: Attachment  # a file on a delivered message, on its recipient's page
     delivery_token: str  # that recipient's link: expired, so "send me a new link" acts on it
+    # Trusted contacts (messaging.trusted): a confirmed one with a request waiting (refuse acts on it),
+    # a confirmed one with none (its page's "Request access" and "Pause" act), one not confirmed yet.
+    trusted_contact: TrustedContact | None = None
+    access_request: AccessRequest | None = None
+    trusted_token: str = ""  # the confirmed contact without a request
+    trusted_new_token: str = ""  # the contact not confirmed yet
 
     def telegram_update(self) -> str:
         """The Bot API's update for ``/start TELEGRAM_TOKEN`` from a chat (JSON, as Telegram posts it)."""
@@ -204,7 +211,9 @@ def build_world(owner: User, outsider: User, media_root: Path) -> World:
     telegram_contact.refresh_from_db()
     attachment = attachments.attachment_add(message=message, stream=io.BytesIO(b"%PDF-1.4 walk"), name="plan.pdf")
     delivered_attachment, delivery_token = _delivered(owner)
+    trusted_world = _trusted(owner, message)
     return World(
+        **trusted_world,
         owner=owner,
         outsider=outsider,
         message=message,
@@ -248,3 +257,37 @@ def _delivered(owner: User) -> tuple[Attachment, str]:
     link, token = delivery_links.link_create(delivery=delivery, reason=DeliveryLink.Reason.DELIVERED, now=long_ago)
     delivery_links.link_delivered(link=link, sent_at=long_ago)
     return file, token
+
+
+def _trusted(owner: User, message: Message) -> dict:
+    """The owner's trusted contacts (tokens made here, as the invitation would carry them)."""
+    import secrets
+
+    from messaging import trusted
+
+    trusted.trusted_access_set(message=message, mode="recipients")
+    now = timezone.now()
+    tokens = {name: secrets.token_urlsafe(32) for name in ("waiting", "free", "new")}
+
+    def contact(name: str, email: str, verified: bool) -> TrustedContact:
+        return TrustedContact.objects.create(
+            owner=owner,
+            name=name,
+            email=email,
+            wait_days=7,
+            token_hash=trusted.token_hash(tokens[name]),
+            verified_at=now if verified else None,
+        )
+
+    waiting = contact("waiting", "tess@example.net", True)
+    contact("free", "tom@example.net", True)
+    contact("new", "tia@example.net", False)
+    request = AccessRequest.objects.create(
+        owner=owner, contact=waiting, requested_at=now, grant_at=now + timedelta(days=7)
+    )
+    return {
+        "trusted_contact": waiting,
+        "access_request": request,
+        "trusted_token": tokens["free"],
+        "trusted_new_token": tokens["new"],
+    }
