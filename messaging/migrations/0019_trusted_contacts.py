@@ -12,7 +12,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0017_recipients_side'),
+        ('messaging', '0018_sealed_messages'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
