@@ -313,7 +313,7 @@ def _day_of(value: str | None) -> date | None:
 
 @login_required
 def task_list(request: HttpRequest) -> HttpResponse:
-    tasks = PublishingTask.objects.owned_by(request.user).select_related("project")
+    tasks = PublishingTask.objects.owned_by(request.user).select_related("project", "account")
     filters = TaskFilterForm(request.GET)
     filters.is_valid()  # a bad filter is left out; the valid ones still apply
     if filters.cleaned_data.get("project"):
