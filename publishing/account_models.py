@@ -81,3 +81,29 @@ class NetworkAccount(models.Model):
     def credentials_hint(self) -> str:
         secret = self.access_token or self.app_password
         return "…" + secret[-4:] if secret else ""
+
+
+class MastodonApp(models.Model):
+    """This site's OAuth client on one Mastodon instance (``POST /api/v1/apps``), registered
+    the first time an owner connects an account there and reused for every later one: an
+    instance keeps every app it is given, so registering per connection would leave hundreds.
+    The registration is bound to its redirect URI and scopes, so a change of either (a new
+    ``SITE_URL``) registers again. Site data, not an owner's: no audit event, no owner."""
+
+    # Short enough for one unique index on MySQL (utf8mb4: 4 bytes a character, 3,072 a key).
+    instance_url = models.CharField(_("instance"), max_length=255)
+    redirect_uri = models.CharField(_("redirect URI"), max_length=255)
+    scopes = models.CharField(_("scopes"), max_length=100)
+    client_id = models.CharField(_("client id"), max_length=200)
+    client_secret = EncryptedTextField(_("client secret"))
+    created_at = models.DateTimeField(_("registered at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("Mastodon app registration")
+        verbose_name_plural = _("Mastodon app registrations")
+        constraints = [
+            models.UniqueConstraint(fields=["instance_url", "redirect_uri", "scopes"], name="uniq_mastodon_app"),
+        ]
+
+    def __str__(self) -> str:
+        return self.instance_url

@@ -11,12 +11,15 @@ socket opens. A Bluesky account logs in at the operator's PDS (``PUBLISHING_BLUE
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from cradle_site.audit_vocabulary import EventType
-from cradle_site.outbound import UnsafeURL, check_url_syntax
+from cradle_site.outbound import UnsafeURL, address_is_public, check_url_syntax
+from cradle_site.outbound_rules import ip_literal
 from ops.audit import audit_record
 from publishing import alerts, networks
 from publishing.models import Network, NetworkAccount, Project, PublishingTask
@@ -44,6 +47,11 @@ def mastodon_instance_url(url: str) -> str:
         raise ValidationError({"instance_url": str(exc)}) from None
     if not url.lower().startswith("https://") and not _allow_http():
         raise ValidationError({"instance_url": _("Give the instance's https:// address.")})
+    # An address literal is judged here, at once; a name is judged where the socket opens
+    # (cradle_site.outbound), so a name that resolves to a private address is refused too.
+    address = ip_literal(urlsplit(url).hostname or "")
+    if address is not None and not address_is_public(address) and not _allow_http():
+        raise ValidationError({"instance_url": _("That is a private address, not a public Mastodon server.")})
     return url
 
 

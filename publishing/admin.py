@@ -13,6 +13,7 @@ from cradle_site.replica import ReplicaListMixin
 from publishing import folders, scan_runs, services
 from publishing.models import (
     ContentSource,
+    MastodonApp,
     NetworkAccount,
     Project,
     PublishingAlert,
@@ -123,6 +124,24 @@ class ContentSourceAdmin(admin.ModelAdmin):
         for source in sources:
             scan_runs.source_scan_request(source=source)
         self.message_user(request, _("%(n)s scans queued.") % {"n": len(sources)}, messages.SUCCESS)
+
+
+@admin.register(MastodonApp)
+class MastodonAppAdmin(admin.ModelAdmin):
+    """This site's registrations on Mastodon instances (publishing.mastodon_oauth): read only.
+    The client secret is never shown; the connect flow registers, and a registration stays
+    (the accounts connected through it were given tokens for it)."""
+
+    list_display = ["instance_url", "client_id", "scopes", "created_at"]
+    search_fields = ["instance_url"]
+    exclude = ["client_secret"]
+    readonly_fields = ["instance_url", "redirect_uri", "scopes", "client_id", "created_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(NetworkAccount)

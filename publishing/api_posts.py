@@ -5,6 +5,11 @@ Writing posts needs ``tasks:create`` for a new one and ``publishing:write`` to c
 delete one; everything is owner-scoped through ``owned_by`` / ``get_owned_or_404``. A text
 X would refuse is a 400 naming the post and the reason (``posts[1].text``: "Too long for X:
 it counts 291 of 280 characters ...").
+
+A new post may go to several networks (issue 19): ``accounts`` (the project's connected
+Mastodon and Bluesky accounts) and ``to_x``; it becomes one post per network (the first
+answered, the others under ``copies``), and its text must fit every chosen network
+(``publishing.networks``: a 400 on ``posts[n].text`` names the network that refuses it).
 """
 
 from __future__ import annotations
@@ -16,10 +21,10 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cradle_site.querysets import get_owned_or_404
-from publishing import composer, services, uploads, x_text
+from cradle_site.querysets import MAX_ID, get_owned_or_404
+from publishing import composer, networks, services, uploads, x_text
 from publishing.content import ALT_TEXT_LIMIT
-from publishing.models import Project, PublishingTask
+from publishing.models import Network, NetworkAccount, Project, PublishingTask
 
 
 class MediaIn(serializers.Serializer):
@@ -42,6 +47,32 @@ class ThreadCreateIn(ThreadIn):
     priority = serializers.IntegerField(
         required=False, default=0, min_value=services.PRIORITY_MIN, max_value=services.PRIORITY_MAX
     )
+    accounts = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        required=False,
+        default=None,
+        max_length=50,
+        help_text="Connected Mastodon / Bluesky accounts of the project (ids) the post also goes to; "
+        "leave out for X alone. Each becomes its own post, answered under copies.",
+    )
+    to_x = serializers.BooleanField(required=False, default=True, help_text="With accounts: the project's X too.")
+    spoiler_text = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=500, help_text="Mastodon's content warning."
+    )
+    visibility = serializers.ChoiceField(
+        choices=NetworkAccount.Visibility.choices, required=False, default="", help_text="Mastodon's."
+    )
+
+
+def _accounts(request, project: Project, ids: list[int] | None) -> list[NetworkAccount] | None:
+    """The chosen accounts, the caller's and the project's only; a 400 naming ``accounts`` otherwise."""
+    if ids is None:
+        return None
+    ids = list(dict.fromkeys(ids))
+    found = NetworkAccount.objects.owned_by(request.user).filter(project=project).in_bulk(ids)
+    if len(found) != len(ids):
+        raise ValidationError({"accounts": ["Choose accounts connected to this project."]})
+    return [found[pk] for pk in ids]
 
 
 def _posts(data: dict) -> list[composer.PostIn]:
@@ -50,16 +81,27 @@ def _posts(data: dict) -> list[composer.PostIn]:
 
 def post_data(task: PublishingTask, replies=None) -> dict:
     posts = composer.posts_of(task, replies)
+    account = task.account if task.account_id else None
+    network = account.network if account is not None else Network.X
+    limits = account.limits if account is not None else None
     return {
         "id": task.pk,
         "project": task.project_id,
+        "account": task.account_id,
+        "network": network,
         "status": task.status,
         "scheduled_at": task.scheduled_at,
         "too_long": task.too_long,
         "posted_id": task.posted_id,
         "version": task.version,
         "posts": [
-            {"text": p.text, "weighted_length": x_text.measure(p.text).weighted_length, "media": p.media} for p in posts
+            {
+                "text": p.text,
+                "weighted_length": x_text.measure(p.text).weighted_length,
+                "length": networks.measure(network, p.text, limits=limits).length,
+                "media": p.media,
+            }
+            for p in posts
         ],
     }
 
@@ -69,12 +111,17 @@ PostOut = inline_serializer(
     {
         "id": serializers.IntegerField(),
         "project": serializers.IntegerField(),
+        "account": serializers.IntegerField(allow_null=True, help_text="None: the project's X."),
+        "network": serializers.ChoiceField(choices=Network.choices),
         "status": serializers.ChoiceField(choices=PublishingTask.Status.choices),
         "scheduled_at": serializers.DateTimeField(),
         "too_long": serializers.BooleanField(),
         "posted_id": serializers.CharField(),
         "version": serializers.IntegerField(),
         "posts": serializers.ListField(child=serializers.DictField()),
+        "copies": serializers.ListField(
+            child=serializers.DictField(), required=False, help_text="On create: the other networks' posts."
+        ),
     },
 )
 
@@ -91,16 +138,25 @@ class PostList(APIView):
         if project is None:
             raise ValidationError({"project": ["No such project."]})
         task = composer.post_create(
-            project=project, posts=_posts(values), scheduled_at=values["scheduled_at"], priority=values["priority"]
+            project=project,
+            posts=_posts(values),
+            scheduled_at=values["scheduled_at"],
+            priority=values["priority"],
+            accounts=_accounts(request, project, values["accounts"]),
+            to_x=values["to_x"],
+            spoiler_text=values["spoiler_text"],
+            visibility=values["visibility"],
         )
-        return Response(post_data(task), status=status.HTTP_201_CREATED)
+        answer = post_data(task)
+        answer["copies"] = [post_data(copy) for copy in getattr(task, "copies", [])]
+        return Response(answer, status=status.HTTP_201_CREATED)
 
 
 class PostDetail(APIView):
     scope_area = "publishing"
 
     def _task(self, request, pk: int) -> PublishingTask:
-        return get_owned_or_404(PublishingTask.objects.select_related("project"), request.user, pk=pk)
+        return get_owned_or_404(PublishingTask.objects.select_related("project", "account"), request.user, pk=pk)
 
     @extend_schema(responses=PostOut)
     def get(self, request, pk: int):
@@ -127,7 +183,7 @@ class PostDuplicate(APIView):
 
     @extend_schema(request=None, responses={201: PostOut})
     def post(self, request, pk: int):
-        task = get_owned_or_404(PublishingTask.objects.select_related("project"), request.user, pk=pk)
+        task = get_owned_or_404(PublishingTask.objects.select_related("project", "account"), request.user, pk=pk)
         return Response(post_data(composer.post_duplicate(task=task)), status=status.HTTP_201_CREATED)
 
 

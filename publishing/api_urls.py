@@ -1,6 +1,6 @@
 from django.urls import path
 
-from publishing import api, api_posts
+from publishing import api, api_accounts, api_posts
 
 urlpatterns = [
     path("publishing/projects", api.ProjectList.as_view(), name="publishing_projects"),
@@ -11,6 +11,18 @@ urlpatterns = [
         name="publishing_project_alert_webhook_secret",
     ),
     path("publishing/projects/<int:pk>/sources", api.SourceList.as_view(), name="publishing_sources"),
+    path("publishing/projects/<int:pk>/accounts", api_accounts.AccountList.as_view(), name="publishing_accounts"),
+    path(
+        "publishing/projects/<int:pk>/accounts/bluesky",
+        api_accounts.BlueskyConnect.as_view(),
+        name="publishing_account_bluesky",
+    ),
+    path(
+        "publishing/projects/<int:pk>/accounts/mastodon",
+        api_accounts.MastodonConnect.as_view(),
+        name="publishing_account_mastodon",
+    ),
+    path("publishing/accounts/<int:pk>", api_accounts.AccountDetail.as_view(), name="publishing_account"),
     path("publishing/sources/<int:pk>", api.SourceDetail.as_view(), name="publishing_source"),
     path("publishing/sources/<int:pk>/scan", api.SourceScan.as_view(), name="publishing_source_scan"),
     path("publishing/tasks", api.TaskList.as_view(), name="publishing_tasks"),

@@ -173,9 +173,14 @@ def post_update(*, task: PublishingTask, posts: list[PostIn], scheduled_at: date
         raise StateError(_("Part of this thread is already on X; it can no longer be edited."))
     services._check_scheduled_at(scheduled_at)
     services._check_not_past(scheduled_at)
-    contents, media_hash = _thread_content(task.project.owner_id, posts)
+    # A Mastodon or Bluesky copy is checked against its own network's rules, and keeps its
+    # content warning and visibility (issue 19); an X task as before.
+    account = task.account if task.account_id else None
+    contents, media_hash = _thread_content(task.project.owner_id, posts, [account] if account else None)
+    head = dict(contents[0])
+    head.update({k: v for k, v in (task.content_data or {}).items() if k in ("spoiler_text", "visibility")})
     changes = {
-        "content_data": contents[0],
+        "content_data": head,
         "content_hash": text_hash(contents[0]["text"]),
         "media_hash": media_hash,
         "reply_count": len(contents) - 1,

@@ -104,3 +104,31 @@ class TaskChangeForm(forms.Form):
     scheduled_at = forms.DateTimeField(
         label=_("Scheduled for"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
+
+
+class MastodonConnectForm(forms.Form):
+    instance_url = forms.CharField(
+        label=_("Your Mastodon instance"),
+        max_length=255,
+        help_text=_("The server your account is on, e.g. mastodon.social. You approve Cradle there."),
+        widget=forms.TextInput(attrs={"placeholder": "mastodon.social", "autocomplete": "url", "inputmode": "url"}),
+    )
+
+
+class BlueskyConnectForm(forms.Form):
+    handle = forms.CharField(
+        label=_("Bluesky handle"),
+        max_length=253,
+        widget=forms.TextInput(attrs={"placeholder": "alice.bsky.social", "autocomplete": "username"}),
+    )
+    app_password = forms.CharField(
+        label=_("App password"),
+        max_length=100,
+        strip=True,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+        help_text=_(
+            "An app password is a separate password for one app: it can post but cannot change your account, "
+            "and you can revoke it at any time. Make one in Bluesky under Settings → Privacy and security → "
+            "App passwords; never give Cradle your main password."
+        ),
+    )

@@ -664,5 +664,5 @@ class PublishingLog(models.Model):
         super().save(*args, **kwargs)
 
 
-from publishing.account_models import NetworkAccount  # noqa: E402,F401  (Mastodon and Bluesky accounts)
+from publishing.account_models import MastodonApp, NetworkAccount  # noqa: E402,F401  (Mastodon and Bluesky accounts)
 from publishing.alert_models import PublishingAlert  # noqa: E402,F401  (the alerts' outbox)

@@ -12,9 +12,10 @@ from pathlib import PurePosixPath
 
 from django.urls import reverse
 
-from publishing import x_text
+from publishing import networks, x_text
 from publishing.composer import PostIn, posts_of
-from publishing.models import PublishingTask, ThreadReply
+from publishing.content import X_TEXT_LIMIT
+from publishing.models import Network, PublishingTask, ThreadReply
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v"}
 
@@ -35,6 +36,7 @@ class PostShown:
     fits: bool
     reason: str
     posted_id: str = ""
+    limit: int = X_TEXT_LIMIT
 
 
 def _kind(path: str) -> str:
@@ -46,11 +48,14 @@ def _media_url(path: str) -> str:
     return reverse("publishing:media_file", kwargs={"path": path})
 
 
-def posts_shown(posts: list[PostIn], posted_ids: list[str] | None = None) -> list[PostShown]:
-    """``posts`` as the preview draws them; media paths are as the owner sees them."""
+def posts_shown(
+    posts: list[PostIn], posted_ids: list[str] | None = None, *, network: str = Network.X, limits: dict | None = None
+) -> list[PostShown]:
+    """``posts`` as the preview draws them, counted as ``network`` counts (with an instance's
+    ``limits``: Mastodon's); media paths are as the owner sees them."""
     shown = []
     for n, post in enumerate(posts):
-        counted = x_text.measure(post.text)
+        counted = networks.measure(network, post.text, limits=limits)
         media = [
             MediaShown(_media_url(m["path"]), m.get("alt_text", ""), _kind(m["path"]))
             for m in post.media
@@ -61,9 +66,10 @@ def posts_shown(posts: list[PostIn], posted_ids: list[str] | None = None) -> lis
                 position=n,
                 segments=x_text.segments(post.text),
                 media=media,
-                weighted_length=counted.weighted_length,
+                weighted_length=counted.length,
                 fits=counted.fits,
-                reason=x_text.too_long_reason(post.text),
+                reason=networks.too_long_reason(network, post.text, limits=limits),
+                limit=counted.limit,
                 posted_id=(posted_ids or [])[n] if posted_ids and n < len(posted_ids) else "",
             )
         )
@@ -74,4 +80,10 @@ def task_shown(task: PublishingTask, replies: list[ThreadReply] | None = None) -
     """A queued task's posts; ``replies`` prefetched by the caller (the queue page) saves a query."""
     if replies is None:
         replies = list(task.replies.order_by("position")) if task.reply_count else []
-    return posts_shown(posts_of(task, replies), [task.posted_id] + [r.posted_id for r in replies])
+    account = task.account if task.account_id else None
+    return posts_shown(
+        posts_of(task, replies),
+        [task.posted_id] + [r.posted_id for r in replies],
+        network=account.network if account else Network.X,
+        limits=account.limits if account else None,
+    )

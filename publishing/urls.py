@@ -1,6 +1,6 @@
 from django.urls import path
 
-from publishing import views, views_calendar, views_composer, views_removal, views_sources
+from publishing import views, views_calendar, views_composer, views_networks, views_removal, views_sources
 
 app_name = "publishing"
 
@@ -17,6 +17,10 @@ urlpatterns = [
     path("projects/<int:pk>/x/connect/", views.x_connect, name="x_connect"),
     path("projects/<int:pk>/x/disconnect/", views.x_disconnect, name="x_disconnect"),
     path("x/callback/", views.x_callback, name="x_callback"),
+    path("projects/<int:pk>/mastodon/connect/", views_networks.mastodon_connect, name="mastodon_connect"),
+    path("mastodon/callback/", views_networks.mastodon_callback, name="mastodon_callback"),
+    path("projects/<int:pk>/bluesky/connect/", views_networks.bluesky_connect, name="bluesky_connect"),
+    path("network-accounts/<int:pk>/disconnect/", views_networks.account_disconnect, name="account_disconnect"),
     path("projects/<int:pk>/archive/", views_removal.project_archive, name="project_archive"),
     path("projects/<int:pk>/delete/", views_removal.project_delete, name="project_delete"),
     path("sources/<int:pk>/", views_sources.source_edit, name="source_edit"),

@@ -4,7 +4,9 @@ and every page that takes a POST is behind ``writer_required`` (a viewer gets 40
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -25,8 +27,16 @@ from cradle_site.keyset import keyset_page
 from cradle_site.querysets import get_owned_or_404
 from cradle_site.roles import writer_required
 from publishing import alerts, composer, drive_oauth, evergreen, folders, scan_runs, services, task_counts, x_oauth
-from publishing.forms import CredentialsForm, ProjectForm, SourceForm, TaskChangeForm, TaskFilterForm
-from publishing.models import ContentSource, Project, PublishingAlert, PublishingLog, PublishingTask
+from publishing.forms import (
+    BlueskyConnectForm,
+    CredentialsForm,
+    MastodonConnectForm,
+    ProjectForm,
+    SourceForm,
+    TaskChangeForm,
+    TaskFilterForm,
+)
+from publishing.models import ContentSource, NetworkAccount, Project, PublishingAlert, PublishingLog, PublishingTask
 from publishing.preview import task_shown
 
 PAGE_SIZE = 50
@@ -132,6 +142,11 @@ def _detail_context(project: Project, **extra) -> dict:
         "drive_available": drive_oauth.is_configured(),
         "x_oauth_available": x_oauth.is_configured(),
         "open_alerts": PublishingAlert.objects.filter(project=project, open_marker=True).order_by("opened_at"),
+        # A project holds a handful of accounts (one per network and handle): no pages needed.
+        "network_accounts": list(NetworkAccount.objects.filter(project=project).order_by("network", "handle")),
+        "mastodon_form": MastodonConnectForm(),
+        "bluesky_form": BlueskyConnectForm(),
+        "bluesky_pds": urlsplit(settings.PUBLISHING_BLUESKY_PDS_URL).netloc,
         **extra,
     }
 
@@ -298,7 +313,7 @@ def _day_of(value: str | None) -> date | None:
 
 @login_required
 def task_list(request: HttpRequest) -> HttpResponse:
-    tasks = PublishingTask.objects.owned_by(request.user).select_related("project")
+    tasks = PublishingTask.objects.owned_by(request.user).select_related("project", "account")
     filters = TaskFilterForm(request.GET)
     filters.is_valid()  # a bad filter is left out; the valid ones still apply
     if filters.cleaned_data.get("project"):

@@ -4,7 +4,11 @@ deleting and duplicating, and the owner's media shown to the preview.
 The page works without JavaScript: "Add a reply", "Remove" and "Preview" submit the form
 and the page comes back with what was written (uploaded files are saved into the owner's
 folder at once and kept as paths, so nothing is uploaded twice). ``composer.js`` adds the
-live counter (X's own twitter-text) and the live preview text. The rules are
+live counters and the live preview text: one counter per chosen network (X's own
+twitter-text; Mastodon's count with links as the instance's URL weight and its own limit;
+Bluesky's 300 graphemes by ``Intl.Segmenter``), and a preview per network. The networks
+are chosen by ``to_x`` and ``account`` checkboxes (``networks_shown`` says the chooser was
+on the page: without it a form is X alone, as before issue 19). The rules are
 ``publishing.composer``'s; this module only reads the form and shows the answers.
 """
 
@@ -25,13 +29,15 @@ from django.views.decorators.http import require_POST
 from cradle_site.errors import StateError
 from cradle_site.querysets import get_owned_or_404
 from cradle_site.roles import writer_required
-from publishing import composer, folders, uploads
+from publishing import composer, folders, networks, uploads
 from publishing.composer import PostIn
-from publishing.models import Project, PublishingTask
+from publishing.models import Network, NetworkAccount, Project, PublishingTask
 from publishing.preview import posts_shown, task_shown
 from publishing.sources import SourceError
 
 MAX_FILES_PER_POST = composer.MAX_IMAGES
+# The chooser lists a user's connected accounts; a bound keeps the page small whatever they hold.
+MAX_ACCOUNTS_SHOWN = 100
 
 
 def _read_posts(request: HttpRequest, errors: dict[str, list[str]]) -> list[PostIn]:
@@ -75,8 +81,67 @@ def _scheduled_at(request: HttpRequest, errors: dict) -> datetime | None:
         return None
 
 
-def _render(request, *, task=None, projects, posts, errors, project_id=None, scheduled="", status=200):
+def _accounts_of(request: HttpRequest, projects: list[Project], task: PublishingTask | None) -> list[NetworkAccount]:
+    """The accounts the chooser offers: every connected account of the owner's projects (the
+    page shows those of the chosen project). Editing a copy changes its text, not its network."""
+    if task is not None:
+        return []
+    accounts = NetworkAccount.objects.owned_by(request.user).filter(project__in=projects).order_by("network", "handle")
+    accounts = list(accounts[:MAX_ACCOUNTS_SHOWN])
+    for account in accounts:
+        rules = networks.RULES[account.network]
+        account.text_limit = rules.limit(account.limits)
+        account.url_weight = int(
+            (account.limits or {}).get("characters_reserved_per_url") or networks.MASTODON_URL_WEIGHT
+        )
+    return accounts
+
+
+def _read_targets(request: HttpRequest, accounts: list[NetworkAccount]) -> tuple[bool, list[NetworkAccount] | None]:
+    """``(to_x, accounts)`` as the chooser sent them. A form without the chooser (an older
+    page, a script) is X alone, as before issue 19; so is X with no other account ticked."""
+    if not request.POST.get("networks_shown"):
+        return True, None
+    to_x = request.POST.get("to_x") == "1"
+    wanted = set(request.POST.getlist("account"))
+    chosen = [a for a in accounts if str(a.pk) in wanted]
+    if len(chosen) != len(wanted):
+        chosen.append(NetworkAccount(pk=0, project_id=0))  # not the owner's: composer._targets refuses it
+    if to_x and not chosen:
+        return True, None
+    return to_x, chosen
+
+
+def _network_previews(posts: list[PostIn], accounts: list[NetworkAccount], chosen_ids: set[int]) -> list[dict]:
+    return [
+        {
+            "account": account,
+            "posts": posts_shown(posts, network=account.network, limits=account.limits),
+            "chosen": account.pk in chosen_ids,
+        }
+        for account in accounts
+    ]
+
+
+def _render(
+    request,
+    *,
+    task=None,
+    projects,
+    posts,
+    errors,
+    project_id=None,
+    scheduled="",
+    status=200,
+    accounts=(),
+    to_x=True,
+    chosen_ids=frozenset(),
+    spoiler_text="",
+    visibility="",
+):
     general = [m for key, reasons in errors.items() if not key.startswith("posts[") for m in reasons]
+    account = task.account if task is not None and task.account_id else None
+    network = account.network if account else Network.X
     context = {
         "task": task,
         "projects": projects,
@@ -86,20 +151,35 @@ def _render(request, *, task=None, projects, posts, errors, project_id=None, sch
         "post_count": len(posts),
         "max_posts": composer.MAX_POSTS,
         "general_errors": general,
-        "preview": posts_shown(posts),
+        "preview": posts_shown(posts, network=network, limits=account.limits if account else None),
         "preview_name": next((p.name for p in projects if p.pk == project_id), projects[0].name if projects else ""),
+        # Issue 19: the networks the post goes to, each with its counter and its preview.
+        "accounts": accounts,
+        "to_x": to_x,
+        "chosen_ids": chosen_ids,
+        "network_previews": _network_previews(posts, list(accounts), set(chosen_ids)),
+        "task_account": account,
+        "spoiler_text": spoiler_text,
+        "visibility": visibility,
+        "visibilities": NetworkAccount.Visibility.choices,
     }
     return render(request, "publishing/composer.html", context, status=status)
 
 
 def _handle(request: HttpRequest, task: PublishingTask | None) -> HttpResponse:
     projects = list(Project.objects.owned_by(request.user).order_by("name"))
+    accounts = _accounts_of(request, projects, task)
     if request.method != "POST":
         posts = composer.posts_of(task) if task else [PostIn()]
         project_id = task.project_id if task else (projects[0].pk if projects else None)
-        return _render(request, task=task, projects=projects, posts=posts, errors={}, project_id=project_id)
+        return _render(
+            request, task=task, projects=projects, posts=posts, errors={}, project_id=project_id, accounts=accounts
+        )
     errors: dict[str, list[str]] = {}
     posts = _read_posts(request, errors)
+    to_x, chosen = _read_targets(request, accounts)
+    spoiler_text = request.POST.get("spoiler_text", "").strip()
+    visibility = request.POST.get("visibility", "")
     scheduled_at = _scheduled_at(request, errors)
     project = task.project if task else next((p for p in projects if str(p.pk) == request.POST.get("project")), None)
     action = request.POST.get("action", "save")
@@ -115,7 +195,21 @@ def _handle(request: HttpRequest, task: PublishingTask | None) -> HttpResponse:
         else:
             try:
                 if task is None:
-                    saved = composer.post_create(project=project, posts=posts, scheduled_at=scheduled_at)
+                    saved = composer.post_create(
+                        project=project,
+                        posts=posts,
+                        scheduled_at=scheduled_at,
+                        accounts=chosen,
+                        to_x=to_x,
+                        spoiler_text=spoiler_text,
+                        visibility=visibility,
+                    )
+                    if getattr(saved, "copies", None):
+                        messages.success(
+                            request,
+                            _("Queued for %(n)s networks: each is published on its own.")
+                            % {"n": 1 + len(saved.copies)},
+                        )
                     messages.success(request, _("Post queued."))
                 else:
                     saved = composer.post_update(task=task, posts=posts, scheduled_at=scheduled_at)
@@ -135,6 +229,11 @@ def _handle(request: HttpRequest, task: PublishingTask | None) -> HttpResponse:
         project_id=project.pk if project else None,
         scheduled=request.POST.get("scheduled_at", ""),
         status=400 if errors else 200,
+        accounts=accounts,
+        to_x=to_x,
+        chosen_ids=frozenset(a.pk for a in chosen or [] if a.pk),
+        spoiler_text=spoiler_text,
+        visibility=visibility,
     )
 
 
@@ -147,7 +246,7 @@ def compose(request: HttpRequest) -> HttpResponse:
 @login_required
 @writer_required
 def post_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    task = get_owned_or_404(PublishingTask.objects.select_related("project"), request.user, pk=pk)
+    task = get_owned_or_404(PublishingTask.objects.select_related("project", "account"), request.user, pk=pk)
     if task.status not in composer.EDITABLE or task.posted_id:
         messages.error(request, _("Only pending or failed posts can be edited."))
         return redirect("publishing:post_preview", pk=task.pk)
@@ -156,7 +255,7 @@ def post_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def post_preview(request: HttpRequest, pk: int) -> HttpResponse:
-    task = get_owned_or_404(PublishingTask.objects.select_related("project"), request.user, pk=pk)
+    task = get_owned_or_404(PublishingTask.objects.select_related("project", "account"), request.user, pk=pk)
     context = {
         "task": task,
         "preview": task_shown(task),
@@ -185,7 +284,7 @@ def post_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @writer_required
 def post_duplicate(request: HttpRequest, pk: int) -> HttpResponse:
-    task = get_owned_or_404(PublishingTask.objects.select_related("project"), request.user, pk=pk)
+    task = get_owned_or_404(PublishingTask.objects.select_related("project", "account"), request.user, pk=pk)
     copy = composer.post_duplicate(task=task)
     messages.success(request, _("Copy queued: edit it or leave it at its slot."))
     return redirect("publishing:post_edit", pk=copy.pk)

@@ -75,6 +75,10 @@ NOT_PAGES = {
     "x_connect",
     "x_disconnect",
     "x_callback",  # X's redirect back, the same
+    "mastodon_connect",
+    "mastodon_callback",  # the instance's redirect back, the same
+    "bluesky_connect",
+    "account_disconnect",
     "source_scan_status",  # JSON for the scan progress poll
     "source_template_preview",  # POST: JSON for the source page's live preview
     "project_archive",  # POST only

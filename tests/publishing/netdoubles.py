@@ -8,7 +8,17 @@ Mastodon (``MastodonDouble``): ``GET /api/v2/instance`` (its limits),
 ``description``), ``POST /api/v1/statuses`` (``in_reply_to_id``, ``media_ids[]``,
 ``spoiler_text``, ``visibility``). A repeated ``Idempotency-Key`` from the same token gets the
 status it already made, as Mastodon does, and creates nothing. A bearer token it was not
-given answers 401. ``rate_limit_until`` (epoch seconds) answers status posts 429 with
+given answers 401.
+
+Its OAuth side, with the request shapes of Mastodon's Doorkeeper: ``POST /api/v1/apps``
+(form ``client_name``, ``redirect_uris``, ``scopes``, ``website``; answers ``client_id`` and
+``client_secret``), ``GET /.well-known/oauth-authorization-server`` (RFC 8414, as 4.3+),
+``GET /oauth/authorize`` (``response_type=code``, ``client_id``, ``redirect_uri``, ``scope``,
+``state``; an app's own redirect URI and scopes only; the owner's consent is
+``consent_acct``: it answers 302 to the redirect URI with a single-use ``code`` and the
+``state``, or ``error=access_denied`` when ``consent_acct`` is empty) and ``POST /oauth/token``
+(``grant_type=authorization_code`` with the app's id and secret, the code and the same
+redirect URI; the token it answers is then accepted as that account's bearer token). ``rate_limit_until`` (epoch seconds) answers status posts 429 with
 ``X-RateLimit-Reset`` until then.
 
 Bluesky (``BlueskyDouble``): ``com.atproto.server.createSession`` / ``getSession`` /
@@ -29,7 +39,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 from tests.publishing.xdouble import _multipart_files
 
@@ -136,6 +146,119 @@ class MastodonDouble(_Double):
         self.media: dict[str, tuple[str, str]] = {}  # media id -> (sha256, description)
         self.idempotent: dict[tuple[str, str], dict] = {}  # (token, key) -> status
         self.replayed = 0
+        self.apps: dict[str, dict] = {}  # client id -> {"client_secret", "redirect_uris", "scopes", "name"}
+        self.codes: dict[str, dict] = {}  # code -> {"client_id", "redirect_uri", "scope", "acct"}
+        self.consent_acct = "bob"  # who approves on the authorize page; "" says no
+
+    def _form(self, headers, body) -> dict:
+        if "json" in (headers.get("Content-Type") or ""):
+            return json.loads(body or b"{}")
+        return {k: v[0] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()}
+
+    def _oauth(self, method, path, query, headers, body):
+        """The OAuth endpoints; None for any other path."""
+        if path == "/.well-known/oauth-authorization-server":
+            return (
+                200,
+                {
+                    "issuer": self.url + "/",
+                    "authorization_endpoint": self.url + "/oauth/authorize",
+                    "token_endpoint": self.url + "/oauth/token",
+                    "revocation_endpoint": self.url + "/oauth/revoke",
+                    "app_registration_endpoint": self.url + "/api/v1/apps",
+                    "scopes_supported": ["read", "write", "read:accounts", "write:statuses", "write:media"],
+                    "response_types_supported": ["code"],
+                    "grant_types_supported": ["authorization_code", "client_credentials"],
+                    "code_challenge_methods_supported": ["S256"],
+                    "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+                },
+                {},
+            )
+        if path == "/api/v1/apps" and method == "POST":
+            form = self._form(headers, body)
+            uris = [u for u in (form.get("redirect_uris") or "").split("\n") if u]
+            if not form.get("client_name") or not uris:
+                return 422, {"error": "Validation failed: Application name can't be blank"}, {}
+            with self.lock:
+                client_id = "cid-" + self.new_id()
+                app = {
+                    "client_secret": "csecret-" + self.new_id(),
+                    "redirect_uris": uris,
+                    "scopes": (form.get("scopes") or "read").split(),
+                    "name": form["client_name"],
+                }
+                self.apps[client_id] = app
+            return (
+                200,
+                {
+                    "id": self.new_id(),
+                    "name": app["name"],
+                    "website": form.get("website"),
+                    "scopes": app["scopes"],
+                    "redirect_uri": "\n".join(uris),
+                    "redirect_uris": uris,
+                    "client_id": client_id,
+                    "client_secret": app["client_secret"],
+                    "vapid_key": "BCk-QqERU0q-CfYZjcuB6lnyyOYfJ2AifKqfeGIm7Z-HiTU5T9eTG5GxVA0_OH5mMlI4UkkDTpaZwozy0TzdZ2M=",
+                },
+                {},
+            )
+        if path == "/oauth/authorize" and method == "GET":
+            q = {k: v[0] for k, v in query.items()}
+            app = self.apps.get(q.get("client_id", ""))
+            scopes = (q.get("scope") or "").split()
+            if (
+                app is None
+                or q.get("response_type") != "code"
+                or q.get("redirect_uri") not in app["redirect_uris"]
+                or not scopes
+                or not set(scopes) <= set(app["scopes"])
+            ):
+                return 400, {"error": "invalid_request"}, {}
+            sep = "&" if "?" in q["redirect_uri"] else "?"
+            state = f"&state={quote(q['state'])}" if q.get("state") else ""
+            if not self.consent_acct:
+                return 302, {}, {"Location": f"{q['redirect_uri']}{sep}error=access_denied{state}"}
+            with self.lock:
+                code = "code-" + self.new_id()
+                self.codes[code] = {
+                    "client_id": q["client_id"],
+                    "redirect_uri": q["redirect_uri"],
+                    "scope": " ".join(scopes),
+                    "acct": self.consent_acct,
+                }
+            return 302, {}, {"Location": f"{q['redirect_uri']}{sep}code={code}{state}"}
+        if path == "/oauth/token" and method == "POST":
+            form = self._form(headers, body)
+            with self.lock:
+                grant = self.codes.pop(form.get("code") or "", None)  # a code works once
+                app = self.apps.get(form.get("client_id") or "")
+                if (
+                    form.get("grant_type") != "authorization_code"
+                    or grant is None
+                    or app is None
+                    or app["client_secret"] != form.get("client_secret")
+                    or grant["client_id"] != form.get("client_id")
+                    or grant["redirect_uri"] != form.get("redirect_uri")
+                ):
+                    return (
+                        400,
+                        {"error": "invalid_grant", "error_description": "The provided authorization grant is invalid"},
+                        {},
+                    )
+                token = "mastodon-oauth-" + self.new_id()
+                self.tokens[token] = grant["acct"]
+            return (
+                200,
+                {
+                    "access_token": token,
+                    "token_type": "Bearer",
+                    "scope": grant["scope"],
+                    "created_at": int(time.time()),
+                },
+                {},
+            )
+        return None
 
     def _account(self, headers) -> str | None:
         auth = headers.get("Authorization") or ""
@@ -143,6 +266,9 @@ class MastodonDouble(_Double):
 
     def route(self, method, path, query, headers, body):
         path = path.rstrip("/")
+        answer = self._oauth(method, path, query, headers, body)
+        if answer is not None:
+            return answer
         if path == "/api/v2/instance":
             statuses = {
                 "max_characters": self.max_characters,

@@ -13,7 +13,7 @@ of every project model as it was; the owner's same call changes something.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -26,7 +26,16 @@ from rest_framework.test import APIClient
 from accounts import scopes
 from accounts.models import User
 from tests.conftest import make_api_client
-from tests.site.walk import CONTACT_CODE, World, build_world, changes, data_and_events, resolved_routes, snapshot
+from tests.site.walk import (
+    CONTACT_CODE,
+    World,
+    build_world,
+    changes,
+    data_and_events,
+    network_doubles,
+    resolved_routes,
+    snapshot,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -155,6 +164,14 @@ CALLS: dict[tuple[str, str], Call] = {
         body=lambda w: {"file": _png_upload()}, outsider=None, changes=False, events=1
     ),
     # A question about a text: nothing is written by anyone.
+    # Against the walk's doubles (tests.site.walk.network_doubles).
+    ("api:publishing_account_bluesky", "post"): Call(
+        kwargs=_project, body=lambda w: {"handle": "alice.bsky.social", "app_password": "app-pass-1234"}
+    ),
+    ("api:publishing_account_mastodon", "post"): Call(
+        kwargs=_project, body=lambda w: {"instance_url": w.mastodon_url, "access_token": "mastodon-token-1"}
+    ),
+    ("api:publishing_account", "delete"): Call(kwargs=lambda w: {"pk": w.network_account.pk}),
     ("api:publishing_length", "post"): Call(body=lambda w: {"text": "Hello"}, outsider=None, changes=False),
 }
 
@@ -198,13 +215,16 @@ OUTSIDER_CASES = [pytest.param(*key, id=f"{key[0]}:{key[1]}") for key, call in C
 
 
 @pytest.fixture
-def world(owner, other_user, tmp_path, settings) -> World:
+def world(owner, other_user, tmp_path, settings) -> Iterator[World]:
     root = (tmp_path / "media").resolve()
     media_root = root / str(owner.pk)  # the owner's own folder (publishing.folders)
     media_root.mkdir(parents=True)
     settings.PUBLISHING_LOCAL_ROOTS = [root]
     cache.clear()
-    return build_world(owner, other_user, media_root)
+    with network_doubles(settings) as (mastodon, _bluesky):
+        world = build_world(owner, other_user, media_root)
+        world.mastodon_url = mastodon.url
+        yield world
 
 
 def _key_client(user: User) -> APIClient:

@@ -19,7 +19,7 @@ elsewhere.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -40,6 +40,7 @@ from tests.site.walk import (
     build_world,
     changes,
     data_and_events,
+    network_doubles,
     resolved_routes,
     snapshot,
 )
@@ -202,6 +203,17 @@ WRITES: dict[str, list[Case]] = {
     ],
     "publishing:drive_disconnect": [Case("disconnect", kwargs=lambda w: {"pk": w.project.pk})],
     "publishing:x_disconnect": [Case("disconnect", kwargs=lambda w: {"pk": w.project.pk})],
+    # Against the walk's Bluesky double (tests.site.walk.network_doubles).
+    "publishing:bluesky_connect": [
+        Case(
+            "connect",
+            kwargs=lambda w: {"pk": w.project.pk},
+            body=lambda w: {"handle": "alice.bsky.social", "app_password": "app-pass-1234"},
+        )
+    ],
+    "publishing:account_disconnect": [
+        Case("disconnect", kwargs=lambda w: {"pk": w.network_account.pk}, body=lambda w: {"confirm": "yes"})
+    ],
     # As for a message's webhook secret: regenerating changes it; showing it changes nothing.
     "publishing:alert_webhook_secret": [
         Case("regenerate", kwargs=lambda w: {"pk": w.project.pk}, body=lambda w: {"do": "regenerate"})
@@ -462,6 +474,10 @@ READS: dict[str, Read] = {
     # The same for X (tests/publishing/test_x_oauth.py).
     "publishing:x_connect": Read(lambda w: {"pk": w.project.pk}),
     "publishing:x_callback": Read(),
+    # The same for Mastodon (tests/publishing/test_network_connect.py): connect registers this
+    # site's app on the instance (site data, not the owner's) and keeps a state in the session.
+    "publishing:mastodon_connect": Read(lambda w: {"pk": w.project.pk}),
+    "publishing:mastodon_callback": Read(),
     "analytics:dashboard": Read(),
     "analytics:project_detail": Read(lambda w: {"pk": w.project.pk}),
     "analytics:project_export": Read(lambda w: {"pk": w.project.pk}),
@@ -504,7 +520,7 @@ OWNED_CASES = [param for param in WRITE_CASES if param.values[1].owned] + [
 
 
 @pytest.fixture
-def world(owner, other_user, tmp_path, settings) -> World:
+def world(owner, other_user, tmp_path, settings) -> Iterator[World]:
     root = (tmp_path / "media").resolve()
     media_root = root / str(owner.pk)  # the owner's own folder (publishing.folders)
     media_root.mkdir(parents=True)
@@ -514,7 +530,10 @@ def world(owner, other_user, tmp_path, settings) -> World:
     )
     cache.clear()  # the check-in page's rate limit counts across tests otherwise
     settings.TELEGRAM_WEBHOOK_SECRET = TELEGRAM_SECRET
-    return build_world(owner, other_user, media_root)
+    with network_doubles(settings) as (mastodon, _bluesky):
+        world = build_world(owner, other_user, media_root)
+        world.mastodon_url = mastodon.url
+        yield world
 
 
 def _as(client, user: User, *, role: str | None = None):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -28,7 +29,7 @@ from messaging.pause_models import Pause
 from messaging.trusted_models import AccessRequest, TrustedContact
 from publishing import alerts
 from publishing import services as publishing_services
-from publishing.models import ContentSource, Project, PublishingAlert, PublishingTask
+from publishing.models import ContentSource, NetworkAccount, Project, PublishingAlert, PublishingTask
 from tests.publishing.conftest import SECRETS, png_bytes
 
 ROOT = Path(settings.BASE_DIR).resolve()
@@ -126,6 +127,8 @@ class World:
     attachment: Attachment  # a file on ``message``: removing it acts on it
     delivered_attachment: Attachment  # a file on a delivered message, on its recipient's page
     delivery_token: str  # that recipient's link: expired, so "send me a new link" acts on it
+    network_account: NetworkAccount  # a connected Bluesky account: disconnecting acts on it
+    mastodon_url: str = ""  # the Mastodon double's, when the walk runs one (network_doubles)
     # Trusted contacts (messaging.trusted): a confirmed one with a request waiting (refuse acts on it),
     # a confirmed one with none (its page's "Request access" and "Pause" act), one not confirmed yet.
     trusted_contact: TrustedContact | None = None
@@ -200,6 +203,10 @@ def build_world(owner: User, outsider: User, media_root: Path) -> World:
     published_task.refresh_from_db()
     evergreen_task.refresh_from_db()
     alerts.alert_open(project_id=project.pk, kind=PublishingAlert.Kind.POST_FAILED)
+    # Made as the connect service would (the doubles may not run while the world is built).
+    network_account = NetworkAccount.objects.create(
+        project=project, network=NetworkAccount.Network.BLUESKY, handle="walk.bsky.social", app_password="app-pw-walk"
+    )
     contact, _link = owner_contacts.contact_add(owner=owner, kind="email", address="alice.phone@example.com")
     OwnerContact.objects.filter(pk=contact.pk).update(code_hash=owner_contacts._code_hash(contact, CONTACT_CODE))
     contact.refresh_from_db()
@@ -236,6 +243,7 @@ def build_world(owner: User, outsider: User, media_root: Path) -> World:
         attachment=attachment,
         delivered_attachment=delivered_attachment,
         delivery_token=delivery_token,
+        network_account=network_account,
     )
 
 
@@ -291,3 +299,16 @@ def _trusted(owner: User, message: Message) -> dict:
         "trusted_token": tokens["free"],
         "trusted_new_token": tokens["new"],
     }
+
+
+@contextmanager
+def network_doubles(settings):
+    """A Mastodon instance and a Bluesky PDS double (tests.publishing.netdoubles) for the
+    connect pages and API: the owner's token and app password there are ``mastodon-token-1``
+    and ``app-pass-1234`` for ``alice.bsky.social``."""
+    from tests.publishing.netdoubles import BlueskyDouble, MastodonDouble
+
+    settings.OUTBOUND_ALLOW_PRIVATE = True  # the doubles listen on 127.0.0.1
+    with MastodonDouble() as mastodon, BlueskyDouble() as bluesky:
+        settings.PUBLISHING_BLUESKY_PDS_URL = bluesky.url
+        yield mastodon, bluesky
