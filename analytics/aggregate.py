@@ -70,7 +70,9 @@ MESSAGE_FIELDS = list(MESSAGE_STATUS_FIELDS.values())
 # to a message's ladder (the warnings before and after it are counted as usual); "owner
 # unreachable on every channel" explains a warning already counted as WARNING_n (staff are
 # told by its StaffAlarm, messaging.escalation); a recipient's delivery page opened, or a new
-# link to it sent, comes after a delivery already counted as DELIVERED (messaging.delivery_links).
+# link to it sent, comes after a delivery already counted as DELIVERED (messaging.delivery_links);
+# a trusted contact's request, its refusal and its grant say why a delivery came early or did
+# not come, and the delivery they lead to is counted as DELIVERED (messaging.trusted).
 NOT_CHARTED = frozenset(
     {
         StatusLog.Status.PAUSED,
@@ -78,6 +80,9 @@ NOT_CHARTED = frozenset(
         StatusLog.Status.OWNER_UNREACHABLE,
         StatusLog.Status.LINK_OPENED,
         StatusLog.Status.LINK_SENT,
+        StatusLog.Status.TRUSTED_REQUESTED,
+        StatusLog.Status.TRUSTED_REFUSED,
+        StatusLog.Status.TRUSTED_GRANTED,
     }
 )
 
