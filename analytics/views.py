@@ -100,24 +100,27 @@ def _utc_text(stored: str) -> str:
     return text + "+00:00"
 
 
-def _keyset_rows(qs, *, time_column: str, tie: str | None, columns: list[str], hour_text: bool):
-    """The rows in (time, ``tie``) order, ``CSV_CHUNK_ROWS`` per query, each query starting
-    after the last row of the one before.
+def _keyset_rows(qs, *, time_column: str, ties: tuple[str, ...], columns: list[str], hour_text: bool):
+    """The rows in (time, *``ties``) order, ``CSV_CHUNK_ROWS`` per query, each query starting
+    after the last row of the one before. ``columns`` start with the time and the ties.
 
     Not one query read through ``iterator()``: MySQLdb stores a whole result in the client
     before the first row comes, so a year of hours (44,000 rows) sat in memory and the
     download started only when all of it had arrived. A chunk is a range read on the unique
-    (time, project) or (time, owner) index, so the first bytes leave after one small query
-    and memory stays one chunk deep however long the range.
+    (time, project, network) or (time, owner) index, so the first bytes leave after one small
+    query and memory stays one chunk deep however long the range.
     """
-    order = [time_column, *([tie] if tie else [])]
+    order = [time_column, *ties]
     after = None
     while True:
         page = qs
         if after is not None:
+            # (time, *ties) > the last row's, spelled out: a later time, or the same time and
+            # the same leading ties with a later next one.
             later = Q(**{f"{time_column}__gt": after[0]})
-            if tie:
-                later |= Q(**{time_column: after[0], f"{tie}__gt": after[1]})
+            for depth in range(len(ties)):
+                same = {time_column: after[0], **{ties[i]: after[i + 1] for i in range(depth)}}
+                later |= Q(**same, **{f"{ties[depth]}__gt": after[depth + 1]})
             page = page.filter(later)
         rows = list(page.order_by(*order).values_list(*columns)[:CSV_CHUNK_ROWS])
         yield rows
@@ -125,7 +128,7 @@ def _keyset_rows(qs, *, time_column: str, tie: str | None, columns: list[str], h
             return
         last = rows[-1]
         moment = datetime.fromisoformat(_utc_text(last[0])) if hour_text else last[0]
-        after = (moment, last[1] if tie else None)
+        after = (moment, *last[1 : 1 + len(ties)])
 
 
 def _csv_chunks(head: list[str], chunks, *, first_is_hour: bool, names: dict[int, str] | None = None):
@@ -193,8 +196,9 @@ def export_csv(request, kind: str, pk: int | None = None):
         else:
             names = dict(_project_queryset().owned_by(request.user).values_list("pk", "name"))
         qs = (AnalyticsDaily if by_day else AnalyticsHourly).objects.filter(project_id__in=list(names))
-        columns = [time_column, "project_id", *PUBLISHING_FIELDS]
-        head = [time_head, "project_id", "project", *PUBLISHING_FIELDS]
+        # A row per project, time and network (X, Mastodon, Bluesky): the network after the project.
+        columns = [time_column, "project_id", "network", *PUBLISHING_FIELDS]
+        head = [time_head, "project_id", "project", "network", *PUBLISHING_FIELDS]
         filename = f"cradle-project-{pk}" if pk else "cradle-publishing"
     if by_day:
         # UTC days: the day rows are UTC days, the picker's dates taken as such.
@@ -204,11 +208,12 @@ def export_csv(request, kind: str, pk: int | None = None):
     if not by_day:
         qs = qs.annotate(hour_text=Cast(time_column, CharField()))
         columns = ["hour_text", *columns[1:]]
-    # One row per owner and time for messages; per project and time for publishing, in project order.
+    # One row per owner and time for messages; per project, network and time for publishing,
+    # in project order.
     chunks = _keyset_rows(
         qs,
         time_column=time_column,
-        tie=None if kind == "messages" else "project_id",
+        ties=() if kind == "messages" else ("project_id", "network"),
         columns=columns,
         hour_text=not by_day,
     )
