@@ -290,7 +290,12 @@ def hourly_aggregate(*, since: datetime, until: datetime) -> AggregateResult:
                 until=until,
             )
             result.message_rows, users = _upsert(
-                MessageHourly, dict(messages), key_fields=MESSAGE_KEY[1], fields=MESSAGE_FIELDS, since=since, until=until
+                MessageHourly,
+                dict(messages),
+                key_fields=MESSAGE_KEY[1],
+                fields=MESSAGE_FIELDS,
+                since=since,
+                until=until,
             )
             if projects:
                 rollup.roll_up_days(publishing_spec, first_day, last_day, owner_ids=projects)
