@@ -290,9 +290,10 @@ def message_series(*, user, rng: SeriesRange) -> list[dict]:
     return _fill(rng, _summed(rng, hourly, daily, {name: Sum(name) for name in MESSAGE_FIELDS}), MESSAGE_FIELDS)
 
 
-def project_totals(*, user, rng: SeriesRange) -> list[dict]:
-    """Every project of ``user`` with its totals in the range, keyed by log status: the range's
-    whole UTC days from the day table, its ragged edges from the hour table (up to three queries)."""
+def project_totals(*, user, rng: SeriesRange, network: str | None = None) -> list[dict]:
+    """Every project of ``user`` with its totals in the range (on ``network`` alone if given),
+    keyed by log status: the range's whole UTC days from the day table, its ragged edges from
+    the hour table (up to three queries)."""
     from publishing.models import Project
 
     sums = {status.value: Sum(column) for status, column in POST_STATUS_FIELDS.items()}
@@ -304,6 +305,8 @@ def project_totals(*, user, rng: SeriesRange) -> list[dict]:
     if cover.hour_spans:
         hours = _any([Q(hour_timestamp__gte=start, hour_timestamp__lt=end) for start, end in cover.hour_spans])
         parts.append(AnalyticsHourly.objects.owned_by(user).filter(hours))
+    if network is not None:
+        parts = [part.filter(network=network) for part in parts]
     zero = {status.value: 0 for status in POST_STATUS_FIELDS}
     by_project: dict[int, dict] = {}
     for part in parts:

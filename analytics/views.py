@@ -21,6 +21,7 @@ from analytics.models import AnalyticsDaily, AnalyticsHourly, MessageDaily, Mess
 from analytics.selectors import HOURLY_MAX_DAYS, message_series, project_totals, publishing_series
 from cradle_site.querysets import get_owned_or_404
 from cradle_site.replica import read_from_replica
+from publishing.models import Network
 
 
 def _project_queryset():
@@ -47,13 +48,15 @@ def dashboard(request):
     form = _range_form(request)
     if form.is_bound and not form.is_valid():
         return _invalid(request, form, "analytics/dashboard.html")
-    rng = form.series_range()
+    rng, network = form.series_range(), form.chosen_network()
+    points = publishing_series(user=request.user, rng=rng, network=network)
     context = {
         "form": form,
         "range": rng,
-        "publishing_charts": publishing_charts(publishing_series(user=request.user, rng=rng), rng),
+        "network_label": Network(network).label if network else "",
+        "publishing_charts": publishing_charts(points, rng),
         "message_charts": message_charts(message_series(user=request.user, rng=rng), rng),
-        "projects": project_totals(user=request.user, rng=rng),
+        "projects": project_totals(user=request.user, rng=rng, network=network),
         "query": request.GET.urlencode(),
         "hourly_max_days": HOURLY_MAX_DAYS,
     }
@@ -68,11 +71,12 @@ def project_detail(request, pk: int):
     form = _range_form(request)
     if form.is_bound and not form.is_valid():
         return _invalid(request, form, "analytics/project_detail.html", project=project)
-    rng = form.series_range()
-    points = publishing_series(user=request.user, rng=rng, project=project)
+    rng, network = form.series_range(), form.chosen_network()
+    points = publishing_series(user=request.user, rng=rng, project=project, network=network)
     context = {
         "form": form,
         "range": rng,
+        "network_label": Network(network).label if network else "",
         "project": project,
         "publishing_charts": publishing_charts(points, rng, prefix=f"p{project.pk}"),
         "totals": {name: sum(p[name] for p in points) for name in POST_STATUS_FIELDS.values()},
@@ -200,6 +204,8 @@ def export_csv(request, kind: str, pk: int | None = None):
         columns = [time_column, "project_id", "network", *PUBLISHING_FIELDS]
         head = [time_head, "project_id", "project", "network", *PUBLISHING_FIELDS]
         filename = f"cradle-project-{pk}" if pk else "cradle-publishing"
+    if kind != "messages" and form.chosen_network():
+        qs = qs.filter(network=form.chosen_network())
     if by_day:
         # UTC days: the day rows are UTC days, the picker's dates taken as such.
         qs = qs.filter(day__gte=rng.first_day, day__lte=rng.last_day)
