@@ -118,6 +118,7 @@ def test_the_dashboard_reads_three_networks_in_as_many_queries_as_one(client, ow
     client.force_login(owner)
     _logs(make_project(owner, "x only"), {"x": 2})
     hourly_aggregate(since=NOW - timedelta(days=1), until=NOW + timedelta(hours=1))
+    client.get(reverse("analytics:dashboard"))  # the session's first request does more (MariaDB: one query)
     with CaptureQueriesContext(connection) as one:
         assert client.get(reverse("analytics:dashboard")).status_code == 200
     for index in range(4):
