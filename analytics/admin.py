@@ -21,9 +21,17 @@ class _ReadOnly(admin.ModelAdmin):
 
 @admin.register(AnalyticsHourly)
 class AnalyticsHourlyAdmin(_ReadOnly):
-    list_display = ["hour_timestamp", "project", "posts_success", "posts_failed", "posts_skipped", "avg_duration"]
+    list_display = [
+        "hour_timestamp",
+        "project",
+        "network",
+        "posts_success",
+        "posts_failed",
+        "posts_skipped",
+        "avg_duration",
+    ]
     list_select_related = ["project"]
-    list_filter = ["hour_timestamp"]
+    list_filter = ["network", "hour_timestamp"]
     search_fields = ["project__name", "project__owner__username"]
     raw_id_fields = ["project"]
 

@@ -1,5 +1,9 @@
 """Statistics API: hourly, daily and weekly series per project, for all projects, and for messages.
 
+Publishing series take ``network`` (x, mastodon, bluesky) to count one network alone; every
+point also holds ``networks``, the same figures per network (the point's totals are their
+sums), so one request gives the per-network series.
+
 Series are bounded by the range limits (at most 744 hourly or ANALYTICS_MAX_RANGE_DAYS daily
 points), so they come whole rather than paginated. Dates are UTC days, inclusive; weeks
 start on Mondays (the first one on ``from``). Daily and weekly series are read from the day roll-ups.
@@ -17,16 +21,26 @@ from rest_framework.views import APIView
 
 from analytics.selectors import RangeError, SeriesRange, message_series, publishing_series, series_range
 from cradle_site.querysets import get_owned_or_404
+from publishing.models import Network
 
 _RANGE_PARAMS = [
     OpenApiParameter("from", OpenApiTypes.DATE, description="First day (UTC), default 6 days before `to`."),
     OpenApiParameter("to", OpenApiTypes.DATE, description="Last day (UTC, inclusive), default today."),
 ]
+_PUBLISHING_PARAMS = [
+    *_RANGE_PARAMS,
+    OpenApiParameter(
+        "network", OpenApiTypes.STR, enum=Network.values, description="One network's figures (default: all)."
+    ),
+]
 
 
 class RangeSerializer(serializers.Serializer):
     def get_fields(self):
-        return {"from": serializers.DateField(required=False), "to": serializers.DateField(required=False)}
+        fields = {"from": serializers.DateField(required=False), "to": serializers.DateField(required=False)}
+        if self.context.get("publishing"):
+            fields["network"] = serializers.ChoiceField(choices=Network.values, required=False)
+        return fields
 
     def validate(self, attrs):
         try:
@@ -42,6 +56,13 @@ def _range(request, interval: str) -> SeriesRange:
     serializer = RangeSerializer(data=request.query_params, context={"interval": interval})
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data["range"]
+
+
+def _publishing_query(request, interval: str) -> tuple[SeriesRange, str | None]:
+    """The range and the network (None: every network) of a publishing series request."""
+    serializer = RangeSerializer(data=request.query_params, context={"interval": interval, "publishing": True})
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data["range"], serializer.validated_data.get("network")
 
 
 def _points(points: list[dict]) -> list[dict]:
@@ -64,20 +85,25 @@ class _SeriesView(APIView):
 
 
 class ProjectSeriesView(_SeriesView):
-    @extend_schema(parameters=_RANGE_PARAMS, responses=OpenApiTypes.OBJECT, summary="Publishing series of one project")
+    @extend_schema(
+        parameters=_PUBLISHING_PARAMS, responses=OpenApiTypes.OBJECT, summary="Publishing series of one project"
+    )
     def get(self, request, pk: int):
         from publishing.models import Project
 
         project = get_owned_or_404(Project.objects.all(), request.user, pk=pk)
-        rng = _range(request, self.interval)
-        return Response(_body(rng, publishing_series(user=request.user, rng=rng, project=project), project=project.pk))
+        rng, network = _publishing_query(request, self.interval)
+        points = publishing_series(user=request.user, rng=rng, project=project, network=network)
+        return Response(_body(rng, points, project=project.pk, network=network))
 
 
 class PublishingSeriesView(_SeriesView):
-    @extend_schema(parameters=_RANGE_PARAMS, responses=OpenApiTypes.OBJECT, summary="Publishing series, all projects")
+    @extend_schema(
+        parameters=_PUBLISHING_PARAMS, responses=OpenApiTypes.OBJECT, summary="Publishing series, all projects"
+    )
     def get(self, request):
-        rng = _range(request, self.interval)
-        return Response(_body(rng, publishing_series(user=request.user, rng=rng)))
+        rng, network = _publishing_query(request, self.interval)
+        return Response(_body(rng, publishing_series(user=request.user, rng=rng, network=network), network=network))
 
 
 class MessageSeriesView(_SeriesView):

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from analytics.aggregate import FAILURE_FIELDS
 from analytics.charts import Chart, Series, line_chart, stacked_bar_chart
 from analytics.selectors import SeriesRange
-from publishing.models import PublishingLog
+from publishing.models import Network, PublishingLog
 
 # One series per failure column: a failure with no kind recorded is in "other"'s.
 CHARTED_KINDS = [kind for kind in PublishingLog.ErrorKind if kind != PublishingLog.ErrorKind.NONE]
@@ -42,6 +42,21 @@ def publishing_charts(points: list[dict], rng: SeriesRange, *, prefix: str = "pu
                 Series(_("Published"), [p["posts_success"] for p in points], "posts_success"),
                 Series(_("Failed"), [p["posts_failed"] for p in points], "posts_failed"),
                 Series(_("Skipped"), [p["posts_skipped"] for p in points], "posts_skipped"),
+            ],
+            y_label=_("posts"),
+            empty_text=empty,
+            **axes,
+        ),
+        stacked_bar_chart(
+            chart_id=f"{prefix}-networks",
+            title=_("Published posts %(per)s by network") % {"per": per},
+            series=[
+                Series(
+                    network.label,
+                    [p.get("networks", {}).get(network.value, {}).get("posts_success", 0) for p in points],
+                    f"network_{network.value}",
+                )
+                for network in Network
             ],
             y_label=_("posts"),
             empty_text=empty,

@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from analytics.selectors import RangeError, SeriesRange, series_range
+from publishing.models import Network
 
 ISO_DATE = "%Y-%m-%d"
 
@@ -20,6 +21,8 @@ class RangeForm(forms.Form):
         required=False,
         choices=[("auto", _("automatic")), ("hour", _("hour")), ("day", _("day")), ("week", _("week"))],
     )
+    # The publishing figures of one network (issue 19), or of all of them (the default).
+    network = forms.ChoiceField(label=_("Network"), required=False, choices=[("", _("all networks")), *Network.choices])
 
     def add_prefix(self, field_name):
         # "from" is a Python keyword: the field is from_, its query parameter "from".
@@ -36,6 +39,10 @@ class RangeForm(forms.Form):
         except RangeError as exc:
             self.add_error("from_" if exc.field == "from" else exc.field, exc.reason)
         return cleaned
+
+    def chosen_network(self) -> str | None:
+        """The network chosen, or None for all (also when the form has errors)."""
+        return (self.cleaned_data.get("network") or None) if self.is_valid() else None
 
     def series_range(self) -> SeriesRange:
         """The valid range, or the default one when the form has errors (they are shown).

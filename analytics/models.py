@@ -1,7 +1,10 @@
 """Hourly statistics, pre-aggregated so charts never scan the log tables.
 
 ``AnalyticsHourly`` is the seed's ``analytics_hourly`` (one row per project and UTC hour)
-plus skipped posts and failures by kind. ``MessageHourly`` holds the same for Cradle
+plus skipped posts and failures by kind, and since issue 19 per network too: one row per
+project, hour and network a task of the project published to (X for a task without a
+``NetworkAccount``, as every task before it), so a project's hour is the sum of its rows
+and a network's series is a filter. ``MessageHourly`` holds the same for Cradle
 messages, per owner. Both are rewritten by ``analytics.aggregate.hourly_aggregate``; a row
 whose logs were all purged or re-dated keeps existing with zeros, so a chart shows "none"
 rather than stale numbers.
@@ -14,10 +17,16 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from cradle_site.querysets import OwnedQuerySet
+from publishing.models import Network
 
 
 class PublishingCounts(models.Model):
-    """The counters of one project over one period: an hour (``AnalyticsHourly``) or a day."""
+    """The counters of one project on one network over one period: an hour (``AnalyticsHourly``) or a day."""
+
+    # The network of the task's account (publishing.models.Network); "x" for the project's
+    # own X (a task with no account). Rows aggregated before issue 19 are X rows: re-run
+    # ``analytics_backfill`` over the days since the open networks went live to split them.
+    network = models.CharField(_("network"), max_length=20, choices=Network.choices, default=Network.X)
 
     posts_success = models.PositiveIntegerField(_("published"), default=0)
     posts_failed = models.PositiveIntegerField(_("failed"), default=0)
@@ -72,12 +81,14 @@ class AnalyticsHourly(PublishingCounts):
         verbose_name = _("publishing hour")
         verbose_name_plural = _("publishing hours")
         constraints = [
-            models.UniqueConstraint(fields=["hour_timestamp", "project"], name="uniq_analytics_hour_project")
+            models.UniqueConstraint(
+                fields=["hour_timestamp", "project", "network"], name="uniq_analytics_hour_project_network"
+            )
         ]
         indexes = [models.Index(fields=["project", "hour_timestamp"], name="ix_analytics_project_hour")]
 
     def __str__(self) -> str:
-        return f"{self.project_id} @ {self.hour_timestamp:%Y-%m-%d %H:00}"
+        return f"{self.project_id} {self.network} @ {self.hour_timestamp:%Y-%m-%d %H:00}"
 
 
 class MessageHourlyQuerySet(OwnedQuerySet):
@@ -126,11 +137,14 @@ class AnalyticsDaily(PublishingCounts):
         ordering = ["-day", "project_id"]
         verbose_name = _("publishing day")
         verbose_name_plural = _("publishing days")
-        # (project, day): the order every read takes (one project's days in a range).
-        constraints = [models.UniqueConstraint(fields=["project", "day"], name="uniq_analytics_day_project")]
+        # (project, day): the order every read takes (one project's days in a range); the
+        # network last, so the index still serves every read by project and day.
+        constraints = [
+            models.UniqueConstraint(fields=["project", "day", "network"], name="uniq_analytics_day_project_network")
+        ]
 
     def __str__(self) -> str:
-        return f"{self.project_id} @ {self.day:%Y-%m-%d}"
+        return f"{self.project_id} {self.network} @ {self.day:%Y-%m-%d}"
 
 
 class MessageDailyQuerySet(OwnedQuerySet):

@@ -42,6 +42,10 @@ COLOURS: dict[str, str] = {
     "revocations": "#6d28d9",
     "deliveries": "#1e40af",
     "delivery_failures": "#b91c1c",
+    # Published posts per network (issue 19): "network_<Network value>"
+    "network_x": "#18181b",
+    "network_mastodon": "#563acc",
+    "network_bluesky": "#0070d6",
     # Warnings by level
     "warnings_1": "#d97706",
     "warnings_2": "#ea580c",

@@ -38,6 +38,7 @@ class Rollup:
     daily: type
     owner: str  # "project" or "user"
     fields: tuple[str, ...]
+    dims: tuple[str, ...] = ()  # kept apart within an owner's day: the publishing rows' network
 
     @property
     def counts(self) -> list[str]:
@@ -49,10 +50,11 @@ def rollups(apps=None) -> list[Rollup]:
     if apps is None:
         from django.apps import apps
     get = apps.get_model
+    hourly = get("analytics", "AnalyticsHourly")
+    # Migration 0003's historical models predate the network (0004): their days are per project.
+    dims = ("network",) if any(f.name == "network" for f in hourly._meta.concrete_fields) else ()
     return [
-        Rollup(
-            get("analytics", "AnalyticsHourly"), get("analytics", "AnalyticsDaily"), "project", tuple(PUBLISHING_FIELDS)
-        ),
+        Rollup(hourly, get("analytics", "AnalyticsDaily"), "project", tuple(PUBLISHING_FIELDS), dims),
         Rollup(get("analytics", "MessageHourly"), get("analytics", "MessageDaily"), "user", tuple(MESSAGE_FIELDS)),
     ]
 
@@ -102,29 +104,32 @@ def _roll_up(spec: Rollup, first_day: date, last_day: date, ids: list[int] | Non
         list(hours.order_by("pk").select_for_update().values_list("pk", flat=True))
     rows = (
         hours.annotate(day_number=Floor(HoursSinceEpoch("hour_timestamp") / 24))
-        .values("day_number", owner_id)
+        .values("day_number", owner_id, *spec.dims)
         .annotate(**_sums(spec))
         .order_by()
     )
     zero = dict.fromkeys(spec.counts, 0)
     if "avg_duration" in spec.fields:
         zero["avg_duration"] = None
-    groups: dict[tuple[date, int], dict] = {key: dict(zero) for key in days.values_list("day", owner_id)}
+    groups: dict[tuple, dict] = {key: dict(zero) for key in days.values_list("day", owner_id, *spec.dims)}
     for row in rows:
         day = EPOCH.date() + timedelta(days=int(row.pop("day_number")))
-        owner = row.pop(owner_id)
+        key = (day, row.pop(owner_id), *(row.pop(name) for name in spec.dims))
         values = {name: row[name] or 0 for name in spec.counts}
         if "avg_duration" in spec.fields:
             total = row["duration_total"]
             values["avg_duration"] = total / values["posts_success"] if values["posts_success"] and total else None
-        groups[(day, owner)] = values
+        groups[key] = values
     # The hour upserts' order (time, then owner): concurrent writers lock rows in one order.
-    objects = [spec.daily(day=day, **{owner_id: owner}, **values) for (day, owner), values in sorted(groups.items())]
+    objects = [
+        spec.daily(day=key[0], **{owner_id: key[1]}, **dict(zip(spec.dims, key[2:], strict=True)), **values)
+        for key, values in sorted(groups.items())
+    ]
     if not objects:
         return 0
     options = {"update_conflicts": True, "update_fields": list(spec.fields), "batch_size": _UPSERT_BATCH}
     if connection.features.supports_update_conflicts_with_target:
-        options["unique_fields"] = [spec.owner, "day"]
+        options["unique_fields"] = [spec.owner, "day", *spec.dims]
     spec.daily._base_manager.bulk_create(objects, **options)
     return len(objects)
 

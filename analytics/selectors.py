@@ -10,6 +10,10 @@ buckets are read from the hour tables. For a viewer in UTC a year is 366 day row
 project and no hour rows; in a zone off UTC a day bucket never holds a whole UTC day, so day
 charts there read hours (a year of days is allowed) while week buckets read 6 days and 24 hours each.
 
+Publishing rows are per project, hour (or day) and network (issue 19): every series query
+also groups by the network, so one query gives the totals (summed here) and each network's
+series together, and a network filter is one more condition on the same index ranges.
+
 Local days are computed without time zone tables (MySQL needs them for CONVERT_TZ): the
 zone's UTC offsets over the range are known in Python, so the day is
 ``floor((hours since 1970 * 3600 + offset) / 86400)`` with the offset as a CASE on the hour.
@@ -33,6 +37,7 @@ from django.utils.translation import gettext as _
 from analytics.aggregate import EPOCH, HOUR, MESSAGE_FIELDS, POST_STATUS_FIELDS, PUBLISHING_FIELDS, HoursSinceEpoch
 from analytics.models import AnalyticsDaily, AnalyticsHourly, MessageDaily, MessageHourly
 from cradle_site import dates
+from publishing.models import Network
 
 HOURLY_MAX_DAYS = 31
 # ``auto``: hours up to 3 days, days up to this many, weeks beyond.
@@ -204,25 +209,26 @@ def _local_day(rng: SeriesRange) -> Floor:
     return Floor((HoursSinceEpoch("hour_timestamp") * 3600 + offset) / 86400)
 
 
-def _summed(rng: SeriesRange, hourly, daily, sums: dict) -> list[tuple[datetime, dict]]:
-    """``(bucket start, {name: sum})`` per hour, local day or week, summed by the database:
-    one query on the day table and one on the hour table, each only where coverage sends it."""
+def _summed(rng: SeriesRange, hourly, daily, sums: dict, by: tuple[str, ...] = ()) -> list[tuple[datetime, dict]]:
+    """``(bucket start, {name: sum})`` per hour, local day or week (and per ``by`` column),
+    summed by the database: one query on the day table and one on the hour table, each only
+    where coverage sends it."""
     if rng.interval == "hour":
         rows = hourly.filter(hour_timestamp__gte=rng.start, hour_timestamp__lt=rng.end)
-        rows = rows.values("hour_timestamp").annotate(**sums).order_by("hour_timestamp")
+        rows = rows.values("hour_timestamp", *by).annotate(**sums).order_by("hour_timestamp")
         return [(rng.bucket_of(row.pop("hour_timestamp").astimezone(UTC)), row) for row in rows]
     cover = coverage(rng.bucket_spans())
     out: list[tuple[datetime, dict]] = []
     if cover.day_runs:
         rows = daily.filter(_any([Q(day__gte=first, day__lte=last) for first, last in cover.day_runs]))
         # A whole UTC day lies inside one bucket, so its UTC midnight names the bucket.
-        for row in rows.values("day").annotate(**sums).order_by("day"):
+        for row in rows.values("day", *by).annotate(**sums).order_by("day"):
             out.append((rng.bucket_of(datetime.combine(row.pop("day"), time(), tzinfo=UTC)), row))
     if cover.hour_spans:
         rows = hourly.filter(
             _any([Q(hour_timestamp__gte=start, hour_timestamp__lt=end) for start, end in cover.hour_spans])
         )
-        rows = rows.annotate(local_day=_local_day(rng)).values("local_day").annotate(**sums).order_by("local_day")
+        rows = rows.annotate(local_day=_local_day(rng)).values("local_day", *by).annotate(**sums).order_by("local_day")
         first = EPOCH.date()
         for row in rows:
             out.append((rng.bucket_of_day(first + timedelta(days=int(row.pop("local_day")))), row))
@@ -240,19 +246,42 @@ def _fill(rng: SeriesRange, summed: list[tuple[datetime, dict]], fields: list[st
     return list(points.values())
 
 
-def publishing_series(*, user, rng: SeriesRange, project=None) -> list[dict]:
-    """Posts by outcome, failure kinds and mean duration per bucket, for one project or all."""
+def _with_mean(counts: dict) -> dict:
+    total = counts.pop("duration_total")
+    counts["avg_duration"] = round(total / counts["posts_success"], 3) if counts["posts_success"] else None
+    return counts
+
+
+def publishing_series(*, user, rng: SeriesRange, project=None, network: str | None = None) -> list[dict]:
+    """Posts by outcome, failure kinds and mean duration per bucket, for one project or all,
+    on every network or on ``network`` alone.
+
+    Each point also holds ``networks``: the same figures per network (every network, zeros
+    where it had none; with a ``network`` filter, the others are all zeros), from the same
+    queries: the totals are their sums.
+    """
     hourly, daily = AnalyticsHourly.objects.owned_by(user), AnalyticsDaily.objects.owned_by(user)
     if project is not None:
         hourly, daily = hourly.filter(project=project), daily.filter(project=project)
+    if network is not None:
+        hourly, daily = hourly.filter(network=network), daily.filter(network=network)
     # Duration is a mean per hour (or day): weight it by the successes to combine them.
     # (First, so F("posts_success") means the column, not the Sum annotation of that name.)
     sums = {"duration_total": Sum(F("avg_duration") * F("posts_success"))}
     sums.update({name: Sum(name) for name in PUBLISHING_COUNTS})
-    points = _fill(rng, _summed(rng, hourly, daily, sums), [*PUBLISHING_COUNTS, "duration_total"])
+    fields = [*PUBLISHING_COUNTS, "duration_total"]
+    summed = _summed(rng, hourly, daily, sums, by=("network",))
+    points = _fill(rng, [(bucket, {k: v for k, v in row.items() if k != "network"}) for bucket, row in summed], fields)
+    per_network = {bucket: {net: dict.fromkeys(fields, 0) for net in Network.values} for bucket in rng.buckets()}
+    for bucket, row in summed:
+        counts = per_network.get(bucket, {}).get(row["network"])
+        if counts is None:
+            continue
+        for name in fields:
+            counts[name] += row[name] or 0
     for point in points:
-        total = point.pop("duration_total")
-        point["avg_duration"] = round(total / point["posts_success"], 3) if point["posts_success"] else None
+        _with_mean(point)
+        point["networks"] = {net: _with_mean(counts) for net, counts in per_network[point["start"]].items()}
     return points
 
 
@@ -261,9 +290,10 @@ def message_series(*, user, rng: SeriesRange) -> list[dict]:
     return _fill(rng, _summed(rng, hourly, daily, {name: Sum(name) for name in MESSAGE_FIELDS}), MESSAGE_FIELDS)
 
 
-def project_totals(*, user, rng: SeriesRange) -> list[dict]:
-    """Every project of ``user`` with its totals in the range, keyed by log status: the range's
-    whole UTC days from the day table, its ragged edges from the hour table (up to three queries)."""
+def project_totals(*, user, rng: SeriesRange, network: str | None = None) -> list[dict]:
+    """Every project of ``user`` with its totals in the range (on ``network`` alone if given),
+    keyed by log status: the range's whole UTC days from the day table, its ragged edges from
+    the hour table (up to three queries)."""
     from publishing.models import Project
 
     sums = {status.value: Sum(column) for status, column in POST_STATUS_FIELDS.items()}
@@ -275,6 +305,8 @@ def project_totals(*, user, rng: SeriesRange) -> list[dict]:
     if cover.hour_spans:
         hours = _any([Q(hour_timestamp__gte=start, hour_timestamp__lt=end) for start, end in cover.hour_spans])
         parts.append(AnalyticsHourly.objects.owned_by(user).filter(hours))
+    if network is not None:
+        parts = [part.filter(network=network) for part in parts]
     zero = {status.value: 0 for status in POST_STATUS_FIELDS}
     by_project: dict[int, dict] = {}
     for part in parts:

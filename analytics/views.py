@@ -21,6 +21,7 @@ from analytics.models import AnalyticsDaily, AnalyticsHourly, MessageDaily, Mess
 from analytics.selectors import HOURLY_MAX_DAYS, message_series, project_totals, publishing_series
 from cradle_site.querysets import get_owned_or_404
 from cradle_site.replica import read_from_replica
+from publishing.models import Network
 
 
 def _project_queryset():
@@ -47,13 +48,15 @@ def dashboard(request):
     form = _range_form(request)
     if form.is_bound and not form.is_valid():
         return _invalid(request, form, "analytics/dashboard.html")
-    rng = form.series_range()
+    rng, network = form.series_range(), form.chosen_network()
+    points = publishing_series(user=request.user, rng=rng, network=network)
     context = {
         "form": form,
         "range": rng,
-        "publishing_charts": publishing_charts(publishing_series(user=request.user, rng=rng), rng),
+        "network_label": Network(network).label if network else "",
+        "publishing_charts": publishing_charts(points, rng),
         "message_charts": message_charts(message_series(user=request.user, rng=rng), rng),
-        "projects": project_totals(user=request.user, rng=rng),
+        "projects": project_totals(user=request.user, rng=rng, network=network),
         "query": request.GET.urlencode(),
         "hourly_max_days": HOURLY_MAX_DAYS,
     }
@@ -68,11 +71,12 @@ def project_detail(request, pk: int):
     form = _range_form(request)
     if form.is_bound and not form.is_valid():
         return _invalid(request, form, "analytics/project_detail.html", project=project)
-    rng = form.series_range()
-    points = publishing_series(user=request.user, rng=rng, project=project)
+    rng, network = form.series_range(), form.chosen_network()
+    points = publishing_series(user=request.user, rng=rng, project=project, network=network)
     context = {
         "form": form,
         "range": rng,
+        "network_label": Network(network).label if network else "",
         "project": project,
         "publishing_charts": publishing_charts(points, rng, prefix=f"p{project.pk}"),
         "totals": {name: sum(p[name] for p in points) for name in POST_STATUS_FIELDS.values()},
@@ -100,24 +104,27 @@ def _utc_text(stored: str) -> str:
     return text + "+00:00"
 
 
-def _keyset_rows(qs, *, time_column: str, tie: str | None, columns: list[str], hour_text: bool):
-    """The rows in (time, ``tie``) order, ``CSV_CHUNK_ROWS`` per query, each query starting
-    after the last row of the one before.
+def _keyset_rows(qs, *, time_column: str, ties: tuple[str, ...], columns: list[str], hour_text: bool):
+    """The rows in (time, *``ties``) order, ``CSV_CHUNK_ROWS`` per query, each query starting
+    after the last row of the one before. ``columns`` start with the time and the ties.
 
     Not one query read through ``iterator()``: MySQLdb stores a whole result in the client
     before the first row comes, so a year of hours (44,000 rows) sat in memory and the
     download started only when all of it had arrived. A chunk is a range read on the unique
-    (time, project) or (time, owner) index, so the first bytes leave after one small query
-    and memory stays one chunk deep however long the range.
+    (time, project, network) or (time, owner) index, so the first bytes leave after one small
+    query and memory stays one chunk deep however long the range.
     """
-    order = [time_column, *([tie] if tie else [])]
+    order = [time_column, *ties]
     after = None
     while True:
         page = qs
         if after is not None:
+            # (time, *ties) > the last row's, spelled out: a later time, or the same time and
+            # the same leading ties with a later next one.
             later = Q(**{f"{time_column}__gt": after[0]})
-            if tie:
-                later |= Q(**{time_column: after[0], f"{tie}__gt": after[1]})
+            for depth in range(len(ties)):
+                same = {time_column: after[0], **{ties[i]: after[i + 1] for i in range(depth)}}
+                later |= Q(**same, **{f"{ties[depth]}__gt": after[depth + 1]})
             page = page.filter(later)
         rows = list(page.order_by(*order).values_list(*columns)[:CSV_CHUNK_ROWS])
         yield rows
@@ -125,7 +132,7 @@ def _keyset_rows(qs, *, time_column: str, tie: str | None, columns: list[str], h
             return
         last = rows[-1]
         moment = datetime.fromisoformat(_utc_text(last[0])) if hour_text else last[0]
-        after = (moment, last[1] if tie else None)
+        after = (moment, *last[1 : 1 + len(ties)])
 
 
 def _csv_chunks(head: list[str], chunks, *, first_is_hour: bool, names: dict[int, str] | None = None):
@@ -193,9 +200,12 @@ def export_csv(request, kind: str, pk: int | None = None):
         else:
             names = dict(_project_queryset().owned_by(request.user).values_list("pk", "name"))
         qs = (AnalyticsDaily if by_day else AnalyticsHourly).objects.filter(project_id__in=list(names))
-        columns = [time_column, "project_id", *PUBLISHING_FIELDS]
-        head = [time_head, "project_id", "project", *PUBLISHING_FIELDS]
+        # A row per project, time and network (X, Mastodon, Bluesky): the network after the project.
+        columns = [time_column, "project_id", "network", *PUBLISHING_FIELDS]
+        head = [time_head, "project_id", "project", "network", *PUBLISHING_FIELDS]
         filename = f"cradle-project-{pk}" if pk else "cradle-publishing"
+    if kind != "messages" and form.chosen_network():
+        qs = qs.filter(network=form.chosen_network())
     if by_day:
         # UTC days: the day rows are UTC days, the picker's dates taken as such.
         qs = qs.filter(day__gte=rng.first_day, day__lte=rng.last_day)
@@ -204,11 +214,12 @@ def export_csv(request, kind: str, pk: int | None = None):
     if not by_day:
         qs = qs.annotate(hour_text=Cast(time_column, CharField()))
         columns = ["hour_text", *columns[1:]]
-    # One row per owner and time for messages; per project and time for publishing, in project order.
+    # One row per owner and time for messages; per project, network and time for publishing,
+    # in project order.
     chunks = _keyset_rows(
         qs,
         time_column=time_column,
-        tie=None if kind == "messages" else "project_id",
+        ties=() if kind == "messages" else ("project_id", "network"),
         columns=columns,
         hour_text=not by_day,
     )

@@ -569,6 +569,9 @@ PUBLISHING_X_OAUTH_CLIENT_SECRET = env.env_str("PUBLISHING_X_OAUTH_CLIENT_SECRET
 PUBLISHING_X_OAUTH_AUTHORIZE_URL = env.env_str("PUBLISHING_X_OAUTH_AUTHORIZE_URL", "https://x.com/i/oauth2/authorize")
 # Bluesky accounts log in and post through this PDS (issue 19); a DID document's own address is never used.
 PUBLISHING_BLUESKY_PDS_URL = env.env_str("PUBLISHING_BLUESKY_PDS_URL", "https://bsky.social").rstrip("/")
+# Staging and benchmarks: the Mastodon and Bluesky copies are finished by the dry-run
+# publisher (logged, never sent), claimed and recorded in big batches as X's dry run is.
+PUBLISHING_NETWORK_DRY_RUN = env.env_bool("PUBLISHING_NETWORK_DRY_RUN", False)
 PUBLISHING_HTTP_TIMEOUT = env.env_int("PUBLISHING_HTTP_TIMEOUT", 30, minimum=1)
 # A claimed task is taken back from a silent worker after this long.
 PUBLISHING_LEASE_SECONDS = env.env_int("PUBLISHING_LEASE_SECONDS", 300, minimum=10)

@@ -6,7 +6,8 @@ test or a benchmark can fill a queue of thousands in one statement per chunk. Ea
 a text post (``{label} post {i}``, its hash set like task_create sets it) keyed
 ``{label}:{i}``; a fresh label per call keeps ``(project, media_path)`` unique. With
 ``thread_every=n``, every n-th task is a thread of ``1 + thread_replies`` posts (its replies
-``{label} post {i} reply {k}``), as the composer writes one.
+``{label} post {i} reply {k}``), as the composer writes one. With ``account``, they are that
+network account's copies (Mastodon, Bluesky); without, the project's X posts.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from publishing.content import text_hash
-from publishing.models import Project, PublishingTask, ThreadReply
+from publishing.models import NetworkAccount, Project, PublishingTask, ThreadReply
 
 
 def tasks_build(
@@ -28,6 +29,7 @@ def tasks_build(
     priority_levels: int = 1,
     thread_every: int = 0,
     thread_replies: int = 2,
+    account: NetworkAccount | None = None,
 ) -> Iterator[PublishingTask]:
     """Unsaved tasks ``0 .. count-1``; priorities cycle through ``0 .. priority_levels-1``."""
     label = label or uuid.uuid4().hex[:12]
@@ -35,6 +37,7 @@ def tasks_build(
         text = f"{label} post {index}"
         yield PublishingTask(
             project=project,
+            account=account,
             media_path=f"{label}:{index}",
             content_data={"text": text, "alt_text": "", "media": None},
             content_hash=text_hash(text),
@@ -54,6 +57,7 @@ def tasks_bulk_create(
     batch_size: int = 5000,
     thread_every: int = 0,
     thread_replies: int = 2,
+    account: NetworkAccount | None = None,
 ) -> list[PublishingTask]:
     """Save ``count`` tasks in chunks of ``batch_size``; SQLite and MariaDB 10.5+ return them with keys."""
     tasks = tasks_build(
@@ -64,6 +68,7 @@ def tasks_bulk_create(
         priority_levels=priority_levels,
         thread_every=thread_every,
         thread_replies=thread_replies,
+        account=account,
     )
     created = PublishingTask.objects.bulk_create(tasks, batch_size=batch_size)
     replies = [

@@ -9,6 +9,8 @@ cannot refuse a copy of, is held for its owner instead of posted (``publishing.h
 The network accounts' copies (Mastodon, Bluesky: ``PublishingTask.account``) are claimed
 by a third claim of their own, live-sized, and posted per account: a rate limit or a
 rejected token holds that account's batch only, never the project's X or another account.
+With ``PUBLISHING_NETWORK_DRY_RUN`` (staging, the benchmark) that claim is batch-sized and its
+copies are finished by the dry run, exactly as X's dry-run tasks.
 """
 
 from __future__ import annotations
@@ -188,8 +190,11 @@ def publish_due(
             stats.reclaimed += live_claim.taken_back
         copies = []
         account_ids = queue.account_ids_live()
+        copies_dry = settings.PUBLISHING_NETWORK_DRY_RUN
         if account_ids:
-            copy_claim = queue.task_claim_due(worker_id=worker_id, limit=live_batch_size, only_accounts=account_ids)
+            copy_claim = queue.task_claim_due(
+                worker_id=worker_id, limit=batch_size if copies_dry else live_batch_size, only_accounts=account_ids
+            )
             copies = copy_claim.tasks
             stats.reclaimed += copy_claim.taken_back
         if not dry and not live and not copies:
@@ -210,7 +215,10 @@ def publish_due(
             if project_id not in publishers:
                 publishers[project_id] = publisher_for(project)
             _publish_live(project_tasks, project, publishers[project_id], stats, deadline)
-        _publish_copies(copies, projects, account_publishers, stats, deadline)
+        if copies and copies_dry:
+            _finish_dry_batch(copies, projects, stats)
+        elif copies:
+            _publish_copies(copies, projects, account_publishers, stats, deadline)
     return stats
 
 

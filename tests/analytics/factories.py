@@ -70,12 +70,13 @@ def random_status_logs(rng: random.Random, messages, *, start: datetime, hours: 
 
 
 def expected_publishing() -> dict:
-    """(hour, project_id) -> figures, computed in Python from every log row."""
+    """(hour, project_id, network) -> figures, computed in Python from every log row (the
+    network: the task's account's, X for a task with none)."""
     groups: dict = defaultdict(lambda: defaultdict(int))
     durations: dict = defaultdict(list)
-    for log in PublishingLog.objects.select_related("task"):
+    for log in PublishingLog.objects.select_related("task__account"):
         hour = log.published_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-        key = (hour, log.task.project_id)
+        key = (hour, log.task.project_id, log.task.account.network if log.task.account else "x")
         group = groups[key]
         group[f"posts_{log.status}"] += 1
         if log.status == LogStatus.SUCCESS:
@@ -122,15 +123,18 @@ def expected_messages() -> dict:
 
 
 def table_snapshot(model, owner_field: str) -> dict:
-    """The table as {(hour, owner): {column: value}}."""
-    fields = [f.name for f in model._meta.concrete_fields if f.name not in {"id", "hour_timestamp", owner_field}]
+    """The table as {(hour, owner[, network]): {column: value}} (the network where the table has one)."""
+    dims = [f.name for f in model._meta.concrete_fields if f.name == "network"]
+    skip = {"id", "hour_timestamp", owner_field, *dims}
+    fields = [f.name for f in model._meta.concrete_fields if f.name not in skip]
     snapshot = {}
     for row in model.objects.all():
         values = {}
         for name in fields:
             value = getattr(row, name)
             values[name] = value
-        snapshot[(row.hour_timestamp.astimezone(UTC), getattr(row, f"{owner_field}_id"))] = values
+        key = (row.hour_timestamp.astimezone(UTC), getattr(row, f"{owner_field}_id"), *(getattr(row, d) for d in dims))
+        snapshot[key] = values
     return snapshot
 
 

@@ -25,10 +25,11 @@ def frozen():
         yield
 
 
-def _hours(project, count: int, *, seed: int) -> list[AnalyticsHourly]:
+def _hours(project, count: int, *, seed: int, network: str = "x") -> list[AnalyticsHourly]:
     rows = [
         AnalyticsHourly(
             project=project,
+            network=network,
             hour_timestamp=DAY_START - timedelta(hours=hour),
             posts_success=seed + hour,
             posts_failed=hour % 3,
@@ -45,7 +46,14 @@ def _hours(project, count: int, *, seed: int) -> list[AnalyticsHourly]:
 def hourly(owner, other_user):
     first, second = make_project(owner, "First, with a comma"), make_project(owner, "Second")
     theirs = make_project(other_user, "Theirs-secret")
-    mine = _hours(first, 30, seed=10) + _hours(second, 5, seed=100)
+    # The first project's hours on three networks: a chunk may end between two networks' rows
+    # of one hour and project.
+    mine = (
+        _hours(first, 30, seed=10)
+        + _hours(first, 6, seed=20, network="mastodon")
+        + _hours(first, 4, seed=30, network="bluesky")
+        + _hours(second, 5, seed=100)
+    )
     _hours(theirs, 30, seed=5000)
     return first, second, theirs, mine
 
@@ -56,13 +64,13 @@ def _body(response) -> str:
 
 
 def _expected_publishing(rows) -> str:
-    """The output written out: header, then rows by hour and project, CSV-quoted, CRLF."""
-    head = ",".join(["hour_utc", "project_id", "project", *PUBLISHING_FIELDS])
+    """The output written out: header, then rows by hour, project and network, CSV-quoted, CRLF."""
+    head = ",".join(["hour_utc", "project_id", "project", "network", *PUBLISHING_FIELDS])
     lines = [head]
-    for row in sorted(rows, key=lambda row: (row.hour_timestamp, row.project_id)):
+    for row in sorted(rows, key=lambda row: (row.hour_timestamp, row.project_id, row.network)):
         name = f'"{row.project.name}"' if "," in row.project.name else row.project.name
         values = ["" if getattr(row, f) is None else str(getattr(row, f)) for f in PUBLISHING_FIELDS]
-        lines.append(",".join([row.hour_timestamp.isoformat(), str(row.project_id), name, *values]))
+        lines.append(",".join([row.hour_timestamp.isoformat(), str(row.project_id), name, row.network, *values]))
     return "".join(f"{line}\r\n" for line in lines)
 
 
@@ -152,10 +160,11 @@ def test_csv_per_day_is_the_day_rows_equal_to_their_hours(client, owner, hourly)
     expected = {}
     for row in mine:
         if row.hour_timestamp.astimezone(UTC).date() >= day - timedelta(days=1):
-            key = (row.hour_timestamp.astimezone(UTC).date().isoformat(), str(row.project_id))
+            key = (row.hour_timestamp.astimezone(UTC).date().isoformat(), str(row.project_id), row.network)
             expected[key] = expected.get(key, 0) + row.posts_success
-    assert len(expected) == 4  # two days of two projects, the day before them left out
-    assert {(r["day_utc"], r["project_id"]): int(r["posts_success"]) for r in rows} == expected
+    # two days of two projects (the first one's on three networks), the day before them left out
+    assert len(expected) == 8
+    assert {(r["day_utc"], r["project_id"], r["network"]): int(r["posts_success"]) for r in rows} == expected
     assert "Theirs-secret" not in _body(client.get(reverse("analytics:publishing_export"), {"interval": "day"}))
 
 

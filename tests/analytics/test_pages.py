@@ -71,8 +71,9 @@ def test_dashboard_shows_my_charts_only(client, owner, projects):
     response = client.get(reverse("analytics:dashboard"))
     assert response.status_code == 200
     body = response.content.decode()
-    assert body.count('<figure class="chart"') == 5  # posts, duration, failure kinds; message activity, warning levels
-    assert body.count('class="chart-svg ') == 10  # each drawn wide and narrow
+    # posts, per network, duration, failure kinds; message activity, warning levels
+    assert body.count('<figure class="chart"') == 6
+    assert body.count('class="chart-svg ') == 12  # each drawn wide and narrow
     assert "Published: 3" in body and "Failed: 1" in body
     assert "Theirs-secret" not in body and "Published: 50" not in body
 

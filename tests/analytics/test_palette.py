@@ -53,5 +53,8 @@ def test_within_a_chart_the_colours_differ():
 
 
 def test_every_meaning_is_a_column_of_the_hourly_tables():
-    columns = set(_all_fields()) | {"warnings"}  # "warnings": the five levels' sum
+    from publishing.models import Network
+
+    # "warnings": the five levels' sum; "network_x" and the others: the published posts of a network
+    columns = set(_all_fields()) | {"warnings"} | {f"network_{network}" for network in Network.values}
     assert sorted(set(COLOURS) - columns) == []

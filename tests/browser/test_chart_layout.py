@@ -173,7 +173,7 @@ def test_charts_legends_and_labels_fit_and_stay_legible(live_server, page, langu
         result = page.evaluate(CHECK)
         problems += [f"{path}{query}: {problem}" for problem in result["problems"]]
         charts = result["charts"]
-        assert len(charts) == (5 if path == reverse("analytics:dashboard") else 3), charts.keys()
+        assert len(charts) == (6 if path == reverse("analytics:dashboard") else 4), charts.keys()
         failures = next(chart for chart_id, chart in charts.items() if chart_id.endswith("-failures"))
         assert failures["legend"] == failure_legend, "every failure kind in the legend, whole"
         assert all(chart["texts"] > 5 for chart in charts.values()), "axes are labelled"
