@@ -81,6 +81,8 @@ class EventType(models.TextChoices):
     ATTACHMENT_REMOVED = "attachment.removed", _("File removed from a message")
     DELIVERY_LINK_OPENED = "delivery_link.opened", _("A recipient opened their delivery page")
     DELIVERY_LINK_SENT = "delivery_link.sent", _("New link to a recipient's delivery page sent")
+    NAMED_NOTICE_RESENT = "named_notice.resent", _("A recipient asked again to confirm their address")
+    NAMED_NOTICE_CONFIRMED = "named_notice.confirmed", _("A recipient confirmed their address")
     # Publishing.
     PROJECT_CREATED = "project.created", _("Project created")
     PROJECT_CHANGED = "project.changed", _("Project changed")
