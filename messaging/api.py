@@ -26,14 +26,12 @@ from rest_framework.views import APIView
 from cradle_site.api import CursorPagination
 from messaging import history, ladder, named, ping, services
 from messaging.channels import validate_contact
-from messaging.models import Message, Recipient, StatusLog
+from messaging.models import Message, NamedStatus, Recipient, StatusLog
 
 
 class RecipientSerializer(serializers.ModelSerializer):
     # "You are named" (messaging.named): asked for per recipient, and where it stands.
-    named_status = serializers.ChoiceField(
-        choices=["not_asked", "queued", "asked", "confirmed", "failed"], read_only=True
-    )
+    named_status = serializers.ChoiceField(choices=NamedStatus.choices, read_only=True)
 
     class Meta:
         model = Recipient

@@ -304,14 +304,15 @@ class Recipient(models.Model):
 
     @property
     def named_status(self) -> str:
-        """Where "you are named" stands (messaging.named): confirmed, failed, asked, queued or not_asked."""
+        """Where "you are named" stands (messaging.named), a ``NamedStatus``."""
+
         if self.named_confirmed_at:
-            return "confirmed"
+            return NamedStatus.CONFIRMED
         if self.named_failed_at:
-            return "failed"
+            return NamedStatus.FAILED
         if self.named_notice_sent_at:
-            return "asked"
-        return "queued" if self.tell_named else "not_asked"
+            return NamedStatus.ASKED
+        return NamedStatus.QUEUED if self.tell_named else NamedStatus.NOT_ASKED
 
 
 class StatusLogQuerySet(OwnedQuerySet):
@@ -526,7 +527,7 @@ ALARM_LEASE = _send_lease(StaffAlarm)
 
 
 from messaging.checkin_models import CheckinLinkUse, PingToken  # noqa: E402,F401  (answers without a log-in)
-from messaging.named_models import NAMED_LEASE, NamedNotice  # noqa: E402,F401  ("you are named")
+from messaging.named_models import NAMED_LEASE, NamedNotice, NamedStatus  # noqa: E402,F401  ("you are named")
 from messaging.owner_contact_models import OwnerContact, WarningSend  # noqa: E402,F401  (the owner's contacts)
 from messaging.pause_models import Pause  # noqa: E402,F401  ("away until ...")
 from messaging.recipient_models import Attachment, DeliveryLink  # noqa: E402,F401  (the recipients' side)

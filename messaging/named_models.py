@@ -23,6 +23,16 @@ from cradle_site.fields import EncryptedTextField
 from cradle_site.querysets import OwnedQuerySet
 
 
+class NamedStatus(models.TextChoices):
+    """Where "you are named" stands for a recipient, as the owner's page and the API say it."""
+
+    NOT_ASKED = "not_asked", _("not asked")
+    QUEUED = "queued", _("waiting to be sent")
+    ASKED = "asked", _("asked, not confirmed yet")
+    CONFIRMED = "confirmed", _("confirmed")
+    FAILED = "failed", _("this address does not work")
+
+
 class NamedNoticeQuerySet(OwnedQuerySet):
     owner_path = "message__owner"
 
