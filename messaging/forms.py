@@ -165,7 +165,7 @@ class RecipientForm(forms.Form):
         max_length=services.RECIPIENT_CONTACT_MAX_LENGTH,
         help_text=_("E-mail address, https:// URL, or +E.164 phone number."),
     )
-    tell_named = forms.BooleanField(label=_("Tell them now"), required=False)
+    tell_named = forms.BooleanField(label=_("Tell them they are named"), required=False)
 
     def clean(self):
         data = super().clean()
