@@ -88,6 +88,8 @@ class EventType(models.TextChoices):
     ACCESS_REQUESTED = "access_request.made", _("A trusted contact asked for access")
     ACCESS_REFUSED = "access_request.refused", _("Access request refused")
     ACCESS_GRANTED = "access_request.granted", _("Access request granted")
+    NAMED_NOTICE_RESENT = "named_notice.resent", _("A recipient asked again to confirm their address")
+    NAMED_NOTICE_CONFIRMED = "named_notice.confirmed", _("A recipient confirmed their address")
     # Publishing.
     PROJECT_CREATED = "project.created", _("Project created")
     PROJECT_CHANGED = "project.changed", _("Project changed")

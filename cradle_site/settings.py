@@ -485,6 +485,9 @@ MESSAGING_SMS_GATEWAY_OPTIONS = {
 # MESSAGING_DELIVERY_LINK_RENEW_MINUTES.
 MESSAGING_DELIVERY_LINK_DAYS = env.env_int("MESSAGING_DELIVERY_LINK_DAYS", 90, minimum=1)
 MESSAGING_DELIVERY_LINK_RENEW_MINUTES = env.env_int("MESSAGING_DELIVERY_LINK_RENEW_MINUTES", 10, minimum=0)
+# "You are named" notices (messaging.named): the owner may send a recipient's notice again at
+# most once per MESSAGING_NAMED_RESEND_MINUTES.
+MESSAGING_NAMED_RESEND_MINUTES = env.env_int("MESSAGING_NAMED_RESEND_MINUTES", 60, minimum=0)
 # Attachments (messaging.attachments): the limit per file and per message, in megabytes.
 MESSAGING_ATTACHMENT_MAX_MB = env.env_int("MESSAGING_ATTACHMENT_MAX_MB", 25, minimum=1)
 MESSAGING_ATTACHMENTS_MAX_MB = env.env_int("MESSAGING_ATTACHMENTS_MAX_MB", 100, minimum=1)

@@ -46,7 +46,16 @@ class RecipientInline(ReadOnlyInline):
     # Read-only like the rest of the page: an edit here would skip the contact checks, and a
     # recipient added or removed while delivering would never get the message or lose its record.
     model = Recipient
-    fields = ("name", "contact_type", "contact")
+    fields = (
+        "name",
+        "contact_type",
+        "contact",
+        "tell_named",
+        "named_notice_sent_at",
+        "named_confirmed_at",
+        "named_failed_at",
+        "named_failed_reason",
+    )
     readonly_fields = fields
 
 

@@ -24,16 +24,36 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cradle_site.api import CursorPagination
-from messaging import history, ladder, ping, services
+from messaging import history, ladder, named, ping, services
 from messaging.channels import validate_contact
-from messaging.models import Message, Recipient, StatusLog
+from messaging.models import Message, NamedStatus, Recipient, StatusLog
 
 
 class RecipientSerializer(serializers.ModelSerializer):
+    # "You are named" (messaging.named): asked for per recipient, and where it stands.
+    named_status = serializers.ChoiceField(choices=NamedStatus.choices, read_only=True)
+
     class Meta:
         model = Recipient
-        fields = ["id", "name", "contact", "contact_type"]
-        read_only_fields = ["id"]
+        fields = [
+            "id",
+            "name",
+            "contact",
+            "contact_type",
+            "tell_named",
+            "named_status",
+            "named_notice_sent_at",
+            "named_confirmed_at",
+            "named_failed_at",
+            "named_failed_reason",
+        ]
+        read_only_fields = [
+            "id",
+            "named_notice_sent_at",
+            "named_confirmed_at",
+            "named_failed_at",
+            "named_failed_reason",
+        ]
 
     def validate(self, attrs):
         # A PATCH makes nested fields optional too, but recipients replace the whole list,
@@ -47,6 +67,8 @@ class RecipientSerializer(serializers.ModelSerializer):
             )
         except DjangoValidationError as exc:
             raise ValidationError({"contact": exc.messages}) from None
+        if attrs.get("tell_named") and not named.named_allowed(attrs.get("contact_type", Recipient.ContactType.EMAIL)):
+            raise ValidationError({"tell_named": [named.named_refused_text()]})
         return attrs
 
 
@@ -277,6 +299,23 @@ class MessageViewSet(viewsets.ModelViewSet):
         rows = message.recipients.filter(contact_type=Recipient.ContactType.WEBHOOK).order_by("id")
         data = [{"recipient_id": r.pk, "name": r.name, "webhook_secret": r.webhook_secret} for r in rows]
         return Response(WebhookSecretSerializer(data, many=True).data, headers={"Cache-Control": "no-store"})
+
+    @extend_schema(request=None, responses=RecipientSerializer)
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"recipients/(?P<recipient_id>[0-9]{1,18})/tell-named",
+        url_name="tell-named",
+    )
+    def tell_named(self, request, pk=None, recipient_id=None):
+        """Ask this e-mail recipient (again) to confirm their address: "you are named" (at most once an hour)."""
+        message = self.get_object()
+        recipient = message.recipients.filter(pk=recipient_id).first()
+        if recipient is None:
+            raise NotFound(_("This message has no recipient with this number."))
+        named.named_notice_resend(recipient=recipient)
+        recipient.refresh_from_db()
+        return Response(RecipientSerializer(recipient).data)
 
     @extend_schema(responses=StatusLogSerializer(many=True))
     @action(detail=True, methods=["get"])

@@ -30,8 +30,10 @@ def message_changed_fields(
     if activity_resets is not None and bool(activity_resets) != locked.activity_resets:
         changed.append("activity_resets")
     if recipients is not None:
-        old = sorted((r.name, r.contact_type, r.contact) for r in locked.recipients.all())
-        new = sorted((item["name"], item["contact_type"], item["contact"]) for item in recipients)
+        old = sorted((r.name, r.contact_type, r.contact, r.tell_named) for r in locked.recipients.all())
+        new = sorted(
+            (item["name"], item["contact_type"], item["contact"], item.get("tell_named", False)) for item in recipients
+        )
         if old != new:
             changed.append("recipients")
     return changed

@@ -207,6 +207,7 @@ class RecipientForm(forms.Form):
         max_length=services.RECIPIENT_CONTACT_MAX_LENGTH,
         help_text=_("E-mail address, https:// URL, or +E.164 phone number."),
     )
+    tell_named = forms.BooleanField(label=_("Tell them they are named"), required=False)
 
     def clean(self):
         data = super().clean()
@@ -240,7 +241,8 @@ class BaseRecipientFormSet(forms.BaseFormSet):
 
     def recipients(self) -> list[dict]:
         return [
-            {k: form.cleaned_data[k] for k in ("name", "contact", "contact_type")} for form in self.recipient_forms()
+            {k: form.cleaned_data[k] for k in ("name", "contact", "contact_type", "tell_named")}
+            for form in self.recipient_forms()
         ]
 
 

@@ -285,6 +285,15 @@ class Recipient(models.Model):
     contact_hash = ContactHashField(_("contact hash"))
     # Nullable only so that adding it to a big table was one instant ALTER (migration 0008).
     webhook_secret = WebhookSecretField(_("signing secret"), blank=True, null=True, default="", editable=False)
+    # "You are named" (messaging.named): asked by the owner, per recipient, e-mail only. The
+    # dates are the notice's story as the owner reads it; the job's rows are NamedNotice.
+    tell_named = models.BooleanField(_("tell them they are named"), default=False)
+    named_notice_sent_at = models.DateTimeField(_("told they are named"), null=True, blank=True, editable=False)
+    named_confirmed_at = models.DateTimeField(_("address confirmed"), null=True, blank=True, editable=False)
+    named_failed_at = models.DateTimeField(_("address refused"), null=True, blank=True, editable=False)
+    named_failed_reason = models.CharField(
+        _("why the address was refused"), max_length=300, blank=True, default="", editable=False
+    )
 
     objects = RecipientQuerySet.as_manager()
 
@@ -296,6 +305,18 @@ class Recipient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_contact_type_display()})"
+
+    @property
+    def named_status(self) -> str:
+        """Where "you are named" stands (messaging.named), a ``NamedStatus``."""
+
+        if self.named_confirmed_at:
+            return NamedStatus.CONFIRMED
+        if self.named_failed_at:
+            return NamedStatus.FAILED
+        if self.named_notice_sent_at:
+            return NamedStatus.ASKED
+        return NamedStatus.QUEUED if self.tell_named else NamedStatus.NOT_ASKED
 
 
 class StatusLogQuerySet(OwnedQuerySet):
@@ -514,6 +535,7 @@ ALARM_LEASE = _send_lease(StaffAlarm)
 
 
 from messaging.checkin_models import CheckinLinkUse, PingToken  # noqa: E402,F401  (answers without a log-in)
+from messaging.named_models import NAMED_LEASE, NamedNotice, NamedStatus  # noqa: E402,F401  ("you are named")
 from messaging.owner_contact_models import OwnerContact, WarningSend  # noqa: E402,F401  (the owner's contacts)
 from messaging.pause_models import Pause  # noqa: E402,F401  ("away until ...")
 from messaging.recipient_models import Attachment, DeliveryLink  # noqa: E402,F401  (the recipients' side)

@@ -1,4 +1,4 @@
-"""The back office's view of the recipients' side: delivery links and attachments (read-only).
+"""The back office's view of the recipients' side: delivery links, attachments and named notices (read-only).
 
 Staff see when each link was sent, until when it works and when it was first opened, and can
 send a recipient a new link (``delivery_links.link_resend``); they never see a token. Of an
@@ -14,7 +14,7 @@ from django.utils.translation import ngettext
 from cradle_site.admin_confirm import confirm_first
 from messaging import delivery_links
 from messaging.channels import ChannelError
-from messaging.models import Attachment, DeliveryLink
+from messaging.models import Attachment, DeliveryLink, NamedNotice
 
 
 class _ReadOnly(admin.TabularInline):
@@ -67,3 +67,23 @@ def resend_links(modeladmin, request, queryset) -> None:
         modeladmin.message_user(
             request, _("%(n)d could not be sent just now; try again later.") % {"n": failed}, messages.ERROR
         )
+
+
+@admin.register(NamedNotice)
+class NamedNoticeAdmin(admin.ModelAdmin):
+    """Read-only: each "you are named" notice (messaging.named) and how its sends went; never its token.
+    The owner sends one again from the message page; staff only look."""
+
+    list_display = ("id", "message", "state", "attempts", "created_at", "sent_at", "confirmed_at")
+    list_filter = ("state",)
+    search_fields = ("=message__id",)
+    list_select_related = ("message",)
+    fields = ("message", "state", "attempts", "last_error", "next_attempt_at", "created_at", "sent_at", "confirmed_at")
+    readonly_fields = fields
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

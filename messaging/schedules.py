@@ -7,7 +7,7 @@ from cradle_site.schedules import ScheduleSpec
 # deliveries refused for good or not sent in time.
 SCHEDULES = [
     ScheduleSpec(name=f"messaging.{job}", func=f"messaging.tasks.{job}", schedule_type=Schedule.MINUTES, minutes=1)
-    for job in ("sweep", "trusted_grants", "send_warnings", "send_deliveries", "alarm_staff")
+    for job in ("sweep", "trusted_grants", "send_warnings", "send_deliveries", "send_named_notices", "alarm_staff")
 ]
 
 # Hourly: attachments past their owner's "N days after delivery" (messaging.attachments).

@@ -35,7 +35,7 @@ from cradle_site.audit_vocabulary import EventType
 from cradle_site.errors import Busy, StateError
 from cradle_site.retry import retry_on_deadlock
 from cradle_site.text import validate_single_line
-from messaging import history, ladder, notices, pauses, webhook_secrets
+from messaging import history, ladder, named, notices, pauses, webhook_secrets
 from messaging.audit_changes import message_changed_fields
 from messaging.channels import validate_contact
 from messaging.contacts import contact_key
@@ -114,7 +114,10 @@ def _too_long(limit: int) -> str:
 
 
 def clean_recipients(recipients: list[dict]) -> list[dict]:
-    """Validate each ``{"name", "contact", "contact_type"}``; errors keyed ``recipients[i].field``."""
+    """Validate each ``{"name", "contact", "contact_type", "tell_named"}``; errors keyed ``recipients[i].field``.
+
+    ``tell_named`` (optional, default False): send the recipient "you are named" (messaging.named).
+    """
     if not recipients:
         raise ValidationError({"recipients": _("Name at least one recipient.")})
     if len(recipients) > RECIPIENTS_MAX:
@@ -148,7 +151,14 @@ def clean_recipients(recipients: list[dict]) -> list[dict]:
         if first != index:
             errors[f"recipients[{index}].contact"] = _already_named(recipients[first], first)
             continue
-        cleaned.append({"name": name, "contact": contact, "contact_type": contact_type})
+        tell_named = item.get("tell_named", False)
+        if not isinstance(tell_named, bool):
+            errors[f"recipients[{index}].tell_named"] = _("Must be true or false.")
+            continue
+        if tell_named and not named.named_allowed(contact_type):
+            errors[f"recipients[{index}].tell_named"] = named.named_refused_text()
+            continue
+        cleaned.append({"name": name, "contact": contact, "contact_type": contact_type, "tell_named": tell_named})
     if errors:
         raise ValidationError(errors)
     return cleaned
@@ -243,6 +253,7 @@ def message_create(
         message.save(force_insert=True)
         MessageBody.objects.create(message=message, content=content)
         Recipient.objects.bulk_create([Recipient(message=message, **item) for item in cleaned])
+        named.named_notices_queue(message=message, now=now)
         audit_record(EventType.MESSAGE_CREATED, user=owner, obj=message, data={"recipients": len(cleaned)})
     return message, key
 
@@ -348,11 +359,14 @@ def message_update(
             if cleaned is not None:
                 # Safe to replace: an active message has no delivery records yet. A webhook
                 # address named again keeps its signing secret: its recipient already has it.
+                # So does whether it was told it is named and confirmed it (messaging.named).
                 kept = webhook_secrets.secrets_by_address(locked)
+                told = named.named_facts_keep(locked)
                 locked.recipients.all().delete()
-                Recipient.objects.bulk_create(
-                    [webhook_secrets.recipient_build(message=locked, item=item, kept=kept) for item in cleaned]
-                )
+                rows = [webhook_secrets.recipient_build(message=locked, item=item, kept=kept) for item in cleaned]
+                named.named_facts_restore(rows, told)
+                Recipient.objects.bulk_create(rows)
+                named.named_notices_queue(message=locked, now=now)
             audit_record(EventType.MESSAGE_CHANGED, user=locked.owner_id, obj=locked, changed=changed)
         return locked
 

@@ -10,6 +10,7 @@ Each job does one thing, so a stuck or failing one shows up under its own name o
 - ``alarm_staff``: raise the staff alarm for deliveries not sent in time, and e-mail ``ADMINS``
   every alarm not yet sent (a refusal raises its own, with the failure);
 - ``trusted_grants``: grant trusted contacts' requests whose waiting period is over (``messaging.trusted``);
+- ``send_named_notices``: tell the recipients who asked for it that they are named (messaging.named);
 - ``purge_attachments`` (hourly): delete attachments past their owner's "N days after delivery".
 """
 
@@ -19,6 +20,7 @@ from cradle_site import health
 from messaging.alarms import alarms_raise, alarms_send
 from messaging.attachments import attachments_purge
 from messaging.delivery import deliveries_send, messages_complete
+from messaging.named_sending import named_notices_send
 from messaging.notices import warnings_send
 from messaging.sweep import sweep_due
 from messaging.trusted import access_grants_due
@@ -54,6 +56,12 @@ def alarm_staff() -> dict:
     counts = alarms_send()
     health.beat("messaging.alarm_staff")
     return {"raised": raised, **counts}
+
+
+def send_named_notices() -> dict:
+    counts = named_notices_send()
+    health.beat("messaging.send_named_notices")
+    return counts
 
 
 def purge_attachments() -> dict:

@@ -3,6 +3,7 @@ from django.urls import path
 from messaging import (
     attachment_views,
     checkin_views,
+    named_views,
     owner_contact_views,
     pause_views,
     ping_views,
@@ -22,6 +23,7 @@ urlpatterns = [
     path("<int:pk>/edit/", views.message_edit, name="message_edit"),
     path("<int:pk>/recipients/<int:recipient_pk>/preview/", preview_views.recipient_preview, name="recipient_preview"),
     path("<int:pk>/recipients/<int:recipient_pk>/signing-secret/", views.recipient_secret, name="recipient_secret"),
+    path("<int:pk>/recipients/<int:recipient_pk>/tell-named/", named_views.named_resend, name="named_resend"),
     path("projection/", projection_views.projection_view, name="projection"),
     path("pause/", pause_views.pause_settings, name="pause_settings"),
     path("pauses/<int:pause_pk>/end/", pause_views.pause_end, name="pause_end"),
@@ -42,6 +44,7 @@ urlpatterns = [
     path("check-in/<str:token>/revoke/", checkin_views.checkin_revoke, name="checkin_revoke"),
     path("check-in-url/", ping_views.ping_settings, name="ping_settings"),
     path("revoke/", views.public_revoke, name="public_revoke"),
+    path("named/<str:token>/", named_views.named_confirm, name="named_confirm"),
     path("contacts/", owner_contact_views.contact_list, name="owner_contacts"),
     path("contacts/add/", owner_contact_views.contact_add, name="owner_contact_add"),
     path("contacts/test-warning/", owner_contact_views.test_warning, name="owner_contacts_test"),

@@ -181,7 +181,7 @@ def message_edit(request: HttpRequest, pk: int) -> HttpResponse:
     formset = RecipientFormSet(
         request.POST or None,
         prefix="recipients",
-        initial=list(message.recipients.values("name", "contact", "contact_type")),
+        initial=list(message.recipients.values("name", "contact", "contact_type", "tell_named")),
     )
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         try:

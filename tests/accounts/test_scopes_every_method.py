@@ -64,6 +64,10 @@ def _url(name: str, w) -> str:
         return reverse(name)
     if "attachment_id" in wanted:
         return reverse(name, kwargs={"pk": w.message.pk, "attachment_id": w.attachment.pk})
+    if "recipient_id" in wanted:
+        # Any recipient: the walk's PUT replaces them and its DELETE removes the message (then a 404).
+        recipient = w.message.recipients.order_by("pk").first()
+        return reverse(name, kwargs={"pk": w.message.pk, "recipient_id": recipient.pk if recipient else 1})
     pk = {
         "api:apikey-revoke": w.api_key.pk,
         "api:publishing_source_scan": w.source.pk,

@@ -67,6 +67,7 @@ NOT_PAGES = {
     "calendar_move",  # POST: the calendar's drop and "Move to" form
     "project_credentials",
     "recipient_secret",  # POST: show or regenerate a webhook recipient's signing secret
+    "named_resend",  # POST: ask a recipient again to confirm their address ("you are named")
     "alert_webhook_secret",  # POST after re-auth: show or regenerate a project's alert webhook secret
     "source_add",
     "drive_connect",
@@ -267,6 +268,7 @@ def _data() -> dict:
     return {
         "trusted_token": _trusted(user, message),
         "delivery_token": _delivered_link(user),
+        "named_token": _named_link(user, message),
         "user": user,
         "project": project,
         "message": message,
@@ -327,6 +329,31 @@ def _trusted(user, message) -> str:
     return token
 
 
+def _named_link(user, message) -> str:
+    """The confirm token of a "you are named" notice; and the message page's recipients in two of
+    its states (one address refused, one confirmed), so both are on the walk."""
+    from django.utils import timezone
+
+    from messaging import services
+    from messaging.models import NamedNotice, Recipient
+
+    told, _key = services.message_create(
+        owner=user,
+        content="Told",
+        initial_delay_months=1,
+        recipients=[{"name": "Kim", "contact": "kim@example.com", "tell_named": True}],
+    )
+    first, *rest = message.recipients.order_by("pk")
+    now = timezone.now()
+    Recipient.objects.filter(pk=first.pk).update(
+        tell_named=True, named_failed_at=now, named_failed_reason="e-mail: The mail server refused this address (550)."
+    )
+    Recipient.objects.filter(pk__in=[r.pk for r in rest]).update(
+        tell_named=True, named_notice_sent_at=now, named_confirmed_at=now
+    )
+    return NamedNotice.objects.get(message=told).pending_token
+
+
 def _reset_link(data: dict) -> list:
     user = data["user"]
     return [urlsafe_base64_encode(force_bytes(user.pk)), default_token_generator.make_token(user)]
@@ -377,6 +404,7 @@ PAGES = {
     "messaging:trusted_access": ("user", lambda d: [d["message"].pk]),
     # A trusted contact's page: no log-in, the token is the key (a confirmed contact with a request waiting).
     "trusted_page": ("public", lambda d: [d["trusted_token"]]),
+    "messaging:named_confirm": ("public", lambda d: [d["named_token"]]),
     "publishing:project_list": ("user", None),
     "publishing:project_detail": ("user", lambda d: [d["project"].pk]),
     "publishing:task_list": ("user", None),

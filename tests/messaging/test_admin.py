@@ -76,6 +76,7 @@ def test_each_messaging_schedule_runs_one_job_named_for_it():
         "cradle.messaging.trusted_grants": "messaging.tasks.trusted_grants",
         "cradle.messaging.send_warnings": "messaging.tasks.send_warnings",
         "cradle.messaging.send_deliveries": "messaging.tasks.send_deliveries",
+        "cradle.messaging.send_named_notices": "messaging.tasks.send_named_notices",
         "cradle.messaging.alarm_staff": "messaging.tasks.alarm_staff",
         "cradle.messaging.purge_attachments": "messaging.tasks.purge_attachments",
     }

@@ -26,6 +26,7 @@ from messaging import (
     attachments,
     delivery,
     delivery_links,
+    named,
     owner_contacts,
     owner_notify,
     pauses,
@@ -34,6 +35,7 @@ from messaging import (
     webhook_secrets,
 )
 from messaging.models import AccessRequest, Attachment, Delivery, DeliveryLink, Message, TrustedContact
+from messaging.named_sending import named_notices_send
 from ops.audit_models import AuditEvent
 from ops.backup import backup_create
 from ops.sealed import BackupError
@@ -362,6 +364,39 @@ def test_the_recipients_side_writes_one_event_each_and_no_token_or_file_name(own
     )
     walk.step(EventType.ATTACHMENT_REMOVED, attachments.attachments_purge, actor_kind=ActorKind.JOB)
     assert walk.events[-1].object_id == str(kept.pk) and walk.events[-1].actor_label == "purge_attachments"
+    raw = _raw_rows()
+    for secret in walk.secrets:
+        assert secret not in raw, f"an audit row holds a secret: {secret[:12]}…"
+    assert all(event.user_id == owner.pk for event in walk.events)
+
+
+def test_you_are_named_writes_one_event_for_the_owners_ask_and_one_for_the_confirmation(owner, mailoutbox):
+    """The notice's queueing is part of the message's own event; the send job writes none; the
+    owner's "ask again" and the recipient's confirmation one each, with no token or address."""
+    walk = Walk()
+    message = walk.step(
+        EventType.MESSAGE_CREATED,
+        lambda: services.message_create(
+            owner=owner,
+            content=CONTENT,
+            initial_delay_months=1,
+            recipients=[{"name": "Rae", "contact": CONTACT, "tell_named": False}],
+        )[0],
+    )
+    rae = message.recipients.get()
+    notice = walk.step(EventType.NAMED_NOTICE_RESENT, lambda: named.named_notice_resend(recipient=rae))
+    assert walk.events[-1].extra_data == {"message_id": message.pk, "recipient_id": rae.pk}
+    before = AuditEvent.objects.count()
+    named_notices_send()
+    assert AuditEvent.objects.count() == before  # the job's send is no operation of anyone's
+    token = re.search(r"/messages/named/([A-Za-z0-9_-]+)/", mailoutbox[-1].body).group(1)
+    walk.secrets.append(token)
+    walk.step(
+        EventType.NAMED_NOTICE_CONFIRMED,
+        lambda: Client().post(reverse("messaging:named_confirm", args=[token])),
+        actor_kind=ActorKind.RECIPIENT,
+    )
+    assert walk.events[-1].object_id == str(notice.pk)
     raw = _raw_rows()
     for secret in walk.secrets:
         assert secret not in raw, f"an audit row holds a secret: {secret[:12]}…"

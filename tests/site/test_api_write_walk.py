@@ -126,6 +126,9 @@ CALLS: dict[tuple[str, str], Call] = {
     ("api:messaging-message-continue", "post"): Call(kwargs=_message),
     ("api:messaging-message-revoke", "post"): Call(kwargs=_message),
     ("api:messaging-message-webhook-secrets", "post"): Call(kwargs=_message, changes=False),
+    ("api:messaging-message-tell-named", "post"): Call(
+        kwargs=lambda w: {"pk": w.message.pk, "recipient_id": w.message.recipients.get(name="Rae").pk}
+    ),
     ("api:messaging-attachment-list", "post"): Call(kwargs=_message, body=lambda w: {"file": _pdf_upload()}),
     ("api:messaging-attachment-detail", "delete"): Call(
         kwargs=lambda w: {"pk": w.message.pk, "attachment_id": w.attachment.pk}

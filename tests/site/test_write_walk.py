@@ -107,6 +107,13 @@ WRITES: dict[str, list[Case]] = {
             body=lambda w: {"do": "regenerate"},
         )
     ],
+    # "You are named": ask Rae again (the world's notice went out hours ago).
+    "messaging:named_resend": [
+        Case(
+            "ask again",
+            kwargs=lambda w: {"pk": w.message.pk, "recipient_pk": w.message.recipients.get(name="Rae").pk},
+        )
+    ],
     # One event per message reset: the world's owner has two (one of them paused).
     "messaging:reset_all": [Case("reset all", owned=False, events=2)],
     # The link's token is the authority (no log-in needed), so an outsider holding it answers
@@ -377,6 +384,11 @@ VIEWER_MAY: dict[str, Allowed] = {
     "trusted_pause": Allowed(
         "a trusted contact's one pause: the token is the authority (the owner is told)",
         Case("pause", kwargs=lambda w: {"token": w.trusted_token}, owned=False),
+        changes=True,
+    ),
+    "messaging:named_confirm": Allowed(
+        "a recipient's 'this address works': the notice's token is the authority, no account",
+        Case("confirm", kwargs=lambda w: {"token": w.named_token}, owned=False),
         changes=True,
     ),
     "telegram_webhook": Allowed(

@@ -24,7 +24,8 @@ from accounts.api_keys import apikey_create
 from accounts.models import ApiKey, User
 from messaging import attachments, delivery_links, links, owner_contacts, pauses, ping
 from messaging import services as messaging_services
-from messaging.models import Attachment, Delivery, DeliveryLink, Message, OwnerContact
+from messaging.models import Attachment, Delivery, DeliveryLink, Message, NamedNotice, OwnerContact
+from messaging.named_sending import named_notices_send
 from messaging.pause_models import Pause
 from messaging.trusted_models import AccessRequest, TrustedContact
 from publishing import alerts
@@ -128,6 +129,7 @@ class World:
     delivered_attachment: Attachment  # a file on a delivered message, on its recipient's page
     delivery_token: str  # that recipient's link: expired, so "send me a new link" acts on it
     network_account: NetworkAccount  # a connected Bluesky account: disconnecting acts on it
+    named_token: str  # the confirm link of the "you are named" notice Rae got (messaging.named)
     mastodon_url: str = ""  # the Mastodon double's, when the walk runs one (network_doubles)
     # Trusted contacts (messaging.trusted): a confirmed one with a request waiting (refuse acts on it),
     # a confirmed one with none (its page's "Request access" and "Pause" act), one not confirmed yet.
@@ -160,10 +162,11 @@ def build_world(owner: User, outsider: User, media_root: Path) -> World:
         content="the secret plan",
         initial_delay_months=1,
         recipients=[
-            {"name": "Rae", "contact": "rae@example.com", "contact_type": "email"},
+            {"name": "Rae", "contact": "rae@example.com", "contact_type": "email", "tell_named": True},
             {"name": "Hook", "contact": "https://hooks.example.com/walk", "contact_type": "webhook"},
         ],
     )
+    named_token = _named_sent(message)
     # A second message, paused: ending the pause acts on it (the first one stays unpaused).
     quiet, _key = messaging_services.message_create(
         owner=owner,
@@ -244,7 +247,18 @@ def build_world(owner: User, outsider: User, media_root: Path) -> World:
         delivered_attachment=delivered_attachment,
         delivery_token=delivery_token,
         network_account=network_account,
+        named_token=named_token,
     )
+
+
+def _named_sent(message: Message) -> str:
+    """Send Rae's "you are named" notice (to Django's test outbox) and return its confirm token;
+    made long enough ago that the owner may send it again (``MESSAGING_NAMED_RESEND_MINUTES``)."""
+    notice = NamedNotice.objects.get(message=message)
+    token = notice.pending_token
+    named_notices_send()
+    NamedNotice.objects.filter(pk=notice.pk).update(created_at=timezone.now() - timedelta(hours=3))
+    return token
 
 
 def _delivered(owner: User) -> tuple[Attachment, str]:
