@@ -32,8 +32,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.scopes import SCOPES
-from messaging import attachments, delivery_links, links, owner_contacts, pauses, ping, services
-from messaging.models import Delivery, DeliveryLink, Message, NamedNotice
+from messaging import attachments, delivery_links, links, owner_contacts, pauses, ping, services, trusted
+from messaging.models import AccessRequest, Delivery, DeliveryLink, Message, NamedNotice, TrustedContact
 from ops.audit_models import AuditEvent
 from tests.conftest import make_api_client
 from tests.site.walk import resolved_routes
@@ -50,6 +50,7 @@ RAE = "a-secret-rae-6e2f@example.org"
 SAM = "a-secret-sam-4a7d@example.org"
 HOOK = "https://hooks.example.org/a-secret-hook-0b3c"
 CONTACT = "a-secret-phone-5f5f@example.org"
+TRUSTED = "a-secret-tess-2d8e@example.org"
 MADE_UP = "x" * 43  # a token no one was given
 
 
@@ -63,6 +64,8 @@ class People:
     a_delivered_attachment_id: int
     a_pause_id: int
     a_contact_id: int
+    a_trusted_id: int
+    a_request_id: int
     a_secrets: list[str]  # every string of A's that B must never read, tokens included
     b_message: Message
     b_delivery_token: str
@@ -103,6 +106,20 @@ def _a_side(owner) -> tuple[dict, list[str]]:
     pause = pauses.pause_start(owner=owner, until=now + timedelta(days=7), message=quiet)
     contact, _link = owner_contacts.contact_add(owner=owner, kind="email", address=CONTACT)
     hook_secret = message.recipients.get(name="Hook").webhook_secret
+    # A trusted contact with a request waiting (messaging.trusted): its page's token is A's secret.
+    trusted.trusted_access_set(message=message, mode="recipients")
+    trusted_token = "t" * 43
+    tess = TrustedContact.objects.create(
+        owner=owner,
+        name="Tess",
+        email=TRUSTED,
+        wait_days=7,
+        token_hash=trusted.token_hash(trusted_token),
+        verified_at=now,
+    )
+    request = AccessRequest.objects.create(
+        owner=owner, contact=tess, requested_at=now, grant_at=now + timedelta(days=7)
+    )
     facts = {
         "message": message,
         "recipient_id": message.recipients.get(name="Rae").pk,
@@ -112,8 +129,23 @@ def _a_side(owner) -> tuple[dict, list[str]]:
         "delivered_attachment_id": delivered_file.pk,
         "pause_id": pause.pk,
         "contact_id": contact.pk,
+        "trusted_id": tess.pk,
+        "request_id": request.pk,
     }
-    secrets = [TEXT, TITLE, FILE_NAME, RAE, SAM, HOOK, CONTACT, DELIVERED_TEXT, key, hook_secret]
+    secrets = [
+        TEXT,
+        TITLE,
+        FILE_NAME,
+        RAE,
+        SAM,
+        HOOK,
+        CONTACT,
+        TRUSTED,
+        DELIVERED_TEXT,
+        key,
+        hook_secret,
+        trusted_token,
+    ]
     secrets += [named_token, delivery_token, links.checkin_token(message), ping.ping_token_create(owner=owner).secret]
     return facts, secrets
 
@@ -143,6 +175,8 @@ def people(owner, other_user) -> People:
         a_delivered_attachment_id=a["delivered_attachment_id"],
         a_pause_id=a["pause_id"],
         a_contact_id=a["contact_id"],
+        a_trusted_id=a["trusted_id"],
+        a_request_id=a["request_id"],
         a_secrets=[s for s in secrets if s],
         b_message=b_message,
         b_delivery_token=b_token,
@@ -196,7 +230,11 @@ ROUTES: dict[str, Entry] = {
     "messaging:owner_contact_resend": Entry(lambda p: {"pk": p.a_contact_id}),
     "messaging:owner_contact_level": Entry(lambda p: {"pk": p.a_contact_id}, body=lambda p: {"first_level": "5"}),
     "messaging:owner_contact_remove": Entry(lambda p: {"pk": p.a_contact_id}),
+    "messaging:trusted_access": Entry(_msg, body=lambda p: {"mode": "contact"}),
+    "messaging:trusted_contact_remove": Entry(lambda p: {"pk": p.a_trusted_id}),
+    "messaging:access_refuse": Entry(lambda p: {"pk": p.a_request_id}),
     # B's own lists and forms: they act on B only.
+    "messaging:trusted_contacts": Entry(_none, names_a=False),
     "messaging:message_list": Entry(_none, names_a=False),
     "messaging:message_create": Entry(_none, names_a=False),
     "messaging:reset_all": Entry(_none, names_a=False),
@@ -217,6 +255,9 @@ ROUTES: dict[str, Entry] = {
         lambda p: {"token": MADE_UP}, body=lambda p: {"confirm": "yes"}, refusals=(400, 405), must_answer=400
     ),
     "messaging:named_confirm": Entry(lambda p: {"token": MADE_UP}),
+    "trusted_page": Entry(lambda p: {"token": MADE_UP}),
+    "trusted_request": Entry(lambda p: {"token": MADE_UP}),
+    "trusted_pause": Entry(lambda p: {"token": MADE_UP}),
     "delivery_page": Entry(lambda p: {"token": MADE_UP}),
     "delivery_renew": Entry(lambda p: {"token": MADE_UP}),
     "delivery_file": Entry(lambda p: {"token": p.b_delivery_token, "attachment_id": p.a_delivered_attachment_id}),
@@ -238,6 +279,12 @@ ROUTES: dict[str, Entry] = {
     "api:messaging-owner-contact-detail": Entry(lambda p: {"pk": p.a_contact_id}, body=lambda p: {"first_level": 5}),
     "api:messaging-owner-contact-resend": Entry(lambda p: {"pk": p.a_contact_id}),
     "api:messaging-owner-contact-verify": Entry(lambda p: {"pk": p.a_contact_id}, body=lambda p: {"code": "123456"}),
+    "api:messaging-trusted-access": Entry(_msg, body=lambda p: {"mode": "contact"}),
+    "api:messaging-trusted-contact-detail": Entry(lambda p: {"pk": p.a_trusted_id}),
+    "api:messaging-access-request-detail": Entry(lambda p: {"pk": p.a_request_id}),
+    "api:messaging-access-request-refuse": Entry(lambda p: {"pk": p.a_request_id}),
+    "api:messaging-trusted-contact-list": Entry(_none, names_a=False),
+    "api:messaging-access-request-list": Entry(_none, names_a=False),
     "api:messaging-message-list": Entry(_none, names_a=False),
     "api:messaging-message-reset-all": Entry(_none, names_a=False),
     "api:messaging-pause-list": Entry(_none, names_a=False),
