@@ -152,7 +152,8 @@ def test_the_migrations_encrypt_existing_contacts_in_batches_and_give_webhooks_a
             q for q in queries.captured_queries if q["sql"].startswith("UPDATE") and "messaging_recipient" in q["sql"]
         ]
         assert len(updates) == 3  # 9 rows in batches of 4: one UPDATE each
-        rows = list(Recipient.objects.order_by("id"))
+        # The columns of 0010 only: later migrations add others (tell_named, ...) not there yet.
+        rows = list(Recipient.objects.only("contact", "contact_type", "webhook_secret").order_by("id"))
         assert [r.contact for r in rows] == [contacts[kind].format(i) for i, kind in enumerate(kinds)]
         for row in rows:
             raw_contact, digest, _secret = _raw(row.pk)

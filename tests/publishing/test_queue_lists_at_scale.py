@@ -135,7 +135,8 @@ def test_the_project_pages_read_kept_counts_not_the_tasks(
     projects = {p.name: (p.pending, p.published, p.failed) for p in response.context["projects"]}
     assert projects == {"Mine": (third, third, third), "Empty": (0, 0, 0)}
     assert not [q["sql"] for q in captured if "publishing_publishingtask" in q["sql"]]
-    with django_assert_max_num_queries(6), CaptureQueriesContext(connection) as captured:
+    # Seven: the project, its kept counts, the session and user, its sources, alerts and connected network accounts.
+    with django_assert_max_num_queries(7), CaptureQueriesContext(connection) as captured:
         response = client.get(reverse("publishing:project_detail", args=[mine.pk]))
     assert response.context["counts"] == {"pending": third, "success": third, "failed": third}
     assert not [q["sql"] for q in captured if "publishing_publishingtask" in q["sql"]]
