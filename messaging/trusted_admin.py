@@ -17,20 +17,12 @@ from cradle_site.errors import StateError
 from cradle_site.paginators import CappedCountPaginator
 from messaging import history, trusted
 from messaging.models import AccessRequest, TrustedAccess, TrustedContact
+from ops.admin import ReadOnlyAdmin
 
 
-class _ReadOnly(admin.ModelAdmin):
+class _ReadOnly(ReadOnlyAdmin):
     show_full_result_count = False
     paginator = CappedCountPaginator
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(TrustedContact)

@@ -32,6 +32,7 @@ from cradle_site.form_errors import add_service_errors
 from cradle_site.querysets import get_owned_or_404
 from cradle_site.roles import writer_required
 from messaging import trusted
+from messaging.checkin_views import _private  # the token pages' one set of headers
 from messaging.models import AccessRequest, Message, TrustedAccess, TrustedContact
 from messaging.trusted_models import WAIT_DAYS_MAX, WAIT_DAYS_MIN
 from messaging.views import BUSY_TEXT
@@ -148,14 +149,6 @@ def _bucket(request: HttpRequest) -> ratelimit.Bucket:
     return ratelimit.Bucket(
         "trusted:address", ratelimit.request_address(request), ratelimit.Rate.of(settings.RATE_LIMIT_CHECKIN)
     )
-
-
-def _private(response: HttpResponse) -> HttpResponse:
-    # The token is in the URL: no cache keeps the page, no other site learns the URL, no index lists it.
-    response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "same-origin"
-    response["X-Robots-Tag"] = "noindex"
-    return response
 
 
 def _contact_or_page(request: HttpRequest, token: str) -> TrustedContact | HttpResponse:
