@@ -17,7 +17,10 @@ becomes the task's retry time.
 (``NetworkAccount.session``, encrypted; refreshed by atproto, saved on every change). Images
 go up with ``com.atproto.repo.uploadBlob`` and ride in an ``app.bsky.embed.images`` embed
 with their alt text; links, mentions and hashtags become facets by atproto's own detection
-(``Client.detect_facets``, mentions resolved to DIDs). A reply carries ``root`` and
+(``Client.detect_facets``, mentions resolved to DIDs). A post without images whose text has
+a link gets an ``app.bsky.embed.external`` card for the first link (``link_cards``: the
+page's og: tags or <title>, its image uploaded as the thumb); any failure there posts
+without a card. A reply carries ``root`` and
 ``parent`` strong refs (a post's ``posted_id`` is ``"<at-uri> <cid>"``). Each record is
 written under a record key made from the task and the position (``record_key``): a retry of
 a task that may already be posted reads that record first, so it is never written twice.
@@ -27,13 +30,14 @@ document: the client is pinned to it (bsky.social's entryway serves every accoun
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
 from django.conf import settings
 
 from cradle_site import outbound
-from publishing import networks
+from publishing import link_cards, networks
 from publishing.media import no_keep_alive, open_media
 from publishing.models import Network, NetworkAccount, PublishingTask
 from publishing.publishers import PublishError, PublishResult
@@ -41,6 +45,7 @@ from publishing.queue import LeaseLost
 from publishing.threads import thread_posts, thread_record
 
 ErrorKind = networks.ErrorKind
+log = logging.getLogger(__name__)
 TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 
 
@@ -202,6 +207,34 @@ class BlueskyPublisher:
         limit = networks.RULES[Network.BLUESKY].alt_text_limit
         return models.AppBskyEmbedImages.Image(alt=(alt_text or "")[:limit], image=blob)
 
+    def _link_card(self, task, position: int, facets, keep_alive: Callable[[], None]):
+        """An ``app.bsky.embed.external`` card for the post's first link, or None (never a failure).
+
+        The page and its image are fetched by ``link_cards`` (SSRF-checked, time- and
+        byte-capped); the image goes up as the card's thumb blob. Any failure, of the page,
+        the image or its upload, is logged with its reason and the post goes without a card."""
+        from atproto_client import models
+
+        uri = link_cards.first_link(facets)
+        if not uri:
+            return None
+        try:
+            card = link_cards.fetch_card(uri)
+            keep_alive()
+            thumb = self.client.upload_blob(card.image).blob if card.image else None
+        except LeaseLost:
+            raise
+        except link_cards.CardSkipped as exc:
+            log.info("Bluesky task %s post %s: no link card, %s", task.pk, position, exc)
+            return None
+        except Exception as exc:  # noqa: BLE001 - a card never fails a post
+            log.warning("Bluesky task %s post %s: no link card, %s", task.pk, position, type(exc).__name__)
+            return None
+        external = models.AppBskyEmbedExternal.External(
+            uri=card.uri, title=card.title, description=card.description, thumb=thumb
+        )
+        return models.AppBskyEmbedExternal.Main(external=external)
+
     def _existing(self, rkey: str) -> str:
         """The ``posted_id`` of the record under ``rkey`` if an earlier attempt wrote it, else ""."""
         from atproto_client import exceptions as at
@@ -239,12 +272,18 @@ class BlueskyPublisher:
                     reply = None
                     if previous:
                         reply = models.AppBskyFeedPost.ReplyRef(root=_strong_ref(root), parent=_strong_ref(previous))
+                    facets = self.client.detect_facets(post.text) or None
+                    if images:
+                        embed = models.AppBskyEmbedImages.Main(images=images)
+                    else:
+                        embed = self._link_card(task, post.position, facets, keep_alive)
+                        keep_alive()
                     record = models.AppBskyFeedPost.Record(
                         created_at=self.client.get_current_time_iso(),
                         text=post.text,
-                        facets=self.client.detect_facets(post.text) or None,
+                        facets=facets,
                         reply=reply,
-                        embed=models.AppBskyEmbedImages.Main(images=images) if images else None,
+                        embed=embed,
                         langs=None,
                     )
                     created = self.client.app.bsky.feed.post.create(self.did, record, rkey=rkey)
