@@ -24,7 +24,9 @@ redirect URI; the token it answers is then accepted as that account's bearer tok
 Bluesky (``BlueskyDouble``): ``com.atproto.server.createSession`` / ``getSession`` /
 ``refreshSession`` (JWT-shaped tokens with ``exp``), ``com.atproto.identity.resolveHandle``,
 ``com.atproto.repo.uploadBlob``, ``com.atproto.repo.createRecord`` (an existing rkey is
-refused) and ``getRecord``. ``rate_limit_until`` answers createRecord 429 with
+refused, and so is an embed the real PDS's lexicon check would refuse: an images or external
+embed whose blobs were not uploaded or are not blob refs, an external card without ``uri``,
+``title`` and ``description`` strings) and ``getRecord``. ``rate_limit_until`` answers createRecord 429 with
 ``ratelimit-reset`` (epoch seconds) until then.
 """
 
@@ -40,6 +42,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote
+
+import filetype
 
 from tests.publishing.xdouble import _multipart_files
 
@@ -409,7 +413,9 @@ class BlueskyDouble(_Double):
             cid = fake_cid("blob" + hashlib.sha256(body).hexdigest())
             with self.lock:
                 self.blobs[cid] = hashlib.sha256(body).hexdigest()
-            mime = headers.get("Content-Type") or "application/octet-stream"
+            mime = headers.get("Content-Type") or ""
+            if "/" not in mime or "*" in mime:  # the PDS sniffs what the client did not say
+                mime = filetype.guess_mime(body) or "application/octet-stream"
             return 200, {"blob": {"$type": "blob", "ref": {"$link": cid}, "mimeType": mime, "size": len(body)}}, {}
         if nsid == "com.atproto.repo.getRecord":
             rkey = (query.get("rkey") or [""])[0]
@@ -421,6 +427,39 @@ class BlueskyDouble(_Double):
         if nsid == "com.atproto.repo.createRecord":
             return self._create(handle, did, json.loads(body))
         return 501, {"error": "MethodNotImplemented"}, {}
+
+    def _embed_error(self, embed) -> str:
+        """What the PDS's lexicon check would refuse in an embed, or "" (images, external)."""
+        if not embed:
+            return ""
+        kind = embed.get("$type")
+        if kind == "app.bsky.embed.images":
+            return "" if all(self._blob_error(i.get("image")) == "" for i in embed.get("images") or []) else "bad image"
+        if kind != "app.bsky.embed.external":
+            return f"embed type {kind!r} not handled by the double"
+        external = embed.get("external")
+        if not isinstance(external, dict):
+            return "Record/embed/external must be an object"
+        for name in ("uri", "title", "description"):
+            if not isinstance(external.get(name), str):
+                return f"Record/embed/external must have the property {name!r} as a string"
+        if not external["uri"].startswith(("http://", "https://")):
+            return "Record/embed/external/uri must be a valid uri"
+        if "thumb" in external:
+            return self._blob_error(external["thumb"])
+        return ""
+
+    def _blob_error(self, blob) -> str:
+        if not isinstance(blob, dict) or blob.get("$type") != "blob":
+            return "thumb must be a blob ref"
+        link = (blob.get("ref") or {}).get("$link")
+        with self.lock:
+            known = link in self.blobs
+        if not known:
+            return "blob not found (not uploaded)"
+        if not str(blob.get("mimeType", "")).startswith("image/") or not 0 < int(blob.get("size", 0)) <= 1_000_000:
+            return "blob is not an image of at most 1,000,000 bytes"
+        return ""
 
     def _create(self, handle, did, data):
         if time.time() < self.rate_limit_until:
@@ -435,6 +474,9 @@ class BlueskyDouble(_Double):
         if data.get("repo") != did or data.get("collection") != "app.bsky.feed.post":
             return 400, {"error": "InvalidRequest", "message": "bad repo or collection"}, {}
         record = data["record"]
+        refused = self._embed_error(record.get("embed"))
+        if refused:
+            return 400, {"error": "InvalidRequest", "message": refused}, {}
         with self.lock:
             rkey = data.get("rkey") or self.new_id()
             if (did, rkey) in self.records:
