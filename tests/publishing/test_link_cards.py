@@ -183,9 +183,7 @@ def test_a_post_with_images_keeps_its_images_and_fetches_no_card(sky, pages, med
     bluesky, account = sky
     image = media_root / "dog.png"
     image.write_bytes(png_bytes(9))
-    task = _publish(
-        account, [{"text": f"A dog {pages.url}/og", "media": [{"path": str(image), "alt_text": "A dog"}]}]
-    )
+    task = _publish(account, [{"text": f"A dog {pages.url}/og", "media": [{"path": str(image), "alt_text": "A dog"}]}])
 
     assert task.status == Status.SUCCESS, task.last_error
     (record,) = _records(bluesky)
