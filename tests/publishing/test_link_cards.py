@@ -50,7 +50,11 @@ class PageServer:
                     time.sleep(delay)
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
+                if self.path.startswith("/stream"):  # no length: the body ends when the socket closes
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
+                else:
+                    self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
 
@@ -102,7 +106,10 @@ def pages():
         "/big": html("<title>Big</title>" + "x" * (link_cards.HTML_MAX_BYTES + 1)),
         "/fake-image": html('<title>Fake</title><meta property="og:image" content="/not-an-image">'),
         "/not-an-image": (200, "image/png", b"<html><body>I am HTML</body></html>", 0.0),
-        "/json": (200, "application/json", b'{"title": "no"}', 0.0),
+        "/json": (200, "application/json", b"<title>JSON, not HTML</title>", 0.0),
+        "/stream-big": html("<title>Endless</title>" + "x" * (link_cards.HTML_MAX_BYTES + 1)),
+        "/big-image": html('<title>Huge</title><meta property="og:image" content="/huge.png">'),
+        "/huge.png": (200, "image/png", png_bytes(1) + b"\0" * link_cards.IMAGE_MAX_BYTES, 0.0),
     }
     with PageServer(routes) as server:
         yield server
@@ -159,8 +166,20 @@ def test_the_first_link_in_the_text_is_the_card_and_a_page_without_og_tags_uses_
     assert pages.hits == ["/title"]
 
 
-@pytest.mark.parametrize("path", ["/slow", "/broken", "/big", "/fake-image", "/json", "/missing"])
-def test_a_page_that_fails_gives_a_post_without_a_card_published_once(sky, pages, path, monkeypatch, caplog):
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("/slow", "timeout"),
+        ("/broken", "answered HTTP 500"),
+        ("/big", "more than the 524,288 bytes"),  # declared by its Content-Length
+        ("/stream-big", "more than the 524,288 bytes"),  # no length: the streamed read stops at the cap
+        ("/big-image", "more than the 1,000,000 bytes"),
+        ("/fake-image", "is not a JPEG, PNG, WebP or GIF"),  # HTML served as image/png
+        ("/json", "is not HTML"),
+        ("/missing", "answered HTTP 404"),
+    ],
+)
+def test_a_page_that_fails_gives_a_post_without_a_card_published_once(sky, pages, path, reason, monkeypatch, caplog):
     monkeypatch.setattr(link_cards, "DEADLINE_SECONDS", 1.0)
     monkeypatch.setattr(link_cards, "TIMEOUT_SECONDS", 1.0)
     bluesky, account = sky
@@ -176,7 +195,7 @@ def test_a_page_that_fails_gives_a_post_without_a_card_published_once(sky, pages
     assert record.get("embed") is None
     assert [c.text for c in bluesky.creations] == [f"Look {pages.url}{path}"]
     assert not bluesky.calls("/xrpc/com.atproto.repo.uploadBlob")
-    assert "no link card" in caplog.text
+    assert "no link card" in caplog.text and reason in caplog.text
 
 
 def test_a_post_with_images_keeps_its_images_and_fetches_no_card(sky, pages, media_root):
