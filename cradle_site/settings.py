@@ -273,6 +273,8 @@ SPECTACULAR_SETTINGS = {
         # A message's "state" keeps the name it had before access requests had a "state" too.
         "StateEnum": "messaging.models.Message.State",
         "AccessRequestStateEnum": "messaging.trusted_models.AccessRequest.State",
+        # A Mastodon account's default visibility and a post's visibility are one vocabulary.
+        "VisibilityEnum": "publishing.account_models.NetworkAccount.Visibility",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

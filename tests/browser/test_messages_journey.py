@@ -71,7 +71,10 @@ def test_the_owner_writes_changes_answers_and_revokes_a_message(live_server, pag
     page.click("text=See the message and its schedule")
     page.wait_for_url(f"{base}/messages/{message.pk}/")
     assert key not in page.content(), "the key is shown once"
-    assert _recipient_rows(page) == ["Ada e-mail ada@example.com —", "Bo e-mail bo@example.com —"]
+    assert _recipient_rows(page) == [
+        "Ada e-mail ada@example.com Not asked Ask to confirm —",
+        "Bo e-mail bo@example.com Not asked Ask to confirm —",
+    ]
 
     # Edit again: new text, Ada removed, Cy added in the spare row.
     page.click("a.button:has-text('Edit')")
@@ -90,7 +93,10 @@ def test_the_owner_writes_changes_answers_and_revokes_a_message(live_server, pag
     page.click("#message-form button[type=submit]")
     page.wait_for_url(f"{base}/messages/{message.pk}/")
     assert _errors(page) == []
-    assert _recipient_rows(page) == ["Bo e-mail bo@example.com —", "Cy e-mail cy@example.com —"]
+    assert _recipient_rows(page) == [
+        "Bo e-mail bo@example.com Not asked Ask to confirm —",
+        "Cy e-mail cy@example.com Not asked Ask to confirm —",
+    ]
     assert "The deeds are in the green folder." in page.inner_text("main")
 
     # The schedule: five warnings then delivery; the history starts with "created".

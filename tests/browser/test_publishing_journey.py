@@ -173,7 +173,7 @@ def test_statistics_charts_ranges_and_chinese(live_server, page):
     page.wait_for_load_state()
 
     assert page.inner_text("h1") == "Statistics"
-    assert page.locator("figure.chart svg.chart-wide").count() == 5
+    assert page.locator("figure.chart svg.chart-wide").count() == 6  # with the posts per network
     assert _chart_titles(page)[0] == "Posts per day by outcome"
     assert page.locator("figure.chart >> nth=0").locator("rect > title").count() > 0, "bars are drawn"
     totals = page.locator("#project-totals tbody tr", has_text="Demo history").locator("td").all_inner_texts()
