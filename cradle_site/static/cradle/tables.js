@@ -8,7 +8,12 @@ document.addEventListener("DOMContentLoaded", function () {
     });
     table.querySelectorAll("tbody tr").forEach(function (row) {
       Array.prototype.forEach.call(row.children, function (cell, i) {
-        if (headings[i] && cell.colSpan === 1) cell.setAttribute("data-label", headings[i]);
+        // An empty cell (no actions on this row, say) would show its heading over nothing.
+        if (!cell.textContent.trim() && !cell.querySelector("input, select, button, img, svg")) {
+          cell.classList.add("empty-cell");
+        } else if (headings[i] && cell.colSpan === 1) {
+          cell.setAttribute("data-label", headings[i]);
+        }
       });
     });
   });
